@@ -1,0 +1,247 @@
+"""Conversation domain logic. Every method takes the verified Caller; the tenant comes
+from it and every store call is keyed by it. A visitor only sees their own
+conversations; a conversation of another tenant or another visitor is NOT_FOUND,
+exactly like a missing one."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from frontdesk import bus, ids, logs
+from frontdesk.caller import Caller
+from frontdesk.common.v1 import common_pb2 as common
+from frontdesk.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, Unavailable
+from frontdesk.events.v1 import events_pb2 as ev
+from frontdesk.inference.v1 import inference_pb2
+from frontdesk.handoff import hand_off
+from frontdesk.publish import Publisher
+from frontdesk.stores.base import LogStore
+
+log = logs.get("conversation.service")
+
+Status = common.ConversationStatus
+MAX_PAGE = 200
+_NOT_FOUND = "conversation not found"
+
+
+def _now() -> Timestamp:
+    ts = Timestamp()
+    ts.GetCurrentTime()
+    return ts
+
+
+def page_size(requested: int, default: int = 50) -> int:
+    if requested < 0:
+        raise InvalidArgument("page_size must not be negative")
+    return min(requested or default, MAX_PAGE)
+
+
+class ConversationCore:
+    def __init__(self, store: LogStore, publisher: Publisher, max_message_chars: int = 10_000):
+        self.store = store
+        self.pub = publisher
+        self.max_chars = max_message_chars
+
+    # -- reading -------------------------------------------------------------------
+
+    async def get(self, caller: Caller, conversation_id: str) -> common.Conversation:
+        if not conversation_id:
+            raise InvalidArgument("conversation_id is required")
+        if not ids.is_id(conversation_id, "conversation"):
+            raise NotFound(_NOT_FOUND)
+        conv = await self.store.get_conversation(caller.tenant_id, conversation_id)
+        if conv is None or (caller.kind == "visitor" and conv.visitor_id != caller.subject):
+            raise NotFound(_NOT_FOUND)
+        return conv
+
+    async def list_messages(self, caller: Caller, conversation_id: str, size: int, token: str):
+        await self.get(caller, conversation_id)
+        if token and not ids.is_id(token, "message"):
+            raise InvalidArgument("page_token is not valid")
+        return await self.store.list_messages(caller.tenant_id, conversation_id, limit=page_size(size), page_token=token)
+
+    async def list_conversations(self, caller: Caller, size: int, token: str, *, status: int = 0, visitor_id: str = ""):
+        if caller.kind == "visitor":
+            visitor_id = caller.subject  # a visitor lists only their own
+        try:
+            return await self.store.list_conversations(caller.tenant_id, visitor_id=visitor_id, status=status,
+                                                       limit=page_size(size, 20), page_token=token)
+        except ValueError as err:
+            raise InvalidArgument(str(err)) from None
+
+    # -- customer side ---------------------------------------------------------------
+
+    async def start(self, caller: Caller, channel: int, attributes: dict[str, str]) -> common.Conversation:
+        if len(attributes) > 20 or any(len(k) > 64 or len(v) > 512 for k, v in attributes.items()):
+            raise InvalidArgument("attributes: at most 20 entries, keys up to 64 and values up to 512 characters")
+        if channel not in common.Channel.values():
+            raise InvalidArgument("unknown channel")
+        conv = common.Conversation(
+            id=ids.new_id("conversation"), visitor_id=caller.subject, status=Status.CONVERSATION_STATUS_AI,
+            channel=channel or (common.CHANNEL_API if caller.kind == "api_key" else common.CHANNEL_WEB),
+            created_at=_now(), attributes=attributes,
+        )
+        stored = await self.store.create_conversation(caller.tenant_id, conv)
+        log.info("conversation.started", tenant=caller.tenant_id, conversation=conv.id)
+        return stored
+
+    def _check_text(self, text: str) -> str:
+        if not text.strip():
+            raise InvalidArgument("message text is empty")
+        if len(text) > self.max_chars:
+            raise InvalidArgument(f"message is too long: {len(text)} characters, the limit is {self.max_chars}")
+        return text
+
+    async def send_customer_message(
+        self, caller: Caller, conversation_id: str, text: str, client_message_id: str = "", *,
+        voice: bool = False, audio_id: str = "", language: str = "",
+    ) -> tuple[common.Message, bool]:
+        """Store first, then queue the AI job; returns (message, queued_for_ai)."""
+        if caller.kind not in ("visitor", "api_key", "service"):
+            raise PermissionDenied("only customers send customer messages; operators use SendAgentMessage")
+        self._check_text(text)
+        if len(client_message_id) > 128:
+            raise InvalidArgument("client_message_id is longer than 128 characters")
+        conv = await self.get(caller, conversation_id)
+        if conv.status == Status.CONVERSATION_STATUS_CLOSED:
+            # a new question reopens a closed conversation with the AI
+            conv = await self.store.update_conversation(caller.tenant_id, conversation_id, status=Status.CONVERSATION_STATUS_AI,
+                                                        assigned_operator_id="", handoff_reason="")
+            await self.pub.live(caller.tenant_id, conversation_id, status_changed=ev.StatusChanged(status=conv.status))
+        msg = common.Message(
+            id=ids.new_id("message"), conversation_id=conversation_id, role=common.ROLE_CUSTOMER, text=text,
+            created_at=_now(), author_id=caller.subject, author_name=caller.name, client_message_id=client_message_id,
+            voice=voice, audio_id=audio_id, language=language,
+        )
+        dedupe = f"client:{client_message_id}" if client_message_id else ""
+        stored, created = await self.store.append_message(caller.tenant_id, msg, dedupe)
+        if created:
+            await self.pub.live(caller.tenant_id, conversation_id, message=stored)
+        queued = conv.status == Status.CONVERSATION_STATUS_AI
+        if queued:
+            # also on a resend of a stored message: its first publish may have failed, and
+            # JetStream's dedupe (Nats-Msg-Id) drops the copy if it did not
+            await self._queue_job(caller, conv, stored)
+        if created:
+            await self.pub.domain(caller.tenant_id, conversation_id, f"received:{stored.id}",
+                                  message_received=ev.MessageReceived(message_id=stored.id, role=stored.role,
+                                                                      channel=conv.channel, length=len(text), text=text[:500]))
+        return stored, queued
+
+    async def _queue_job(self, caller: Caller, conv: common.Conversation, msg: common.Message) -> None:
+        job = inference_pb2.AiJob(
+            job_id=msg.id, tenant_id=caller.tenant_id, conversation_id=conv.id, message_id=msg.id, text=msg.text,
+            enqueued_at=_now(), visitor_id=conv.visitor_id, language=msg.language, channel=conv.channel,
+        )
+        try:
+            await self.pub.js.publish(bus.jobs_subject(caller.tenant_id), job.SerializeToString(),
+                                      headers={"Nats-Msg-Id": msg.id}, timeout=5)
+        except Exception as err:  # noqa: BLE001 - the message is stored; tell the caller to resend
+            log.error("job.publish_failed", tenant=caller.tenant_id, conversation=conv.id, message=msg.id, error=str(err))
+            raise Unavailable("your message was saved but could not be queued for an answer; "
+                              "send it again with the same client_message_id") from None
+
+    async def request_human(self, caller: Caller, conversation_id: str, reason: str) -> common.Conversation:
+        conv = await self.get(caller, conversation_id)
+        if conv.status in (Status.CONVERSATION_STATUS_HANDOFF, Status.CONVERSATION_STATUS_HUMAN):
+            return conv
+        return await hand_off(self.store, self.pub, caller.tenant_id, conv, "customer_request", reason[:500])
+
+    async def submit_feedback(self, caller: Caller, conversation_id: str, message_id: str, helpful: bool, comment: str) -> None:
+        await self.get(caller, conversation_id)
+        msg = await self.store.find_message(caller.tenant_id, conversation_id, message_id=message_id) if message_id else None
+        if msg is None:
+            raise NotFound("message not found")
+        if msg.role != common.ROLE_AI:
+            raise FailedPrecondition("feedback is for AI answers only")
+        await self.store.record_feedback(caller.tenant_id, conversation_id, message_id, helpful, comment[:2000])
+        await self.pub.domain(caller.tenant_id, conversation_id, f"feedback:{message_id}:{int(helpful)}",
+                              feedback_given=ev.FeedbackGiven(message_id=message_id, helpful=helpful))
+
+    async def rate(self, caller: Caller, conversation_id: str, score: int, comment: str) -> None:
+        if not 1 <= score <= 5:
+            raise InvalidArgument("score must be between 1 and 5")
+        await self.get(caller, conversation_id)
+        await self.store.update_conversation(caller.tenant_id, conversation_id, rating=score)
+        await self.pub.domain(caller.tenant_id, conversation_id, f"rating:{conversation_id}:{score}",
+                              conversation_rated=ev.ConversationRated(score=score, comment=comment[:2000]))
+
+    # -- operator side ----------------------------------------------------------------
+
+    def _operator(self, caller: Caller) -> None:
+        if not caller.is_operator_side:
+            raise PermissionDenied("this needs an operator or an API key")
+
+    async def take_over(self, caller: Caller, conversation_id: str) -> common.Conversation:
+        self._operator(caller)
+        conv = await self.get(caller, conversation_id)
+        if conv.status == Status.CONVERSATION_STATUS_HUMAN and conv.assigned_operator_id == caller.subject:
+            return conv
+        updated = await self.store.update_conversation(caller.tenant_id, conversation_id, status=Status.CONVERSATION_STATUS_HUMAN,
+                                                       assigned_operator_id=caller.subject)
+        await self.pub.live(caller.tenant_id, conversation_id,
+                            agent_joined=ev.AgentJoined(operator_id=caller.subject, display_name=caller.name))
+        await self.pub.live(caller.tenant_id, conversation_id, status_changed=ev.StatusChanged(status=updated.status))
+        log.info("conversation.taken_over", tenant=caller.tenant_id, conversation=conversation_id, operator=caller.subject)
+        return updated
+
+    async def send_agent_message(self, caller: Caller, conversation_id: str, text: str, client_message_id: str) -> common.Message:
+        self._operator(caller)
+        self._check_text(text)
+        conv = await self.get(caller, conversation_id)
+        if conv.status != Status.CONVERSATION_STATUS_HUMAN or conv.assigned_operator_id != caller.subject:
+            await self.take_over(caller, conversation_id)  # replying as a person means taking over
+        msg = common.Message(id=ids.new_id("message"), conversation_id=conversation_id, role=common.ROLE_AGENT, text=text,
+                             created_at=_now(), author_id=caller.subject, author_name=caller.name,
+                             client_message_id=client_message_id)
+        stored, created = await self.store.append_message(
+            caller.tenant_id, msg, f"client:{client_message_id}" if client_message_id else "")
+        if created:
+            await self.pub.live(caller.tenant_id, conversation_id, message=stored)
+        return stored
+
+    async def set_status(self, caller: Caller, conversation_id: str, status: int) -> common.Conversation:
+        self._operator(caller)
+        await self.get(caller, conversation_id)
+        updated = await self.store.update_conversation(caller.tenant_id, conversation_id, status=status,
+                                                       assigned_operator_id="", handoff_reason="")
+        await self.pub.live(caller.tenant_id, conversation_id, status_changed=ev.StatusChanged(status=status))
+        return updated
+
+    # -- live events ------------------------------------------------------------------
+
+    async def events(self, caller: Caller, conversation_id: str, after_message_id: str) -> AsyncIterator[ev.ConversationEvent]:
+        """Subscribe first, then replay stored messages after the cursor, then the current
+        status, then live events, skipping live copies of messages already replayed: no
+        gap, no duplicate."""
+        conv = await self.get(caller, conversation_id)
+        if after_message_id and not ids.is_id(after_message_id, "message"):
+            raise InvalidArgument("after_message_id is not a valid message id")
+        queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=10_000)
+
+        async def on_msg(msg):
+            if queue.full():
+                return  # a stalled watcher loses live deltas, never stored messages (re-read from history)
+            queue.put_nowait(msg.data)
+
+        sub = await self.pub.nc.subscribe(bus.conversation_subject(caller.tenant_id, conversation_id), cb=on_msg)
+        try:
+            seen: set[str] = set()
+            if after_message_id:
+                for msg in await self.store.messages_after(caller.tenant_id, conversation_id, after_message_id):
+                    seen.add(msg.id)
+                    yield ev.ConversationEvent(conversation_id=conversation_id, at=msg.created_at, message=msg)
+            # the first live-phase event is the current status: once a client has it, it is
+            # subscribed and will see everything that happens next
+            yield ev.ConversationEvent(conversation_id=conversation_id, at=_now(),
+                                       status_changed=ev.StatusChanged(status=conv.status))
+            while True:
+                event = ev.ConversationEvent.FromString(await queue.get())
+                if event.HasField("message") and event.message.id in seen:
+                    continue
+                yield event
+        finally:
+            await sub.unsubscribe()

@@ -1,0 +1,135 @@
+"""gRPC endpoints of the internal ConversationService: verify the caller context,
+call the domain core, shape the response."""
+
+from __future__ import annotations
+
+from frontdesk.admin.v1 import admin_pb2
+from frontdesk.caller import Caller, CallerCodec
+from frontdesk.chat.v1 import chat_pb2
+from frontdesk.common.v1 import common_pb2 as common
+from frontdesk.conversation.v1 import conversation_pb2_grpc
+from frontdesk.errors import PermissionDenied, rpc
+
+from conversation.service import ConversationCore
+
+Status = common.ConversationStatus
+
+
+class ConversationServicer(conversation_pb2_grpc.ConversationServiceServicer):
+    def __init__(self, core: ConversationCore, codec: CallerCodec):
+        self.core = core
+        self.codec = codec
+
+    async def _caller(self, context) -> Caller:
+        return await self.codec.require(context)
+
+    async def _operator(self, context) -> Caller:
+        caller = await self._caller(context)
+        if not caller.is_operator_side:
+            raise PermissionDenied("this needs an operator or an API key")
+        return caller
+
+    # -- customer side -------------------------------------------------------------
+
+    @rpc
+    async def StartConversation(self, request, context):
+        caller = await self._caller(context)
+        conv = await self.core.start(caller, request.channel, dict(request.attributes))
+        return chat_pb2.StartConversationResponse(conversation=conv)
+
+    @rpc
+    async def SendMessage(self, request, context):
+        caller = await self._caller(context)
+        msg, queued = await self.core.send_customer_message(caller, request.conversation_id, request.text,
+                                                            request.client_message_id)
+        return chat_pb2.SendMessageResponse(message=msg, queued_for_ai=queued)
+
+    @rpc
+    async def ListMessages(self, request, context):
+        caller = await self._caller(context)
+        msgs, token = await self.core.list_messages(caller, request.conversation_id, request.page_size, request.page_token)
+        return chat_pb2.ListMessagesResponse(messages=msgs, next_page_token=token)
+
+    @rpc
+    async def ListConversations(self, request, context):
+        caller = await self._caller(context)
+        convs, token = await self.core.list_conversations(caller, request.page_size, request.page_token)
+        return chat_pb2.ListConversationsResponse(conversations=convs, next_page_token=token)
+
+    @rpc
+    async def GetConversation(self, request, context):
+        return await self.core.get(await self._caller(context), request.conversation_id)
+
+    @rpc
+    async def StreamEvents(self, request, context):
+        caller = await self._caller(context)
+        async for event in self.core.events(caller, request.conversation_id, request.after_message_id):
+            yield event
+
+    @rpc
+    async def SubmitFeedback(self, request, context):
+        caller = await self._caller(context)
+        await self.core.submit_feedback(caller, request.conversation_id, request.message_id, request.helpful, request.comment)
+        return chat_pb2.SubmitFeedbackResponse()
+
+    @rpc
+    async def RateConversation(self, request, context):
+        caller = await self._caller(context)
+        await self.core.rate(caller, request.conversation_id, request.score, request.comment)
+        return chat_pb2.RateConversationResponse()
+
+    @rpc
+    async def RequestHuman(self, request, context):
+        return await self.core.request_human(await self._caller(context), request.conversation_id, request.reason)
+
+    # -- operator side -------------------------------------------------------------
+
+    @rpc
+    async def AdminListConversations(self, request, context):
+        caller = await self._operator(context)
+        convs, token = await self.core.list_conversations(caller, request.page_size, request.page_token,
+                                                          status=request.status, visitor_id=request.visitor_id)
+        return admin_pb2.ListConversationsResponse(conversations=convs, next_page_token=token)
+
+    @rpc
+    async def AdminGetConversation(self, request, context):
+        return await self.core.get(await self._operator(context), request.conversation_id)
+
+    @rpc
+    async def AdminListMessages(self, request, context):
+        caller = await self._operator(context)
+        msgs, token = await self.core.list_messages(caller, request.conversation_id, request.page_size, request.page_token)
+        return admin_pb2.ListMessagesResponse(messages=msgs, next_page_token=token)
+
+    @rpc
+    async def AdminStreamEvents(self, request, context):
+        caller = await self._operator(context)
+        async for event in self.core.events(caller, request.conversation_id, request.after_message_id):
+            yield event
+
+    @rpc
+    async def TakeOver(self, request, context):
+        return await self.core.take_over(await self._operator(context), request.conversation_id)
+
+    @rpc
+    async def SendAgentMessage(self, request, context):
+        caller = await self._operator(context)
+        return await self.core.send_agent_message(caller, request.conversation_id, request.text, request.client_message_id)
+
+    @rpc
+    async def ReleaseConversation(self, request, context):
+        caller = await self._operator(context)
+        return await self.core.set_status(caller, request.conversation_id, Status.CONVERSATION_STATUS_AI)
+
+    @rpc
+    async def CloseConversation(self, request, context):
+        caller = await self._operator(context)
+        return await self.core.set_status(caller, request.conversation_id, Status.CONVERSATION_STATUS_CLOSED)
+
+    @rpc
+    async def PostVoiceMessage(self, request, context):
+        caller = await self._caller(context)
+        msg, queued = await self.core.send_customer_message(
+            caller, request.conversation_id, request.text, request.client_message_id,
+            voice=True, audio_id=request.audio_id, language=request.language)
+        return chat_pb2.SendMessageResponse(message=msg, queued_for_ai=queued)

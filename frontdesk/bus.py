@@ -1,0 +1,102 @@
+"""NATS subjects, JetStream streams and consumers: the one place they are named.
+
+Every subject starts with the tenant (`frontdesk.<tenant>.…`):
+- `frontdesk.<tenant>.jobs`              AI jobs (stream JOBS, work-queue retention)
+- `frontdesk.<tenant>.events.<kind>`     domain events (stream EVENTS) for analytics
+- `frontdesk.<tenant>.conv.<conversation>` live conversation events (core NATS: token
+  deltas are ephemeral; everything that matters is stored before it is announced)
+"""
+
+from __future__ import annotations
+
+import nats
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    DeliverPolicy,
+    DiscardPolicy,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
+from nats.js.errors import NotFoundError
+
+from frontdesk.settings import Settings
+
+JOBS_STREAM = "JOBS"
+EVENTS_STREAM = "EVENTS"
+INFERENCE_CONSUMER = "inference"
+DUPLICATE_WINDOW_S = 120.0  # Nats-Msg-Id dedupe: a re-published job within this window is dropped
+
+
+def jobs_subject(tenant_id: str) -> str:
+    return f"frontdesk.{tenant_id}.jobs"
+
+
+def conversation_subject(tenant_id: str, conversation_id: str) -> str:
+    return f"frontdesk.{tenant_id}.conv.{conversation_id}"
+
+
+def events_subject(tenant_id: str, kind: str) -> str:
+    return f"frontdesk.{tenant_id}.events.{kind}"
+
+
+def tenant_of(subject: str) -> str:
+    """The tenant a subject belongs to (second token)."""
+    parts = subject.split(".")
+    if len(parts) < 3 or parts[0] != "frontdesk":
+        raise ValueError(f"not a frontdesk subject: {subject}")
+    return parts[1]
+
+
+async def connect(settings: Settings, name: str) -> Client:
+    return await nats.connect(
+        servers=settings.nats_servers,
+        name=name,
+        max_reconnect_attempts=-1,  # ride out a nats-server restart
+        reconnect_time_wait=0.5,
+        connect_timeout=5,
+    )
+
+
+async def ensure_streams(js: JetStreamContext, settings: Settings) -> None:
+    """Create or update the streams and the inference consumer (idempotent)."""
+    streams = [
+        StreamConfig(
+            name=JOBS_STREAM,
+            subjects=["frontdesk.*.jobs"],
+            retention=RetentionPolicy.WORK_QUEUE,  # a job is gone once a worker acks it
+            storage=StorageType.FILE,
+            duplicate_window=DUPLICATE_WINDOW_S,
+            max_msgs_per_subject=1_000_000,
+            discard=DiscardPolicy.NEW,  # a full queue refuses new jobs instead of dropping old ones
+        ),
+        StreamConfig(
+            name=EVENTS_STREAM,
+            subjects=["frontdesk.*.events.>"],
+            retention=RetentionPolicy.LIMITS,
+            storage=StorageType.FILE,
+            duplicate_window=DUPLICATE_WINDOW_S,
+            max_age=7 * 24 * 3600.0,
+        ),
+    ]
+    for config in streams:
+        try:
+            await js.stream_info(config.name)
+            await js.update_stream(config)
+        except NotFoundError:
+            await js.add_stream(config)
+    consumer = ConsumerConfig(
+        durable_name=INFERENCE_CONSUMER,
+        ack_policy=AckPolicy.EXPLICIT,
+        deliver_policy=DeliverPolicy.ALL,
+        ack_wait=settings.job_ack_wait_s,
+        max_deliver=settings.job_max_deliver,
+        max_ack_pending=10_000,
+    )
+    try:
+        await js.consumer_info(JOBS_STREAM, INFERENCE_CONSUMER)
+    except NotFoundError:
+        await js.add_consumer(JOBS_STREAM, consumer)

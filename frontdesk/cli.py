@@ -1,0 +1,136 @@
+"""The `frontdesk` command: run the mesh or one service, check it, ask it.
+
+    frontdesk run                 the whole mesh (embedded default), until Ctrl-C
+    frontdesk gateway|conversation|inference   one service (distributed deployments)
+    frontdesk status              health of every service; exit 0 only when all serve
+    frontdesk ask "question"      ask as the demo tenant's customer; the reply streams to stdout
+    frontdesk config              every setting, its variable and default
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+
+import grpc
+
+from frontdesk import grpcutil, logs, settings as settings_mod
+
+
+def _runtime(settings) -> dict:
+    path = settings.data_dir / "runtime.json"
+    if not path.exists():
+        raise SystemExit(f"no running frontdesk found ({path} is missing); start it with `make run`")
+    return json.loads(path.read_text())
+
+
+async def _status(settings, as_json: bool) -> int:
+    runtime = _runtime(settings)
+    names = list(runtime["services"])
+    results = await asyncio.gather(*(grpcutil.check_health(runtime["services"][n]) for n in names))
+    rows = dict(zip(names, results))
+    host, _, port = runtime["nats"][0].removeprefix("nats://").rpartition(":")
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(host, int(port)), 2)
+        writer.close()
+        rows["nats"] = "SERVING"
+    except (OSError, asyncio.TimeoutError):
+        rows["nats"] = "UNREACHABLE"
+    if as_json:
+        print(json.dumps(rows))
+    else:
+        for name, state in rows.items():
+            address = runtime["services"].get(name) or runtime["nats"][0]
+            print(f"{name:<14}{state:<13}{address}")
+    return 0 if all(v == "SERVING" for v in rows.values()) else 1
+
+
+async def _ask(settings, question: str, timeout_s: float) -> int:
+    from frontdesk.auth.v1 import auth_pb2, auth_pb2_grpc
+    from frontdesk.chat.v1 import chat_pb2, chat_pb2_grpc
+
+    runtime = _runtime(settings)
+    demo = json.loads((settings.data_dir / "demo.json").read_text())
+    async with grpc.aio.insecure_channel(runtime["gateway"], options=grpcutil.CHANNEL_OPTIONS) as channel:
+        auth = auth_pb2_grpc.AuthServiceStub(channel)
+        chat = chat_pb2_grpc.ChatServiceStub(channel)
+        try:
+            session = await auth.CreateVisitorSession(auth_pb2.CreateVisitorSessionRequest(widget_key=demo["widget_key"]), timeout=10)
+            md = (("authorization", f"Bearer {session.token}"),)
+            conv = (await chat.StartConversation(chat_pb2.StartConversationRequest(), metadata=md, timeout=10)).conversation
+            events = chat.StreamEvents(chat_pb2.StreamEventsRequest(conversation_id=conv.id), metadata=md, timeout=timeout_s)
+            await events.read()  # the status snapshot: the stream is live before the question goes out
+            sent = await chat.SendMessage(chat_pb2.SendMessageRequest(conversation_id=conv.id, text=question), metadata=md, timeout=10)
+            streamed = False
+            while (event := await events.read()) is not grpc.aio.EOF:
+                kind = event.WhichOneof("kind")
+                if kind == "token" and event.token.in_reply_to == sent.message.id:
+                    sys.stdout.write(event.token.text)
+                    sys.stdout.flush()
+                    streamed = True
+                elif kind == "message" and event.message.in_reply_to == sent.message.id:
+                    if not streamed:
+                        sys.stdout.write(event.message.text)
+                    sys.stdout.write("\n")
+                    return 0
+                elif kind == "handoff":
+                    print(f"\n[handed to a person: {event.handoff.notice}]")
+                    return 0
+        except grpc.aio.AioRpcError as err:
+            if err.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+                print(f"\nno reply within {timeout_s:.0f} s", file=sys.stderr)
+            else:
+                print(f"\nerror: {err.code().name}: {err.details()}", file=sys.stderr)
+            return 1
+    print("\nthe event stream ended without a reply", file=sys.stderr)
+    return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="frontdesk", description="AI customer-support platform: a gRPC service mesh.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the whole mesh (embedded default) until Ctrl-C")
+    run.add_argument("--backend", help="model backend (llamacpp or echo); default from FRONTDESK_BACKEND")
+    for name in ("gateway", "conversation", "inference"):
+        sub.add_parser(name, help=f"run the {name} service")
+    status = sub.add_parser("status", help="health of every service of the running mesh")
+    status.add_argument("--json", action="store_true")
+    ask = sub.add_parser("ask", help="ask the running mesh as the demo tenant's customer")
+    ask.add_argument("question")
+    ask.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the reply")
+    config = sub.add_parser("config", help="print every setting with its environment variable and default")
+    config.add_argument("--markdown", action="store_true")
+    args = parser.parse_args(argv)
+
+    overrides = {}
+    if getattr(args, "backend", None):
+        overrides["backend"] = args.backend
+    settings = settings_mod.load(**overrides)
+
+    if args.command == "config":
+        print(settings_mod.markdown_table())
+        return 0
+    if args.command == "status":
+        return asyncio.run(_status(settings, args.json))
+    if args.command == "ask":
+        return asyncio.run(_ask(settings, args.question, args.timeout))
+
+    logs.setup(settings.log_level, settings.log_format)
+    if args.command == "run":
+        from frontdesk.supervisor import Supervisor
+
+        return asyncio.run(Supervisor(settings).run())
+    if args.command == "gateway":
+        from gateway.server import serve
+    elif args.command == "conversation":
+        from conversation.server import serve
+    else:
+        from inference.server import serve
+    asyncio.run(serve(settings))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

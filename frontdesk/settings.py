@@ -1,0 +1,104 @@
+"""Settings of every service, read from FRONTDESK_* environment variables.
+
+One table (SETTINGS) is the single source: the loader, `frontdesk config` and the
+README's configuration section all come from it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = field(default=Path("data"), metadata={"help": "Where the embedded stores, NATS data, secrets and runtime.json live."})
+    host: str = field(default="127.0.0.1", metadata={"help": "Address every service binds to."})
+    gateway_port: int = field(default=50051, metadata={"help": "Public gRPC port of the gateway."})
+    conversation_port: int = field(default=50052, metadata={"help": "gRPC port of the conversation service."})
+    inference_port: int = field(default=50053, metadata={"help": "gRPC port (health, InferenceService) of an inference worker; 0 picks a free one."})
+    conversation_addr: str = field(default="", metadata={"help": "Where the gateway reaches conversation; default host:conversation_port."})
+    nats_url: str = field(default="", metadata={"help": "NATS server URL(s), comma separated; default nats://host:nats_port."})
+    nats_port: int = field(default=4222, metadata={"help": "Port of the nats-server the supervisor starts (embedded default)."})
+    log_store: str = field(default="embedded", metadata={"help": "Log store: embedded (SQLite in data_dir)."})
+    blob_store: str = field(default="embedded", metadata={"help": "Blob store: embedded (files in data_dir)."})
+    backend: str = field(default="llamacpp", metadata={"help": "Model backend of inference workers: llamacpp (SmolLM2-135M on CPU) or echo (benchmarks only)."})
+    llama_threads: int = field(default=2, metadata={"help": "CPU threads llama.cpp uses."})
+    max_reply_tokens: int = field(default=160, metadata={"help": "Upper bound of tokens in one AI reply."})
+    worker_concurrency: int = field(default=4, metadata={"help": "Jobs one inference worker handles at once (the backend may serialise further)."})
+    job_ack_wait_s: float = field(default=60.0, metadata={"help": "Seconds a worker may hold a job before JetStream redelivers it."})
+    job_max_deliver: int = field(default=4, metadata={"help": "Deliveries of a job before it is dead-lettered and handed to a human."})
+    secret: str = field(default="", metadata={"help": "Signing secret for tokens and the internal caller context; generated into data_dir/secret on first start when empty."})
+    platform_token: str = field(default="", metadata={"help": "Bearer token that may call AdminService.CreateTenant; disabled when empty."})
+    oidc_issuer: str = field(default="", metadata={"help": "Issuer of operator JWTs from an OIDC provider; OIDC is off when empty."})
+    oidc_audience: str = field(default="", metadata={"help": "Expected audience of OIDC JWTs."})
+    oidc_jwks_url: str = field(default="", metadata={"help": "JWKS URL of the OIDC provider."})
+    oidc_tenant_claim: str = field(default="frontdesk_tenant", metadata={"help": "JWT claim holding the tenant id."})
+    oidc_role_claim: str = field(default="frontdesk_role", metadata={"help": "JWT claim holding the operator role (owner, admin, agent)."})
+    tenant_rate: float = field(default=200.0, metadata={"help": "Requests per second one tenant may make through one gateway."})
+    tenant_burst: int = field(default=400, metadata={"help": "Burst size of the tenant rate limit."})
+    visitor_rate: float = field(default=5.0, metadata={"help": "Requests per second one visitor (or API key, or operator) may make."})
+    visitor_burst: int = field(default=20, metadata={"help": "Burst size of the per-visitor rate limit."})
+    max_message_chars: int = field(default=10_000, metadata={"help": "Longest customer or agent message accepted."})
+    rpc_timeout_s: float = field(default=10.0, metadata={"help": "Deadline the gateway sets on internal unary calls."})
+    log_level: str = field(default="INFO", metadata={"help": "Log level."})
+    log_format: str = field(default="json", metadata={"help": "json (structured) or text."})
+
+    @property
+    def nats_servers(self) -> list[str]:
+        url = self.nats_url or f"nats://{self.host}:{self.nats_port}"
+        return [u.strip() for u in url.split(",") if u.strip()]
+
+    @property
+    def conversation_target(self) -> str:
+        return self.conversation_addr or f"{self.host}:{self.conversation_port}"
+
+    def secret_bytes(self) -> bytes:
+        """The deployment secret; the embedded default keeps a generated one in data_dir."""
+        if self.secret:
+            return self.secret.encode()
+        path = self.data_dir / "secret"
+        if not path.exists():
+            import secrets
+
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(secrets.token_urlsafe(48))
+            tmp.chmod(0o600)
+            os.replace(tmp, path)
+        return path.read_text().strip().encode()
+
+
+def env_name(name: str) -> str:
+    return "FRONTDESK_" + name.upper()
+
+
+def load(env: dict[str, str] | None = None, **overrides) -> Settings:
+    """Settings from the environment (or `env`), with keyword overrides on top."""
+    env = os.environ if env is None else env
+    values = {}
+    for f in fields(Settings):
+        raw = env.get(env_name(f.name))
+        if raw is None:
+            continue
+        kind = type(f.default)
+        try:
+            values[f.name] = Path(raw) if kind is Path else kind(raw)
+        except ValueError:
+            raise SystemExit(f"{env_name(f.name)}={raw!r} is not a valid {kind.__name__}") from None
+    values.update(overrides)
+    return Settings(**values)
+
+
+def markdown_table() -> str:
+    rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    for f in fields(Settings):
+        default = f.default if f.default != "" else "(empty)"
+        rows.append(f"| `{env_name(f.name)}` | `{default}` | {f.metadata['help']} |")
+    return "\n".join(rows)
+
+
+def to_env(settings: Settings) -> dict[str, str]:
+    """The settings as FRONTDESK_* variables, for child processes."""
+    return {env_name(f.name): str(getattr(settings, f.name)) for f in fields(Settings)}

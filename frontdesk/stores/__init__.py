@@ -1,0 +1,39 @@
+"""Storage behind interfaces: the log store (conversations, messages, feedback), the
+account store (tenants, API keys, operators) and the blob store (uploads). The
+embedded default uses SQLite and a local directory; Scylla and MinIO implement the
+same interfaces for distributed deployments."""
+
+from frontdesk.stores.base import (  # noqa: F401
+    AccountStore,
+    ApiKeyRecord,
+    BlobStore,
+    Conflict,
+    LogStore,
+    OperatorRecord,
+    StoreUnavailable,
+    TenantRecord,
+)
+
+
+def open_log_store(settings):
+    if settings.log_store == "embedded":
+        from frontdesk.stores.sqlite import SqliteLogStore
+
+        return SqliteLogStore(settings.data_dir / "logs.db")
+    raise SystemExit(f"unknown log store {settings.log_store!r} (known: embedded)")
+
+
+def open_account_store(settings):
+    if settings.log_store == "embedded":
+        from frontdesk.stores.sqlite import SqliteAccountStore
+
+        return SqliteAccountStore(settings.data_dir / "accounts.db")
+    raise SystemExit(f"unknown log store {settings.log_store!r} (known: embedded)")
+
+
+def open_blob_store(settings):
+    if settings.blob_store == "embedded":
+        from frontdesk.stores.localblob import LocalBlobStore
+
+        return LocalBlobStore(settings.data_dir / "blobs")
+    raise SystemExit(f"unknown blob store {settings.blob_store!r} (known: embedded)")

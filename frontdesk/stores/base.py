@@ -1,0 +1,166 @@
+"""Store interfaces. Every method takes the tenant first; implementations key every
+row and object by it, so one tenant can never read another's data by id."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from frontdesk.common.v1 import common_pb2 as common
+
+
+class StoreUnavailable(Exception):
+    """The backing store cannot be reached; callers answer UNAVAILABLE."""
+
+
+class Conflict(Exception):
+    """A uniqueness rule was violated (slug, email, ...)."""
+
+
+class LogStore(abc.ABC):
+    """Conversations, messages and feedback of every tenant."""
+
+    @abc.abstractmethod
+    async def create_conversation(self, tenant_id: str, conversation: common.Conversation) -> common.Conversation: ...
+
+    @abc.abstractmethod
+    async def get_conversation(self, tenant_id: str, conversation_id: str) -> common.Conversation | None: ...
+
+    @abc.abstractmethod
+    async def update_conversation(self, tenant_id: str, conversation_id: str, **changes) -> common.Conversation | None:
+        """Change status, assigned_operator_id, handoff_reason or rating; None if missing."""
+
+    @abc.abstractmethod
+    async def list_conversations(
+        self, tenant_id: str, *, visitor_id: str = "", status: int = 0, limit: int = 50, page_token: str = ""
+    ) -> tuple[list[common.Conversation], str]:
+        """Most recently active first; returns (page, next_page_token)."""
+
+    @abc.abstractmethod
+    async def append_message(
+        self, tenant_id: str, message: common.Message, dedupe_key: str = ""
+    ) -> tuple[common.Message, bool]:
+        """Store a message (and bump its conversation). With a dedupe_key already used in
+        that conversation, nothing is written and the stored message is returned with False."""
+
+    @abc.abstractmethod
+    async def find_message(self, tenant_id: str, conversation_id: str, *, message_id: str = "", dedupe_key: str = "") -> common.Message | None: ...
+
+    @abc.abstractmethod
+    async def list_messages(
+        self, tenant_id: str, conversation_id: str, *, limit: int = 50, page_token: str = ""
+    ) -> tuple[list[common.Message], str]:
+        """The newest `limit` messages older than the token, oldest first, and the token
+        for the page before them ('' when there is none)."""
+
+    @abc.abstractmethod
+    async def messages_after(self, tenant_id: str, conversation_id: str, after_id: str, limit: int = 500) -> list[common.Message]:
+        """Messages newer than after_id ('' = from the start), oldest first."""
+
+    @abc.abstractmethod
+    async def record_feedback(self, tenant_id: str, conversation_id: str, message_id: str, helpful: bool, comment: str) -> None: ...
+
+    async def close(self) -> None:
+        return None
+
+
+@dataclass
+class TenantRecord:
+    id: str
+    slug: str
+    name: str
+    widget_key: str
+    identity_secret: str
+    created_ms: int
+    greeting: str = "Hi! How can we help you today?"
+    allowed_origins: list[str] = field(default_factory=list)
+    ai_settings: dict = field(default_factory=dict)
+
+
+@dataclass
+class ApiKeyRecord:
+    id: str
+    tenant_id: str
+    name: str
+    secret_hash: str
+    created_ms: int
+    revoked_ms: int = 0
+    last_used_ms: int = 0
+
+
+@dataclass
+class OperatorRecord:
+    id: str
+    tenant_id: str
+    email: str
+    display_name: str
+    role: str
+    password_hash: str
+    created_ms: int
+
+
+class AccountStore(abc.ABC):
+    """Tenants and their credentials. Lookups by widget key, slug or API key id are the
+    only ones without a tenant: they are how a caller's tenant is found."""
+
+    @abc.abstractmethod
+    async def create_tenant(self, tenant: TenantRecord) -> None: ...
+
+    @abc.abstractmethod
+    async def get_tenant(self, tenant_id: str) -> TenantRecord | None: ...
+
+    @abc.abstractmethod
+    async def find_tenant(self, *, slug: str = "", widget_key: str = "") -> TenantRecord | None: ...
+
+    @abc.abstractmethod
+    async def update_tenant(self, tenant: TenantRecord) -> None: ...
+
+    @abc.abstractmethod
+    async def create_api_key(self, key: ApiKeyRecord) -> None: ...
+
+    @abc.abstractmethod
+    async def get_api_key(self, key_id: str) -> ApiKeyRecord | None: ...
+
+    @abc.abstractmethod
+    async def list_api_keys(self, tenant_id: str) -> list[ApiKeyRecord]: ...
+
+    @abc.abstractmethod
+    async def revoke_api_key(self, tenant_id: str, key_id: str, at_ms: int) -> ApiKeyRecord | None: ...
+
+    @abc.abstractmethod
+    async def create_operator(self, operator: OperatorRecord) -> None: ...
+
+    @abc.abstractmethod
+    async def get_operator(self, tenant_id: str, operator_id: str) -> OperatorRecord | None: ...
+
+    @abc.abstractmethod
+    async def find_operator_by_email(self, tenant_id: str, email: str) -> OperatorRecord | None: ...
+
+    @abc.abstractmethod
+    async def list_operators(self, tenant_id: str) -> list[OperatorRecord]: ...
+
+    @abc.abstractmethod
+    async def update_operator(self, operator: OperatorRecord) -> None: ...
+
+    @abc.abstractmethod
+    async def delete_operator(self, tenant_id: str, operator_id: str) -> bool: ...
+
+    async def close(self) -> None:
+        return None
+
+
+class BlobStore(abc.ABC):
+    """Uploads, under keys that start with `tenant/<tenant id>/`."""
+
+    @abc.abstractmethod
+    async def put(self, tenant_id: str, key: str, chunks: AsyncIterator[bytes], *, content_type: str, max_bytes: int) -> tuple[int, str]:
+        """Store a stream; returns (size, sha256 hex). Nothing is kept if it fails or
+        exceeds max_bytes (ValueError)."""
+
+    @abc.abstractmethod
+    def get(self, tenant_id: str, key: str) -> AsyncIterator[bytes]:
+        """The object's bytes in chunks; KeyError if missing."""
+
+    @abc.abstractmethod
+    async def delete(self, tenant_id: str, key: str) -> None: ...

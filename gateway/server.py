@@ -1,0 +1,50 @@
+"""Process entry point of the gateway."""
+
+from __future__ import annotations
+
+import grpc
+
+from frontdesk import bus, grpcutil, logs, stores
+from frontdesk.admin.v1 import admin_pb2, admin_pb2_grpc
+from frontdesk.auth.v1 import auth_pb2, auth_pb2_grpc
+from frontdesk.caller import CallerCodec
+from frontdesk.chat.v1 import chat_pb2, chat_pb2_grpc
+from frontdesk.conversation.v1 import conversation_pb2_grpc
+from frontdesk.settings import Settings
+from gateway.accounts import Accounts
+from gateway.auth import Authenticator
+from gateway.credentials import TokenSigner
+from gateway.servicers import AdminServicer, AuthServicer, ChatServicer, Forwarder
+
+log = logs.get("gateway")
+
+SERVICES = [
+    chat_pb2.DESCRIPTOR.services_by_name["ChatService"].full_name,
+    auth_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name,
+    admin_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name,
+]
+
+
+async def serve(settings: Settings) -> None:
+    secret = settings.secret_bytes()
+    account_store = stores.open_account_store(settings)
+    signer = TokenSigner(secret)
+    accounts = Accounts(account_store, signer)
+    auth = Authenticator(settings, account_store, signer)
+    nc = await bus.connect(settings, "gateway")
+    channel = grpc.aio.insecure_channel(settings.conversation_target, options=grpcutil.CHANNEL_OPTIONS)
+    forwarder = Forwarder(settings, auth, CallerCodec(secret), conversation_pb2_grpc.ConversationServiceStub(channel))
+    server = grpcutil.Server(SERVICES)
+    chat_pb2_grpc.add_ChatServiceServicer_to_server(ChatServicer(forwarder), server.grpc)
+    auth_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(accounts, forwarder), server.grpc)
+    admin_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(accounts, forwarder, nc.jetstream(), settings), server.grpc)
+    port = server.bind(settings.host, settings.gateway_port)
+    stop = grpcutil.stop_event()
+    await server.start()
+    log.info("gateway.serving", address=f"{settings.host}:{port}")
+    await stop.wait()
+    log.info("gateway.stopping")
+    await server.stop(grace_s=3)
+    await channel.close()
+    await nc.drain()
+    await account_store.close()

@@ -1,0 +1,341 @@
+"""The public gRPC services of the gateway. Each method authenticates (the tenant
+comes from the credentials), checks the role, then serves from the account store or
+forwards to the owning internal service with a signed caller context and a deadline."""
+
+from __future__ import annotations
+
+import uuid
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from frontdesk.admin.v1 import admin_pb2, admin_pb2_grpc
+from frontdesk.auth.v1 import auth_pb2, auth_pb2_grpc
+from frontdesk.caller import REQUEST_ID_KEY, Caller, CallerCodec
+from frontdesk.chat.v1 import chat_pb2_grpc
+from frontdesk.conversation.v1 import conversation_pb2_grpc
+from frontdesk.errors import FailedPrecondition, InvalidArgument, rpc
+from frontdesk.settings import Settings
+from gateway.accounts import Accounts
+from gateway.credentials import new_widget_key
+from gateway.auth import PLATFORM, Authenticator, require_role
+from gateway.status import system_status
+
+CUSTOMERS = {"visitor", "api_key"}
+OPERATORS = {"operator", "api_key"}
+ANYONE = {"visitor", "api_key", "operator"}
+MANAGERS = ("owner", "admin")
+
+
+def _ts(seconds_or_ms: int, ms: bool = False) -> Timestamp:
+    ts = Timestamp()
+    if ms:
+        ts.FromMilliseconds(seconds_or_ms)
+    else:
+        ts.FromSeconds(seconds_or_ms)
+    return ts
+
+
+def _request_id(context) -> str:
+    for key, value in context.invocation_metadata() or ():
+        if key == REQUEST_ID_KEY and 0 < len(value) <= 64:
+            return value
+    return uuid.uuid4().hex[:16]
+
+
+class Forwarder:
+    """Shared by the services that forward to conversation."""
+
+    def __init__(self, settings: Settings, auth: Authenticator, codec: CallerCodec,
+                 conversation: conversation_pb2_grpc.ConversationServiceStub):
+        self.settings = settings
+        self.auth = auth
+        self.codec = codec
+        self.conv = conversation
+
+    async def caller(self, context, kinds: set[str]) -> Caller:
+        return await self.auth.authenticate(context.invocation_metadata(), kinds=kinds)
+
+    def call_options(self, caller: Caller, context, stream: bool = False) -> dict:
+        options = {"metadata": self.codec.metadata(caller, _request_id(context))}
+        if not stream:
+            options["timeout"] = self.settings.rpc_timeout_s
+        return options
+
+    async def unary(self, method: str, request, context, kinds: set[str]):
+        caller = await self.caller(context, kinds)
+        return await getattr(self.conv, method)(request, **self.call_options(caller, context))
+
+    async def stream(self, method: str, request, context, kinds: set[str]):
+        caller = await self.caller(context, kinds)
+        call = getattr(self.conv, method)(request, **self.call_options(caller, context, stream=True))
+        try:
+            async for event in call:
+                yield event
+        finally:
+            call.cancel()
+
+
+class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
+    def __init__(self, accounts: Accounts, forwarder: Forwarder):
+        self.accounts = accounts
+        self.fwd = forwarder
+
+    @rpc
+    async def CreateVisitorSession(self, request, context):
+        token, visitor_id, verified, expires, tenant = await self.accounts.visitor_session(
+            request.widget_key, request.previous_token, request.identity.external_id, request.identity.identity_hash)
+        return auth_pb2.CreateVisitorSessionResponse(token=token, visitor_id=visitor_id, expires_at=_ts(expires),
+                                                     tenant_name=tenant.name, verified_identity=verified,
+                                                     greeting=tenant.greeting)
+
+    @rpc
+    async def OperatorLogin(self, request, context):
+        token, op, expires = await self.accounts.operator_login(request.tenant, request.email, request.password)
+        return auth_pb2.OperatorLoginResponse(token=token, expires_at=_ts(expires), operator_id=op.id, role=op.role,
+                                              display_name=op.display_name)
+
+    @rpc
+    async def WhoAmI(self, request, context):
+        caller = await self.fwd.caller(context, ANYONE)
+        tenant = await self.accounts.tenant(caller.tenant_id)
+        return auth_pb2.WhoAmIResponse(tenant_id=caller.tenant_id, tenant_name=tenant.name, kind=caller.kind,
+                                       subject=caller.subject, role=caller.role)
+
+
+class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
+    def __init__(self, forwarder: Forwarder):
+        self.fwd = forwarder
+
+    @rpc
+    async def StartConversation(self, request, context):
+        return await self.fwd.unary("StartConversation", request, context, CUSTOMERS)
+
+    @rpc
+    async def SendMessage(self, request, context):
+        return await self.fwd.unary("SendMessage", request, context, CUSTOMERS)
+
+    @rpc
+    async def ListMessages(self, request, context):
+        return await self.fwd.unary("ListMessages", request, context, CUSTOMERS)
+
+    @rpc
+    async def ListConversations(self, request, context):
+        return await self.fwd.unary("ListConversations", request, context, CUSTOMERS)
+
+    @rpc
+    async def GetConversation(self, request, context):
+        return await self.fwd.unary("GetConversation", request, context, CUSTOMERS)
+
+    @rpc
+    async def StreamEvents(self, request, context):
+        async for event in self.fwd.stream("StreamEvents", request, context, CUSTOMERS):
+            yield event
+
+    @rpc
+    async def SubmitFeedback(self, request, context):
+        return await self.fwd.unary("SubmitFeedback", request, context, CUSTOMERS)
+
+    @rpc
+    async def RateConversation(self, request, context):
+        return await self.fwd.unary("RateConversation", request, context, CUSTOMERS)
+
+    @rpc
+    async def RequestHuman(self, request, context):
+        return await self.fwd.unary("RequestHuman", request, context, CUSTOMERS)
+
+
+def _tenant_pb(t) -> admin_pb2.Tenant:
+    return admin_pb2.Tenant(id=t.id, slug=t.slug, name=t.name, widget_key=t.widget_key, created_at=_ts(t.created_ms, ms=True),
+                            greeting=t.greeting, allowed_origins=t.allowed_origins)
+
+
+def _operator_pb(o) -> admin_pb2.Operator:
+    return admin_pb2.Operator(id=o.id, email=o.email, display_name=o.display_name, role=o.role,
+                              created_at=_ts(o.created_ms, ms=True))
+
+
+def _key_pb(k) -> admin_pb2.ApiKey:
+    key = admin_pb2.ApiKey(id=k.id, name=k.name, created_at=_ts(k.created_ms, ms=True))
+    if k.revoked_ms:
+        key.revoked_at.CopyFrom(_ts(k.revoked_ms, ms=True))
+    return key
+
+
+_AI_DEFAULTS = {"backend": "", "model": "", "temperature": 0.2, "max_tokens": 0, "answer_threshold": 0.0,
+                "system_prompt": "", "enabled_tools": [], "base_url": ""}
+
+
+class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
+    def __init__(self, accounts: Accounts, forwarder: Forwarder, nats_js, settings: Settings):
+        self.accounts = accounts
+        self.fwd = forwarder
+        self.js = nats_js
+        self.settings = settings
+
+    async def _manager(self, context) -> Caller:
+        caller = await self.fwd.caller(context, OPERATORS)
+        require_role(caller, *MANAGERS)
+        return caller
+
+    # -- tenants -----------------------------------------------------------------
+
+    @rpc
+    async def CreateTenant(self, request, context):
+        await self.fwd.caller(context, {PLATFORM})
+        tenant, owner, api_key = await self.accounts.create_tenant(request.slug, request.name, request.owner_email,
+                                                                   request.owner_password)
+        return admin_pb2.CreateTenantResponse(tenant=_tenant_pb(tenant), owner=_operator_pb(owner), api_key=api_key,
+                                              identity_secret=tenant.identity_secret)
+
+    @rpc
+    async def GetTenant(self, request, context):
+        caller = await self.fwd.caller(context, OPERATORS)
+        return _tenant_pb(await self.accounts.tenant(caller.tenant_id))
+
+    @rpc
+    async def UpdateTenant(self, request, context):
+        caller = await self._manager(context)
+        tenant = await self.accounts.tenant(caller.tenant_id)
+        if request.name:
+            tenant.name = request.name.strip()[:200]
+        if request.greeting:
+            tenant.greeting = request.greeting[:500]
+        if request.allowed_origins:
+            tenant.allowed_origins = list(request.allowed_origins)
+        if request.rotate_widget_key:
+            tenant.widget_key = new_widget_key()
+        await self.accounts.store.update_tenant(tenant)
+        return _tenant_pb(tenant)
+
+    # -- API keys ----------------------------------------------------------------
+
+    @rpc
+    async def CreateApiKey(self, request, context):
+        caller = await self._manager(context)
+        key, plaintext = await self.accounts.create_api_key(caller.tenant_id, request.name)
+        return admin_pb2.CreateApiKeyResponse(key=_key_pb(key), plaintext=plaintext)
+
+    @rpc
+    async def ListApiKeys(self, request, context):
+        caller = await self._manager(context)
+        return admin_pb2.ListApiKeysResponse(keys=[_key_pb(k) for k in await self.accounts.store.list_api_keys(caller.tenant_id)])
+
+    @rpc
+    async def RevokeApiKey(self, request, context):
+        caller = await self._manager(context)
+        return _key_pb(await self.accounts.revoke_api_key(caller.tenant_id, request.key_id))
+
+    # -- operators ---------------------------------------------------------------
+
+    @rpc
+    async def CreateOperator(self, request, context):
+        caller = await self._manager(context)
+        if request.role == "owner":
+            require_role(caller, "owner")
+        op = await self.accounts.create_operator(caller.tenant_id, request.email, request.display_name, request.role,
+                                                 request.password)
+        return _operator_pb(op)
+
+    @rpc
+    async def ListOperators(self, request, context):
+        caller = await self.fwd.caller(context, OPERATORS)
+        return admin_pb2.ListOperatorsResponse(
+            operators=[_operator_pb(o) for o in await self.accounts.store.list_operators(caller.tenant_id)])
+
+    @rpc
+    async def UpdateOperator(self, request, context):
+        caller = await self._manager(context)
+        if request.role == "owner":
+            require_role(caller, "owner")
+        op = await self.accounts.update_operator(caller.tenant_id, request.operator_id, request.display_name,
+                                                 request.role, request.password)
+        return _operator_pb(op)
+
+    @rpc
+    async def DeleteOperator(self, request, context):
+        caller = await self._manager(context)
+        await self.accounts.delete_operator(caller.tenant_id, request.operator_id)
+        return admin_pb2.DeleteOperatorResponse()
+
+    # -- conversations (forwarded) -------------------------------------------------
+
+    @rpc
+    async def ListConversations(self, request, context):
+        return await self.fwd.unary("AdminListConversations", request, context, OPERATORS)
+
+    @rpc
+    async def GetConversation(self, request, context):
+        return await self.fwd.unary("AdminGetConversation", request, context, OPERATORS)
+
+    @rpc
+    async def ListMessages(self, request, context):
+        return await self.fwd.unary("AdminListMessages", request, context, OPERATORS)
+
+    @rpc
+    async def StreamConversationEvents(self, request, context):
+        async for event in self.fwd.stream("AdminStreamEvents", request, context, OPERATORS):
+            yield event
+
+    @rpc
+    async def TakeOver(self, request, context):
+        return await self.fwd.unary("TakeOver", request, context, OPERATORS)
+
+    @rpc
+    async def SendAgentMessage(self, request, context):
+        return await self.fwd.unary("SendAgentMessage", request, context, OPERATORS)
+
+    @rpc
+    async def ReleaseConversation(self, request, context):
+        return await self.fwd.unary("ReleaseConversation", request, context, OPERATORS)
+
+    @rpc
+    async def CloseConversation(self, request, context):
+        return await self.fwd.unary("CloseConversation", request, context, OPERATORS)
+
+    # -- AI settings ---------------------------------------------------------------
+
+    @rpc
+    async def GetAiSettings(self, request, context):
+        caller = await self.fwd.caller(context, OPERATORS)
+        tenant = await self.accounts.tenant(caller.tenant_id)
+        return self._settings_pb(tenant.ai_settings)
+
+    @rpc
+    async def UpdateAiSettings(self, request, context):
+        caller = await self._manager(context)
+        s = request.settings
+        if s.temperature < 0 or s.temperature > 2:
+            raise InvalidArgument("temperature must be between 0 and 2")
+        if s.max_tokens < 0 or s.max_tokens > 4096:
+            raise InvalidArgument("max_tokens must be between 0 (default) and 4096")
+        if not 0 <= s.answer_threshold <= 1:
+            raise InvalidArgument("answer_threshold must be between 0 and 1")
+        if len(s.system_prompt) > 4000:
+            raise InvalidArgument("system_prompt must be at most 4,000 characters")
+        if request.api_key:
+            # refusing beats accepting a key and silently not storing it
+            raise FailedPrecondition("this deployment cannot store hosted-model API keys yet")
+        tenant = await self.accounts.tenant(caller.tenant_id)
+        tenant.ai_settings = {"backend": s.backend, "model": s.model, "temperature": s.temperature,
+                              "max_tokens": s.max_tokens, "answer_threshold": s.answer_threshold,
+                              "system_prompt": s.system_prompt, "enabled_tools": list(s.enabled_tools),
+                              "base_url": s.base_url,
+                              "has_api_key": tenant.ai_settings.get("has_api_key", False)}
+        if request.clear_api_key:
+            tenant.ai_settings["has_api_key"] = False
+        await self.accounts.store.update_tenant(tenant)
+        return self._settings_pb(tenant.ai_settings)
+
+    @staticmethod
+    def _settings_pb(stored: dict) -> admin_pb2.AiSettings:
+        values = {**_AI_DEFAULTS, **{k: v for k, v in stored.items() if k in _AI_DEFAULTS}}
+        return admin_pb2.AiSettings(has_api_key=bool(stored.get("has_api_key")), **values)
+
+    # -- system status ---------------------------------------------------------------
+
+    @rpc
+    async def GetSystemStatus(self, request, context):
+        await self.fwd.caller(context, OPERATORS)
+        return await system_status(self.settings, self.js)
+
+

@@ -1,0 +1,46 @@
+"""Process entry point of an inference worker: the model backend, the JetStream job
+loop, and a small gRPC server for health checks."""
+
+from __future__ import annotations
+
+import asyncio
+
+from frontdesk import bus, grpcutil, logs, stores
+from frontdesk.publish import Publisher
+from frontdesk.settings import Settings
+from inference.backends import make_backend
+from inference.worker import Worker
+
+log = logs.get("inference")
+
+
+def backend_options(settings: Settings) -> dict:
+    if settings.backend == "llamacpp":
+        return {"n_threads": settings.llama_threads}
+    return {}
+
+
+async def serve(settings: Settings) -> None:
+    server = grpcutil.Server([])
+    port = server.bind(settings.host, settings.inference_port)
+    await server.grpc.start()
+    await server.set_serving(False)  # not ready until the model is loaded and the consumer bound
+    stop = grpcutil.stop_event()
+    backend = make_backend(settings.backend, **backend_options(settings))
+    await backend.start()
+    store = stores.open_log_store(settings)
+    nc = await bus.connect(settings, "inference")
+    js = nc.jetstream()
+    await bus.ensure_streams(js, settings)
+    worker = Worker(settings, store, js, Publisher(nc, js), backend)
+    loop_task = asyncio.create_task(worker.run(stop))
+    await server.set_serving(True)
+    log.info("inference.serving", address=f"{settings.host}:{port}", backend=backend.name, model=backend.model)
+    await stop.wait()
+    log.info("inference.stopping", in_flight=len(worker.in_flight))
+    await server.set_serving(False)
+    await loop_task  # finishes the jobs in hand before letting go
+    await server.grpc.stop(1)
+    await nc.drain()
+    await backend.close()
+    await store.close()

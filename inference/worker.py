@@ -1,0 +1,175 @@
+"""The JetStream job loop of an inference worker.
+
+Per job: a reply already stored for it (a redelivery) is re-announced and acked;
+otherwise tokens stream to the conversation's live subject, the reply is stored
+idempotently (dedupe key `reply:<job id>`), `reply_completed` is published, and only
+then is the job acked. Failures are retried with backoff by JetStream redelivery;
+the last delivery hands the conversation to a human instead of leaving it waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+
+import nats.errors
+from google.protobuf.timestamp_pb2 import Timestamp
+from nats.js import JetStreamContext
+
+from frontdesk import bus, ids, logs
+from frontdesk.common.v1 import common_pb2 as common
+from frontdesk.events.v1 import events_pb2 as ev
+from frontdesk.handoff import hand_off
+from frontdesk.inference.v1 import inference_pb2
+from frontdesk.publish import Publisher
+from frontdesk.settings import Settings
+from frontdesk.stores.base import LogStore
+from inference.backends.base import Backend
+from inference.pipeline import build_request
+
+log = logs.get("inference.worker")
+
+
+def _now() -> Timestamp:
+    ts = Timestamp()
+    ts.GetCurrentTime()
+    return ts
+
+
+def retry_delay_s(deliveries: int) -> float:
+    return float(min(2 ** deliveries, 30))
+
+
+class Worker:
+    def __init__(self, settings: Settings, store: LogStore, js: JetStreamContext, publisher: Publisher, backend: Backend):
+        self.settings = settings
+        self.store = store
+        self.js = js
+        self.pub = publisher
+        self.backend = backend
+        self.in_flight: set[asyncio.Task] = set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Pull jobs until stop is set, then finish (drain) the jobs in hand."""
+        sub = await self.js.pull_subscribe_bind(durable=bus.INFERENCE_CONSUMER, stream=bus.JOBS_STREAM)
+        slots = asyncio.Semaphore(self.settings.worker_concurrency)
+        log.info("worker.started", backend=self.backend.name, model=self.backend.model)
+        while not stop.is_set():
+            await slots.acquire()
+            free = 1
+            while free < self.settings.worker_concurrency and not slots.locked():
+                await slots.acquire()
+                free += 1
+            try:
+                msgs = await sub.fetch(free, timeout=1)
+            except (nats.errors.TimeoutError, asyncio.TimeoutError):
+                msgs = []
+            except nats.errors.ConnectionClosedError:
+                break
+            except Exception as err:  # noqa: BLE001 - e.g. nats-server restarting: wait and retry
+                log.warning("worker.fetch_failed", error=str(err))
+                await asyncio.sleep(0.5)
+                msgs = []
+            for _ in range(free - len(msgs)):
+                slots.release()
+            for msg in msgs:
+                task = asyncio.create_task(self._handle(msg))
+                self.in_flight.add(task)
+                task.add_done_callback(lambda t: (self.in_flight.discard(t), slots.release()))
+        if self.in_flight:
+            log.info("worker.draining", jobs=len(self.in_flight))
+            await asyncio.gather(*self.in_flight, return_exceptions=True)
+        await sub.unsubscribe()
+
+    async def _handle(self, msg) -> None:
+        try:
+            tenant_id = bus.tenant_of(msg.subject)
+            job = inference_pb2.AiJob.FromString(msg.data)
+        except Exception as err:  # noqa: BLE001 - a malformed job can never succeed
+            log.error("job.malformed", subject=msg.subject, error=str(err))
+            await msg.term()
+            return
+        if job.tenant_id != tenant_id:
+            log.error("job.tenant_mismatch", subject=msg.subject)
+            await msg.term()
+            return
+        deliveries = msg.metadata.num_delivered
+        heartbeat = asyncio.create_task(self._keep_alive(msg))
+        try:
+            await self.answer(tenant_id, job)
+            await msg.ack()
+        except Exception as err:  # noqa: BLE001 - every failure ends in a retry or a handoff
+            if deliveries >= self.settings.job_max_deliver:
+                log.error("job.dead_lettered", tenant=tenant_id, job=job.job_id, deliveries=deliveries, error=str(err))
+                with contextlib.suppress(Exception):
+                    await self.dead_letter(tenant_id, job, deliveries, err)
+                await msg.term()
+            else:
+                log.warning("job.retry", tenant=tenant_id, job=job.job_id, deliveries=deliveries, error=str(err))
+                await msg.nak(delay=retry_delay_s(deliveries))
+        finally:
+            heartbeat.cancel()
+
+    async def _keep_alive(self, msg) -> None:
+        """Tell JetStream the job is still being worked on, so a long answer is not redelivered."""
+        while True:
+            await asyncio.sleep(max(self.settings.job_ack_wait_s / 3, 1))
+            with contextlib.suppress(Exception):
+                await msg.in_progress()
+
+    async def answer(self, tenant_id: str, job: inference_pb2.AiJob) -> None:
+        dedupe = f"reply:{job.job_id}"
+        existing = await self.store.find_message(tenant_id, job.conversation_id, dedupe_key=dedupe)
+        if existing is not None:  # redelivered after the reply was stored: announce again, no second reply
+            await self.pub.live(tenant_id, job.conversation_id, message=existing)
+            return
+        conv = await self.store.get_conversation(tenant_id, job.conversation_id)
+        if conv is None or conv.status != common.CONVERSATION_STATUS_AI:
+            log.info("job.skipped", tenant=tenant_id, job=job.job_id, reason="no longer handled by the AI")
+            return
+        started = time.monotonic()
+        enqueued_ms = job.enqueued_at.ToMilliseconds()
+        queue_wait_ms = max(time.time() * 1000 - enqueued_ms, 0.0)
+        history, _ = await self.store.list_messages(tenant_id, job.conversation_id, limit=20)
+        request = build_request(history, job.message_id, self.settings.max_reply_tokens)
+        reply_id = ids.new_id("message")
+        await self.pub.live(tenant_id, job.conversation_id, typing=ev.Typing(role=common.ROLE_AI, active=True))
+        index = 0
+        first_token_ms = 0.0
+
+        async def on_delta(text: str) -> None:
+            nonlocal index, first_token_ms
+            if index == 0:
+                first_token_ms = time.time() * 1000 - enqueued_ms
+            await self.pub.live(tenant_id, job.conversation_id, token=ev.TokenDelta(
+                reply_id=reply_id, in_reply_to=job.message_id, text=text, index=index))
+            index += 1
+
+        result = await self.backend.generate(request, on_delta=on_delta)
+        text = result.text.strip()
+        if not text:
+            raise RuntimeError("the model returned an empty reply")
+        reply = common.Message(id=reply_id, conversation_id=job.conversation_id, role=common.ROLE_AI, text=text,
+                               created_at=_now(), author_id=self.backend.model, author_name="Assistant",
+                               in_reply_to=job.message_id)
+        stored, _ = await self.store.append_message(tenant_id, reply, dedupe)
+        await self.pub.live(tenant_id, job.conversation_id, message=stored)
+        await self.pub.live(tenant_id, job.conversation_id, typing=ev.Typing(role=common.ROLE_AI, active=False))
+        total_ms = time.time() * 1000 - enqueued_ms
+        await self.pub.domain(tenant_id, job.conversation_id, dedupe, reply_completed=ev.ReplyCompleted(
+            reply_id=stored.id, in_reply_to=job.message_id, backend=self.backend.name, model=self.backend.model,
+            queue_wait_ms=queue_wait_ms, first_token_ms=first_token_ms, total_ms=total_ms,
+            prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens, answered=True,
+            question=job.text[:500]))
+        log.info("reply.stored", tenant=tenant_id, conversation=job.conversation_id, job=job.job_id,
+                 tokens=result.completion_tokens, ms=round((time.monotonic() - started) * 1000, 1))
+
+    async def dead_letter(self, tenant_id: str, job: inference_pb2.AiJob, deliveries: int, err: Exception) -> None:
+        """The AI could not answer: a person takes over, and the admin sees why."""
+        conv = await self.store.get_conversation(tenant_id, job.conversation_id)
+        if conv is not None and conv.status == common.CONVERSATION_STATUS_AI:
+            await hand_off(self.store, self.pub, tenant_id, conv, "ai_failure", job.text[:500],
+                           dedupe_key=f"failed:{job.job_id}")
+        await self.pub.domain(tenant_id, job.conversation_id, f"failed:{job.job_id}",
+                              job_failed=ev.JobFailed(job_id=job.job_id, deliveries=deliveries, error=str(err)[:500]))

@@ -1,0 +1,95 @@
+"""Shared fixtures. End-to-end tests run the real mesh: `frontdesk run` as a
+subprocess with a real nats-server, real service processes and a temporary data dir."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import pytest
+
+from frontdesk.supervisor import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+PLATFORM_TOKEN = "platform-token-for-tests-0123456789abcdef"
+
+
+@dataclass
+class Mesh:
+    data_dir: Path
+    env: dict
+    process: subprocess.Popen
+    gateway: str
+    output: list[str]
+
+    @property
+    def demo(self) -> dict:
+        return json.loads((self.data_dir / "demo.json").read_text())
+
+    def channel(self) -> grpc.aio.Channel:
+        return grpc.aio.insecure_channel(self.gateway)
+
+    def cli(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "frontdesk", *args], env=self.env, capture_output=True, text=True,
+                              timeout=timeout, cwd=ROOT)
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+def start_mesh(data_dir: Path, backend: str = "echo", ports: dict | None = None, timeout_s: float = 240, **extra) -> Mesh:
+    """Start `frontdesk run` and wait for its `frontdesk ready` line."""
+    ports = ports or {name: free_port() for name in ("gateway", "conversation", "inference", "nats")}
+    env = dict(os.environ)
+    env.update({
+        "FRONTDESK_DATA_DIR": str(data_dir),
+        "FRONTDESK_BACKEND": backend,
+        "FRONTDESK_GATEWAY_PORT": str(ports["gateway"]),
+        "FRONTDESK_CONVERSATION_PORT": str(ports["conversation"]),
+        "FRONTDESK_INFERENCE_PORT": str(ports["inference"]),
+        "FRONTDESK_NATS_PORT": str(ports["nats"]),
+        "FRONTDESK_PLATFORM_TOKEN": PLATFORM_TOKEN,
+        "FRONTDESK_LOG_FORMAT": "text",
+        **{f"FRONTDESK_{k.upper()}": str(v) for k, v in extra.items()},
+    })
+    process = subprocess.Popen([sys.executable, "-m", "frontdesk", "run"], env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    output: list[str] = []
+    deadline = time.monotonic() + timeout_s
+    for line in process.stdout:
+        output.append(line.rstrip())
+        if "frontdesk ready" in line:
+            break
+        if time.monotonic() > deadline:
+            break
+    else:
+        process.wait()
+    if process.poll() is not None or not output or "frontdesk ready" not in output[-1]:
+        process.kill()
+        logs = "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in sorted((data_dir / "logs").glob("*.log")))
+        pytest.fail("mesh did not start:\n" + "\n".join(output) + "\n" + logs)
+    mesh = Mesh(data_dir=data_dir, env=env, process=process, gateway=f"127.0.0.1:{ports['gateway']}", output=output)
+    mesh.ports = ports
+    return mesh
+
+
+@pytest.fixture(scope="session")
+def mesh(tmp_path_factory):
+    """One mesh (echo backend) shared by the end-to-end tests of a session."""
+    m = start_mesh(tmp_path_factory.mktemp("mesh"))
+    yield m
+    m.stop()
