@@ -40,7 +40,7 @@ class CallerCodec:
         self._key = hashlib.sha256(b"frontdesk-caller:" + secret).digest()
 
     def encode(self, caller: Caller, now: float | None = None) -> str:
-        body = dict(asdict(caller), exp=int((now or time.time()) + _TTL_S))
+        body = dict(asdict(caller), exp=int((time.time() if now is None else now) + _TTL_S))
         raw = base64.urlsafe_b64encode(json.dumps(body, separators=(",", ":")).encode()).decode()
         sig = hmac.new(self._key, raw.encode(), hashlib.sha256).hexdigest()
         return f"{raw}.{sig}"
@@ -52,7 +52,7 @@ class CallerCodec:
             return None
         try:
             body = json.loads(base64.urlsafe_b64decode(raw.encode()))
-            if body.pop("exp") < (now or time.time()):
+            if body.pop("exp") < (time.time() if now is None else now):
                 return None
             return Caller(**body)
         except (ValueError, TypeError, KeyError):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import time
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
@@ -22,11 +23,35 @@ def _encode(value: int, length: int) -> str:
     return "".join(reversed(out))
 
 
-def new_id(kind: str, now_ms: int | None = None) -> str:
+_last = (0, 0)  # (ms, random) of the previous id made by this process
+_lock = threading.Lock()
+
+
+def new_id(kind: str, now_ms: int | None = None, after: str = "") -> str:
+    """A new id of `kind`. Ids made by one process are strictly increasing (within a
+    millisecond the random part counts up, as in monotonic ULIDs); with `after`, the
+    id also sorts after that one (a reply after its question, made elsewhere)."""
+    global _last
     prefix = KINDS[kind]
     ms = int(time.time() * 1000) if now_ms is None else now_ms
-    rand = int.from_bytes(os.urandom(10), "big")
+    rand = int.from_bytes(os.urandom(10), "big") >> 1  # headroom so counting up cannot overflow
+    floors = [_last]
+    if after:
+        floors.append(_decode(after))
+    with _lock:
+        for floor_ms, floor_rand in floors + [_last]:
+            if ms < floor_ms or (ms == floor_ms and rand <= floor_rand):
+                ms, rand = floor_ms, floor_rand + 1
+        _last = max(_last, (ms, rand))
     return f"{prefix}_{_encode(ms, 10)}{_encode(rand, 16)}"
+
+
+def _decode(value: str) -> tuple[int, int]:
+    body = value.split("_", 1)[1]
+    number = 0
+    for ch in body:
+        number = number * 32 + _ALPHABET.index(ch)
+    return number >> 80, number & ((1 << 80) - 1)
 
 
 def is_id(value: str, kind: str) -> bool:
@@ -34,8 +59,4 @@ def is_id(value: str, kind: str) -> bool:
 
 
 def id_time_ms(value: str) -> int:
-    body = value.split("_", 1)[1][:10]
-    ms = 0
-    for ch in body:
-        ms = ms * 32 + _ALPHABET.index(ch)
-    return ms
+    return _decode(value)[0]

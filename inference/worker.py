@@ -133,7 +133,7 @@ class Worker:
         queue_wait_ms = max(time.time() * 1000 - enqueued_ms, 0.0)
         history, _ = await self.store.list_messages(tenant_id, job.conversation_id, limit=20)
         request = build_request(history, job.message_id, self.settings.max_reply_tokens)
-        reply_id = ids.new_id("message")
+        reply_id = ids.new_id("message", after=job.message_id)
         await self.pub.live(tenant_id, job.conversation_id, typing=ev.Typing(role=common.ROLE_AI, active=True))
         index = 0
         first_token_ms = 0.0

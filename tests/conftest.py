@@ -93,3 +93,35 @@ def mesh(tmp_path_factory):
     m = start_mesh(tmp_path_factory.mktemp("mesh"))
     yield m
     m.stop()
+
+
+@dataclass
+class NatsServer:
+    url: str
+    port: int
+    process: subprocess.Popen
+
+
+@pytest.fixture
+def nats_server(tmp_path):
+    """A real nats-server with JetStream, for tests below the whole mesh."""
+    from frontdesk.supervisor import nats_server_binary
+
+    port = free_port()
+    process = subprocess.Popen([str(nats_server_binary()), "-js", "-sd", str(tmp_path / "nats"), "-a", "127.0.0.1",
+                                "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import socket
+
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                process.kill()
+                raise
+            time.sleep(0.05)
+    yield NatsServer(url=f"nats://127.0.0.1:{port}", port=port, process=process)
+    process.terminate()
+    process.wait(timeout=10)

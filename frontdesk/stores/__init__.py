@@ -3,7 +3,7 @@ account store (tenants, API keys, operators) and the blob store (uploads). The
 embedded default uses SQLite and a local directory; Scylla and MinIO implement the
 same interfaces for distributed deployments."""
 
-from frontdesk.stores.base import (  # noqa: F401
+from frontdesk.stores.base import (
     AccountStore,
     ApiKeyRecord,
     BlobStore,
@@ -13,6 +13,9 @@ from frontdesk.stores.base import (  # noqa: F401
     StoreUnavailable,
     TenantRecord,
 )
+
+__all__ = ["AccountStore", "ApiKeyRecord", "BlobStore", "Conflict", "LogStore", "OperatorRecord", "StoreUnavailable",
+           "TenantRecord", "open_account_store", "open_blob_store", "open_log_store"]
 
 
 def open_log_store(settings):

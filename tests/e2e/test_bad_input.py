@@ -10,6 +10,7 @@ import grpc
 import pytest
 
 from frontdesk.admin.v1 import admin_pb2
+from frontdesk.auth.v1 import auth_pb2
 from frontdesk.chat.v1 import chat_pb2
 from tests.conftest import PLATFORM_TOKEN
 from tests.e2e.helpers import Client, bearer, create_tenant
@@ -65,14 +66,11 @@ async def test_missing_and_malformed_credentials_are_unauthenticated(mesh, clien
         code, details = await status_of(client.chat.StartConversation(req, metadata=bearer(token)))
         assert code == grpc.StatusCode.UNAUTHENTICATED, token
         assert "Traceback" not in details
-    code, _ = await status_of(client.auth.CreateVisitorSession(
-        __import__("frontdesk.auth.v1.auth_pb2", fromlist=["x"]).CreateVisitorSessionRequest(widget_key="wk_nope")))
+    code, _ = await status_of(client.auth.CreateVisitorSession(auth_pb2.CreateVisitorSessionRequest(widget_key="wk_nope")))
     assert code == grpc.StatusCode.UNAUTHENTICATED
 
 
 async def test_wrong_password_and_unknown_tenant_answer_the_same(mesh, client):
-    from frontdesk.auth.v1 import auth_pb2
-
     demo = mesh.demo
     wrong = await status_of(client.auth.OperatorLogin(auth_pb2.OperatorLoginRequest(
         tenant="demo", email=demo["owner_email"], password="wrong password")))

@@ -3,8 +3,6 @@ the answer streams back, is stored and is in history."""
 
 from __future__ import annotations
 
-import grpc
-import pytest
 
 from frontdesk.chat.v1 import chat_pb2
 from frontdesk.common.v1 import common_pb2 as common

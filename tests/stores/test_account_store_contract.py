@@ -1,0 +1,51 @@
+"""The contract of AccountStore implementations."""
+
+from __future__ import annotations
+
+import pytest
+
+from frontdesk.stores.base import ApiKeyRecord, Conflict, OperatorRecord, TenantRecord
+from frontdesk.stores.sqlite import SqliteAccountStore
+
+
+@pytest.fixture(params=["embedded"])
+async def accounts(request, tmp_path):
+    store = SqliteAccountStore(tmp_path / "accounts.db")
+    yield store
+    await store.close()
+
+
+def tenant(i: int) -> TenantRecord:
+    return TenantRecord(id=f"t_{i}", slug=f"slug-{i}", name=f"T{i}", widget_key=f"wk_{i}", identity_secret="s", created_ms=1)
+
+
+async def test_tenants_are_found_by_id_slug_and_widget_key(accounts):
+    await accounts.create_tenant(tenant(1))
+    assert (await accounts.get_tenant("t_1")).slug == "slug-1"
+    assert (await accounts.find_tenant(slug="slug-1")).id == "t_1"
+    assert (await accounts.find_tenant(widget_key="wk_1")).id == "t_1"
+    assert await accounts.find_tenant(slug="nope") is None
+    with pytest.raises(Conflict):
+        await accounts.create_tenant(TenantRecord(id="t_2", slug="slug-1", name="x", widget_key="wk_2", identity_secret="s", created_ms=1))
+
+
+async def test_api_keys_are_revoked_only_within_their_tenant(accounts):
+    await accounts.create_api_key(ApiKeyRecord(id="k1", tenant_id="t_1", name="n", secret_hash="h", created_ms=1))
+    assert await accounts.revoke_api_key("t_2", "k1", 5) is None
+    assert (await accounts.get_api_key("k1")).revoked_ms == 0
+    assert (await accounts.revoke_api_key("t_1", "k1", 5)).revoked_ms == 5
+    assert [k.id for k in await accounts.list_api_keys("t_1")] == ["k1"]
+    assert await accounts.list_api_keys("t_2") == []
+
+
+async def test_operators_are_unique_per_tenant_by_email(accounts):
+    op = OperatorRecord(id="op_1", tenant_id="t_1", email="a@x.io", display_name="A", role="owner", password_hash="h", created_ms=1)
+    await accounts.create_operator(op)
+    with pytest.raises(Conflict):
+        await accounts.create_operator(OperatorRecord(**{**op.__dict__, "id": "op_2", "email": "A@x.io"}))
+    await accounts.create_operator(OperatorRecord(**{**op.__dict__, "id": "op_3", "tenant_id": "t_2"}))
+    assert (await accounts.find_operator_by_email("t_1", "A@X.io")).id == "op_1"
+    assert await accounts.get_operator("t_2", "op_1") is None
+    assert not await accounts.delete_operator("t_2", "op_1")
+    assert await accounts.delete_operator("t_1", "op_1")
+    assert await accounts.get_operator("t_1", "op_1") is None
