@@ -140,6 +140,20 @@ async def test_cross_tenant_and_cross_visitor_access_is_not_found_on_every_rpc(m
         listing = await client.admin.ListConversations(admin_pb2.ListConversationsRequest(), metadata=md)
         assert conv not in [x.id for x in listing.conversations]
 
+    # tenant-scoped admin objects: another tenant's API key or operator is NOT_FOUND too
+    demo_owner = await client.operator("demo", mesh.demo["owner_email"], mesh.demo["owner_password"])
+    demo_keys = await client.admin.ListApiKeys(admin_pb2.ListApiKeysRequest(), metadata=demo_owner)
+    demo_ops = await client.admin.ListOperators(admin_pb2.ListOperatorsRequest(), metadata=demo_owner)
+    for name, call in {
+        "RevokeApiKey": client.admin.RevokeApiKey(admin_pb2.RevokeApiKeyRequest(key_id=demo_keys.keys[0].id), metadata=other_operator),
+        "UpdateOperator": client.admin.UpdateOperator(admin_pb2.UpdateOperatorRequest(operator_id=demo_ops.operators[0].id, role="agent"), metadata=other_operator),
+        "DeleteOperator": client.admin.DeleteOperator(admin_pb2.DeleteOperatorRequest(operator_id=demo_ops.operators[0].id), metadata=other_operator),
+    }.items():
+        code, _ = await status_of(call)
+        assert code == grpc.StatusCode.NOT_FOUND, name
+    other_keys = await client.admin.ListApiKeys(admin_pb2.ListApiKeysRequest(), metadata=other_operator)
+    assert {k.id for k in other_keys.keys}.isdisjoint({k.id for k in demo_keys.keys})
+
     # and nothing changed for the owner
     history = await client.chat.ListMessages(chat_pb2.ListMessagesRequest(conversation_id=conv), metadata=owner_md)
     assert [m.text for m in history.messages] == ["private question", reply.text]
