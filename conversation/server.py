@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
+
 from frontdesk import bus, grpcutil, logs, stores
 from frontdesk.caller import CallerCodec
 from frontdesk.conversation.v1 import conversation_pb2, conversation_pb2_grpc
@@ -15,21 +19,39 @@ log = logs.get("conversation")
 SERVICE_NAME = conversation_pb2.DESCRIPTOR.services_by_name["ConversationService"].full_name
 
 
+OUTBOX_GRACE_MS = 5_000  # an entry younger than this is probably being published right now
+SWEEP_EVERY_S = 2.0
+
+
+async def sweep_outbox_forever(core: ConversationCore, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            await core.sweep_outbox(int(time.time() * 1000) - OUTBOX_GRACE_MS)
+        except Exception as err:  # noqa: BLE001 - a failed sweep is retried on the next tick
+            log.warning("outbox.sweep_failed", error=str(err))
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), SWEEP_EVERY_S)
+
+
 async def serve(settings: Settings) -> None:
     store = stores.open_log_store(settings)
     nc = await bus.connect(settings, "conversation")
     js = nc.jetstream()
     await bus.ensure_streams(js, settings)
-    core = ConversationCore(store, Publisher(nc, js), settings.max_message_chars)
+    publisher = Publisher(nc, js)
+    core = ConversationCore(store, publisher, settings.max_message_chars)
     server = grpcutil.Server([SERVICE_NAME])
     conversation_pb2_grpc.add_ConversationServiceServicer_to_server(
         ConversationServicer(core, CallerCodec(settings.secret_bytes())), server.grpc)
     port = server.bind(settings.host, settings.conversation_port)
     stop = grpcutil.stop_event()
     await server.start()
+    sweeper = asyncio.create_task(sweep_outbox_forever(core, stop))
     log.info("conversation.serving", address=f"{settings.host}:{port}")
     await stop.wait()
     log.info("conversation.stopping")
+    await sweeper
     await server.stop(grace_s=3)
+    await publisher.flush()
     await nc.drain()
     await store.close()

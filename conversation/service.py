@@ -13,7 +13,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from frontdesk import bus, ids, logs
 from frontdesk.caller import Caller
 from frontdesk.common.v1 import common_pb2 as common
-from frontdesk.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, Unavailable
+from frontdesk.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from frontdesk.events.v1 import events_pb2 as ev
 from frontdesk.inference.v1 import inference_pb2
 from frontdesk.handoff import hand_off
@@ -117,32 +117,53 @@ class ConversationCore:
             voice=voice, audio_id=audio_id, language=language,
         )
         dedupe = f"client:{client_message_id}" if client_message_id else ""
-        stored, created = await self.store.append_message(caller.tenant_id, msg, dedupe)
+        queued = conv.status == Status.CONVERSATION_STATUS_AI
+        # the message and its outbox entry are one write: from here on the AI job cannot be
+        # lost, even if this process dies before publishing it (the outbox sweeper will)
+        stored, created = await self.store.append_message(caller.tenant_id, msg, dedupe, enqueue=queued)
         if created:
             await self.pub.live(caller.tenant_id, conversation_id, message=stored)
-        queued = conv.status == Status.CONVERSATION_STATUS_AI
         if queued:
             # also on a resend of a stored message: its first publish may have failed, and
             # JetStream's dedupe (Nats-Msg-Id) drops the copy if it did not
-            await self._queue_job(caller, conv, stored)
+            await self.queue_job(caller.tenant_id, conv, stored)
         if created:
             await self.pub.domain(caller.tenant_id, conversation_id, f"received:{stored.id}",
                                   message_received=ev.MessageReceived(message_id=stored.id, role=stored.role,
                                                                       channel=conv.channel, length=len(text), text=text[:500]))
         return stored, queued
 
-    async def _queue_job(self, caller: Caller, conv: common.Conversation, msg: common.Message) -> None:
+    async def queue_job(self, tenant_id: str, conv: common.Conversation, msg: common.Message) -> bool:
+        """Publish the AI job of a stored message and clear its outbox entry. A failure is
+        logged, not raised: the entry stays and the sweeper publishes it later."""
         job = inference_pb2.AiJob(
-            job_id=msg.id, tenant_id=caller.tenant_id, conversation_id=conv.id, message_id=msg.id, text=msg.text,
+            job_id=msg.id, tenant_id=tenant_id, conversation_id=conv.id, message_id=msg.id, text=msg.text,
             enqueued_at=_now(), visitor_id=conv.visitor_id, language=msg.language, channel=conv.channel,
         )
         try:
-            await self.pub.js.publish(bus.jobs_subject(caller.tenant_id), job.SerializeToString(),
-                                      headers={"Nats-Msg-Id": msg.id}, timeout=5)
-        except Exception as err:  # noqa: BLE001 - the message is stored; tell the caller to resend
-            log.error("job.publish_failed", tenant=caller.tenant_id, conversation=conv.id, message=msg.id, error=str(err))
-            raise Unavailable("your message was saved but could not be queued for an answer; "
-                              "send it again with the same client_message_id") from None
+            await self.pub.js.publish(bus.jobs_subject(tenant_id), job.SerializeToString(),
+                                      headers={"Nats-Msg-Id": msg.id}, timeout=2)
+        except Exception as err:  # noqa: BLE001 - the outbox keeps the job; the sweeper retries
+            log.warning("job.publish_deferred", tenant=tenant_id, conversation=conv.id, message=msg.id, error=str(err))
+            return False
+        await self.store.outbox_done(tenant_id, conv.id, msg.id)
+        return True
+
+    async def sweep_outbox(self, older_than_ms: int) -> int:
+        """Publish AI jobs whose first publication was not confirmed (the process died, or
+        NATS was away). Returns how many were published."""
+        published = 0
+        for entry in await self.store.outbox_due(older_than_ms):
+            conv = await self.store.get_conversation(entry.tenant_id, entry.conversation_id)
+            msg = await self.store.find_message(entry.tenant_id, entry.conversation_id, message_id=entry.message_id)
+            if conv is None or msg is None or conv.status != Status.CONVERSATION_STATUS_AI:
+                await self.store.outbox_done(entry.tenant_id, entry.conversation_id, entry.message_id)
+                continue
+            if not await self.queue_job(entry.tenant_id, conv, msg):
+                break  # NATS is still away; try again on the next sweep
+            published += 1
+            log.info("job.recovered", tenant=entry.tenant_id, conversation=entry.conversation_id, message=entry.message_id)
+        return published
 
     async def request_human(self, caller: Caller, conversation_id: str, reason: str) -> common.Conversation:
         conv = await self.get(caller, conversation_id)

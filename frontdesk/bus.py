@@ -23,7 +23,10 @@ from nats.js.api import (
 )
 from nats.js.errors import NotFoundError
 
+from frontdesk import logs
 from frontdesk.settings import Settings
+
+log = logs.get("frontdesk.bus")
 
 JOBS_STREAM = "JOBS"
 EVENTS_STREAM = "EVENTS"
@@ -52,12 +55,24 @@ def tenant_of(subject: str) -> str:
 
 
 async def connect(settings: Settings, name: str) -> Client:
+    async def on_error(err: Exception) -> None:
+        log.warning("nats.error", client=name, error=f"{type(err).__name__}: {err}")
+
+    async def on_disconnect() -> None:
+        log.warning("nats.disconnected", client=name)
+
+    async def on_reconnect() -> None:
+        log.info("nats.reconnected", client=name)
+
     return await nats.connect(
         servers=settings.nats_servers,
         name=name,
         max_reconnect_attempts=-1,  # ride out a nats-server restart
         reconnect_time_wait=0.5,
         connect_timeout=5,
+        error_cb=on_error,
+        disconnected_cb=on_disconnect,
+        reconnected_cb=on_reconnect,
     )
 
 

@@ -3,6 +3,8 @@ are watching) and domain events (JetStream, for analytics; deduplicated by event
 
 from __future__ import annotations
 
+import asyncio
+
 from google.protobuf.timestamp_pb2 import Timestamp
 from nats.aio.client import Client
 from nats.js import JetStreamContext
@@ -23,6 +25,12 @@ class Publisher:
     def __init__(self, nc: Client, js: JetStreamContext):
         self.nc = nc
         self.js = js
+        self._background: set[asyncio.Task] = set()
+
+    async def flush(self) -> None:
+        """Wait for background publications (graceful shutdown)."""
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
 
     async def live(self, tenant_id: str, conversation_id: str, **kind) -> None:
         """One ConversationEvent to whoever watches the conversation. Best effort by
@@ -34,10 +42,16 @@ class Publisher:
             log.warning("live.publish_failed", tenant=tenant_id, conversation=conversation_id, error=str(err))
 
     async def domain(self, tenant_id: str, conversation_id: str, event_id: str, **kind) -> None:
-        """A DomainEvent on JetStream; the same event_id is stored once."""
+        """A DomainEvent on JetStream (the same event_id is stored once), published in the
+        background: a request never waits on analytics, which can be backfilled from the logs."""
         (name,) = kind
         event = ev.DomainEvent(event_id=event_id, tenant_id=tenant_id, conversation_id=conversation_id,
                                occurred_at=_now(), **kind)
+        task = asyncio.create_task(self._publish_domain(tenant_id, name, event_id, event))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _publish_domain(self, tenant_id: str, name: str, event_id: str, event: ev.DomainEvent) -> None:
         try:
             await self.js.publish(bus.events_subject(tenant_id, name), event.SerializeToString(),
                                   headers={"Nats-Msg-Id": event_id}, timeout=5)

@@ -25,6 +25,7 @@ class Settings:
     blob_store: str = field(default="embedded", metadata={"help": "Blob store: embedded (files in data_dir)."})
     backend: str = field(default="llamacpp", metadata={"help": "Model backend of inference workers: llamacpp (SmolLM2-135M on CPU) or echo (benchmarks only)."})
     llama_threads: int = field(default=1, metadata={"help": "CPU threads llama.cpp uses; 1 is as fast as 2 on a quiet 2-core machine and far faster when the other services are busy."})
+    echo_token_delay_ms: float = field(default=0.0, metadata={"help": "Delay per token of the echo backend, to imitate a model's speed in tests and benchmarks."})
     max_reply_tokens: int = field(default=160, metadata={"help": "Upper bound of tokens in one AI reply."})
     worker_concurrency: int = field(default=4, metadata={"help": "Jobs one inference worker handles at once (the backend may serialise further)."})
     job_ack_wait_s: float = field(default=60.0, metadata={"help": "Seconds a worker may hold a job before JetStream redelivers it."})

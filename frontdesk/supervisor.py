@@ -195,6 +195,7 @@ class Supervisor:
             "gateway": self.children["gateway"].address,
             "nats": self.settings.nats_servers,
             "services": {name: c.address for name, c in self.children.items()},
+            "pids": {c.name: c.process.pid for c in [self.nats, *self.children.values()]},
         }
         path = self.settings.data_dir / "runtime.json"
         path.write_text(json.dumps(runtime, indent=2))
@@ -225,6 +226,7 @@ class Supervisor:
                     break
                 self.say(f"{child.name} exited with {child.process.returncode}; restarting")
                 child.start(self._child_env())
+                self._write_runtime()
 
     async def shutdown(self) -> None:
         for name in reversed(START_ORDER):  # gateway first: no new work while the rest drains

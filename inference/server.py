@@ -17,6 +17,8 @@ log = logs.get("inference")
 def backend_options(settings: Settings) -> dict:
     if settings.backend == "llamacpp":
         return {"n_threads": settings.llama_threads}
+    if settings.backend == "echo":
+        return {"token_delay_s": settings.echo_token_delay_ms / 1000}
     return {}
 
 
@@ -32,7 +34,8 @@ async def serve(settings: Settings) -> None:
     nc = await bus.connect(settings, "inference")
     js = nc.jetstream()
     await bus.ensure_streams(js, settings)
-    worker = Worker(settings, store, js, Publisher(nc, js), backend)
+    publisher = Publisher(nc, js)
+    worker = Worker(settings, store, js, publisher, backend)
     loop_task = asyncio.create_task(worker.run(stop))
     await server.set_serving(True)
     log.info("inference.serving", address=f"{settings.host}:{port}", backend=backend.name, model=backend.model)
@@ -41,6 +44,7 @@ async def serve(settings: Settings) -> None:
     await server.set_serving(False)
     await loop_task  # finishes the jobs in hand before letting go
     await server.grpc.stop(1)
+    await publisher.flush()
     await nc.drain()
     await backend.close()
     await store.close()

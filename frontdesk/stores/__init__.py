@@ -10,11 +10,12 @@ from frontdesk.stores.base import (
     Conflict,
     LogStore,
     OperatorRecord,
+    OutboxEntry,
     StoreUnavailable,
     TenantRecord,
 )
 
-__all__ = ["AccountStore", "ApiKeyRecord", "BlobStore", "Conflict", "LogStore", "OperatorRecord", "StoreUnavailable",
+__all__ = ["AccountStore", "ApiKeyRecord", "BlobStore", "Conflict", "LogStore", "OperatorRecord", "OutboxEntry", "StoreUnavailable",
            "TenantRecord", "open_account_store", "open_blob_store", "open_log_store"]
 
 

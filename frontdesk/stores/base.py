@@ -18,6 +18,14 @@ class Conflict(Exception):
     """A uniqueness rule was violated (slug, email, ...)."""
 
 
+@dataclass(frozen=True)
+class OutboxEntry:
+    tenant_id: str
+    conversation_id: str
+    message_id: str
+    created_ms: int
+
+
 class LogStore(abc.ABC):
     """Conversations, messages and feedback of every tenant."""
 
@@ -39,10 +47,20 @@ class LogStore(abc.ABC):
 
     @abc.abstractmethod
     async def append_message(
-        self, tenant_id: str, message: common.Message, dedupe_key: str = ""
+        self, tenant_id: str, message: common.Message, dedupe_key: str = "", *, enqueue: bool = False
     ) -> tuple[common.Message, bool]:
         """Store a message (and bump its conversation). With a dedupe_key already used in
-        that conversation, nothing is written and the stored message is returned with False."""
+        that conversation, nothing is written and the stored message is returned with False.
+        With enqueue, an outbox entry for its AI job is written atomically with it."""
+
+    @abc.abstractmethod
+    async def outbox_due(self, older_than_ms: int, limit: int = 100) -> list[OutboxEntry]:
+        """Outbox entries (of every tenant) created before older_than_ms: AI jobs whose
+        publication was not confirmed, oldest first. Only the outbox sweeper reads this."""
+
+    @abc.abstractmethod
+    async def outbox_done(self, tenant_id: str, conversation_id: str, message_id: str) -> None:
+        """The job of this message is safely in JetStream; forget the entry (idempotent)."""
 
     @abc.abstractmethod
     async def find_message(self, tenant_id: str, conversation_id: str, *, message_id: str = "", dedupe_key: str = "") -> common.Message | None: ...

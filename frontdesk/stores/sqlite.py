@@ -24,6 +24,7 @@ from frontdesk.stores.base import (
     Conflict,
     LogStore,
     OperatorRecord,
+    OutboxEntry,
     StoreUnavailable,
     TenantRecord,
 )
@@ -120,6 +121,14 @@ CREATE TABLE IF NOT EXISTS messages (
     PRIMARY KEY (tenant_id, conversation_id, id)
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX IF NOT EXISTS messages_dedupe ON messages (tenant_id, conversation_id, dedupe_key) WHERE dedupe_key IS NOT NULL;
+CREATE TABLE IF NOT EXISTS outbox (
+    tenant_id TEXT NOT NULL,
+    conversation_id TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, conversation_id, message_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS outbox_by_age ON outbox (created_ms);
 CREATE TABLE IF NOT EXISTS feedback (
     tenant_id TEXT NOT NULL,
     conversation_id TEXT NOT NULL,
@@ -219,7 +228,7 @@ class SqliteLogStore(LogStore):
         token = f"{rows[limit - 1][5]}:{rows[limit - 1][0]}" if len(rows) > limit else ""
         return page, token
 
-    async def append_message(self, tenant_id, message, dedupe_key=""):
+    async def append_message(self, tenant_id, message, dedupe_key="", *, enqueue=False):
         if not message.created_at.seconds:
             message.created_at.FromMilliseconds(_now_ms())
         body = message.SerializeToString()
@@ -243,6 +252,11 @@ class SqliteLogStore(LogStore):
                     "WHERE tenant_id=? AND id=?",
                     (preview, message.created_at.ToMilliseconds(), tenant_id, message.conversation_id),
                 )
+                if enqueue:
+                    conn.execute(
+                        "INSERT INTO outbox (tenant_id, conversation_id, message_id, created_ms) VALUES (?,?,?,?)",
+                        (tenant_id, message.conversation_id, message.id, _now_ms()),
+                    )
                 return body, True
 
         stored, created = await self._db.run(op)
@@ -285,6 +299,19 @@ class SqliteLogStore(LogStore):
             ).fetchall()
 
         return [common.Message.FromString(r[0]) for r in await self._db.run(op)]
+
+    async def outbox_due(self, older_than_ms, limit=100):
+        def op(conn):
+            return conn.execute(
+                "SELECT tenant_id, conversation_id, message_id, created_ms FROM outbox WHERE created_ms < ? "
+                "ORDER BY created_ms LIMIT ?", (older_than_ms, limit)).fetchall()
+
+        return [OutboxEntry(*row) for row in await self._db.run(op)]
+
+    async def outbox_done(self, tenant_id, conversation_id, message_id):
+        await self._db.run(lambda conn: conn.execute(
+            "DELETE FROM outbox WHERE tenant_id=? AND conversation_id=? AND message_id=?",
+            (tenant_id, conversation_id, message_id)))
 
     async def record_feedback(self, tenant_id, conversation_id, message_id, helpful, comment):
         def op(conn):

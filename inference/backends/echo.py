@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 
@@ -14,7 +15,9 @@ _PIECE_RE = re.compile(r"\s*\S+|\s+")
 
 
 class EchoBackend(Backend):
-    """Streams back ``"You said: <last user turn>"`` word by word, with no delay.
+    """Streams back ``"You said: <last user turn>"`` word by word, with no delay
+    unless ``token_delay_s`` asks it to behave like a model of that speed (crash tests
+    need a reply that is still streaming when a process is killed).
 
     Honors ``max_tokens`` (one word piece = one token, finish_reason "length")
     and ``stop`` (reply cut before the first stop sequence, finish_reason
@@ -23,9 +26,10 @@ class EchoBackend(Backend):
 
     name = "echo"
 
-    def __init__(self, model: str = "echo", prefix: str = "You said: ") -> None:
+    def __init__(self, model: str = "echo", prefix: str = "You said: ", token_delay_s: float = 0.0) -> None:
         self.model = model
         self.prefix = prefix
+        self.token_delay_s = token_delay_s
 
     def reply_for(self, request: GenerationRequest) -> str:
         return f"{self.prefix}{request.last_user_text()}"
@@ -51,4 +55,6 @@ class EchoBackend(Backend):
         stats.completion_tokens = len(pieces)
         stats.finish_reason = finish_reason
         for piece in pieces:
+            if self.token_delay_s:
+                await asyncio.sleep(self.token_delay_s)
             yield Delta(piece)

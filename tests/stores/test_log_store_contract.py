@@ -109,3 +109,20 @@ async def test_feedback_is_recorded_per_message(log_store):
     msg, _ = await add(log_store, conv, "answer", role=common.ROLE_AI)
     await log_store.record_feedback(A, conv.id, msg.id, True, "")
     await log_store.record_feedback(A, conv.id, msg.id, False, "changed my mind")  # replaces, no error
+
+
+async def test_outbox_entries_are_written_with_the_message_and_cleared(log_store):
+    conv = await new_conversation(log_store)
+    queued, _ = await log_store.append_message(A, common.Message(
+        id=ids.new_id("message"), conversation_id=conv.id, role=common.ROLE_CUSTOMER, text="q"), "client:1", enqueue=True)
+    again, created = await log_store.append_message(A, common.Message(
+        id=ids.new_id("message"), conversation_id=conv.id, role=common.ROLE_CUSTOMER, text="q"), "client:1", enqueue=True)
+    assert not created and again.id == queued.id
+    await add(log_store, conv, "not queued")
+    far_future = 2 ** 62
+    due = await log_store.outbox_due(far_future)
+    assert [(e.tenant_id, e.conversation_id, e.message_id) for e in due] == [(A, conv.id, queued.id)]
+    assert await log_store.outbox_due(0) == []  # nothing is older than the epoch
+    await log_store.outbox_done(A, conv.id, queued.id)
+    await log_store.outbox_done(A, conv.id, queued.id)  # idempotent
+    assert await log_store.outbox_due(far_future) == []
