@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 BACKEND ?=
 
-.PHONY: install run test protos check-protos bench clean
+.PHONY: install run test bench protos check-protos clean
 
 install: $(STAMP)
 
@@ -24,6 +24,9 @@ run: install
 
 test: install check-protos
 	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python loadtest/bench.py
 
 protos: install
 	$(BIN)/python tools/gen_protos.py

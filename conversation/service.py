@@ -5,9 +5,6 @@ exactly like a missing one."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from frontdesk import bus, ids, logs
@@ -234,35 +231,13 @@ class ConversationCore:
 
     # -- live events ------------------------------------------------------------------
 
-    async def events(self, caller: Caller, conversation_id: str, after_message_id: str) -> AsyncIterator[ev.ConversationEvent]:
-        """Subscribe first, then replay stored messages after the cursor, then the current
-        status, then live events, skipping live copies of messages already replayed: no
-        gap, no duplicate."""
+    async def open_stream(self, caller: Caller, conversation_id: str, after_message_id: str):
+        """What a (re)connecting watcher sees first: the conversation (its status) and the
+        stored messages after its cursor. The gateway has subscribed to the live subject
+        before asking, so nothing falls between the two."""
         conv = await self.get(caller, conversation_id)
-        if after_message_id and not ids.is_id(after_message_id, "message"):
+        if not after_message_id:
+            return conv, []
+        if not ids.is_id(after_message_id, "message"):
             raise InvalidArgument("after_message_id is not a valid message id")
-        queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=10_000)
-
-        async def on_msg(msg):
-            if queue.full():
-                return  # a stalled watcher loses live deltas, never stored messages (re-read from history)
-            queue.put_nowait(msg.data)
-
-        sub = await self.pub.nc.subscribe(bus.conversation_subject(caller.tenant_id, conversation_id), cb=on_msg)
-        try:
-            seen: set[str] = set()
-            if after_message_id:
-                for msg in await self.store.messages_after(caller.tenant_id, conversation_id, after_message_id):
-                    seen.add(msg.id)
-                    yield ev.ConversationEvent(conversation_id=conversation_id, at=msg.created_at, message=msg)
-            # the first live-phase event is the current status: once a client has it, it is
-            # subscribed and will see everything that happens next
-            yield ev.ConversationEvent(conversation_id=conversation_id, at=_now(),
-                                       status_changed=ev.StatusChanged(status=conv.status))
-            while True:
-                event = ev.ConversationEvent.FromString(await queue.get())
-                if event.HasField("message") and event.message.id in seen:
-                    continue
-                yield event
-        finally:
-            await sub.unsubscribe()
+        return conv, await self.store.messages_after(caller.tenant_id, conversation_id, after_message_id)

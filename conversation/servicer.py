@@ -7,7 +7,7 @@ from frontdesk.admin.v1 import admin_pb2
 from frontdesk.caller import Caller, CallerCodec
 from frontdesk.chat.v1 import chat_pb2
 from frontdesk.common.v1 import common_pb2 as common
-from frontdesk.conversation.v1 import conversation_pb2_grpc
+from frontdesk.conversation.v1 import conversation_pb2, conversation_pb2_grpc
 from frontdesk.errors import PermissionDenied, rpc
 
 from conversation.service import ConversationCore
@@ -61,12 +61,6 @@ class ConversationServicer(conversation_pb2_grpc.ConversationServiceServicer):
         return await self.core.get(await self._caller(context), request.conversation_id)
 
     @rpc
-    async def StreamEvents(self, request, context):
-        caller = await self._caller(context)
-        async for event in self.core.events(caller, request.conversation_id, request.after_message_id):
-            yield event
-
-    @rpc
     async def SubmitFeedback(self, request, context):
         caller = await self._caller(context)
         await self.core.submit_feedback(caller, request.conversation_id, request.message_id, request.helpful, request.comment)
@@ -102,12 +96,6 @@ class ConversationServicer(conversation_pb2_grpc.ConversationServiceServicer):
         return admin_pb2.ListMessagesResponse(messages=msgs, next_page_token=token)
 
     @rpc
-    async def AdminStreamEvents(self, request, context):
-        caller = await self._operator(context)
-        async for event in self.core.events(caller, request.conversation_id, request.after_message_id):
-            yield event
-
-    @rpc
     async def TakeOver(self, request, context):
         return await self.core.take_over(await self._operator(context), request.conversation_id)
 
@@ -125,6 +113,12 @@ class ConversationServicer(conversation_pb2_grpc.ConversationServiceServicer):
     async def CloseConversation(self, request, context):
         caller = await self._operator(context)
         return await self.core.set_status(caller, request.conversation_id, Status.CONVERSATION_STATUS_CLOSED)
+
+    @rpc
+    async def OpenStream(self, request, context):
+        caller = await self._caller(context)
+        conv, missed = await self.core.open_stream(caller, request.conversation_id, request.after_message_id)
+        return conversation_pb2.OpenStreamResponse(conversation=conv, missed=missed)
 
     @rpc
     async def PostVoiceMessage(self, request, context):

@@ -13,6 +13,7 @@ from frontdesk.conversation.v1 import conversation_pb2_grpc
 from frontdesk.settings import Settings
 from gateway.accounts import Accounts
 from gateway.auth import Authenticator
+from gateway.live import LiveHub
 from gateway.credentials import TokenSigner
 from gateway.servicers import AdminServicer, AuthServicer, ChatServicer, Forwarder
 
@@ -33,7 +34,8 @@ async def serve(settings: Settings) -> None:
     auth = Authenticator(settings, account_store, signer)
     nc = await bus.connect(settings, "gateway")
     channel = grpc.aio.insecure_channel(settings.conversation_target, options=grpcutil.CHANNEL_OPTIONS)
-    forwarder = Forwarder(settings, auth, CallerCodec(secret), conversation_pb2_grpc.ConversationServiceStub(channel))
+    forwarder = Forwarder(settings, auth, CallerCodec(secret), conversation_pb2_grpc.ConversationServiceStub(channel),
+                          LiveHub(nc))
     server = grpcutil.Server(SERVICES)
     chat_pb2_grpc.add_ChatServiceServicer_to_server(ChatServicer(forwarder), server.grpc)
     auth_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(accounts, forwarder), server.grpc)

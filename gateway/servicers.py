@@ -12,9 +12,10 @@ from frontdesk.admin.v1 import admin_pb2, admin_pb2_grpc
 from frontdesk.auth.v1 import auth_pb2, auth_pb2_grpc
 from frontdesk.caller import REQUEST_ID_KEY, Caller, CallerCodec
 from frontdesk.chat.v1 import chat_pb2_grpc
-from frontdesk.conversation.v1 import conversation_pb2_grpc
+from frontdesk.conversation.v1 import conversation_pb2, conversation_pb2_grpc
 from frontdesk.errors import FailedPrecondition, InvalidArgument, rpc
 from frontdesk.settings import Settings
+from gateway import live
 from gateway.accounts import Accounts
 from gateway.credentials import new_widget_key
 from gateway.auth import PLATFORM, Authenticator, require_role
@@ -46,33 +47,32 @@ class Forwarder:
     """Shared by the services that forward to conversation."""
 
     def __init__(self, settings: Settings, auth: Authenticator, codec: CallerCodec,
-                 conversation: conversation_pb2_grpc.ConversationServiceStub):
+                 conversation: conversation_pb2_grpc.ConversationServiceStub, hub: live.LiveHub):
         self.settings = settings
         self.auth = auth
         self.codec = codec
         self.conv = conversation
+        self.hub = hub
 
     async def caller(self, context, kinds: set[str]) -> Caller:
         return await self.auth.authenticate(context.invocation_metadata(), kinds=kinds)
 
-    def call_options(self, caller: Caller, context, stream: bool = False) -> dict:
-        options = {"metadata": self.codec.metadata(caller, _request_id(context))}
-        if not stream:
-            options["timeout"] = self.settings.rpc_timeout_s
-        return options
+    def call_options(self, caller: Caller, context) -> dict:
+        return {"metadata": self.codec.metadata(caller, _request_id(context)), "timeout": self.settings.rpc_timeout_s}
 
     async def unary(self, method: str, request, context, kinds: set[str]):
         caller = await self.caller(context, kinds)
         return await getattr(self.conv, method)(request, **self.call_options(caller, context))
 
-    async def stream(self, method: str, request, context, kinds: set[str]):
+    async def events(self, request, context, kinds: set[str]):
+        """A live event stream, served here from NATS after conversation's OpenStream."""
         caller = await self.caller(context, kinds)
-        call = getattr(self.conv, method)(request, **self.call_options(caller, context, stream=True))
-        try:
-            async for event in call:
-                yield event
-        finally:
-            call.cancel()
+        options = self.call_options(caller, context)
+        open_request = conversation_pb2.OpenStreamRequest(conversation_id=request.conversation_id,
+                                                          after_message_id=request.after_message_id)
+        async for event in live.stream(self.hub, caller, request.conversation_id, request.after_message_id,
+                                       lambda: self.conv.OpenStream(open_request, **options)):
+            yield event
 
 
 class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
@@ -128,7 +128,7 @@ class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
 
     @rpc
     async def StreamEvents(self, request, context):
-        async for event in self.fwd.stream("StreamEvents", request, context, CUSTOMERS):
+        async for event in self.fwd.events(request, context, CUSTOMERS):
             yield event
 
     @rpc
@@ -273,7 +273,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
 
     @rpc
     async def StreamConversationEvents(self, request, context):
-        async for event in self.fwd.stream("AdminStreamEvents", request, context, OPERATORS):
+        async for event in self.fwd.events(request, context, OPERATORS):
             yield event
 
     @rpc

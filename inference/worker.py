@@ -41,6 +41,36 @@ def retry_delay_s(deliveries: int) -> float:
     return float(min(2 ** deliveries, 30))
 
 
+class DeltaBatcher:
+    """Streams token deltas without flooding: the first one goes out at once (that is the
+    latency a customer feels), later ones are merged while they arrive faster than
+    COALESCE_S apart. A fast model sends a few larger deltas; a slow one sends each token."""
+
+    COALESCE_S = 0.04
+
+    def __init__(self, send):
+        self._send = send
+        self._buffer: list[str] = []
+        self._last = 0.0
+        self.index = 0
+        self.first_at_ms = 0.0
+
+    async def add(self, text: str) -> None:
+        self._buffer.append(text)
+        now = time.monotonic()
+        if self.index == 0:
+            self.first_at_ms = time.time() * 1000
+        if self.index == 0 or now - self._last >= self.COALESCE_S:
+            await self.flush(now)
+
+    async def flush(self, now: float | None = None) -> None:
+        if self._buffer:
+            text, self._buffer = "".join(self._buffer), []
+            await self._send(text, self.index)
+            self.index += 1
+            self._last = time.monotonic() if now is None else now
+
+
 class Worker:
     def __init__(self, settings: Settings, store: LogStore, js: JetStreamContext, publisher: Publisher, backend: Backend):
         self.settings = settings
@@ -55,14 +85,19 @@ class Worker:
         sub = await self.js.pull_subscribe_bind(durable=bus.INFERENCE_CONSUMER, stream=bus.JOBS_STREAM)
         slots = asyncio.Semaphore(self.settings.worker_concurrency)
         log.info("worker.started", backend=self.backend.name, model=self.backend.model)
+        backlog = False
         while not stop.is_set():
             await slots.acquire()
             free = 1
             while free < self.settings.worker_concurrency and not slots.locked():
                 await slots.acquire()
                 free += 1
+            # A pull for several jobs lingers until all of them arrive, so an idle worker
+            # asks for one (it returns the moment a job exists); after a full pull there may
+            # be more waiting, and a pull for the free slots returns what is there at once.
+            want = free if backlog else 1
             try:
-                msgs = await sub.fetch(free, timeout=1)
+                msgs = await sub.fetch(want, timeout=0.005 if backlog else 1)
             except (nats.errors.TimeoutError, asyncio.TimeoutError):
                 msgs = []
             except nats.errors.ConnectionClosedError:
@@ -71,6 +106,7 @@ class Worker:
                 log.warning("worker.fetch_failed", error=str(err))
                 await asyncio.sleep(0.5)
                 msgs = []
+            backlog = len(msgs) == want
             for _ in range(free - len(msgs)):
                 slots.release()
             for msg in msgs:
@@ -135,18 +171,11 @@ class Worker:
         request = build_request(history, job.message_id, self.settings.max_reply_tokens)
         reply_id = ids.new_id("message", after=job.message_id)
         await self.pub.live(tenant_id, job.conversation_id, typing=ev.Typing(role=common.ROLE_AI, active=True))
-        index = 0
-        first_token_ms = 0.0
-
-        async def on_delta(text: str) -> None:
-            nonlocal index, first_token_ms
-            if index == 0:
-                first_token_ms = time.time() * 1000 - enqueued_ms
-            await self.pub.live(tenant_id, job.conversation_id, token=ev.TokenDelta(
-                reply_id=reply_id, in_reply_to=job.message_id, text=text, index=index))
-            index += 1
-
-        result = await self.backend.generate(request, on_delta=on_delta)
+        deltas = DeltaBatcher(lambda text, index: self.pub.live(tenant_id, job.conversation_id, token=ev.TokenDelta(
+            reply_id=reply_id, in_reply_to=job.message_id, text=text, index=index)))
+        result = await self.backend.generate(request, on_delta=deltas.add)
+        await deltas.flush()
+        first_token_ms = deltas.first_at_ms - enqueued_ms if deltas.first_at_ms else 0.0
         text = result.text.strip()
         if not text:
             raise RuntimeError("the model returned an empty reply")
@@ -154,8 +183,7 @@ class Worker:
                                created_at=_now(), author_id=self.backend.model, author_name="Assistant",
                                in_reply_to=job.message_id)
         stored, _ = await self.store.append_message(tenant_id, reply, dedupe)
-        await self.pub.live(tenant_id, job.conversation_id, message=stored)
-        await self.pub.live(tenant_id, job.conversation_id, typing=ev.Typing(role=common.ROLE_AI, active=False))
+        await self.pub.live(tenant_id, job.conversation_id, message=stored)  # also ends the typing indicator
         total_ms = time.time() * 1000 - enqueued_ms
         await self.pub.domain(tenant_id, job.conversation_id, dedupe, reply_completed=ev.ReplyCompleted(
             reply_id=stored.id, in_reply_to=job.message_id, backend=self.backend.name, model=self.backend.model,

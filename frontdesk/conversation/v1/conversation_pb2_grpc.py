@@ -7,7 +7,6 @@ from frontdesk.admin.v1 import admin_pb2 as frontdesk_dot_admin_dot_v1_dot_admin
 from frontdesk.chat.v1 import chat_pb2 as frontdesk_dot_chat_dot_v1_dot_chat__pb2
 from frontdesk.common.v1 import common_pb2 as frontdesk_dot_common_dot_v1_dot_common__pb2
 from frontdesk.conversation.v1 import conversation_pb2 as frontdesk_dot_conversation_dot_v1_dot_conversation__pb2
-from frontdesk.events.v1 import events_pb2 as frontdesk_dot_events_dot_v1_dot_events__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -63,11 +62,6 @@ class ConversationServiceStub:
                 request_serializer=frontdesk_dot_chat_dot_v1_dot_chat__pb2.GetConversationRequest.SerializeToString,
                 response_deserializer=frontdesk_dot_common_dot_v1_dot_common__pb2.Conversation.FromString,
                 _registered_method=True)
-        self.StreamEvents = channel.unary_stream(
-                '/frontdesk.conversation.v1.ConversationService/StreamEvents',
-                request_serializer=frontdesk_dot_chat_dot_v1_dot_chat__pb2.StreamEventsRequest.SerializeToString,
-                response_deserializer=frontdesk_dot_events_dot_v1_dot_events__pb2.ConversationEvent.FromString,
-                _registered_method=True)
         self.SubmitFeedback = channel.unary_unary(
                 '/frontdesk.conversation.v1.ConversationService/SubmitFeedback',
                 request_serializer=frontdesk_dot_chat_dot_v1_dot_chat__pb2.SubmitFeedbackRequest.SerializeToString,
@@ -98,11 +92,6 @@ class ConversationServiceStub:
                 request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.ListMessagesRequest.SerializeToString,
                 response_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.ListMessagesResponse.FromString,
                 _registered_method=True)
-        self.AdminStreamEvents = channel.unary_stream(
-                '/frontdesk.conversation.v1.ConversationService/AdminStreamEvents',
-                request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.StreamConversationEventsRequest.SerializeToString,
-                response_deserializer=frontdesk_dot_events_dot_v1_dot_events__pb2.ConversationEvent.FromString,
-                _registered_method=True)
         self.TakeOver = channel.unary_unary(
                 '/frontdesk.conversation.v1.ConversationService/TakeOver',
                 request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.TakeOverRequest.SerializeToString,
@@ -122,6 +111,11 @@ class ConversationServiceStub:
                 '/frontdesk.conversation.v1.ConversationService/CloseConversation',
                 request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.CloseConversationRequest.SerializeToString,
                 response_deserializer=frontdesk_dot_common_dot_v1_dot_common__pb2.Conversation.FromString,
+                _registered_method=True)
+        self.OpenStream = channel.unary_unary(
+                '/frontdesk.conversation.v1.ConversationService/OpenStream',
+                request_serializer=frontdesk_dot_conversation_dot_v1_dot_conversation__pb2.OpenStreamRequest.SerializeToString,
+                response_deserializer=frontdesk_dot_conversation_dot_v1_dot_conversation__pb2.OpenStreamResponse.FromString,
                 _registered_method=True)
         self.PostVoiceMessage = channel.unary_unary(
                 '/frontdesk.conversation.v1.ConversationService/PostVoiceMessage',
@@ -164,12 +158,6 @@ class ConversationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def StreamEvents(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
     def SubmitFeedback(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -207,12 +195,6 @@ class ConversationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def AdminStreamEvents(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
     def TakeOver(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -233,6 +215,14 @@ class ConversationServiceServicer:
 
     def CloseConversation(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def OpenStream(self, request, context):
+        """Authorizes the caller to watch a conversation (customers: their own; operators: any
+        of the tenant) and returns its current state and the stored messages after the cursor.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -272,11 +262,6 @@ def add_ConversationServiceServicer_to_server(servicer, server):
                     request_deserializer=frontdesk_dot_chat_dot_v1_dot_chat__pb2.GetConversationRequest.FromString,
                     response_serializer=frontdesk_dot_common_dot_v1_dot_common__pb2.Conversation.SerializeToString,
             ),
-            'StreamEvents': grpc.unary_stream_rpc_method_handler(
-                    servicer.StreamEvents,
-                    request_deserializer=frontdesk_dot_chat_dot_v1_dot_chat__pb2.StreamEventsRequest.FromString,
-                    response_serializer=frontdesk_dot_events_dot_v1_dot_events__pb2.ConversationEvent.SerializeToString,
-            ),
             'SubmitFeedback': grpc.unary_unary_rpc_method_handler(
                     servicer.SubmitFeedback,
                     request_deserializer=frontdesk_dot_chat_dot_v1_dot_chat__pb2.SubmitFeedbackRequest.FromString,
@@ -307,11 +292,6 @@ def add_ConversationServiceServicer_to_server(servicer, server):
                     request_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.ListMessagesRequest.FromString,
                     response_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.ListMessagesResponse.SerializeToString,
             ),
-            'AdminStreamEvents': grpc.unary_stream_rpc_method_handler(
-                    servicer.AdminStreamEvents,
-                    request_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.StreamConversationEventsRequest.FromString,
-                    response_serializer=frontdesk_dot_events_dot_v1_dot_events__pb2.ConversationEvent.SerializeToString,
-            ),
             'TakeOver': grpc.unary_unary_rpc_method_handler(
                     servicer.TakeOver,
                     request_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.TakeOverRequest.FromString,
@@ -331,6 +311,11 @@ def add_ConversationServiceServicer_to_server(servicer, server):
                     servicer.CloseConversation,
                     request_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.CloseConversationRequest.FromString,
                     response_serializer=frontdesk_dot_common_dot_v1_dot_common__pb2.Conversation.SerializeToString,
+            ),
+            'OpenStream': grpc.unary_unary_rpc_method_handler(
+                    servicer.OpenStream,
+                    request_deserializer=frontdesk_dot_conversation_dot_v1_dot_conversation__pb2.OpenStreamRequest.FromString,
+                    response_serializer=frontdesk_dot_conversation_dot_v1_dot_conversation__pb2.OpenStreamResponse.SerializeToString,
             ),
             'PostVoiceMessage': grpc.unary_unary_rpc_method_handler(
                     servicer.PostVoiceMessage,
@@ -473,33 +458,6 @@ class ConversationService:
             '/frontdesk.conversation.v1.ConversationService/GetConversation',
             frontdesk_dot_chat_dot_v1_dot_chat__pb2.GetConversationRequest.SerializeToString,
             frontdesk_dot_common_dot_v1_dot_common__pb2.Conversation.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def StreamEvents(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_stream(
-            request,
-            target,
-            '/frontdesk.conversation.v1.ConversationService/StreamEvents',
-            frontdesk_dot_chat_dot_v1_dot_chat__pb2.StreamEventsRequest.SerializeToString,
-            frontdesk_dot_events_dot_v1_dot_events__pb2.ConversationEvent.FromString,
             options,
             channel_credentials,
             insecure,
@@ -673,33 +631,6 @@ class ConversationService:
             _registered_method=True)
 
     @staticmethod
-    def AdminStreamEvents(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_stream(
-            request,
-            target,
-            '/frontdesk.conversation.v1.ConversationService/AdminStreamEvents',
-            frontdesk_dot_admin_dot_v1_dot_admin__pb2.StreamConversationEventsRequest.SerializeToString,
-            frontdesk_dot_events_dot_v1_dot_events__pb2.ConversationEvent.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
     def TakeOver(request,
             target,
             options=(),
@@ -797,6 +728,33 @@ class ConversationService:
             '/frontdesk.conversation.v1.ConversationService/CloseConversation',
             frontdesk_dot_admin_dot_v1_dot_admin__pb2.CloseConversationRequest.SerializeToString,
             frontdesk_dot_common_dot_v1_dot_common__pb2.Conversation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def OpenStream(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/frontdesk.conversation.v1.ConversationService/OpenStream',
+            frontdesk_dot_conversation_dot_v1_dot_conversation__pb2.OpenStreamRequest.SerializeToString,
+            frontdesk_dot_conversation_dot_v1_dot_conversation__pb2.OpenStreamResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,1 @@
+"""Load tests (locust with gRPC users) and the benchmark harness behind `make bench`."""

@@ -1,0 +1,114 @@
+"""`make bench`: the mesh with the instant echo backend under locust load, then the open
+event streams one gateway holds; prints one JSON line.
+
+Figures: messages answered per second end to end at saturation (locust customers send
+back to back); the latency the mesh adds from send to the first streamed token (p50/p99;
+the echo backend's own first token is immediate, so nothing is subtracted) with N
+concurrent conversations each sending a message every --pacing seconds, measured by the
+asyncio client of loadtest/latency.py; and how many concurrent event streams one gateway
+process held, with its memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from frontdesk.supervisor import free_port  # noqa: E402
+
+
+def start_mesh(data_dir: Path) -> tuple[subprocess.Popen, dict]:
+    ports = {name: free_port() for name in ("gateway", "conversation", "inference", "nats")}
+    env = dict(os.environ)
+    env.update({f"FRONTDESK_{k.upper()}_PORT": str(v) for k, v in ports.items()})
+    env.update({"FRONTDESK_DATA_DIR": str(data_dir), "FRONTDESK_BACKEND": "echo", "FRONTDESK_LOG_LEVEL": "WARNING",
+                "FRONTDESK_TENANT_RATE": "1000000", "FRONTDESK_TENANT_BURST": "1000000",
+                "FRONTDESK_VISITOR_RATE": "1000000", "FRONTDESK_VISITOR_BURST": "1000000",
+                "FRONTDESK_WORKER_CONCURRENCY": "64"})
+    proc = subprocess.Popen([sys.executable, "-m", "frontdesk", "run"], env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    for line in proc.stdout:
+        if "frontdesk ready" in line:
+            break
+    else:
+        raise SystemExit("the mesh did not start")
+    return proc, env
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+def run_locust(env: dict, users: int, seconds: int, out: Path) -> dict:
+    gateway = f"127.0.0.1:{env['FRONTDESK_GATEWAY_PORT']}"
+    subprocess.run([sys.executable, "-m", "locust", "-f", str(ROOT / "loadtest" / "locustfile.py"), "--headless",
+                    "-u", str(users), "-r", str(users), "-t", f"{seconds}s", "--host", gateway, "--csv", str(out),
+                    "--only-summary", "--loglevel", "WARNING"], env=env, cwd=ROOT, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    rows = {row["Name"]: row for row in csv.DictReader(open(f"{out}_stats.csv"))}
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--users", type=int, default=50, help="concurrent conversations")
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--streams", type=int, default=10_000)
+    parser.add_argument("--pacing", type=float, default=1.0, help="seconds between a customer's messages in the latency phase")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        mesh, env = start_mesh(tmp / "data")
+        try:
+            rows = run_locust(env, args.users, args.seconds, tmp / "throughput")
+            reply, send = rows["reply"], rows["SendMessage"]
+            runtime = json.loads((tmp / "data" / "runtime.json").read_text())
+            widget = json.loads((tmp / "data" / "demo.json").read_text())["widget_key"]
+            latency = json.loads(subprocess.run(
+                [sys.executable, "-m", "loadtest.latency", "--gateway", runtime["gateway"], "--widget-key", widget,
+                 "-n", str(args.users), "--seconds", str(args.seconds), "--pacing", str(args.pacing)],
+                cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=True).stdout.strip().splitlines()[-1])
+            streams = subprocess.run([sys.executable, "-m", "loadtest.streams", "--gateway", runtime["gateway"],
+                                      "--widget-key", widget, "-n", str(args.streams)], cwd=ROOT, env=env,
+                                     capture_output=True, text=True, timeout=600)
+            stream_result = json.loads(streams.stdout.strip().splitlines()[-1]) if streams.returncode == 0 else {"error": streams.stderr[-500:]}
+            stream_result["gateway_rss_mb"] = rss_mb(runtime["pids"]["gateway"])
+            stream_result["conversation_rss_mb"] = rss_mb(runtime["pids"]["conversation"])
+        finally:
+            mesh.terminate()
+            mesh.wait(timeout=60)
+    result = {
+        "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
+        "backend": "echo",
+        "concurrent_conversations": args.users,
+        "seconds": args.seconds,
+        "answered_per_s": float(reply["Requests/s"]),
+        "answered": int(reply["Request Count"]),
+        "failures": int(reply["Failure Count"]) + int(send["Failure Count"]) + latency["errors"],
+        "saturated_reply_ms_p50": float(reply["50%"]),
+        "saturated_reply_ms_p99": float(reply["99%"]),
+        "first_token_added_ms_p50": latency["first_token_ms_p50"],
+        "first_token_added_ms_p99": latency["first_token_ms_p99"],
+        "latency_phase": latency,
+        "open_streams": stream_result,
+        "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
