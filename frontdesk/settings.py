@@ -22,7 +22,12 @@ class Settings:
     nats_url: str = field(default="", metadata={"help": "NATS server URL(s), comma separated; default nats://host:nats_port."})
     nats_port: int = field(default=4222, metadata={"help": "Port of the nats-server the supervisor starts (embedded default)."})
     log_store: str = field(default="embedded", metadata={"help": "Log store: embedded (SQLite in data_dir)."})
-    blob_store: str = field(default="embedded", metadata={"help": "Blob store: embedded (files in data_dir)."})
+    blob_store: str = field(default="embedded", metadata={"help": "Blob store: embedded (files in data_dir) or minio (any S3-compatible server)."})
+    minio_endpoint: str = field(default="127.0.0.1:9000", metadata={"help": "host:port of MinIO / S3 (blob_store=minio)."})
+    minio_access_key: str = field(default="", metadata={"help": "MinIO / S3 access key."})
+    minio_secret_key: str = field(default="", metadata={"help": "MinIO / S3 secret key."})
+    minio_bucket: str = field(default="frontdesk", metadata={"help": "Bucket holding every tenant's uploads (keys start with tenant/<id>/)."})
+    minio_secure: bool = field(default=False, metadata={"help": "Use TLS to reach MinIO / S3."})
     backend: str = field(default="llamacpp", metadata={"help": "Model backend of inference workers: llamacpp (SmolLM2-135M on CPU) or echo (benchmarks only)."})
     llama_threads: int = field(default=1, metadata={"help": "CPU threads llama.cpp uses; 1 is as fast as 2 on a quiet 2-core machine and far faster when the other services are busy."})
     echo_token_delay_ms: float = field(default=0.0, metadata={"help": "Delay per token of the echo backend, to imitate a model's speed in tests and benchmarks."})
@@ -85,7 +90,12 @@ def load(env: dict[str, str] | None = None, **overrides) -> Settings:
             continue
         kind = type(f.default)
         try:
-            values[f.name] = Path(raw) if kind is Path else kind(raw)
+            if kind is bool:
+                if raw.lower() not in ("1", "0", "true", "false", "yes", "no"):
+                    raise ValueError(raw)
+                values[f.name] = raw.lower() in ("1", "true", "yes")
+            else:
+                values[f.name] = Path(raw) if kind is Path else kind(raw)
         except ValueError:
             raise SystemExit(f"{env_name(f.name)}={raw!r} is not a valid {kind.__name__}") from None
     values.update(overrides)

@@ -40,4 +40,9 @@ def open_blob_store(settings):
         from frontdesk.stores.localblob import LocalBlobStore
 
         return LocalBlobStore(settings.data_dir / "blobs")
-    raise SystemExit(f"unknown blob store {settings.blob_store!r} (known: embedded)")
+    if settings.blob_store == "minio":
+        from frontdesk.stores.s3blob import MinioBlobStore
+
+        return MinioBlobStore(settings.minio_endpoint, settings.minio_access_key, settings.minio_secret_key,
+                              settings.minio_bucket, secure=settings.minio_secure)
+    raise SystemExit(f"unknown blob store {settings.blob_store!r} (known: embedded, minio)")

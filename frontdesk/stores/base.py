@@ -4,6 +4,7 @@ row and object by it, so one tenant can never read another's data by id."""
 from __future__ import annotations
 
 import abc
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -168,6 +169,24 @@ class AccountStore(abc.ABC):
         return None
 
 
+_KEY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,255}")
+_TENANT_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")  # one path segment
+
+
+def blob_object_name(tenant_id: str, key: str) -> str:
+    """`tenant/<tenant_id>/<key>`, or ValueError: the one rule every blob store applies, so
+    no key and no tenant id can leave its tenant's prefix. The key starts alphanumeric, has
+    only [A-Za-z0-9._/-], at most 256 characters, no empty, `.` or `..` segment (`a//b`
+    and `a/./b` would otherwise name the same file as `a/b`)."""
+    if not isinstance(tenant_id, str) or not _TENANT_RE.fullmatch(tenant_id):
+        raise ValueError(f"invalid tenant id {tenant_id!r}")
+    if not isinstance(key, str) or not _KEY_RE.fullmatch(key):
+        raise ValueError(f"invalid object key {key!r}")
+    if any(segment in ("", ".", "..") for segment in key.split("/")):
+        raise ValueError(f"invalid object key {key!r}: empty, '.' or '..' path segment")
+    return f"tenant/{tenant_id}/{key}"
+
+
 class BlobStore(abc.ABC):
     """Uploads, under keys that start with `tenant/<tenant id>/`."""
 
@@ -182,3 +201,14 @@ class BlobStore(abc.ABC):
 
     @abc.abstractmethod
     async def delete(self, tenant_id: str, key: str) -> None: ...
+
+    async def download_url(self, tenant_id: str, key: str, expires_s: int = 900) -> str | None:
+        """A URL a browser can fetch the object from directly, or None: then stream it
+        through get() (the embedded store)."""
+        return None
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None

@@ -8,12 +8,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-import re
 from pathlib import Path
 
-from frontdesk.stores.base import BlobStore
+from frontdesk.stores.base import BlobStore, blob_object_name
 
-_KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,255}$")
 _CHUNK = 256 * 1024
 
 
@@ -22,9 +20,7 @@ class LocalBlobStore(BlobStore):
         self._root = root
 
     def _path(self, tenant_id: str, key: str) -> Path:
-        if not _KEY_RE.match(key) or ".." in key.split("/"):
-            raise ValueError(f"invalid object key {key!r}")
-        return self._root / "tenant" / tenant_id / key
+        return self._root / blob_object_name(tenant_id, key)
 
     async def put(self, tenant_id, key, chunks, *, content_type, max_bytes):
         path = self._path(tenant_id, key)
