@@ -12,6 +12,7 @@ from frontdesk.conversation.v1 import conversation_pb2, conversation_pb2_grpc
 from frontdesk.publish import Publisher
 from frontdesk.settings import Settings
 
+from conversation.attachments import Attachments
 from conversation.service import ConversationCore
 from conversation.servicer import ConversationServicer
 
@@ -39,7 +40,10 @@ async def serve(settings: Settings) -> None:
     js = nc.jetstream()
     await bus.ensure_streams(js, settings)
     publisher = Publisher(nc, js)
-    core = ConversationCore(store, publisher, settings.max_message_chars)
+    blobs = stores.open_blob_store(settings)
+    await blobs.start()
+    core = ConversationCore(store, publisher, settings.max_message_chars,
+                            Attachments(blobs, settings.max_attachment_bytes))
     server = grpcutil.Server([SERVICE_NAME])
     conversation_pb2_grpc.add_ConversationServiceServicer_to_server(
         ConversationServicer(core, CallerCodec(settings.secret_bytes())), server.grpc)
@@ -55,3 +59,4 @@ async def serve(settings: Settings) -> None:
     await publisher.flush()
     await nc.drain()
     await store.close()
+    await blobs.close()

@@ -17,6 +17,8 @@ from frontdesk.handoff import hand_off
 from frontdesk.publish import Publisher
 from frontdesk.stores.base import LogStore
 
+from conversation.attachments import Attachments
+
 log = logs.get("conversation.service")
 
 Status = common.ConversationStatus
@@ -37,10 +39,12 @@ def page_size(requested: int, default: int = 50) -> int:
 
 
 class ConversationCore:
-    def __init__(self, store: LogStore, publisher: Publisher, max_message_chars: int = 10_000):
+    def __init__(self, store: LogStore, publisher: Publisher, max_message_chars: int = 10_000,
+                 attachments: Attachments | None = None):
         self.store = store
         self.pub = publisher
         self.max_chars = max_message_chars
+        self.attachments = attachments
 
     # -- reading -------------------------------------------------------------------
 
@@ -94,7 +98,7 @@ class ConversationCore:
 
     async def send_customer_message(
         self, caller: Caller, conversation_id: str, text: str, client_message_id: str = "", *,
-        voice: bool = False, audio_id: str = "", language: str = "",
+        voice: bool = False, audio_id: str = "", language: str = "", attachment_ids: list[str] | None = None,
     ) -> tuple[common.Message, bool]:
         """Store first, then queue the AI job; returns (message, queued_for_ai)."""
         if caller.kind not in ("visitor", "api_key", "service"):
@@ -102,7 +106,10 @@ class ConversationCore:
         self._check_text(text)
         if len(client_message_id) > 128:
             raise InvalidArgument("client_message_id is longer than 128 characters")
+        if len(attachment_ids or []) > 10:
+            raise InvalidArgument("at most 10 attachments per message")
         conv = await self.get(caller, conversation_id)
+        attached = [await self.attachment(caller, conversation_id, a) for a in attachment_ids or []]
         if conv.status == Status.CONVERSATION_STATUS_CLOSED:
             # a new question reopens a closed conversation with the AI
             conv = await self.store.update_conversation(caller.tenant_id, conversation_id, status=Status.CONVERSATION_STATUS_AI,
@@ -111,7 +118,7 @@ class ConversationCore:
         msg = common.Message(
             id=ids.new_id("message"), conversation_id=conversation_id, role=common.ROLE_CUSTOMER, text=text,
             created_at=_now(), author_id=caller.subject, author_name=caller.name, client_message_id=client_message_id,
-            voice=voice, audio_id=audio_id, language=language,
+            voice=voice, audio_id=audio_id, language=language, attachments=attached,
         )
         dedupe = f"client:{client_message_id}" if client_message_id else ""
         queued = conv.status == Status.CONVERSATION_STATUS_AI
@@ -161,6 +168,24 @@ class ConversationCore:
             published += 1
             log.info("job.recovered", tenant=entry.tenant_id, conversation=entry.conversation_id, message=entry.message_id)
         return published
+
+    async def upload_attachment(self, caller: Caller, conversation_id: str, filename: str, content_type: str,
+                                data: bytes) -> common.Attachment:
+        await self.get(caller, conversation_id)
+        return await self._attachments().store(caller.tenant_id, conversation_id, filename, content_type, data)
+
+    async def attachment(self, caller: Caller, conversation_id: str, attachment_id: str) -> common.Attachment:
+        await self.get(caller, conversation_id)
+        return await self._attachments().describe(caller.tenant_id, conversation_id, attachment_id)
+
+    async def read_attachment(self, caller: Caller, conversation_id: str, attachment_id: str):
+        await self.get(caller, conversation_id)
+        return await self._attachments().read(caller.tenant_id, conversation_id, attachment_id)
+
+    def _attachments(self) -> Attachments:
+        if self.attachments is None:
+            raise FailedPrecondition("attachments are not configured on this deployment")
+        return self.attachments
 
     async def request_human(self, caller: Caller, conversation_id: str, reason: str) -> common.Conversation:
         conv = await self.get(caller, conversation_id)

@@ -41,8 +41,21 @@ class ConversationServicer(conversation_pb2_grpc.ConversationServiceServicer):
     async def SendMessage(self, request, context):
         caller = await self._caller(context)
         msg, queued = await self.core.send_customer_message(caller, request.conversation_id, request.text,
-                                                            request.client_message_id)
+                                                            request.client_message_id,
+                                                            attachment_ids=list(request.attachment_ids))
         return chat_pb2.SendMessageResponse(message=msg, queued_for_ai=queued)
+
+    @rpc
+    async def UploadAttachment(self, request, context):
+        caller = await self._caller(context)
+        return await self.core.upload_attachment(caller, request.conversation_id, request.filename,
+                                                 request.content_type, request.data)
+
+    @rpc
+    async def GetAttachment(self, request, context):
+        caller = await self._caller(context)
+        meta, data, url = await self.core.read_attachment(caller, request.conversation_id, request.attachment_id)
+        return chat_pb2.GetAttachmentResponse(attachment=meta, data=data, download_url=url)
 
     @rpc
     async def ListMessages(self, request, context):

@@ -46,6 +46,7 @@ class Settings:
     tenant_burst: int = field(default=400, metadata={"help": "Burst size of the tenant rate limit."})
     visitor_rate: float = field(default=5.0, metadata={"help": "Requests per second one visitor (or API key, or operator) may make."})
     visitor_burst: int = field(default=20, metadata={"help": "Burst size of the per-visitor rate limit."})
+    max_attachment_bytes: int = field(default=10 * 1024 * 1024, metadata={"help": "Largest attachment accepted."})
     max_message_chars: int = field(default=10_000, metadata={"help": "Longest customer or agent message accepted."})
     rpc_timeout_s: float = field(default=10.0, metadata={"help": "Deadline the gateway sets on internal unary calls."})
     log_level: str = field(default="INFO", metadata={"help": "Log level."})

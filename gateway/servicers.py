@@ -143,6 +143,14 @@ class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
     async def RequestHuman(self, request, context):
         return await self.fwd.unary("RequestHuman", request, context, CUSTOMERS)
 
+    @rpc
+    async def UploadAttachment(self, request, context):
+        return await self.fwd.unary("UploadAttachment", request, context, CUSTOMERS)
+
+    @rpc
+    async def GetAttachment(self, request, context):
+        return await self.fwd.unary("GetAttachment", request, context, CUSTOMERS)
+
 
 def _tenant_pb(t) -> admin_pb2.Tenant:
     return admin_pb2.Tenant(id=t.id, slug=t.slug, name=t.name, widget_key=t.widget_key, created_at=_ts(t.created_ms, ms=True),
@@ -291,6 +299,10 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     @rpc
     async def CloseConversation(self, request, context):
         return await self.fwd.unary("CloseConversation", request, context, OPERATORS)
+
+    @rpc
+    async def GetAttachment(self, request, context):
+        return await self.fwd.unary("GetAttachment", request, context, OPERATORS)
 
     # -- AI settings ---------------------------------------------------------------
 

@@ -90,7 +90,7 @@ async def test_customers_cannot_call_admin_and_operators_cannot_chat(mesh, clien
     assert code == grpc.StatusCode.PERMISSION_DENIED
 
 
-def chat_calls(c: Client, conv: str, msg_id: str, md):
+def chat_calls(c: Client, conv: str, msg_id: str, md, att_id: str = "a_0000000000000000000000000z"):
     """Every ChatService RPC that names a conversation."""
     return {
         "SendMessage": c.chat.SendMessage(chat_pb2.SendMessageRequest(conversation_id=conv, text="let me in"), metadata=md),
@@ -100,10 +100,13 @@ def chat_calls(c: Client, conv: str, msg_id: str, md):
         "SubmitFeedback": c.chat.SubmitFeedback(chat_pb2.SubmitFeedbackRequest(conversation_id=conv, message_id=msg_id, helpful=False), metadata=md),
         "RateConversation": c.chat.RateConversation(chat_pb2.RateConversationRequest(conversation_id=conv, score=1), metadata=md),
         "RequestHuman": c.chat.RequestHuman(chat_pb2.RequestHumanRequest(conversation_id=conv), metadata=md),
+        "UploadAttachment": c.chat.UploadAttachment(chat_pb2.UploadAttachmentRequest(
+            conversation_id=conv, filename="a.txt", content_type="text/plain", data=b"hello"), metadata=md),
+        "GetAttachment": c.chat.GetAttachment(chat_pb2.GetAttachmentRequest(conversation_id=conv, attachment_id=att_id), metadata=md),
     }
 
 
-def admin_calls(c: Client, conv: str, md):
+def admin_calls(c: Client, conv: str, md, att_id: str = "a_0000000000000000000000000z"):
     """Every AdminService RPC that names a conversation."""
     return {
         "GetConversation": c.admin.GetConversation(admin_pb2.GetConversationRequest(conversation_id=conv), metadata=md),
@@ -113,6 +116,7 @@ def admin_calls(c: Client, conv: str, md):
         "SendAgentMessage": c.admin.SendAgentMessage(admin_pb2.SendAgentMessageRequest(conversation_id=conv, text="hi"), metadata=md),
         "ReleaseConversation": c.admin.ReleaseConversation(admin_pb2.ReleaseConversationRequest(conversation_id=conv), metadata=md),
         "CloseConversation": c.admin.CloseConversation(admin_pb2.CloseConversationRequest(conversation_id=conv), metadata=md),
+        "GetAttachment": c.admin.GetAttachment(chat_pb2.GetAttachmentRequest(conversation_id=conv, attachment_id=att_id), metadata=md),
     }
 
 
@@ -121,6 +125,8 @@ async def test_cross_tenant_and_cross_visitor_access_is_not_found_on_every_rpc(m
     _, owner_md = await client.visitor(mesh.demo["widget_key"])
     conv = await client.start(owner_md)
     _, _, reply = await client.ask(owner_md, conv, "private question")
+    att = await client.chat.UploadAttachment(chat_pb2.UploadAttachmentRequest(
+        conversation_id=conv, filename="private.txt", content_type="text/plain", data=b"secret"), metadata=owner_md)
 
     other = await create_tenant(client, PLATFORM_TOKEN, "other-co")
     _, other_visitor = await client.visitor(other.tenant.widget_key)
@@ -130,11 +136,11 @@ async def test_cross_tenant_and_cross_visitor_access_is_not_found_on_every_rpc(m
 
     for who, md in (("visitor of another tenant", other_visitor), ("another visitor", same_tenant_visitor),
                     ("API key of another tenant", other_api_key)):
-        for name, call in chat_calls(client, conv, reply.id, md).items():
+        for name, call in chat_calls(client, conv, reply.id, md, att.id).items():
             code, details = await status_of(call)
             assert (code, details) == (grpc.StatusCode.NOT_FOUND, "conversation not found"), f"{who}: {name}"
     for who, md in (("operator of another tenant", other_operator), ("API key of another tenant", other_api_key)):
-        for name, call in admin_calls(client, conv, md).items():
+        for name, call in admin_calls(client, conv, md, att.id).items():
             code, details = await status_of(call)
             assert (code, details) == (grpc.StatusCode.NOT_FOUND, "conversation not found"), f"{who}: {name}"
         listing = await client.admin.ListConversations(admin_pb2.ListConversationsRequest(), metadata=md)

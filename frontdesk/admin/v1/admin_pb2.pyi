@@ -2,6 +2,7 @@ import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from frontdesk.common.v1 import common_pb2 as _common_pb2
+from frontdesk.chat.v1 import chat_pb2 as _chat_pb2
 from frontdesk.events.v1 import events_pb2 as _events_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor

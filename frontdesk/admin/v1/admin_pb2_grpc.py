@@ -4,6 +4,7 @@ import grpc
 import warnings
 
 from frontdesk.admin.v1 import admin_pb2 as frontdesk_dot_admin_dot_v1_dot_admin__pb2
+from frontdesk.chat.v1 import chat_pb2 as frontdesk_dot_chat_dot_v1_dot_chat__pb2
 from frontdesk.common.v1 import common_pb2 as frontdesk_dot_common_dot_v1_dot_common__pb2
 from frontdesk.events.v1 import events_pb2 as frontdesk_dot_events_dot_v1_dot_events__pb2
 
@@ -125,6 +126,11 @@ class AdminServiceStub:
                 '/frontdesk.admin.v1.AdminService/CloseConversation',
                 request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.CloseConversationRequest.SerializeToString,
                 response_deserializer=frontdesk_dot_common_dot_v1_dot_common__pb2.Conversation.FromString,
+                _registered_method=True)
+        self.GetAttachment = channel.unary_unary(
+                '/frontdesk.admin.v1.AdminService/GetAttachment',
+                request_serializer=frontdesk_dot_chat_dot_v1_dot_chat__pb2.GetAttachmentRequest.SerializeToString,
+                response_deserializer=frontdesk_dot_chat_dot_v1_dot_chat__pb2.GetAttachmentResponse.FromString,
                 _registered_method=True)
         self.GetAiSettings = channel.unary_unary(
                 '/frontdesk.admin.v1.AdminService/GetAiSettings',
@@ -275,6 +281,13 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetAttachment(self, request, context):
+        """A file attached to one of the tenant's conversations.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetAiSettings(self, request, context):
         """AI settings of the tenant (owner and admin roles).
         """
@@ -406,6 +419,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.CloseConversation,
                     request_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.CloseConversationRequest.FromString,
                     response_serializer=frontdesk_dot_common_dot_v1_dot_common__pb2.Conversation.SerializeToString,
+            ),
+            'GetAttachment': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAttachment,
+                    request_deserializer=frontdesk_dot_chat_dot_v1_dot_chat__pb2.GetAttachmentRequest.FromString,
+                    response_serializer=frontdesk_dot_chat_dot_v1_dot_chat__pb2.GetAttachmentResponse.SerializeToString,
             ),
             'GetAiSettings': grpc.unary_unary_rpc_method_handler(
                     servicer.GetAiSettings,
@@ -924,6 +942,33 @@ class AdminService:
             '/frontdesk.admin.v1.AdminService/CloseConversation',
             frontdesk_dot_admin_dot_v1_dot_admin__pb2.CloseConversationRequest.SerializeToString,
             frontdesk_dot_common_dot_v1_dot_common__pb2.Conversation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAttachment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/frontdesk.admin.v1.AdminService/GetAttachment',
+            frontdesk_dot_chat_dot_v1_dot_chat__pb2.GetAttachmentRequest.SerializeToString,
+            frontdesk_dot_chat_dot_v1_dot_chat__pb2.GetAttachmentResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -156,9 +156,11 @@ class GetAttachmentRequest(_message.Message):
     def __init__(self, conversation_id: _Optional[str] = ..., attachment_id: _Optional[str] = ...) -> None: ...
 
 class GetAttachmentResponse(_message.Message):
-    __slots__ = ("attachment", "data")
+    __slots__ = ("attachment", "data", "download_url")
     ATTACHMENT_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
+    DOWNLOAD_URL_FIELD_NUMBER: _ClassVar[int]
     attachment: _common_pb2.Attachment
     data: bytes
-    def __init__(self, attachment: _Optional[_Union[_common_pb2.Attachment, _Mapping]] = ..., data: _Optional[bytes] = ...) -> None: ...
+    download_url: str
+    def __init__(self, attachment: _Optional[_Union[_common_pb2.Attachment, _Mapping]] = ..., data: _Optional[bytes] = ..., download_url: _Optional[str] = ...) -> None: ...

@@ -161,7 +161,9 @@ class ChatServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def UploadAttachment(self, request, context):
-        """Upload a file (image, PDF, audio) to attach to the next message.
+        """Upload a file (image, PDF, audio, plain text; at most 10 MiB by default) to attach to
+        a following message with SendMessage.attachment_ids. The content must match its
+        declared type.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

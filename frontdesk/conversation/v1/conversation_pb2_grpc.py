@@ -112,6 +112,16 @@ class ConversationServiceStub:
                 request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.CloseConversationRequest.SerializeToString,
                 response_deserializer=frontdesk_dot_common_dot_v1_dot_common__pb2.Conversation.FromString,
                 _registered_method=True)
+        self.UploadAttachment = channel.unary_unary(
+                '/frontdesk.conversation.v1.ConversationService/UploadAttachment',
+                request_serializer=frontdesk_dot_chat_dot_v1_dot_chat__pb2.UploadAttachmentRequest.SerializeToString,
+                response_deserializer=frontdesk_dot_common_dot_v1_dot_common__pb2.Attachment.FromString,
+                _registered_method=True)
+        self.GetAttachment = channel.unary_unary(
+                '/frontdesk.conversation.v1.ConversationService/GetAttachment',
+                request_serializer=frontdesk_dot_chat_dot_v1_dot_chat__pb2.GetAttachmentRequest.SerializeToString,
+                response_deserializer=frontdesk_dot_chat_dot_v1_dot_chat__pb2.GetAttachmentResponse.FromString,
+                _registered_method=True)
         self.OpenStream = channel.unary_unary(
                 '/frontdesk.conversation.v1.ConversationService/OpenStream',
                 request_serializer=frontdesk_dot_conversation_dot_v1_dot_conversation__pb2.OpenStreamRequest.SerializeToString,
@@ -219,6 +229,19 @@ class ConversationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UploadAttachment(self, request, context):
+        """Attachments (images, PDFs, audio) of a conversation, in the blob store.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetAttachment(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def OpenStream(self, request, context):
         """Authorizes the caller to watch a conversation (customers: their own; operators: any
         of the tenant) and returns its current state and the stored messages after the cursor.
@@ -311,6 +334,16 @@ def add_ConversationServiceServicer_to_server(servicer, server):
                     servicer.CloseConversation,
                     request_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.CloseConversationRequest.FromString,
                     response_serializer=frontdesk_dot_common_dot_v1_dot_common__pb2.Conversation.SerializeToString,
+            ),
+            'UploadAttachment': grpc.unary_unary_rpc_method_handler(
+                    servicer.UploadAttachment,
+                    request_deserializer=frontdesk_dot_chat_dot_v1_dot_chat__pb2.UploadAttachmentRequest.FromString,
+                    response_serializer=frontdesk_dot_common_dot_v1_dot_common__pb2.Attachment.SerializeToString,
+            ),
+            'GetAttachment': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAttachment,
+                    request_deserializer=frontdesk_dot_chat_dot_v1_dot_chat__pb2.GetAttachmentRequest.FromString,
+                    response_serializer=frontdesk_dot_chat_dot_v1_dot_chat__pb2.GetAttachmentResponse.SerializeToString,
             ),
             'OpenStream': grpc.unary_unary_rpc_method_handler(
                     servicer.OpenStream,
@@ -728,6 +761,60 @@ class ConversationService:
             '/frontdesk.conversation.v1.ConversationService/CloseConversation',
             frontdesk_dot_admin_dot_v1_dot_admin__pb2.CloseConversationRequest.SerializeToString,
             frontdesk_dot_common_dot_v1_dot_common__pb2.Conversation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UploadAttachment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/frontdesk.conversation.v1.ConversationService/UploadAttachment',
+            frontdesk_dot_chat_dot_v1_dot_chat__pb2.UploadAttachmentRequest.SerializeToString,
+            frontdesk_dot_common_dot_v1_dot_common__pb2.Attachment.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAttachment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/frontdesk.conversation.v1.ConversationService/GetAttachment',
+            frontdesk_dot_chat_dot_v1_dot_chat__pb2.GetAttachmentRequest.SerializeToString,
+            frontdesk_dot_chat_dot_v1_dot_chat__pb2.GetAttachmentResponse.FromString,
             options,
             channel_credentials,
             insecure,
