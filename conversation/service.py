@@ -150,6 +150,7 @@ class ConversationCore:
         except Exception as err:  # noqa: BLE001 - the outbox keeps the job; the sweeper retries
             log.warning("job.publish_deferred", tenant=tenant_id, conversation=conv.id, message=msg.id, error=str(err))
             return False
+        await self.pub.nc.publish(bus.ready_subject(tenant_id), b"")  # wake an idle worker
         await self.store.outbox_done(tenant_id, conv.id, msg.id)
         return True
 

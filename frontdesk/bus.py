@@ -1,7 +1,9 @@
 """NATS subjects, JetStream streams and consumers: the one place they are named.
 
 Every subject starts with the tenant (`frontdesk.<tenant>.…`):
-- `frontdesk.<tenant>.jobs`              AI jobs (stream JOBS, work-queue retention)
+- `frontdesk.<tenant>.jobs`              AI jobs (stream JOBS, work-queue retention, one
+                                         durable consumer per tenant: inference/fair.py)
+- `frontdesk.<tenant>.ready`             doorbell after a job is queued (core NATS)
 - `frontdesk.<tenant>.events.<kind>`     domain events (stream EVENTS) for analytics
 - `frontdesk.<tenant>.conv.<conversation>` live conversation events (core NATS: token
   deltas are ephemeral; everything that matters is stored before it is announced)
@@ -13,9 +15,6 @@ import nats
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import (
-    AckPolicy,
-    ConsumerConfig,
-    DeliverPolicy,
     DiscardPolicy,
     RetentionPolicy,
     StorageType,
@@ -30,12 +29,22 @@ log = logs.get("frontdesk.bus")
 
 JOBS_STREAM = "JOBS"
 EVENTS_STREAM = "EVENTS"
-INFERENCE_CONSUMER = "inference"
+LEGACY_CONSUMER = "inference"
 DUPLICATE_WINDOW_S = 120.0  # Nats-Msg-Id dedupe: a re-published job within this window is dropped
 
 
 def jobs_subject(tenant_id: str) -> str:
     return f"frontdesk.{tenant_id}.jobs"
+
+
+def ready_subject(tenant_id: str) -> str:
+    """Doorbell rung after a job of the tenant is queued ('*' to hear every tenant's)."""
+    return f"frontdesk.{tenant_id}.ready"
+
+
+def tenant_consumer(tenant_id: str) -> str:
+    """The durable JOBS consumer that hands out one tenant's jobs."""
+    return f"jobs_{tenant_id}"
 
 
 def conversation_subject(tenant_id: str, conversation_id: str) -> str:
@@ -103,15 +112,10 @@ async def ensure_streams(js: JetStreamContext, settings: Settings) -> None:
             await js.update_stream(config)
         except NotFoundError:
             await js.add_stream(config)
-    consumer = ConsumerConfig(
-        durable_name=INFERENCE_CONSUMER,
-        ack_policy=AckPolicy.EXPLICIT,
-        deliver_policy=DeliverPolicy.ALL,
-        ack_wait=settings.job_ack_wait_s,
-        max_deliver=settings.job_max_deliver,
-        max_ack_pending=10_000,
-    )
+    # jobs are read through one consumer per tenant (inference/fair.py); a work-queue
+    # stream allows no overlapping consumer, so the single all-tenant one of earlier
+    # versions is removed
     try:
-        await js.consumer_info(JOBS_STREAM, INFERENCE_CONSUMER)
+        await js.delete_consumer(JOBS_STREAM, LEGACY_CONSUMER)
     except NotFoundError:
-        await js.add_consumer(JOBS_STREAM, consumer)
+        pass

@@ -33,6 +33,7 @@ class Settings:
     echo_token_delay_ms: float = field(default=0.0, metadata={"help": "Delay per token of the echo backend, to imitate a model's speed in tests and benchmarks."})
     max_reply_tokens: int = field(default=160, metadata={"help": "Upper bound of tokens in one AI reply."})
     worker_concurrency: int = field(default=4, metadata={"help": "Jobs one inference worker handles at once (the backend may serialise further)."})
+    max_jobs_per_tenant: int = field(default=2, metadata={"help": "Jobs of one tenant one inference worker handles at once, so a burst cannot take every slot."})
     job_ack_wait_s: float = field(default=60.0, metadata={"help": "Seconds a worker may hold a job before JetStream redelivers it."})
     job_max_deliver: int = field(default=4, metadata={"help": "Deliveries of a job before it is dead-lettered and handed to a human."})
     secret: str = field(default="", metadata={"help": "Signing secret for tokens and the internal caller context; generated into data_dir/secret on first start when empty."})

@@ -17,10 +17,13 @@ async def system_status(settings: Settings, js) -> admin_pb2.SystemStatus:
     health = await grpcutil.check_health(settings.conversation_target)
     status.services.add(name="conversation", address=settings.conversation_target, health=health)
     try:
-        info = await js.consumer_info(bus.JOBS_STREAM, bus.INFERENCE_CONSUMER, timeout=2)
-        status.queues.add(stream=bus.JOBS_STREAM, consumer=bus.INFERENCE_CONSUMER, pending=info.num_pending or 0,
-                          ack_pending=info.num_ack_pending or 0, redelivered=info.num_redelivered or 0,
-                          workers=info.num_waiting or 0)
+        stream = await js.stream_info(bus.JOBS_STREAM)
+        consumers = await js.consumers_info(bus.JOBS_STREAM)
+        # one consumer per tenant with recent work (inference/fair.py): report the totals
+        status.queues.add(stream=bus.JOBS_STREAM, consumer=f"{len(consumers)} tenant consumers",
+                          pending=stream.state.messages or 0,
+                          ack_pending=sum(c.num_ack_pending or 0 for c in consumers),
+                          redelivered=sum(c.num_redelivered or 0 for c in consumers))
         status.services.add(name="nats", address=",".join(settings.nats_servers), health="SERVING")
     except Exception as err:  # noqa: BLE001 - status reports the failure instead of failing
         status.services.add(name="nats", address=",".join(settings.nats_servers), health="UNREACHABLE", detail=str(err)[:200])

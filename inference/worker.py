@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import time
 
-import nats.errors
 from google.protobuf.timestamp_pb2 import Timestamp
 from nats.js import JetStreamContext
 
@@ -26,6 +25,7 @@ from frontdesk.publish import Publisher
 from frontdesk.settings import Settings
 from frontdesk.stores.base import LogStore
 from inference.backends.base import Backend
+from inference.fair import TenantQueues
 from inference.pipeline import build_request
 
 log = logs.get("inference.worker")
@@ -81,42 +81,31 @@ class Worker:
         self.in_flight: set[asyncio.Task] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Pull jobs until stop is set, then finish (drain) the jobs in hand."""
-        sub = await self.js.pull_subscribe_bind(durable=bus.INFERENCE_CONSUMER, stream=bus.JOBS_STREAM)
+        """Take jobs, tenants in turn, until stop is set; then finish (drain) the jobs in hand."""
+        queues = TenantQueues(self.pub.nc, self.js, self.settings)
+        await queues.start()
         slots = asyncio.Semaphore(self.settings.worker_concurrency)
         log.info("worker.started", backend=self.backend.name, model=self.backend.model)
-        backlog = False
         while not stop.is_set():
             await slots.acquire()
-            free = 1
-            while free < self.settings.worker_concurrency and not slots.locked():
-                await slots.acquire()
-                free += 1
-            # A pull for several jobs lingers until all of them arrive, so an idle worker
-            # asks for one (it returns the moment a job exists); after a full pull there may
-            # be more waiting, and a pull for the free slots returns what is there at once.
-            want = free if backlog else 1
-            try:
-                msgs = await sub.fetch(want, timeout=0.005 if backlog else 1)
-            except (nats.errors.TimeoutError, asyncio.TimeoutError):
-                msgs = []
-            except nats.errors.ConnectionClosedError:
-                break
-            except Exception as err:  # noqa: BLE001 - e.g. nats-server restarting: wait and retry
-                log.warning("worker.fetch_failed", error=str(err))
-                await asyncio.sleep(0.5)
-                msgs = []
-            backlog = len(msgs) == want
-            for _ in range(free - len(msgs)):
+            msg = await queues.next_job(stop)
+            if msg is None:
                 slots.release()
-            for msg in msgs:
-                task = asyncio.create_task(self._handle(msg))
-                self.in_flight.add(task)
-                task.add_done_callback(lambda t: (self.in_flight.discard(t), slots.release()))
+                break
+            tenant_id = msg.subject.split(".")[1] if msg.subject.count(".") >= 2 else ""
+            task = asyncio.create_task(self._handle(msg))
+            self.in_flight.add(task)
+
+            def finished(t, tenant_id=tenant_id):
+                self.in_flight.discard(t)
+                slots.release()
+                queues.done(tenant_id)
+
+            task.add_done_callback(finished)
         if self.in_flight:
             log.info("worker.draining", jobs=len(self.in_flight))
             await asyncio.gather(*self.in_flight, return_exceptions=True)
-        await sub.unsubscribe()
+        await queues.close()
 
     async def _handle(self, msg) -> None:
         try:

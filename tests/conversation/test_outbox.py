@@ -37,7 +37,7 @@ async def test_sweeper_publishes_jobs_whose_publication_was_lost(nats_server, tm
         assert await core.sweep_outbox(older_than_ms=2 ** 62) == 1
         assert await core.sweep_outbox(older_than_ms=2 ** 62) == 0, "a swept entry is gone"
 
-        sub = await js.pull_subscribe_bind(durable=bus.INFERENCE_CONSUMER, stream=bus.JOBS_STREAM)
+        sub = await js.pull_subscribe(bus.jobs_subject(TENANT), durable=bus.tenant_consumer(TENANT), stream=bus.JOBS_STREAM)
         jobs = [inference_pb2.AiJob.FromString(m.data) for m in await sub.fetch(10, timeout=2)]
         assert sorted(j.message_id for j in jobs) == sorted([lost.id, sent.id])
         assert all(j.tenant_id == TENANT and j.conversation_id == conv.id for j in jobs)

@@ -85,8 +85,7 @@ async def test_a_redelivered_job_never_makes_a_second_reply(env):
     worker = Worker(settings, store, js, Publisher(nc, js), EchoBackend())
 
     async def both_acked():
-        info = await js.consumer_info(bus.JOBS_STREAM, bus.INFERENCE_CONSUMER)
-        return info.num_pending == 0 and info.num_ack_pending == 0
+        return (await js.stream_info(bus.JOBS_STREAM)).state.messages == 0
 
     await _run_until(worker, both_acked)
     messages, _ = await store.list_messages(TENANT, conv.id)
@@ -124,9 +123,47 @@ async def test_a_job_whose_subject_names_another_tenant_is_refused(env):
     worker = Worker(settings, store, js, Publisher(nc, js), EchoBackend())
 
     async def consumed():
-        info = await js.consumer_info(bus.JOBS_STREAM, bus.INFERENCE_CONSUMER)
-        return info.num_pending == 0 and info.num_ack_pending == 0
+        return (await js.stream_info(bus.JOBS_STREAM)).state.messages == 0
 
     await _run_until(worker, consumed)
     messages, _ = await store.list_messages(TENANT, conv.id)
     assert [m.role for m in messages] == [common.ROLE_CUSTOMER], "the tenant of a job comes from its subject, not its payload"
+
+
+async def test_one_tenants_burst_does_not_starve_another(env):
+    """Tenant A queues 60 questions; tenant B asks 3 while A's burst is being worked off.
+    B is answered within a few jobs, not after A's whole backlog."""
+    settings, nc, js, store = env
+    settings = settings_mod.load(env={}, data_dir=settings.data_dir, nats_url=settings.nats_servers[0],
+                                 worker_concurrency=2, max_jobs_per_tenant=2)
+    other = "t_01secondtenant0000000000a"
+
+    async def queue(tenant, n):
+        conv = await store.create_conversation(tenant, common.Conversation(
+            id=ids.new_id("conversation"), visitor_id="v_x", status=common.CONVERSATION_STATUS_AI))
+        for i in range(n):
+            msg, _ = await store.append_message(tenant, common.Message(
+                id=ids.new_id("message"), conversation_id=conv.id, role=common.ROLE_CUSTOMER, text=f"q{i}"))
+            job = inference_pb2.AiJob(job_id=msg.id, tenant_id=tenant, conversation_id=conv.id, message_id=msg.id, text=msg.text)
+            await js.publish(bus.jobs_subject(tenant), job.SerializeToString(), headers={"Nats-Msg-Id": msg.id})
+        await nc.publish(bus.ready_subject(tenant), b"")
+        return conv
+
+    conv_a = await queue(TENANT, 60)
+    worker = Worker(settings, store, js, Publisher(nc, js), EchoBackend(token_delay_s=0.01))
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+
+    async def replies(tenant, conv):
+        msgs, _ = await store.list_messages(tenant, conv.id, limit=200)
+        return [m.id for m in msgs if m.role == common.ROLE_AI]
+
+    while len(await replies(TENANT, conv_a)) < 5:
+        await asyncio.sleep(0.02)
+    conv_b = await queue(other, 3)
+    while len(await replies(other, conv_b)) < 3:
+        await asyncio.sleep(0.02)
+    a_done_when_b_finished = len(await replies(TENANT, conv_a))
+    stop.set()
+    await asyncio.wait_for(task, 30)
+    assert a_done_when_b_finished < 20, f"B waited for {a_done_when_b_finished} of A's 60 jobs"

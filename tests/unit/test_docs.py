@@ -9,4 +9,4 @@ def test_readme_lists_every_setting_as_the_code_defines_it():
     text = README.read_text()
     start = text.index("<!-- settings-table:start -->") + len("<!-- settings-table:start -->")
     end = text.index("<!-- settings-table:end -->")
-    assert text[start:end].strip() == markdown_table(), "run the snippet in tests/unit/test_docs.py to refresh README"
+    assert text[start:end].strip() == markdown_table(), "run `python tools/readme_settings.py` to refresh README"

@@ -1,0 +1,149 @@
+"""Fair scheduling of AI jobs across tenants.
+
+Each tenant's jobs (`frontdesk.<tenant>.jobs`) are read through a durable consumer of its
+own (created on first use, removed by the server after an idle hour), and a worker takes
+tenants in turn: one job from each tenant that has work, round and round. So a tenant
+that queues ten thousand questions gets one turn per round like everyone else, instead of
+everyone waiting behind its burst in one FIFO. A per-tenant cap on jobs in progress (per
+worker) keeps one tenant from holding every slot while others wait; a tenant alone may
+use them all.
+
+A worker learns where work is from a doorbell (`frontdesk.<tenant>.ready`, rung by
+conversation after each job is published) and from a rescan of the stream's per-subject
+counts every second (redeliveries, retries after a delay, missed doorbells).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import Counter
+
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import BadRequestError
+
+from frontdesk import bus, logs
+from frontdesk.settings import Settings
+
+log = logs.get("inference.fair")
+
+RESCAN_EVERY_S = 1.0
+CONSUMER_IDLE_S = 3600.0
+
+
+class TenantQueues:
+    def __init__(self, nc: Client, js: JetStreamContext, settings: Settings):
+        self.nc = nc
+        self.js = js
+        self.settings = settings
+        self.active: dict[str, None] = {}  # tenants that may have jobs ready, in round-robin order
+        self.running: Counter[str] = Counter()
+        self._consumers: set[str] = set()
+        self._wakeup = asyncio.Event()
+        self._last_scan = 0.0
+        self._doorbell = None
+        self._inbox = ""
+        self._inbox_sub = None
+        self._replies: asyncio.Queue[Msg] = asyncio.Queue()
+
+    async def start(self) -> None:
+        self._doorbell = await self.nc.subscribe(bus.ready_subject("*"), cb=self._on_ready)
+        # one reply inbox for all pulls (they are made one at a time); a pulled message keeps
+        # its stream subject, which the client's shared request mux cannot route
+        self._inbox = self.nc.new_inbox()
+        self._inbox_sub = await self.nc.subscribe(self._inbox, cb=self._on_reply)
+        await self.rescan()
+
+    async def close(self) -> None:
+        for sub in (self._doorbell, self._inbox_sub):
+            if sub is not None:
+                await sub.unsubscribe()
+
+    async def _on_reply(self, msg: Msg) -> None:
+        self._replies.put_nowait(msg)
+
+    async def _on_ready(self, msg: Msg) -> None:
+        try:
+            self.active.setdefault(bus.tenant_of(msg.subject), None)
+        except ValueError:
+            return
+        self._wakeup.set()
+
+    async def rescan(self) -> None:
+        self._last_scan = time.monotonic()
+        try:
+            info = await self.js.stream_info(bus.JOBS_STREAM, subjects_filter=bus.jobs_subject("*"))
+        except Exception as err:  # noqa: BLE001 - NATS away: the next scan tries again
+            log.warning("fair.rescan_failed", error=str(err))
+            return
+        for subject, count in (info.state.subjects or {}).items():
+            if count:
+                self.active.setdefault(bus.tenant_of(subject), None)
+
+    async def _ensure_consumer(self, tenant_id: str) -> str:
+        name = bus.tenant_consumer(tenant_id)
+        if name not in self._consumers:
+            config = ConsumerConfig(
+                durable_name=name, filter_subject=bus.jobs_subject(tenant_id), ack_policy=AckPolicy.EXPLICIT,
+                deliver_policy=DeliverPolicy.ALL, ack_wait=self.settings.job_ack_wait_s,
+                max_deliver=self.settings.job_max_deliver, max_ack_pending=10_000, inactive_threshold=CONSUMER_IDLE_S)
+            try:
+                await self.js.add_consumer(bus.JOBS_STREAM, config)
+            except BadRequestError:
+                pass  # created meanwhile by another worker
+            self._consumers.add(name)
+        return name
+
+    async def _take_one(self, tenant_id: str) -> Msg | None:
+        """A job of this tenant if one is ready now (a no-wait pull: never lingers)."""
+        name = await self._ensure_consumer(tenant_id)
+        api = f"$JS.API.CONSUMER.MSG.NEXT.{bus.JOBS_STREAM}.{name}"
+        await self.nc.publish(api, json.dumps({"batch": 1, "no_wait": True}).encode(), reply=self._inbox)
+        # a late answer to an earlier pull may arrive here: a job is a job whoever asked
+        # (its tenant is read from its subject), and a stray "no messages" costs one turn
+        reply = await asyncio.wait_for(self._replies.get(), 2)
+        status = (reply.headers or {}).get("Status")
+        if status == "404" and "consumer" in (reply.headers or {}).get("Description", "").lower():
+            self._consumers.discard(name)  # removed after being idle: create it again next time
+            return None
+        if status:
+            return None  # 404 no messages / 408 timeout
+        return reply
+
+    async def next_job(self, stop: asyncio.Event) -> Msg | None:
+        """The next job, taking the tenants with work in turn; None once stop is set."""
+        while not stop.is_set():
+            if time.monotonic() - self._last_scan > RESCAN_EVERY_S:
+                await self.rescan()
+            # tenants under their cap first; one at its cap only gets a turn when nobody
+            # else has work (the cap shares slots, it must not leave them idle)
+            order = sorted(self.active, key=lambda t: self.running[t] >= self.settings.max_jobs_per_tenant)
+            for tenant_id in order:
+                self.active.pop(tenant_id, None)
+                try:
+                    msg = await self._take_one(tenant_id)
+                except Exception as err:  # noqa: BLE001 - NATS away or slow: back off, rescan
+                    log.warning("fair.pull_failed", tenant=tenant_id, error=str(err))
+                    await asyncio.sleep(0.2)
+                    continue
+                if msg is not None:
+                    self.active[tenant_id] = None  # back of the line: others go first next time
+                    self.running[tenant_id] += 1
+                    return msg
+            self._wakeup.clear()
+            try:
+                await asyncio.wait_for(self._wakeup.wait(), RESCAN_EVERY_S)
+            except asyncio.TimeoutError:
+                pass
+        return None
+
+    def done(self, tenant_id: str) -> None:
+        self.running[tenant_id] -= 1
+        if self.running[tenant_id] <= 0:
+            del self.running[tenant_id]
+        self.active.setdefault(tenant_id, None)  # it may have more; a probe is cheap
+        self._wakeup.set()
