@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import time
 
-from frontdesk import bus, grpcutil, logs, stores
+from frontdesk import metrics, bus, grpcutil, logs, stores
 from frontdesk.caller import CallerCodec
 from frontdesk.conversation.v1 import conversation_pb2, conversation_pb2_grpc
 from frontdesk.publish import Publisher
@@ -35,6 +35,7 @@ async def sweep_outbox_forever(core: ConversationCore, stop: asyncio.Event) -> N
 
 
 async def serve(settings: Settings) -> None:
+    metrics.serve(settings.metrics_port, settings.host)
     store = stores.open_log_store(settings)
     nc = await bus.connect(settings, "conversation")
     js = nc.jetstream()

@@ -33,7 +33,9 @@ class Server:
     """A grpc.aio server with health and reflection, serving the given services."""
 
     def __init__(self, service_names: Iterable[str]):
-        self.grpc = grpc.aio.server(options=SERVER_OPTIONS)
+        from frontdesk.metrics import MetricsInterceptor
+
+        self.grpc = grpc.aio.server(options=SERVER_OPTIONS, interceptors=[MetricsInterceptor()])
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc)
         self._names = list(service_names)

@@ -62,6 +62,7 @@ class Child:
     argv: list[str]
     log_path: Path
     address: str = ""
+    metrics_port: int = 0
     process: subprocess.Popen | None = None
     restarts: list[float] = field(default_factory=list)
 
@@ -125,9 +126,10 @@ class Supervisor:
         self.children: dict[str, Child] = {}
         self._stop = asyncio.Event()
 
-    def _child_env(self) -> dict[str, str]:
+    def _child_env(self, metrics_port: int = 0) -> dict[str, str]:
         env = dict(os.environ)
         env.update(to_env(self.settings))
+        env["FRONTDESK_METRICS_PORT"] = str(metrics_port)
         return env
 
     async def run(self) -> int:
@@ -175,8 +177,10 @@ class Supervisor:
                 "inference": self.settings.inference_port}[name]
         child = Child(name, [sys.executable, "-m", "frontdesk", name], self.logs_dir / f"{name}.log",
                       address=f"{self.settings.host}:{port}")
+        base = self.settings.metrics_base_port
+        child.metrics_port = base + START_ORDER.index(name) if base else free_port(self.settings.host)
         self.children[name] = child
-        child.start(self._child_env())
+        child.start(self._child_env(child.metrics_port))
 
     async def _wait_healthy(self, child: Child) -> None:
         deadline = time.monotonic() + READY_TIMEOUT_S
@@ -196,6 +200,7 @@ class Supervisor:
             "nats": self.settings.nats_servers,
             "services": {name: c.address for name, c in self.children.items()},
             "pids": {c.name: c.process.pid for c in [self.nats, *self.children.values()]},
+            "metrics": {c.name: f"http://{self.settings.host}:{c.metrics_port}/metrics" for c in self.children.values()},
         }
         path = self.settings.data_dir / "runtime.json"
         path.write_text(json.dumps(runtime, indent=2))
@@ -206,6 +211,8 @@ class Supervisor:
         self.say(f"  API key {demo['api_key']}")
         self.say(f"  operator {demo['owner_email']} / {demo['owner_password']}")
         self.say(f"  (kept in {s.data_dir / 'demo.json'}; logs in {self.logs_dir})")
+        for child in self.children.values():
+            self.say(f"metrics of {child.name}: http://{s.host}:{child.metrics_port}/metrics")
         self.say(f"frontdesk ready: gateway {self.children['gateway'].address} (backend {s.backend})")
 
     async def _watch(self) -> None:
@@ -225,7 +232,7 @@ class Supervisor:
                     self._stop.set()
                     break
                 self.say(f"{child.name} exited with {child.process.returncode}; restarting")
-                child.start(self._child_env())
+                child.start(self._child_env(child.metrics_port))
                 self._write_runtime()
 
     async def shutdown(self) -> None:

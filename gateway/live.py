@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from google.protobuf.timestamp_pb2 import Timestamp
 from nats.aio.client import Client
 
-from frontdesk import bus, ids, logs
+from frontdesk import bus, ids, logs, metrics
 from frontdesk.caller import Caller
 from frontdesk.errors import NotFound
 from frontdesk.events.v1 import events_pb2 as ev
@@ -88,15 +88,21 @@ async def stream(hub: LiveHub, caller: Caller, conversation_id: str, after_messa
     replay, then the status snapshot, then live events without duplicates."""
     async with hub.watch(caller.tenant_id, conversation_id) as queue:
         opened = await open_stream()
-        seen: set[str] = set()
-        for msg in opened.missed:
-            seen.add(msg.id)
-            yield ev.ConversationEvent(conversation_id=conversation_id, at=msg.created_at, message=msg)
-        # once a client has the status it is subscribed and sees everything that follows
-        yield ev.ConversationEvent(conversation_id=conversation_id, at=_now(),
-                                   status_changed=ev.StatusChanged(status=opened.conversation.status))
-        while True:
-            event = await queue.get()
-            if event.HasField("message") and event.message.id in seen:
-                continue
-            yield event
+        with metrics.OPEN_STREAMS.track_inprogress():
+            async for event in _relay(queue, opened, conversation_id):
+                yield event
+
+
+async def _relay(queue: asyncio.Queue, opened, conversation_id: str) -> AsyncIterator[ev.ConversationEvent]:
+    seen: set[str] = set()
+    for msg in opened.missed:
+        seen.add(msg.id)
+        yield ev.ConversationEvent(conversation_id=conversation_id, at=msg.created_at, message=msg)
+    # once a client has the status it is subscribed and sees everything that follows
+    yield ev.ConversationEvent(conversation_id=conversation_id, at=_now(),
+                               status_changed=ev.StatusChanged(status=opened.conversation.status))
+    while True:
+        event = await queue.get()
+        if event.HasField("message") and event.message.id in seen:
+            continue
+        yield event

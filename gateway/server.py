@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import grpc
 
-from frontdesk import bus, grpcutil, logs, stores
+from frontdesk import metrics, bus, grpcutil, logs, stores
 from frontdesk.admin.v1 import admin_pb2, admin_pb2_grpc
 from frontdesk.auth.v1 import auth_pb2, auth_pb2_grpc
 from frontdesk.caller import CallerCodec
@@ -27,6 +27,7 @@ SERVICES = [
 
 
 async def serve(settings: Settings) -> None:
+    metrics.serve(settings.metrics_port, settings.host)
     secret = settings.secret_bytes()
     account_store = stores.open_account_store(settings)
     signer = TokenSigner(secret)

@@ -26,7 +26,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import BadRequestError
 
-from frontdesk import bus, logs
+from frontdesk import bus, logs, metrics
 from frontdesk.settings import Settings
 
 log = logs.get("inference.fair")
@@ -80,6 +80,7 @@ class TenantQueues:
         except Exception as err:  # noqa: BLE001 - NATS away: the next scan tries again
             log.warning("fair.rescan_failed", error=str(err))
             return
+        metrics.JOBS_QUEUED.set(info.state.messages or 0)
         for subject, count in (info.state.subjects or {}).items():
             if count:
                 self.active.setdefault(bus.tenant_of(subject), None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from frontdesk import bus, grpcutil, logs, stores
+from frontdesk import metrics, bus, grpcutil, logs, stores
 from frontdesk.publish import Publisher
 from frontdesk.settings import Settings
 from inference.backends import make_backend
@@ -23,6 +23,7 @@ def backend_options(settings: Settings) -> dict:
 
 
 async def serve(settings: Settings) -> None:
+    metrics.serve(settings.metrics_port, settings.host)
     server = grpcutil.Server([])
     port = server.bind(settings.host, settings.inference_port)
     await server.grpc.start()

@@ -16,7 +16,7 @@ import time
 from google.protobuf.timestamp_pb2 import Timestamp
 from nats.js import JetStreamContext
 
-from frontdesk import bus, ids, logs
+from frontdesk import bus, ids, logs, metrics
 from frontdesk.common.v1 import common_pb2 as common
 from frontdesk.events.v1 import events_pb2 as ev
 from frontdesk.handoff import hand_off
@@ -122,9 +122,11 @@ class Worker:
         deliveries = msg.metadata.num_delivered
         heartbeat = asyncio.create_task(self._keep_alive(msg))
         try:
-            await self.answer(tenant_id, job)
+            outcome = await self.answer(tenant_id, job)
             await msg.ack()
+            metrics.JOBS.labels(outcome).inc()
         except Exception as err:  # noqa: BLE001 - every failure ends in a retry or a handoff
+            metrics.JOBS.labels("dead_lettered" if deliveries >= self.settings.job_max_deliver else "retried").inc()
             if deliveries >= self.settings.job_max_deliver:
                 log.error("job.dead_lettered", tenant=tenant_id, job=job.job_id, deliveries=deliveries, error=str(err))
                 with contextlib.suppress(Exception):
@@ -143,16 +145,17 @@ class Worker:
             with contextlib.suppress(Exception):
                 await msg.in_progress()
 
-    async def answer(self, tenant_id: str, job: inference_pb2.AiJob) -> None:
+    async def answer(self, tenant_id: str, job: inference_pb2.AiJob) -> str:
+        """Answer one job; returns the outcome (answered, duplicate, skipped)."""
         dedupe = f"reply:{job.job_id}"
         existing = await self.store.find_message(tenant_id, job.conversation_id, dedupe_key=dedupe)
         if existing is not None:  # redelivered after the reply was stored: announce again, no second reply
             await self.pub.live(tenant_id, job.conversation_id, message=existing)
-            return
+            return "duplicate"
         conv = await self.store.get_conversation(tenant_id, job.conversation_id)
         if conv is None or conv.status != common.CONVERSATION_STATUS_AI:
             log.info("job.skipped", tenant=tenant_id, job=job.job_id, reason="no longer handled by the AI")
-            return
+            return "skipped"
         started = time.monotonic()
         enqueued_ms = job.enqueued_at.ToMilliseconds()
         queue_wait_ms = max(time.time() * 1000 - enqueued_ms, 0.0)
@@ -181,6 +184,12 @@ class Worker:
             question=job.text[:500]))
         log.info("reply.stored", tenant=tenant_id, conversation=job.conversation_id, job=job.job_id,
                  tokens=result.completion_tokens, ms=round((time.monotonic() - started) * 1000, 1))
+        metrics.QUEUE_WAIT.observe(queue_wait_ms / 1000)
+        if first_token_ms:
+            metrics.FIRST_TOKEN.observe(first_token_ms / 1000)
+        metrics.TOKENS.labels(self.backend.name, self.backend.model).inc(result.completion_tokens)
+        metrics.GENERATION_SECONDS.labels(self.backend.name, self.backend.model).inc(result.total_ms / 1000)
+        return "answered"
 
     async def dead_letter(self, tenant_id: str, job: inference_pb2.AiJob, deliveries: int, err: Exception) -> None:
         """The AI could not answer: a person takes over, and the admin sees why."""

@@ -35,7 +35,8 @@ def start_mesh(data_dir: Path) -> tuple[subprocess.Popen, dict]:
     env.update({"FRONTDESK_DATA_DIR": str(data_dir), "FRONTDESK_BACKEND": "echo", "FRONTDESK_LOG_LEVEL": "WARNING",
                 "FRONTDESK_TENANT_RATE": "1000000", "FRONTDESK_TENANT_BURST": "1000000",
                 "FRONTDESK_VISITOR_RATE": "1000000", "FRONTDESK_VISITOR_BURST": "1000000",
-                "FRONTDESK_WORKER_CONCURRENCY": "64"})
+                "FRONTDESK_WORKER_CONCURRENCY": "64",
+                "FRONTDESK_METRICS_BASE_PORT": "0"})
     proc = subprocess.Popen([sys.executable, "-m", "frontdesk", "run"], env=env, cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     for line in proc.stdout:

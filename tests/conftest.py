@@ -64,6 +64,7 @@ def start_mesh(data_dir: Path, backend: str = "echo", ports: dict | None = None,
         "FRONTDESK_NATS_PORT": str(ports["nats"]),
         "FRONTDESK_PLATFORM_TOKEN": PLATFORM_TOKEN,
         "FRONTDESK_LOG_FORMAT": "text",
+        "FRONTDESK_METRICS_BASE_PORT": "0",
         **{f"FRONTDESK_{k.upper()}": str(v) for k, v in extra.items()},
     })
     process = subprocess.Popen([sys.executable, "-m", "frontdesk", "run"], env=env, cwd=ROOT, stdout=subprocess.PIPE,
