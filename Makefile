@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 BACKEND ?=
 
-.PHONY: install run test bench protos check-protos clean
+.PHONY: install web run test bench protos check-protos clean
 
 install: $(STAMP)
 
@@ -19,20 +19,27 @@ $(STAMP): pyproject.toml
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
+# the web client's packages (generated TypeScript client, its tests): npm, pinned by package-lock.json
+web: web/node_modules/.package-lock.json
+
+web/node_modules/.package-lock.json: web/package.json web/package-lock.json
+	npm --prefix web ci --no-audit --no-fund
+
 run: install
 	$(if $(BACKEND),FRONTDESK_BACKEND=$(BACKEND)) $(BIN)/frontdesk run
 
-test: install check-protos
+test: install web check-protos
 	$(BIN)/python -m pytest
 
 bench: install
 	$(BIN)/python loadtest/bench.py
 
-protos: install
+protos: install web
 	$(BIN)/python tools/gen_protos.py
+	npm --prefix web run gen
 
 check-protos: install
 	$(BIN)/python tools/gen_protos.py --check
 
 clean:
-	rm -rf $(VENV) data .pytest_cache
+	rm -rf $(VENV) data .pytest_cache web/node_modules

@@ -16,6 +16,8 @@ class Settings:
     data_dir: Path = field(default=Path("data"), metadata={"help": "Where the embedded stores, NATS data, secrets and runtime.json live."})
     host: str = field(default="127.0.0.1", metadata={"help": "Address every service binds to."})
     gateway_port: int = field(default=50051, metadata={"help": "Public gRPC port of the gateway."})
+    web_port: int = field(default=8080, metadata={"help": "HTTP port where the gateway serves gRPC-web to browsers and the built web pages (web/dist); 0 turns it off (Envoy in front)."})
+    web_allowed_origins: str = field(default="*", metadata={"help": "Comma-separated origins whose pages may call the gateway over gRPC-web (CORS); * allows any, since the widget is embedded on tenants' sites."})
     conversation_port: int = field(default=50052, metadata={"help": "gRPC port of the conversation service."})
     inference_port: int = field(default=50053, metadata={"help": "gRPC port of an inference worker (health checks)."})
     conversation_addr: str = field(default="", metadata={"help": "Where the gateway reaches conversation; default host:conversation_port."})

@@ -213,7 +213,8 @@ class Supervisor:
         self.say(f"  (kept in {s.data_dir / 'demo.json'}; logs in {self.logs_dir})")
         for child in self.children.values():
             self.say(f"metrics of {child.name}: http://{s.host}:{child.metrics_port}/metrics")
-        self.say(f"frontdesk ready: gateway {self.children['gateway'].address} (backend {s.backend})")
+        web = f", web http://{s.host}:{s.web_port}/" if s.web_port else ""
+        self.say(f"frontdesk ready: gateway {self.children['gateway'].address}{web} (backend {s.backend})")
 
     async def _watch(self) -> None:
         """Restart a service that dies (at most 5 times a minute), until asked to stop."""

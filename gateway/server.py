@@ -15,6 +15,7 @@ from gateway.accounts import Accounts
 from gateway.auth import Authenticator
 from gateway.live import LiveHub
 from gateway.credentials import TokenSigner
+from gateway.grpcweb import local_target, start_grpc_web
 from gateway.servicers import AdminServicer, AuthServicer, ChatServicer, Forwarder
 
 log = logs.get("gateway")
@@ -43,10 +44,14 @@ async def serve(settings: Settings) -> None:
     admin_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(accounts, forwarder, nc.jetstream(), settings), server.grpc)
     port = server.bind(settings.host, settings.gateway_port)
     stop = grpcutil.stop_event()
+    # browsers: gRPC-web (and the built web pages) translated onto our own gRPC port
+    web = await start_grpc_web(settings, local_target(settings.host, port)) if settings.web_port else None
     await server.start()
-    log.info("gateway.serving", address=f"{settings.host}:{port}")
+    log.info("gateway.serving", address=f"{settings.host}:{port}", web=web.url if web else "off")
     await stop.wait()
     log.info("gateway.stopping")
+    if web is not None:
+        await web.stop()  # open browser streams end with UNAVAILABLE and reconnect elsewhere
     await server.stop(grace_s=3)
     await channel.close()
     await nc.drain()

@@ -53,7 +53,7 @@ class Mesh:
 
 def start_mesh(data_dir: Path, backend: str = "echo", ports: dict | None = None, timeout_s: float = 240, **extra) -> Mesh:
     """Start `frontdesk run` and wait for its `frontdesk ready` line."""
-    ports = ports or {name: free_port() for name in ("gateway", "conversation", "inference", "nats")}
+    ports = ports or {name: free_port() for name in ("gateway", "conversation", "inference", "nats", "web")}
     env = dict(os.environ)
     env.update({
         "FRONTDESK_DATA_DIR": str(data_dir),
@@ -62,6 +62,7 @@ def start_mesh(data_dir: Path, backend: str = "echo", ports: dict | None = None,
         "FRONTDESK_CONVERSATION_PORT": str(ports["conversation"]),
         "FRONTDESK_INFERENCE_PORT": str(ports["inference"]),
         "FRONTDESK_NATS_PORT": str(ports["nats"]),
+        "FRONTDESK_WEB_PORT": str(ports.get("web") or free_port()),
         "FRONTDESK_PLATFORM_TOKEN": PLATFORM_TOKEN,
         "FRONTDESK_LOG_FORMAT": "text",
         "FRONTDESK_METRICS_BASE_PORT": "0",

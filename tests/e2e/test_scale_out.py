@@ -32,6 +32,7 @@ async def test_two_of_each_service_share_one_nats(tmp_path):
         ports = {"gateway": free_port(), "conversation": free_port(), "inference": free_port()}
         env = dict(mesh.env)
         env.update({f"FRONTDESK_{name.upper()}_PORT": str(port) for name, port in ports.items()})
+        env["FRONTDESK_WEB_PORT"] = str(free_port())
         for name in ("conversation", "inference", "gateway"):
             log = open(tmp_path / f"{name}-b.log", "wb")
             extra.append(subprocess.Popen([sys.executable, "-m", "frontdesk", name], env=env, cwd=ROOT,
