@@ -5,6 +5,8 @@ BIN    := $(VENV)/bin
 # the venv is rebuilt when the dependencies change
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 BACKEND ?=
+# STORE=real: log and account store on a local Cassandra (CQL, as Scylla), uploads on a local MinIO
+STORE ?=
 
 .PHONY: install web run test bench protos check-protos clean
 
@@ -26,7 +28,9 @@ web/node_modules/.package-lock.json: web/package.json web/package-lock.json
 	npm --prefix web ci --no-audit --no-fund
 
 run: install
-	$(if $(BACKEND),FRONTDESK_BACKEND=$(BACKEND)) $(BIN)/frontdesk run
+	$(if $(BACKEND),FRONTDESK_BACKEND=$(BACKEND)) \
+	$(if $(filter real,$(STORE)),FRONTDESK_LOG_STORE=scylla FRONTDESK_BLOB_STORE=minio FRONTDESK_LOCAL_SERVERS=1) \
+	$(BIN)/frontdesk run
 
 test: install web check-protos
 	$(BIN)/python -m pytest

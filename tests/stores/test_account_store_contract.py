@@ -8,9 +8,14 @@ from frontdesk.stores.base import ApiKeyRecord, Conflict, OperatorRecord, Tenant
 from frontdesk.stores.sqlite import SqliteAccountStore
 
 
-@pytest.fixture(params=["embedded"])
+@pytest.fixture(params=["embedded", "cql"])
 async def accounts(request, tmp_path):
-    store = SqliteAccountStore(tmp_path / "accounts.db")
+    if request.param == "cql":  # a real CQL server (tests/stores/conftest.py), a fresh keyspace
+        from frontdesk.stores.cql import CqlAccountStore
+
+        store = CqlAccountStore(**request.getfixturevalue("cql_options"))
+    else:
+        store = SqliteAccountStore(tmp_path / "accounts.db")
     yield store
     await store.close()
 

@@ -15,9 +15,14 @@ A = "t_01aaaaaaaaaaaaaaaaaaaaaaaa"
 B = "t_01bbbbbbbbbbbbbbbbbbbbbbbb"
 
 
-@pytest.fixture(params=["embedded"])
+@pytest.fixture(params=["embedded", "cql"])
 async def log_store(request, tmp_path):
-    store = SqliteLogStore(tmp_path / "logs.db")
+    if request.param == "cql":  # a real CQL server (tests/stores/conftest.py), a fresh keyspace
+        from frontdesk.stores.cql import CqlLogStore
+
+        store = CqlLogStore(**request.getfixturevalue("cql_options"))
+    else:
+        store = SqliteLogStore(tmp_path / "logs.db")
     yield store
     await store.close()
 
