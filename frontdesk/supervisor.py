@@ -185,7 +185,7 @@ class Supervisor:
             self.say("starting a local Cassandra (the first start downloads it from Maven Central)")
             await asyncio.to_thread(cassandra.ensure_installed)
             server = await asyncio.to_thread(cassandra.start, s.data_dir / "cassandra", die_with_parent=False)
-            self.local_servers.append(server)
+            self.local_servers.append(("cassandra", server))
             changes["scylla_contact_points"] = server.contact_point
         if s.blob_store == "minio":
             s3 = _server_script("s3")
@@ -199,7 +199,7 @@ class Supervisor:
             await asyncio.to_thread(s3.ensure_installed)
             server = await asyncio.to_thread(s3.start, s.data_dir / "minio", 0, keys["access_key"], keys["secret_key"],
                                              die_with_parent=False)
-            self.local_servers.append(server)
+            self.local_servers.append(("minio", server))
             changes.update(minio_endpoint=server.endpoint, minio_access_key=keys["access_key"],
                            minio_secret_key=keys["secret_key"])
         self.settings = replace(s, **changes)
@@ -246,7 +246,8 @@ class Supervisor:
             "gateway": self.children["gateway"].address,
             "nats": self.settings.nats_servers,
             "services": {name: c.address for name, c in self.children.items()},
-            "pids": {c.name: c.process.pid for c in [self.nats, *self.children.values()]},
+            "pids": {**{c.name: c.process.pid for c in [self.nats, *self.children.values()]},
+                     **{name: server.process.pid for name, server in self.local_servers}},
             "metrics": {c.name: f"http://{self.settings.host}:{c.metrics_port}/metrics" for c in self.children.values()},
         }
         path = self.settings.data_dir / "runtime.json"
@@ -289,7 +290,7 @@ class Supervisor:
                 await self.children[name].stop()
         if self.nats is not None:
             await self.nats.stop()
-        for server in reversed(self.local_servers):
+        for _, server in reversed(self.local_servers):
             await asyncio.to_thread(server.stop)
         (self.settings.data_dir / "runtime.json").unlink(missing_ok=True)
 

@@ -47,3 +47,22 @@ async def test_another_tenant_cannot_read_on_real_servers(real_mesh):
         with pytest.raises(grpc.aio.AioRpcError) as info:
             await c.chat.ListMessages(chat_pb2.ListMessagesRequest(conversation_id=conv), metadata=stranger)
         assert info.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_a_store_that_is_down_answers_unavailable_and_acknowledges_nothing(real_mesh):
+    """Runs last in this module: it kills the module's Cassandra."""
+    import json
+    import os
+    import signal
+
+    async with real_mesh.channel() as ch:
+        c = Client(ch)
+        _, md = await c.visitor(real_mesh.demo["widget_key"])
+        conv = await c.start(md)
+        pid = json.loads((real_mesh.data_dir / "runtime.json").read_text())["pids"]["cassandra"]
+        os.kill(pid, signal.SIGKILL)
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await c.chat.SendMessage(chat_pb2.SendMessageRequest(conversation_id=conv, text="are you there?"),
+                                     metadata=md, timeout=30)
+        assert info.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert "retry" in info.value.details() and "Traceback" not in info.value.details()
