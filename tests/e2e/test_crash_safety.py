@@ -135,3 +135,37 @@ async def test_killing_conversation_and_nats_under_load_loses_and_duplicates_not
                 assert_exactly_one_reply_each(msgs, accepted[conv])
     finally:
         mesh.stop()
+
+
+async def test_sigterm_lets_a_worker_finish_the_reply_it_is_writing(tmp_path):
+    """Graceful shutdown: a worker told to stop mid-reply finishes and stores it, then exits 0."""
+    mesh = start_mesh(tmp_path / "data", echo_token_delay_ms=150, job_ack_wait_s=30)
+    try:
+        async with mesh.channel() as ch:
+            c = Client(ch)
+            _, md = await c.visitor(mesh.demo["widget_key"])
+            conv = await c.start(md)
+            events = c.chat.StreamEvents(chat_pb2.StreamEventsRequest(conversation_id=conv), metadata=md)
+            await events.read()
+            sent = await c.chat.SendMessage(chat_pb2.SendMessageRequest(
+                conversation_id=conv, text="finish this sentence before you go"), metadata=md)
+            while (await asyncio.wait_for(events.read(), 20)).WhichOneof("kind") != "token":
+                pass
+            pid = json.loads((mesh.data_dir / "runtime.json").read_text())["pids"]["inference"]
+            os.kill(pid, signal.SIGTERM)
+            while True:  # the same stream gets the whole reply
+                ev = await asyncio.wait_for(events.read(), 20)
+                if ev.WhichOneof("kind") == "message" and ev.message.in_reply_to == sent.message.id:
+                    break
+            events.cancel()
+            assert ev.message.text == f"You said: {sent.message.text}"
+            msgs = await wait_for_answers(c, md, conv, [sent.message.id])
+            assert_exactly_one_reply_each(msgs, [sent.message.id])
+        # the stopping worker stored it while draining (ack_wait is 30 s: no redelivery yet)
+        lines = (mesh.data_dir / "logs" / "inference.log").read_text().splitlines()
+        draining = next(i for i, line in enumerate(lines) if "worker.draining" in line)
+        stored = next(i for i, line in enumerate(lines) if "reply.stored" in line and sent.message.id in line)
+        stopped = next(i for i, line in enumerate(lines) if "inference.stopping" in line)
+        assert stopped < draining < stored
+    finally:
+        mesh.stop()
