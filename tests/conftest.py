@@ -15,9 +15,25 @@ from pathlib import Path
 import grpc
 import pytest
 
-from frontdesk.supervisor import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def service_port() -> int:
+    """A free port below the kernel's ephemeral range (32768+), for a service a test starts.
+    Servers started meanwhile on port 0 (Cassandra, MinIO, clients) take ephemeral ports, so
+    they cannot grab it between this choice and the service's bind."""
+    import random
+    import socket
+
+    while True:
+        port = random.randrange(20_000, 32_000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
 PLATFORM_TOKEN = "platform-token-for-tests-0123456789abcdef"
 
 
@@ -53,7 +69,7 @@ class Mesh:
 
 def start_mesh(data_dir: Path, backend: str = "echo", ports: dict | None = None, timeout_s: float = 240, **extra) -> Mesh:
     """Start `frontdesk run` and wait for its `frontdesk ready` line."""
-    ports = ports or {name: free_port() for name in ("gateway", "conversation", "inference", "nats", "web")}
+    ports = ports or {name: service_port() for name in ("gateway", "conversation", "inference", "nats", "web")}
     env = dict(os.environ)
     env.update({
         "FRONTDESK_DATA_DIR": str(data_dir),
@@ -62,7 +78,7 @@ def start_mesh(data_dir: Path, backend: str = "echo", ports: dict | None = None,
         "FRONTDESK_CONVERSATION_PORT": str(ports["conversation"]),
         "FRONTDESK_INFERENCE_PORT": str(ports["inference"]),
         "FRONTDESK_NATS_PORT": str(ports["nats"]),
-        "FRONTDESK_WEB_PORT": str(ports.get("web") or free_port()),
+        "FRONTDESK_WEB_PORT": str(ports.get("web") or service_port()),
         "FRONTDESK_PLATFORM_TOKEN": PLATFORM_TOKEN,
         "FRONTDESK_LOG_FORMAT": "text",
         "FRONTDESK_METRICS_BASE_PORT": "0",
@@ -109,7 +125,7 @@ def nats_server(tmp_path):
     """A real nats-server with JetStream, for tests below the whole mesh."""
     from frontdesk.supervisor import nats_server_binary
 
-    port = free_port()
+    port = service_port()
     process = subprocess.Popen([str(nats_server_binary()), "-js", "-sd", str(tmp_path / "nats"), "-a", "127.0.0.1",
                                 "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     import socket

@@ -12,8 +12,7 @@ import grpc
 
 from frontdesk import grpcutil
 from frontdesk.chat.v1 import chat_pb2
-from frontdesk.supervisor import free_port
-from tests.conftest import ROOT, start_mesh
+from tests.conftest import ROOT, service_port, start_mesh
 from tests.e2e.helpers import Client
 
 
@@ -29,10 +28,10 @@ async def test_two_of_each_service_share_one_nats(tmp_path):
     mesh = start_mesh(tmp_path / "data", echo_token_delay_ms=20, worker_concurrency=1)
     extra: list[subprocess.Popen] = []
     try:
-        ports = {"gateway": free_port(), "conversation": free_port(), "inference": free_port()}
+        ports = {"gateway": service_port(), "conversation": service_port(), "inference": service_port()}
         env = dict(mesh.env)
         env.update({f"FRONTDESK_{name.upper()}_PORT": str(port) for name, port in ports.items()})
-        env["FRONTDESK_WEB_PORT"] = str(free_port())
+        env["FRONTDESK_WEB_PORT"] = str(service_port())
         for name in ("conversation", "inference", "gateway"):
             log = open(tmp_path / f"{name}-b.log", "wb")
             extra.append(subprocess.Popen([sys.executable, "-m", "frontdesk", name], env=env, cwd=ROOT,
