@@ -1,0 +1,224 @@
+"""The answer policy: retrieve, then decide between answering from the knowledge base and
+handing off to a person.
+
+1. The customer asks for a person (``handoff.asks_for_person``): hand off,
+   ``customer_request``.
+2. Empty knowledge base: hand off, ``no_knowledge``.
+3. The router (``router.py``) scores the question against the tenant's FAQ entries, its
+   documents and generic background text.  Best entry not clearly ahead of the background:
+   hand off, ``out_of_scope``.  Best FAQ entry not clearly ahead of the second: hand off,
+   ``low_confidence``.  Documents win but no passage scores ``document_min_score``:
+   hand off, ``low_confidence``.
+4. Otherwise answer.  The text is the knowledge base's own: an FAQ entry's answer
+   verbatim, or the most relevant sentences of the best document passage, quoted.  Nothing
+   is invented, so the offline default (SmolLM2-135M) never writes facts; a capable model
+   may rewrite the answer from ``Decision.passages`` (all retrieved passages, best first).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from . import embedding
+from .handoff import asks_for_person
+from .index import Hit, KnowledgeBase
+from .router import Router, RouterScores, load_router, save_router, train_router
+
+ANSWER = "answer"
+HANDOFF = "handoff"
+
+ANSWERED = "answered"
+CUSTOMER_REQUEST = "customer_request"
+OUT_OF_SCOPE = "out_of_scope"
+LOW_CONFIDENCE = "low_confidence"
+NO_KNOWLEDGE = "no_knowledge"
+EMPTY_QUESTION = "empty_question"
+
+HANDOFF_TEXT = {
+    CUSTOMER_REQUEST: "Of course, I'm connecting you with a member of our team.",
+    OUT_OF_SCOPE: "That's not something I can answer here, so I'm passing you to a member of our team.",
+    LOW_CONFIDENCE: "I'm not sure I have the right answer to that, so I'm bringing in a member of our team.",
+    NO_KNOWLEDGE: "I'm connecting you with a member of our team, who can help with that.",
+    EMPTY_QUESTION: "Could you tell me a bit more about what you need?",
+}
+
+# A document passage is quoted only when it matches the question better than
+# DOCUMENT_BACKGROUND_QUANTILE of the generic background questions match their best passage
+# in this tenant's documents (calibrated per tenant when the router is trained: documents
+# come without questions, so generic questions are the data), and never under the floor.
+DOCUMENT_BACKGROUND_QUANTILE = 0.99
+DOCUMENT_MIN_SCORE_FLOOR = 0.1
+ANSWER_SENTENCES = 3
+SHORT_FOLLOW_UP_WORDS = 3
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """``None`` takes the router's per-tenant calibrated value."""
+    oos: float | None = None
+    margin: float | None = None
+    document: float | None = None
+
+
+@dataclass(frozen=True)
+class Citation:
+    entry_id: str
+    title: str
+    score: float
+    chunk_id: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class Decision:
+    kind: str                          # "answer" | "handoff"
+    text: str                          # the reply: KB content, or a handoff message
+    reason: str                        # "answered" or a handoff reason code
+    confidence: float = 0.0            # 0..1
+    citations: tuple[Citation, ...] = ()
+    passages: tuple[Hit, ...] = ()     # retrieved passages, best first, for a model prompt
+    scores: dict = field(default_factory=dict)   # diagnostics (router and retrieval scores)
+
+    @property
+    def handoff(self) -> bool:
+        return self.kind == HANDOFF
+
+
+def _sentences(text: str) -> list[str]:
+    parts = re.split(r"(?<=[.!?])\s+|\n+", text)
+    return [p.strip() for p in parts if p.strip()]
+
+
+def quote_passage(question: str, passage: str, max_sentences: int = ANSWER_SENTENCES) -> str:
+    """The ``max_sentences`` sentences of ``passage`` closest to the question, in their
+    original order (a short passage is quoted whole)."""
+    sentences = _sentences(passage)
+    if len(sentences) <= max_sentences:
+        return " ".join(sentences)
+    vectors = embedding.embed(sentences)
+    q = embedding.embed_one(question)
+    best = sorted(np.argsort(-(vectors @ q))[:max_sentences])
+    return " ".join(sentences[i] for i in best)
+
+
+class AnswerPolicy:
+    def __init__(self, kb: KnowledgeBase, thresholds: Thresholds | None = None, retrieve: int = 5):
+        self.kb = kb
+        self.thresholds = thresholds or Thresholds()
+        self.retrieve = retrieve
+        self._router: Router | None = None
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------ router lifecycle
+
+    def router(self) -> Router:
+        """The router for the knowledge base's current generation: the one in memory, the
+        one saved beside the knowledge base, or a freshly trained (and saved) one."""
+        generation = self.kb.generation
+        router = self._router
+        if router is not None and router.generation == generation:
+            return router
+        with self._lock:
+            generation = self.kb.generation
+            if self._router is not None and self._router.generation == generation:
+                return self._router
+            router = load_router(self.kb.directory, generation)
+            if router is None:
+                passages = self.kb.document_passages()
+                titles = [e.title for e in self.kb.entries() if e.kind == "document"]
+                router = train_router(self.kb.faq_phrasings(), passages, titles, generation)
+                router.calibration.document_threshold = self._document_threshold(router) if passages else None
+                save_router(router, self.kb.directory)
+            self._router = router
+            return router
+
+    def _document_threshold(self, router: Router) -> float:
+        lines = router.background
+        if not lines:
+            return DOCUMENT_MIN_SCORE_FLOOR
+        vectors = embedding.embed(lines)
+        best = [max((h.score for h in self.kb.search(line, 1, kind="document", query_vector=v)), default=0.0)
+                for line, v in zip(lines, vectors)]
+        return max(DOCUMENT_MIN_SCORE_FLOOR, float(np.quantile(best, DOCUMENT_BACKGROUND_QUANTILE)))
+
+    def prepare(self) -> Router:
+        """Train now (after ingestion) rather than on the next question."""
+        return self.router()
+
+    # ------------------------------------------------------------ decisions
+
+    def _handoff(self, reason: str, confidence: float = 0.0, passages: Sequence[Hit] = (),
+                 scores: dict | None = None) -> Decision:
+        return Decision(HANDOFF, HANDOFF_TEXT[reason], reason, confidence, (), tuple(passages), scores or {})
+
+    def decide(self, question: str, history: Sequence[str] = ()) -> Decision:
+        """``history``: the customer's earlier messages, oldest first; a very short
+        follow-up ("and the fee?") is read together with the message before it."""
+        question = " ".join((question or "").split())
+        if not question:
+            return self._handoff(EMPTY_QUESTION)
+        if asks_for_person(question):
+            return self._handoff(CUSTOMER_REQUEST, 1.0)
+        if len(self.kb) == 0:
+            return self._handoff(NO_KNOWLEDGE)
+        query = question
+        if history and len(question.split()) <= SHORT_FOLLOW_UP_WORDS:
+            query = f"{history[-1]} {question}"
+        router = self.router()
+        vector = embedding.embed_one(query)
+        scores = router.score(query, vector)
+        hits = self.kb.search(query, limit=self.retrieve, query_vector=vector)
+        t = self.thresholds
+        cal = router.calibration
+        oos_threshold = cal.oos_threshold if t.oos is None else t.oos
+        margin_threshold = cal.margin_threshold if t.margin is None else t.margin
+        diag = _diagnostics(scores, hits, oos_threshold, margin_threshold)
+        if scores is None or scores.top is None:
+            return self._handoff(LOW_CONFIDENCE, 0.0, hits, diag)
+        confidence = router.confidence(scores)
+        doc_threshold = t.document if t.document is not None else cal.document_threshold
+        diag["document_threshold"] = doc_threshold
+        out_of_scope = scores.oos_score < oos_threshold
+        if scores.top_is_documents or (out_of_scope and doc_threshold is not None):
+            # Documents: answer when a passage matches better than generic questions do
+            # (this also rescues a question the router alone would call out of scope).
+            doc_hits = [h for h in hits if h.kind == "document"]
+            if doc_threshold is not None and doc_hits and doc_hits[0].score >= doc_threshold:
+                best = doc_hits[0]
+                text = quote_passage(query, best.text)
+                cites = tuple(Citation(h.entry_id, h.title, h.score, h.chunk_id, h.url)
+                              for h in doc_hits if h.score >= max(doc_threshold, best.score - 0.05))
+                if out_of_scope:
+                    confidence = min(confidence, float(best.score))
+                return Decision(ANSWER, text, ANSWERED, confidence, cites, tuple(hits), diag)
+            return self._handoff(OUT_OF_SCOPE if out_of_scope else LOW_CONFIDENCE, confidence, hits, diag)
+        if out_of_scope:
+            return self._handoff(OUT_OF_SCOPE, confidence, hits, diag)
+
+        if scores.margin < margin_threshold:
+            return self._handoff(LOW_CONFIDENCE, confidence, hits, diag)
+        entry = self.kb.get(scores.top)
+        if entry is None:                      # deleted since the router was trained
+            return self._handoff(LOW_CONFIDENCE, 0.0, hits, diag)
+        hit = next((h for h in hits if h.entry_id == entry.id), None)
+        if hit is None:
+            hit = Hit(entry.id, f"{entry.id}#0", entry.question, entry.answer, 0.0, "faq", entry.url,
+                      entry.question)
+        passages = (hit, *[h for h in hits if h.entry_id != entry.id])
+        citation = Citation(entry.id, entry.question, float(confidence), hit.chunk_id, entry.url)
+        return Decision(ANSWER, entry.answer, ANSWERED, confidence, (citation,), passages, diag)
+
+
+def _diagnostics(scores: RouterScores | None, hits: Sequence[Hit], oos_t: float, margin_t: float) -> dict:
+    d: dict = {"oos_threshold": oos_t, "margin_threshold": margin_t,
+               "retrieval": [(h.entry_id, round(h.score, 4)) for h in hits]}
+    if scores is not None:
+        d.update(top=scores.top, top_score=scores.top_score, margin=scores.margin,
+                 background=scores.background, oos_score=scores.oos_score,
+                 ranking=scores.ranking[:5])
+    return d

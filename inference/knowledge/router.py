@@ -1,0 +1,307 @@
+"""The router: which knowledge-base entry a question is about, or none of them.
+
+A linear SVM (scikit-learn ``LinearSVC``) over three feature blocks of a question: word
+1-2-gram TF-IDF, character 2-5-gram TF-IDF (robust to typos and inflections) and the
+WordLlama sentence embedding (robust to paraphrase).  Its classes are the tenant's FAQ
+entries (trained on each entry's question and example phrasings), one ``__documents__``
+class (trained on sentences, headings and titles of the tenant's documents) and one
+``__background__`` class (generic questions about other businesses and small talk,
+``background.BACKGROUND``).  That last class is what makes "not about us" learnable from
+the tenant's own data alone.
+
+Thresholds are calibrated per tenant, on data, every time the router is trained: a slice
+of each FAQ entry's phrasings (``HOLDOUT_SHARE``) is held out, a router is trained on the
+rest, and the held-out (answerable) questions give the score distributions:
+
+- ``oos_threshold``: the ``OOS_BUDGET`` quantile of (best entry score - background score):
+  at most that share of answerable questions is handed off as out of scope;
+- ``margin_threshold``: the ``LOW_CONFIDENCE_BUDGET`` quantile of (best - second best
+  entry score): the least certain answerable questions are handed off as low confidence.
+
+The budgets were chosen on BANKING77's calibration slice (see docs/quality.md).  The
+router is then retrained on all phrasings.  With too few phrasings to hold any out (an FAQ without
+examples), a fifth of the background lines is held out instead, and ``oos_threshold``
+becomes the ``BACKGROUND_PASS_QUANTILE`` quantile of their scores (at most 0: the best
+entry beating the background class is always enough).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import embedding
+from .background import BACKGROUND
+
+BACKGROUND_CLASS = "__background__"
+DOCUMENTS_CLASS = "__documents__"
+ROUTER_FILE = "router.pkl"
+ROUTER_FORMAT = 1
+
+HOLDOUT_SHARE = 0.15          # of each entry's phrasings, entries with >= HOLDOUT_MIN_PHRASINGS
+HOLDOUT_MIN_PHRASINGS = 5
+HOLDOUT_MAX = 3000            # held-out questions, at most (training time)
+MIN_CALIBRATION = 30          # fewer held-out questions than this: default thresholds
+OOS_BUDGET = 0.01             # share of answerable questions allowed to fall under oos_threshold
+LOW_CONFIDENCE_BUDGET = 0.005 # share allowed to fall under margin_threshold
+DEFAULT_OOS_THRESHOLD = 0.0   # best entry must beat the background class
+DEFAULT_MARGIN_THRESHOLD = 0.0
+BACKGROUND_PASS_QUANTILE = 0.95   # uncalibrated tenants: share of held-out background handed off
+BACKGROUND_MAX_SIMILARITY = 0.85   # background lines this close to a KB phrasing are dropped
+EMBEDDING_WEIGHT = 2.0
+SVM_C = 0.5
+MAX_DOCUMENT_SENTENCES = 4000
+
+
+@dataclass
+class RouterScores:
+    ranking: list[tuple[str, float]]   # entry classes (FAQ ids and __documents__), best first
+    background: float
+    top: str | None
+    top_score: float
+    margin: float                      # top - second (inf with a single class)
+    oos_score: float                   # top - background
+
+    @property
+    def top_is_documents(self) -> bool:
+        return self.top == DOCUMENTS_CLASS
+
+
+@dataclass
+class Calibration:
+    oos_threshold: float = DEFAULT_OOS_THRESHOLD
+    margin_threshold: float = DEFAULT_MARGIN_THRESHOLD
+    held_out: int = 0
+    held_out_accuracy: float | None = None
+    oos_scores: list[float] = field(default_factory=list)      # sorted, for confidence
+    margin_scores: list[float] = field(default_factory=list)   # sorted
+    calibrated: bool = False
+    document_threshold: float | None = None   # set by the policy from retrieval scores
+
+
+class _Features:
+    def __init__(self, texts: list[str]):
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        self.word = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, lowercase=True,
+                                    token_pattern=r"(?u)\b\w+\b", dtype=np.float32)
+        self.char = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True,
+                                    min_df=2 if len(texts) > 200 else 1, dtype=np.float32)
+        self.word.fit(texts)
+        self.char.fit(texts)
+
+    def transform(self, texts: list[str], vectors: np.ndarray | None = None):
+        from scipy import sparse
+
+        if vectors is None:
+            vectors = embedding.embed(texts)
+        return sparse.hstack([self.word.transform(texts), self.char.transform(texts),
+                              sparse.csr_matrix(vectors * EMBEDDING_WEIGHT)], format="csr")
+
+
+class _Model:
+    def __init__(self, texts: list[str], labels: list[str], vectors: np.ndarray):
+        from sklearn.svm import LinearSVC
+
+        self.features = _Features(texts)
+        self.svm = LinearSVC(C=SVM_C, class_weight="balanced")
+        self.svm.fit(self.features.transform(texts, vectors), labels)
+        self.classes = [str(c) for c in self.svm.classes_]
+
+    def decision(self, texts: list[str], vectors: np.ndarray | None = None) -> np.ndarray:
+        d = self.svm.decision_function(self.features.transform(texts, vectors))
+        if d.ndim == 1:                 # two classes: sklearn gives one column
+            d = np.stack([-d, d], axis=1)
+        return np.asarray(d, dtype=np.float64)
+
+
+def _scores_from_row(classes: list[str], row: np.ndarray) -> RouterScores:
+    bg_i = classes.index(BACKGROUND_CLASS) if BACKGROUND_CLASS in classes else -1
+    background = float(row[bg_i]) if bg_i >= 0 else -np.inf
+    order = [i for i in np.argsort(-row, kind="stable") if i != bg_i]
+    ranking = [(classes[i], float(row[i])) for i in order]
+    if not ranking:
+        return RouterScores([], background, None, -np.inf, 0.0, -np.inf)
+    top, top_score = ranking[0]
+    margin = top_score - ranking[1][1] if len(ranking) > 1 else np.inf
+    return RouterScores(ranking, background, top, top_score, margin, top_score - background)
+
+
+def _split_sentences(text: str) -> list[str]:
+    import re
+
+    parts = re.split(r"(?<=[.!?])\s+|\n+", text)
+    return [p.strip(" -*#") for p in parts if len(p.split()) >= 3]
+
+
+def _stable_rank(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
+
+
+class Router:
+    """Trained from a knowledge base's phrasings; immutable once trained."""
+
+    def __init__(self, model: _Model | None, calibration: Calibration, generation: int,
+                 train_seconds: float = 0.0, background: list[str] = ()):
+        self.model = model
+        self.background = list(background)
+        self.calibration = calibration
+        self.generation = generation
+        self.train_seconds = train_seconds
+
+    @property
+    def classes(self) -> list[str]:
+        return self.model.classes if self.model else []
+
+    def score(self, question: str, vector: np.ndarray | None = None) -> RouterScores | None:
+        if self.model is None:
+            return None
+        row = self.model.decision([question], None if vector is None else vector[None, :])[0]
+        return _scores_from_row(self.model.classes, row)
+
+    def confidence(self, scores: RouterScores) -> float:
+        """How typical these scores are of answerable questions, 0..1: the lower of the two
+        empirical percentiles (OOS score, margin) among the held-out answerable questions."""
+        cal = self.calibration
+        if not cal.oos_scores:
+            return float(1.0 / (1.0 + np.exp(-min(scores.oos_score, scores.margin))))
+        p_oos = np.searchsorted(cal.oos_scores, scores.oos_score) / len(cal.oos_scores)
+        p_margin = (np.searchsorted(cal.margin_scores, scores.margin) / len(cal.margin_scores)
+                    if cal.margin_scores and np.isfinite(scores.margin) else 1.0)
+        return float(min(p_oos, p_margin))
+
+
+def _training_data(faq: dict[str, list[str]], passages: list[tuple[str, str]],
+                   titles: list[str]) -> tuple[list[str], list[str]]:
+    texts: list[str] = []
+    labels: list[str] = []
+    for eid, phrasings in faq.items():
+        for p in phrasings:
+            texts.append(p)
+            labels.append(eid)
+    if passages:
+        sentences = list(dict.fromkeys(titles + [s for _, text in passages for s in _split_sentences(text)]))
+        if len(sentences) > MAX_DOCUMENT_SENTENCES:
+            sentences = sorted(sentences, key=_stable_rank)[:MAX_DOCUMENT_SENTENCES]
+        texts.extend(sentences)
+        labels.extend([DOCUMENTS_CLASS] * len(sentences))
+    return texts, labels
+
+
+def _background(kb_vectors: np.ndarray) -> list[str]:
+    lines = list(BACKGROUND)
+    if len(kb_vectors) == 0:
+        return lines
+    bg = embedding.embed(lines)
+    best = np.zeros(len(lines), dtype=np.float32)
+    for start in range(0, len(kb_vectors), 4096):
+        best = np.maximum(best, (bg @ kb_vectors[start:start + 4096].T).max(axis=1))
+    return [line for line, sim in zip(lines, best) if sim < BACKGROUND_MAX_SIMILARITY]
+
+
+def train_router(faq: dict[str, list[str]], passages: list[tuple[str, str]] = (),
+                 titles: list[str] = (), generation: int = 0, calibrate: bool = True) -> Router:
+    """Train (and calibrate) a router from FAQ phrasings and document passages."""
+    started = time.perf_counter()
+    texts, labels = _training_data(faq, list(passages), list(titles))
+    if not texts:
+        return Router(None, Calibration(), generation)
+    vectors = embedding.embed(texts)
+    background = _background(vectors)
+    bg_vectors = embedding.embed(background)
+    all_texts = texts + background
+    all_labels = labels + [BACKGROUND_CLASS] * len(background)
+    all_vectors = np.concatenate([vectors, bg_vectors]) if background else vectors
+
+    calibration = Calibration()
+    if calibrate:
+        held: list[int] = []
+        by_entry: dict[str, list[int]] = {}
+        for i, lab in enumerate(labels):
+            if lab != DOCUMENTS_CLASS:
+                by_entry.setdefault(lab, []).append(i)
+        for eid, idx in by_entry.items():
+            if len(idx) >= HOLDOUT_MIN_PHRASINGS:
+                k = max(1, int(round(len(idx) * HOLDOUT_SHARE)))
+                held.extend(sorted(idx[1:], key=lambda i: _stable_rank(texts[i]))[:k])  # never the question
+        if len(held) > HOLDOUT_MAX:
+            held = sorted(held, key=lambda i: _stable_rank(texts[i]))[:HOLDOUT_MAX]
+        if len(held) >= MIN_CALIBRATION:
+            held_set = set(held)
+            keep = [i for i in range(len(all_texts)) if i not in held_set]
+            model = _Model([all_texts[i] for i in keep], [all_labels[i] for i in keep], all_vectors[keep])
+            d = model.decision([texts[i] for i in held], vectors[held])
+            scored = [_scores_from_row(model.classes, row) for row in d]
+            oos = np.sort([s.oos_score for s in scored])
+            margins = np.sort([s.margin for s in scored if np.isfinite(s.margin)])
+            correct = np.mean([s.top == labels[i] for s, i in zip(scored, held)])
+            calibration = Calibration(
+                oos_threshold=float(np.quantile(oos, OOS_BUDGET)),
+                margin_threshold=float(np.quantile(margins, LOW_CONFIDENCE_BUDGET)) if len(margins) else 0.0,
+                held_out=len(held), held_out_accuracy=float(correct),
+                oos_scores=[float(x) for x in oos], margin_scores=[float(x) for x in margins],
+                calibrated=True)
+    if calibrate and not calibration.calibrated and len(background) >= 50:
+        calibration = _calibrate_on_background(all_texts, all_labels, all_vectors, len(texts))
+    model = _Model(all_texts, all_labels, all_vectors)
+    return Router(model, calibration, generation, time.perf_counter() - started, background)
+
+
+def _calibrate_on_background(all_texts: list[str], all_labels: list[str], all_vectors: np.ndarray,
+                             first_background: int) -> Calibration:
+    """No answerable questions to hold out (an FAQ without example phrasings): hold out a
+    fifth of the background lines instead and let through only questions that look less like
+    background than ``BACKGROUND_PASS_QUANTILE`` of them (never stricter than the default)."""
+    bg = list(range(first_background, len(all_texts)))
+    held = sorted(bg, key=lambda i: _stable_rank(all_texts[i]))[: len(bg) // 5]
+    held_set = set(held)
+    keep = [i for i in range(len(all_texts)) if i not in held_set]
+    model = _Model([all_texts[i] for i in keep], [all_labels[i] for i in keep], all_vectors[keep])
+    d = model.decision([all_texts[i] for i in held], all_vectors[held])
+    oos = [_scores_from_row(model.classes, row).oos_score for row in d]
+    threshold = min(DEFAULT_OOS_THRESHOLD, float(np.quantile(oos, BACKGROUND_PASS_QUANTILE)))
+    return Calibration(oos_threshold=threshold, margin_threshold=DEFAULT_MARGIN_THRESHOLD,
+                       held_out=len(held), calibrated=False)
+
+
+# ------------------------------------------------------------ persistence
+
+def _fingerprint() -> str:
+    import sklearn
+
+    return f"{ROUTER_FORMAT}:{sklearn.__version__}:{embedding.MODEL_NAME}:{len(BACKGROUND)}"
+
+
+def save_router(router: Router, directory: Path) -> None:
+    """Written atomically next to the tenant's knowledge base (our own file, our own data)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".router-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump({"fingerprint": _fingerprint(), "router": router}, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, directory / ROUTER_FILE)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_router(directory: Path, generation: int) -> Router | None:
+    path = directory / ROUTER_FILE
+    try:
+        with open(path, "rb") as f:
+            data = pickle.load(f)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("fingerprint") != _fingerprint():
+        return None
+    router = data.get("router")
+    if not isinstance(router, Router) or router.generation != generation:
+        return None
+    return router

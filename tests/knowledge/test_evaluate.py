@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import json
+
+from inference.knowledge import evaluate
+
+from . import FAQ, GUIDE
+
+
+def _kb_lines():
+    lines = [json.dumps({"id": f.id, "question": f.question, "answer": f.answer, "examples": list(f.examples)})
+             for f in FAQ]
+    lines.append(json.dumps({"id": "desktop-guide", "title": "Desktop app guide", "text": GUIDE}))
+    lines.insert(2, "{broken")
+    return lines
+
+
+def test_evaluate_reports_the_metrics():
+    cases = [
+        {"question": "I forgot my password, help", "expect": "reset-password"},
+        {"question": "are you open on saturday?", "expect": "opening-hours"},
+        {"question": "how do I remove my account", "expect": "delete-account"},
+        {"question": "where do I enter the licence key", "expect": "desktop-guide"},
+        {"question": "what is the tallest mountain in the world?", "expect": None},
+        {"question": "I want to talk to a human", "expect": None},
+    ]
+    case_lines = [json.dumps(c) for c in cases] + ['{"question": "x", "expect": "no-such-id"}', "nope"]
+    result = evaluate(_kb_lines(), case_lines, details=True)
+    assert result["cases"] == 6
+    assert result["in_scope_cases"] == 4 and result["out_of_scope_cases"] == 2
+    assert result["in_scope_accuracy"] == 1.0
+    assert result["handoff_recall"] == 1.0
+    assert result["handoff_precision"] == 1.0
+    assert result["p50_ms"] > 0 and result["p99_ms"] >= result["p50_ms"]
+    assert result["kb_errors"] == [{"line": 3, "error": result["kb_errors"][0]["error"]}]
+    assert sorted(e["line"] for e in result["case_errors"]) == [7, 8]
+    assert result["handoff_reasons"]["customer_request"] == 1
+    assert json.loads(json.dumps(result))["cases"] == 6   # JSON-able
+
+
+def test_evaluate_with_no_handoffs_has_no_precision():
+    result = evaluate(_kb_lines(), [json.dumps({"question": "reset my password", "expect": "reset-password"})])
+    assert result["handoff_precision"] is None and result["handoff_recall"] is None
