@@ -1,11 +1,10 @@
-"""Knowledge-base tests.  Small knowledge bases built here (no data set, no network); the
-test modules import these fixtures."""
+"""Knowledge-base tests. Small knowledge bases built here (no data set, no network); the
+fixtures that use them are in conftest.py."""
 
 from __future__ import annotations
 
-import pytest
 
-from inference.knowledge import AnswerPolicy, FaqEntry, KnowledgeBase
+from inference.knowledge import FaqEntry
 
 FAQ = [
     FaqEntry("reset-password", "How do I reset my password?",
@@ -42,24 +41,3 @@ Open Settings and enter your licence key. The key is in the welcome email we sen
 
 Behind a corporate proxy, set the proxy address under Settings > Network before signing in.
 """
-
-
-@pytest.fixture
-def kb(tmp_path):
-    base = KnowledgeBase.open(tmp_path / "tenant")
-    base.upsert_faq(FAQ)
-    yield base
-    base.close()
-
-
-@pytest.fixture
-def kb_with_guide(kb):
-    kb.upsert_document("desktop-guide", "Desktop app guide", GUIDE, url="https://example.test/guide")
-    return kb
-
-
-@pytest.fixture
-def policy(kb_with_guide):
-    p = AnswerPolicy(kb_with_guide)
-    p.prepare()
-    return p

@@ -4,7 +4,7 @@ import json
 
 from inference.knowledge import evaluate
 
-from . import FAQ, GUIDE
+from tests.knowledge import FAQ, GUIDE
 
 
 def _kb_lines():

@@ -5,7 +5,6 @@ import pytest
 
 from inference.knowledge import FaqEntry, KnowledgeBase, KnowledgeError
 from inference.knowledge.bm25 import BM25Index, tokenize
-from . import kb, kb_with_guide  # noqa: F401  (fixtures)
 
 
 def test_search_finds_faq_through_examples_and_returns_its_answer(kb):

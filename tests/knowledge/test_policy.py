@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from inference.knowledge import AnswerPolicy, FaqEntry, KnowledgeBase, Thresholds
 from inference.knowledge.router import ROUTER_FILE
-from . import kb, kb_with_guide, policy  # noqa: F401  (fixtures)
 
 
 def test_answers_from_the_faq_and_cites_it(policy):
