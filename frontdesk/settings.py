@@ -38,6 +38,8 @@ class Settings:
     minio_bucket: str = field(default="frontdesk", metadata={"help": "Bucket holding every tenant's uploads (keys start with tenant/<id>/)."})
     minio_secure: bool = field(default=False, metadata={"help": "Use TLS to reach MinIO / S3."})
     backend: str = field(default="llamacpp", metadata={"help": "Model backend of inference workers: llamacpp (SmolLM2-135M on CPU) or echo (benchmarks only)."})
+    answer_policy: str = field(default="knowledge", metadata={"help": "knowledge: answer only from the tenant's knowledge base, with citations, and hand off when unsure; none: the model answers everything (pipeline tests, benchmarks)."})
+    grounded_generation: bool = field(default=False, metadata={"help": "With a capable model (vLLM, hosted): the model writes the answer from the retrieved passages. Off: the answer quotes the knowledge base (the honest default for the small offline model)."})
     llama_threads: int = field(default=1, metadata={"help": "CPU threads llama.cpp uses; 1 is as fast as 2 on a quiet 2-core machine and far faster when the other services are busy."})
     echo_token_delay_ms: float = field(default=0.0, metadata={"help": "Delay per token of the echo backend, to imitate a model's speed in tests and benchmarks."})
     max_reply_tokens: int = field(default=160, metadata={"help": "Upper bound of tokens in one AI reply."})

@@ -9,6 +9,7 @@ from frontdesk import metrics, bus, grpcutil, logs, stores
 from frontdesk.publish import Publisher
 from frontdesk.settings import Settings
 from inference.backends import make_backend
+from inference.grounding import Grounding
 from inference.worker import Worker
 
 log = logs.get("inference")
@@ -36,7 +37,8 @@ async def serve(settings: Settings) -> None:
     js = nc.jetstream()
     await bus.ensure_streams(js, settings)
     publisher = Publisher(nc, js)
-    worker = Worker(settings, store, js, publisher, backend)
+    grounding = Grounding(settings.data_dir) if settings.answer_policy == "knowledge" else None
+    worker = Worker(settings, store, js, publisher, backend, grounding)
     loop_task = asyncio.create_task(worker.run(stop))
     await server.set_serving(True)
     log.info("inference.serving", address=f"{settings.host}:{port}", backend=backend.name, model=backend.model)

@@ -24,9 +24,11 @@ from frontdesk.inference.v1 import inference_pb2
 from frontdesk.publish import Publisher
 from frontdesk.settings import Settings
 from frontdesk.stores.base import LogStore
-from inference.backends.base import Backend
+from inference.backends.base import Backend, ChatTurn, GenerationRequest
+from inference.backends.echo import EchoBackend
 from inference.fair import TenantQueues
-from inference.pipeline import build_request
+from inference.grounding import Grounding, citations
+from inference.pipeline import build_grounded_request, build_request
 
 log = logs.get("inference.worker")
 
@@ -35,6 +37,10 @@ def _now() -> Timestamp:
     ts = Timestamp()
     ts.GetCurrentTime()
     return ts
+
+
+# streams a knowledge-base answer word by word, exactly as written
+QUOTE = EchoBackend(model="knowledge-base", prefix="")
 
 
 def retry_delay_s(deliveries: int) -> float:
@@ -72,12 +78,14 @@ class DeltaBatcher:
 
 
 class Worker:
-    def __init__(self, settings: Settings, store: LogStore, js: JetStreamContext, publisher: Publisher, backend: Backend):
+    def __init__(self, settings: Settings, store: LogStore, js: JetStreamContext, publisher: Publisher, backend: Backend,
+                 grounding: Grounding | None = None):
         self.settings = settings
         self.store = store
         self.js = js
         self.pub = publisher
         self.backend = backend
+        self.grounding = grounding
         self.in_flight: set[asyncio.Task] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -160,20 +168,39 @@ class Worker:
         enqueued_ms = job.enqueued_at.ToMilliseconds()
         queue_wait_ms = max(time.time() * 1000 - enqueued_ms, 0.0)
         history, _ = await self.store.list_messages(tenant_id, job.conversation_id, limit=20)
-        request = build_request(history, job.message_id, self.settings.max_reply_tokens)
         reply_id = ids.new_id("message", after=job.message_id)
         await self.pub.live(tenant_id, job.conversation_id, typing=ev.Typing(role=common.ROLE_AI, active=True))
         deltas = DeltaBatcher(lambda text, index: self.pub.live(tenant_id, job.conversation_id, token=ev.TokenDelta(
             reply_id=reply_id, in_reply_to=job.message_id, text=text, index=index)))
-        result = await self.backend.generate(request, on_delta=deltas.add)
+        cited: list[common.Citation] = []
+        author = self.backend.model
+        if self.grounding is not None:
+            decision = await self.grounding.decide(tenant_id, job.text, history)
+            if decision.handoff:
+                await hand_off(self.store, self.pub, tenant_id, conv, decision.reason, job.text[:500],
+                               dedupe_key=f"handoff:{job.job_id}")
+                log.info("reply.handed_off", tenant=tenant_id, conversation=job.conversation_id, job=job.job_id,
+                         reason=decision.reason, confidence=round(decision.confidence, 3))
+                return "handed_off"
+            cited = citations(decision)
+            if self.settings.grounded_generation:
+                request = build_grounded_request(job.text, decision.passages, self.settings.max_reply_tokens)
+                result = await self.backend.generate(request, on_delta=deltas.add)
+            else:  # the knowledge base's own words, streamed like a model's
+                author = QUOTE.model
+                result = await QUOTE.generate(GenerationRequest(turns=(ChatTurn("user", decision.text),),
+                                                                max_tokens=10_000), on_delta=deltas.add)
+        else:
+            request = build_request(history, job.message_id, self.settings.max_reply_tokens)
+            result = await self.backend.generate(request, on_delta=deltas.add)
         await deltas.flush()
         first_token_ms = deltas.first_at_ms - enqueued_ms if deltas.first_at_ms else 0.0
         text = result.text.strip()
         if not text:
             raise RuntimeError("the model returned an empty reply")
         reply = common.Message(id=reply_id, conversation_id=job.conversation_id, role=common.ROLE_AI, text=text,
-                               created_at=_now(), author_id=self.backend.model, author_name="Assistant",
-                               in_reply_to=job.message_id)
+                               created_at=_now(), author_id=author, author_name="Assistant",
+                               in_reply_to=job.message_id, citations=cited)
         stored, _ = await self.store.append_message(tenant_id, reply, dedupe)
         await self.pub.live(tenant_id, job.conversation_id, message=stored)  # also ends the typing indicator
         total_ms = time.time() * 1000 - enqueued_ms
@@ -181,6 +208,7 @@ class Worker:
             reply_id=stored.id, in_reply_to=job.message_id, backend=self.backend.name, model=self.backend.model,
             queue_wait_ms=queue_wait_ms, first_token_ms=first_token_ms, total_ms=total_ms,
             prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens, answered=True,
+            cited_ids=[c.source_id for c in cited],
             question=job.text[:500]))
         log.info("reply.stored", tenant=tenant_id, conversation=job.conversation_id, job=job.job_id,
                  tokens=result.completion_tokens, ms=round((time.monotonic() - started) * 1000, 1))

@@ -36,7 +36,7 @@ def start_mesh(data_dir: Path) -> tuple[subprocess.Popen, dict]:
                 "FRONTDESK_TENANT_RATE": "1000000", "FRONTDESK_TENANT_BURST": "1000000",
                 "FRONTDESK_VISITOR_RATE": "1000000", "FRONTDESK_VISITOR_BURST": "1000000",
                 "FRONTDESK_WORKER_CONCURRENCY": "64",
-                "FRONTDESK_METRICS_BASE_PORT": "0"})
+                "FRONTDESK_METRICS_BASE_PORT": "0", "FRONTDESK_ANSWER_POLICY": "none"})
     proc = subprocess.Popen([sys.executable, "-m", "frontdesk", "run"], env=env, cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     for line in proc.stdout:

@@ -82,6 +82,8 @@ def start_mesh(data_dir: Path, backend: str = "echo", ports: dict | None = None,
         "FRONTDESK_PLATFORM_TOKEN": PLATFORM_TOKEN,
         "FRONTDESK_LOG_FORMAT": "text",
         "FRONTDESK_METRICS_BASE_PORT": "0",
+        # the pipeline tests check the echo backend's replies; the knowledge tests ask for the policy
+        "FRONTDESK_ANSWER_POLICY": "none",
         **{f"FRONTDESK_{k.upper()}": str(v) for k, v in extra.items()},
     })
     process = subprocess.Popen([sys.executable, "-m", "frontdesk", "run"], env=env, cwd=ROOT, stdout=subprocess.PIPE,

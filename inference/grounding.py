@@ -1,0 +1,47 @@
+"""The answer policy in the worker: each tenant's knowledge base decides whether the AI
+answers (from the tenant's own knowledge, with citations) or hands off to a person.
+
+One KnowledgeBase + AnswerPolicy per tenant per process, kept for the life of the worker
+(they reload themselves when the tenant's knowledge changes). They are CPU-bound, so they
+run in a worker thread; one at a time per process, since both cores are shared anyway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from frontdesk.common.v1 import common_pb2 as common
+from inference.knowledge import AnswerPolicy, Decision, KnowledgeBase
+
+
+def knowledge_dir(data_dir: Path, tenant_id: str) -> Path:
+    return data_dir / "knowledge" / tenant_id
+
+
+class Grounding:
+    def __init__(self, data_dir: Path):
+        self.data_dir = data_dir
+        self._policies: dict[str, AnswerPolicy] = {}
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="knowledge")
+
+    def _policy(self, tenant_id: str) -> AnswerPolicy:
+        policy = self._policies.get(tenant_id)
+        if policy is None:
+            policy = AnswerPolicy(KnowledgeBase.open(knowledge_dir(self.data_dir, tenant_id)))
+            self._policies[tenant_id] = policy
+        return policy
+
+    async def decide(self, tenant_id: str, question: str, history: list[common.Message]) -> Decision:
+        earlier = [m.text for m in history if m.role == common.ROLE_CUSTOMER and m.text != question][-5:]
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, lambda: self._policy(tenant_id).decide(question, earlier))
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False)
+
+
+def citations(decision: Decision) -> list[common.Citation]:
+    return [common.Citation(source_id=c.entry_id, title=c.title, url=c.url, score=float(c.score))
+            for c in decision.citations]
