@@ -4,6 +4,10 @@
     frontdesk gateway|conversation|inference   one service (distributed deployments)
     frontdesk status              health of every service; exit 0 only when all serve
     frontdesk ask "question"      ask as the demo tenant's customer; the reply streams to stdout
+    frontdesk kb import FILE      load FAQ (JSONL, CSV) or a document (Markdown, HTML, PDF, text)
+                                  into a tenant's knowledge base (embedded default)
+    frontdesk eval --kb KB.jsonl --cases CASES.jsonl
+                                  run cases through the production answer policy; prints metrics
     frontdesk config              every setting, its variable and default
 """
 
@@ -13,6 +17,8 @@ import argparse
 import asyncio
 import json
 import sys
+
+from pathlib import Path
 
 import grpc
 
@@ -88,6 +94,64 @@ async def _ask(settings, question: str, timeout_s: float) -> int:
     return 1
 
 
+def _kb_import(settings, path: Path, slug: str) -> int:
+    """Import into the tenant's knowledge base directory (the embedded default, where the
+    workers read it); malformed lines are reported by number and the rest is imported."""
+    from frontdesk import stores
+    from inference.grounding import knowledge_dir
+    from inference.knowledge import KnowledgeBase, KnowledgeError, parse_faq_csv, parse_kb_jsonl
+
+    async def tenant_id() -> str:
+        store = stores.open_account_store(settings)
+        try:
+            tenant = await store.find_tenant(slug=slug)
+        finally:
+            await store.close()
+        if tenant is None:
+            raise SystemExit(f"no tenant with slug {slug!r}")
+        return tenant.id
+
+    if not path.is_file():
+        raise SystemExit(f"{path}: no such file")
+    kb = KnowledgeBase.open(knowledge_dir(settings.data_dir, asyncio.run(tenant_id())))
+    try:
+        suffix = path.suffix.lower()
+        if suffix in (".jsonl", ".csv"):
+            raw = path.read_bytes()
+            report = parse_kb_jsonl(raw.splitlines()) if suffix == ".jsonl" else parse_faq_csv(raw.decode("utf-8", "replace"))
+            for error in report.errors:
+                print(f"{path}:{error.line}: {error.message}", file=sys.stderr)
+            faqs = kb.upsert_faq(report.faqs) if report.faqs else 0
+            chunks = kb.upsert_documents(report.documents) if report.documents else 0
+            print(f"imported {faqs} FAQ entries and {len(report.documents)} documents ({chunks} chunks); "
+                  f"{len(report.errors)} lines rejected")
+            return 0 if faqs or chunks or not report.errors else 1
+        try:
+            chunks = kb.upsert_file(path.stem, path.read_bytes(), filename=path.name)
+        except KnowledgeError as err:
+            raise SystemExit(f"{path}: {err}") from None
+        print(f"imported document {path.stem!r} ({chunks} chunks)")
+        return 0
+    finally:
+        kb.close()
+
+
+def _eval(kb_path: Path, cases_path: Path, as_json: bool) -> int:
+    from inference.knowledge import evaluate
+
+    for p in (kb_path, cases_path):
+        if not p.is_file():
+            raise SystemExit(f"{p}: no such file")
+    with open(kb_path, "rb") as kb_lines, open(cases_path, "rb") as case_lines:
+        report = evaluate(kb_lines, case_lines)
+    if as_json:
+        print(json.dumps(report))
+    else:
+        for key, value in report.items():
+            print(f"{key:<22}{value}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="frontdesk", description="AI customer-support platform: a gRPC service mesh.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -100,6 +164,15 @@ def main(argv: list[str] | None = None) -> int:
     ask = sub.add_parser("ask", help="ask the running mesh as the demo tenant's customer")
     ask.add_argument("question")
     ask.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the reply")
+    kb = sub.add_parser("kb", help="the knowledge base of a tenant")
+    kb_sub = kb.add_subparsers(dest="kb_command", required=True)
+    kb_import = kb_sub.add_parser("import", help="import FAQ (JSONL, CSV) or a document (Markdown, HTML, PDF, text)")
+    kb_import.add_argument("file", type=Path)
+    kb_import.add_argument("--tenant", default="demo", help="the tenant's slug (default: demo)")
+    evaluation = sub.add_parser("eval", help="evaluate the answer policy on a knowledge base and test cases")
+    evaluation.add_argument("--kb", type=Path, required=True, help="KB.jsonl")
+    evaluation.add_argument("--cases", type=Path, required=True, help="CASES.jsonl")
+    evaluation.add_argument("--json", action="store_true", help="one JSON object")
     config = sub.add_parser("config", help="print every setting with its environment variable and default")
     config.add_argument("--markdown", action="store_true")
     args = parser.parse_args(argv)
@@ -116,6 +189,10 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_status(settings, args.json))
     if args.command == "ask":
         return asyncio.run(_ask(settings, args.question, args.timeout))
+    if args.command == "kb":
+        return _kb_import(settings, args.file, args.tenant)
+    if args.command == "eval":
+        return _eval(args.kb, args.cases, args.json)
 
     logs.setup(settings.log_level, settings.log_format)
     if args.command == "run":

@@ -77,3 +77,36 @@ async def test_the_ask_command_prints_the_knowledge_base_answer(grounded_mesh):
     result = grounded_mesh.cli("ask", "How long does delivery take?", timeout=120)
     assert result.returncode == 0, result.stderr
     assert ANSWERS["shipping-time"] in result.stdout
+
+
+async def test_kb_import_reports_bad_lines_and_the_new_knowledge_is_answered(grounded_mesh, tmp_path):
+    faq = tmp_path / "more.jsonl"
+    faq.write_text(
+        '{"id": "gift-cards", "question": "Do you sell gift cards?", "answer": "Yes: gift cards of 25, 50 and 100 EUR, '
+        'valid for three years.", "examples": ["can I buy a voucher", "gift voucher", "present card for a friend"]}\n'
+        '{"id": "broken", "question": \n')
+    result = grounded_mesh.cli("kb", "import", str(faq))
+    assert result.returncode == 0, result.stderr
+    assert "imported 1 FAQ entries" in result.stdout and f"{faq}:2:" in result.stderr
+    await asyncio.sleep(1.5)  # workers look for knowledge-base changes once a second
+    async with grounded_mesh.channel() as ch:
+        c = Client(ch)
+        _, md = await c.visitor(grounded_mesh.demo["widget_key"])
+        conv = await c.start(md)
+        kind, reply = await ask_until_settled(c, md, conv, "Can I buy a gift card for my sister?")
+        assert kind == "answer" and reply.citations[0].source_id == "gift-cards"
+
+
+def test_eval_prints_the_metrics_of_the_production_policy(grounded_mesh, tmp_path):
+    kb, cases = tmp_path / "kb.jsonl", tmp_path / "cases.jsonl"
+    kb.write_text(
+        '{"id": "hours", "question": "When are you open?", "answer": "Mon-Fri 9-17.", "examples": ["opening hours", "are you open on sunday", "what time do you close"]}\n'
+        '{"id": "ship", "question": "How long does shipping take?", "answer": "2 days.", "examples": ["delivery time", "when will my parcel arrive", "how fast is shipping"]}\n')
+    cases.write_text('{"question": "what are your opening hours?", "expect": "hours"}\n'
+                     '{"question": "how long until my package arrives", "expect": "ship"}\n'
+                     '{"question": "who won the football world cup", "expect": null}\n')
+    result = grounded_mesh.cli("eval", "--kb", str(kb), "--cases", str(cases), "--json")
+    assert result.returncode == 0, result.stderr
+    report = __import__("json").loads(result.stdout)
+    assert report["cases"] == 3 and 0 <= report["in_scope_accuracy"] <= 1
+    assert {"handoff_recall", "handoff_precision", "p50_ms", "p99_ms"} <= set(report)
