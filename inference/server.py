@@ -18,6 +18,10 @@ log = logs.get("inference")
 def backend_options(settings: Settings) -> dict:
     if settings.backend == "llamacpp":
         return {"n_threads": settings.llama_threads}
+    if settings.backend == "openai":
+        if not settings.openai_base_url or not settings.openai_model:
+            raise SystemExit("backend=openai needs FRONTDESK_OPENAI_BASE_URL and FRONTDESK_OPENAI_MODEL")
+        return {"base_url": settings.openai_base_url, "model": settings.openai_model, "api_key": settings.openai_api_key}
     if settings.backend == "echo":
         return {"token_delay_s": settings.echo_token_delay_ms / 1000}
     return {}

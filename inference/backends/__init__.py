@@ -19,11 +19,13 @@ from .base import (
 )
 from .echo import EchoBackend
 from .llamacpp import LlamaCppBackend, bundled_model_path
+from .openai_compat import OpenAICompatBackend
 
 DEFAULT_BACKEND = "llamacpp"
 
 BACKENDS: dict[str, type[Backend]] = {
     "llamacpp": LlamaCppBackend,
+    "openai": OpenAICompatBackend,  # vLLM, Ollama, llama.cpp's server, OpenAI
     "echo": EchoBackend,
 }
 
@@ -58,6 +60,7 @@ __all__ = [
     "GenerationRequest",
     "GenerationResult",
     "LlamaCppBackend",
+    "OpenAICompatBackend",
     "StreamStats",
     "bundled_model_path",
     "make_backend",
