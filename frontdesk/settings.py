@@ -65,7 +65,7 @@ class Settings:
     max_message_chars: int = field(default=10_000, metadata={"help": "Longest customer or agent message accepted."})
     rpc_timeout_s: float = field(default=10.0, metadata={"help": "Deadline the gateway sets on internal unary calls."})
     metrics_port: int = field(default=0, metadata={"help": "Port of this service's Prometheus /metrics endpoint; 0 = off (the supervisor sets one per service)."})
-    metrics_base_port: int = field(default=9101, metadata={"help": "First /metrics port the supervisor hands out (gateway, conversation, inference follow on); 0 = any free port."})
+    metrics_base_port: int = field(default=9101, metadata={"help": "First /metrics port the supervisor hands out (to conversation, inference and gateway, in that order); 0 = any free port."})
     log_level: str = field(default="INFO", metadata={"help": "Log level."})
     log_format: str = field(default="json", metadata={"help": "json (structured) or text."})
 
