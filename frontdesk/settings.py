@@ -21,6 +21,7 @@ class Settings:
     conversation_port: int = field(default=50052, metadata={"help": "gRPC port of the conversation service."})
     inference_port: int = field(default=50053, metadata={"help": "gRPC port of an inference worker (health checks)."})
     conversation_addr: str = field(default="", metadata={"help": "Where the gateway reaches conversation; default host:conversation_port."})
+    inference_addr: str = field(default="", metadata={"help": "Where the gateway reaches an inference worker's KnowledgeService; default host:inference_port."})
     nats_url: str = field(default="", metadata={"help": "NATS server URL(s), comma separated; default nats://host:nats_port."})
     nats_port: int = field(default=4222, metadata={"help": "Port of the nats-server the supervisor starts (embedded default)."})
     log_store: str = field(default="embedded", metadata={"help": "Log and account store: embedded (SQLite in data_dir) or scylla (any CQL cluster: ScyllaDB, Cassandra)."})
@@ -73,6 +74,10 @@ class Settings:
     def nats_servers(self) -> list[str]:
         url = self.nats_url or f"nats://{self.host}:{self.nats_port}"
         return [u.strip() for u in url.split(",") if u.strip()]
+
+    @property
+    def inference_target(self) -> str:
+        return self.inference_addr or f"{self.host}:{self.inference_port}"
 
     @property
     def conversation_target(self) -> str:

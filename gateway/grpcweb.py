@@ -48,6 +48,7 @@ from frontdesk import grpcutil, logs
 from frontdesk.admin.v1 import admin_pb2
 from frontdesk.auth.v1 import auth_pb2
 from frontdesk.chat.v1 import chat_pb2
+from frontdesk.knowledge.v1 import knowledge_pb2
 
 log = logs.get("gateway.grpcweb")
 
@@ -59,6 +60,7 @@ SERVED: tuple[ServiceDescriptor, ...] = (
     chat_pb2.DESCRIPTOR.services_by_name["ChatService"],
     auth_pb2.DESCRIPTOR.services_by_name["AuthService"],
     admin_pb2.DESCRIPTOR.services_by_name["AdminService"],
+    knowledge_pb2.DESCRIPTOR.services_by_name["KnowledgeService"],  # the admin panel's knowledge page
 )
 
 BINARY_TYPES = frozenset({"application/grpc-web", "application/grpc-web+proto"})

@@ -10,13 +10,14 @@ from frontdesk.auth.v1 import auth_pb2, auth_pb2_grpc
 from frontdesk.caller import CallerCodec
 from frontdesk.chat.v1 import chat_pb2, chat_pb2_grpc
 from frontdesk.conversation.v1 import conversation_pb2_grpc
+from frontdesk.knowledge.v1 import knowledge_pb2, knowledge_pb2_grpc
 from frontdesk.settings import Settings
 from gateway.accounts import Accounts
 from gateway.auth import Authenticator
 from gateway.live import LiveHub
 from gateway.credentials import TokenSigner
 from gateway.grpcweb import local_target, start_grpc_web
-from gateway.servicers import AdminServicer, AuthServicer, ChatServicer, Forwarder
+from gateway.servicers import AdminServicer, AuthServicer, ChatServicer, Forwarder, KnowledgeServicer
 
 log = logs.get("gateway")
 
@@ -24,6 +25,7 @@ SERVICES = [
     chat_pb2.DESCRIPTOR.services_by_name["ChatService"].full_name,
     auth_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name,
     admin_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name,
+    knowledge_pb2.DESCRIPTOR.services_by_name["KnowledgeService"].full_name,
 ]
 
 
@@ -41,6 +43,9 @@ async def serve(settings: Settings) -> None:
     server = grpcutil.Server(SERVICES)
     chat_pb2_grpc.add_ChatServiceServicer_to_server(ChatServicer(forwarder), server.grpc)
     auth_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(accounts, forwarder), server.grpc)
+    inference_channel = grpc.aio.insecure_channel(settings.inference_target, options=grpcutil.CHANNEL_OPTIONS)
+    knowledge_pb2_grpc.add_KnowledgeServiceServicer_to_server(
+        KnowledgeServicer(forwarder, knowledge_pb2_grpc.KnowledgeServiceStub(inference_channel)), server.grpc)
     admin_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(accounts, forwarder, nc.jetstream(), settings), server.grpc)
     port = server.bind(settings.host, settings.gateway_port)
     stop = grpcutil.stop_event()
@@ -54,5 +59,6 @@ async def serve(settings: Settings) -> None:
         await web.stop()  # open browser streams end with UNAVAILABLE and reconnect elsewhere
     await server.stop(grace_s=3)
     await channel.close()
+    await inference_channel.close()
     await nc.drain()
     await account_store.close()

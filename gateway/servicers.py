@@ -13,6 +13,7 @@ from frontdesk.auth.v1 import auth_pb2, auth_pb2_grpc
 from frontdesk.caller import REQUEST_ID_KEY, Caller, CallerCodec
 from frontdesk.chat.v1 import chat_pb2_grpc
 from frontdesk.conversation.v1 import conversation_pb2, conversation_pb2_grpc
+from frontdesk.knowledge.v1 import knowledge_pb2_grpc
 from frontdesk.errors import FailedPrecondition, InvalidArgument, rpc
 from frontdesk.settings import Settings
 from gateway import live
@@ -73,6 +74,49 @@ class Forwarder:
         async for event in live.stream(self.hub, caller, request.conversation_id, request.after_message_id,
                                        lambda: self.conv.OpenStream(open_request, **options)):
             yield event
+
+
+class KnowledgeServicer(knowledge_pb2_grpc.KnowledgeServiceServicer):
+    """Forwards to an inference worker, which owns the tenant's knowledge base."""
+
+    def __init__(self, forwarder: Forwarder, knowledge: knowledge_pb2_grpc.KnowledgeServiceStub):
+        self.fwd = forwarder
+        self.kb = knowledge
+
+    async def _call(self, method: str, request, context, timeout_s: float | None = None):
+        caller = await self.fwd.caller(context, OPERATORS)
+        options = self.fwd.call_options(caller, context)
+        if timeout_s:
+            options["timeout"] = timeout_s
+        return await getattr(self.kb, method)(request, **options)
+
+    @rpc
+    async def UpsertFaqEntries(self, request, context):
+        return await self._call("UpsertFaqEntries", request, context, 120)
+
+    @rpc
+    async def ImportFile(self, request, context):
+        return await self._call("ImportFile", request, context, 300)
+
+    @rpc
+    async def GetIngestionJob(self, request, context):
+        return await self._call("GetIngestionJob", request, context)
+
+    @rpc
+    async def ListEntries(self, request, context):
+        return await self._call("ListEntries", request, context)
+
+    @rpc
+    async def DeleteEntry(self, request, context):
+        return await self._call("DeleteEntry", request, context)
+
+    @rpc
+    async def Search(self, request, context):
+        return await self._call("Search", request, context, 60)
+
+    @rpc
+    async def RunEvaluation(self, request, context):
+        return await self._call("RunEvaluation", request, context, 600)
 
 
 class AuthServicer(auth_pb2_grpc.AuthServiceServicer):

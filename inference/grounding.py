@@ -24,7 +24,10 @@ class Grounding:
     def __init__(self, data_dir: Path):
         self.data_dir = data_dir
         self._policies: dict[str, AnswerPolicy] = {}
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="knowledge")
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="knowledge")
+
+    def knowledge(self, tenant_id: str) -> KnowledgeBase:
+        return self._policy(tenant_id).kb
 
     def _policy(self, tenant_id: str) -> AnswerPolicy:
         policy = self._policies.get(tenant_id)
@@ -36,10 +39,10 @@ class Grounding:
     async def decide(self, tenant_id: str, question: str, history: list[common.Message]) -> Decision:
         earlier = [m.text for m in history if m.role == common.ROLE_CUSTOMER and m.text != question][-5:]
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, lambda: self._policy(tenant_id).decide(question, earlier))
+        return await loop.run_in_executor(self.executor, lambda: self._policy(tenant_id).decide(question, earlier))
 
     def close(self) -> None:
-        self._executor.shutdown(wait=False)
+        self.executor.shutdown(wait=False)
 
 
 def citations(decision: Decision) -> list[common.Citation]:

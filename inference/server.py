@@ -9,7 +9,10 @@ from frontdesk import metrics, bus, grpcutil, logs, stores
 from frontdesk.publish import Publisher
 from frontdesk.settings import Settings
 from inference.backends import make_backend
+from frontdesk.caller import CallerCodec
+from frontdesk.knowledge.v1 import knowledge_pb2, knowledge_pb2_grpc
 from inference.grounding import Grounding
+from inference.knowledge_service import KnowledgeServicer
 from inference.worker import Worker
 
 log = logs.get("inference")
@@ -27,9 +30,15 @@ def backend_options(settings: Settings) -> dict:
     return {}
 
 
+KNOWLEDGE_SERVICE = knowledge_pb2.DESCRIPTOR.services_by_name["KnowledgeService"].full_name
+
+
 async def serve(settings: Settings) -> None:
     metrics.serve(settings.metrics_port, settings.host)
-    server = grpcutil.Server([])
+    server = grpcutil.Server([KNOWLEDGE_SERVICE])
+    grounding = Grounding(settings.data_dir)
+    knowledge_pb2_grpc.add_KnowledgeServiceServicer_to_server(
+        KnowledgeServicer(settings.data_dir, grounding, CallerCodec(settings.secret_bytes())), server.grpc)
     port = server.bind(settings.host, settings.inference_port)
     await server.grpc.start()
     await server.set_serving(False)  # not ready until the model is loaded and the consumer bound
@@ -41,8 +50,8 @@ async def serve(settings: Settings) -> None:
     js = nc.jetstream()
     await bus.ensure_streams(js, settings)
     publisher = Publisher(nc, js)
-    grounding = Grounding(settings.data_dir) if settings.answer_policy == "knowledge" else None
-    worker = Worker(settings, store, js, publisher, backend, grounding)
+    worker = Worker(settings, store, js, publisher, backend,
+                    grounding if settings.answer_policy == "knowledge" else None)
     loop_task = asyncio.create_task(worker.run(stop))
     await server.set_serving(True)
     log.info("inference.serving", address=f"{settings.host}:{port}", backend=backend.name, model=backend.model)
