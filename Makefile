@@ -8,7 +8,7 @@ BACKEND ?=
 # STORE=real: log and account store on a local Cassandra (CQL, as Scylla), uploads on a local MinIO
 STORE ?=
 
-.PHONY: install web run test bench protos check-protos clean
+.PHONY: install web system run test bench protos check-protos clean
 
 install: $(STAMP)
 
@@ -32,7 +32,11 @@ run: install
 	$(if $(filter real,$(STORE)),FRONTDESK_LOG_STORE=scylla FRONTDESK_BLOB_STORE=minio FRONTDESK_LOCAL_SERVERS=1) \
 	$(BIN)/frontdesk run
 
-test: install web check-protos
+# programs the tests use from Debian: espeak-ng speaks the test utterances for Whisper
+system:
+	@command -v espeak-ng >/dev/null || (apt-get update -qq || true; apt-get install -y -qq espeak-ng)
+
+test: install web system check-protos
 	$(BIN)/python -m pytest
 
 bench: install

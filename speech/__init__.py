@@ -1,0 +1,1 @@
+"""The speech service package: audio intake (speech.audio) and Whisper transcription (speech.transcriber)."""
