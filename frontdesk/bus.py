@@ -106,6 +106,14 @@ async def ensure_streams(js: JetStreamContext, settings: Settings) -> None:
             max_age=7 * 24 * 3600.0,
         ),
     ]
+    streams.append(StreamConfig(
+        name="SPEECH",
+        subjects=["frontdesk.*.speech"],
+        retention=RetentionPolicy.WORK_QUEUE,  # transcription jobs (speech/service.py)
+        storage=StorageType.FILE,
+        duplicate_window=DUPLICATE_WINDOW_S,
+        discard=DiscardPolicy.NEW,
+    ))
     for config in streams:
         try:
             await js.stream_info(config.name)

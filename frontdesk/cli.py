@@ -1,7 +1,7 @@
 """The `frontdesk` command: run the mesh or one service, check it, ask it.
 
     frontdesk run                 the whole mesh (embedded default), until Ctrl-C
-    frontdesk gateway|conversation|inference   one service (distributed deployments)
+    frontdesk gateway|conversation|inference|speech   one service (distributed deployments)
     frontdesk status              health of every service; exit 0 only when all serve
     frontdesk ask "question"      ask as the demo tenant's customer; the reply streams to stdout
     frontdesk kb import FILE      load FAQ (JSONL, CSV) or a document (Markdown, HTML, PDF, text)
@@ -53,9 +53,13 @@ async def _status(settings, as_json: bool) -> int:
     return 0 if all(v == "SERVING" for v in rows.values()) else 1
 
 
-async def _ask(settings, question: str, timeout_s: float) -> int:
+AUDIO_TYPES = {".wav": "audio/wav", ".mp3": "audio/mpeg", ".ogg": "audio/ogg", ".opus": "audio/ogg", ".webm": "audio/webm"}
+
+
+async def _ask(settings, question: str, timeout_s: float, audio: Path | None = None) -> int:
     from frontdesk.auth.v1 import auth_pb2, auth_pb2_grpc
     from frontdesk.chat.v1 import chat_pb2, chat_pb2_grpc
+    from frontdesk.speech.v1 import speech_pb2, speech_pb2_grpc
 
     runtime = _runtime(settings)
     demo = json.loads((settings.data_dir / "demo.json").read_text())
@@ -68,15 +72,31 @@ async def _ask(settings, question: str, timeout_s: float) -> int:
             conv = (await chat.StartConversation(chat_pb2.StartConversationRequest(), metadata=md, timeout=10)).conversation
             events = chat.StreamEvents(chat_pb2.StreamEventsRequest(conversation_id=conv.id), metadata=md, timeout=timeout_s)
             await events.read()  # the status snapshot: the stream is live before the question goes out
-            sent = await chat.SendMessage(chat_pb2.SendMessageRequest(conversation_id=conv.id, text=question), metadata=md, timeout=10)
+            asked_id = ""
+            if audio is None:
+                asked_id = (await chat.SendMessage(chat_pb2.SendMessageRequest(conversation_id=conv.id, text=question),
+                                                   metadata=md, timeout=10)).message.id
+            else:
+                speech = speech_pb2_grpc.SpeechServiceStub(channel)
+                header = speech_pb2.AudioHeader(conversation_id=conv.id, filename=audio.name,
+                                                content_type=AUDIO_TYPES.get(audio.suffix.lower(), ""))
+                await speech.SubmitAudio(speech_pb2.SubmitAudioRequest(header=header, data=audio.read_bytes()),
+                                         metadata=md, timeout=60)
             streamed = False
             while (event := await events.read()) is not grpc.aio.EOF:
                 kind = event.WhichOneof("kind")
-                if kind == "token" and event.token.in_reply_to == sent.message.id:
+                if kind == "transcription" and event.transcription.state == "failed":
+                    print(f"could not transcribe: {event.transcription.text or 'no speech heard'}", file=sys.stderr)
+                    return 1
+                if kind == "message" and event.message.voice and not asked_id:
+                    asked_id = event.message.id
+                    print(f"(heard: {event.message.text})")
+                    continue
+                if kind == "token" and event.token.in_reply_to == asked_id:
                     sys.stdout.write(event.token.text)
                     sys.stdout.flush()
                     streamed = True
-                elif kind == "message" and event.message.in_reply_to == sent.message.id:
+                elif kind == "message" and asked_id and event.message.in_reply_to == asked_id:
                     if not streamed:
                         sys.stdout.write(event.message.text)
                     sys.stdout.write("\n")
@@ -157,12 +177,13 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the whole mesh (embedded default) until Ctrl-C")
     run.add_argument("--backend", help="model backend (llamacpp or echo); default from FRONTDESK_BACKEND")
-    for name in ("gateway", "conversation", "inference"):
+    for name in ("gateway", "conversation", "inference", "speech"):
         sub.add_parser(name, help=f"run the {name} service")
     status = sub.add_parser("status", help="health of every service of the running mesh")
     status.add_argument("--json", action="store_true")
     ask = sub.add_parser("ask", help="ask the running mesh as the demo tenant's customer")
-    ask.add_argument("question")
+    ask.add_argument("question", nargs="?", default="", help="the question (or use --audio)")
+    ask.add_argument("--audio", type=Path, help="ask with a recording instead (WAV, MP3, Ogg/Opus, WebM)")
     ask.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the reply")
     kb = sub.add_parser("kb", help="the knowledge base of a tenant")
     kb_sub = kb.add_subparsers(dest="kb_command", required=True)
@@ -188,7 +209,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "status":
         return asyncio.run(_status(settings, args.json))
     if args.command == "ask":
-        return asyncio.run(_ask(settings, args.question, args.timeout))
+        if bool(args.question) == bool(args.audio):
+            parser.error("ask takes a question or --audio FILE")
+        if args.audio and not args.audio.is_file():
+            raise SystemExit(f"{args.audio}: no such file")
+        return asyncio.run(_ask(settings, args.question, args.timeout, args.audio))
     if args.command == "kb":
         return _kb_import(settings, args.file, args.tenant)
     if args.command == "eval":
@@ -203,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
         from gateway.server import serve
     elif args.command == "conversation":
         from conversation.server import serve
+    elif args.command == "speech":
+        from speech.server import serve
     else:
         from inference.server import serve
     asyncio.run(serve(settings))

@@ -20,6 +20,10 @@ class Settings:
     web_allowed_origins: str = field(default="*", metadata={"help": "Comma-separated origins whose pages may call the gateway over gRPC-web (CORS); * allows any, since the widget is embedded on tenants' sites."})
     conversation_port: int = field(default=50052, metadata={"help": "gRPC port of the conversation service."})
     inference_port: int = field(default=50053, metadata={"help": "gRPC port of an inference worker (health checks)."})
+    speech_port: int = field(default=50054, metadata={"help": "gRPC port of the speech service."})
+    speech_addr: str = field(default="", metadata={"help": "Where the gateway reaches speech; default host:speech_port."})
+    max_audio_seconds: float = field(default=600.0, metadata={"help": "Longest recording accepted (seconds)."})
+    max_audio_bytes: int = field(default=25 * 1024 * 1024, metadata={"help": "Largest recording accepted (bytes)."})
     conversation_addr: str = field(default="", metadata={"help": "Where the gateway reaches conversation; default host:conversation_port."})
     inference_addr: str = field(default="", metadata={"help": "Where the gateway reaches an inference worker's KnowledgeService; default host:inference_port."})
     nats_url: str = field(default="", metadata={"help": "NATS server URL(s), comma separated; default nats://host:nats_port."})
@@ -66,7 +70,7 @@ class Settings:
     max_message_chars: int = field(default=10_000, metadata={"help": "Longest customer or agent message accepted."})
     rpc_timeout_s: float = field(default=10.0, metadata={"help": "Deadline the gateway sets on internal unary calls."})
     metrics_port: int = field(default=0, metadata={"help": "Port of this service's Prometheus /metrics endpoint; 0 = off (the supervisor sets one per service)."})
-    metrics_base_port: int = field(default=9101, metadata={"help": "First /metrics port the supervisor hands out (to conversation, inference and gateway, in that order); 0 = any free port."})
+    metrics_base_port: int = field(default=9101, metadata={"help": "First /metrics port the supervisor hands out (to conversation, inference, speech and gateway, in that order); 0 = any free port."})
     log_level: str = field(default="INFO", metadata={"help": "Log level."})
     log_format: str = field(default="json", metadata={"help": "json (structured) or text."})
 
@@ -74,6 +78,10 @@ class Settings:
     def nats_servers(self) -> list[str]:
         url = self.nats_url or f"nats://{self.host}:{self.nats_port}"
         return [u.strip() for u in url.split(",") if u.strip()]
+
+    @property
+    def speech_target(self) -> str:
+        return self.speech_addr or f"{self.host}:{self.speech_port}"
 
     @property
     def inference_target(self) -> str:

@@ -27,7 +27,7 @@ from frontdesk.settings import Settings, to_env
 log = logs.get("frontdesk.supervisor")
 
 DEMO_SLUG = "demo"
-START_ORDER = ("conversation", "inference", "gateway")
+START_ORDER = ("conversation", "inference", "speech", "gateway")
 READY_TIMEOUT_S = 180.0  # the first start of inference loads the model
 
 
@@ -238,7 +238,7 @@ class Supervisor:
 
     async def _start_service(self, name: str) -> None:
         port = {"gateway": self.settings.gateway_port, "conversation": self.settings.conversation_port,
-                "inference": self.settings.inference_port}[name]
+                "inference": self.settings.inference_port, "speech": self.settings.speech_port}[name]
         child = Child(name, [sys.executable, "-m", "frontdesk", name], self.logs_dir / f"{name}.log",
                       address=f"{self.settings.host}:{port}")
         base = self.settings.metrics_base_port

@@ -49,6 +49,7 @@ from frontdesk.admin.v1 import admin_pb2
 from frontdesk.auth.v1 import auth_pb2
 from frontdesk.chat.v1 import chat_pb2
 from frontdesk.knowledge.v1 import knowledge_pb2
+from frontdesk.speech.v1 import speech_pb2
 
 log = logs.get("gateway.grpcweb")
 
@@ -61,6 +62,7 @@ SERVED: tuple[ServiceDescriptor, ...] = (
     auth_pb2.DESCRIPTOR.services_by_name["AuthService"],
     admin_pb2.DESCRIPTOR.services_by_name["AdminService"],
     knowledge_pb2.DESCRIPTOR.services_by_name["KnowledgeService"],  # the admin panel's knowledge page
+    speech_pb2.DESCRIPTOR.services_by_name["SpeechService"],  # SubmitAudio: a browser's recording
 )
 
 BINARY_TYPES = frozenset({"application/grpc-web", "application/grpc-web+proto"})

@@ -11,13 +11,14 @@ from frontdesk.caller import CallerCodec
 from frontdesk.chat.v1 import chat_pb2, chat_pb2_grpc
 from frontdesk.conversation.v1 import conversation_pb2_grpc
 from frontdesk.knowledge.v1 import knowledge_pb2, knowledge_pb2_grpc
+from frontdesk.speech.v1 import speech_pb2, speech_pb2_grpc
 from frontdesk.settings import Settings
 from gateway.accounts import Accounts
 from gateway.auth import Authenticator
 from gateway.live import LiveHub
 from gateway.credentials import TokenSigner
 from gateway.grpcweb import local_target, start_grpc_web
-from gateway.servicers import AdminServicer, AuthServicer, ChatServicer, Forwarder, KnowledgeServicer
+from gateway.servicers import AdminServicer, AuthServicer, ChatServicer, Forwarder, KnowledgeServicer, SpeechServicer
 
 log = logs.get("gateway")
 
@@ -26,6 +27,7 @@ SERVICES = [
     auth_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name,
     admin_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name,
     knowledge_pb2.DESCRIPTOR.services_by_name["KnowledgeService"].full_name,
+    speech_pb2.DESCRIPTOR.services_by_name["SpeechService"].full_name,
 ]
 
 
@@ -46,6 +48,9 @@ async def serve(settings: Settings) -> None:
     inference_channel = grpc.aio.insecure_channel(settings.inference_target, options=grpcutil.CHANNEL_OPTIONS)
     knowledge_pb2_grpc.add_KnowledgeServiceServicer_to_server(
         KnowledgeServicer(forwarder, knowledge_pb2_grpc.KnowledgeServiceStub(inference_channel)), server.grpc)
+    speech_channel = grpc.aio.insecure_channel(settings.speech_target, options=grpcutil.CHANNEL_OPTIONS)
+    speech_pb2_grpc.add_SpeechServiceServicer_to_server(
+        SpeechServicer(forwarder, speech_pb2_grpc.SpeechServiceStub(speech_channel)), server.grpc)
     admin_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(accounts, forwarder, nc.jetstream(), settings), server.grpc)
     port = server.bind(settings.host, settings.gateway_port)
     stop = grpcutil.stop_event()
@@ -60,5 +65,6 @@ async def serve(settings: Settings) -> None:
     await server.stop(grace_s=3)
     await channel.close()
     await inference_channel.close()
+    await speech_channel.close()
     await nc.drain()
     await account_store.close()

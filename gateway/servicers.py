@@ -14,6 +14,7 @@ from frontdesk.caller import REQUEST_ID_KEY, Caller, CallerCodec
 from frontdesk.chat.v1 import chat_pb2_grpc
 from frontdesk.conversation.v1 import conversation_pb2, conversation_pb2_grpc
 from frontdesk.knowledge.v1 import knowledge_pb2_grpc
+from frontdesk.speech.v1 import speech_pb2_grpc
 from frontdesk.errors import FailedPrecondition, InvalidArgument, rpc
 from frontdesk.settings import Settings
 from gateway import live
@@ -117,6 +118,33 @@ class KnowledgeServicer(knowledge_pb2_grpc.KnowledgeServiceServicer):
     @rpc
     async def RunEvaluation(self, request, context):
         return await self._call("RunEvaluation", request, context, 600)
+
+
+class SpeechServicer(speech_pb2_grpc.SpeechServiceServicer):
+    """Forwards recordings to the speech service (customers only)."""
+
+    def __init__(self, forwarder: Forwarder, speech: speech_pb2_grpc.SpeechServiceStub):
+        self.fwd = forwarder
+        self.speech = speech
+
+    @rpc
+    async def SubmitAudio(self, request, context):
+        caller = await self.fwd.caller(context, CUSTOMERS)
+        options = self.fwd.call_options(caller, context)
+        options["timeout"] = 60  # decoding and checking a long recording takes a moment
+        return await self.speech.SubmitAudio(request, **options)
+
+    @rpc
+    async def SubmitAudioStream(self, request_iterator, context):
+        caller = await self.fwd.caller(context, CUSTOMERS)
+        options = self.fwd.call_options(caller, context)
+        options["timeout"] = 120
+        return await self.speech.SubmitAudioStream(request_iterator, **options)
+
+    @rpc
+    async def GetTranscription(self, request, context):
+        caller = await self.fwd.caller(context, CUSTOMERS)
+        return await self.speech.GetTranscription(request, **self.fwd.call_options(caller, context))
 
 
 class AuthServicer(auth_pb2_grpc.AuthServiceServicer):

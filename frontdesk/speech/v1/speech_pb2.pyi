@@ -66,17 +66,21 @@ class Transcription(_message.Message):
     def __init__(self, audio_id: _Optional[str] = ..., state: _Optional[str] = ..., text: _Optional[str] = ..., language: _Optional[str] = ..., duration_s: _Optional[float] = ..., message_id: _Optional[str] = ..., error: _Optional[str] = ...) -> None: ...
 
 class TranscriptionJob(_message.Message):
-    __slots__ = ("audio_id", "tenant_id", "conversation_id", "object_key", "content_type", "language")
+    __slots__ = ("audio_id", "tenant_id", "conversation_id", "object_key", "content_type", "language", "submitted_by", "submitter_kind")
     AUDIO_ID_FIELD_NUMBER: _ClassVar[int]
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
     OBJECT_KEY_FIELD_NUMBER: _ClassVar[int]
     CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    SUBMITTED_BY_FIELD_NUMBER: _ClassVar[int]
+    SUBMITTER_KIND_FIELD_NUMBER: _ClassVar[int]
     audio_id: str
     tenant_id: str
     conversation_id: str
     object_key: str
     content_type: str
     language: str
-    def __init__(self, audio_id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., conversation_id: _Optional[str] = ..., object_key: _Optional[str] = ..., content_type: _Optional[str] = ..., language: _Optional[str] = ...) -> None: ...
+    submitted_by: str
+    submitter_kind: str
+    def __init__(self, audio_id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., conversation_id: _Optional[str] = ..., object_key: _Optional[str] = ..., content_type: _Optional[str] = ..., language: _Optional[str] = ..., submitted_by: _Optional[str] = ..., submitter_kind: _Optional[str] = ...) -> None: ...

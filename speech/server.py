@@ -1,0 +1,86 @@
+"""Process entry point of the speech service: SpeechService over gRPC and the
+transcription job loop."""
+
+from __future__ import annotations
+
+import asyncio
+
+import grpc
+
+from frontdesk import bus, grpcutil, logs, metrics, stores
+from frontdesk.caller import CallerCodec
+from frontdesk.conversation.v1 import conversation_pb2_grpc
+from frontdesk.errors import InvalidArgument, rpc
+from frontdesk.publish import Publisher
+from frontdesk.settings import Settings
+from frontdesk.speech.v1 import speech_pb2, speech_pb2_grpc
+from speech.service import SpeechCore, TranscriptionWorker
+
+log = logs.get("speech")
+SERVICE_NAME = speech_pb2.DESCRIPTOR.services_by_name["SpeechService"].full_name
+
+
+class SpeechServicer(speech_pb2_grpc.SpeechServiceServicer):
+    def __init__(self, core: SpeechCore):
+        self.core = core
+
+    @rpc
+    async def SubmitAudio(self, request, context):
+        caller = await self.core.codec.require(context)
+        return await self.core.submit(caller, request.header, request.data)
+
+    @rpc
+    async def SubmitAudioStream(self, request_iterator, context):
+        caller = await self.core.codec.require(context)
+        header, parts, size = None, [], 0
+        async for chunk in request_iterator:
+            if chunk.WhichOneof("kind") == "header":
+                if header is not None:
+                    raise InvalidArgument("send the header once, first")
+                header = chunk.header
+                continue
+            if header is None:
+                raise InvalidArgument("the first chunk must be the header")
+            size += len(chunk.data)
+            if size > self.core.max_bytes:
+                raise InvalidArgument(f"the recording is larger than {self.core.max_bytes} bytes")
+            parts.append(chunk.data)
+        if header is None:
+            raise InvalidArgument("no header and no audio were sent")
+        return await self.core.submit(caller, header, b"".join(parts))
+
+    @rpc
+    async def GetTranscription(self, request, context):
+        caller = await self.core.codec.require(context)
+        return await self.core.load_state(caller, request.audio_id)
+
+
+async def serve(settings: Settings) -> None:
+    from speech.transcriber import WhisperTranscriber
+
+    metrics.serve(settings.metrics_port, settings.host)
+    nc = await bus.connect(settings, "speech")
+    js = nc.jetstream()
+    await bus.ensure_streams(js, settings)
+    blobs = stores.open_blob_store(settings)
+    await blobs.start()
+    channel = grpc.aio.insecure_channel(settings.conversation_target, options=grpcutil.CHANNEL_OPTIONS)
+    core = SpeechCore(blobs, Publisher(nc, js), conversation_pb2_grpc.ConversationServiceStub(channel),
+                      CallerCodec(settings.secret_bytes()), settings.max_audio_seconds, settings.max_audio_bytes)
+    server = grpcutil.Server([SERVICE_NAME])
+    speech_pb2_grpc.add_SpeechServiceServicer_to_server(SpeechServicer(core), server.grpc)  # before start
+    port = server.bind(settings.host, settings.speech_port)
+    await server.grpc.start()
+    await server.set_serving(False)  # not ready until the model is loaded
+    stop = grpcutil.stop_event()
+    transcriber = await asyncio.to_thread(WhisperTranscriber)
+    worker = asyncio.create_task(TranscriptionWorker(core, transcriber, settings).run(stop))
+    await server.set_serving(True)
+    log.info("speech.serving", address=f"{settings.host}:{port}", model=transcriber.model_name)
+    await stop.wait()
+    log.info("speech.stopping")
+    await server.stop(grace_s=3)
+    await worker
+    await channel.close()
+    await nc.drain()
+    await blobs.close()
