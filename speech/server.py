@@ -55,9 +55,19 @@ class SpeechServicer(speech_pb2_grpc.SpeechServiceServicer):
         return await self.core.load_state(caller, request.audio_id)
 
 
-async def serve(settings: Settings) -> None:
+def make_transcriber(settings: Settings):
+    """faster-whisper by default; openai-whisper where a checkpoint is configured (GPU nodes)."""
+    if settings.whisper_checkpoint:
+        from speech.transcriber import OpenAIWhisperTranscriber
+
+        return OpenAIWhisperTranscriber(settings.whisper_checkpoint, device=settings.whisper_device)
     from speech.transcriber import WhisperTranscriber
 
+    compute = "int8" if settings.whisper_device == "cpu" else "float16"
+    return WhisperTranscriber(settings.whisper_model or None, device=settings.whisper_device, compute_type=compute)
+
+
+async def serve(settings: Settings) -> None:
     metrics.serve(settings.metrics_port, settings.host)
     nc = await bus.connect(settings, "speech")
     js = nc.jetstream()
@@ -73,7 +83,7 @@ async def serve(settings: Settings) -> None:
     await server.grpc.start()
     await server.set_serving(False)  # not ready until the model is loaded
     stop = grpcutil.stop_event()
-    transcriber = await asyncio.to_thread(WhisperTranscriber)
+    transcriber = await asyncio.to_thread(make_transcriber, settings)
     worker = asyncio.create_task(TranscriptionWorker(core, transcriber, settings).run(stop))
     await server.set_serving(True)
     log.info("speech.serving", address=f"{settings.host}:{port}", model=transcriber.model_name)

@@ -181,3 +181,14 @@ def test_wer():
     assert wer("a b c d", "a b c d e f") == 0.5
     assert wer("a b c d", "") == 1
     assert word_errors("It is well-known.", "it is well known") == (0, 4)
+
+
+def test_the_service_picks_openai_whisper_only_where_a_checkpoint_is_configured(tmp_path):
+    from frontdesk import settings as settings_mod
+    from speech.server import make_transcriber
+
+    default = make_transcriber(settings_mod.load(env={}))
+    assert isinstance(default, WhisperTranscriber) and default.model_name == "tiny.en"
+    # a GPU node's configuration: without openai-whisper installed (or the file) it says so
+    with pytest.raises(TranscriberError):
+        make_transcriber(settings_mod.load(env={}, whisper_checkpoint=str(tmp_path / "large-v3.pt")))
