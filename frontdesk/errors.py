@@ -64,6 +64,7 @@ OUR_ERROR = "x-frontdesk-error"  # trailer marking a status written by our own c
 _TRANSPORT_MESSAGES = {
     grpc.StatusCode.UNAVAILABLE: "a frontdesk service is temporarily unavailable; please retry",
     grpc.StatusCode.DEADLINE_EXCEEDED: "a frontdesk service took too long to answer; please retry",
+    grpc.StatusCode.UNIMPLEMENTED: "this operation is not available yet",
 }
 
 

@@ -55,3 +55,13 @@ async def test_operators_manage_knowledge_and_customers_get_answers_from_it(grou
         with pytest.raises(grpc.aio.AioRpcError) as info:
             await kb.DeleteEntry(kpb.DeleteEntryRequest(id="loyalty"), metadata=bearer(other.api_key))
         assert info.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_an_operation_not_built_yet_says_so(grounded_mesh):  # noqa: F811
+    async with grounded_mesh.channel() as ch:
+        c = Client(ch)
+        kb = knowledge_pb2_grpc.KnowledgeServiceStub(ch)
+        owner = await c.operator("demo", grounded_mesh.demo["owner_email"], grounded_mesh.demo["owner_password"])
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await kb.GetIngestionJob(kpb.GetIngestionJobRequest(job_id="x"), metadata=owner)
+        assert (info.value.code(), info.value.details()) == (grpc.StatusCode.UNIMPLEMENTED, "this operation is not available yet")
