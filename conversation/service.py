@@ -5,7 +5,7 @@ exactly like a missing one."""
 
 from __future__ import annotations
 
-from google.protobuf.timestamp_pb2 import Timestamp
+from frontdesk.clock import now_ts
 
 from frontdesk import bus, ids, logs
 from frontdesk.caller import Caller
@@ -24,12 +24,6 @@ log = logs.get("conversation.service")
 Status = common.ConversationStatus
 MAX_PAGE = 200
 _NOT_FOUND = "conversation not found"
-
-
-def _now() -> Timestamp:
-    ts = Timestamp()
-    ts.GetCurrentTime()
-    return ts
 
 
 def page_size(requested: int, default: int = 50) -> int:
@@ -83,7 +77,7 @@ class ConversationCore:
         conv = common.Conversation(
             id=ids.new_id("conversation"), visitor_id=caller.subject, status=Status.CONVERSATION_STATUS_AI,
             channel=channel or (common.CHANNEL_API if caller.kind == "api_key" else common.CHANNEL_WEB),
-            created_at=_now(), attributes=attributes,
+            created_at=now_ts(), attributes=attributes,
         )
         stored = await self.store.create_conversation(caller.tenant_id, conv)
         log.info("conversation.started", tenant=caller.tenant_id, conversation=conv.id)
@@ -117,7 +111,7 @@ class ConversationCore:
             await self.pub.live(caller.tenant_id, conversation_id, status_changed=ev.StatusChanged(status=conv.status))
         msg = common.Message(
             id=ids.new_id("message"), conversation_id=conversation_id, role=common.ROLE_CUSTOMER, text=text,
-            created_at=_now(), author_id=caller.subject, author_name=caller.name, client_message_id=client_message_id,
+            created_at=now_ts(), author_id=caller.subject, author_name=caller.name, client_message_id=client_message_id,
             voice=voice, audio_id=audio_id, language=language, attachments=attached,
         )
         dedupe = f"client:{client_message_id}" if client_message_id else ""
@@ -142,7 +136,7 @@ class ConversationCore:
         logged, not raised: the entry stays and the sweeper publishes it later."""
         job = inference_pb2.AiJob(
             job_id=msg.id, tenant_id=tenant_id, conversation_id=conv.id, message_id=msg.id, text=msg.text,
-            enqueued_at=_now(), visitor_id=conv.visitor_id, language=msg.language, channel=conv.channel,
+            enqueued_at=now_ts(), visitor_id=conv.visitor_id, language=msg.language, channel=conv.channel,
         )
         try:
             await self.pub.js.publish(bus.jobs_subject(tenant_id), job.SerializeToString(),
@@ -239,7 +233,7 @@ class ConversationCore:
         if conv.status != Status.CONVERSATION_STATUS_HUMAN or conv.assigned_operator_id != caller.subject:
             await self.take_over(caller, conversation_id)  # replying as a person means taking over
         msg = common.Message(id=ids.new_id("message"), conversation_id=conversation_id, role=common.ROLE_AGENT, text=text,
-                             created_at=_now(), author_id=caller.subject, author_name=caller.name,
+                             created_at=now_ts(), author_id=caller.subject, author_name=caller.name,
                              client_message_id=client_message_id)
         stored, created = await self.store.append_message(
             caller.tenant_id, msg, f"client:{client_message_id}" if client_message_id else "")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from google.protobuf.timestamp_pb2 import Timestamp
+from frontdesk.clock import now_ts
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
@@ -13,12 +13,6 @@ from frontdesk import bus, logs
 from frontdesk.events.v1 import events_pb2 as ev
 
 log = logs.get("frontdesk.publish")
-
-
-def _now() -> Timestamp:
-    ts = Timestamp()
-    ts.GetCurrentTime()
-    return ts
 
 
 class Publisher:
@@ -35,7 +29,7 @@ class Publisher:
     async def live(self, tenant_id: str, conversation_id: str, **kind) -> None:
         """One ConversationEvent to whoever watches the conversation. Best effort by
         design: whatever matters is stored first and can be re-read from history."""
-        event = ev.ConversationEvent(conversation_id=conversation_id, at=_now(), **kind)
+        event = ev.ConversationEvent(conversation_id=conversation_id, at=now_ts(), **kind)
         try:
             await self.nc.publish(bus.conversation_subject(tenant_id, conversation_id), event.SerializeToString())
         except Exception as err:  # noqa: BLE001 - a watcher missing a live event is not a failure
@@ -46,7 +40,7 @@ class Publisher:
         background: a request never waits on analytics, which can be backfilled from the logs."""
         (name,) = kind
         event = ev.DomainEvent(event_id=event_id, tenant_id=tenant_id, conversation_id=conversation_id,
-                               occurred_at=_now(), **kind)
+                               occurred_at=now_ts(), **kind)
         task = asyncio.create_task(self._publish_domain(tenant_id, name, event_id, event))
         self._background.add(task)
         task.add_done_callback(self._background.discard)

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-from google.protobuf.timestamp_pb2 import Timestamp
+from frontdesk.clock import now_ts
 from nats.aio.client import Client
 
 from frontdesk import bus, ids, logs, metrics
@@ -76,12 +76,6 @@ class LiveHub:
         return on_message
 
 
-def _now() -> Timestamp:
-    ts = Timestamp()
-    ts.GetCurrentTime()
-    return ts
-
-
 async def stream(hub: LiveHub, caller: Caller, conversation_id: str, after_message_id: str,
                  open_stream) -> AsyncIterator[ev.ConversationEvent]:
     """Subscribe, then ask conversation (authorization, status, missed messages), then
@@ -99,7 +93,7 @@ async def _relay(queue: asyncio.Queue, opened, conversation_id: str) -> AsyncIte
         seen.add(msg.id)
         yield ev.ConversationEvent(conversation_id=conversation_id, at=msg.created_at, message=msg)
     # once a client has the status it is subscribed and sees everything that follows
-    yield ev.ConversationEvent(conversation_id=conversation_id, at=_now(),
+    yield ev.ConversationEvent(conversation_id=conversation_id, at=now_ts(),
                                status_changed=ev.StatusChanged(status=opened.conversation.status))
     while True:
         event = await queue.get()

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import time
 
-from google.protobuf.timestamp_pb2 import Timestamp
+from frontdesk.clock import now_ts
 from nats.js import JetStreamContext
 
 from frontdesk import bus, ids, logs, metrics
@@ -31,12 +31,6 @@ from inference.grounding import Grounding, citations
 from inference.pipeline import build_grounded_request, build_request
 
 log = logs.get("inference.worker")
-
-
-def _now() -> Timestamp:
-    ts = Timestamp()
-    ts.GetCurrentTime()
-    return ts
 
 
 # streams a knowledge-base answer word by word, exactly as written
@@ -199,7 +193,7 @@ class Worker:
         if not text:
             raise RuntimeError("the model returned an empty reply")
         reply = common.Message(id=reply_id, conversation_id=job.conversation_id, role=common.ROLE_AI, text=text,
-                               created_at=_now(), author_id=author, author_name="Assistant",
+                               created_at=now_ts(), author_id=author, author_name="Assistant",
                                in_reply_to=job.message_id, citations=cited)
         stored, _ = await self.store.append_message(tenant_id, reply, dedupe)
         await self.pub.live(tenant_id, job.conversation_id, message=stored)  # also ends the typing indicator

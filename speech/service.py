@@ -12,7 +12,6 @@ import asyncio
 import json
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from frontdesk import bus, ids, logs
 from frontdesk.caller import Caller, CallerCodec
@@ -103,12 +102,6 @@ class SpeechCore:
         return speech_pb2.Transcription(audio_id=audio_id, state=saved["state"], text=saved["text"],
                                         language=saved["language"], duration_s=saved["duration_s"],
                                         message_id=saved["message_id"], error=saved["error"])
-
-
-def _now() -> Timestamp:
-    ts = Timestamp()
-    ts.GetCurrentTime()
-    return ts
 
 
 class TranscriptionWorker:

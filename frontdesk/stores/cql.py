@@ -97,7 +97,7 @@ from cassandra.connection import ConnectionException
 from cassandra.policies import DCAwareRoundRobinPolicy, ExponentialReconnectionPolicy, TokenAwarePolicy
 from cassandra.protocol import IsBootstrappingErrorMessage, OverloadedErrorMessage
 from cassandra.query import BatchStatement, BatchType, PreparedStatement, dict_factory
-from google.protobuf.timestamp_pb2 import Timestamp
+from frontdesk.clock import ts_from_ms
 
 from frontdesk import ids
 from frontdesk.common.v1 import common_pb2 as common
@@ -128,12 +128,6 @@ _OPTION = re.compile(r"^[A-Za-z0-9_.\-]+$")
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
-
-
-def _ts(ms: int) -> Timestamp:
-    ts = Timestamp()
-    ts.FromMilliseconds(ms)
-    return ts
 
 
 def _applied(rows: list[dict]) -> bool:
@@ -581,7 +575,7 @@ _UPDATABLE = {"status", "assigned_operator_id", "handoff_reason", "rating"}
 def _conversation(row: dict) -> common.Conversation:
     return common.Conversation(
         id=row["id"], visitor_id=row["visitor_id"] or "", status=row["status"] or 0, channel=row["channel"] or 0,
-        created_at=_ts(row["created_ms"] or 0), updated_at=_ts(row["updated_ms"] or 0),
+        created_at=ts_from_ms(row["created_ms"] or 0), updated_at=ts_from_ms(row["updated_ms"] or 0),
         last_message_preview=row["last_preview"] or "", assigned_operator_id=row["assigned_operator_id"] or "",
         handoff_reason=row["handoff_reason"] or "", rating=row["rating"] or 0, message_count=row["message_count"] or 0,
         attributes=dict(row["attributes"] or {}),

@@ -15,7 +15,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from google.protobuf.timestamp_pb2 import Timestamp
+from frontdesk.clock import ts_from_ms
 
 from frontdesk.common.v1 import common_pb2 as common
 from frontdesk.stores.base import (
@@ -32,12 +32,6 @@ from frontdesk.stores.base import (
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
-
-
-def _ts(ms: int) -> Timestamp:
-    ts = Timestamp()
-    ts.FromMilliseconds(ms)
-    return ts
 
 
 class _Database:
@@ -147,7 +141,7 @@ _UPDATABLE = {"status", "assigned_operator_id", "handoff_reason", "rating"}
 def _conversation(row) -> common.Conversation:
     (cid, visitor, status, channel, created, updated, preview, operator, reason, rating, count, attrs) = row
     return common.Conversation(
-        id=cid, visitor_id=visitor, status=status, channel=channel, created_at=_ts(created), updated_at=_ts(updated),
+        id=cid, visitor_id=visitor, status=status, channel=channel, created_at=ts_from_ms(created), updated_at=ts_from_ms(updated),
         last_message_preview=preview, assigned_operator_id=operator, handoff_reason=reason, rating=rating,
         message_count=count, attributes=json.loads(attrs),
     )

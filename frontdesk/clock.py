@@ -1,0 +1,17 @@
+"""Protobuf timestamps, made in one place."""
+
+from __future__ import annotations
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+
+def now_ts() -> Timestamp:
+    ts = Timestamp()
+    ts.GetCurrentTime()
+    return ts
+
+
+def ts_from_ms(ms: int) -> Timestamp:
+    ts = Timestamp()
+    ts.FromMilliseconds(int(ms))
+    return ts
