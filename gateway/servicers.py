@@ -4,8 +4,11 @@ forwards to the owning internal service with a signed caller context and a deadl
 
 from __future__ import annotations
 
+import json
+import time
 import uuid
 
+import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from frontdesk.admin.v1 import admin_pb2, admin_pb2_grpc
@@ -15,7 +18,12 @@ from frontdesk.chat.v1 import chat_pb2_grpc
 from frontdesk.conversation.v1 import conversation_pb2, conversation_pb2_grpc
 from frontdesk.knowledge.v1 import knowledge_pb2_grpc
 from frontdesk.speech.v1 import speech_pb2_grpc
-from frontdesk.errors import FailedPrecondition, InvalidArgument, rpc
+from frontdesk.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, rpc
+from frontdesk.secretbox import SecretBox
+from frontdesk.stores.base import Conflict, ToolRecord
+from inference.tenants import API_KEY_PURPOSE, TENANT_BACKENDS, tool_secret_purpose, url_allowed
+from inference.tools import BUILTIN_NAMES, DEFAULT_TIMEOUT_MS, HttpTool
+from frontdesk import grpcutil
 from frontdesk.settings import Settings
 from gateway import live
 from gateway.accounts import Accounts
@@ -242,7 +250,14 @@ def _key_pb(k) -> admin_pb2.ApiKey:
 
 
 _AI_DEFAULTS = {"backend": "", "model": "", "temperature": 0.2, "max_tokens": 0, "answer_threshold": 0.0,
-                "system_prompt": "", "enabled_tools": [], "base_url": ""}
+                "system_prompt": "", "enabled_tools": [], "base_url": "", "tool_choice": ""}
+MAX_TOOLS_PER_TENANT = 50
+MAX_SECRET_CHARS = 512
+
+
+def _tool_pb(t) -> admin_pb2.HttpTool:
+    return admin_pb2.HttpTool(name=t.name, description=t.description, parameters_schema=t.parameters_schema, url=t.url,
+                              method=t.method, timeout_ms=t.timeout_ms, has_secret=bool(t.secret_sealed))
 
 
 class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
@@ -251,6 +266,16 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self.fwd = forwarder
         self.js = nats_js
         self.settings = settings
+        self.box = SecretBox.from_settings(settings)  # seals tenants' model keys and tool secrets
+        self._inference = None  # InferenceService stub (tool-call records), made on first use
+
+    def _inference_stub(self):
+        if self._inference is None:
+            from frontdesk.inference.v1 import inference_pb2_grpc
+
+            channel = grpc.aio.insecure_channel(self.settings.inference_target, options=grpcutil.CHANNEL_OPTIONS)
+            self._inference = inference_pb2_grpc.InferenceServiceStub(channel)
+        return self._inference
 
     async def _manager(self, context) -> Caller:
         caller = await self.fwd.caller(context, OPERATORS)
@@ -396,24 +421,108 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
             raise InvalidArgument("answer_threshold must be between 0 and 1")
         if len(s.system_prompt) > 4000:
             raise InvalidArgument("system_prompt must be at most 4,000 characters")
-        if request.api_key:
-            # refusing beats accepting a key and silently not storing it
-            raise FailedPrecondition("this deployment cannot store hosted-model API keys yet")
+        backend = s.backend.strip().lower()
+        if backend == self.settings.backend:
+            backend = ""  # the deployment's default, by name
+        if backend and backend not in TENANT_BACKENDS:
+            raise InvalidArgument(f"backend must be empty (the deployment's default) or one of {', '.join(TENANT_BACKENDS)}")
+        if len(s.model) > 200:
+            raise InvalidArgument("model must be at most 200 characters")
+        if s.base_url:
+            if not backend:
+                raise InvalidArgument("base_url needs a backend (openai, anthropic or gemini)")
+            if not url_allowed(s.base_url, self.settings.model_url_allowlist):
+                raise InvalidArgument("base_url is not on this deployment's allowlist of model endpoints "
+                                      "(FRONTDESK_MODEL_URL_ALLOWLIST)")
+        if backend in ("anthropic", "gemini") and not s.model.strip():
+            raise InvalidArgument(f"backend {backend} needs a model name")
+        if backend == "openai" and not s.base_url and not self.settings.openai_base_url:
+            raise InvalidArgument("backend openai needs a base_url: this deployment has no OpenAI-compatible endpoint")
+        if len(request.api_key) > MAX_SECRET_CHARS or request.api_key != request.api_key.strip():
+            raise InvalidArgument(f"api_key must be at most {MAX_SECRET_CHARS} characters without surrounding spaces")
+        if request.api_key and request.clear_api_key:
+            raise InvalidArgument("give either api_key or clear_api_key, not both")
+        tools = list(dict.fromkeys(t.strip() for t in s.enabled_tools if t.strip()))
+        known = BUILTIN_NAMES | {t.name for t in await self.accounts.store.list_tools(caller.tenant_id)}
+        unknown = [t for t in tools if t not in known]
+        if unknown:
+            raise InvalidArgument(f"enabled_tools names unknown tools: {', '.join(unknown)}")
+        if s.tool_choice and s.tool_choice not in ("auto", "required") and s.tool_choice not in tools:
+            raise InvalidArgument("tool_choice must be auto, required or the name of an enabled tool")
         tenant = await self.accounts.tenant(caller.tenant_id)
-        tenant.ai_settings = {"backend": s.backend, "model": s.model, "temperature": s.temperature,
-                              "max_tokens": s.max_tokens, "answer_threshold": s.answer_threshold,
-                              "system_prompt": s.system_prompt, "enabled_tools": list(s.enabled_tools),
-                              "base_url": s.base_url,
-                              "has_api_key": tenant.ai_settings.get("has_api_key", False)}
+        sealed = tenant.ai_settings.get("api_key_sealed", "")
+        if request.api_key:  # only a sealed copy is stored; the key is never returned
+            sealed = self.box.seal(caller.tenant_id, API_KEY_PURPOSE, request.api_key)
         if request.clear_api_key:
-            tenant.ai_settings["has_api_key"] = False
+            sealed = ""
+        tenant.ai_settings = {"backend": backend, "model": s.model.strip(), "temperature": s.temperature,
+                              "max_tokens": s.max_tokens, "answer_threshold": s.answer_threshold,
+                              "system_prompt": s.system_prompt, "enabled_tools": tools, "base_url": s.base_url,
+                              "tool_choice": s.tool_choice, "api_key_sealed": sealed}
         await self.accounts.store.update_tenant(tenant)
         return self._settings_pb(tenant.ai_settings)
 
     @staticmethod
     def _settings_pb(stored: dict) -> admin_pb2.AiSettings:
         values = {**_AI_DEFAULTS, **{k: v for k, v in stored.items() if k in _AI_DEFAULTS}}
-        return admin_pb2.AiSettings(has_api_key=bool(stored.get("has_api_key")), **values)
+        return admin_pb2.AiSettings(has_api_key=bool(stored.get("api_key_sealed")), **values)
+
+    # -- tools ---------------------------------------------------------------------------
+
+    @rpc
+    async def CreateTool(self, request, context):
+        caller = await self._manager(context)
+        t = request.tool
+        if len(request.signing_secret) > MAX_SECRET_CHARS:
+            raise InvalidArgument(f"signing_secret must be at most {MAX_SECRET_CHARS} characters")
+        try:
+            parameters = json.loads(t.parameters_schema or '{"type": "object", "properties": {}}')
+        except ValueError:
+            raise InvalidArgument("parameters_schema is not valid JSON") from None
+        allowlist = [e.strip() for e in self.settings.tool_url_allowlist.split(",") if e.strip()]
+        if not allowlist:
+            raise FailedPrecondition("this deployment allows no tenant HTTP tools (FRONTDESK_TOOL_URL_ALLOWLIST is empty)")
+        try:  # the same checks the worker applies when it runs the tool
+            tool = HttpTool(t.name, t.description, parameters, url=t.url, allowlist=allowlist,
+                            method=t.method or "POST", timeout_ms=t.timeout_ms or DEFAULT_TIMEOUT_MS)
+        except ValueError as err:
+            raise InvalidArgument(str(err)) from None
+        if len(await self.accounts.store.list_tools(caller.tenant_id)) >= MAX_TOOLS_PER_TENANT:
+            raise FailedPrecondition(f"a tenant may define at most {MAX_TOOLS_PER_TENANT} tools")
+        record = ToolRecord(tenant_id=caller.tenant_id, name=tool.name, description=tool.description,
+                            parameters_schema=json.dumps(parameters, separators=(",", ":")), url=tool.url,
+                            method=tool.method, timeout_ms=tool.timeout_ms, created_ms=int(time.time() * 1000),
+                            secret_sealed=self.box.seal(caller.tenant_id, tool_secret_purpose(tool.name),
+                                                        request.signing_secret) if request.signing_secret else "")
+        try:
+            await self.accounts.store.create_tool(record)
+        except Conflict:
+            raise AlreadyExists(f"a tool named {tool.name!r} already exists") from None
+        return _tool_pb(record)
+
+    @rpc
+    async def ListTools(self, request, context):
+        caller = await self.fwd.caller(context, OPERATORS)
+        return admin_pb2.ListToolsResponse(tools=[_tool_pb(t) for t in await self.accounts.store.list_tools(caller.tenant_id)])
+
+    @rpc
+    async def DeleteTool(self, request, context):
+        caller = await self._manager(context)
+        if not await self.accounts.store.delete_tool(caller.tenant_id, request.name):
+            raise NotFound("tool not found")
+        tenant = await self.accounts.tenant(caller.tenant_id)
+        enabled = tenant.ai_settings.get("enabled_tools") or []
+        if request.name in enabled:  # a deleted tool is no longer offered, nor forced
+            tenant.ai_settings["enabled_tools"] = [n for n in enabled if n != request.name]
+            if tenant.ai_settings.get("tool_choice") == request.name:
+                tenant.ai_settings["tool_choice"] = ""
+            await self.accounts.store.update_tenant(tenant)
+        return admin_pb2.DeleteToolResponse()
+
+    @rpc
+    async def ListToolCalls(self, request, context):
+        caller = await self.fwd.caller(context, OPERATORS)
+        return await self._inference_stub().ListToolCalls(request, **self.fwd.call_options(caller, context))
 
     # -- system status ---------------------------------------------------------------
 

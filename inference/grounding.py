@@ -9,11 +9,13 @@ run in a worker thread; one at a time per process, since both cores are shared a
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from frontdesk.common.v1 import common_pb2 as common
 from inference.knowledge import AnswerPolicy, Decision, KnowledgeBase
+from inference.knowledge.policy import HANDOFF, HANDOFF_TEXT, LOW_CONFIDENCE
 
 
 def knowledge_dir(data_dir: Path, tenant_id: str) -> Path:
@@ -36,10 +38,22 @@ class Grounding:
             self._policies[tenant_id] = policy
         return policy
 
-    async def decide(self, tenant_id: str, question: str, history: list[common.Message]) -> Decision:
+    async def decide(self, tenant_id: str, question: str, history: list[common.Message],
+                     min_confidence: float = 0.0) -> Decision:
+        """The policy's decision; `min_confidence` (a tenant's answer_threshold, 0 = the
+        calibrated policy alone) can only make it stricter: a less confident answer hands off."""
         earlier = [m.text for m in history if m.role == common.ROLE_CUSTOMER and m.text != question][-5:]
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, lambda: self._policy(tenant_id).decide(question, earlier))
+        decision = await loop.run_in_executor(self.executor, lambda: self._policy(tenant_id).decide(question, earlier))
+        if not decision.handoff and decision.confidence < min_confidence:
+            return dataclasses.replace(decision, kind=HANDOFF, text=HANDOFF_TEXT[LOW_CONFIDENCE], reason=LOW_CONFIDENCE,
+                                       citations=())
+        return decision
+
+    async def search(self, tenant_id: str, query: str, limit: int) -> list:
+        """The tenant's best knowledge-base passages for a query (the search tool)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, lambda: self.knowledge(tenant_id).search(query, limit))
 
     def close(self) -> None:
         self.executor.shutdown(wait=False)

@@ -10,9 +10,13 @@ from frontdesk.publish import Publisher
 from frontdesk.settings import Settings
 from inference.backends import make_backend
 from frontdesk.caller import CallerCodec
+from frontdesk.inference.v1 import inference_pb2, inference_pb2_grpc
 from frontdesk.knowledge.v1 import knowledge_pb2, knowledge_pb2_grpc
+from frontdesk.secretbox import SecretBox
 from inference.grounding import Grounding
+from inference.inference_service import InferenceServicer
 from inference.knowledge_service import KnowledgeServicer
+from inference.tenants import BackendPool, TenantConfigs
 from inference.worker import Worker
 
 log = logs.get("inference")
@@ -31,27 +35,35 @@ def backend_options(settings: Settings) -> dict:
 
 
 KNOWLEDGE_SERVICE = knowledge_pb2.DESCRIPTOR.services_by_name["KnowledgeService"].full_name
+INFERENCE_SERVICE = inference_pb2.DESCRIPTOR.services_by_name["InferenceService"].full_name
 
 
 async def serve(settings: Settings) -> None:
     metrics.serve(settings.metrics_port, settings.host)
-    server = grpcutil.Server([KNOWLEDGE_SERVICE])
+    server = grpcutil.Server([KNOWLEDGE_SERVICE, INFERENCE_SERVICE])
     grounding = Grounding(settings.data_dir)
+    codec = CallerCodec(settings.secret_bytes())
     knowledge_pb2_grpc.add_KnowledgeServiceServicer_to_server(
-        KnowledgeServicer(settings.data_dir, grounding, CallerCodec(settings.secret_bytes())), server.grpc)
+        KnowledgeServicer(settings.data_dir, grounding, codec), server.grpc)
+    store = stores.open_log_store(settings)
+    inference_pb2_grpc.add_InferenceServiceServicer_to_server(InferenceServicer(store, codec), server.grpc)
     port = server.bind(settings.host, settings.inference_port)
     await server.grpc.start()
     await server.set_serving(False)  # not ready until the model is loaded and the consumer bound
     stop = grpcutil.stop_event()
     backend = make_backend(settings.backend, **backend_options(settings))
     await backend.start()
-    store = stores.open_log_store(settings)
+    # tenants' AI settings and tools: read through the account store, as the gateway writes them
+    accounts = stores.open_account_store(settings)
+    backends = BackendPool(backend, settings)
     nc = await bus.connect(settings, "inference")
     js = nc.jetstream()
     await bus.ensure_streams(js, settings)
     publisher = Publisher(nc, js)
     worker = Worker(settings, store, js, publisher, backend,
-                    grounding if settings.answer_policy == "knowledge" else None)
+                    grounding if settings.answer_policy == "knowledge" else None,
+                    tenants=TenantConfigs(accounts, SecretBox.from_settings(settings), settings), backends=backends,
+                    knowledge=grounding)
     loop_task = asyncio.create_task(worker.run(stop))
     await server.set_serving(True)
     log.info("inference.serving", address=f"{settings.host}:{port}", backend=backend.name, model=backend.model)
@@ -62,5 +74,7 @@ async def serve(settings: Settings) -> None:
     await server.grpc.stop(1)
     await publisher.flush()
     await nc.drain()
+    await backends.close()
     await backend.close()
     await store.close()
+    await accounts.close()

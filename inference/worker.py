@@ -16,19 +16,22 @@ import time
 from frontdesk.clock import now_ts
 from nats.js import JetStreamContext
 
-from frontdesk import bus, ids, logs, metrics
+from frontdesk import bus, ids, logs, metrics, tracing
 from frontdesk.common.v1 import common_pb2 as common
 from frontdesk.events.v1 import events_pb2 as ev
 from frontdesk.handoff import hand_off
 from frontdesk.inference.v1 import inference_pb2
 from frontdesk.publish import Publisher
 from frontdesk.settings import Settings
-from frontdesk.stores.base import LogStore
-from inference.backends.base import Backend, ChatTurn, GenerationRequest
+from frontdesk.stores.base import LogStore, ToolCallEntry
+from inference import tools as tooling
+from inference.backends.base import Backend, BackendError, ChatTurn, GenerationRequest, GenerationResult
 from inference.backends.echo import EchoBackend
 from inference.fair import TenantQueues
 from inference.grounding import Grounding, citations
-from inference.pipeline import build_grounded_request, build_request
+from inference.knowledge.handoff import asks_for_person
+from inference.pipeline import build_grounded_request, build_request, build_tool_messages
+from inference.tenants import BackendPool, TenantAi, TenantConfigs
 
 log = logs.get("inference.worker")
 
@@ -71,15 +74,30 @@ class DeltaBatcher:
             self._last = time.monotonic() if now is None else now
 
 
+_AUTHOR_ROLE = {common.ROLE_CUSTOMER: "customer", common.ROLE_AI: "assistant", common.ROLE_AGENT: "agent",
+                common.ROLE_SYSTEM: "system"}
+
+
 class Worker:
+    """`tenants` (per-tenant AI settings and tools) and `backends` (the tenant's own model
+    backends) are optional: without them every tenant gets the deployment's defaults.
+    `knowledge` serves the search tool; it defaults to `grounding`."""
+
     def __init__(self, settings: Settings, store: LogStore, js: JetStreamContext, publisher: Publisher, backend: Backend,
-                 grounding: Grounding | None = None):
+                 grounding: Grounding | None = None, *, tenants: TenantConfigs | None = None,
+                 backends: BackendPool | None = None, knowledge: Grounding | None = None):
         self.settings = settings
         self.store = store
         self.js = js
         self.pub = publisher
         self.backend = backend
         self.grounding = grounding
+        self.knowledge = knowledge or grounding
+        self.tenants = tenants
+        self.backends = backends or BackendPool(backend, settings)
+        self.tool_allowlist = tooling.Allowlist(
+            [e.strip() for e in settings.tool_url_allowlist.split(",") if e.strip()])
+        self._http: object | None = None  # one client for every tenant tool call, made on first use
         self.in_flight: set[asyncio.Task] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -108,6 +126,8 @@ class Worker:
             log.info("worker.draining", jobs=len(self.in_flight))
             await asyncio.gather(*self.in_flight, return_exceptions=True)
         await queues.close()
+        if self._http is not None:
+            await self._http.aclose()
 
     async def _handle(self, msg) -> None:
         try:
@@ -121,22 +141,37 @@ class Worker:
             log.error("job.tenant_mismatch", subject=msg.subject)
             await msg.term()
             return
+        # the job continues the trace of the SendMessage that queued it (traceparent header)
+        with tracing.consumer_span("inference.job", msg.headers, **{
+                "frontdesk.tenant_id": tenant_id, "frontdesk.conversation_id": job.conversation_id,
+                "frontdesk.message_id": job.message_id,
+                "messaging.message.delivery_count": msg.metadata.num_delivered}) as span:
+            await self._run(msg, tenant_id, job, span)
+
+    async def _run(self, msg, tenant_id: str, job, span) -> None:
         deliveries = msg.metadata.num_delivered
         heartbeat = asyncio.create_task(self._keep_alive(msg))
         try:
             outcome = await self.answer(tenant_id, job)
             await msg.ack()
             metrics.JOBS.labels(outcome).inc()
+            span.set_attribute("frontdesk.outcome", outcome)
         except Exception as err:  # noqa: BLE001 - every failure ends in a retry or a handoff
-            metrics.JOBS.labels("dead_lettered" if deliveries >= self.settings.job_max_deliver else "retried").inc()
-            if deliveries >= self.settings.job_max_deliver:
+            span.record_exception(err)
+            # a permanent backend error (a wrong API key, an unknown model) fails the same way every time
+            final = deliveries >= self.settings.job_max_deliver or (isinstance(err, BackendError) and not err.retryable)
+            metrics.JOBS.labels("dead_lettered" if final else "retried").inc()
+            if final:
                 log.error("job.dead_lettered", tenant=tenant_id, job=job.job_id, deliveries=deliveries, error=str(err))
                 with contextlib.suppress(Exception):
                     await self.dead_letter(tenant_id, job, deliveries, err)
                 await msg.term()
             else:
                 log.warning("job.retry", tenant=tenant_id, job=job.job_id, deliveries=deliveries, error=str(err))
-                await msg.nak(delay=retry_delay_s(deliveries))
+                delay = retry_delay_s(deliveries)
+                if isinstance(err, BackendError) and err.retry_after_s:  # a rate-limited API said when
+                    delay = min(max(delay, err.retry_after_s), 300.0)
+                await msg.nak(delay=delay)
         finally:
             heartbeat.cancel()
 
@@ -161,15 +196,26 @@ class Worker:
         started = time.monotonic()
         enqueued_ms = job.enqueued_at.ToMilliseconds()
         queue_wait_ms = max(time.time() * 1000 - enqueued_ms, 0.0)
+        ai = await self.tenants.get(tenant_id) if self.tenants is not None else TenantAi()
+        backend = await self.backends.get(ai)
+        max_tokens = ai.max_tokens or self.settings.max_reply_tokens
         history, _ = await self.store.list_messages(tenant_id, job.conversation_id, limit=20)
         reply_id = ids.new_id("message", after=job.message_id)
         await self.pub.live(tenant_id, job.conversation_id, typing=ev.Typing(role=common.ROLE_AI, active=True))
         deltas = DeltaBatcher(lambda text, index: self.pub.live(tenant_id, job.conversation_id, token=ev.TokenDelta(
             reply_id=reply_id, in_reply_to=job.message_id, text=text, index=index)))
         cited: list[common.Citation] = []
-        author = self.backend.model
-        if self.grounding is not None:
-            decision = await self.grounding.decide(tenant_id, job.text, history)
+        author = backend.model
+        registry = self._registry(tenant_id, job, ai) if backend.supports_tools else None
+        if registry is not None and self.grounding is not None and asks_for_person(job.text):
+            registry = None  # the policy hands off below, no model turn needed
+        if registry is not None:
+            outcome = await self._answer_with_tools(tenant_id, job, conv, ai, backend, registry, history, deltas)
+            if outcome is None:
+                return "handed_off"
+            result, cited = outcome
+        elif self.grounding is not None:
+            decision = await self.grounding.decide(tenant_id, job.text, history, min_confidence=ai.answer_threshold)
             if decision.handoff:
                 await hand_off(self.store, self.pub, tenant_id, conv, decision.reason, job.text[:500],
                                dedupe_key=f"handoff:{job.job_id}")
@@ -177,16 +223,18 @@ class Worker:
                          reason=decision.reason, confidence=round(decision.confidence, 3))
                 return "handed_off"
             cited = citations(decision)
-            if self.settings.grounded_generation:
-                request = build_grounded_request(job.text, decision.passages, self.settings.max_reply_tokens)
-                result = await self.backend.generate(request, on_delta=deltas.add)
+            # a tenant that chose its own model wants it to write the answer
+            if self.settings.grounded_generation or ai.own_backend:
+                request = build_grounded_request(job.text, decision.passages, max_tokens, ai.system_prompt,
+                                                 ai.temperature)
+                result = await backend.generate(request, on_delta=deltas.add)
             else:  # the knowledge base's own words, streamed like a model's
                 author = QUOTE.model
                 result = await QUOTE.generate(GenerationRequest(turns=(ChatTurn("user", decision.text),),
                                                                 max_tokens=10_000), on_delta=deltas.add)
         else:
-            request = build_request(history, job.message_id, self.settings.max_reply_tokens)
-            result = await self.backend.generate(request, on_delta=deltas.add)
+            request = build_request(history, job.message_id, max_tokens, ai.system_prompt, ai.temperature)
+            result = await backend.generate(request, on_delta=deltas.add)
         await deltas.flush()
         first_token_ms = deltas.first_at_ms - enqueued_ms if deltas.first_at_ms else 0.0
         text = result.text.strip()
@@ -199,7 +247,7 @@ class Worker:
         await self.pub.live(tenant_id, job.conversation_id, message=stored)  # also ends the typing indicator
         total_ms = time.time() * 1000 - enqueued_ms
         await self.pub.domain(tenant_id, job.conversation_id, dedupe, reply_completed=ev.ReplyCompleted(
-            reply_id=stored.id, in_reply_to=job.message_id, backend=self.backend.name, model=self.backend.model,
+            reply_id=stored.id, in_reply_to=job.message_id, backend=backend.name, model=backend.model,
             queue_wait_ms=queue_wait_ms, first_token_ms=first_token_ms, total_ms=total_ms,
             prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens, answered=True,
             cited_ids=[c.source_id for c in cited],
@@ -209,9 +257,112 @@ class Worker:
         metrics.QUEUE_WAIT.observe(queue_wait_ms / 1000)
         if first_token_ms:
             metrics.FIRST_TOKEN.observe(first_token_ms / 1000)
-        metrics.TOKENS.labels(self.backend.name, self.backend.model).inc(result.completion_tokens)
-        metrics.GENERATION_SECONDS.labels(self.backend.name, self.backend.model).inc(result.total_ms / 1000)
+        metrics.TOKENS.labels(backend.name, backend.model).inc(result.completion_tokens)
+        metrics.GENERATION_SECONDS.labels(backend.name, backend.model).inc(result.total_ms / 1000)
         return "answered"
+
+    # -- function calling ----------------------------------------------------------------
+
+    def _http_client(self):
+        if self._http is None:
+            self._http = tooling.make_client()
+        return self._http
+
+    def _registry(self, tenant_id: str, job: inference_pb2.AiJob, ai: TenantAi) -> tooling.ToolRegistry | None:
+        """The tools this tenant enabled (built-ins and its HTTP tools), or None: no tool loop."""
+        if not ai.enabled_tools:
+            return None
+        http_tools = []
+        for record in ai.tools:
+            if record.name not in ai.enabled_tools:
+                continue
+            try:
+                http_tools.append(tooling.HttpTool.from_spec(record, allowlist=self.tool_allowlist,
+                                                             secret=ai.secret_for(record.name) or None,
+                                                             client=self._http_client()))
+            except ValueError as err:  # e.g. the deployment's allowlist no longer covers its URL
+                log.warning("tool.unusable", tenant=tenant_id, tool=record.name, error=str(err))
+
+        async def record(call: tooling.ToolCallRecord) -> None:
+            entry = ToolCallEntry(job_id=job.job_id, call_id=call.call_id, tool=call.tool, arguments=call.arguments,
+                                  ok=call.ok, error=call.error, duration_ms=call.duration_ms,
+                                  started_ms=int(call.started_at * 1000), result_bytes=call.result_bytes,
+                                  result_preview=call.result_preview)
+            await self.store.record_tool_call(tenant_id, job.conversation_id, entry)
+            await self.pub.domain(tenant_id, job.conversation_id, f"tool:{job.job_id}:{call.call_id}",
+                                  tool_called=ev.ToolCalled(tool=call.tool, ok=call.ok, duration_ms=call.duration_ms,
+                                                            error=call.error[:500]))
+
+        registry = tooling.ToolRegistry(tooling.BUILTIN_TOOLS, http_tools, enabled=set(ai.enabled_tools), on_call=record)
+        return registry if registry.names() else None
+
+    async def _answer_with_tools(self, tenant_id, job, conv, ai: TenantAi, backend: Backend,
+                                 registry: tooling.ToolRegistry, history, deltas: DeltaBatcher):
+        """The model answers with tools: (result, citations), or None when the conversation
+        was handed to a person (by the handoff tool, or because the loop found no answer)."""
+        cited: dict[str, common.Citation] = {}
+        handed_off = False
+
+        async def search(query: str, limit: int) -> list[dict]:
+            if self.knowledge is None:
+                return []
+            hits = await self.knowledge.search(tenant_id, query, limit)
+            for hit in hits[:3]:
+                cited.setdefault(hit.entry_id, common.Citation(source_id=hit.entry_id, title=hit.title, url=hit.url,
+                                                               score=float(hit.score)))
+            return [tooling.hit_to_dict(h) for h in hits]
+
+        async def earlier(limit: int) -> list[dict]:
+            messages, _ = await self.store.list_messages(tenant_id, job.conversation_id, limit=limit)
+            return [{"role": _AUTHOR_ROLE.get(m.role, "system"), "text": m.text} for m in messages if m.text]
+
+        async def request_handoff(reason: str) -> None:
+            nonlocal handed_off
+            await hand_off(self.store, self.pub, tenant_id, conv, "ai_requested", job.text[:500],
+                           dedupe_key=f"handoff:{job.job_id}")
+            log.info("reply.handed_off", tenant=tenant_id, conversation=job.conversation_id, job=job.job_id,
+                     reason="ai_requested", detail=reason[:200])
+            handed_off = True
+
+        ctx = tooling.ToolContext(tenant_id, job.conversation_id, job.job_id, search=search, history=earlier,
+                                  request_handoff=request_handoff)
+        max_rounds = max(1, self.settings.tool_max_rounds)
+        max_tokens = ai.max_tokens or self.settings.max_reply_tokens
+        temperature = 0.2 if ai.temperature is None else ai.temperature
+        first = ai.tool_choice if ai.tool_choice in ("auto", "required") or ai.tool_choice in registry else "auto"
+        turns = 0
+        prompt_tokens = completion_tokens = 0
+        t0 = time.perf_counter()
+
+        async def complete(messages, specs):
+            nonlocal turns, prompt_tokens, completion_tokens
+            turns += 1
+            # the last turn offers no tool, so the loop ends in text rather than a handoff
+            choice = "none" if turns >= max_rounds else first if turns == 1 else "auto"
+            done = await backend.complete_chat(messages, specs, choice, max_tokens=max_tokens, temperature=temperature)
+            prompt_tokens += done.usage.prompt_tokens
+            completion_tokens += done.usage.completion_tokens
+            return done.text, [{"id": c.id, "type": "function",
+                                "function": {"name": c.name, "arguments": c.raw_arguments}} for c in done.tool_calls]
+
+        loop = await tooling.run_tool_loop(complete, registry, ctx, build_tool_messages(history, job.message_id,
+                                                                                        ai.system_prompt),
+                                           max_rounds=max_rounds)
+        if loop.stopped_reason == tooling.HANDOFF or handed_off:
+            return None
+        if loop.needs_handoff:
+            await hand_off(self.store, self.pub, tenant_id, conv, "ai_failure", job.text[:500],
+                           dedupe_key=f"handoff:{job.job_id}")
+            log.info("reply.handed_off", tenant=tenant_id, conversation=job.conversation_id, job=job.job_id,
+                     reason=loop.stopped_reason, rounds=loop.rounds)
+            return None
+        # the answer came in one piece; it streams to the customer like any other
+        await QUOTE.generate(GenerationRequest(turns=(ChatTurn("user", loop.text),), max_tokens=10_000),
+                             on_delta=deltas.add)
+        total_ms = (time.perf_counter() - t0) * 1000
+        result = GenerationResult(text=loop.text, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
+                                  first_token_ms=total_ms, total_ms=total_ms, finish_reason="stop")
+        return result, list(cited.values())
 
     async def dead_letter(self, tenant_id: str, job: inference_pb2.AiJob, deliveries: int, err: Exception) -> None:
         """The AI could not answer: a person takes over, and the admin sees why."""

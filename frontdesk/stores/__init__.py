@@ -13,10 +13,12 @@ from frontdesk.stores.base import (
     OutboxEntry,
     StoreUnavailable,
     TenantRecord,
+    ToolCallEntry,
+    ToolRecord,
 )
 
 __all__ = ["AccountStore", "ApiKeyRecord", "BlobStore", "Conflict", "LogStore", "OperatorRecord", "OutboxEntry", "StoreUnavailable",
-           "TenantRecord", "open_account_store", "open_blob_store", "open_log_store"]
+           "TenantRecord", "ToolCallEntry", "ToolRecord", "open_account_store", "open_blob_store", "open_log_store"]
 
 
 def cql_options(settings) -> dict:

@@ -80,8 +80,48 @@ class LogStore(abc.ABC):
     @abc.abstractmethod
     async def record_feedback(self, tenant_id: str, conversation_id: str, message_id: str, helpful: bool, comment: str) -> None: ...
 
+    @abc.abstractmethod
+    async def record_tool_call(self, tenant_id: str, conversation_id: str, call: ToolCallEntry) -> None:
+        """Keep one tool call of the AI for the admin; the same (job_id, call_id) again
+        replaces it (a redelivered job), never adds a second."""
+
+    @abc.abstractmethod
+    async def list_tool_calls(self, tenant_id: str, conversation_id: str, limit: int = 100) -> list[ToolCallEntry]:
+        """The conversation's latest `limit` tool calls, oldest first."""
+
     async def close(self) -> None:
         return None
+
+
+@dataclass
+class ToolCallEntry:
+    """One function call the AI made while answering, as the admin reads it: no secret,
+    the arguments and a preview of the result cut short."""
+    job_id: str
+    call_id: str
+    tool: str
+    arguments: str
+    ok: bool
+    error: str
+    duration_ms: float
+    started_ms: int
+    result_bytes: int = 0
+    result_preview: str = ""
+
+
+@dataclass
+class ToolRecord:
+    """A tenant-defined HTTP tool. The signing secret is stored sealed (frontdesk.secretbox),
+    never in the clear; parameters_schema is JSON text."""
+    tenant_id: str
+    name: str
+    description: str
+    parameters_schema: str
+    url: str
+    method: str
+    timeout_ms: int
+    created_ms: int
+    secret_sealed: str = ""
 
 
 @dataclass
@@ -164,6 +204,17 @@ class AccountStore(abc.ABC):
 
     @abc.abstractmethod
     async def delete_operator(self, tenant_id: str, operator_id: str) -> bool: ...
+
+    @abc.abstractmethod
+    async def create_tool(self, tool: ToolRecord) -> None:
+        """Conflict when the tenant already has a tool of that name."""
+
+    @abc.abstractmethod
+    async def list_tools(self, tenant_id: str) -> list[ToolRecord]:
+        """The tenant's tools, by name."""
+
+    @abc.abstractmethod
+    async def delete_tool(self, tenant_id: str, name: str) -> bool: ...
 
     async def close(self) -> None:
         return None

@@ -16,9 +16,11 @@ that find a caller's tenant: slug, widget key, API key id):
   outbox_buckets             ((shard), bucket)                             minute buckets holding entries
   outbox_lookup              ((tenant_id, conversation_id), message_id)    where an entry lives, for outbox_done
   feedback                   ((tenant_id, conversation_id), message_id)
+  tool_calls                 ((tenant_id, conversation_id), job_id, call_id)   the AI's tool calls, for the admin
   tenants (id) · tenant_slugs (slug) · tenant_widget_keys (widget_key)    slug/key claimed by LWT
   api_keys (id) · api_keys_by_tenant ((tenant_id), id)
   operators ((tenant_id), id) · operator_emails ((tenant_id, email))      email claimed by LWT
+  tools ((tenant_id), name)                                                tenant HTTP tools, created by LWT
 
 Choices, briefly:
 
@@ -110,6 +112,8 @@ from frontdesk.stores.base import (
     OutboxEntry,
     StoreUnavailable,
     TenantRecord,
+    ToolCallEntry,
+    ToolRecord,
 )
 
 __all__ = ["CqlAccountStore", "CqlLogStore", "CqlSession"]
@@ -472,6 +476,10 @@ _LOG_SCHEMA = (
     """CREATE TABLE IF NOT EXISTS {ks}.feedback (
         tenant_id text, conversation_id text, message_id text, helpful boolean, comment text, at_ms bigint,
         PRIMARY KEY ((tenant_id, conversation_id), message_id))""",
+    """CREATE TABLE IF NOT EXISTS {ks}.tool_calls (
+        tenant_id text, conversation_id text, job_id text, call_id text, body text,
+        PRIMARY KEY ((tenant_id, conversation_id), job_id, call_id))
+        WITH CLUSTERING ORDER BY (job_id DESC, call_id ASC)""",
 )
 
 _CONV_MUTABLE = "status, updated_ms, last_preview, assigned_operator_id, handoff_reason, rating, message_count"
@@ -566,7 +574,11 @@ _LOG_STATEMENTS = {
     "feedback_put": (
         "INSERT INTO {ks}.feedback (tenant_id, conversation_id, message_id, helpful, comment, at_ms) "
         "VALUES (?, ?, ?, ?, ?, ?)"
+    ),    "tool_call_put": (
+        "INSERT INTO {ks}.tool_calls (tenant_id, conversation_id, job_id, call_id, body) VALUES (?, ?, ?, ?, ?)"
     ),
+    # job ids are message ids, which are time-ordered: the newest jobs come first
+    "tool_calls": "SELECT body FROM {ks}.tool_calls WHERE tenant_id = ? AND conversation_id = ? LIMIT ?",
 }
 
 _UPDATABLE = {"status", "assigned_operator_id", "handoff_reason", "rating"}
@@ -936,6 +948,13 @@ class CqlLogStore(_CqlStore, LogStore):
     async def record_feedback(self, tenant_id, conversation_id, message_id, helpful, comment):
         await self._q("feedback_put", tenant_id, conversation_id, message_id, bool(helpful), comment, _now_ms())
 
+    async def record_tool_call(self, tenant_id, conversation_id, call):
+        await self._q("tool_call_put", tenant_id, conversation_id, call.job_id, call.call_id, json.dumps(call.__dict__))
+
+    async def list_tool_calls(self, tenant_id, conversation_id, limit=100):
+        calls = [ToolCallEntry(**json.loads(r["body"])) for r in await self._q("tool_calls", tenant_id, conversation_id, limit)]
+        return sorted(calls, key=lambda c: (c.started_ms, c.job_id, c.call_id))
+
 
 # =====================================================================================
 # account store
@@ -952,6 +971,8 @@ _ACCOUNT_SCHEMA = (
         tenant_id text, id text, email text, body text, PRIMARY KEY ((tenant_id), id))""",
     """CREATE TABLE IF NOT EXISTS {ks}.operator_emails (
         tenant_id text, email text, operator_id text, claimed_ms bigint, PRIMARY KEY ((tenant_id, email)))""",
+    """CREATE TABLE IF NOT EXISTS {ks}.tools (
+        tenant_id text, name text, body text, PRIMARY KEY ((tenant_id), name))""",
 )
 
 # claim kinds: table, key columns, owner column
@@ -989,6 +1010,9 @@ _ACCOUNT_STATEMENTS = {
     "operator_update": "UPDATE {ks}.operators SET body = ? WHERE tenant_id = ? AND id = ? IF EXISTS",
     "operator_delete": "DELETE FROM {ks}.operators WHERE tenant_id = ? AND id = ? IF EXISTS",
     "operators": "SELECT email, body FROM {ks}.operators WHERE tenant_id = ?",
+    "tool_create": "INSERT INTO {ks}.tools (tenant_id, name, body) VALUES (?, ?, ?) IF NOT EXISTS",
+    "tool_delete": "DELETE FROM {ks}.tools WHERE tenant_id = ? AND name = ? IF EXISTS",
+    "tools": "SELECT body FROM {ks}.tools WHERE tenant_id = ?",
 }
 
 
@@ -1183,3 +1207,16 @@ class CqlAccountStore(_CqlStore, AccountStore):
             return False
         await self._release("email", (tenant_id, row["email"]), operator_id)
         return True
+
+    # -- tools --------------------------------------------------------------------------------
+
+    async def create_tool(self, tool):
+        if not _applied(await self._lwt("tool_create", tool.tenant_id, tool.name, _body(tool))):
+            raise Conflict(f"tool {tool.name!r} already exists")
+
+    async def list_tools(self, tenant_id):
+        return sorted((ToolRecord(**json.loads(r["body"])) for r in await self._q("tools", tenant_id) if r.get("body")),
+                      key=lambda t: t.name)
+
+    async def delete_tool(self, tenant_id, name):
+        return _applied(await self._lwt("tool_delete", tenant_id, name))

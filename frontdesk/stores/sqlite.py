@@ -27,6 +27,8 @@ from frontdesk.stores.base import (
     OutboxEntry,
     StoreUnavailable,
     TenantRecord,
+    ToolCallEntry,
+    ToolRecord,
 )
 
 
@@ -132,6 +134,16 @@ CREATE TABLE IF NOT EXISTS feedback (
     at_ms INTEGER NOT NULL,
     PRIMARY KEY (tenant_id, conversation_id, message_id)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tool_calls (
+    tenant_id TEXT NOT NULL,
+    conversation_id TEXT NOT NULL,
+    job_id TEXT NOT NULL,
+    call_id TEXT NOT NULL,
+    started_ms INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, conversation_id, job_id, call_id)
+);
+CREATE INDEX IF NOT EXISTS tool_calls_by_time ON tool_calls (tenant_id, conversation_id, started_ms);
 """
 
 _CONV_COLUMNS = "id, visitor_id, status, channel, created_ms, updated_ms, last_preview, assigned_operator_id, handoff_reason, rating, message_count, attributes"
@@ -317,6 +329,19 @@ class SqliteLogStore(LogStore):
 
         await self._db.run(op)
 
+    async def record_tool_call(self, tenant_id, conversation_id, call):
+        await self._db.run(lambda conn: conn.execute(
+            "INSERT INTO tool_calls (tenant_id, conversation_id, job_id, call_id, started_ms, body) VALUES (?,?,?,?,?,?) "
+            "ON CONFLICT (tenant_id, conversation_id, job_id, call_id) DO UPDATE SET started_ms=excluded.started_ms, "
+            "body=excluded.body",
+            (tenant_id, conversation_id, call.job_id, call.call_id, call.started_ms, json.dumps(call.__dict__))))
+
+    async def list_tool_calls(self, tenant_id, conversation_id, limit=100):
+        rows = await self._db.run(lambda conn: conn.execute(
+            "SELECT body FROM tool_calls WHERE tenant_id=? AND conversation_id=? "
+            "ORDER BY started_ms DESC, job_id DESC, call_id DESC LIMIT ?", (tenant_id, conversation_id, limit)).fetchall())
+        return [ToolCallEntry(**json.loads(r[0])) for r in reversed(rows)]
+
     async def close(self):
         await self._db.close()
 
@@ -341,6 +366,12 @@ CREATE TABLE IF NOT EXISTS operators (
     body TEXT NOT NULL,
     PRIMARY KEY (tenant_id, id),
     UNIQUE (tenant_id, email)
+);
+CREATE TABLE IF NOT EXISTS tools (
+    tenant_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, name)
 );
 """
 
@@ -428,6 +459,18 @@ class SqliteAccountStore(AccountStore):
     async def delete_operator(self, tenant_id, operator_id):
         cur = await self._db.run(lambda conn: conn.execute(
             "DELETE FROM operators WHERE tenant_id=? AND id=?", (tenant_id, operator_id)))
+        return cur.rowcount > 0
+
+    async def create_tool(self, tool):
+        await self._insert("INSERT INTO tools (tenant_id, name, body) VALUES (?,?,?)",
+                           (tool.tenant_id, tool.name, self._body(tool)), f"tool {tool.name!r}")
+
+    async def list_tools(self, tenant_id):
+        return await self._many(ToolRecord, "SELECT body FROM tools WHERE tenant_id=? ORDER BY name", (tenant_id,))
+
+    async def delete_tool(self, tenant_id, name):
+        cur = await self._db.run(lambda conn: conn.execute(
+            "DELETE FROM tools WHERE tenant_id=? AND name=?", (tenant_id, name)))
         return cur.rowcount > 0
 
     async def close(self):

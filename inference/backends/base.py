@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import abc
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 ROLES = frozenset({"system", "user", "assistant"})
 
@@ -82,6 +83,45 @@ class GenerationResult:
     finish_reason: str  # "stop" | "length" | backend-specific
 
 
+@dataclass(frozen=True)
+class ToolCall:
+    """One function call proposed by the model.
+
+    ``arguments`` is always a dict (empty when the model's arguments could not be
+    used); ``raw_arguments`` is the string exactly as the server sent it; ``error``
+    says why the call is unusable (invalid JSON, not an object, unknown tool),
+    ``None`` when it is fine.
+    """
+
+    id: str
+    name: str
+    arguments: dict[str, Any] = field(default_factory=dict, hash=False)
+    raw_arguments: str = ""
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True)
+class Usage:
+    prompt_tokens: int
+    completion_tokens: int
+    estimated: bool = False  # True when the server sent no usage and these are estimates
+
+
+@dataclass(frozen=True)
+class ToolCompletion:
+    """Result of a non-streaming completion with tools."""
+
+    text: str  # assistant text ("" when the model only called tools)
+    tool_calls: tuple[ToolCall, ...]
+    usage: Usage
+    finish_reason: str  # "stop" | "length" | "tool_calls" | ...
+    total_ms: float
+
+
 class BackendError(Exception):
     """A backend failed to serve a request.
 
@@ -92,9 +132,10 @@ class BackendError(Exception):
 
     retryable: bool = False
 
-    def __init__(self, message: str, *, retryable: bool = False) -> None:
+    def __init__(self, message: str, *, retryable: bool = False, retry_after_s: float | None = None) -> None:
         super().__init__(message)
         self.retryable = retryable
+        self.retry_after_s = retry_after_s  # what a rate-limited API asked for (Retry-After), if anything
 
 
 @dataclass
@@ -144,6 +185,24 @@ class Backend(abc.ABC):
         to counting deltas and estimating prompt tokens.
         """
         return self.stream(request)
+
+    #: whether complete_chat() can offer tools to the model (the worker's tool loop)
+    supports_tools: bool = False
+
+    async def complete_chat(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        tools: Sequence[Mapping[str, Any]] | None = None,
+        tool_choice: str | Mapping[str, Any] | None = None,
+        *,
+        max_tokens: int = 256,
+        temperature: float = 0.2,
+        stop: Sequence[str] = (),
+    ) -> ToolCompletion:
+        """One non-streaming turn on OpenAI-format chat messages (system, user, assistant with
+        ``tool_calls``, ``tool`` results) with OpenAI function ``tools``; ``tool_choice`` is
+        auto, none, required or a tool name. Backends with ``supports_tools`` implement it."""
+        raise BackendError(f"the {self.name} backend cannot call tools", retryable=False)
 
     async def generate(
         self,

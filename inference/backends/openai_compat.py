@@ -79,48 +79,8 @@ _MAX_ERROR_TEXT = 500
 
 
 # --------------------------------------------------------------------------- tool-call types
-# Proposed for base.py (so that every backend and the worker's tool loop share them);
-# taken from there as soon as base.py has them, defined here until then.
-
-try:
-    from .base import ToolCall, ToolCompletion, Usage  # type: ignore[attr-defined]
-except ImportError:
-
-    @dataclass(frozen=True)
-    class ToolCall:  # type: ignore[no-redef]
-        """One function call proposed by the model.
-
-        ``arguments`` is always a dict (empty when the model's arguments could not be
-        used); ``raw_arguments`` is the string exactly as the server sent it; ``error``
-        says why the call is unusable (invalid JSON, not an object, unknown tool),
-        ``None`` when it is fine.
-        """
-
-        id: str
-        name: str
-        arguments: dict[str, Any] = field(default_factory=dict, hash=False)
-        raw_arguments: str = ""
-        error: str | None = None
-
-        @property
-        def ok(self) -> bool:
-            return self.error is None
-
-    @dataclass(frozen=True)
-    class Usage:  # type: ignore[no-redef]
-        prompt_tokens: int
-        completion_tokens: int
-        estimated: bool = False  # True when the server sent no usage and these are estimates
-
-    @dataclass(frozen=True)
-    class ToolCompletion:  # type: ignore[no-redef]
-        """Result of a non-streaming completion with tools."""
-
-        text: str  # assistant text ("" when the model only called tools)
-        tool_calls: tuple[ToolCall, ...]
-        usage: Usage
-        finish_reason: str  # "stop" | "length" | "tool_calls" | ...
-        total_ms: float
+# shared by every backend (base.py); re-exported here for existing imports
+from .base import ToolCall, ToolCompletion, Usage  # noqa: E402
 
 
 # --------------------------------------------------------------------------- helpers
@@ -295,6 +255,7 @@ class OpenAICompatBackend(Backend):
     """
 
     name = "openai"
+    supports_tools = True
 
     def __init__(
         self,

@@ -26,12 +26,13 @@ class FailingBackend(Backend):
     name = "failing"
     model = "failing"
 
-    def __init__(self):
+    def __init__(self, retryable: bool = True):
         self.calls = 0
+        self.retryable = retryable
 
     async def stream(self, request):
         self.calls += 1
-        raise BackendError("model overloaded", retryable=True)
+        raise BackendError("model overloaded" if self.retryable else "HTTP 401: invalid key", retryable=self.retryable)
         yield  # pragma: no cover - makes this an async generator
 
 
@@ -113,6 +114,24 @@ async def test_a_job_that_keeps_failing_hands_the_conversation_to_a_person(env):
     messages, _ = await store.list_messages(TENANT, conv.id)
     assert [m.role for m in messages] == [common.ROLE_CUSTOMER, common.ROLE_SYSTEM]
     assert "person" in messages[-1].text
+
+
+async def test_a_permanent_backend_error_hands_off_on_the_first_delivery(env):
+    settings, nc, js, store = env
+    settings = settings_mod.load(env={}, data_dir=settings.data_dir, nats_url=settings.nats_url, job_max_deliver=4,
+                                 job_ack_wait_s=5.0, worker_concurrency=2)
+    conv, msg = await _conversation_with_question(store)
+    await js.publish(bus.jobs_subject(TENANT), _job(conv, msg), headers={"Nats-Msg-Id": msg.id})
+    backend = FailingBackend(retryable=False)
+    worker = Worker(settings, store, js, Publisher(nc, js), backend)
+
+    async def handed_off():
+        c = await store.get_conversation(TENANT, conv.id)
+        return c.status == common.CONVERSATION_STATUS_HANDOFF
+
+    await _run_until(worker, handed_off, timeout=20)
+    assert backend.calls == 1, "a wrong key fails the same way every time: no retries"
+    assert (await store.get_conversation(TENANT, conv.id)).handoff_reason == "ai_failure"
 
 
 async def test_a_job_whose_subject_names_another_tenant_is_refused(env):

@@ -54,3 +54,26 @@ async def test_operators_are_unique_per_tenant_by_email(accounts):
     assert not await accounts.delete_operator("t_2", "op_1")
     assert await accounts.delete_operator("t_1", "op_1")
     assert await accounts.get_operator("t_1", "op_1") is None
+
+
+async def test_tools_are_unique_by_name_within_a_tenant_and_isolated(accounts):
+    from frontdesk.stores.base import ToolRecord
+
+    def tool(tenant_id: str, name: str) -> ToolRecord:
+        return ToolRecord(tenant_id=tenant_id, name=name, description="d", parameters_schema='{"type":"object"}',
+                          url="https://hooks.example.com/x", method="POST", timeout_ms=2000, created_ms=1,
+                          secret_sealed="v1.kid.sealed")
+
+    await accounts.create_tool(tool("t_1", "order_status"))
+    await accounts.create_tool(tool("t_1", "cancel_order"))
+    with pytest.raises(Conflict):
+        await accounts.create_tool(tool("t_1", "order_status"))
+    await accounts.create_tool(tool("t_2", "order_status"))  # the same name in another tenant is fine
+    listed = await accounts.list_tools("t_1")
+    assert [t.name for t in listed] == ["cancel_order", "order_status"]
+    assert listed[1].secret_sealed == "v1.kid.sealed" and listed[1].timeout_ms == 2000
+    assert not await accounts.delete_tool("t_3", "order_status")
+    assert await accounts.delete_tool("t_1", "order_status")
+    assert not await accounts.delete_tool("t_1", "order_status")
+    assert [t.name for t in await accounts.list_tools("t_1")] == ["cancel_order"]
+    assert [t.name for t in await accounts.list_tools("t_2")] == ["order_status"]

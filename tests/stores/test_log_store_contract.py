@@ -131,3 +131,27 @@ async def test_outbox_entries_are_written_with_the_message_and_cleared(log_store
     await log_store.outbox_done(A, conv.id, queued.id)
     await log_store.outbox_done(A, conv.id, queued.id)  # idempotent
     assert await log_store.outbox_due(far_future) == []
+
+
+async def test_tool_calls_are_kept_per_conversation_oldest_first_and_replaced_on_redelivery(log_store):
+    from frontdesk.stores.base import ToolCallEntry
+
+    conv = await new_conversation(log_store)
+    other = await new_conversation(log_store)
+    job1, job2 = ids.new_id("message"), ids.new_id("message")
+
+    def entry(job, call, started, ok=True):
+        return ToolCallEntry(job_id=job, call_id=call, tool="order_status", arguments='{"order":"A-17"}', ok=ok,
+                             error="" if ok else "timed out", duration_ms=12.5, started_ms=started, result_bytes=20,
+                             result_preview='{"status":"shipped"}')
+
+    await log_store.record_tool_call(A, conv.id, entry(job1, "call_a", 1000))
+    await log_store.record_tool_call(A, conv.id, entry(job1, "call_b", 1001, ok=False))
+    await log_store.record_tool_call(A, conv.id, entry(job2, "call_a", 2000))
+    await log_store.record_tool_call(A, conv.id, entry(job1, "call_a", 1000))  # redelivered: replaces, no second
+    calls = await log_store.list_tool_calls(A, conv.id)
+    assert [(c.job_id, c.call_id) for c in calls] == [(job1, "call_a"), (job1, "call_b"), (job2, "call_a")]
+    assert calls[1].ok is False and calls[1].error == "timed out" and calls[0].arguments == '{"order":"A-17"}'
+    assert [c.job_id for c in await log_store.list_tool_calls(A, conv.id, limit=1)] == [job2]
+    assert await log_store.list_tool_calls(B, conv.id) == []  # another tenant sees nothing
+    assert await log_store.list_tool_calls(A, other.id) == []

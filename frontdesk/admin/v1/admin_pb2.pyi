@@ -253,7 +253,7 @@ class CloseConversationRequest(_message.Message):
     def __init__(self, conversation_id: _Optional[str] = ...) -> None: ...
 
 class AiSettings(_message.Message):
-    __slots__ = ("backend", "model", "base_url", "has_api_key", "temperature", "max_tokens", "answer_threshold", "system_prompt", "enabled_tools")
+    __slots__ = ("backend", "model", "base_url", "has_api_key", "temperature", "max_tokens", "answer_threshold", "system_prompt", "enabled_tools", "tool_choice")
     BACKEND_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     BASE_URL_FIELD_NUMBER: _ClassVar[int]
@@ -263,6 +263,7 @@ class AiSettings(_message.Message):
     ANSWER_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
     SYSTEM_PROMPT_FIELD_NUMBER: _ClassVar[int]
     ENABLED_TOOLS_FIELD_NUMBER: _ClassVar[int]
+    TOOL_CHOICE_FIELD_NUMBER: _ClassVar[int]
     backend: str
     model: str
     base_url: str
@@ -272,7 +273,8 @@ class AiSettings(_message.Message):
     answer_threshold: float
     system_prompt: str
     enabled_tools: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, backend: _Optional[str] = ..., model: _Optional[str] = ..., base_url: _Optional[str] = ..., has_api_key: _Optional[bool] = ..., temperature: _Optional[float] = ..., max_tokens: _Optional[int] = ..., answer_threshold: _Optional[float] = ..., system_prompt: _Optional[str] = ..., enabled_tools: _Optional[_Iterable[str]] = ...) -> None: ...
+    tool_choice: str
+    def __init__(self, backend: _Optional[str] = ..., model: _Optional[str] = ..., base_url: _Optional[str] = ..., has_api_key: _Optional[bool] = ..., temperature: _Optional[float] = ..., max_tokens: _Optional[int] = ..., answer_threshold: _Optional[float] = ..., system_prompt: _Optional[str] = ..., enabled_tools: _Optional[_Iterable[str]] = ..., tool_choice: _Optional[str] = ...) -> None: ...
 
 class UpdateAiSettingsRequest(_message.Message):
     __slots__ = ("settings", "api_key", "clear_api_key")
@@ -333,6 +335,44 @@ class DeleteToolRequest(_message.Message):
 class DeleteToolResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class ListToolCallsRequest(_message.Message):
+    __slots__ = ("conversation_id", "page_size")
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    page_size: int
+    def __init__(self, conversation_id: _Optional[str] = ..., page_size: _Optional[int] = ...) -> None: ...
+
+class ToolCallRecord(_message.Message):
+    __slots__ = ("job_id", "call_id", "tool", "arguments", "ok", "error", "duration_ms", "started_at", "result_bytes", "result_preview")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    CALL_ID_FIELD_NUMBER: _ClassVar[int]
+    TOOL_FIELD_NUMBER: _ClassVar[int]
+    ARGUMENTS_FIELD_NUMBER: _ClassVar[int]
+    OK_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    DURATION_MS_FIELD_NUMBER: _ClassVar[int]
+    STARTED_AT_FIELD_NUMBER: _ClassVar[int]
+    RESULT_BYTES_FIELD_NUMBER: _ClassVar[int]
+    RESULT_PREVIEW_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    call_id: str
+    tool: str
+    arguments: str
+    ok: bool
+    error: str
+    duration_ms: float
+    started_at: _timestamp_pb2.Timestamp
+    result_bytes: int
+    result_preview: str
+    def __init__(self, job_id: _Optional[str] = ..., call_id: _Optional[str] = ..., tool: _Optional[str] = ..., arguments: _Optional[str] = ..., ok: _Optional[bool] = ..., error: _Optional[str] = ..., duration_ms: _Optional[float] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., result_bytes: _Optional[int] = ..., result_preview: _Optional[str] = ...) -> None: ...
+
+class ListToolCallsResponse(_message.Message):
+    __slots__ = ("calls",)
+    CALLS_FIELD_NUMBER: _ClassVar[int]
+    calls: _containers.RepeatedCompositeFieldContainer[ToolCallRecord]
+    def __init__(self, calls: _Optional[_Iterable[_Union[ToolCallRecord, _Mapping]]] = ...) -> None: ...
 
 class GetSystemStatusRequest(_message.Message):
     __slots__ = ()

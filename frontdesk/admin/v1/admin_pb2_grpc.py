@@ -157,6 +157,11 @@ class AdminServiceStub:
                 request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.DeleteToolRequest.SerializeToString,
                 response_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.DeleteToolResponse.FromString,
                 _registered_method=True)
+        self.ListToolCalls = channel.unary_unary(
+                '/frontdesk.admin.v1.AdminService/ListToolCalls',
+                request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.ListToolCallsRequest.SerializeToString,
+                response_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.ListToolCallsResponse.FromString,
+                _registered_method=True)
         self.GetSystemStatus = channel.unary_unary(
                 '/frontdesk.admin.v1.AdminService/GetSystemStatus',
                 request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.GetSystemStatusRequest.SerializeToString,
@@ -320,6 +325,14 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListToolCalls(self, request, context):
+        """The AI's tool calls in one conversation, oldest first (every role): what was called,
+        with which arguments, how it went. Another tenant's conversation answers NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetSystemStatus(self, request, context):
         """Health of every service, queue depth and consumer lag, workers.
         """
@@ -449,6 +462,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.DeleteTool,
                     request_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.DeleteToolRequest.FromString,
                     response_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.DeleteToolResponse.SerializeToString,
+            ),
+            'ListToolCalls': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListToolCalls,
+                    request_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.ListToolCallsRequest.FromString,
+                    response_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.ListToolCallsResponse.SerializeToString,
             ),
             'GetSystemStatus': grpc.unary_unary_rpc_method_handler(
                     servicer.GetSystemStatus,
@@ -1104,6 +1122,33 @@ class AdminService:
             '/frontdesk.admin.v1.AdminService/DeleteTool',
             frontdesk_dot_admin_dot_v1_dot_admin__pb2.DeleteToolRequest.SerializeToString,
             frontdesk_dot_admin_dot_v1_dot_admin__pb2.DeleteToolResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListToolCalls(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/frontdesk.admin.v1.AdminService/ListToolCalls',
+            frontdesk_dot_admin_dot_v1_dot_admin__pb2.ListToolCallsRequest.SerializeToString,
+            frontdesk_dot_admin_dot_v1_dot_admin__pb2.ListToolCallsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from frontdesk.admin.v1 import admin_pb2 as frontdesk_dot_admin_dot_v1_dot_admin__pb2
 from frontdesk.inference.v1 import inference_pb2 as frontdesk_dot_inference_dot_v1_dot_inference__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -44,6 +45,11 @@ class InferenceServiceStub:
                 request_serializer=frontdesk_dot_inference_dot_v1_dot_inference__pb2.ListBackendsRequest.SerializeToString,
                 response_deserializer=frontdesk_dot_inference_dot_v1_dot_inference__pb2.ListBackendsResponse.FromString,
                 _registered_method=True)
+        self.ListToolCalls = channel.unary_unary(
+                '/frontdesk.inference.v1.InferenceService/ListToolCalls',
+                request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.ListToolCallsRequest.SerializeToString,
+                response_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.ListToolCallsResponse.FromString,
+                _registered_method=True)
 
 
 class InferenceServiceServicer:
@@ -64,6 +70,14 @@ class InferenceServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListToolCalls(self, request, context):
+        """The AI's tool calls in one of the caller's tenant's conversations (AdminService.ListToolCalls
+        is forwarded here: the workers write them to the log store).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_InferenceServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -76,6 +90,11 @@ def add_InferenceServiceServicer_to_server(servicer, server):
                     servicer.ListBackends,
                     request_deserializer=frontdesk_dot_inference_dot_v1_dot_inference__pb2.ListBackendsRequest.FromString,
                     response_serializer=frontdesk_dot_inference_dot_v1_dot_inference__pb2.ListBackendsResponse.SerializeToString,
+            ),
+            'ListToolCalls': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListToolCalls,
+                    request_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.ListToolCallsRequest.FromString,
+                    response_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.ListToolCallsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -132,6 +151,33 @@ class InferenceService:
             '/frontdesk.inference.v1.InferenceService/ListBackends',
             frontdesk_dot_inference_dot_v1_dot_inference__pb2.ListBackendsRequest.SerializeToString,
             frontdesk_dot_inference_dot_v1_dot_inference__pb2.ListBackendsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListToolCalls(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/frontdesk.inference.v1.InferenceService/ListToolCalls',
+            frontdesk_dot_admin_dot_v1_dot_admin__pb2.ListToolCallsRequest.SerializeToString,
+            frontdesk_dot_admin_dot_v1_dot_admin__pb2.ListToolCallsResponse.FromString,
             options,
             channel_credentials,
             insecure,
