@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from frontdesk.clock import now_ts
 
-from frontdesk import bus, ids, logs
+from frontdesk import bus, ids, logs, tracing
 from frontdesk.caller import Caller
 from frontdesk.common.v1 import common_pb2 as common
 from frontdesk.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
@@ -140,7 +140,7 @@ class ConversationCore:
         )
         try:
             await self.pub.js.publish(bus.jobs_subject(tenant_id), job.SerializeToString(),
-                                      headers={"Nats-Msg-Id": msg.id}, timeout=2)
+                                      headers=tracing.inject({"Nats-Msg-Id": msg.id}), timeout=2)
         except Exception as err:  # noqa: BLE001 - the outbox keeps the job; the sweeper retries
             log.warning("job.publish_deferred", tenant=tenant_id, conversation=conv.id, message=msg.id, error=str(err))
             return False
@@ -243,10 +243,16 @@ class ConversationCore:
 
     async def set_status(self, caller: Caller, conversation_id: str, status: int) -> common.Conversation:
         self._operator(caller)
-        await self.get(caller, conversation_id)
+        before = await self.get(caller, conversation_id)
         updated = await self.store.update_conversation(caller.tenant_id, conversation_id, status=status,
                                                        assigned_operator_id="", handoff_reason="")
         await self.pub.live(caller.tenant_id, conversation_id, status_changed=ev.StatusChanged(status=status))
+        if status == Status.CONVERSATION_STATUS_CLOSED and before.status != Status.CONVERSATION_STATUS_CLOSED:
+            # analytics: who resolved it (a person, or the AI alone); one event per close
+            await self.pub.domain(caller.tenant_id, conversation_id,
+                                  f"closed:{conversation_id}:{updated.updated_at.ToMilliseconds()}",
+                                  conversation_closed=ev.ConversationClosed(previous_status=before.status,
+                                                                            operator_id=caller.subject))
         return updated
 
     # -- live events ------------------------------------------------------------------

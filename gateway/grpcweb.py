@@ -50,6 +50,7 @@ from frontdesk.auth.v1 import auth_pb2
 from frontdesk.chat.v1 import chat_pb2
 from frontdesk.knowledge.v1 import knowledge_pb2
 from frontdesk.speech.v1 import speech_pb2
+from frontdesk.analytics.v1 import analytics_pb2
 
 log = logs.get("gateway.grpcweb")
 
@@ -63,6 +64,7 @@ SERVED: tuple[ServiceDescriptor, ...] = (
     admin_pb2.DESCRIPTOR.services_by_name["AdminService"],
     knowledge_pb2.DESCRIPTOR.services_by_name["KnowledgeService"],  # the admin panel's knowledge page
     speech_pb2.DESCRIPTOR.services_by_name["SpeechService"],  # SubmitAudio: a browser's recording
+    analytics_pb2.DESCRIPTOR.services_by_name["AnalyticsService"],  # the admin panel's charts
 )
 
 BINARY_TYPES = frozenset({"application/grpc-web", "application/grpc-web+proto"})
@@ -510,8 +512,11 @@ class GrpcWebServer:
             if target.is_dir():
                 target = target / "index.html"
             if not target.is_file():
-                # a client-side route of the single-page app (no extension): its index.html
-                index = root / "index.html"
+                # a client-side route of the single-page app (no extension): its index.html,
+                # the app's own for an app in a folder (/admin/conversations/c_1 -> admin/index.html)
+                index = root / parts[0] / "index.html" if parts else root / "index.html"
+                if not index.is_file():
+                    index = root / "index.html"
                 if parts and "." not in parts[-1] and index.is_file():
                     target = index
                 else:

@@ -12,6 +12,8 @@ from frontdesk.chat.v1 import chat_pb2, chat_pb2_grpc
 from frontdesk.conversation.v1 import conversation_pb2_grpc
 from frontdesk.knowledge.v1 import knowledge_pb2, knowledge_pb2_grpc
 from frontdesk.speech.v1 import speech_pb2, speech_pb2_grpc
+from frontdesk.analytics.v1 import analytics_pb2, analytics_pb2_grpc
+from gateway.analytics_forwarder import AnalyticsServicer
 from frontdesk.settings import Settings
 from gateway.accounts import Accounts
 from gateway.auth import Authenticator
@@ -28,6 +30,7 @@ SERVICES = [
     admin_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name,
     knowledge_pb2.DESCRIPTOR.services_by_name["KnowledgeService"].full_name,
     speech_pb2.DESCRIPTOR.services_by_name["SpeechService"].full_name,
+    analytics_pb2.DESCRIPTOR.services_by_name["AnalyticsService"].full_name,
 ]
 
 
@@ -39,18 +42,21 @@ async def serve(settings: Settings) -> None:
     accounts = Accounts(account_store, signer)
     auth = Authenticator(settings, account_store, signer)
     nc = await bus.connect(settings, "gateway")
-    channel = grpc.aio.insecure_channel(settings.conversation_target, options=grpcutil.CHANNEL_OPTIONS)
+    channel = grpcutil.channel(settings.conversation_target)
     forwarder = Forwarder(settings, auth, CallerCodec(secret), conversation_pb2_grpc.ConversationServiceStub(channel),
                           LiveHub(nc))
     server = grpcutil.Server(SERVICES)
     chat_pb2_grpc.add_ChatServiceServicer_to_server(ChatServicer(forwarder), server.grpc)
     auth_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(accounts, forwarder), server.grpc)
-    inference_channel = grpc.aio.insecure_channel(settings.inference_target, options=grpcutil.CHANNEL_OPTIONS)
+    inference_channel = grpcutil.channel(settings.inference_target)
     knowledge_pb2_grpc.add_KnowledgeServiceServicer_to_server(
         KnowledgeServicer(forwarder, knowledge_pb2_grpc.KnowledgeServiceStub(inference_channel)), server.grpc)
-    speech_channel = grpc.aio.insecure_channel(settings.speech_target, options=grpcutil.CHANNEL_OPTIONS)
+    speech_channel = grpcutil.channel(settings.speech_target)
     speech_pb2_grpc.add_SpeechServiceServicer_to_server(
         SpeechServicer(forwarder, speech_pb2_grpc.SpeechServiceStub(speech_channel)), server.grpc)
+    analytics_channel = grpcutil.channel(settings.analytics_target)
+    analytics_pb2_grpc.add_AnalyticsServiceServicer_to_server(
+        AnalyticsServicer(forwarder, analytics_pb2_grpc.AnalyticsServiceStub(analytics_channel)), server.grpc)
     admin_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(accounts, forwarder, nc.jetstream(), settings), server.grpc)
     port = server.bind(settings.host, settings.gateway_port)
     stop = grpcutil.stop_event()
@@ -66,5 +72,6 @@ async def serve(settings: Settings) -> None:
     await channel.close()
     await inference_channel.close()
     await speech_channel.close()
+    await analytics_channel.close()
     await nc.drain()
     await account_store.close()

@@ -69,7 +69,8 @@ class Mesh:
 
 def start_mesh(data_dir: Path, backend: str = "echo", ports: dict | None = None, timeout_s: float = 240, **extra) -> Mesh:
     """Start `frontdesk run` and wait for its `frontdesk ready` line."""
-    ports = ports or {name: service_port() for name in ("gateway", "conversation", "inference", "speech", "nats", "web")}
+    ports = ports or {name: service_port() for name in ("gateway", "conversation", "inference", "speech", "analytics",
+                                                          "nats", "web")}
     env = dict(os.environ)
     env.update({
         "FRONTDESK_DATA_DIR": str(data_dir),
@@ -78,6 +79,7 @@ def start_mesh(data_dir: Path, backend: str = "echo", ports: dict | None = None,
         "FRONTDESK_CONVERSATION_PORT": str(ports["conversation"]),
         "FRONTDESK_INFERENCE_PORT": str(ports["inference"]),
         "FRONTDESK_SPEECH_PORT": str(ports.get("speech") or service_port()),
+        "FRONTDESK_ANALYTICS_PORT": str(ports.get("analytics") or service_port()),
         "FRONTDESK_NATS_PORT": str(ports["nats"]),
         "FRONTDESK_WEB_PORT": str(ports.get("web") or service_port()),
         "FRONTDESK_PLATFORM_TOKEN": PLATFORM_TOKEN,

@@ -24,7 +24,7 @@ async def test_metrics_of_every_service_count_the_work_done(mesh):
         conv = await c.start(md)
         await c.ask(md, conv, "count me")
     urls = json.loads((mesh.data_dir / "runtime.json").read_text())["metrics"]
-    assert set(urls) == {"gateway", "conversation", "inference", "speech"}
+    assert set(urls) == {"gateway", "conversation", "inference", "speech", "analytics"}
     assert any("metrics of gateway: http://" in line for line in mesh.output)
 
     gateway = scrape(urls["gateway"])

@@ -20,8 +20,54 @@ class GetOverviewRequest(_message.Message):
     range: DateRange
     def __init__(self, range: _Optional[_Union[DateRange, _Mapping]] = ...) -> None: ...
 
+class LatencyStat(_message.Message):
+    __slots__ = ("count", "p50_ms", "p90_ms", "p99_ms")
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    P50_MS_FIELD_NUMBER: _ClassVar[int]
+    P90_MS_FIELD_NUMBER: _ClassVar[int]
+    P99_MS_FIELD_NUMBER: _ClassVar[int]
+    count: int
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    def __init__(self, count: _Optional[int] = ..., p50_ms: _Optional[float] = ..., p90_ms: _Optional[float] = ..., p99_ms: _Optional[float] = ...) -> None: ...
+
+class CountByName(_message.Message):
+    __slots__ = ("name", "count")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    count: int
+    def __init__(self, name: _Optional[str] = ..., count: _Optional[int] = ...) -> None: ...
+
+class BackendStat(_message.Message):
+    __slots__ = ("backend", "model", "replies", "prompt_tokens", "completion_tokens")
+    BACKEND_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    REPLIES_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    COMPLETION_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    backend: str
+    model: str
+    replies: int
+    prompt_tokens: int
+    completion_tokens: int
+    def __init__(self, backend: _Optional[str] = ..., model: _Optional[str] = ..., replies: _Optional[int] = ..., prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ...) -> None: ...
+
+class ToolStat(_message.Message):
+    __slots__ = ("tool", "calls", "errors", "mean_ms")
+    TOOL_FIELD_NUMBER: _ClassVar[int]
+    CALLS_FIELD_NUMBER: _ClassVar[int]
+    ERRORS_FIELD_NUMBER: _ClassVar[int]
+    MEAN_MS_FIELD_NUMBER: _ClassVar[int]
+    tool: str
+    calls: int
+    errors: int
+    mean_ms: float
+    def __init__(self, tool: _Optional[str] = ..., calls: _Optional[int] = ..., errors: _Optional[int] = ..., mean_ms: _Optional[float] = ...) -> None: ...
+
 class Overview(_message.Message):
-    __slots__ = ("questions", "ai_answered", "handed_off", "human_resolved", "accuracy", "satisfaction", "first_token_p50_ms", "first_token_p99_ms", "reply_p50_ms", "reply_p99_ms", "sentiment", "prompt_tokens", "completion_tokens")
+    __slots__ = ("questions", "ai_answered", "handed_off", "human_resolved", "accuracy", "satisfaction", "first_token_p50_ms", "first_token_p99_ms", "reply_p50_ms", "reply_p99_ms", "sentiment", "prompt_tokens", "completion_tokens", "from_day", "to_day", "helpful", "not_helpful", "ratings", "rating_counts", "ai_resolved", "closed", "jobs_failed", "first_token", "reply", "queue_wait", "handoff_reasons", "backends", "tools", "positive_messages", "neutral_messages", "negative_messages", "channels")
     QUESTIONS_FIELD_NUMBER: _ClassVar[int]
     AI_ANSWERED_FIELD_NUMBER: _ClassVar[int]
     HANDED_OFF_FIELD_NUMBER: _ClassVar[int]
@@ -35,6 +81,25 @@ class Overview(_message.Message):
     SENTIMENT_FIELD_NUMBER: _ClassVar[int]
     PROMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
     COMPLETION_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    FROM_DAY_FIELD_NUMBER: _ClassVar[int]
+    TO_DAY_FIELD_NUMBER: _ClassVar[int]
+    HELPFUL_FIELD_NUMBER: _ClassVar[int]
+    NOT_HELPFUL_FIELD_NUMBER: _ClassVar[int]
+    RATINGS_FIELD_NUMBER: _ClassVar[int]
+    RATING_COUNTS_FIELD_NUMBER: _ClassVar[int]
+    AI_RESOLVED_FIELD_NUMBER: _ClassVar[int]
+    CLOSED_FIELD_NUMBER: _ClassVar[int]
+    JOBS_FAILED_FIELD_NUMBER: _ClassVar[int]
+    FIRST_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    REPLY_FIELD_NUMBER: _ClassVar[int]
+    QUEUE_WAIT_FIELD_NUMBER: _ClassVar[int]
+    HANDOFF_REASONS_FIELD_NUMBER: _ClassVar[int]
+    BACKENDS_FIELD_NUMBER: _ClassVar[int]
+    TOOLS_FIELD_NUMBER: _ClassVar[int]
+    POSITIVE_MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    NEUTRAL_MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    NEGATIVE_MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    CHANNELS_FIELD_NUMBER: _ClassVar[int]
     questions: int
     ai_answered: int
     handed_off: int
@@ -48,10 +113,29 @@ class Overview(_message.Message):
     sentiment: float
     prompt_tokens: int
     completion_tokens: int
-    def __init__(self, questions: _Optional[int] = ..., ai_answered: _Optional[int] = ..., handed_off: _Optional[int] = ..., human_resolved: _Optional[int] = ..., accuracy: _Optional[float] = ..., satisfaction: _Optional[float] = ..., first_token_p50_ms: _Optional[float] = ..., first_token_p99_ms: _Optional[float] = ..., reply_p50_ms: _Optional[float] = ..., reply_p99_ms: _Optional[float] = ..., sentiment: _Optional[float] = ..., prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ...) -> None: ...
+    from_day: str
+    to_day: str
+    helpful: int
+    not_helpful: int
+    ratings: int
+    rating_counts: _containers.RepeatedScalarFieldContainer[int]
+    ai_resolved: int
+    closed: int
+    jobs_failed: int
+    first_token: LatencyStat
+    reply: LatencyStat
+    queue_wait: LatencyStat
+    handoff_reasons: _containers.RepeatedCompositeFieldContainer[CountByName]
+    backends: _containers.RepeatedCompositeFieldContainer[BackendStat]
+    tools: _containers.RepeatedCompositeFieldContainer[ToolStat]
+    positive_messages: int
+    neutral_messages: int
+    negative_messages: int
+    channels: _containers.RepeatedCompositeFieldContainer[CountByName]
+    def __init__(self, questions: _Optional[int] = ..., ai_answered: _Optional[int] = ..., handed_off: _Optional[int] = ..., human_resolved: _Optional[int] = ..., accuracy: _Optional[float] = ..., satisfaction: _Optional[float] = ..., first_token_p50_ms: _Optional[float] = ..., first_token_p99_ms: _Optional[float] = ..., reply_p50_ms: _Optional[float] = ..., reply_p99_ms: _Optional[float] = ..., sentiment: _Optional[float] = ..., prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ..., from_day: _Optional[str] = ..., to_day: _Optional[str] = ..., helpful: _Optional[int] = ..., not_helpful: _Optional[int] = ..., ratings: _Optional[int] = ..., rating_counts: _Optional[_Iterable[int]] = ..., ai_resolved: _Optional[int] = ..., closed: _Optional[int] = ..., jobs_failed: _Optional[int] = ..., first_token: _Optional[_Union[LatencyStat, _Mapping]] = ..., reply: _Optional[_Union[LatencyStat, _Mapping]] = ..., queue_wait: _Optional[_Union[LatencyStat, _Mapping]] = ..., handoff_reasons: _Optional[_Iterable[_Union[CountByName, _Mapping]]] = ..., backends: _Optional[_Iterable[_Union[BackendStat, _Mapping]]] = ..., tools: _Optional[_Iterable[_Union[ToolStat, _Mapping]]] = ..., positive_messages: _Optional[int] = ..., neutral_messages: _Optional[int] = ..., negative_messages: _Optional[int] = ..., channels: _Optional[_Iterable[_Union[CountByName, _Mapping]]] = ...) -> None: ...
 
 class DailyStat(_message.Message):
-    __slots__ = ("day", "questions", "ai_answered", "handed_off", "helpful", "not_helpful", "ratings", "rating_sum")
+    __slots__ = ("day", "questions", "ai_answered", "handed_off", "helpful", "not_helpful", "ratings", "rating_sum", "hour", "human_resolved", "ai_resolved", "sentiment", "first_token_p50_ms", "reply_p50_ms", "reply_p99_ms", "prompt_tokens", "completion_tokens", "jobs_failed")
     DAY_FIELD_NUMBER: _ClassVar[int]
     QUESTIONS_FIELD_NUMBER: _ClassVar[int]
     AI_ANSWERED_FIELD_NUMBER: _ClassVar[int]
@@ -60,6 +144,16 @@ class DailyStat(_message.Message):
     NOT_HELPFUL_FIELD_NUMBER: _ClassVar[int]
     RATINGS_FIELD_NUMBER: _ClassVar[int]
     RATING_SUM_FIELD_NUMBER: _ClassVar[int]
+    HOUR_FIELD_NUMBER: _ClassVar[int]
+    HUMAN_RESOLVED_FIELD_NUMBER: _ClassVar[int]
+    AI_RESOLVED_FIELD_NUMBER: _ClassVar[int]
+    SENTIMENT_FIELD_NUMBER: _ClassVar[int]
+    FIRST_TOKEN_P50_MS_FIELD_NUMBER: _ClassVar[int]
+    REPLY_P50_MS_FIELD_NUMBER: _ClassVar[int]
+    REPLY_P99_MS_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    COMPLETION_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    JOBS_FAILED_FIELD_NUMBER: _ClassVar[int]
     day: str
     questions: int
     ai_answered: int
@@ -68,7 +162,17 @@ class DailyStat(_message.Message):
     not_helpful: int
     ratings: int
     rating_sum: float
-    def __init__(self, day: _Optional[str] = ..., questions: _Optional[int] = ..., ai_answered: _Optional[int] = ..., handed_off: _Optional[int] = ..., helpful: _Optional[int] = ..., not_helpful: _Optional[int] = ..., ratings: _Optional[int] = ..., rating_sum: _Optional[float] = ...) -> None: ...
+    hour: str
+    human_resolved: int
+    ai_resolved: int
+    sentiment: float
+    first_token_p50_ms: float
+    reply_p50_ms: float
+    reply_p99_ms: float
+    prompt_tokens: int
+    completion_tokens: int
+    jobs_failed: int
+    def __init__(self, day: _Optional[str] = ..., questions: _Optional[int] = ..., ai_answered: _Optional[int] = ..., handed_off: _Optional[int] = ..., helpful: _Optional[int] = ..., not_helpful: _Optional[int] = ..., ratings: _Optional[int] = ..., rating_sum: _Optional[float] = ..., hour: _Optional[str] = ..., human_resolved: _Optional[int] = ..., ai_resolved: _Optional[int] = ..., sentiment: _Optional[float] = ..., first_token_p50_ms: _Optional[float] = ..., reply_p50_ms: _Optional[float] = ..., reply_p99_ms: _Optional[float] = ..., prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ..., jobs_failed: _Optional[int] = ...) -> None: ...
 
 class GetDailyStatsRequest(_message.Message):
     __slots__ = ("range",)
@@ -81,6 +185,18 @@ class GetDailyStatsResponse(_message.Message):
     DAYS_FIELD_NUMBER: _ClassVar[int]
     days: _containers.RepeatedCompositeFieldContainer[DailyStat]
     def __init__(self, days: _Optional[_Iterable[_Union[DailyStat, _Mapping]]] = ...) -> None: ...
+
+class GetHourlyStatsRequest(_message.Message):
+    __slots__ = ("range",)
+    RANGE_FIELD_NUMBER: _ClassVar[int]
+    range: DateRange
+    def __init__(self, range: _Optional[_Union[DateRange, _Mapping]] = ...) -> None: ...
+
+class GetHourlyStatsResponse(_message.Message):
+    __slots__ = ("hours",)
+    HOURS_FIELD_NUMBER: _ClassVar[int]
+    hours: _containers.RepeatedCompositeFieldContainer[DailyStat]
+    def __init__(self, hours: _Optional[_Iterable[_Union[DailyStat, _Mapping]]] = ...) -> None: ...
 
 class GetTopUnansweredRequest(_message.Message):
     __slots__ = ("range", "limit")
@@ -103,3 +219,55 @@ class GetTopUnansweredResponse(_message.Message):
     QUESTIONS_FIELD_NUMBER: _ClassVar[int]
     questions: _containers.RepeatedCompositeFieldContainer[UnansweredQuestion]
     def __init__(self, questions: _Optional[_Iterable[_Union[UnansweredQuestion, _Mapping]]] = ...) -> None: ...
+
+class GetSentimentRequest(_message.Message):
+    __slots__ = ("range", "limit")
+    RANGE_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    range: DateRange
+    limit: int
+    def __init__(self, range: _Optional[_Union[DateRange, _Mapping]] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class NegativeMessage(_message.Message):
+    __slots__ = ("conversation_id", "message_id", "compound")
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    COMPOUND_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    message_id: str
+    compound: float
+    def __init__(self, conversation_id: _Optional[str] = ..., message_id: _Optional[str] = ..., compound: _Optional[float] = ...) -> None: ...
+
+class SentimentReport(_message.Message):
+    __slots__ = ("messages", "mean_compound", "positive", "neutral", "negative", "most_negative", "analyser")
+    MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    MEAN_COMPOUND_FIELD_NUMBER: _ClassVar[int]
+    POSITIVE_FIELD_NUMBER: _ClassVar[int]
+    NEUTRAL_FIELD_NUMBER: _ClassVar[int]
+    NEGATIVE_FIELD_NUMBER: _ClassVar[int]
+    MOST_NEGATIVE_FIELD_NUMBER: _ClassVar[int]
+    ANALYSER_FIELD_NUMBER: _ClassVar[int]
+    messages: int
+    mean_compound: float
+    positive: int
+    neutral: int
+    negative: int
+    most_negative: _containers.RepeatedCompositeFieldContainer[NegativeMessage]
+    analyser: str
+    def __init__(self, messages: _Optional[int] = ..., mean_compound: _Optional[float] = ..., positive: _Optional[int] = ..., neutral: _Optional[int] = ..., negative: _Optional[int] = ..., most_negative: _Optional[_Iterable[_Union[NegativeMessage, _Mapping]]] = ..., analyser: _Optional[str] = ...) -> None: ...
+
+class BackfillRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class BackfillResponse(_message.Message):
+    __slots__ = ("scanned", "applied", "duplicates", "skipped")
+    SCANNED_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATES_FIELD_NUMBER: _ClassVar[int]
+    SKIPPED_FIELD_NUMBER: _ClassVar[int]
+    scanned: int
+    applied: int
+    duplicates: int
+    skipped: int
+    def __init__(self, scanned: _Optional[int] = ..., applied: _Optional[int] = ..., duplicates: _Optional[int] = ..., skipped: _Optional[int] = ...) -> None: ...

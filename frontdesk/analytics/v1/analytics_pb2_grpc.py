@@ -44,10 +44,25 @@ class AnalyticsServiceStub:
                 request_serializer=frontdesk_dot_analytics_dot_v1_dot_analytics__pb2.GetDailyStatsRequest.SerializeToString,
                 response_deserializer=frontdesk_dot_analytics_dot_v1_dot_analytics__pb2.GetDailyStatsResponse.FromString,
                 _registered_method=True)
+        self.GetHourlyStats = channel.unary_unary(
+                '/frontdesk.analytics.v1.AnalyticsService/GetHourlyStats',
+                request_serializer=frontdesk_dot_analytics_dot_v1_dot_analytics__pb2.GetHourlyStatsRequest.SerializeToString,
+                response_deserializer=frontdesk_dot_analytics_dot_v1_dot_analytics__pb2.GetHourlyStatsResponse.FromString,
+                _registered_method=True)
         self.GetTopUnanswered = channel.unary_unary(
                 '/frontdesk.analytics.v1.AnalyticsService/GetTopUnanswered',
                 request_serializer=frontdesk_dot_analytics_dot_v1_dot_analytics__pb2.GetTopUnansweredRequest.SerializeToString,
                 response_deserializer=frontdesk_dot_analytics_dot_v1_dot_analytics__pb2.GetTopUnansweredResponse.FromString,
+                _registered_method=True)
+        self.GetSentiment = channel.unary_unary(
+                '/frontdesk.analytics.v1.AnalyticsService/GetSentiment',
+                request_serializer=frontdesk_dot_analytics_dot_v1_dot_analytics__pb2.GetSentimentRequest.SerializeToString,
+                response_deserializer=frontdesk_dot_analytics_dot_v1_dot_analytics__pb2.SentimentReport.FromString,
+                _registered_method=True)
+        self.Backfill = channel.unary_unary(
+                '/frontdesk.analytics.v1.AnalyticsService/Backfill',
+                request_serializer=frontdesk_dot_analytics_dot_v1_dot_analytics__pb2.BackfillRequest.SerializeToString,
+                response_deserializer=frontdesk_dot_analytics_dot_v1_dot_analytics__pb2.BackfillResponse.FromString,
                 _registered_method=True)
 
 
@@ -55,19 +70,44 @@ class AnalyticsServiceServicer:
     """Missing associated documentation comment in .proto file."""
 
     def GetOverview(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Totals over a day range.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetDailyStats(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """One row per day of the range (days without activity included, with zeros).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetHourlyStats(self, request, context):
+        """One row per hour of the range (at most 31 days).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetTopUnanswered(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Questions the AI handed to a person instead of answering: what the knowledge base is missing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSentiment(self, request, context):
+        """Sentiment of customer messages: distribution and the most negative messages.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Backfill(self, request, context):
+        """Re-reads the tenant's domain events still held by the EVENTS stream and applies the
+        ones not yet counted (idempotent: counted events change nothing). Owners and admins.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -85,10 +125,25 @@ def add_AnalyticsServiceServicer_to_server(servicer, server):
                     request_deserializer=frontdesk_dot_analytics_dot_v1_dot_analytics__pb2.GetDailyStatsRequest.FromString,
                     response_serializer=frontdesk_dot_analytics_dot_v1_dot_analytics__pb2.GetDailyStatsResponse.SerializeToString,
             ),
+            'GetHourlyStats': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetHourlyStats,
+                    request_deserializer=frontdesk_dot_analytics_dot_v1_dot_analytics__pb2.GetHourlyStatsRequest.FromString,
+                    response_serializer=frontdesk_dot_analytics_dot_v1_dot_analytics__pb2.GetHourlyStatsResponse.SerializeToString,
+            ),
             'GetTopUnanswered': grpc.unary_unary_rpc_method_handler(
                     servicer.GetTopUnanswered,
                     request_deserializer=frontdesk_dot_analytics_dot_v1_dot_analytics__pb2.GetTopUnansweredRequest.FromString,
                     response_serializer=frontdesk_dot_analytics_dot_v1_dot_analytics__pb2.GetTopUnansweredResponse.SerializeToString,
+            ),
+            'GetSentiment': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSentiment,
+                    request_deserializer=frontdesk_dot_analytics_dot_v1_dot_analytics__pb2.GetSentimentRequest.FromString,
+                    response_serializer=frontdesk_dot_analytics_dot_v1_dot_analytics__pb2.SentimentReport.SerializeToString,
+            ),
+            'Backfill': grpc.unary_unary_rpc_method_handler(
+                    servicer.Backfill,
+                    request_deserializer=frontdesk_dot_analytics_dot_v1_dot_analytics__pb2.BackfillRequest.FromString,
+                    response_serializer=frontdesk_dot_analytics_dot_v1_dot_analytics__pb2.BackfillResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -156,6 +211,33 @@ class AnalyticsService:
             _registered_method=True)
 
     @staticmethod
+    def GetHourlyStats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/frontdesk.analytics.v1.AnalyticsService/GetHourlyStats',
+            frontdesk_dot_analytics_dot_v1_dot_analytics__pb2.GetHourlyStatsRequest.SerializeToString,
+            frontdesk_dot_analytics_dot_v1_dot_analytics__pb2.GetHourlyStatsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def GetTopUnanswered(request,
             target,
             options=(),
@@ -172,6 +254,60 @@ class AnalyticsService:
             '/frontdesk.analytics.v1.AnalyticsService/GetTopUnanswered',
             frontdesk_dot_analytics_dot_v1_dot_analytics__pb2.GetTopUnansweredRequest.SerializeToString,
             frontdesk_dot_analytics_dot_v1_dot_analytics__pb2.GetTopUnansweredResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSentiment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/frontdesk.analytics.v1.AnalyticsService/GetSentiment',
+            frontdesk_dot_analytics_dot_v1_dot_analytics__pb2.GetSentimentRequest.SerializeToString,
+            frontdesk_dot_analytics_dot_v1_dot_analytics__pb2.SentimentReport.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Backfill(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/frontdesk.analytics.v1.AnalyticsService/Backfill',
+            frontdesk_dot_analytics_dot_v1_dot_analytics__pb2.BackfillRequest.SerializeToString,
+            frontdesk_dot_analytics_dot_v1_dot_analytics__pb2.BackfillResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -174,6 +174,14 @@ class ToolCalled(_message.Message):
     error: str
     def __init__(self, tool: _Optional[str] = ..., ok: _Optional[bool] = ..., duration_ms: _Optional[float] = ..., error: _Optional[str] = ...) -> None: ...
 
+class ConversationClosed(_message.Message):
+    __slots__ = ("previous_status", "operator_id")
+    PREVIOUS_STATUS_FIELD_NUMBER: _ClassVar[int]
+    OPERATOR_ID_FIELD_NUMBER: _ClassVar[int]
+    previous_status: _common_pb2.ConversationStatus
+    operator_id: str
+    def __init__(self, previous_status: _Optional[_Union[_common_pb2.ConversationStatus, str]] = ..., operator_id: _Optional[str] = ...) -> None: ...
+
 class JobFailed(_message.Message):
     __slots__ = ("job_id", "deliveries", "error")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
@@ -185,7 +193,7 @@ class JobFailed(_message.Message):
     def __init__(self, job_id: _Optional[str] = ..., deliveries: _Optional[int] = ..., error: _Optional[str] = ...) -> None: ...
 
 class DomainEvent(_message.Message):
-    __slots__ = ("event_id", "tenant_id", "conversation_id", "occurred_at", "message_received", "reply_completed", "handoff_requested", "feedback_given", "conversation_rated", "tool_called", "job_failed")
+    __slots__ = ("event_id", "tenant_id", "conversation_id", "occurred_at", "message_received", "reply_completed", "handoff_requested", "feedback_given", "conversation_rated", "tool_called", "job_failed", "conversation_closed")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
@@ -197,6 +205,7 @@ class DomainEvent(_message.Message):
     CONVERSATION_RATED_FIELD_NUMBER: _ClassVar[int]
     TOOL_CALLED_FIELD_NUMBER: _ClassVar[int]
     JOB_FAILED_FIELD_NUMBER: _ClassVar[int]
+    CONVERSATION_CLOSED_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     tenant_id: str
     conversation_id: str
@@ -208,4 +217,5 @@ class DomainEvent(_message.Message):
     conversation_rated: ConversationRated
     tool_called: ToolCalled
     job_failed: JobFailed
-    def __init__(self, event_id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., conversation_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., message_received: _Optional[_Union[MessageReceived, _Mapping]] = ..., reply_completed: _Optional[_Union[ReplyCompleted, _Mapping]] = ..., handoff_requested: _Optional[_Union[HandoffRequested, _Mapping]] = ..., feedback_given: _Optional[_Union[FeedbackGiven, _Mapping]] = ..., conversation_rated: _Optional[_Union[ConversationRated, _Mapping]] = ..., tool_called: _Optional[_Union[ToolCalled, _Mapping]] = ..., job_failed: _Optional[_Union[JobFailed, _Mapping]] = ...) -> None: ...
+    conversation_closed: ConversationClosed
+    def __init__(self, event_id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., conversation_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., message_received: _Optional[_Union[MessageReceived, _Mapping]] = ..., reply_completed: _Optional[_Union[ReplyCompleted, _Mapping]] = ..., handoff_requested: _Optional[_Union[HandoffRequested, _Mapping]] = ..., feedback_given: _Optional[_Union[FeedbackGiven, _Mapping]] = ..., conversation_rated: _Optional[_Union[ConversationRated, _Mapping]] = ..., tool_called: _Optional[_Union[ToolCalled, _Mapping]] = ..., job_failed: _Optional[_Union[JobFailed, _Mapping]] = ..., conversation_closed: _Optional[_Union[ConversationClosed, _Mapping]] = ...) -> None: ...

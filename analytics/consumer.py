@@ -1,0 +1,150 @@
+"""Reading the domain events: the durable consumer that keeps aggregates current, and
+the backfill that re-reads one tenant's events still held by the stream.
+
+Delivery is at least once (explicit ack after the store write; a crash before the ack
+redelivers), and the store applies an event id at most once, so every event counts
+exactly once in effect. The tenant of an event is the one in its subject (JetStream
+only accepts `frontdesk.<tenant>.events.<kind>` from services that authenticated the
+caller); a payload naming another tenant is logged and counted under the subject's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from dataclasses import dataclass
+
+import nats.errors
+from google.protobuf.message import DecodeError
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from prometheus_client import Counter
+
+from analytics.aggregate import Sentiment, contribution, event_hour
+from analytics.store import AnalyticsStore
+from frontdesk import bus, logs
+from frontdesk.events.v1 import events_pb2 as ev
+from frontdesk.stores.base import StoreUnavailable
+
+log = logs.get("analytics.consumer")
+
+DURABLE = "analytics"
+ALL_EVENTS = "frontdesk.*.events.>"
+EVENTS_COUNTED = Counter("frontdesk_analytics_events_total", "Domain events read by analytics", ["outcome"])
+_TENANT = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+@dataclass
+class Tally:
+    scanned: int = 0
+    applied: int = 0
+    duplicates: int = 0
+    skipped: int = 0
+
+    def note(self, outcome: str) -> None:
+        self.scanned += 1
+        if outcome == "applied":
+            self.applied += 1
+        elif outcome == "duplicate":
+            self.duplicates += 1
+        else:
+            self.skipped += 1
+
+
+class EventCounter:
+    """Turns one stored event into its hour's aggregate change, once."""
+
+    def __init__(self, store: AnalyticsStore, sentiment: Sentiment | None):
+        self.store = store
+        self.sentiment = sentiment
+
+    async def count(self, subject: str, data: bytes, stream_time_s: float, stream_seq: int) -> str:
+        """applied, duplicate, ignored (a kind analytics does not count) or skipped (unreadable)."""
+        try:
+            tenant = bus.tenant_of(subject)
+            event = ev.DomainEvent.FromString(data)
+        except (ValueError, DecodeError) as err:
+            log.warning("event.unreadable", subject=subject, seq=stream_seq, error=str(err))
+            return "skipped"
+        if event.tenant_id and event.tenant_id != tenant:
+            log.warning("event.tenant_mismatch", subject=subject, payload_tenant=event.tenant_id, seq=stream_seq)
+        delta = contribution(event, self.sentiment)
+        if delta == type(delta)():
+            return "ignored"
+        # an event without an id is still counted once: its stream position names it
+        event_id = event.event_id or f"seq:{stream_seq}"
+        applied = await self.store.apply(tenant, event_id, event_hour(event, stream_time_s), delta)
+        return "applied" if applied else "duplicate"
+
+
+async def _count_message(counter: EventCounter, msg) -> str:
+    meta = msg.metadata
+    return await counter.count(msg.subject, msg.data, meta.timestamp.timestamp(), meta.sequence.stream)
+
+
+async def consume(js: JetStreamContext, counter: EventCounter, stop: asyncio.Event, batch: int = 100,
+                  ack_wait_s: float = 30.0) -> None:
+    """The durable consumer `analytics` on every tenant's events, until `stop`. Several
+    analytics processes share it (each message goes to one of them). A new consumer
+    starts at the beginning of the stream, so a first start counts the past 7 days."""
+    config = ConsumerConfig(durable_name=DURABLE, deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.EXPLICIT,
+                            ack_wait=ack_wait_s, max_ack_pending=10_000, filter_subject=ALL_EVENTS)
+    sub = await js.pull_subscribe(ALL_EVENTS, durable=DURABLE, stream=bus.EVENTS_STREAM, config=config)
+    log.info("consumer.started", durable=DURABLE)
+    while not stop.is_set():
+        try:
+            messages = await sub.fetch(batch, timeout=1)
+        except nats.errors.TimeoutError:
+            continue
+        except Exception as err:  # noqa: BLE001 - NATS restarting: keep trying, nothing is lost meanwhile
+            log.warning("consumer.fetch_failed", error=str(err))
+            await _pause(stop, 1.0)
+            continue
+        for msg in messages:
+            try:
+                outcome = await _count_message(counter, msg)
+            except StoreUnavailable as err:
+                # the store is away: hand the rest back for later and wait a little
+                log.warning("consumer.store_unavailable", error=str(err))
+                for pending in messages[messages.index(msg):]:
+                    with contextlib.suppress(Exception):
+                        await pending.nak(delay=2)
+                await _pause(stop, 2.0)
+                break
+            EVENTS_COUNTED.labels(outcome).inc()
+            await msg.ack()
+    with contextlib.suppress(Exception):
+        await sub.unsubscribe()  # leaves the durable consumer on the server
+
+
+async def _pause(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+
+
+async def backfill(js: JetStreamContext, counter: EventCounter, tenant_id: str, batch: int = 500) -> Tally:
+    """Re-read every event of one tenant the EVENTS stream still holds (7 days) and count
+    those not counted yet: after an outage of analytics or of its store, or to rebuild
+    into a fresh store. Idempotent: running it twice changes nothing the second time."""
+    if not _TENANT.match(tenant_id):
+        raise ValueError(f"not a tenant id: {tenant_id!r}")
+    tally = Tally()
+    subject = bus.events_subject(tenant_id, ">")
+    config = ConsumerConfig(deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.EXPLICIT, ack_wait=60,
+                            inactive_threshold=60.0, filter_subject=subject)
+    sub = await js.pull_subscribe(subject, stream=bus.EVENTS_STREAM, config=config)  # ephemeral
+    try:
+        while True:
+            try:
+                messages = await sub.fetch(batch, timeout=2)
+            except nats.errors.TimeoutError:
+                return tally  # nothing (left) for this tenant
+            for msg in messages:
+                tally.note(await _count_message(counter, msg))
+                await msg.ack()
+            if messages[-1].metadata.num_pending == 0:
+                return tally
+    finally:
+        with contextlib.suppress(Exception):
+            await sub.unsubscribe()
