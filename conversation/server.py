@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import time
 
-from frontdesk import metrics, bus, grpcutil, logs, stores
+from frontdesk import busmetrics, metrics, bus, grpcutil, logs, stores
 from frontdesk.caller import CallerCodec
 from frontdesk.conversation.v1 import conversation_pb2, conversation_pb2_grpc
 from frontdesk.publish import Publisher
@@ -52,10 +52,13 @@ async def serve(settings: Settings) -> None:
     stop = grpcutil.stop_event()
     await server.start()
     sweeper = asyncio.create_task(sweep_outbox_forever(core, stop))
+    # queue depth and lag on /metrics (Grafana's queue panels, alerts on a growing backlog)
+    watcher = asyncio.create_task(busmetrics.watch(js, (bus.JOBS_STREAM, bus.EVENTS_STREAM, bus.SPEECH_STREAM), stop))
     log.info("conversation.serving", address=f"{settings.host}:{port}")
     await stop.wait()
     log.info("conversation.stopping")
     await sweeper
+    await watcher
     await server.stop(grace_s=3)
     await publisher.flush()
     await nc.drain()

@@ -29,6 +29,7 @@ log = logs.get("frontdesk.bus")
 
 JOBS_STREAM = "JOBS"
 EVENTS_STREAM = "EVENTS"
+SPEECH_STREAM = "SPEECH"
 LEGACY_CONSUMER = "inference"
 DUPLICATE_WINDOW_S = 120.0  # Nats-Msg-Id dedupe: a re-published job within this window is dropped
 
@@ -107,7 +108,7 @@ async def ensure_streams(js: JetStreamContext, settings: Settings) -> None:
         ),
     ]
     streams.append(StreamConfig(
-        name="SPEECH",
+        name=SPEECH_STREAM,
         subjects=["frontdesk.*.speech"],
         retention=RetentionPolicy.WORK_QUEUE,  # transcription jobs (speech/service.py)
         storage=StorageType.FILE,
@@ -115,6 +116,7 @@ async def ensure_streams(js: JetStreamContext, settings: Settings) -> None:
         discard=DiscardPolicy.NEW,
     ))
     for config in streams:
+        config.num_replicas = settings.stream_replicas  # 3 on a NATS cluster: a node may fail
         try:
             await js.stream_info(config.name)
             await js.update_stream(config)

@@ -1,7 +1,9 @@
 """The `frontdesk` command: run the mesh or one service, check it, ask it.
 
     frontdesk run                 the whole mesh (embedded default), until Ctrl-C
-    frontdesk gateway|conversation|inference|speech   one service (distributed deployments)
+    frontdesk gateway|conversation|inference|speech|analytics   one service (distributed deployments)
+    frontdesk analytics backfill --tenant SLUG
+                                  count a tenant's events still in the EVENTS stream that analytics missed
     frontdesk status              health of every service; exit 0 only when all serve
     frontdesk ask "question"      ask as the demo tenant's customer; the reply streams to stdout
     frontdesk kb import FILE      load FAQ (JSONL, CSV) or a document (Markdown, HTML, PDF, text)
@@ -179,6 +181,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--backend", help="model backend (llamacpp or echo); default from FRONTDESK_BACKEND")
     for name in ("gateway", "conversation", "inference", "speech"):
         sub.add_parser(name, help=f"run the {name} service")
+    analytics = sub.add_parser("analytics", help="run the analytics service, or `analytics backfill`")
+    analytics.add_argument("action", nargs="?", choices=("serve", "backfill"), default="serve")
+    analytics.add_argument("--tenant", default="demo", help="backfill: the tenant's slug (default: demo)")
     status = sub.add_parser("status", help="health of every service of the running mesh")
     status.add_argument("--json", action="store_true")
     ask = sub.add_parser("ask", help="ask the running mesh as the demo tenant's customer")
@@ -218,6 +223,13 @@ def main(argv: list[str] | None = None) -> int:
         return _kb_import(settings, args.file, args.tenant)
     if args.command == "eval":
         return _eval(args.kb, args.cases, args.json)
+    if args.command == "analytics" and args.action == "backfill":
+        from analytics.server import run_backfill
+
+        tally = asyncio.run(run_backfill(settings, args.tenant))
+        print(f"scanned {tally.scanned} events: {tally.applied} counted now, {tally.duplicates} already counted, "
+              f"{tally.skipped} skipped")
+        return 0
 
     logs.setup(settings.log_level, settings.log_format)
     if args.command == "run":
@@ -228,10 +240,15 @@ def main(argv: list[str] | None = None) -> int:
         from gateway.server import serve
     elif args.command == "conversation":
         from conversation.server import serve
+    elif args.command == "analytics":
+        from analytics.server import serve
     elif args.command == "speech":
         from speech.server import serve
     else:
         from inference.server import serve
+    from frontdesk import tracing
+
+    tracing.setup(args.command, settings)
     asyncio.run(serve(settings))
     return 0
 

@@ -33,9 +33,11 @@ class Server:
     """A grpc.aio server with health and reflection, serving the given services."""
 
     def __init__(self, service_names: Iterable[str]):
+        from frontdesk import tracing
         from frontdesk.metrics import MetricsInterceptor
 
-        self.grpc = grpc.aio.server(options=SERVER_OPTIONS, interceptors=[MetricsInterceptor()])
+        self.grpc = grpc.aio.server(options=SERVER_OPTIONS,
+                                    interceptors=[*tracing.server_interceptors(), MetricsInterceptor()])
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc)
         self._names = list(service_names)
@@ -60,6 +62,16 @@ class Server:
     async def stop(self, grace_s: float = 5.0) -> None:
         await self.set_serving(False)
         await self.grpc.stop(grace_s)
+
+
+def channel(target: str) -> grpc.aio.Channel:
+    """A channel to another service of the mesh (keepalives, limits, trace propagation)."""
+    from frontdesk import tracing
+
+    # round_robin over every address the name resolves to: with dns:///service targets
+    # (Kubernetes headless Services) calls spread over all replicas, not the first one
+    return grpc.aio.insecure_channel(target, options=[*CHANNEL_OPTIONS, ("grpc.lb_policy_name", "round_robin")],
+                                     interceptors=tracing.client_interceptors() or None)
 
 
 def stop_event() -> asyncio.Event:

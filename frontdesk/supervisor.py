@@ -27,7 +27,7 @@ from frontdesk.settings import Settings, to_env
 log = logs.get("frontdesk.supervisor")
 
 DEMO_SLUG = "demo"
-START_ORDER = ("conversation", "inference", "speech", "gateway")
+START_ORDER = ("conversation", "inference", "speech", "analytics", "gateway")
 READY_TIMEOUT_S = 180.0  # the first start of inference loads the model
 
 
@@ -238,7 +238,8 @@ class Supervisor:
 
     async def _start_service(self, name: str) -> None:
         port = {"gateway": self.settings.gateway_port, "conversation": self.settings.conversation_port,
-                "inference": self.settings.inference_port, "speech": self.settings.speech_port}[name]
+                "inference": self.settings.inference_port, "speech": self.settings.speech_port,
+                "analytics": self.settings.analytics_port}[name]
         child = Child(name, [sys.executable, "-m", "frontdesk", name], self.logs_dir / f"{name}.log",
                       address=f"{self.settings.host}:{port}")
         base = self.settings.metrics_base_port
@@ -279,6 +280,9 @@ class Supervisor:
         for child in self.children.values():
             self.say(f"metrics of {child.name}: http://{s.host}:{child.metrics_port}/metrics")
         web = f", web http://{s.host}:{s.web_port}/" if s.web_port else ""
+        if s.web_port:  # the pages (web/dist): the demo shop with the widget, and the admin panel
+            self.say(f"demo page http://{s.host}:{s.web_port}/demo/?key={demo['widget_key']}"
+                     f"  admin panel http://{s.host}:{s.web_port}/admin/")
         self.say(f"frontdesk ready: gateway {self.children['gateway'].address}{web} (backend {s.backend})")
 
     async def _watch(self) -> None:

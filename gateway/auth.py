@@ -39,6 +39,8 @@ class Authenticator:
         )
         self.tenant_limits = RateLimiter(settings.tenant_rate, settings.tenant_burst)
         self.caller_limits = RateLimiter(settings.visitor_rate, settings.visitor_burst)
+        # operators and API keys: the admin panel polls several views, integrations batch
+        self.staff_limits = RateLimiter(settings.operator_rate, settings.operator_burst)
         self._cache: dict[str, tuple[float, cred.Principal | None]] = {}
 
     async def authenticate(self, metadata, *, kinds: set[str]) -> Caller:
@@ -106,7 +108,8 @@ class Authenticator:
 
     def _limit(self, principal: cred.Principal) -> None:
         wait = max(self.tenant_limits.acquire(principal.tenant_id),
-                   self.caller_limits.acquire(f"{principal.tenant_id}:{principal.kind}:{principal.subject}"))
+                   (self.caller_limits if principal.kind == "visitor" else self.staff_limits)
+                   .acquire(f"{principal.tenant_id}:{principal.kind}:{principal.subject}"))
         if wait > 0:
             raise ResourceExhausted(f"rate limit exceeded; retry in {wait:.1f} s",
                                     trailers=(("retry-after", f"{wait:.3f}"),))

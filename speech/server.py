@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 
-import grpc
-
 from frontdesk import bus, grpcutil, logs, metrics, stores
 from frontdesk.caller import CallerCodec
 from frontdesk.conversation.v1 import conversation_pb2_grpc
@@ -74,7 +72,7 @@ async def serve(settings: Settings) -> None:
     await bus.ensure_streams(js, settings)
     blobs = stores.open_blob_store(settings)
     await blobs.start()
-    channel = grpc.aio.insecure_channel(settings.conversation_target, options=grpcutil.CHANNEL_OPTIONS)
+    channel = grpcutil.channel(settings.conversation_target)
     core = SpeechCore(blobs, Publisher(nc, js), conversation_pb2_grpc.ConversationServiceStub(channel),
                       CallerCodec(settings.secret_bytes()), settings.max_audio_seconds, settings.max_audio_bytes)
     server = grpcutil.Server([SERVICE_NAME])

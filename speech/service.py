@@ -26,7 +26,7 @@ from speech.audio import AudioError, load_audio
 
 log = logs.get("speech.service")
 
-SPEECH_STREAM = "SPEECH"
+SPEECH_STREAM = bus.SPEECH_STREAM
 SPEECH_CONSUMER = "speech"
 
 
