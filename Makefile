@@ -8,7 +8,7 @@ BACKEND ?=
 # STORE=real: log and account store on a local Cassandra (CQL, as Scylla), uploads on a local MinIO
 STORE ?=
 
-.PHONY: install web system run test bench protos check-protos clean
+.PHONY: install web pages screenshots system run test bench protos check-protos clean
 
 install: $(STAMP)
 
@@ -27,7 +27,15 @@ web: web/node_modules/.package-lock.json
 web/node_modules/.package-lock.json: web/package.json web/package-lock.json
 	npm --prefix web ci --no-audit --no-fund
 
-run: install
+# the web pages (widget.js, the demo page, the admin panel) in web/dist, rebuilt when a source is newer
+WEB_SOURCES := $(shell find web/src web/demo web/admin -type f 2>/dev/null) \
+	$(wildcard web/vite.*.config.ts) web/package.json web/package-lock.json web/tsconfig.json
+pages: web/dist/.built
+
+web/dist/.built: web/node_modules/.package-lock.json $(WEB_SOURCES)
+	npm --prefix web run build
+
+run: install pages
 	$(if $(BACKEND),FRONTDESK_BACKEND=$(BACKEND)) \
 	$(if $(filter real,$(STORE)),FRONTDESK_LOG_STORE=scylla FRONTDESK_BLOB_STORE=minio FRONTDESK_LOCAL_SERVERS=1) \
 	$(BIN)/frontdesk run
@@ -36,8 +44,12 @@ run: install
 system:
 	@command -v espeak-ng >/dev/null || (apt-get update -qq || true; apt-get install -y -qq espeak-ng)
 
-test: install web system check-protos
+test: install web pages system check-protos
 	$(BIN)/python -m pytest
+
+# the browser tests, writing docs/screenshots/*.png
+screenshots: install pages
+	FRONTDESK_UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/web -q
 
 bench: install
 	$(BIN)/python loadtest/bench.py
@@ -50,4 +62,4 @@ check-protos: install
 	$(BIN)/python tools/gen_protos.py --check
 
 clean:
-	rm -rf $(VENV) data .pytest_cache web/node_modules
+	rm -rf $(VENV) data .pytest_cache web/node_modules web/dist

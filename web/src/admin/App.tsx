@@ -1,0 +1,84 @@
+// The shell: the sign-in page until there is a session, then the navigation and the page
+// of the current route. Losing the session anywhere (expired or refused token) comes back here.
+
+import { useEffect, useSyncExternalStore } from "react";
+
+import { api } from "./api";
+import { Button, cx, ErrorBoundary, Link } from "./components";
+import { navigate, useRoute } from "./router";
+import { AccessPage } from "./pages/Access";
+import { AiSettingsPage } from "./pages/AiSettings";
+import { AnalyticsPage } from "./pages/Analytics";
+import { ConversationsPage } from "./pages/Conversations";
+import { ConversationView } from "./pages/ConversationView";
+import { KnowledgePage } from "./pages/Knowledge";
+import { LoginPage } from "./pages/Login";
+import { StatusPage } from "./pages/Status";
+
+const NAV: { to: string; label: string }[] = [
+  { to: "/", label: "System status" },
+  { to: "/conversations", label: "Conversations" },
+  { to: "/knowledge", label: "Knowledge base" },
+  { to: "/ai", label: "AI settings" },
+  { to: "/access", label: "API keys & operators" },
+  { to: "/analytics", label: "Analytics" },
+];
+
+function useSession() {
+  return useSyncExternalStore((fn) => api.subscribe(fn), () => api.session);
+}
+
+export function App() {
+  const session = useSession();
+  const route = useRoute();
+
+  // a bookmarked sign-in page, once signed in, is the start page
+  useEffect(() => {
+    if (session && route === "/login") navigate("/", true);
+  }, [session, route]);
+
+  if (!session) return <LoginPage reason={api.signedOut} />;
+
+  let page;
+  const conversation = /^\/conversations\/([^/]+)$/.exec(route);
+  if (route === "/" || route === "/login") page = <StatusPage />;
+  else if (route === "/conversations") page = <ConversationsPage />;
+  else if (conversation) page = <ConversationView id={decodeURIComponent(conversation[1]!)} />;
+  else if (route === "/knowledge") page = <KnowledgePage />;
+  else if (route === "/ai") page = <AiSettingsPage />;
+  else if (route === "/access") page = <AccessPage />;
+  else if (route === "/analytics") page = <AnalyticsPage />;
+  else page = <p className="text-sm">There is no page here. <Link to="/">Back to the system status</Link>.</p>;
+
+  const active = NAV.filter((n) => n.to === "/" ? route === "/" : route.startsWith(n.to)).at(-1)?.to;
+  return (
+    <div className="flex min-h-screen flex-col md:flex-row">
+      <nav aria-label="Main" className="border-b border-slate-200 bg-slate-900 text-slate-100 md:w-56 md:border-b-0 md:border-r">
+        <div className="px-4 py-4">
+          <p className="text-lg font-semibold">frontdesk</p>
+          <p className="truncate text-xs text-slate-400" title={session.tenant}>tenant: {session.tenant}</p>
+        </div>
+        <ul className="flex flex-wrap gap-1 px-2 pb-3 md:flex-col">
+          {NAV.map((n) => (
+            <li key={n.to}>
+              <Link to={n.to} className={cx("block rounded-md px-3 py-1.5 text-sm",
+                                            active === n.to ? "bg-slate-700 text-white" : "text-slate-300 hover:bg-slate-800")}>
+                {n.label}
+              </Link>
+            </li>
+          ))}
+        </ul>
+        <div className="px-4 pb-4 text-xs text-slate-400">
+          <p className="truncate">{session.displayName || "operator"} ({session.role})</p>
+          <Button className="mt-2" onClick={() => api.endSession({ kind: "signed_out", message: "You have signed out." })}>
+            Sign out
+          </Button>
+        </div>
+      </nav>
+      <main className="min-w-0 flex-1 p-4 md:p-6">
+        {/* a page that fails to render leaves the navigation usable */}
+        <ErrorBoundary key={route}>{page}</ErrorBoundary>
+      </main>
+    </div>
+  );
+}

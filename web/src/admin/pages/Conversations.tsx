@@ -1,0 +1,67 @@
+import { useState } from "react";
+
+import { api, formatTime } from "../api";
+import { Badge, Button, Card, ErrorBanner, inputClass, Link, PageHeader, Spinner, Table, Td, useLoad } from "../components";
+import { CHANNEL_LABEL, ConversationStatus, STATUS_LABEL, STATUS_TONE } from "../labels";
+
+const PAGE_SIZE = 20;
+const REFRESH_MS = 5000;
+const FILTERS = [ConversationStatus.UNSPECIFIED, ConversationStatus.HANDOFF, ConversationStatus.HUMAN,
+                 ConversationStatus.AI, ConversationStatus.CLOSED];
+
+export function ConversationsPage() {
+  const [status, setStatus] = useState(ConversationStatus.UNSPECIFIED);
+  // tokens of the pages before this one, for "Previous"
+  const [pages, setPages] = useState<string[]>([""]);
+  const pageToken = pages.at(-1) ?? "";
+  const list = useLoad(
+    (signal) => api.admin.listConversations({ status, pageSize: PAGE_SIZE, pageToken }, { signal, timeoutMs: 15_000 }),
+    [status, pageToken], REFRESH_MS);
+
+  return (
+    <div>
+      <PageHeader title="Conversations">
+        <label className="flex items-center gap-2 text-sm">
+          <span>Status</span>
+          <select aria-label="Status filter" className={inputClass} value={status}
+                  onChange={(e) => { setStatus(Number(e.target.value) as ConversationStatus); setPages([""]); }}>
+            {FILTERS.map((s) => <option key={s} value={s}>{STATUS_LABEL[s]}</option>)}
+          </select>
+        </label>
+      </PageHeader>
+      <ErrorBanner error={list.error} onRetry={list.reload} />
+      {!list.data && !list.error && <Spinner />}
+      {list.data && (
+        <Card>
+          <Table head={["Updated", "Status", "Last message", "Messages", "Channel", "Rating"]}
+                 empty={list.data.conversations.length === 0 &&
+                   <p className="p-3 text-sm text-slate-500">No conversations{status ? " with this status" : " yet"}.</p>}>
+            {list.data.conversations.map((c) => (
+              <tr key={c.id} data-conversation={c.id} className="hover:bg-slate-50">
+                <Td className="whitespace-nowrap text-xs text-slate-600">{formatTime(c.updatedAt ?? c.createdAt)}</Td>
+                <Td><Badge tone={STATUS_TONE[c.status]}>{STATUS_LABEL[c.status]}</Badge></Td>
+                <Td className="max-w-md">
+                  <Link to={`/conversations/${encodeURIComponent(c.id)}`}>
+                    <span className="line-clamp-2 break-words">{c.lastMessagePreview || "(no messages yet)"}</span>
+                  </Link>
+                  <span className="block font-mono text-[11px] text-slate-400">{c.id}</span>
+                </Td>
+                <Td>{c.messageCount}</Td>
+                <Td>{CHANNEL_LABEL[c.channel]}</Td>
+                <Td>{c.rating ? `${c.rating}/5` : "–"}</Td>
+              </tr>
+            ))}
+          </Table>
+          <div className="mt-3 flex items-center justify-between text-sm">
+            <span className="text-slate-500">Page {pages.length}</span>
+            <div className="flex gap-2">
+              <Button disabled={pages.length <= 1} onClick={() => setPages((p) => p.slice(0, -1))}>Previous</Button>
+              <Button disabled={!list.data.nextPageToken}
+                      onClick={() => setPages((p) => [...p, list.data!.nextPageToken])}>Next</Button>
+            </div>
+          </div>
+        </Card>
+      )}
+    </div>
+  );
+}
