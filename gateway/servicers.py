@@ -250,7 +250,8 @@ def _key_pb(k) -> admin_pb2.ApiKey:
 
 
 _AI_DEFAULTS = {"backend": "", "model": "", "temperature": 0.2, "max_tokens": 0, "answer_threshold": 0.0,
-                "system_prompt": "", "enabled_tools": [], "base_url": "", "tool_choice": ""}
+                "system_prompt": "", "enabled_tools": [], "base_url": "", "tool_choice": "",
+                "requests_per_minute": 0}
 MAX_TOOLS_PER_TENANT = 50
 MAX_SECRET_CHARS = 512
 
@@ -428,6 +429,8 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
             raise InvalidArgument(f"backend must be empty (the deployment's default) or one of {', '.join(TENANT_BACKENDS)}")
         if len(s.model) > 200:
             raise InvalidArgument("model must be at most 200 characters")
+        if not 0 <= s.requests_per_minute <= 1_000_000:
+            raise InvalidArgument("requests_per_minute must be between 0 (no limit) and 1,000,000")
         if s.base_url:
             if not backend:
                 raise InvalidArgument("base_url needs a backend (openai, anthropic or gemini)")
@@ -458,7 +461,8 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         tenant.ai_settings = {"backend": backend, "model": s.model.strip(), "temperature": s.temperature,
                               "max_tokens": s.max_tokens, "answer_threshold": s.answer_threshold,
                               "system_prompt": s.system_prompt, "enabled_tools": tools, "base_url": s.base_url,
-                              "tool_choice": s.tool_choice, "api_key_sealed": sealed}
+                              "tool_choice": s.tool_choice, "requests_per_minute": s.requests_per_minute,
+                              "api_key_sealed": sealed}
         await self.accounts.store.update_tenant(tenant)
         return self._settings_pb(tenant.ai_settings)
 

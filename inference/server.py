@@ -16,6 +16,7 @@ from frontdesk.secretbox import SecretBox
 from inference.grounding import Grounding
 from inference.inference_service import InferenceServicer
 from inference.knowledge_service import KnowledgeServicer
+from inference import ratelimit
 from inference.tenants import BackendPool, TenantConfigs
 from inference.worker import Worker
 
@@ -55,10 +56,15 @@ async def serve(settings: Settings) -> None:
     await backend.start()
     # tenants' AI settings and tools: read through the account store, as the gateway writes them
     accounts = stores.open_account_store(settings)
-    backends = BackendPool(backend, settings)
     nc = await bus.connect(settings, "inference")
     js = nc.jetstream()
     await bus.ensure_streams(js, settings)
+    # model backends behind request allowances shared by every worker (inference/ratelimit.py)
+    limits_kv = await ratelimit.open_bucket(js, settings.stream_replicas)
+    backend = ratelimit.guard(backend, limits_kv, settings, per_minute=settings.backend_requests_per_minute,
+                              key_parts=(settings.backend, settings.openai_base_url, settings.openai_model,
+                                         settings.openai_api_key))
+    backends = BackendPool(backend, settings, limits_kv=limits_kv)
     publisher = Publisher(nc, js)
     worker = Worker(settings, store, js, publisher, backend,
                     grounding if settings.answer_policy == "knowledge" else None,

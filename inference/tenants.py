@@ -23,6 +23,7 @@ from frontdesk.secretbox import SecretBox, SecretError
 from frontdesk.settings import Settings
 from frontdesk.stores.base import AccountStore, StoreUnavailable, ToolRecord
 from inference.backends.base import Backend, BackendError
+from inference.ratelimit import guard
 
 log = logs.get("inference.tenants")
 
@@ -51,6 +52,7 @@ class TenantAi:
     system_prompt: str = ""
     enabled_tools: frozenset[str] = frozenset()
     tool_choice: str = ""
+    requests_per_minute: int = 0  # the tenant's API tier; shared by every worker (inference/ratelimit.py)
     tools: tuple[ToolRecord, ...] = field(default=(), repr=False)
     tool_secrets: tuple[tuple[str, str], ...] = field(default=(), repr=False)  # (tool name, secret)
 
@@ -90,6 +92,7 @@ def parse_ai_settings(tenant_id: str, stored: dict, tools: list[ToolRecord], box
         max_tokens=int(stored.get("max_tokens") or 0), answer_threshold=float(stored.get("answer_threshold") or 0.0),
         system_prompt=str(stored.get("system_prompt") or ""),
         enabled_tools=frozenset(stored.get("enabled_tools") or ()), tool_choice=str(stored.get("tool_choice") or ""),
+        requests_per_minute=int(stored.get("requests_per_minute") or 0),
         tools=tuple(t for t in tools if t.tenant_id == tenant_id), tool_secrets=tuple(secrets))
 
 
@@ -151,9 +154,10 @@ class BackendPool:
     """The deployment's default backend, plus one backend per distinct tenant choice
     (backend, model, endpoint, key), the least recently used closed beyond `size`."""
 
-    def __init__(self, default: Backend, settings: Settings, size: int = MAX_BACKENDS):
+    def __init__(self, default: Backend, settings: Settings, size: int = MAX_BACKENDS, limits_kv=None):
         self.default = default
         self.settings = settings
+        self.limits_kv = limits_kv  # the shared request counters (inference/ratelimit.py), when NATS is there
         self.size = size
         self._backends: OrderedDict[tuple, Backend] = OrderedDict()
         self._lock = asyncio.Lock()
@@ -171,6 +175,9 @@ class BackendPool:
             backend = self._backends.get(key)
             if backend is None:
                 backend = self.build(ai)
+                # the tenant's key has its own allowance, counted across all workers
+                backend = guard(backend, self.limits_kv, self.settings, per_minute=ai.requests_per_minute,
+                                key_parts=(ai.backend, ai.base_url, ai.model, key[3]))
                 await backend.start()
                 self._backends[key] = backend
                 while len(self._backends) > self.size:

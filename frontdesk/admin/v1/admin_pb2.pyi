@@ -253,7 +253,7 @@ class CloseConversationRequest(_message.Message):
     def __init__(self, conversation_id: _Optional[str] = ...) -> None: ...
 
 class AiSettings(_message.Message):
-    __slots__ = ("backend", "model", "base_url", "has_api_key", "temperature", "max_tokens", "answer_threshold", "system_prompt", "enabled_tools", "tool_choice")
+    __slots__ = ("backend", "model", "base_url", "has_api_key", "temperature", "max_tokens", "answer_threshold", "system_prompt", "enabled_tools", "tool_choice", "requests_per_minute")
     BACKEND_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     BASE_URL_FIELD_NUMBER: _ClassVar[int]
@@ -264,6 +264,7 @@ class AiSettings(_message.Message):
     SYSTEM_PROMPT_FIELD_NUMBER: _ClassVar[int]
     ENABLED_TOOLS_FIELD_NUMBER: _ClassVar[int]
     TOOL_CHOICE_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_PER_MINUTE_FIELD_NUMBER: _ClassVar[int]
     backend: str
     model: str
     base_url: str
@@ -274,7 +275,8 @@ class AiSettings(_message.Message):
     system_prompt: str
     enabled_tools: _containers.RepeatedScalarFieldContainer[str]
     tool_choice: str
-    def __init__(self, backend: _Optional[str] = ..., model: _Optional[str] = ..., base_url: _Optional[str] = ..., has_api_key: _Optional[bool] = ..., temperature: _Optional[float] = ..., max_tokens: _Optional[int] = ..., answer_threshold: _Optional[float] = ..., system_prompt: _Optional[str] = ..., enabled_tools: _Optional[_Iterable[str]] = ..., tool_choice: _Optional[str] = ...) -> None: ...
+    requests_per_minute: int
+    def __init__(self, backend: _Optional[str] = ..., model: _Optional[str] = ..., base_url: _Optional[str] = ..., has_api_key: _Optional[bool] = ..., temperature: _Optional[float] = ..., max_tokens: _Optional[int] = ..., answer_threshold: _Optional[float] = ..., system_prompt: _Optional[str] = ..., enabled_tools: _Optional[_Iterable[str]] = ..., tool_choice: _Optional[str] = ..., requests_per_minute: _Optional[int] = ...) -> None: ...
 
 class UpdateAiSettingsRequest(_message.Message):
     __slots__ = ("settings", "api_key", "clear_api_key")
