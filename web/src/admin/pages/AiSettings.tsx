@@ -28,6 +28,8 @@ interface Form {
   temperature: string;
   maxTokens: string;
   answerThreshold: string;
+  requestsPerMinute: string;
+  toolChoice: string;
   systemPrompt: string;
   enabledTools: string[];
   apiKey: string;
@@ -38,6 +40,7 @@ function toForm(s: AiSettings): Form {
   return {
     backend: s.backend, model: s.model, baseUrl: s.baseUrl, temperature: String(Math.round(s.temperature * 100) / 100),
     maxTokens: String(s.maxTokens), answerThreshold: String(Math.round(s.answerThreshold * 100) / 100),
+    requestsPerMinute: String(s.requestsPerMinute), toolChoice: s.toolChoice,
     systemPrompt: s.systemPrompt, enabledTools: [...s.enabledTools], apiKey: "", clearApiKey: false,
   };
 }
@@ -77,7 +80,8 @@ export function AiSettingsPage() {
     let values;
     try {
       values = { temperature: num(form.temperature, "Temperature"), maxTokens: Math.trunc(num(form.maxTokens, "Max tokens")),
-                 answerThreshold: num(form.answerThreshold, "Answer threshold") };
+                 answerThreshold: num(form.answerThreshold, "Answer threshold"),
+                 requestsPerMinute: Math.trunc(num(form.requestsPerMinute, "Requests per minute")) };
     } catch (err) {
       save.setError((err as Error).message + ".");
       return;
@@ -85,7 +89,8 @@ export function AiSettingsPage() {
     const ok = await save.run(async () => {
       const updated = await api.admin.updateAiSettings({
         settings: { backend: form.backend, model: form.model.trim(), baseUrl: form.baseUrl.trim(), ...values,
-                    systemPrompt: form.systemPrompt, enabledTools: form.enabledTools },
+                    systemPrompt: form.systemPrompt, enabledTools: form.enabledTools,
+                    toolChoice: form.toolChoice.trim() },
         apiKey: form.apiKey, clearApiKey: form.clearApiKey,
       }, { timeoutMs: 15_000 });
       setForm(toForm(updated));
@@ -141,6 +146,12 @@ export function AiSettingsPage() {
               </Field>
               <Field label="Answer threshold" hint="Retrieval confidence (0 to 1) needed to answer instead of handing off; 0 = default">
                 <input className={inputClass} type="number" step="0.01" min="0" max="1" value={form.answerThreshold} onChange={set("answerThreshold")} />
+              </Field>
+              <Field label="Requests per minute" hint="Your model key's quota, shared by every worker; 0 = no limit">
+                <input className={inputClass} type="number" step="1" min="0" value={form.requestsPerMinute} onChange={set("requestsPerMinute")} />
+              </Field>
+              <Field label="Tool choice" hint="auto (the model decides), required, or an enabled tool's name to call first">
+                <input className={inputClass} value={form.toolChoice} onChange={set("toolChoice")} placeholder="auto" />
               </Field>
               <div className="md:col-span-2">
                 <Field label="System prompt" hint={`${form.systemPrompt.length} / 4000 characters`}>
