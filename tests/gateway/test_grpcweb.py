@@ -510,6 +510,25 @@ async def test_static_files(mesh, http, dist):
         await server.stop()
 
 
+async def test_static_files_are_sent_compressed_when_the_build_made_copies(mesh, http, dist):
+    import gzip
+
+    script = "console.log('compressed');" * 100
+    (dist / "assets" / "big.js").write_text(script)
+    (dist / "assets" / "big.js.gz").write_bytes(gzip.compress(script.encode()))
+    server = await start_grpc_web(fd_settings.load(env={}), mesh.gateway, dist, host="127.0.0.1", port=0)
+    try:
+        async with http.get(server.url + "/assets/big.js", headers={"Accept-Encoding": "gzip"}) as r:
+            assert r.status == 200 and r.headers["content-encoding"] == "gzip"
+            assert r.headers["content-type"].split(";")[0] == "text/javascript"
+            assert int(r.headers["content-length"]) < len(script)
+            assert (await r.text()) == script  # aiohttp's client decompresses
+        async with http.get(server.url + "/assets/big.js", headers={"Accept-Encoding": "identity"}) as r:
+            assert "content-encoding" not in r.headers and (await r.text()) == script
+    finally:
+        await server.stop()
+
+
 async def _raw_get(port: int, target: str) -> tuple[int, bytes]:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
