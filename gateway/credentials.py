@@ -13,6 +13,7 @@ import hmac
 import re
 import secrets
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -164,6 +165,7 @@ def verify_identity_hmac(identity_secret: str, external_id: str, provided_hex: s
 _TOKEN_ALGORITHM = "HS256"
 _MIN_SIGNING_SECRET_BYTES = 32  # RFC 7518 §3.2: HS256 key at least as long as the hash
 _CLOCK_SKEW_S = 30  # tolerated for 'iat' only, between gateway replicas
+_VERIFIED_CACHE = 50_000  # tokens whose signature was checked (about 15 MB at most)
 _TYP_OPERATOR = "operator"
 _TYP_VISITOR = "visitor"
 
@@ -187,6 +189,9 @@ class TokenSigner:
         self._key = key
         self._issuer = issuer
         self._clock = clock
+        # token -> (exp, principal): a client sends the same token on every call, and a
+        # verified signature stays verified; only the expiry is checked again
+        self._verified: OrderedDict[str, tuple[int, Principal]] = OrderedDict()
 
     def issue_operator_token(
         self,
@@ -229,6 +234,19 @@ class TokenSigner:
         return jwt.encode(claims, self._key, algorithm=_TOKEN_ALGORITHM)
 
     def verify(self, token: str) -> Principal:
+        hit = self._verified.get(token)
+        if hit is not None:
+            if hit[0] <= self._clock():
+                del self._verified[token]
+                raise CredentialError("token expired")
+            return hit[1]
+        principal, exp = self._verify(token)
+        self._verified[token] = (exp, principal)
+        if len(self._verified) > _VERIFIED_CACHE:
+            self._verified.popitem(last=False)
+        return principal
+
+    def _verify(self, token: str) -> tuple[Principal, int]:
         try:
             claims = jwt.decode(
                 token,
@@ -266,7 +284,7 @@ class TokenSigner:
                 subject=subject,
                 role=role,
                 display_name=str(claims.get("name", "")),
-            )
+            ), exp
         if claims["typ"] == _TYP_VISITOR:
             # Role is fixed here, not read from claims: a visitor token can
             # never carry operator privileges.
@@ -276,7 +294,7 @@ class TokenSigner:
                 subject=subject,
                 role="visitor",
                 verified_identity=claims.get("vid") is True,
-            )
+            ), exp
         raise CredentialError("invalid token")
 
 
