@@ -1,12 +1,15 @@
 """The demo tenant's knowledge base: a small FAQ of a made-up online shop, seeded on the
-first `make run` so the demo answers from knowledge and hands off the rest."""
+first `make run` so the demo answers from knowledge and hands off the rest. An entry's
+optional ``url`` (the shop's help page on it) comes with the answer's citation, which the
+widget shows as a link."""
 
 DEMO_FAQ = [
     {"id": "reset-password", "question": "How do I reset my password?",
      "answer": "Open the sign-in page, choose \"Forgot password\" and enter your email address. We send you a link "
                "that is valid for 30 minutes; follow it to choose a new password.",
      "examples": ["I forgot my password", "how can I change my password", "password reset link not working",
-                  "can't log in, need a new password", "where do I reset my login"]},
+                  "can't log in, need a new password", "where do I reset my login"],
+     "url": "https://shop.example.com/help/account#reset-password"},
     {"id": "opening-hours", "question": "When is customer support available?",
      "answer": "Our team answers chats and emails Monday to Friday, 8:00 to 18:00 (CET). Outside these hours this "
                "assistant answers and a person follows up on the next working day.",
@@ -16,7 +19,8 @@ DEMO_FAQ = [
      "answer": "Orders placed before 14:00 on a working day leave our warehouse the same day. Delivery takes 1-2 "
                "working days in Germany and 3-5 working days elsewhere in the EU.",
      "examples": ["when will my order arrive", "how long is shipping", "delivery time to France",
-                  "how fast do you ship"]},
+                  "how fast do you ship"],
+     "url": "https://shop.example.com/help/shipping#delivery-times"},
     {"id": "track-order", "question": "How can I track my order?",
      "answer": "As soon as your parcel leaves the warehouse we email you a tracking link. You also find it under "
                "Account > Orders.",

@@ -15,6 +15,7 @@ from frontdesk.events.v1 import events_pb2
 from tests.e2e.helpers import Client
 
 ANSWERS = {entry["id"]: entry["answer"] for entry in DEMO_FAQ}
+URLS = {entry["id"]: entry.get("url", "") for entry in DEMO_FAQ}
 HTML_LIKE = '<img src=x onerror="window.__fdInjected=1"><b>Hi</b> I want to talk to a real person please'
 
 
@@ -45,6 +46,15 @@ async def test_a_visitor_asks_sees_the_answer_stream_rates_it_and_finds_it_after
     # the answer is the FAQ's, cited, and it was shown in parts before the final text
     assert r["answer"] == ANSWERS["reset-password"]
     assert r["citations"] and "password" in r["citations"][0].lower()
+    # the cited entry's URL is a link (http(s) only), opened in a new tab without an opener
+    (link,) = r["citationLinks"]
+    assert URLS["reset-password"].startswith("https://")
+    assert link["href"] == URLS["reset-password"] and "password" in link["text"].lower()
+    assert link["target"] == "_blank" and set(link["rel"].split()) >= {"noopener", "noreferrer"}
+    # typing indicator first, then the answer in parts, then the final answer
+    seen = r["seen"]
+    assert "typing" in seen and "streaming" in seen and f"answer:{r['answerId']}" in seen, seen
+    assert seen.index("typing") < seen.index("streaming") < seen.index(f"answer:{r['answerId']}"), seen
     assert any(len(t) < len(r["answer"]) and r["answer"].startswith(t.strip()) for t in r["streamed"]), r["streamed"]
     # HTML typed by the visitor is text: shown verbatim, no element made, no script run
     assert r["shown"] == HTML_LIKE

@@ -47,14 +47,28 @@ export const CHROMIUM = process.env.FRONTDESK_CHROMIUM ?? "/usr/bin/chromium";
 const browsers: Browser[] = [];
 const consoleErrors: string[] = [];
 
-/** Debian's Chromium, headless; closed by `run` at the end. */
-export async function launch(): Promise<Browser> {
+export interface LaunchOptions {
+  /** more Chromium switches, e.g. a fake microphone playing a file (see `fakeMicrophone`) */
+  args?: string[];
+}
+
+/** Debian's Chromium, headless; closed by `run` at the end. Each call starts its own browser. */
+export async function launch(options: LaunchOptions = {}): Promise<Browser> {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ["--no-sandbox", "--disable-background-networking"],
+    args: ["--no-sandbox", "--disable-background-networking", ...(options.args ?? [])],
   });
   browsers.push(browser);
   return browser;
+}
+
+/**
+ * Switches for `launch({ args })`: getUserMedia is granted without asking and its microphone
+ * plays `wavPath` (PCM WAV) once, then silence.
+ */
+export function fakeMicrophone(wavPath: string): string[] {
+  return ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+          `--use-file-for-fake-audio-capture=${wavPath}%noloop`];
 }
 
 /**
@@ -144,8 +158,12 @@ export async function waitForAnswer(page: Page, nth: number, timeoutMs = 120_000
 }
 
 /**
- * Records, inside the page, every text the widget showed in a streaming (partial) AI bubble,
- * from DOM mutations (no timing involved). Read it back with `streamedTexts(page)`.
+ * Records, inside the page, from DOM mutations (no timing involved):
+ * - every text the widget showed in a streaming (partial) AI bubble: `streamedTexts(page)`;
+ * - the order in which things appeared: `timeline(page)`, entries "typing" (the typing
+ *   indicator appeared), "streaming" (a partial answer appeared), "answer:<id>" (a final AI
+ *   answer), "customer:<id>" (a stored customer message), "transcription:<state>" (the voice
+ *   message's progress), "agent-joined", "agent:<id>" (an agent's message).
  * Call it after the widget is open (its shadow root exists).
  */
 export async function installStreamWatch(page: Page): Promise<void> {
@@ -153,17 +171,36 @@ export async function installStreamWatch(page: Page): Promise<void> {
   // which does not exist in the page
   await page.evaluate(`(() => {
     const seen = (window.__fdStreamed = []);
+    const timeline = (window.__fdTimeline = []);
+    const present = new Set();
     const root = document.querySelector("frontdesk-widget")?.shadowRoot;
     if (!root) throw new Error("the widget's shadow root is not there");
-    new MutationObserver(() => {
+    const look = () => {
       for (const el of root.querySelectorAll('[data-testid="fd-message-ai"][data-streaming] [data-testid="fd-text"]')) {
         const text = el.textContent || "";
         if (text && seen[seen.length - 1] !== text) seen.push(text);
       }
-    }).observe(root, { subtree: true, childList: true, characterData: true, attributes: true });
+      const now = new Set();
+      if (root.querySelector('[data-testid="fd-typing"]')) now.add("typing");
+      if (root.querySelector('[data-testid="fd-message-ai"][data-streaming]')) now.add("streaming");
+      if (root.querySelector('[data-testid="fd-agent-joined"]')) now.add("agent-joined");
+      for (const el of root.querySelectorAll('[data-testid="fd-message-ai"][data-id]:not([data-streaming])')) now.add("answer:" + el.dataset.id);
+      for (const el of root.querySelectorAll('[data-testid="fd-message-customer"][data-id]')) now.add("customer:" + el.dataset.id);
+      for (const el of root.querySelectorAll('[data-testid="fd-message-agent"][data-id]')) now.add("agent:" + el.dataset.id);
+      for (const el of root.querySelectorAll('[data-testid="fd-transcription"]')) now.add("transcription:" + el.dataset.state);
+      for (const key of now) if (!present.has(key)) timeline.push(key);
+      present.clear();
+      for (const key of now) present.add(key);
+    };
+    look();
+    new MutationObserver(look).observe(root, { subtree: true, childList: true, characterData: true, attributes: true });
   })()`);
 }
 
 export async function streamedTexts(page: Page): Promise<string[]> {
   return page.evaluate(() => (window as unknown as { __fdStreamed?: string[] }).__fdStreamed ?? []);
+}
+
+export async function timeline(page: Page): Promise<string[]> {
+  return page.evaluate(() => (window as unknown as { __fdTimeline?: string[] }).__fdTimeline ?? []);
 }

@@ -5,7 +5,7 @@
 
 import type { Page } from "playwright-core";
 
-import { ask, check, env, installStreamWatch, launch, newPage, openWidget, run, shot, streamedTexts, waitForAnswer } from "./lib";
+import { ask, check, env, installStreamWatch, launch, newPage, openWidget, run, shot, streamedTexts, timeline, waitForAnswer } from "./lib";
 
 const QUESTION = "How do I reset my password?";
 const HTML_LIKE = `<img src=x onerror="window.__fdInjected=1"><b>Hi</b> I want to talk to a real person please`;
@@ -69,7 +69,12 @@ run(async () => {
   check(partial.length > 0, `no partial render of the answer before its final text (saw ${JSON.stringify(streamed)})`);
   const aiAnswer = page.locator('[data-testid="fd-message-ai"]:not([data-streaming])').first();
   const citations = await aiAnswer.getByTestId("fd-citation").allInnerTexts();
+  // the cited FAQ entry has a URL: its citation is a link that opens apart from the host page
+  const citationLinks = await aiAnswer.getByTestId("fd-citation").locator("a").evaluateAll((links) => links.map((a) => ({
+    href: a.getAttribute("href"), text: a.textContent, target: a.getAttribute("target"), rel: a.getAttribute("rel") })));
   const answerId = (await aiAnswer.getAttribute("data-id")) ?? "";
+  // what the visitor saw, in order: the typing indicator, then the answer streaming, then final
+  const seen = await timeline(page);
   await shot(page, "widget-answer");
 
   // thumbs up on the answer, five stars for the conversation: stored once the call succeeded
@@ -119,7 +124,7 @@ run(async () => {
   const handoffAfterReload = await page.getByTestId("fd-handoff").isVisible();
 
   return {
-    greeting, tenantName, answer, answerId, streamed, citations, conversationId, shown, injected, handoff,
+    greeting, tenantName, answer, answerId, streamed, citations, citationLinks, seen, conversationId, shown, injected, handoff,
     idsBefore, idsAfter, thumbAfterReload, handoffAfterReload, pageErrors: errors,
   };
 });

@@ -1,7 +1,7 @@
 // The widget's UI: a launcher button and a chat panel. Everything a visitor, the AI or an
 // agent wrote is rendered as JSX text (text nodes), never as HTML.
 
-import { useCallback, useEffect, useRef, useState, useSyncExternalStore, type KeyboardEvent, type ReactNode } from "react";
+import { Fragment, useCallback, useEffect, useRef, useState, useSyncExternalStore, type KeyboardEvent, type ReactNode } from "react";
 
 import { ConversationStatus, Role, type Attachment, type Citation, type Message } from "../gen/frontdesk/common/v1/common_pb";
 import type { ChatController, ChatState, Pending, Streaming } from "./controller";
@@ -89,12 +89,17 @@ function Panel({ state, controller, onClose }: { state: ChatState; controller: C
         </p>
       )}
 
-      <div ref={list} data-testid="fd-messages" aria-live="polite" aria-relevant="additions text"
+      {/* a log: screen readers announce what is added; a streaming answer is announced once it is whole */}
+      <div ref={list} data-testid="fd-messages" role="log" aria-label="Messages" aria-live="polite"
+           aria-relevant="additions text" aria-busy={state.streaming.length > 0}
            className="flex flex-1 flex-col gap-2 overflow-y-auto bg-gray-50 px-3 py-3">
         {state.greeting && <Bubble side="left" testid="fd-greeting"><span data-testid="fd-text">{state.greeting}</span></Bubble>}
         {!state.ready && !state.error && <p className="text-center text-xs text-gray-500">Connecting…</p>}
         {state.messages.map((m) => (
-          <MessageView key={m.id} m={m} state={state} controller={controller} />
+          <Fragment key={m.id}>
+            <MessageView m={m} state={state} controller={controller} />
+            {m.id === state.agentJoinedAfter && <AgentJoined name={state.agentName} />}
+          </Fragment>
         ))}
         {state.streaming.map((s) => <StreamingView key={s.replyId} s={s} />)}
         {state.pending.map((p) => <PendingView key={p.clientId} p={p} controller={controller} />)}
@@ -105,11 +110,7 @@ function Panel({ state, controller, onClose }: { state: ChatState; controller: C
           </p>
         ))}
         {state.aiTyping && state.streaming.length === 0 && <Typing />}
-        {state.agentName && (
-          <p data-testid="fd-agent-joined" className="text-center text-xs text-gray-600">
-            {state.agentName} joined the conversation
-          </p>
-        )}
+        {state.agentName && !state.messages.some((m) => m.id === state.agentJoinedAfter) && <AgentJoined name={state.agentName} />}
         {lastAi && state.conversationId && <Rating state={state} controller={controller} />}
       </div>
 
@@ -165,6 +166,10 @@ function MessageView({ m, state, controller }: { m: Message; state: ChatState; c
   );
 }
 
+function AgentJoined({ name }: { name: string }) {
+  return name ? <p data-testid="fd-agent-joined" className="text-center text-xs text-gray-600">{name} joined the conversation</p> : null;
+}
+
 function StreamingView({ s }: { s: Streaming }) {
   return (
     <Bubble side="left" testid="fd-message-ai" streaming>
@@ -214,7 +219,7 @@ function Citations({ items }: { items: Citation[] }) {
         const href = safeUrl(c.url);
         return (
           <li key={c.sourceId} data-testid="fd-citation" className="rounded bg-gray-100 px-1.5 py-0.5 text-[11px] text-gray-700">
-            {href ? <a href={href} target="_blank" rel="noopener noreferrer" className="underline">{label}</a> : <span>Source: {label}</span>}
+            Source: {href ? <a href={href} target="_blank" rel="noopener noreferrer" className="underline">{label}</a> : label}
           </li>
         );
       })}

@@ -51,6 +51,7 @@ export interface ChatState {
   status: ConversationStatus;
   handoffNotice: string;  // set while the conversation waits for a person
   agentName: string;      // set once an operator joined
+  agentJoinedAfter: string; // the newest message id when they joined: the notice is shown after it
   connection: Connection;
   error: string;
   pending: Pending[];
@@ -76,7 +77,7 @@ const RENEW_BEFORE_MS = 24 * 3600 * 1000;
 export class ChatController {
   state: ChatState = {
     ready: false, tenantName: "", greeting: "", conversationId: "", messages: [], streaming: [], aiTyping: false,
-    status: ConversationStatus.UNSPECIFIED, handoffNotice: "", agentName: "", connection: "idle", error: "",
+    status: ConversationStatus.UNSPECIFIED, handoffNotice: "", agentName: "", agentJoinedAfter: "", connection: "idle", error: "",
     pending: [], feedback: {}, rating: 0, transcriptions: [],
   };
 
@@ -195,7 +196,7 @@ export class ChatController {
   private forgetConversation(): void {
     this.stopStream();
     this.save({ conversationId: undefined, feedback: {}, rating: 0 });
-    this.set({ conversationId: "", messages: [], streaming: [], aiTyping: false, handoffNotice: "", agentName: "",
+    this.set({ conversationId: "", messages: [], streaming: [], aiTyping: false, handoffNotice: "", agentName: "", agentJoinedAfter: "",
                status: ConversationStatus.UNSPECIFIED, feedback: {}, rating: 0, connection: "idle" });
   }
 
@@ -250,8 +251,11 @@ export class ChatController {
           if (this.state.connection !== "live") this.set({ connection: "live", error: "" });
           failures = 0;
           this.handle(ev);
-          // let the UI render each piece of a streamed reply before the next one is applied
-          if (ev.kind.case === "token") await new Promise((r) => setTimeout(r, 0));
+          // let the UI render each piece of a streamed reply (and typing, transcription progress)
+          // before the next event is applied
+          if (ev.kind.case === "token" || ev.kind.case === "typing" || ev.kind.case === "transcription") {
+            await new Promise((r) => setTimeout(r, 0));
+          }
         }
         // the server ended the stream (it restarts, or drains): reconnect at once
       } catch (err) {
@@ -335,13 +339,14 @@ export class ChatController {
         break;
       case "agentJoined":
         this.set({ status: ConversationStatus.HUMAN, agentName: k.value.displayName || "A support agent",
+                   agentJoinedAfter: this.state.agentName ? this.state.agentJoinedAfter : this.newestId(),
                    handoffNotice: "", aiTyping: false });
         break;
       case "transcription": {
         const t = k.value;
         const rest = this.state.transcriptions.filter((x) => x.audioId !== t.audioId);
-        // done: the voice message itself arrives as a message; failed: say so
-        const keep = t.state !== "done";
+        // done: the voice message itself arrives as a message (maybe already did); failed: say so
+        const keep = t.state !== "done" && !this.state.messages.some((m) => m.audioId === t.audioId);
         this.set({ transcriptions: keep ? [...rest, { audioId: t.audioId, state: t.state,
                                                       error: t.state === "failed" ? "We could not understand that recording." : "" }] : rest });
         break;
@@ -429,9 +434,11 @@ export class ChatController {
       const res = await this.authed(() => this.speech.submitAudio({
         header: { conversationId, contentType, filename: `voice-message.${ext}` }, data }));
       const t = res.transcription;
-      if (t && t.state !== "done" && !this.state.messages.some((m) => m.audioId === res.audioId)) {
-        this.set({ transcriptions: [...this.state.transcriptions.filter((x) => x.audioId !== res.audioId),
-                                    { audioId: res.audioId, state: t.state || "queued", error: t.error }] });
+      // the live stream may have reported progress (or the transcript) before this answer came back
+      const known = this.state.transcriptions.some((x) => x.audioId === res.audioId)
+        || this.state.messages.some((m) => m.audioId === res.audioId);
+      if (t && t.state !== "done" && !known) {
+        this.set({ transcriptions: [...this.state.transcriptions, { audioId: res.audioId, state: t.state || "queued", error: t.error }] });
       }
     } catch (err) {
       this.set({ error: humanError(err) });

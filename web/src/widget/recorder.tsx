@@ -1,5 +1,6 @@
 // Voice messages: records with MediaRecorder (the browser's own encoder, usually Opus in WebM or
 // Ogg) and hands the recording to the controller, which sends it to SpeechService.SubmitAudio.
+// While recording it shows the elapsed time (also as data-seconds, whole seconds recorded).
 // Hidden where the browser cannot record.
 
 import { useEffect, useRef, useState } from "react";
@@ -16,12 +17,14 @@ export function canRecord(): boolean {
 
 export function Recorder({ onRecorded }: { onRecorded: (audio: Blob) => void }) {
   const [recording, setRecording] = useState(false);
+  const [seconds, setSeconds] = useState(0);
   const [problem, setProblem] = useState("");
   const recorder = useRef<MediaRecorder | null>(null);
-  const limit = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const timers = useRef<ReturnType<typeof setTimeout>[]>([]);
+  const clear = () => { timers.current.forEach(clearTimeout); timers.current = []; };
 
   useEffect(() => () => {
-    clearTimeout(limit.current);
+    clear();
     if (recorder.current?.state === "recording") recorder.current.stop();
   }, []);
 
@@ -40,21 +43,33 @@ export function Recorder({ onRecorded }: { onRecorded: (audio: Blob) => void }) 
     const rec = new MediaRecorder(stream, type ? { mimeType: type } : undefined);
     const chunks: Blob[] = [];
     rec.ondataavailable = (e) => { if (e.data.size) chunks.push(e.data); };
+    rec.onstart = () => {
+      // the time recorded so far, counted from when the recorder really started
+      const began = Date.now();
+      timers.current.push(setInterval(() => setSeconds(Math.floor((Date.now() - began) / 1000)), 250));
+    };
     rec.onstop = () => {
       stream.getTracks().forEach((t) => t.stop());
-      clearTimeout(limit.current);
+      clear();
       setRecording(false);
+      setSeconds(0);
       const blob = new Blob(chunks, { type: rec.mimeType || type || "audio/webm" });
       if (blob.size) onRecorded(blob);
     };
     recorder.current = rec;
     rec.start();
     setRecording(true);
-    limit.current = setTimeout(() => rec.state === "recording" && rec.stop(), MAX_RECORDING_MS);
+    timers.current.push(setTimeout(() => rec.state === "recording" && rec.stop(), MAX_RECORDING_MS));
   };
 
   return (
     <>
+      {recording && (
+        <span data-testid="fd-recording" data-seconds={seconds} role="timer" aria-label="Recording time"
+              className="self-center text-xs text-red-700 tabular-nums">
+          {Math.floor(seconds / 60)}:{String(seconds % 60).padStart(2, "0")}
+        </span>
+      )}
       <IconButton label={recording ? "Stop recording and send" : "Record a voice message"} testid="fd-record"
                   pressed={recording} d={recording ? STOP : MIC}
                   onClick={() => (recording ? recorder.current?.stop() : void start())} />
