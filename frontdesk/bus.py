@@ -7,6 +7,11 @@ Every subject starts with the tenant (`frontdesk.<tenant>.…`):
 - `frontdesk.<tenant>.events.<kind>`     domain events (stream EVENTS) for analytics
 - `frontdesk.<tenant>.conv.<conversation>` live conversation events (core NATS: token
   deltas are ephemeral; everything that matters is stored before it is announced)
+- `frontdesk.<tenant>.kb.ingest`         knowledge-base ingestion jobs (stream KNOWLEDGE,
+                                         work-queue retention, durable consumer `ingest`)
+- `frontdesk.<tenant>.kb.changed`        a new version of the tenant's knowledge base was
+                                         published (core NATS; KV bucket KNOWLEDGE_HEADS
+                                         holds the version itself)
 """
 
 from __future__ import annotations
@@ -30,6 +35,9 @@ log = logs.get("frontdesk.bus")
 JOBS_STREAM = "JOBS"
 EVENTS_STREAM = "EVENTS"
 SPEECH_STREAM = "SPEECH"
+KNOWLEDGE_STREAM = "KNOWLEDGE"
+KNOWLEDGE_CONSUMER = "ingest"
+KNOWLEDGE_HEADS = "KNOWLEDGE_HEADS"  # KV bucket: one key per tenant, the published version
 LEGACY_CONSUMER = "inference"
 DUPLICATE_WINDOW_S = 120.0  # Nats-Msg-Id dedupe: a re-published job within this window is dropped
 
@@ -54,6 +62,16 @@ def conversation_subject(tenant_id: str, conversation_id: str) -> str:
 
 def events_subject(tenant_id: str, kind: str) -> str:
     return f"frontdesk.{tenant_id}.events.{kind}"
+
+
+def ingest_subject(tenant_id: str) -> str:
+    """Knowledge-base ingestion jobs of a tenant ('*' for every tenant's)."""
+    return f"frontdesk.{tenant_id}.kb.ingest"
+
+
+def kb_changed_subject(tenant_id: str) -> str:
+    """Announces a newly published knowledge-base version ('*' for every tenant's)."""
+    return f"frontdesk.{tenant_id}.kb.changed"
 
 
 def tenant_of(subject: str) -> str:
@@ -115,6 +133,14 @@ async def ensure_streams(js: JetStreamContext, settings: Settings) -> None:
         duplicate_window=DUPLICATE_WINDOW_S,
         discard=DiscardPolicy.NEW,
     ))
+    streams.append(StreamConfig(
+        name=KNOWLEDGE_STREAM,
+        subjects=[ingest_subject("*")],
+        retention=RetentionPolicy.WORK_QUEUE,  # ingestion jobs (inference/ingestion.py)
+        storage=StorageType.FILE,
+        duplicate_window=DUPLICATE_WINDOW_S,  # Nats-Msg-Id = job id
+        discard=DiscardPolicy.NEW,
+    ))
     for config in streams:
         config.num_replicas = settings.stream_replicas  # 3 on a NATS cluster: a node may fail
         try:
@@ -129,3 +155,16 @@ async def ensure_streams(js: JetStreamContext, settings: Settings) -> None:
         await js.delete_consumer(JOBS_STREAM, LEGACY_CONSUMER)
     except NotFoundError:
         pass
+
+
+async def knowledge_heads(js: JetStreamContext, settings: Settings):
+    """The KV bucket of published knowledge-base versions (key = tenant id), created on
+    first use; writers compare-and-set it (inference/kbshare.py)."""
+    from nats.js.api import KeyValueConfig
+    from nats.js.errors import BucketNotFoundError
+
+    try:
+        return await js.key_value(KNOWLEDGE_HEADS)
+    except (BucketNotFoundError, NotFoundError):
+        return await js.create_key_value(KeyValueConfig(
+            bucket=KNOWLEDGE_HEADS, history=1, storage=StorageType.FILE, replicas=settings.stream_replicas))

@@ -4,6 +4,8 @@
     frontdesk gateway|conversation|inference|speech|analytics   one service (distributed deployments)
     frontdesk analytics backfill --tenant SLUG
                                   count a tenant's events still in the EVENTS stream that analytics missed
+    frontdesk analytics backfill --tenant SLUG --from-logs [--from DAY] [--to DAY]
+                                  rebuild them from the stored conversations instead (after a long outage)
     frontdesk status              health of every service; exit 0 only when all serve
     frontdesk ask "question"      ask as the demo tenant's customer; the reply streams to stdout
     frontdesk kb import FILE      load FAQ (JSONL, CSV) or a document (Markdown, HTML, PDF, text)
@@ -117,45 +119,68 @@ async def _ask(settings, question: str, timeout_s: float, audio: Path | None = N
 
 
 def _kb_import(settings, path: Path, slug: str) -> int:
-    """Import into the tenant's knowledge base directory (the embedded default, where the
-    workers read it); malformed lines are reported by number and the rest is imported."""
-    from frontdesk import stores
-    from inference.grounding import knowledge_dir
-    from inference.knowledge import KnowledgeBase, KnowledgeError, parse_faq_csv, parse_kb_jsonl
-
-    async def tenant_id() -> str:
-        store = stores.open_account_store(settings)
-        try:
-            tenant = await store.find_tenant(slug=slug)
-        finally:
-            await store.close()
-        if tenant is None:
-            raise SystemExit(f"no tenant with slug {slug!r}")
-        return tenant.id
+    """Queue the file as an ingestion job of the tenant (stored in the blob store, run by
+    any inference worker: the mesh must be running) and follow it with a progress bar;
+    malformed lines are reported by number and the rest is imported."""
+    from frontdesk import bus, stores
+    from inference.ingestion import DONE, FAILED, MAX_FILE_BYTES, IngestionJobs, check_upload
+    from inference.knowledge import KnowledgeError
 
     if not path.is_file():
         raise SystemExit(f"{path}: no such file")
-    kb = KnowledgeBase.open(knowledge_dir(settings.data_dir, asyncio.run(tenant_id())))
+    data = path.read_bytes()
+    if not data:
+        raise SystemExit(f"{path}: the file is empty")
+    if len(data) > MAX_FILE_BYTES:
+        raise SystemExit(f"{path}: larger than {MAX_FILE_BYTES} bytes")
     try:
-        suffix = path.suffix.lower()
-        if suffix in (".jsonl", ".csv"):
-            raw = path.read_bytes()
-            report = parse_kb_jsonl(raw.splitlines()) if suffix == ".jsonl" else parse_faq_csv(raw.decode("utf-8", "replace"))
-            for error in report.errors:
-                print(f"{path}:{error.line}: {error.message}", file=sys.stderr)
-            faqs = kb.upsert_faq(report.faqs) if report.faqs else 0
-            chunks = kb.upsert_documents(report.documents) if report.documents else 0
-            print(f"imported {faqs} FAQ entries and {len(report.documents)} documents ({chunks} chunks); "
-                  f"{len(report.errors)} lines rejected")
-            return 0 if faqs or chunks or not report.errors else 1
+        check_upload(path.name, "", data)
+    except KnowledgeError as err:
+        raise SystemExit(f"{path}: {err}") from None
+
+    async def run() -> int:
+        accounts = stores.open_account_store(settings)
         try:
-            chunks = kb.upsert_file(path.stem, path.read_bytes(), filename=path.name)
-        except KnowledgeError as err:
-            raise SystemExit(f"{path}: {err}") from None
-        print(f"imported document {path.stem!r} ({chunks} chunks)")
-        return 0
-    finally:
-        kb.close()
+            tenant = await accounts.find_tenant(slug=slug)
+        finally:
+            await accounts.close()
+        if tenant is None:
+            raise SystemExit(f"no tenant with slug {slug!r}")
+        blobs = stores.open_blob_store(settings)
+        await blobs.start()
+        try:
+            nc = await bus.connect(settings, "cli")
+        except Exception as err:  # noqa: BLE001
+            raise SystemExit(f"cannot reach NATS ({err}); start the platform first (frontdesk run)") from None
+        try:
+            js = nc.jetstream()
+            await bus.ensure_streams(js, settings)
+            jobs = IngestionJobs(blobs)
+            record = await jobs.submit(js, tenant.id, path.name, "", data)
+            tty = sys.stderr.isatty()
+            while record.state not in (DONE, FAILED):
+                await asyncio.sleep(0.3)
+                record = await jobs.get(tenant.id, record.id) or record
+                if tty and record.total:
+                    filled = int(30 * record.done / record.total)
+                    sys.stderr.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {record.done}/{record.total} {record.state}")
+            if tty:
+                sys.stderr.write("\n")
+        finally:
+            await nc.drain()
+            await blobs.close()
+        for line, error in record.errors:
+            print(f"{path}:{line}: {error}", file=sys.stderr)
+        if record.rejected > len(record.errors):
+            print(f"{path}: ... {record.rejected - len(record.errors)} more lines rejected", file=sys.stderr)
+        if record.state == FAILED:
+            print(f"{path}: {record.error}", file=sys.stderr)
+            return 1
+        print(f"imported {record.done} FAQ entries and document chunks from {path.name} "
+              f"(job {record.id}, knowledge base version {record.version}); {record.rejected} lines rejected")
+        return 0 if record.done or not record.rejected else 1
+
+    return asyncio.run(run())
 
 
 def _eval(kb_path: Path, cases_path: Path, as_json: bool) -> int:
@@ -184,6 +209,10 @@ def main(argv: list[str] | None = None) -> int:
     analytics = sub.add_parser("analytics", help="run the analytics service, or `analytics backfill`")
     analytics.add_argument("action", nargs="?", choices=("serve", "backfill"), default="serve")
     analytics.add_argument("--tenant", default="demo", help="backfill: the tenant's slug (default: demo)")
+    analytics.add_argument("--from-logs", action="store_true",
+                           help="backfill: rebuild the events from the stored conversations, not the EVENTS stream")
+    analytics.add_argument("--from", dest="from_day", default="", help="--from-logs: first day, YYYY-MM-DD (default: 29 days before --to)")
+    analytics.add_argument("--to", dest="to_day", default="", help="--from-logs: last day, YYYY-MM-DD (default: today)")
     status = sub.add_parser("status", help="health of every service of the running mesh")
     status.add_argument("--json", action="store_true")
     ask = sub.add_parser("ask", help="ask the running mesh as the demo tenant's customer")
@@ -226,9 +255,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "analytics" and args.action == "backfill":
         from analytics.server import run_backfill
 
-        tally = asyncio.run(run_backfill(settings, args.tenant))
-        print(f"scanned {tally.scanned} events: {tally.applied} counted now, {tally.duplicates} already counted, "
-              f"{tally.skipped} skipped")
+        tally = asyncio.run(run_backfill(settings, args.tenant, args.from_logs, args.from_day, args.to_day))
+        source = f" rebuilt from {tally.conversations} conversations" if args.from_logs else ""
+        print(f"scanned {tally.scanned} events{source}: {tally.applied} counted now, {tally.duplicates} already "
+              f"counted, {tally.skipped} skipped")
         return 0
 
     logs.setup(settings.log_level, settings.log_format)

@@ -48,6 +48,7 @@ class Settings:
     minio_secret_key: str = field(default="", metadata={"help": "MinIO / S3 secret key."})
     minio_bucket: str = field(default="frontdesk", metadata={"help": "Bucket holding every tenant's uploads (keys start with tenant/<id>/)."})
     minio_secure: bool = field(default=False, metadata={"help": "Use TLS to reach MinIO / S3."})
+    knowledge_cache_dir: str = field(default="", metadata={"help": "An inference worker's local cache of its tenants' knowledge bases (default data_dir/knowledge); the knowledge base itself lives in the blob store and NATS, so this may be a pod's own disk."})
     backend: str = field(default="llamacpp", metadata={"help": "Default model backend of inference workers: llamacpp (SmolLM2-135M on CPU), openai (any OpenAI-compatible server) or echo (benchmarks only). Tenants may choose their own in their AI settings."})
     answer_policy: str = field(default="knowledge", metadata={"help": "knowledge: answer only from the tenant's knowledge base, with citations, and hand off when unsure; none: the model answers everything (pipeline tests, benchmarks)."})
     grounded_generation: bool = field(default=False, metadata={"help": "With a capable model (vLLM, hosted): the model writes the answer from the retrieved passages. Off: the answer quotes the knowledge base (the honest default for the small offline model)."})
@@ -93,6 +94,7 @@ class Settings:
     traces_dir: str = field(default="", metadata={"help": "traces=jsonl: directory of the span files (one per process); default data_dir/traces."})
     traces_sample_ratio: float = field(default=1.0, metadata={"help": "Share of new traces recorded (0..1); a sampled caller's trace is always followed."})
     otlp_endpoint: str = field(default="", metadata={"help": "traces=otlp: the collector's OTLP/HTTP base URL (e.g. http://otel-collector:4318); empty = the OpenTelemetry default."})
+    model_prices: str = field(default="", metadata={"help": 'Price table for analytics\' cost per backend, JSON: {"<backend>/<model>": [input_usd_per_1M_tokens, output_usd_per_1M_tokens]} ("<backend>/*" for all its models); empty = self-hosted, cost reported as 0 and unpriced. Checked when analytics starts.'})
 
     @property
     def nats_servers(self) -> list[str]:

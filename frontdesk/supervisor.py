@@ -131,20 +131,13 @@ async def seed_demo_tenant(settings: Settings) -> dict:
         await store.close()
 
 
-def seed_demo_knowledge(settings: Settings, tenant_id: str) -> None:
-    """The demo tenant's FAQ, on first start (an operator may have changed it since)."""
+async def seed_demo_knowledge(settings: Settings, tenant_id: str) -> None:
+    """The demo tenant's FAQ, on first start (an operator may have changed it since),
+    published to the shared knowledge store (inference/kbshare.py)."""
     from frontdesk.demo_knowledge import DEMO_FAQ
-    from inference.grounding import knowledge_dir
-    from inference.knowledge import KnowledgeBase
+    from inference.kbshare import seed_knowledge
 
-    directory = knowledge_dir(settings.data_dir, tenant_id)
-    if directory.exists():
-        return
-    kb = KnowledgeBase.open(directory)
-    try:
-        kb.upsert_faq(DEMO_FAQ)
-    finally:
-        kb.close()
+    await seed_knowledge(settings, tenant_id, DEMO_FAQ)
 
 
 class Supervisor:
@@ -177,7 +170,7 @@ class Supervisor:
             await self._start_nats()
             await self._prepare_streams()
             demo = await seed_demo_tenant(self.settings)
-            await asyncio.to_thread(seed_demo_knowledge, self.settings, demo["tenant_id"])
+            await seed_demo_knowledge(self.settings, demo["tenant_id"])
             for name in START_ORDER:
                 await self._start_service(name)
             for name in START_ORDER:

@@ -1,8 +1,10 @@
 """The answer policy in the worker: each tenant's knowledge base decides whether the AI
 answers (from the tenant's own knowledge, with citations) or hands off to a person.
 
-One KnowledgeBase + AnswerPolicy per tenant per process, kept for the life of the worker
-(they reload themselves when the tenant's knowledge changes). They are CPU-bound, so they
+One KnowledgeBase + AnswerPolicy per tenant per process, kept for the life of the worker.
+With a KnowledgeShare (every inference process) the knowledge base is this process's
+cache of the tenant's shared one (inference/kbshare.py), brought up to the published
+version before each use; without one (tests, tools) it is a local directory. They are CPU-bound, so they
 run in a worker thread; one at a time per process, since both cores are shared anyway.
 """
 
@@ -23,10 +25,12 @@ def knowledge_dir(data_dir: Path, tenant_id: str) -> Path:
 
 
 class Grounding:
-    def __init__(self, data_dir: Path):
+    def __init__(self, data_dir: Path, share=None):
         self.data_dir = data_dir
+        self.share = share  # inference.kbshare.KnowledgeShare, or None: local directories only
         self._policies: dict[str, AnswerPolicy] = {}
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="knowledge")
+        self.executor = share.executor if share is not None else ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="knowledge")
 
     def knowledge(self, tenant_id: str) -> KnowledgeBase:
         return self._policy(tenant_id).kb
@@ -34,15 +38,24 @@ class Grounding:
     def _policy(self, tenant_id: str) -> AnswerPolicy:
         policy = self._policies.get(tenant_id)
         if policy is None:
-            policy = AnswerPolicy(KnowledgeBase.open(knowledge_dir(self.data_dir, tenant_id)))
+            kb = self.share.kb(tenant_id) if self.share is not None else KnowledgeBase.open(
+                knowledge_dir(self.data_dir, tenant_id))
+            policy = AnswerPolicy(kb)
             self._policies[tenant_id] = policy
         return policy
+
+    async def sync(self, tenant_id: str) -> None:
+        """Bring the tenant's knowledge base up to the published version (a no-op without
+        a share, or when it was checked less than a second ago)."""
+        if self.share is not None:
+            await self.share.sync(tenant_id)
 
     async def decide(self, tenant_id: str, question: str, history: list[common.Message],
                      min_confidence: float = 0.0) -> Decision:
         """The policy's decision; `min_confidence` (a tenant's answer_threshold, 0 = the
         calibrated policy alone) can only make it stricter: a less confident answer hands off."""
         earlier = [m.text for m in history if m.role == common.ROLE_CUSTOMER and m.text != question][-5:]
+        await self.sync(tenant_id)
         loop = asyncio.get_running_loop()
         decision = await loop.run_in_executor(self.executor, lambda: self._policy(tenant_id).decide(question, earlier))
         if not decision.handoff and decision.confidence < min_confidence:
@@ -52,6 +65,7 @@ class Grounding:
 
     async def search(self, tenant_id: str, query: str, limit: int) -> list:
         """The tenant's best knowledge-base passages for a query (the search tool)."""
+        await self.sync(tenant_id)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.executor, lambda: self.knowledge(tenant_id).search(query, limit))
 

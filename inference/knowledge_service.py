@@ -1,26 +1,31 @@
 """KnowledgeService: operators manage their tenant's knowledge base through the gateway.
 
-Served by every inference worker (they share the tenant's knowledge directory in the
-embedded default). The tenant comes from the signed caller context, never the request;
-only owners, admins and API keys may change knowledge, agents may read and search."""
+Served by every inference worker: the knowledge base lives in the shared stores
+(inference/kbshare.py), every change is published as a new version that every worker
+loads, and ImportFile queues an ingestion job (inference/ingestion.py) that any worker
+runs while GetIngestionJob reports its progress. The tenant comes from the signed caller
+context, never the request; only owners, admins and API keys may change knowledge,
+agents may read and search."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import time
 from pathlib import Path
 
+import nats.errors
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from frontdesk.caller import Caller, CallerCodec
-from frontdesk.errors import InvalidArgument, NotFound, PermissionDenied, rpc
+from frontdesk.errors import InvalidArgument, NotFound, PermissionDenied, Unavailable, rpc
 from frontdesk.knowledge.v1 import knowledge_pb2 as kpb
 from frontdesk.knowledge.v1 import knowledge_pb2_grpc
 from inference.grounding import Grounding
-from inference.knowledge import FaqEntry, KnowledgeError, evaluate, parse_faq_csv, parse_kb_jsonl
+from inference.ingestion import MAX_FILE_BYTES, IngestionJobs, JobRecord, check_upload
+from inference.kbshare import KnowledgeShare
+from inference.knowledge import FaqEntry, KnowledgeError, evaluate
+from inference.knowledge.documents import check_url
 
-MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_ENTRIES_PER_CALL = 5_000
 
 
@@ -30,11 +35,19 @@ def _ts(seconds: float) -> Timestamp:
     return ts
 
 
+def job_message(record: JobRecord) -> kpb.IngestionJob:
+    return kpb.IngestionJob(id=record.id, state=record.state, total=record.total, done=record.done,
+                            errors=[kpb.LineError(line=line, error=error) for line, error in record.errors],
+                            error=record.error)
+
+
 class KnowledgeServicer(knowledge_pb2_grpc.KnowledgeServiceServicer):
-    def __init__(self, data_dir: Path, grounding: Grounding, codec: CallerCodec):
-        self.data_dir = data_dir
+    def __init__(self, share: KnowledgeShare, grounding: Grounding, codec: CallerCodec, jobs: IngestionJobs, js):
+        self.share = share
         self.grounding = grounding
         self.codec = codec
+        self.jobs = jobs
+        self.js = js
 
     async def _caller(self, context, write: bool = False) -> Caller:
         caller = await self.codec.require(context)
@@ -44,8 +57,14 @@ class KnowledgeServicer(knowledge_pb2_grpc.KnowledgeServiceServicer):
             raise PermissionDenied("needs the owner or admin role")
         return caller
 
-    def _kb(self, caller: Caller):
-        return self.grounding.knowledge(caller.tenant_id)
+    async def _kb(self, caller: Caller):
+        """The caller's knowledge base at the published version (checked on every admin
+        call, so an operator always reads what was just written through another worker)."""
+        return await self.share.sync(caller.tenant_id, force=True)
+
+    async def _write(self, caller: Caller, change):
+        result, _ = await self.share.write(caller.tenant_id, change)
+        return result
 
     async def _run(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self.grounding.executor, fn, *args)
@@ -59,46 +78,48 @@ class KnowledgeServicer(knowledge_pb2_grpc.KnowledgeServiceServicer):
         for i, e in enumerate(request.entries):
             if not e.id.strip() or not e.question.strip() or not e.answer.strip():
                 raise InvalidArgument(f"entry {i}: id, question and answer are required")
-            entries.append(FaqEntry(e.id.strip(), e.question.strip(), e.answer.strip(), tuple(e.examples), e.url))
-        count = await self._run(self._kb(caller).upsert_faq, entries)
+            try:
+                url = check_url(e.url.strip())
+            except KnowledgeError as err:
+                raise InvalidArgument(f"entry {i}: {err.message}") from None
+            entries.append(FaqEntry(e.id.strip(), e.question.strip(), e.answer.strip(), tuple(e.examples), url))
+        count = await self._write(caller, lambda kb: kb.upsert_faq(entries))
         return kpb.UpsertFaqEntriesResponse(upserted=count)
 
     @rpc
     async def ImportFile(self, request, context):
-        """Imported at once; the job reports what was rejected, line by line."""
+        """Stores the upload, queues its ingestion job and answers at once (state queued);
+        GetIngestionJob follows it."""
         caller = await self._caller(context, write=True)
         if not request.data:
             raise InvalidArgument("the file is empty")
         if len(request.data) > MAX_FILE_BYTES:
             raise InvalidArgument(f"the file is larger than {MAX_FILE_BYTES} bytes")
-        kb = self._kb(caller)
-        name = request.filename.strip() or "upload"
-        suffix = Path(name).suffix.lower()
-        job = kpb.IngestionJob(id=f"import-{int(time.time() * 1000)}", state="done")
-
-        def work():
-            if suffix in (".jsonl", ".csv"):
-                text = request.data.decode("utf-8", "replace")
-                report = parse_kb_jsonl(text.splitlines()) if suffix == ".jsonl" else parse_faq_csv(text)
-                done = (kb.upsert_faq(report.faqs) if report.faqs else 0) + len(report.documents)
-                if report.documents:
-                    kb.upsert_documents(report.documents)
-                return done, len(report.faqs) + len(report.documents) + len(report.errors), report.errors
-            kb.upsert_file(Path(name).stem, request.data, filename=name, content_type=request.content_type)
-            return 1, 1, []
-
+        name = Path(request.filename.strip() or "upload").name
         try:
-            done, total, errors = await self._run(work)
+            check_upload(name, request.content_type, request.data)
         except KnowledgeError as err:
             raise InvalidArgument(f"{name}: {err}") from None
-        job.done, job.total = done, total
-        job.errors.extend(kpb.LineError(line=e.line, error=e.message) for e in errors)
-        return job
+        try:
+            record = await self.jobs.submit(self.js, caller.tenant_id, name, request.content_type, request.data)
+        except (asyncio.TimeoutError, ConnectionError, nats.errors.Error) as err:
+            raise Unavailable(f"the ingestion queue cannot be reached: {err}") from None
+        return job_message(record)
+
+    @rpc
+    async def GetIngestionJob(self, request, context):
+        caller = await self._caller(context)
+        if not request.job_id:
+            raise InvalidArgument("job_id is required")
+        record = await self.jobs.get(caller.tenant_id, request.job_id)
+        if record is None:
+            raise NotFound("ingestion job not found")
+        return job_message(record)
 
     @rpc
     async def ListEntries(self, request, context):
         caller = await self._caller(context)
-        entries = await self._run(self._kb(caller).entries)
+        entries = await self._run((await self._kb(caller)).entries)
         return kpb.ListEntriesResponse(entries=[
             kpb.Entry(id=e.id, kind=e.kind, title=e.title, chunks=e.chunks, updated_at=_ts(e.updated_at))
             for e in entries])
@@ -106,7 +127,7 @@ class KnowledgeServicer(knowledge_pb2_grpc.KnowledgeServiceServicer):
     @rpc
     async def DeleteEntry(self, request, context):
         caller = await self._caller(context, write=True)
-        if not await self._run(self._kb(caller).delete, request.id):
+        if not request.id or not await self._write(caller, lambda kb: kb.delete(request.id)):
             raise NotFound("knowledge entry not found")
         return kpb.DeleteEntryResponse()
 
@@ -116,7 +137,7 @@ class KnowledgeServicer(knowledge_pb2_grpc.KnowledgeServiceServicer):
         if not request.query.strip():
             raise InvalidArgument("query is empty")
         limit = min(max(request.limit, 1) if request.limit else 5, 20)
-        hits = await self._run(self._kb(caller).search, request.query, limit)
+        hits = await self._run((await self._kb(caller)).search, request.query, limit)
         decision = await self.grounding.decide(caller.tenant_id, request.query, [])
         return kpb.SearchResponse(
             hits=[kpb.SearchHit(entry_id=h.entry_id, chunk_id=h.chunk_id, title=h.title, text=h.text, score=h.score)

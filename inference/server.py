@@ -4,6 +4,7 @@ loop, and a small gRPC server for health checks."""
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 from frontdesk import metrics, bus, grpcutil, logs, stores
 from frontdesk.publish import Publisher
@@ -15,6 +16,8 @@ from frontdesk.knowledge.v1 import knowledge_pb2, knowledge_pb2_grpc
 from frontdesk.secretbox import SecretBox
 from inference.grounding import Grounding
 from inference.inference_service import InferenceServicer
+from inference.ingestion import IngestionJobs, IngestionWorker
+from inference.kbshare import open_share
 from inference.knowledge_service import KnowledgeServicer
 from inference import ratelimit
 from inference.tenants import BackendPool, TenantConfigs
@@ -42,10 +45,19 @@ INFERENCE_SERVICE = inference_pb2.DESCRIPTOR.services_by_name["InferenceService"
 async def serve(settings: Settings) -> None:
     metrics.serve(settings.metrics_port, settings.host)
     server = grpcutil.Server([KNOWLEDGE_SERVICE, INFERENCE_SERVICE])
-    grounding = Grounding(settings.data_dir)
     codec = CallerCodec(settings.secret_bytes())
+    # the knowledge bases live in the blob store and NATS; this process keeps a cache
+    nc = await bus.connect(settings, "inference")
+    js = nc.jetstream()
+    await bus.ensure_streams(js, settings)
+    blobs = stores.open_blob_store(settings)
+    await blobs.start()
+    share = await open_share(settings, nc, ThreadPoolExecutor(max_workers=1, thread_name_prefix="knowledge"), blobs)
+    await share.listen()
+    grounding = Grounding(settings.data_dir, share)
+    jobs = IngestionJobs(blobs)
     knowledge_pb2_grpc.add_KnowledgeServiceServicer_to_server(
-        KnowledgeServicer(settings.data_dir, grounding, codec), server.grpc)
+        KnowledgeServicer(share, grounding, codec, jobs, js), server.grpc)
     store = stores.open_log_store(settings)
     inference_pb2_grpc.add_InferenceServiceServicer_to_server(InferenceServicer(store, codec), server.grpc)
     port = server.bind(settings.host, settings.inference_port)
@@ -56,9 +68,6 @@ async def serve(settings: Settings) -> None:
     await backend.start()
     # tenants' AI settings and tools: read through the account store, as the gateway writes them
     accounts = stores.open_account_store(settings)
-    nc = await bus.connect(settings, "inference")
-    js = nc.jetstream()
-    await bus.ensure_streams(js, settings)
     # model backends behind request allowances shared by every worker (inference/ratelimit.py)
     limits_kv = await ratelimit.open_bucket(js, settings.stream_replicas)
     backend = ratelimit.guard(backend, limits_kv, settings, per_minute=settings.backend_requests_per_minute,
@@ -71,12 +80,17 @@ async def serve(settings: Settings) -> None:
                     tenants=TenantConfigs(accounts, SecretBox.from_settings(settings), settings), backends=backends,
                     knowledge=grounding)
     loop_task = asyncio.create_task(worker.run(stop))
+    ingestion = IngestionWorker(share, jobs, js, ack_wait_s=settings.job_ack_wait_s,
+                                max_deliver=settings.job_max_deliver)
+    ingest_task = asyncio.create_task(ingestion.run(stop))
     await server.set_serving(True)
     log.info("inference.serving", address=f"{settings.host}:{port}", backend=backend.name, model=backend.model)
     await stop.wait()
     log.info("inference.stopping", in_flight=len(worker.in_flight))
     await server.set_serving(False)
     await loop_task  # finishes the jobs in hand before letting go
+    await ingest_task  # finishes the ingestion job in hand (or leaves it for redelivery)
+    await share.close()
     await server.grpc.stop(1)
     await publisher.flush()
     await nc.drain()
@@ -84,3 +98,4 @@ async def serve(settings: Settings) -> None:
     await backend.close()
     await store.close()
     await accounts.close()
+    await blobs.close()

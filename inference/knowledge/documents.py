@@ -13,6 +13,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from typing import Iterable
+from urllib.parse import urlsplit
 
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024   # a 20 MiB upload is already a book
 MAX_PDF_PAGES = 2000
@@ -105,13 +106,24 @@ def _text_field(obj: dict, name: str, required: bool = True) -> str:
     return value
 
 
+def check_url(url: str) -> str:
+    """An entry's source link, shown to customers as a citation: http(s) only, so a
+    `javascript:` or `data:` address can never become a link in anyone's page."""
+    if not url:
+        return ""
+    parsed = urlsplit(url)
+    if parsed.scheme.lower() not in ("http", "https") or not parsed.netloc or any(c.isspace() for c in url):
+        raise KnowledgeError("invalid", "url must be an http:// or https:// address")
+    return url
+
+
 def record_from_object(obj: object) -> FaqEntry | DocumentRecord:
     """One KB object: ``{"id","question","answer","examples"?,"url"?}`` is an FAQ entry,
     ``{"id","title","text","url"?}`` a document."""
     if not isinstance(obj, dict):
         raise KnowledgeError("invalid", "expected a JSON object")
     entry_id = check_id(obj.get("id"))
-    url = _text_field(obj, "url", required=False)
+    url = check_url(_text_field(obj, "url", required=False))
     if "question" in obj or "answer" in obj:
         examples = obj.get("examples") or []
         if not isinstance(examples, list) or not all(isinstance(e, str) for e in examples):

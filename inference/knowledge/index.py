@@ -477,3 +477,52 @@ class KnowledgeBase:
         title = entry["title"] + (f" — {row.heading}" if row.heading else "")
         return Hit(row.entry_id, f"{row.entry_id}#{row.seq}", title, row.text, score,
                    "document", entry["url"], row.text)
+
+    # ------------------------------------------------------------ snapshots (inference/kbshare.py)
+
+    @property
+    def shared_version(self) -> int:
+        """The version of the shared knowledge base this cache holds (meta 'shared_version'):
+        0 = never loaded, -1 = changed locally and not (yet) published."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key='shared_version'").fetchone()
+            return int(row[0]) if row else 0
+
+    def set_shared_version(self, version: int) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('shared_version', ?)", (str(version),))
+
+    def export_snapshot(self, path: Path | str) -> None:
+        """Write the whole knowledge base (entries, rows and their embeddings) to one SQLite
+        file at ``path``: what another worker loads instead of embedding everything again."""
+        with self._lock:
+            target = sqlite3.connect(path)
+            try:
+                self._db.backup(target)
+                target.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+                target.execute("DELETE FROM meta WHERE key='shared_version'")
+                target.commit()
+            finally:
+                target.close()
+
+    def load_snapshot(self, path: Path | str, version: int) -> None:
+        """Replace this knowledge base with a snapshot written by :meth:`export_snapshot`
+        and mark it as holding shared ``version``. The generation only ever grows, so an
+        answer policy trained on the old content retrains."""
+        with self._lock:
+            source = sqlite3.connect(path)
+            try:
+                schema = source.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+                if schema is None or int(schema[0]) != SCHEMA_VERSION:
+                    raise KnowledgeError("invalid", f"snapshot schema {schema and schema[0]} is not {SCHEMA_VERSION}")
+                before = max(self._generation, self._db_generation())
+                source.backup(self._db)
+            finally:
+                source.close()
+            loaded = self._db_generation()
+            self._db.execute("UPDATE meta SET value=? WHERE key='generation'", (str(max(before, loaded) + 1),))
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('shared_version', ?)", (str(version),))
+            model = self._db.execute("SELECT value FROM meta WHERE key='embedder'").fetchone()
+            if model and model[0] != embedding.MODEL_NAME:
+                self._reembed_all()
+            self._reload()

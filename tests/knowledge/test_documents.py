@@ -37,6 +37,16 @@ def test_jsonl_reports_bad_lines_by_number_and_imports_the_rest():
     assert "duplicate" in report.errors[2].message
 
 
+def test_source_urls_must_be_http_or_https():
+    lines = [json.dumps({"id": "ok", "question": "Q?", "answer": "A.", "url": "https://shop.example.com/help"}),
+             json.dumps({"id": "js", "question": "Q?", "answer": "A.", "url": "javascript:alert(1)"}),
+             json.dumps({"id": "doc", "title": "T", "text": "Text.", "url": "data:text/html,<b>x</b>"})]
+    report = parse_kb_jsonl(lines)
+    assert [(f.id, f.url) for f in report.faqs] == [("ok", "https://shop.example.com/help")]
+    assert [(e.line, e.message) for e in report.errors] == [(2, "url must be an http:// or https:// address"),
+                                                           (3, "url must be an http:// or https:// address")]
+
+
 def test_jsonl_accepts_bytes_and_reports_non_utf8():
     report = parse_kb_jsonl([b'{"id":"x","question":"q","answer":"a"}', b"\xff\xfe{"])
     assert [f.id for f in report.faqs] == ["x"]

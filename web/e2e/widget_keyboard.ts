@@ -2,7 +2,7 @@
 // composer), typing and Enter send, Shift+Tab and Tab reach the answer's thumbs and the rating
 // (each with a visible focus ring, each used with Enter or Space), Escape closes the panel and
 // puts focus back on the launcher. Also the roles and labels assistive technology reads, and
-// a citation whose URL is not http(s) (FRONTDESK_QUESTION's entry cites javascript:...),
+// a citation without a URL (FRONTDESK_QUESTION's entry has none),
 // which must stay text. Run by tests/web/test_widget_keyboard.py.
 
 import type { Page } from "playwright-core";
