@@ -176,19 +176,33 @@ def event_hour(event: ev.DomainEvent, fallback_seconds: float) -> str:
     return hour_of(fallback_seconds)
 
 
-def contribution(event: ev.DomainEvent, sentiment: Sentiment | None) -> Bucket:
-    """What the event adds to its hour's aggregate (empty for kinds analytics ignores)."""
+def is_customer_message(event: ev.DomainEvent) -> bool:
+    return (event.WhichOneof("kind") == "message_received"
+            and event.message_received.role in (common.ROLE_CUSTOMER, common.ROLE_UNSPECIFIED))
+
+
+def message_score(event: ev.DomainEvent, sentiment: Sentiment | None) -> int | None:
+    """A customer message's VADER compound in thousandths; None for anything else."""
+    if sentiment is None or not is_customer_message(event) or not event.message_received.text.strip():
+        return None
+    return round(sentiment.compound(event.message_received.text) * 1000)
+
+
+def contribution(event: ev.DomainEvent, sentiment: Sentiment | None, score: int | None = None) -> Bucket:
+    """What the event adds to its hour's aggregate (empty for kinds analytics ignores).
+    `score`: the message's sentiment when the caller already computed it."""
     b = Bucket()
     kind = event.WhichOneof("kind")
     if kind == "message_received":
         m = event.message_received
-        if m.role not in (common.ROLE_CUSTOMER, common.ROLE_UNSPECIFIED):
+        if not is_customer_message(event):
             return b
         b.add("questions")
         b.group("channel", common.Channel.Name(m.channel).removeprefix("CHANNEL_").lower() if m.channel in
                 common.Channel.values() else "other", n=1)
-        if sentiment is not None and m.text.strip():
-            score = round(sentiment.compound(m.text) * 1000)
+        if score is None:
+            score = message_score(event, sentiment)
+        if score is not None:
             b.add("sentiment_n")
             b.add("sentiment_milli", score)
             b.add("positive" if score >= POSITIVE * 1000 else "negative" if score <= NEGATIVE * 1000 else "neutral")

@@ -21,8 +21,8 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from prometheus_client import Counter
 
-from analytics.aggregate import Sentiment, contribution, event_hour
-from analytics.store import AnalyticsStore
+from analytics.aggregate import Sentiment, contribution, event_hour, message_score
+from analytics.store import AnalyticsStore, MessageScore
 from frontdesk import bus, logs
 from frontdesk.events.v1 import events_pb2 as ev
 from frontdesk.stores.base import StoreUnavailable
@@ -41,6 +41,7 @@ class Tally:
     applied: int = 0
     duplicates: int = 0
     skipped: int = 0
+    conversations: int = 0  # the rebuild from the logs: conversations read
 
     def note(self, outcome: str) -> None:
         self.scanned += 1
@@ -69,13 +70,33 @@ class EventCounter:
             return "skipped"
         if event.tenant_id and event.tenant_id != tenant:
             log.warning("event.tenant_mismatch", subject=subject, payload_tenant=event.tenant_id, seq=stream_seq)
-        delta = contribution(event, self.sentiment)
+        # an event without an id is still counted once: its stream position names it
+        return await self.count_event(tenant, event, stream_time_s, event.event_id or f"seq:{stream_seq}")
+
+    async def count_event(self, tenant_id: str, event: ev.DomainEvent, fallback_time_s: float, event_id: str) -> str:
+        """applied, duplicate or ignored. Used by the stream and by the rebuild from the logs."""
+        score = message_score(event, self.sentiment)
+        delta = contribution(event, None, score=score)
         if delta == type(delta)():
             return "ignored"
-        # an event without an id is still counted once: its stream position names it
-        event_id = event.event_id or f"seq:{stream_seq}"
-        applied = await self.store.apply(tenant, event_id, event_hour(event, stream_time_s), delta)
+        hour = event_hour(event, fallback_time_s)
+        applied = await self.store.apply(tenant_id, event_id, hour, delta,
+                                         score=_scored(event, score, fallback_time_s * 1000))
         return "applied" if applied else "duplicate"
+
+    async def keep_score(self, tenant_id: str, event: ev.DomainEvent, fallback_ms: float) -> None:
+        """Only the per-conversation sentiment of a customer message (its event was counted)."""
+        scored = _scored(event, message_score(event, self.sentiment), fallback_ms)
+        if scored is not None:
+            await self.store.put_score(tenant_id, scored)
+
+
+def _scored(event: ev.DomainEvent, score: int | None, fallback_ms: float) -> MessageScore | None:
+    if score is None or not event.conversation_id or not event.message_received.message_id:
+        return None
+    at_ms = (event.occurred_at.ToMilliseconds() if event.HasField("occurred_at") and event.occurred_at.seconds
+             else int(fallback_ms))
+    return MessageScore(event.conversation_id, event.message_received.message_id, at_ms, score)
 
 
 async def _count_message(counter: EventCounter, msg) -> str:

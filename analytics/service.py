@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 
-from analytics.aggregate import Bucket, Sentiment, percentile
-from analytics.store import AnalyticsStore
+from analytics.aggregate import NEGATIVE, POSITIVE, Bucket, Sentiment, percentile
+from analytics.prices import PriceTable
+from analytics.store import AnalyticsStore, ConversationScore
 from frontdesk.analytics.v1 import analytics_pb2 as pb
 from frontdesk.errors import InvalidArgument
 
@@ -61,10 +62,27 @@ def _stat(b: Bucket, **where) -> pb.DailyStat:
         jobs_failed=c.get("jobs_failed", 0), **where)
 
 
+def _label(mean: float) -> str:
+    return "positive" if mean >= POSITIVE else "negative" if mean <= NEGATIVE else "neutral"
+
+
+def _conversation_sentiment(c: ConversationScore) -> pb.ConversationSentiment:
+    out = pb.ConversationSentiment(conversation_id=c.conversation_id, messages=c.messages,
+                                   mean_compound=round(c.mean, 4), min_compound=c.min_milli / 1000,
+                                   label=_label(round(c.mean, 4)))
+    if c.last_ms:
+        out.updated_at.FromMilliseconds(c.last_ms)
+    return out
+
+
+MAX_SENTIMENT_IDS = 100
+
+
 class AnalyticsCore:
-    def __init__(self, store: AnalyticsStore, today: Callable[[], date] = _today):
+    def __init__(self, store: AnalyticsStore, today: Callable[[], date] = _today, prices: PriceTable | None = None):
         self.store = store
         self.today = today
+        self.prices = prices or PriceTable()
 
     async def _hours(self, tenant_id: str, r: pb.DateRange, max_days: int = MAX_DAYS):
         start, end = parse_range(r, self.today(), max_days)
@@ -98,9 +116,17 @@ class AnalyticsCore:
             out.channels.add(name=name, count=counts["n"])
         for name, counts in sorted(b.groups.get("backend", {}).items()):
             backend, _, model = name.partition("\t")
-            out.backends.add(backend=backend, model=model, replies=counts.get("replies", 0),
-                             prompt_tokens=counts.get("prompt_tokens", 0),
-                             completion_tokens=counts.get("completion_tokens", 0))
+            stat = out.backends.add(backend=backend, model=model, replies=counts.get("replies", 0),
+                                    prompt_tokens=counts.get("prompt_tokens", 0),
+                                    completion_tokens=counts.get("completion_tokens", 0))
+            price = self.prices.find(backend, model)
+            if price is None:
+                out.unpriced_replies += stat.replies
+                continue
+            stat.priced = True
+            stat.input_usd_per_1m, stat.output_usd_per_1m = price.input_per_1m, price.output_per_1m
+            stat.cost_usd = price.cost(stat.prompt_tokens, stat.completion_tokens)
+            out.cost_usd += stat.cost_usd
         for name, counts in sorted(b.groups.get("tool", {}).items()):
             calls = counts.get("calls", 0)
             out.tools.add(tool=name, calls=calls, errors=counts.get("errors", 0), mean_ms=_ratio(counts.get("ms", 0), calls))
@@ -148,3 +174,33 @@ class AnalyticsCore:
         for score, conversation_id, message_id in b.negative[:limit or 10]:
             report.most_negative.add(conversation_id=conversation_id, message_id=message_id, compound=score / 1000)
         return report
+
+    async def list_conversation_sentiment(self, tenant_id: str, r: pb.DateRange, page_size: int,
+                                          page_token: str) -> pb.ListConversationSentimentResponse:
+        if page_size < 0 or page_size > 100:
+            raise InvalidArgument("page_size must be between 0 (default 20) and 100")
+        try:
+            offset = int(page_token) if page_token else 0
+        except ValueError:
+            offset = -1
+        if offset < 0:
+            raise InvalidArgument("page_token is not valid")
+        start, end = parse_range(r, self.today())
+        scores = await self.store.scores_in_range(tenant_id, start.isoformat(), end.isoformat())
+        ranked = sorted(scores.values(), key=lambda c: (c.sum_milli / c.messages, c.min_milli, c.conversation_id))
+        size = page_size or 20
+        page = ranked[offset:offset + size]
+        more = offset + size < len(ranked)
+        return pb.ListConversationSentimentResponse(
+            conversations=[_conversation_sentiment(c) for c in page], total=len(ranked),
+            next_page_token=str(offset + size) if more else "", analyser=Sentiment.name)
+
+    async def conversation_sentiment(self, tenant_id: str, conversation_ids) -> pb.GetConversationSentimentResponse:
+        ids = list(dict.fromkeys(conversation_ids))
+        if len(ids) > MAX_SENTIMENT_IDS:
+            raise InvalidArgument(f"at most {MAX_SENTIMENT_IDS} conversation ids per call, got {len(ids)}")
+        if any(not i or len(i) > 64 for i in ids):
+            raise InvalidArgument("conversation_ids must be non-empty ids of at most 64 characters")
+        scores = await self.store.conversation_scores(tenant_id, ids)
+        return pb.GetConversationSentimentResponse(
+            conversations=[_conversation_sentiment(scores[i]) for i in ids if i in scores])

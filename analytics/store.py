@@ -11,15 +11,87 @@ neither.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from analytics.aggregate import Bucket
 
 
+@dataclass(frozen=True)
+class MessageScore:
+    """The sentiment of one customer message: kept per conversation, keyed by the
+    message id, so writing it again (a duplicate event, a rebuild) changes nothing."""
+    conversation_id: str
+    message_id: str
+    at_ms: int
+    score_milli: int
+
+    @property
+    def day(self) -> str:
+        return datetime.fromtimestamp(self.at_ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d")
+
+
+@dataclass
+class ConversationScore:
+    """One conversation's scored customer messages, summed (over a range, or its whole life)."""
+    conversation_id: str
+    messages: int = 0
+    sum_milli: int = 0
+    min_milli: int = 0
+    last_ms: int = 0
+
+    def add(self, score_milli: int, at_ms: int) -> ConversationScore:
+        self.min_milli = score_milli if self.messages == 0 else min(self.min_milli, score_milli)
+        self.messages += 1
+        self.sum_milli += score_milli
+        self.last_ms = max(self.last_ms, at_ms)
+        return self
+
+    @property
+    def mean(self) -> float:
+        return self.sum_milli / self.messages / 1000 if self.messages else 0.0
+
+
+def sum_scores(rows) -> dict[str, ConversationScore]:
+    """(conversation_id, message_id, at_ms, score_milli) rows -> per conversation; a
+    message seen twice (in two day partitions) counts once."""
+    seen: dict[tuple[str, str], tuple[int, int]] = {}
+    for conversation_id, message_id, at_ms, score in rows:
+        seen[(conversation_id, message_id)] = (int(at_ms), int(score))
+    out: dict[str, ConversationScore] = {}
+    for (conversation_id, _), (at_ms, score) in sorted(seen.items()):
+        out.setdefault(conversation_id, ConversationScore(conversation_id)).add(score, at_ms)
+    return out
+
+
 class AnalyticsStore(ABC):
     @abstractmethod
-    async def apply(self, tenant_id: str, event_id: str, hour: str, delta: Bucket) -> bool:
+    async def apply(self, tenant_id: str, event_id: str, hour: str, delta: Bucket,
+                    score: MessageScore | None = None) -> bool:
         """Add `delta` to the tenant's `hour` bucket (YYYY-MM-DDTHH, UTC) unless `event_id`
-        was applied before. True when applied now, False for a duplicate."""
+        was applied before. True when applied now, False for a duplicate. `score` (a
+        customer message's sentiment) is kept per conversation in any case: it is keyed
+        by the message, so a duplicate rewrites the same value (and a rebuild fills in
+        conversations counted before per-conversation sentiment existed)."""
+
+    @abstractmethod
+    async def put_score(self, tenant_id: str, score: MessageScore) -> None:
+        """Keep one message's sentiment (what `apply` does with `score`), alone: the rebuild
+        fills in messages whose events were counted before per-conversation sentiment existed."""
+
+    @abstractmethod
+    async def counted(self, tenant_id: str, event_id: str, from_hour: str, to_hour: str) -> bool:
+        """Whether `event_id` was applied with an hour between the two (inclusive). The
+        rebuild from the logs asks before applying an event whose exact hour it cannot
+        know (the live copy may have landed an hour or a day apart)."""
+
+    @abstractmethod
+    async def conversation_scores(self, tenant_id: str, conversation_ids: list[str]) -> dict[str, ConversationScore]:
+        """The whole-life sentiment of these conversations (absent: no scored message)."""
+
+    @abstractmethod
+    async def scores_in_range(self, tenant_id: str, from_day: str, to_day: str) -> dict[str, ConversationScore]:
+        """Per conversation, its customer messages scored on these days (inclusive)."""
 
     @abstractmethod
     async def hours(self, tenant_id: str, from_hour: str, to_hour: str) -> dict[str, Bucket]:

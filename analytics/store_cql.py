@@ -32,6 +32,15 @@ An event lands in the bucket of its own occurred_at, which every copy of it carr
 so duplicates always meet their first copy in the same partition. The event rows
 expire after `seen_ttl_s` (35 days by default): far longer than the EVENTS stream keeps
 an event (7 days), i.e. longer than any duplicate can arrive.
+
+Per-conversation sentiment: two plain tables keyed by the message id, written before
+the conditional batch (an upsert of the same values is idempotent, so a crash between
+them only means the next attempt writes them again):
+
+  analytics_conversation_sentiment ((tenant_id, conversation_id), message_id)   lookup by conversation
+  analytics_sentiment_days ((tenant_id, day, shard), conversation_id, message_id) ranking over a range
+
+(shard = CRC32 of the conversation id, so a busy tenant's day is spread out too.)
 """
 
 from __future__ import annotations
@@ -45,7 +54,7 @@ from datetime import date, timedelta
 from cassandra import ConsistencyLevel
 
 from analytics.aggregate import Bucket
-from analytics.store import AnalyticsStore
+from analytics.store import AnalyticsStore, ConversationScore, MessageScore, sum_scores
 from frontdesk.stores.base import StoreUnavailable
 from frontdesk.stores.cql import CqlSession, _CqlStore, _is_cas_timeout
 
@@ -54,6 +63,12 @@ _SCHEMA = (
         tenant_id text, day text, shard int, event_id text,
         version bigint STATIC, hours map<int, text> STATIC,
         PRIMARY KEY ((tenant_id, day, shard), event_id))""",
+    """CREATE TABLE IF NOT EXISTS {ks}.analytics_conversation_sentiment (
+        tenant_id text, conversation_id text, message_id text, at_ms bigint, score int,
+        PRIMARY KEY ((tenant_id, conversation_id), message_id))""",
+    """CREATE TABLE IF NOT EXISTS {ks}.analytics_sentiment_days (
+        tenant_id text, day text, shard int, conversation_id text, message_id text, at_ms bigint, score int,
+        PRIMARY KEY ((tenant_id, day, shard), conversation_id, message_id))""",
 )
 _STATEMENTS = {
     "read": "SELECT version, hours FROM {ks}.analytics_days WHERE tenant_id = ? AND day = ? AND shard = ? LIMIT 1",
@@ -61,7 +76,16 @@ _STATEMENTS = {
     "create": "INSERT INTO {ks}.analytics_days (tenant_id, day, shard, version) VALUES (?, ?, ?, 0) IF NOT EXISTS",
     "claim": "INSERT INTO {ks}.analytics_days (tenant_id, day, shard, event_id) VALUES (?, ?, ?, ?) IF NOT EXISTS USING TTL ?",
     "bump": "UPDATE {ks}.analytics_days SET version = ?, hours[?] = ? WHERE tenant_id = ? AND day = ? AND shard = ? IF version = ?",
+    "score_put": ("INSERT INTO {ks}.analytics_conversation_sentiment (tenant_id, conversation_id, message_id, at_ms, "
+                  "score) VALUES (?, ?, ?, ?, ?)"),
+    "score_day_put": ("INSERT INTO {ks}.analytics_sentiment_days (tenant_id, day, shard, conversation_id, message_id, "
+                      "at_ms, score) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+    "scores": ("SELECT conversation_id, message_id, at_ms, score FROM {ks}.analytics_conversation_sentiment "
+               "WHERE tenant_id = ? AND conversation_id = ?"),
+    "scores_day": ("SELECT conversation_id, message_id, at_ms, score FROM {ks}.analytics_sentiment_days "
+                   "WHERE tenant_id = ? AND day = ? AND shard = ?"),
 }
+_MAX_IDS = 500
 _ATTEMPTS = 50
 
 
@@ -93,11 +117,14 @@ class CqlAnalyticsStore(_CqlStore, AnalyticsStore):
         # SERIAL reads complete any Paxos round in flight, so an unknown earlier outcome becomes known
         return await self._q(name, *params, consistency=ConsistencyLevel.LOCAL_SERIAL)
 
-    async def apply(self, tenant_id: str, event_id: str, hour: str, delta: Bucket) -> bool:
+    async def apply(self, tenant_id: str, event_id: str, hour: str, delta: Bucket,
+                    score: MessageScore | None = None) -> bool:
         day, hour_of_day = hour[:10], int(hour[11:13])
         shard = self._shard(event_id)
         key = (tenant_id, day, shard)
         st = await self._ready()
+        if score is not None:  # idempotent upserts, before the batch: a crash in between just writes them again
+            await self.put_score(tenant_id, score)
         for attempt in range(_ATTEMPTS):
             try:
                 if await self._serial("seen", *key, event_id):
@@ -132,3 +159,27 @@ class CqlAnalyticsStore(_CqlStore, AnalyticsStore):
                 if from_hour <= hour <= to_hour:
                     out.setdefault(hour, Bucket()).merge(Bucket.from_json(body))
         return out
+
+    async def put_score(self, tenant_id: str, score: MessageScore) -> None:
+        s = score
+        await self._batch([
+            ("score_put", (tenant_id, s.conversation_id, s.message_id, s.at_ms, s.score_milli)),
+            ("score_day_put", (tenant_id, s.day, self._shard(s.conversation_id), s.conversation_id,
+                               s.message_id, s.at_ms, s.score_milli)),
+        ])
+
+    async def counted(self, tenant_id: str, event_id: str, from_hour: str, to_hour: str) -> bool:
+        shard = self._shard(event_id)
+        found = await asyncio.gather(*(self._serial("seen", tenant_id, day, shard, event_id)
+                                       for day in _days(from_hour[:10], to_hour[:10])))
+        return any(found)
+
+    async def conversation_scores(self, tenant_id: str, conversation_ids: list[str]) -> dict[str, ConversationScore]:
+        ids = list(dict.fromkeys(conversation_ids))[:_MAX_IDS]
+        results = await asyncio.gather(*(self._q("scores", tenant_id, cid) for cid in ids))
+        return sum_scores((r["conversation_id"], r["message_id"], r["at_ms"], r["score"]) for rows in results for r in rows)
+
+    async def scores_in_range(self, tenant_id: str, from_day: str, to_day: str) -> dict[str, ConversationScore]:
+        keys = [(tenant_id, day, shard) for day in _days(from_day, to_day) for shard in range(self.shards)]
+        results = await asyncio.gather(*(self._q("scores_day", *key) for key in keys))
+        return sum_scores((r["conversation_id"], r["message_id"], r["at_ms"], r["score"]) for rows in results for r in rows)

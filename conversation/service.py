@@ -5,6 +5,9 @@ exactly like a missing one."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 from frontdesk.clock import now_ts
 
 from frontdesk import bus, ids, logs, tracing
@@ -32,6 +35,51 @@ def page_size(requested: int, default: int = 50) -> int:
     return min(requested or default, MAX_PAGE)
 
 
+class OutboxClearer:
+    """Clears the outbox entries of published jobs in batches, off the request path.
+
+    A message's job is safe once JetStream has acked its publish; clearing the entry only
+    stops the sweeper from publishing it again. So the RPC does not wait for that write:
+    entries are deleted many per transaction a few milliseconds later. If this process
+    dies first, the sweeper re-publishes them and JetStream's dedupe window (or, after
+    it, the worker's reply dedupe) drops the copy."""
+
+    FLUSH_AFTER_S = 0.02
+
+    def __init__(self, store: LogStore):
+        self.store = store
+        self._pending: list[tuple[str, str, str]] = []
+        self._task: asyncio.Task | None = None
+
+    def done(self, tenant_id: str, conversation_id: str, message_id: str) -> None:
+        self._pending.append((tenant_id, conversation_id, message_id))
+        if self._task is None:
+            self._task = asyncio.create_task(self._flush_soon())
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(self.FLUSH_AFTER_S)
+        self._task = None
+        await self._write()
+
+    async def _write(self) -> None:
+        batch, self._pending = self._pending, []
+        if not batch:
+            return
+        try:
+            await self.store.outbox_done_many(batch)
+        except Exception as err:  # noqa: BLE001 - the sweeper covers what was not cleared
+            log.warning("outbox.clear_deferred", entries=len(batch), error=str(err))
+
+    async def flush(self) -> None:
+        """Write what is pending now (the sweeper and shutdown)."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self._write()
+
+
 class ConversationCore:
     def __init__(self, store: LogStore, publisher: Publisher, max_message_chars: int = 10_000,
                  attachments: Attachments | None = None):
@@ -39,6 +87,7 @@ class ConversationCore:
         self.pub = publisher
         self.max_chars = max_message_chars
         self.attachments = attachments
+        self.outbox = OutboxClearer(store)
 
     # -- reading -------------------------------------------------------------------
 
@@ -145,13 +194,14 @@ class ConversationCore:
             log.warning("job.publish_deferred", tenant=tenant_id, conversation=conv.id, message=msg.id, error=str(err))
             return False
         await self.pub.nc.publish(bus.ready_subject(tenant_id), b"")  # wake an idle worker
-        await self.store.outbox_done(tenant_id, conv.id, msg.id)
+        self.outbox.done(tenant_id, conv.id, msg.id)  # cleared in the background, many at a time
         return True
 
     async def sweep_outbox(self, older_than_ms: int) -> int:
         """Publish AI jobs whose first publication was not confirmed (the process died, or
         NATS was away). Returns how many were published."""
         published = 0
+        await self.outbox.flush()  # entries published meanwhile are not due
         for entry in await self.store.outbox_due(older_than_ms):
             conv = await self.store.get_conversation(entry.tenant_id, entry.conversation_id)
             msg = await self.store.find_message(entry.tenant_id, entry.conversation_id, message_id=entry.message_id)

@@ -46,5 +46,13 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
 
     @rpc
     async def Backfill(self, request, context):
-        # re-reads up to 7 days of the tenant's events: give it time
+        # re-reads up to 7 days of the tenant's events (or a range of its logs): give it time
         return await self._call("Backfill", request, context, timeout_s=300, roles=MANAGERS)
+
+    @rpc
+    async def ListConversationSentiment(self, request, context):
+        return await self._call("ListConversationSentiment", request, context)
+
+    @rpc
+    async def GetConversationSentiment(self, request, context):
+        return await self._call("GetConversationSentiment", request, context)

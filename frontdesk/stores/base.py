@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import abc
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
 from frontdesk.common.v1 import common_pb2 as common
@@ -63,8 +63,28 @@ class LogStore(abc.ABC):
     async def outbox_done(self, tenant_id: str, conversation_id: str, message_id: str) -> None:
         """The job of this message is safely in JetStream; forget the entry (idempotent)."""
 
+    async def outbox_done_many(self, entries: Sequence[tuple[str, str, str]]) -> None:
+        """outbox_done for many (tenant, conversation, message) at once; stores override it
+        to write them together."""
+        for tenant_id, conversation_id, message_id in entries:
+            await self.outbox_done(tenant_id, conversation_id, message_id)
+
     @abc.abstractmethod
     async def find_message(self, tenant_id: str, conversation_id: str, *, message_id: str = "", dedupe_key: str = "") -> common.Message | None: ...
+
+    async def job_context(self, tenant_id: str, conversation_id: str, *, dedupe_key: str, history_limit: int
+                          ) -> tuple[common.Message | None, common.Conversation | None, list[common.Message]]:
+        """What a worker reads before answering a job: the reply already stored under
+        dedupe_key (a redelivery), else the conversation and its latest messages, oldest
+        first. Stores override it to read them in one round trip."""
+        existing = await self.find_message(tenant_id, conversation_id, dedupe_key=dedupe_key)
+        if existing is not None:
+            return existing, None, []
+        conversation = await self.get_conversation(tenant_id, conversation_id)
+        if conversation is None:
+            return None, None, []
+        history, _ = await self.list_messages(tenant_id, conversation_id, limit=history_limit)
+        return None, conversation, history
 
     @abc.abstractmethod
     async def list_messages(
@@ -91,6 +111,11 @@ class LogStore(abc.ABC):
 
     async def close(self) -> None:
         return None
+
+    @abc.abstractmethod
+    async def list_feedback(self, tenant_id: str, conversation_id: str) -> list[FeedbackEntry]:
+        """The conversation's thumbs, the latest verdict per message, in message order
+        (analytics rebuilds its feedback events from them)."""
 
 
 @dataclass
@@ -263,3 +288,11 @@ class BlobStore(abc.ABC):
 
     async def close(self) -> None:
         return None
+
+
+@dataclass(frozen=True)
+class FeedbackEntry:
+    """One message's latest thumbs verdict, and when it was given."""
+    message_id: str
+    helpful: bool
+    at_ms: int

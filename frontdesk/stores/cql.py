@@ -579,6 +579,7 @@ _LOG_STATEMENTS = {
     ),
     # job ids are message ids, which are time-ordered: the newest jobs come first
     "tool_calls": "SELECT body FROM {ks}.tool_calls WHERE tenant_id = ? AND conversation_id = ? LIMIT ?",
+    "feedback_list": "SELECT message_id, helpful, at_ms FROM {ks}.feedback WHERE tenant_id = ? AND conversation_id = ?",
 }
 
 _UPDATABLE = {"status", "assigned_operator_id", "handoff_reason", "rating"}
@@ -935,6 +936,21 @@ class CqlLogStore(_CqlStore, LogStore):
                 break
         return out[:limit]
 
+    async def outbox_done_many(self, entries):
+        await asyncio.gather(*(self.outbox_done(t, c, m) for t, c, m in entries))  # concurrent, not a batch: many partitions
+
+    async def job_context(self, tenant_id, conversation_id, *, dedupe_key, history_limit):
+        # the three reads at once: one round trip of latency instead of three
+        existing, conversation, (history, _) = await asyncio.gather(
+            self.find_message(tenant_id, conversation_id, dedupe_key=dedupe_key),
+            self.get_conversation(tenant_id, conversation_id),
+            self.list_messages(tenant_id, conversation_id, limit=history_limit))
+        if existing is not None:
+            return existing, None, []
+        if conversation is None:
+            return None, None, []
+        return None, conversation, history
+
     async def outbox_done(self, tenant_id, conversation_id, message_id):
         rows = await self._q("outbox_lookup_get", tenant_id, conversation_id, message_id)
         if not rows:
@@ -954,6 +970,12 @@ class CqlLogStore(_CqlStore, LogStore):
     async def list_tool_calls(self, tenant_id, conversation_id, limit=100):
         calls = [ToolCallEntry(**json.loads(r["body"])) for r in await self._q("tool_calls", tenant_id, conversation_id, limit)]
         return sorted(calls, key=lambda c: (c.started_ms, c.job_id, c.call_id))
+
+    async def list_feedback(self, tenant_id, conversation_id):
+        from frontdesk.stores.base import FeedbackEntry
+
+        rows = await self._q("feedback_list", tenant_id, conversation_id)
+        return [FeedbackEntry(r["message_id"], bool(r["helpful"]), r["at_ms"] or 0) for r in rows]
 
 
 # =====================================================================================

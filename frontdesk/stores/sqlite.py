@@ -319,6 +319,37 @@ class SqliteLogStore(LogStore):
             "DELETE FROM outbox WHERE tenant_id=? AND conversation_id=? AND message_id=?",
             (tenant_id, conversation_id, message_id)))
 
+    async def outbox_done_many(self, entries):
+        rows = list(entries)
+
+        def op(conn):
+            with _transaction(conn):  # one commit for the batch
+                conn.executemany("DELETE FROM outbox WHERE tenant_id=? AND conversation_id=? AND message_id=?", rows)
+
+        if rows:
+            await self._db.run(op)
+
+    async def job_context(self, tenant_id, conversation_id, *, dedupe_key, history_limit):
+        def op(conn):  # one hop to the store thread instead of three
+            row = conn.execute("SELECT body FROM messages WHERE tenant_id=? AND conversation_id=? AND dedupe_key=?",
+                               (tenant_id, conversation_id, dedupe_key)).fetchone()
+            if row:
+                return row[0], None, []
+            conv = conn.execute(f"SELECT {_CONV_COLUMNS} FROM conversations WHERE tenant_id=? AND id=?",
+                                (tenant_id, conversation_id)).fetchone()
+            if conv is None:
+                return None, None, []
+            bodies = conn.execute("SELECT body FROM messages WHERE tenant_id=? AND conversation_id=? ORDER BY id DESC LIMIT ?",
+                                  (tenant_id, conversation_id, history_limit)).fetchall()
+            return None, conv, bodies
+
+        existing, conv, bodies = await self._db.run(op)
+        if existing is not None:
+            return common.Message.FromString(existing), None, []
+        if conv is None:
+            return None, None, []
+        return None, _conversation(conv), [common.Message.FromString(b) for b, in reversed(bodies)]
+
     async def record_feedback(self, tenant_id, conversation_id, message_id, helpful, comment):
         def op(conn):
             conn.execute(
@@ -344,6 +375,14 @@ class SqliteLogStore(LogStore):
 
     async def close(self):
         await self._db.close()
+
+    async def list_feedback(self, tenant_id, conversation_id):
+        from frontdesk.stores.base import FeedbackEntry
+
+        rows = await self._db.run(lambda conn: conn.execute(
+            "SELECT message_id, helpful, at_ms FROM feedback WHERE tenant_id=? AND conversation_id=? ORDER BY message_id",
+            (tenant_id, conversation_id)).fetchall())
+        return [FeedbackEntry(message_id, bool(helpful), at_ms) for message_id, helpful, at_ms in rows]
 
 
 _ACCOUNT_SCHEMA = """

@@ -5,10 +5,12 @@ concurrently it is applied; buckets are per tenant and per hour."""
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 
 import pytest
 
 from analytics.aggregate import Bucket
+from analytics.store import MessageScore
 from analytics.store_cql import CqlAnalyticsStore
 from analytics.store_sqlite import SqliteAnalyticsStore
 
@@ -121,6 +123,60 @@ async def test_a_new_client_sees_what_another_counted(make_store):
         assert got["2026-01-31T05"].counters == {"ratings": 1, "rating_sum": 4}
     finally:
         await _close(again)
+
+
+def ms(day: str, hour: int) -> int:
+    return int(datetime.fromisoformat(f"{day}T{hour:02d}:30:00+00:00").timestamp() * 1000)
+
+
+async def test_sentiment_is_kept_per_conversation_once_per_message_and_per_tenant(make_store):
+    store = make_store()
+    try:
+        def said(conv, msg, day, hour, score):
+            return MessageScore(conv, msg, ms(day, hour), score)
+
+        # conversation c1: two messages on two days; c2: one; the same message again (a
+        # duplicate event, a rebuild) changes nothing
+        assert await store.apply(A, "received:m1", "2026-03-01T10", delta(questions=1),
+                                 score=said("c1", "m1", "2026-03-01", 10, -800)) is True
+        assert await store.apply(A, "received:m2", "2026-03-02T09", delta(questions=1),
+                                 score=said("c1", "m2", "2026-03-02", 9, 200)) is True
+        assert await store.apply(A, "received:m3", "2026-03-02T11", delta(questions=1),
+                                 score=said("c2", "m3", "2026-03-02", 11, 500)) is True
+        assert await store.apply(A, "received:m1", "2026-03-01T10", delta(questions=1),
+                                 score=said("c1", "m1", "2026-03-01", 10, -800)) is False
+        await store.put_score(A, said("c2", "m3", "2026-03-02", 11, 500))  # rewriting is harmless
+        await store.apply(B, "received:m9", "2026-03-01T10", delta(questions=1),
+                          score=said("c1", "m9", "2026-03-01", 10, -999))  # another tenant, same conversation id
+
+        whole = await store.conversation_scores(A, ["c1", "c2", "c-none"])
+        assert sorted(whole) == ["c1", "c2"]
+        c1 = whole["c1"]
+        assert (c1.messages, c1.sum_milli, c1.min_milli, c1.last_ms) == (2, -600, -800, ms("2026-03-02", 9))
+        assert c1.mean == -0.3
+        assert (whole["c2"].messages, whole["c2"].mean) == (1, 0.5)
+        # a range counts the messages of its days only
+        day1 = await store.scores_in_range(A, "2026-03-01", "2026-03-01")
+        assert list(day1) == ["c1"] and (day1["c1"].messages, day1["c1"].sum_milli) == (1, -800)
+        both = await store.scores_in_range(A, "2026-03-01", "2026-03-02")
+        assert {k: (v.messages, v.sum_milli) for k, v in both.items()} == {"c1": (2, -600), "c2": (1, 500)}
+        assert await store.scores_in_range(A, "2026-03-03", "2026-03-31") == {}
+        other = await store.conversation_scores(B, ["c1", "c2"])
+        assert {k: v.sum_milli for k, v in other.items()} == {"c1": -999}
+    finally:
+        await _close(store)
+
+
+async def test_counted_finds_an_event_in_any_hour_of_the_window(make_store):
+    store = make_store()
+    try:
+        await store.apply(A, "rating:c1:4", "2026-03-02T23", delta(ratings=1))
+        assert await store.counted(A, "rating:c1:4", "2026-03-01T00", "2026-03-03T05") is True
+        assert await store.counted(A, "rating:c1:4", "2026-03-02T23", "2026-03-02T23") is True
+        assert await store.counted(A, "rating:c1:5", "2026-03-01T00", "2026-03-03T05") is False
+        assert await store.counted(B, "rating:c1:4", "2026-03-01T00", "2026-03-03T05") is False
+    finally:
+        await _close(store)
 
 
 async def test_cql_the_event_record_and_the_aggregate_are_one_partition(cql_server, cql_keyspace, cql_admin):

@@ -133,6 +133,32 @@ async def test_outbox_entries_are_written_with_the_message_and_cleared(log_store
     assert await log_store.outbox_due(far_future) == []
 
 
+async def test_outbox_entries_are_cleared_many_at_a_time(log_store):
+    conv = await new_conversation(log_store)
+    other = await new_conversation(log_store, tenant=B)
+    queued = []
+    for i, (tenant, c) in enumerate([(A, conv), (A, conv), (B, other)]):
+        m, _ = await log_store.append_message(tenant, common.Message(
+            id=ids.new_id("message"), conversation_id=c.id, role=common.ROLE_CUSTOMER, text=f"q{i}"), enqueue=True)
+        queued.append((tenant, c.id, m.id))
+    await log_store.outbox_done_many(queued[:2] + [(B, conv.id, queued[0][2])])  # a wrong tenant clears nothing
+    assert [(e.tenant_id, e.conversation_id, e.message_id) for e in await log_store.outbox_due(2 ** 62)] == [queued[2]]
+    await log_store.outbox_done_many([])
+
+
+async def test_job_context_reads_reply_conversation_and_history_at_once(log_store):
+    conv = await new_conversation(log_store)
+    for i in range(5):
+        await add(log_store, conv, f"m{i}")
+    existing, got, history = await log_store.job_context(A, conv.id, dedupe_key="reply:j1", history_limit=3)
+    assert existing is None and got.id == conv.id and [m.text for m in history] == ["m2", "m3", "m4"]
+    reply, _ = await add(log_store, conv, "the answer", role=common.ROLE_AI, dedupe="reply:j1")
+    existing, got, history = await log_store.job_context(A, conv.id, dedupe_key="reply:j1", history_limit=3)
+    assert existing.id == reply.id and got is None and history == []
+    # another tenant sees neither the conversation nor the reply
+    assert await log_store.job_context(B, conv.id, dedupe_key="reply:j1", history_limit=3) == (None, None, [])
+
+
 async def test_tool_calls_are_kept_per_conversation_oldest_first_and_replaced_on_redelivery(log_store):
     from frontdesk.stores.base import ToolCallEntry
 
@@ -155,3 +181,19 @@ async def test_tool_calls_are_kept_per_conversation_oldest_first_and_replaced_on
     assert [c.job_id for c in await log_store.list_tool_calls(A, conv.id, limit=1)] == [job2]
     assert await log_store.list_tool_calls(B, conv.id) == []  # another tenant sees nothing
     assert await log_store.list_tool_calls(A, other.id) == []
+
+
+async def test_feedback_is_listed_per_conversation_latest_verdict_only(log_store):
+    conv = await new_conversation(log_store)
+    other = await new_conversation(log_store)
+    first, _ = await add(log_store, conv, "answer one", role=common.ROLE_AI)
+    second, _ = await add(log_store, conv, "answer two", role=common.ROLE_AI)
+    await log_store.record_feedback(A, conv.id, first.id, True, "")
+    await log_store.record_feedback(A, conv.id, second.id, True, "")
+    await log_store.record_feedback(A, conv.id, second.id, False, "changed my mind")  # the latest verdict wins
+    listed = await log_store.list_feedback(A, conv.id)
+    assert [(f.message_id, f.helpful) for f in listed] == [(first.id, True), (second.id, False)]
+    assert all(f.at_ms > 0 for f in listed)
+    assert await log_store.list_feedback(A, other.id) == []
+    assert await log_store.list_feedback(B, conv.id) == []  # another tenant sees nothing
+

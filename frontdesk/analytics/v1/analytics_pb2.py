@@ -22,55 +22,66 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&frontdesk/analytics/v1/analytics.proto\x12\x16\x66rontdesk.analytics.v1\"-\n\tDateRange\x12\x10\n\x08\x66rom_day\x18\x01 \x01(\t\x12\x0e\n\x06to_day\x18\x02 \x01(\t\"F\n\x12GetOverviewRequest\x12\x30\n\x05range\x18\x01 \x01(\x0b\x32!.frontdesk.analytics.v1.DateRange\"L\n\x0bLatencyStat\x12\r\n\x05\x63ount\x18\x01 \x01(\x03\x12\x0e\n\x06p50_ms\x18\x02 \x01(\x01\x12\x0e\n\x06p90_ms\x18\x03 \x01(\x01\x12\x0e\n\x06p99_ms\x18\x04 \x01(\x01\"*\n\x0b\x43ountByName\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x03\"p\n\x0b\x42\x61\x63kendStat\x12\x0f\n\x07\x62\x61\x63kend\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12\x0f\n\x07replies\x18\x03 \x01(\x03\x12\x15\n\rprompt_tokens\x18\x04 \x01(\x03\x12\x19\n\x11\x63ompletion_tokens\x18\x05 \x01(\x03\"H\n\x08ToolStat\x12\x0c\n\x04tool\x18\x01 \x01(\t\x12\r\n\x05\x63\x61lls\x18\x02 \x01(\x03\x12\x0e\n\x06\x65rrors\x18\x03 \x01(\x03\x12\x0f\n\x07mean_ms\x18\x04 \x01(\x01\"\xad\x07\n\x08Overview\x12\x11\n\tquestions\x18\x01 \x01(\x03\x12\x13\n\x0b\x61i_answered\x18\x02 \x01(\x03\x12\x12\n\nhanded_off\x18\x03 \x01(\x03\x12\x16\n\x0ehuman_resolved\x18\x04 \x01(\x03\x12\x10\n\x08\x61\x63\x63uracy\x18\x05 \x01(\x01\x12\x14\n\x0csatisfaction\x18\x06 \x01(\x01\x12\x1a\n\x12\x66irst_token_p50_ms\x18\x07 \x01(\x01\x12\x1a\n\x12\x66irst_token_p99_ms\x18\x08 \x01(\x01\x12\x14\n\x0creply_p50_ms\x18\t \x01(\x01\x12\x14\n\x0creply_p99_ms\x18\n \x01(\x01\x12\x11\n\tsentiment\x18\x0b \x01(\x01\x12\x15\n\rprompt_tokens\x18\x0c \x01(\x03\x12\x19\n\x11\x63ompletion_tokens\x18\r \x01(\x03\x12\x10\n\x08\x66rom_day\x18\x0e \x01(\t\x12\x0e\n\x06to_day\x18\x0f \x01(\t\x12\x0f\n\x07helpful\x18\x10 \x01(\x03\x12\x13\n\x0bnot_helpful\x18\x11 \x01(\x03\x12\x0f\n\x07ratings\x18\x12 \x01(\x03\x12\x15\n\rrating_counts\x18\x13 \x03(\x03\x12\x13\n\x0b\x61i_resolved\x18\x14 \x01(\x03\x12\x0e\n\x06\x63losed\x18\x15 \x01(\x03\x12\x13\n\x0bjobs_failed\x18\x16 \x01(\x03\x12\x38\n\x0b\x66irst_token\x18\x17 \x01(\x0b\x32#.frontdesk.analytics.v1.LatencyStat\x12\x32\n\x05reply\x18\x18 \x01(\x0b\x32#.frontdesk.analytics.v1.LatencyStat\x12\x37\n\nqueue_wait\x18\x19 \x01(\x0b\x32#.frontdesk.analytics.v1.LatencyStat\x12<\n\x0fhandoff_reasons\x18\x1a \x03(\x0b\x32#.frontdesk.analytics.v1.CountByName\x12\x35\n\x08\x62\x61\x63kends\x18\x1b \x03(\x0b\x32#.frontdesk.analytics.v1.BackendStat\x12/\n\x05tools\x18\x1c \x03(\x0b\x32 .frontdesk.analytics.v1.ToolStat\x12\x19\n\x11positive_messages\x18\x1d \x01(\x03\x12\x18\n\x10neutral_messages\x18\x1e \x01(\x03\x12\x19\n\x11negative_messages\x18\x1f \x01(\x03\x12\x35\n\x08\x63hannels\x18  \x03(\x0b\x32#.frontdesk.analytics.v1.CountByName\"\xfc\x02\n\tDailyStat\x12\x0b\n\x03\x64\x61y\x18\x01 \x01(\t\x12\x11\n\tquestions\x18\x02 \x01(\x03\x12\x13\n\x0b\x61i_answered\x18\x03 \x01(\x03\x12\x12\n\nhanded_off\x18\x04 \x01(\x03\x12\x0f\n\x07helpful\x18\x05 \x01(\x03\x12\x13\n\x0bnot_helpful\x18\x06 \x01(\x03\x12\x0f\n\x07ratings\x18\x07 \x01(\x03\x12\x12\n\nrating_sum\x18\x08 \x01(\x01\x12\x0c\n\x04hour\x18\t \x01(\t\x12\x16\n\x0ehuman_resolved\x18\n \x01(\x03\x12\x13\n\x0b\x61i_resolved\x18\x0b \x01(\x03\x12\x11\n\tsentiment\x18\x0c \x01(\x01\x12\x1a\n\x12\x66irst_token_p50_ms\x18\r \x01(\x01\x12\x14\n\x0creply_p50_ms\x18\x0e \x01(\x01\x12\x14\n\x0creply_p99_ms\x18\x0f \x01(\x01\x12\x15\n\rprompt_tokens\x18\x10 \x01(\x03\x12\x19\n\x11\x63ompletion_tokens\x18\x11 \x01(\x03\x12\x13\n\x0bjobs_failed\x18\x12 \x01(\x03\"H\n\x14GetDailyStatsRequest\x12\x30\n\x05range\x18\x01 \x01(\x0b\x32!.frontdesk.analytics.v1.DateRange\"H\n\x15GetDailyStatsResponse\x12/\n\x04\x64\x61ys\x18\x01 \x03(\x0b\x32!.frontdesk.analytics.v1.DailyStat\"I\n\x15GetHourlyStatsRequest\x12\x30\n\x05range\x18\x01 \x01(\x0b\x32!.frontdesk.analytics.v1.DateRange\"J\n\x16GetHourlyStatsResponse\x12\x30\n\x05hours\x18\x01 \x03(\x0b\x32!.frontdesk.analytics.v1.DailyStat\"Z\n\x17GetTopUnansweredRequest\x12\x30\n\x05range\x18\x01 \x01(\x0b\x32!.frontdesk.analytics.v1.DateRange\x12\r\n\x05limit\x18\x02 \x01(\x05\"5\n\x12UnansweredQuestion\x12\x10\n\x08question\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x03\"Y\n\x18GetTopUnansweredResponse\x12=\n\tquestions\x18\x01 \x03(\x0b\x32*.frontdesk.analytics.v1.UnansweredQuestion\"V\n\x13GetSentimentRequest\x12\x30\n\x05range\x18\x01 \x01(\x0b\x32!.frontdesk.analytics.v1.DateRange\x12\r\n\x05limit\x18\x02 \x01(\x05\"P\n\x0fNegativeMessage\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x12\n\nmessage_id\x18\x02 \x01(\t\x12\x10\n\x08\x63ompound\x18\x03 \x01(\x01\"\xc1\x01\n\x0fSentimentReport\x12\x10\n\x08messages\x18\x01 \x01(\x03\x12\x15\n\rmean_compound\x18\x02 \x01(\x01\x12\x10\n\x08positive\x18\x03 \x01(\x03\x12\x0f\n\x07neutral\x18\x04 \x01(\x03\x12\x10\n\x08negative\x18\x05 \x01(\x03\x12>\n\rmost_negative\x18\x06 \x03(\x0b\x32\'.frontdesk.analytics.v1.NegativeMessage\x12\x10\n\x08\x61nalyser\x18\x07 \x01(\t\"\x11\n\x0f\x42\x61\x63kfillRequest\"Y\n\x10\x42\x61\x63kfillResponse\x12\x0f\n\x07scanned\x18\x01 \x01(\x03\x12\x0f\n\x07\x61pplied\x18\x02 \x01(\x03\x12\x12\n\nduplicates\x18\x03 \x01(\x03\x12\x0f\n\x07skipped\x18\x04 \x01(\x03\x32\x8a\x05\n\x10\x41nalyticsService\x12[\n\x0bGetOverview\x12*.frontdesk.analytics.v1.GetOverviewRequest\x1a .frontdesk.analytics.v1.Overview\x12l\n\rGetDailyStats\x12,.frontdesk.analytics.v1.GetDailyStatsRequest\x1a-.frontdesk.analytics.v1.GetDailyStatsResponse\x12o\n\x0eGetHourlyStats\x12-.frontdesk.analytics.v1.GetHourlyStatsRequest\x1a..frontdesk.analytics.v1.GetHourlyStatsResponse\x12u\n\x10GetTopUnanswered\x12/.frontdesk.analytics.v1.GetTopUnansweredRequest\x1a\x30.frontdesk.analytics.v1.GetTopUnansweredResponse\x12\x64\n\x0cGetSentiment\x12+.frontdesk.analytics.v1.GetSentimentRequest\x1a\'.frontdesk.analytics.v1.SentimentReport\x12]\n\x08\x42\x61\x63kfill\x12\'.frontdesk.analytics.v1.BackfillRequest\x1a(.frontdesk.analytics.v1.BackfillResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&frontdesk/analytics/v1/analytics.proto\x12\x16\x66rontdesk.analytics.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"-\n\tDateRange\x12\x10\n\x08\x66rom_day\x18\x01 \x01(\t\x12\x0e\n\x06to_day\x18\x02 \x01(\t\"F\n\x12GetOverviewRequest\x12\x30\n\x05range\x18\x01 \x01(\x0b\x32!.frontdesk.analytics.v1.DateRange\"L\n\x0bLatencyStat\x12\r\n\x05\x63ount\x18\x01 \x01(\x03\x12\x0e\n\x06p50_ms\x18\x02 \x01(\x01\x12\x0e\n\x06p90_ms\x18\x03 \x01(\x01\x12\x0e\n\x06p99_ms\x18\x04 \x01(\x01\"*\n\x0b\x43ountByName\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x03\"\xc7\x01\n\x0b\x42\x61\x63kendStat\x12\x0f\n\x07\x62\x61\x63kend\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12\x0f\n\x07replies\x18\x03 \x01(\x03\x12\x15\n\rprompt_tokens\x18\x04 \x01(\x03\x12\x19\n\x11\x63ompletion_tokens\x18\x05 \x01(\x03\x12\x0e\n\x06priced\x18\x06 \x01(\x08\x12\x10\n\x08\x63ost_usd\x18\x07 \x01(\x01\x12\x18\n\x10input_usd_per_1m\x18\x08 \x01(\x01\x12\x19\n\x11output_usd_per_1m\x18\t \x01(\x01\"H\n\x08ToolStat\x12\x0c\n\x04tool\x18\x01 \x01(\t\x12\r\n\x05\x63\x61lls\x18\x02 \x01(\x03\x12\x0e\n\x06\x65rrors\x18\x03 \x01(\x03\x12\x0f\n\x07mean_ms\x18\x04 \x01(\x01\"\xd9\x07\n\x08Overview\x12\x11\n\tquestions\x18\x01 \x01(\x03\x12\x13\n\x0b\x61i_answered\x18\x02 \x01(\x03\x12\x12\n\nhanded_off\x18\x03 \x01(\x03\x12\x16\n\x0ehuman_resolved\x18\x04 \x01(\x03\x12\x10\n\x08\x61\x63\x63uracy\x18\x05 \x01(\x01\x12\x14\n\x0csatisfaction\x18\x06 \x01(\x01\x12\x1a\n\x12\x66irst_token_p50_ms\x18\x07 \x01(\x01\x12\x1a\n\x12\x66irst_token_p99_ms\x18\x08 \x01(\x01\x12\x14\n\x0creply_p50_ms\x18\t \x01(\x01\x12\x14\n\x0creply_p99_ms\x18\n \x01(\x01\x12\x11\n\tsentiment\x18\x0b \x01(\x01\x12\x15\n\rprompt_tokens\x18\x0c \x01(\x03\x12\x19\n\x11\x63ompletion_tokens\x18\r \x01(\x03\x12\x10\n\x08\x66rom_day\x18\x0e \x01(\t\x12\x0e\n\x06to_day\x18\x0f \x01(\t\x12\x0f\n\x07helpful\x18\x10 \x01(\x03\x12\x13\n\x0bnot_helpful\x18\x11 \x01(\x03\x12\x0f\n\x07ratings\x18\x12 \x01(\x03\x12\x15\n\rrating_counts\x18\x13 \x03(\x03\x12\x13\n\x0b\x61i_resolved\x18\x14 \x01(\x03\x12\x0e\n\x06\x63losed\x18\x15 \x01(\x03\x12\x13\n\x0bjobs_failed\x18\x16 \x01(\x03\x12\x38\n\x0b\x66irst_token\x18\x17 \x01(\x0b\x32#.frontdesk.analytics.v1.LatencyStat\x12\x32\n\x05reply\x18\x18 \x01(\x0b\x32#.frontdesk.analytics.v1.LatencyStat\x12\x37\n\nqueue_wait\x18\x19 \x01(\x0b\x32#.frontdesk.analytics.v1.LatencyStat\x12<\n\x0fhandoff_reasons\x18\x1a \x03(\x0b\x32#.frontdesk.analytics.v1.CountByName\x12\x35\n\x08\x62\x61\x63kends\x18\x1b \x03(\x0b\x32#.frontdesk.analytics.v1.BackendStat\x12/\n\x05tools\x18\x1c \x03(\x0b\x32 .frontdesk.analytics.v1.ToolStat\x12\x19\n\x11positive_messages\x18\x1d \x01(\x03\x12\x18\n\x10neutral_messages\x18\x1e \x01(\x03\x12\x19\n\x11negative_messages\x18\x1f \x01(\x03\x12\x35\n\x08\x63hannels\x18  \x03(\x0b\x32#.frontdesk.analytics.v1.CountByName\x12\x10\n\x08\x63ost_usd\x18! \x01(\x01\x12\x18\n\x10unpriced_replies\x18\" \x01(\x03\"\xfc\x02\n\tDailyStat\x12\x0b\n\x03\x64\x61y\x18\x01 \x01(\t\x12\x11\n\tquestions\x18\x02 \x01(\x03\x12\x13\n\x0b\x61i_answered\x18\x03 \x01(\x03\x12\x12\n\nhanded_off\x18\x04 \x01(\x03\x12\x0f\n\x07helpful\x18\x05 \x01(\x03\x12\x13\n\x0bnot_helpful\x18\x06 \x01(\x03\x12\x0f\n\x07ratings\x18\x07 \x01(\x03\x12\x12\n\nrating_sum\x18\x08 \x01(\x01\x12\x0c\n\x04hour\x18\t \x01(\t\x12\x16\n\x0ehuman_resolved\x18\n \x01(\x03\x12\x13\n\x0b\x61i_resolved\x18\x0b \x01(\x03\x12\x11\n\tsentiment\x18\x0c \x01(\x01\x12\x1a\n\x12\x66irst_token_p50_ms\x18\r \x01(\x01\x12\x14\n\x0creply_p50_ms\x18\x0e \x01(\x01\x12\x14\n\x0creply_p99_ms\x18\x0f \x01(\x01\x12\x15\n\rprompt_tokens\x18\x10 \x01(\x03\x12\x19\n\x11\x63ompletion_tokens\x18\x11 \x01(\x03\x12\x13\n\x0bjobs_failed\x18\x12 \x01(\x03\"H\n\x14GetDailyStatsRequest\x12\x30\n\x05range\x18\x01 \x01(\x0b\x32!.frontdesk.analytics.v1.DateRange\"H\n\x15GetDailyStatsResponse\x12/\n\x04\x64\x61ys\x18\x01 \x03(\x0b\x32!.frontdesk.analytics.v1.DailyStat\"I\n\x15GetHourlyStatsRequest\x12\x30\n\x05range\x18\x01 \x01(\x0b\x32!.frontdesk.analytics.v1.DateRange\"J\n\x16GetHourlyStatsResponse\x12\x30\n\x05hours\x18\x01 \x03(\x0b\x32!.frontdesk.analytics.v1.DailyStat\"Z\n\x17GetTopUnansweredRequest\x12\x30\n\x05range\x18\x01 \x01(\x0b\x32!.frontdesk.analytics.v1.DateRange\x12\r\n\x05limit\x18\x02 \x01(\x05\"5\n\x12UnansweredQuestion\x12\x10\n\x08question\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x03\"Y\n\x18GetTopUnansweredResponse\x12=\n\tquestions\x18\x01 \x03(\x0b\x32*.frontdesk.analytics.v1.UnansweredQuestion\"V\n\x13GetSentimentRequest\x12\x30\n\x05range\x18\x01 \x01(\x0b\x32!.frontdesk.analytics.v1.DateRange\x12\r\n\x05limit\x18\x02 \x01(\x05\"P\n\x0fNegativeMessage\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x12\n\nmessage_id\x18\x02 \x01(\t\x12\x10\n\x08\x63ompound\x18\x03 \x01(\x01\"\xc1\x01\n\x0fSentimentReport\x12\x10\n\x08messages\x18\x01 \x01(\x03\x12\x15\n\rmean_compound\x18\x02 \x01(\x01\x12\x10\n\x08positive\x18\x03 \x01(\x03\x12\x0f\n\x07neutral\x18\x04 \x01(\x03\x12\x10\n\x08negative\x18\x05 \x01(\x03\x12>\n\rmost_negative\x18\x06 \x03(\x0b\x32\'.frontdesk.analytics.v1.NegativeMessage\x12\x10\n\x08\x61nalyser\x18\x07 \x01(\t\"V\n\x0f\x42\x61\x63kfillRequest\x12\x11\n\tfrom_logs\x18\x01 \x01(\x08\x12\x30\n\x05range\x18\x02 \x01(\x0b\x32!.frontdesk.analytics.v1.DateRange\"p\n\x10\x42\x61\x63kfillResponse\x12\x0f\n\x07scanned\x18\x01 \x01(\x03\x12\x0f\n\x07\x61pplied\x18\x02 \x01(\x03\x12\x12\n\nduplicates\x18\x03 \x01(\x03\x12\x0f\n\x07skipped\x18\x04 \x01(\x03\x12\x15\n\rconversations\x18\x05 \x01(\x03\"\xae\x01\n\x15\x43onversationSentiment\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x10\n\x08messages\x18\x02 \x01(\x03\x12\x15\n\rmean_compound\x18\x03 \x01(\x01\x12\x14\n\x0cmin_compound\x18\x04 \x01(\x01\x12.\n\nupdated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05label\x18\x06 \x01(\t\"{\n ListConversationSentimentRequest\x12\x30\n\x05range\x18\x01 \x01(\x0b\x32!.frontdesk.analytics.v1.DateRange\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"\xa3\x01\n!ListConversationSentimentResponse\x12\x44\n\rconversations\x18\x01 \x03(\x0b\x32-.frontdesk.analytics.v1.ConversationSentiment\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\r\n\x05total\x18\x03 \x01(\x03\x12\x10\n\x08\x61nalyser\x18\x04 \x01(\t\";\n\x1fGetConversationSentimentRequest\x12\x18\n\x10\x63onversation_ids\x18\x01 \x03(\t\"h\n GetConversationSentimentResponse\x12\x44\n\rconversations\x18\x01 \x03(\x0b\x32-.frontdesk.analytics.v1.ConversationSentiment2\xad\x07\n\x10\x41nalyticsService\x12[\n\x0bGetOverview\x12*.frontdesk.analytics.v1.GetOverviewRequest\x1a .frontdesk.analytics.v1.Overview\x12l\n\rGetDailyStats\x12,.frontdesk.analytics.v1.GetDailyStatsRequest\x1a-.frontdesk.analytics.v1.GetDailyStatsResponse\x12o\n\x0eGetHourlyStats\x12-.frontdesk.analytics.v1.GetHourlyStatsRequest\x1a..frontdesk.analytics.v1.GetHourlyStatsResponse\x12u\n\x10GetTopUnanswered\x12/.frontdesk.analytics.v1.GetTopUnansweredRequest\x1a\x30.frontdesk.analytics.v1.GetTopUnansweredResponse\x12\x64\n\x0cGetSentiment\x12+.frontdesk.analytics.v1.GetSentimentRequest\x1a\'.frontdesk.analytics.v1.SentimentReport\x12]\n\x08\x42\x61\x63kfill\x12\'.frontdesk.analytics.v1.BackfillRequest\x1a(.frontdesk.analytics.v1.BackfillResponse\x12\x90\x01\n\x19ListConversationSentiment\x12\x38.frontdesk.analytics.v1.ListConversationSentimentRequest\x1a\x39.frontdesk.analytics.v1.ListConversationSentimentResponse\x12\x8d\x01\n\x18GetConversationSentiment\x12\x37.frontdesk.analytics.v1.GetConversationSentimentRequest\x1a\x38.frontdesk.analytics.v1.GetConversationSentimentResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'frontdesk.analytics.v1.analytics_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_DATERANGE']._serialized_start=66
-  _globals['_DATERANGE']._serialized_end=111
-  _globals['_GETOVERVIEWREQUEST']._serialized_start=113
-  _globals['_GETOVERVIEWREQUEST']._serialized_end=183
-  _globals['_LATENCYSTAT']._serialized_start=185
-  _globals['_LATENCYSTAT']._serialized_end=261
-  _globals['_COUNTBYNAME']._serialized_start=263
-  _globals['_COUNTBYNAME']._serialized_end=305
-  _globals['_BACKENDSTAT']._serialized_start=307
-  _globals['_BACKENDSTAT']._serialized_end=419
-  _globals['_TOOLSTAT']._serialized_start=421
-  _globals['_TOOLSTAT']._serialized_end=493
-  _globals['_OVERVIEW']._serialized_start=496
-  _globals['_OVERVIEW']._serialized_end=1437
-  _globals['_DAILYSTAT']._serialized_start=1440
-  _globals['_DAILYSTAT']._serialized_end=1820
-  _globals['_GETDAILYSTATSREQUEST']._serialized_start=1822
-  _globals['_GETDAILYSTATSREQUEST']._serialized_end=1894
-  _globals['_GETDAILYSTATSRESPONSE']._serialized_start=1896
-  _globals['_GETDAILYSTATSRESPONSE']._serialized_end=1968
-  _globals['_GETHOURLYSTATSREQUEST']._serialized_start=1970
-  _globals['_GETHOURLYSTATSREQUEST']._serialized_end=2043
-  _globals['_GETHOURLYSTATSRESPONSE']._serialized_start=2045
-  _globals['_GETHOURLYSTATSRESPONSE']._serialized_end=2119
-  _globals['_GETTOPUNANSWEREDREQUEST']._serialized_start=2121
-  _globals['_GETTOPUNANSWEREDREQUEST']._serialized_end=2211
-  _globals['_UNANSWEREDQUESTION']._serialized_start=2213
-  _globals['_UNANSWEREDQUESTION']._serialized_end=2266
-  _globals['_GETTOPUNANSWEREDRESPONSE']._serialized_start=2268
-  _globals['_GETTOPUNANSWEREDRESPONSE']._serialized_end=2357
-  _globals['_GETSENTIMENTREQUEST']._serialized_start=2359
-  _globals['_GETSENTIMENTREQUEST']._serialized_end=2445
-  _globals['_NEGATIVEMESSAGE']._serialized_start=2447
-  _globals['_NEGATIVEMESSAGE']._serialized_end=2527
-  _globals['_SENTIMENTREPORT']._serialized_start=2530
-  _globals['_SENTIMENTREPORT']._serialized_end=2723
-  _globals['_BACKFILLREQUEST']._serialized_start=2725
-  _globals['_BACKFILLREQUEST']._serialized_end=2742
-  _globals['_BACKFILLRESPONSE']._serialized_start=2744
-  _globals['_BACKFILLRESPONSE']._serialized_end=2833
-  _globals['_ANALYTICSSERVICE']._serialized_start=2836
-  _globals['_ANALYTICSSERVICE']._serialized_end=3486
+  _globals['_DATERANGE']._serialized_start=99
+  _globals['_DATERANGE']._serialized_end=144
+  _globals['_GETOVERVIEWREQUEST']._serialized_start=146
+  _globals['_GETOVERVIEWREQUEST']._serialized_end=216
+  _globals['_LATENCYSTAT']._serialized_start=218
+  _globals['_LATENCYSTAT']._serialized_end=294
+  _globals['_COUNTBYNAME']._serialized_start=296
+  _globals['_COUNTBYNAME']._serialized_end=338
+  _globals['_BACKENDSTAT']._serialized_start=341
+  _globals['_BACKENDSTAT']._serialized_end=540
+  _globals['_TOOLSTAT']._serialized_start=542
+  _globals['_TOOLSTAT']._serialized_end=614
+  _globals['_OVERVIEW']._serialized_start=617
+  _globals['_OVERVIEW']._serialized_end=1602
+  _globals['_DAILYSTAT']._serialized_start=1605
+  _globals['_DAILYSTAT']._serialized_end=1985
+  _globals['_GETDAILYSTATSREQUEST']._serialized_start=1987
+  _globals['_GETDAILYSTATSREQUEST']._serialized_end=2059
+  _globals['_GETDAILYSTATSRESPONSE']._serialized_start=2061
+  _globals['_GETDAILYSTATSRESPONSE']._serialized_end=2133
+  _globals['_GETHOURLYSTATSREQUEST']._serialized_start=2135
+  _globals['_GETHOURLYSTATSREQUEST']._serialized_end=2208
+  _globals['_GETHOURLYSTATSRESPONSE']._serialized_start=2210
+  _globals['_GETHOURLYSTATSRESPONSE']._serialized_end=2284
+  _globals['_GETTOPUNANSWEREDREQUEST']._serialized_start=2286
+  _globals['_GETTOPUNANSWEREDREQUEST']._serialized_end=2376
+  _globals['_UNANSWEREDQUESTION']._serialized_start=2378
+  _globals['_UNANSWEREDQUESTION']._serialized_end=2431
+  _globals['_GETTOPUNANSWEREDRESPONSE']._serialized_start=2433
+  _globals['_GETTOPUNANSWEREDRESPONSE']._serialized_end=2522
+  _globals['_GETSENTIMENTREQUEST']._serialized_start=2524
+  _globals['_GETSENTIMENTREQUEST']._serialized_end=2610
+  _globals['_NEGATIVEMESSAGE']._serialized_start=2612
+  _globals['_NEGATIVEMESSAGE']._serialized_end=2692
+  _globals['_SENTIMENTREPORT']._serialized_start=2695
+  _globals['_SENTIMENTREPORT']._serialized_end=2888
+  _globals['_BACKFILLREQUEST']._serialized_start=2890
+  _globals['_BACKFILLREQUEST']._serialized_end=2976
+  _globals['_BACKFILLRESPONSE']._serialized_start=2978
+  _globals['_BACKFILLRESPONSE']._serialized_end=3090
+  _globals['_CONVERSATIONSENTIMENT']._serialized_start=3093
+  _globals['_CONVERSATIONSENTIMENT']._serialized_end=3267
+  _globals['_LISTCONVERSATIONSENTIMENTREQUEST']._serialized_start=3269
+  _globals['_LISTCONVERSATIONSENTIMENTREQUEST']._serialized_end=3392
+  _globals['_LISTCONVERSATIONSENTIMENTRESPONSE']._serialized_start=3395
+  _globals['_LISTCONVERSATIONSENTIMENTRESPONSE']._serialized_end=3558
+  _globals['_GETCONVERSATIONSENTIMENTREQUEST']._serialized_start=3560
+  _globals['_GETCONVERSATIONSENTIMENTREQUEST']._serialized_end=3619
+  _globals['_GETCONVERSATIONSENTIMENTRESPONSE']._serialized_start=3621
+  _globals['_GETCONVERSATIONSENTIMENTRESPONSE']._serialized_end=3725
+  _globals['_ANALYTICSSERVICE']._serialized_start=3728
+  _globals['_ANALYTICSSERVICE']._serialized_end=4669
 # @@protoc_insertion_point(module_scope)

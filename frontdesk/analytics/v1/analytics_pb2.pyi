@@ -1,3 +1,6 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -41,18 +44,26 @@ class CountByName(_message.Message):
     def __init__(self, name: _Optional[str] = ..., count: _Optional[int] = ...) -> None: ...
 
 class BackendStat(_message.Message):
-    __slots__ = ("backend", "model", "replies", "prompt_tokens", "completion_tokens")
+    __slots__ = ("backend", "model", "replies", "prompt_tokens", "completion_tokens", "priced", "cost_usd", "input_usd_per_1m", "output_usd_per_1m")
     BACKEND_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     REPLIES_FIELD_NUMBER: _ClassVar[int]
     PROMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
     COMPLETION_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    PRICED_FIELD_NUMBER: _ClassVar[int]
+    COST_USD_FIELD_NUMBER: _ClassVar[int]
+    INPUT_USD_PER_1M_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_USD_PER_1M_FIELD_NUMBER: _ClassVar[int]
     backend: str
     model: str
     replies: int
     prompt_tokens: int
     completion_tokens: int
-    def __init__(self, backend: _Optional[str] = ..., model: _Optional[str] = ..., replies: _Optional[int] = ..., prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ...) -> None: ...
+    priced: bool
+    cost_usd: float
+    input_usd_per_1m: float
+    output_usd_per_1m: float
+    def __init__(self, backend: _Optional[str] = ..., model: _Optional[str] = ..., replies: _Optional[int] = ..., prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ..., priced: _Optional[bool] = ..., cost_usd: _Optional[float] = ..., input_usd_per_1m: _Optional[float] = ..., output_usd_per_1m: _Optional[float] = ...) -> None: ...
 
 class ToolStat(_message.Message):
     __slots__ = ("tool", "calls", "errors", "mean_ms")
@@ -67,7 +78,7 @@ class ToolStat(_message.Message):
     def __init__(self, tool: _Optional[str] = ..., calls: _Optional[int] = ..., errors: _Optional[int] = ..., mean_ms: _Optional[float] = ...) -> None: ...
 
 class Overview(_message.Message):
-    __slots__ = ("questions", "ai_answered", "handed_off", "human_resolved", "accuracy", "satisfaction", "first_token_p50_ms", "first_token_p99_ms", "reply_p50_ms", "reply_p99_ms", "sentiment", "prompt_tokens", "completion_tokens", "from_day", "to_day", "helpful", "not_helpful", "ratings", "rating_counts", "ai_resolved", "closed", "jobs_failed", "first_token", "reply", "queue_wait", "handoff_reasons", "backends", "tools", "positive_messages", "neutral_messages", "negative_messages", "channels")
+    __slots__ = ("questions", "ai_answered", "handed_off", "human_resolved", "accuracy", "satisfaction", "first_token_p50_ms", "first_token_p99_ms", "reply_p50_ms", "reply_p99_ms", "sentiment", "prompt_tokens", "completion_tokens", "from_day", "to_day", "helpful", "not_helpful", "ratings", "rating_counts", "ai_resolved", "closed", "jobs_failed", "first_token", "reply", "queue_wait", "handoff_reasons", "backends", "tools", "positive_messages", "neutral_messages", "negative_messages", "channels", "cost_usd", "unpriced_replies")
     QUESTIONS_FIELD_NUMBER: _ClassVar[int]
     AI_ANSWERED_FIELD_NUMBER: _ClassVar[int]
     HANDED_OFF_FIELD_NUMBER: _ClassVar[int]
@@ -100,6 +111,8 @@ class Overview(_message.Message):
     NEUTRAL_MESSAGES_FIELD_NUMBER: _ClassVar[int]
     NEGATIVE_MESSAGES_FIELD_NUMBER: _ClassVar[int]
     CHANNELS_FIELD_NUMBER: _ClassVar[int]
+    COST_USD_FIELD_NUMBER: _ClassVar[int]
+    UNPRICED_REPLIES_FIELD_NUMBER: _ClassVar[int]
     questions: int
     ai_answered: int
     handed_off: int
@@ -132,7 +145,9 @@ class Overview(_message.Message):
     neutral_messages: int
     negative_messages: int
     channels: _containers.RepeatedCompositeFieldContainer[CountByName]
-    def __init__(self, questions: _Optional[int] = ..., ai_answered: _Optional[int] = ..., handed_off: _Optional[int] = ..., human_resolved: _Optional[int] = ..., accuracy: _Optional[float] = ..., satisfaction: _Optional[float] = ..., first_token_p50_ms: _Optional[float] = ..., first_token_p99_ms: _Optional[float] = ..., reply_p50_ms: _Optional[float] = ..., reply_p99_ms: _Optional[float] = ..., sentiment: _Optional[float] = ..., prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ..., from_day: _Optional[str] = ..., to_day: _Optional[str] = ..., helpful: _Optional[int] = ..., not_helpful: _Optional[int] = ..., ratings: _Optional[int] = ..., rating_counts: _Optional[_Iterable[int]] = ..., ai_resolved: _Optional[int] = ..., closed: _Optional[int] = ..., jobs_failed: _Optional[int] = ..., first_token: _Optional[_Union[LatencyStat, _Mapping]] = ..., reply: _Optional[_Union[LatencyStat, _Mapping]] = ..., queue_wait: _Optional[_Union[LatencyStat, _Mapping]] = ..., handoff_reasons: _Optional[_Iterable[_Union[CountByName, _Mapping]]] = ..., backends: _Optional[_Iterable[_Union[BackendStat, _Mapping]]] = ..., tools: _Optional[_Iterable[_Union[ToolStat, _Mapping]]] = ..., positive_messages: _Optional[int] = ..., neutral_messages: _Optional[int] = ..., negative_messages: _Optional[int] = ..., channels: _Optional[_Iterable[_Union[CountByName, _Mapping]]] = ...) -> None: ...
+    cost_usd: float
+    unpriced_replies: int
+    def __init__(self, questions: _Optional[int] = ..., ai_answered: _Optional[int] = ..., handed_off: _Optional[int] = ..., human_resolved: _Optional[int] = ..., accuracy: _Optional[float] = ..., satisfaction: _Optional[float] = ..., first_token_p50_ms: _Optional[float] = ..., first_token_p99_ms: _Optional[float] = ..., reply_p50_ms: _Optional[float] = ..., reply_p99_ms: _Optional[float] = ..., sentiment: _Optional[float] = ..., prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ..., from_day: _Optional[str] = ..., to_day: _Optional[str] = ..., helpful: _Optional[int] = ..., not_helpful: _Optional[int] = ..., ratings: _Optional[int] = ..., rating_counts: _Optional[_Iterable[int]] = ..., ai_resolved: _Optional[int] = ..., closed: _Optional[int] = ..., jobs_failed: _Optional[int] = ..., first_token: _Optional[_Union[LatencyStat, _Mapping]] = ..., reply: _Optional[_Union[LatencyStat, _Mapping]] = ..., queue_wait: _Optional[_Union[LatencyStat, _Mapping]] = ..., handoff_reasons: _Optional[_Iterable[_Union[CountByName, _Mapping]]] = ..., backends: _Optional[_Iterable[_Union[BackendStat, _Mapping]]] = ..., tools: _Optional[_Iterable[_Union[ToolStat, _Mapping]]] = ..., positive_messages: _Optional[int] = ..., neutral_messages: _Optional[int] = ..., negative_messages: _Optional[int] = ..., channels: _Optional[_Iterable[_Union[CountByName, _Mapping]]] = ..., cost_usd: _Optional[float] = ..., unpriced_replies: _Optional[int] = ...) -> None: ...
 
 class DailyStat(_message.Message):
     __slots__ = ("day", "questions", "ai_answered", "handed_off", "helpful", "not_helpful", "ratings", "rating_sum", "hour", "human_resolved", "ai_resolved", "sentiment", "first_token_p50_ms", "reply_p50_ms", "reply_p99_ms", "prompt_tokens", "completion_tokens", "jobs_failed")
@@ -257,17 +272,73 @@ class SentimentReport(_message.Message):
     def __init__(self, messages: _Optional[int] = ..., mean_compound: _Optional[float] = ..., positive: _Optional[int] = ..., neutral: _Optional[int] = ..., negative: _Optional[int] = ..., most_negative: _Optional[_Iterable[_Union[NegativeMessage, _Mapping]]] = ..., analyser: _Optional[str] = ...) -> None: ...
 
 class BackfillRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("from_logs", "range")
+    FROM_LOGS_FIELD_NUMBER: _ClassVar[int]
+    RANGE_FIELD_NUMBER: _ClassVar[int]
+    from_logs: bool
+    range: DateRange
+    def __init__(self, from_logs: _Optional[bool] = ..., range: _Optional[_Union[DateRange, _Mapping]] = ...) -> None: ...
 
 class BackfillResponse(_message.Message):
-    __slots__ = ("scanned", "applied", "duplicates", "skipped")
+    __slots__ = ("scanned", "applied", "duplicates", "skipped", "conversations")
     SCANNED_FIELD_NUMBER: _ClassVar[int]
     APPLIED_FIELD_NUMBER: _ClassVar[int]
     DUPLICATES_FIELD_NUMBER: _ClassVar[int]
     SKIPPED_FIELD_NUMBER: _ClassVar[int]
+    CONVERSATIONS_FIELD_NUMBER: _ClassVar[int]
     scanned: int
     applied: int
     duplicates: int
     skipped: int
-    def __init__(self, scanned: _Optional[int] = ..., applied: _Optional[int] = ..., duplicates: _Optional[int] = ..., skipped: _Optional[int] = ...) -> None: ...
+    conversations: int
+    def __init__(self, scanned: _Optional[int] = ..., applied: _Optional[int] = ..., duplicates: _Optional[int] = ..., skipped: _Optional[int] = ..., conversations: _Optional[int] = ...) -> None: ...
+
+class ConversationSentiment(_message.Message):
+    __slots__ = ("conversation_id", "messages", "mean_compound", "min_compound", "updated_at", "label")
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    MEAN_COMPOUND_FIELD_NUMBER: _ClassVar[int]
+    MIN_COMPOUND_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    messages: int
+    mean_compound: float
+    min_compound: float
+    updated_at: _timestamp_pb2.Timestamp
+    label: str
+    def __init__(self, conversation_id: _Optional[str] = ..., messages: _Optional[int] = ..., mean_compound: _Optional[float] = ..., min_compound: _Optional[float] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., label: _Optional[str] = ...) -> None: ...
+
+class ListConversationSentimentRequest(_message.Message):
+    __slots__ = ("range", "page_size", "page_token")
+    RANGE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    range: DateRange
+    page_size: int
+    page_token: str
+    def __init__(self, range: _Optional[_Union[DateRange, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListConversationSentimentResponse(_message.Message):
+    __slots__ = ("conversations", "next_page_token", "total", "analyser")
+    CONVERSATIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    ANALYSER_FIELD_NUMBER: _ClassVar[int]
+    conversations: _containers.RepeatedCompositeFieldContainer[ConversationSentiment]
+    next_page_token: str
+    total: int
+    analyser: str
+    def __init__(self, conversations: _Optional[_Iterable[_Union[ConversationSentiment, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total: _Optional[int] = ..., analyser: _Optional[str] = ...) -> None: ...
+
+class GetConversationSentimentRequest(_message.Message):
+    __slots__ = ("conversation_ids",)
+    CONVERSATION_IDS_FIELD_NUMBER: _ClassVar[int]
+    conversation_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, conversation_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class GetConversationSentimentResponse(_message.Message):
+    __slots__ = ("conversations",)
+    CONVERSATIONS_FIELD_NUMBER: _ClassVar[int]
+    conversations: _containers.RepeatedCompositeFieldContainer[ConversationSentiment]
+    def __init__(self, conversations: _Optional[_Iterable[_Union[ConversationSentiment, _Mapping]]] = ...) -> None: ...

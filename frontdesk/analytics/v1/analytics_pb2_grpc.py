@@ -64,6 +64,16 @@ class AnalyticsServiceStub:
                 request_serializer=frontdesk_dot_analytics_dot_v1_dot_analytics__pb2.BackfillRequest.SerializeToString,
                 response_deserializer=frontdesk_dot_analytics_dot_v1_dot_analytics__pb2.BackfillResponse.FromString,
                 _registered_method=True)
+        self.ListConversationSentiment = channel.unary_unary(
+                '/frontdesk.analytics.v1.AnalyticsService/ListConversationSentiment',
+                request_serializer=frontdesk_dot_analytics_dot_v1_dot_analytics__pb2.ListConversationSentimentRequest.SerializeToString,
+                response_deserializer=frontdesk_dot_analytics_dot_v1_dot_analytics__pb2.ListConversationSentimentResponse.FromString,
+                _registered_method=True)
+        self.GetConversationSentiment = channel.unary_unary(
+                '/frontdesk.analytics.v1.AnalyticsService/GetConversationSentiment',
+                request_serializer=frontdesk_dot_analytics_dot_v1_dot_analytics__pb2.GetConversationSentimentRequest.SerializeToString,
+                response_deserializer=frontdesk_dot_analytics_dot_v1_dot_analytics__pb2.GetConversationSentimentResponse.FromString,
+                _registered_method=True)
 
 
 class AnalyticsServiceServicer:
@@ -106,7 +116,24 @@ class AnalyticsServiceServicer:
 
     def Backfill(self, request, context):
         """Re-reads the tenant's domain events still held by the EVENTS stream and applies the
-        ones not yet counted (idempotent: counted events change nothing). Owners and admins.
+        ones not yet counted (idempotent: counted events change nothing); with from_logs,
+        rebuilds them from the stored conversations instead. Owners and admins.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListConversationSentiment(self, request, context):
+        """Conversations by the sentiment of their customer messages in a day range, most
+        negative first, paged.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetConversationSentiment(self, request, context):
+        """The sentiment of the given conversations (all their scored customer messages), for
+        badges in a conversation list. Conversations without a scored message are absent.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -144,6 +171,16 @@ def add_AnalyticsServiceServicer_to_server(servicer, server):
                     servicer.Backfill,
                     request_deserializer=frontdesk_dot_analytics_dot_v1_dot_analytics__pb2.BackfillRequest.FromString,
                     response_serializer=frontdesk_dot_analytics_dot_v1_dot_analytics__pb2.BackfillResponse.SerializeToString,
+            ),
+            'ListConversationSentiment': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListConversationSentiment,
+                    request_deserializer=frontdesk_dot_analytics_dot_v1_dot_analytics__pb2.ListConversationSentimentRequest.FromString,
+                    response_serializer=frontdesk_dot_analytics_dot_v1_dot_analytics__pb2.ListConversationSentimentResponse.SerializeToString,
+            ),
+            'GetConversationSentiment': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetConversationSentiment,
+                    request_deserializer=frontdesk_dot_analytics_dot_v1_dot_analytics__pb2.GetConversationSentimentRequest.FromString,
+                    response_serializer=frontdesk_dot_analytics_dot_v1_dot_analytics__pb2.GetConversationSentimentResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -308,6 +345,60 @@ class AnalyticsService:
             '/frontdesk.analytics.v1.AnalyticsService/Backfill',
             frontdesk_dot_analytics_dot_v1_dot_analytics__pb2.BackfillRequest.SerializeToString,
             frontdesk_dot_analytics_dot_v1_dot_analytics__pb2.BackfillResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListConversationSentiment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/frontdesk.analytics.v1.AnalyticsService/ListConversationSentiment',
+            frontdesk_dot_analytics_dot_v1_dot_analytics__pb2.ListConversationSentimentRequest.SerializeToString,
+            frontdesk_dot_analytics_dot_v1_dot_analytics__pb2.ListConversationSentimentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetConversationSentiment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/frontdesk.analytics.v1.AnalyticsService/GetConversationSentiment',
+            frontdesk_dot_analytics_dot_v1_dot_analytics__pb2.GetConversationSentimentRequest.SerializeToString,
+            frontdesk_dot_analytics_dot_v1_dot_analytics__pb2.GetConversationSentimentResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,12 +1,14 @@
 // Figures from the analytics service (AnalyticsService): volume, resolution, accuracy from
-// thumbs feedback, satisfaction, latency percentiles and what the knowledge base is missing.
+// thumbs feedback, satisfaction, latency percentiles, cost per backend (from the
+// deployment's price table), the most negative conversations and what the knowledge base
+// is missing.
 
 import { useState } from "react";
 
 import { api, Code, errorCode } from "../api";
 import { BarChart, HBars, LineChart, SplitBar } from "../charts";
-import { Card, ErrorBanner, inputClass, Notice, PageHeader, Spinner, Table, Td, useLoad } from "../components";
-import type { DailyStat } from "../../gen/frontdesk/analytics/v1/analytics_pb";
+import { Badge, Button, Card, ErrorBanner, inputClass, Link, Notice, PageHeader, Spinner, Table, Td, useLoad } from "../components";
+import type { ConversationSentiment, DailyStat } from "../../gen/frontdesk/analytics/v1/analytics_pb";
 
 const RANGES = [7, 30, 90];
 const COLORS = { ai: "#0ea5e9", handoff: "#f59e0b", human: "#6366f1", questions: "#4f46e5", accuracy: "#10b981", rating: "#ec4899" };
@@ -23,6 +25,18 @@ function daysBetween(from: string, to: string): string[] {
 
 const pct = (v: number) => `${Math.round(v * 100)}%`;
 const ms = (v: number) => (v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${Math.round(v)} ms`);
+/** US dollars: cents, or four decimals below a cent (token prices are small). */
+export const usd = (v: number) => (v > 0 && v < 0.01 ? `$${v.toFixed(4)}` : `$${v.toFixed(2)}`);
+const SENTIMENT_TONE: Record<string, "green" | "red" | "slate"> = { positive: "green", negative: "red", neutral: "slate" };
+
+/** A conversation's sentiment as a small badge: its label and mean VADER compound. */
+export function SentimentBadge({ s }: { s: ConversationSentiment }) {
+  return (
+    <span data-sentiment={s.label} title={`mean ${s.meanCompound.toFixed(2)}, most negative ${s.minCompound.toFixed(2)}, ${s.messages} message(s)`}>
+      <Badge tone={SENTIMENT_TONE[s.label] ?? "slate"}>{s.label} {s.meanCompound.toFixed(2)}</Badge>
+    </span>
+  );
+}
 
 export function AnalyticsPage() {
   const [span, setSpan] = useState(30);
@@ -79,17 +93,20 @@ function Figures({ from, to, overview: o, days, unanswered }: FiguresProps) {
   const get = (d: string) => byDay.get(d);
   const n = (v: bigint | undefined) => Number(v ?? 0n);
   const questions = Number(o.questions);
+  const priced = o.backends.some((b) => b.priced);
   const tiles: [string, string][] = [
-    ["Questions", questions.toLocaleString()],
+    ["Questions", questions.toLocaleString("en-US")],
     ["Answered by the AI", questions ? pct(Number(o.aiAnswered) / questions) : "–"],
+    ["Handed off", Number(o.handedOff).toLocaleString("en-US")],
     ["Accuracy (thumbs)", o.accuracy > 0 || days.some((d) => d.helpful + d.notHelpful > 0n) ? pct(o.accuracy) : "–"],
     ["Satisfaction", o.satisfaction > 0 ? `${o.satisfaction.toFixed(1)} / 5` : "–"],
     ["Sentiment", o.sentiment.toFixed(2)],
-    ["Tokens", (Number(o.promptTokens) + Number(o.completionTokens)).toLocaleString()],
+    ["Tokens", (Number(o.promptTokens) + Number(o.completionTokens)).toLocaleString("en-US")],
+    ["Model cost", priced ? usd(o.costUsd) : o.backends.length ? "self-hosted" : "–"],
   ];
   return (
     <div className="space-y-4">
-      <div className="grid grid-cols-2 gap-3 md:grid-cols-6">
+      <div className="grid grid-cols-2 gap-3 md:grid-cols-4 xl:grid-cols-8">
         {tiles.map(([label, value]) => (
           <div key={label} className="rounded-lg border border-slate-200 bg-white p-3 shadow-sm" data-tile={label}>
             <p className="text-xs text-slate-500">{label}</p>
@@ -169,13 +186,25 @@ function Figures({ from, to, overview: o, days, unanswered }: FiguresProps) {
             <HBars title="Why conversations were handed off" format={(v) => String(v)}
                    items={o.handoffReasons.map((r) => ({ label: r.name, value: Number(r.count), color: COLORS.handoff }))} />
           )}
-          <Table head={["Backend", "Model", "Replies", "Tokens in / out"]}
+          <Table head={["Backend", "Model", "Replies", "Tokens in / out", "Cost"]}
                  empty={o.backends.length === 0 && <p className="p-2 text-sm text-slate-500">No AI replies in this period.</p>}>
             {o.backends.map((b) => (
-              <tr key={b.backend + b.model}><Td>{b.backend}</Td><Td className="break-all">{b.model}</Td><Td>{b.replies.toString()}</Td>
-                <Td className="tabular-nums">{b.promptTokens.toString()} / {b.completionTokens.toString()}</Td></tr>
+              <tr key={b.backend + b.model} data-backend={`${b.backend}/${b.model}`}><Td>{b.backend}</Td>
+                <Td className="break-all">{b.model}</Td><Td>{b.replies.toString()}</Td>
+                <Td className="tabular-nums">{b.promptTokens.toString()} / {b.completionTokens.toString()}</Td>
+                <Td className="tabular-nums">
+                  {b.priced
+                    ? <span title={`$${b.inputUsdPer1m} / $${b.outputUsdPer1m} per million tokens in / out`}>{usd(b.costUsd)}</span>
+                    : <span className="text-slate-500" title="No price in FRONTDESK_MODEL_PRICES: a self-hosted model">self-hosted</span>}
+                </Td></tr>
             ))}
           </Table>
+          {o.backends.length > 0 && (
+            <p className="mt-2 text-xs text-slate-500">
+              Cost uses the deployment's price table (FRONTDESK_MODEL_PRICES); models without a price count as self-hosted (0).
+              {priced && <> Total <span data-cost-total>{usd(o.costUsd)}</span>.</>}
+            </p>
+          )}
           {o.tools.length > 0 && (
             <Table head={["Tool", "Calls", "Errors", "Mean"]}>
               {o.tools.map((t) => (
@@ -185,6 +214,7 @@ function Figures({ from, to, overview: o, days, unanswered }: FiguresProps) {
             </Table>
           )}
         </Card>
+        <NegativeConversations key={`${from}..${to}`} from={from} to={to} />
         <Card title="Top unanswered questions">
           <p className="mb-2 text-xs text-slate-500">What customers asked that the AI handed off: candidates for the knowledge base.</p>
           <Table head={["Question", "Times"]}
@@ -196,5 +226,50 @@ function Figures({ from, to, overview: o, days, unanswered }: FiguresProps) {
         </Card>
       </div>
     </div>
+  );
+}
+
+const SENTIMENT_PAGE = 8;
+
+/** Conversations of the period by the sentiment of their customer messages, most negative first. */
+function NegativeConversations({ from, to }: { from: string; to: string }) {
+  const [pages, setPages] = useState<string[]>([""]);
+  const pageToken = pages.at(-1) ?? "";
+  const list = useLoad((signal) => api.analytics.listConversationSentiment(
+    { range: { fromDay: from, toDay: to }, pageSize: SENTIMENT_PAGE, pageToken }, { signal, timeoutMs: 20_000 }),
+  [from, to, pageToken], 60_000);
+  const data = list.data;
+  return (
+    <Card title="Most negative conversations">
+      <p className="mb-2 text-xs text-slate-500">
+        Mean sentiment of each conversation's customer messages (VADER: English, rule based; it reads words, not meaning,
+        so sarcasm and polite complaints are missed). A pointer to conversations worth reading, not a verdict.
+      </p>
+      <ErrorBanner error={list.error} onRetry={list.reload} />
+      {!data && !list.error && <Spinner />}
+      {data && (
+        <>
+          <Table head={["Conversation", "Sentiment", "Most negative", "Messages"]}
+                 empty={data.conversations.length === 0 && <p className="p-2 text-sm text-slate-500">No customer messages in this period.</p>}>
+            {data.conversations.map((c) => (
+              <tr key={c.conversationId} data-negative-conversation={c.conversationId}>
+                <Td><Link to={`/conversations/${encodeURIComponent(c.conversationId)}`}>
+                  <span className="font-mono text-xs">{c.conversationId}</span></Link></Td>
+                <Td><SentimentBadge s={c} /></Td>
+                <Td className="tabular-nums">{c.minCompound.toFixed(2)}</Td>
+                <Td className="tabular-nums">{c.messages.toString()}</Td>
+              </tr>
+            ))}
+          </Table>
+          <div className="mt-2 flex items-center justify-between text-xs text-slate-500">
+            <span>{data.total.toString()} conversation(s) with customer messages</span>
+            <div className="flex gap-2">
+              <Button disabled={pages.length <= 1} onClick={() => setPages((p) => p.slice(0, -1))}>Previous</Button>
+              <Button disabled={!data.nextPageToken} onClick={() => setPages((p) => [...p, data.nextPageToken])}>Next</Button>
+            </div>
+          </div>
+        </>
+      )}
+    </Card>
   );
 }

@@ -3,6 +3,8 @@ import { useState } from "react";
 import { api, formatTime } from "../api";
 import { Badge, Button, Card, ErrorBanner, inputClass, Link, PageHeader, Spinner, Table, Td, useLoad } from "../components";
 import { CHANNEL_LABEL, ConversationStatus, STATUS_LABEL, STATUS_TONE } from "../labels";
+import { SentimentBadge } from "./Analytics";
+import type { ConversationSentiment } from "../../gen/frontdesk/analytics/v1/analytics_pb";
 
 const PAGE_SIZE = 20;
 const REFRESH_MS = 5000;
@@ -14,9 +16,21 @@ export function ConversationsPage() {
   // tokens of the pages before this one, for "Previous"
   const [pages, setPages] = useState<string[]>([""]);
   const pageToken = pages.at(-1) ?? "";
-  const list = useLoad(
-    (signal) => api.admin.listConversations({ status, pageSize: PAGE_SIZE, pageToken }, { signal, timeoutMs: 15_000 }),
-    [status, pageToken], REFRESH_MS);
+  const list = useLoad(async (signal) => {
+    const page = await api.admin.listConversations({ status, pageSize: PAGE_SIZE, pageToken }, { signal, timeoutMs: 15_000 });
+    // the sentiment badges come from analytics; the list stands without them (analytics away)
+    let sentiment = new Map<string, ConversationSentiment>();
+    if (page.conversations.length) {
+      try {
+        const got = await api.analytics.getConversationSentiment(
+          { conversationIds: page.conversations.map((c) => c.id) }, { signal, timeoutMs: 10_000 });
+        sentiment = new Map(got.conversations.map((s) => [s.conversationId, s]));
+      } catch (err) {
+        if (signal.aborted) throw err;
+      }
+    }
+    return { conversations: page.conversations, nextPageToken: page.nextPageToken, sentiment };
+  }, [status, pageToken], REFRESH_MS);
 
   return (
     <div>
@@ -33,7 +47,7 @@ export function ConversationsPage() {
       {!list.data && !list.error && <Spinner />}
       {list.data && (
         <Card>
-          <Table head={["Updated", "Status", "Last message", "Messages", "Channel", "Rating"]}
+          <Table head={["Updated", "Status", "Last message", "Messages", "Channel", "Rating", "Sentiment"]}
                  empty={list.data.conversations.length === 0 &&
                    <p className="p-3 text-sm text-slate-500">No conversations{status ? " with this status" : " yet"}.</p>}>
             {list.data.conversations.map((c) => (
@@ -49,6 +63,10 @@ export function ConversationsPage() {
                 <Td>{c.messageCount}</Td>
                 <Td>{CHANNEL_LABEL[c.channel]}</Td>
                 <Td>{c.rating ? `${c.rating}/5` : "–"}</Td>
+                <Td>{(() => {
+                  const s = list.data!.sentiment.get(c.id);
+                  return s ? <SentimentBadge s={s} /> : <span className="text-slate-400">–</span>;
+                })()}</Td>
               </tr>
             ))}
           </Table>

@@ -8,13 +8,15 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file frontdesk/analytics/v1/analytics.proto.
  */
 export const file_frontdesk_analytics_v1_analytics: GenFile = /*@__PURE__*/
-  fileDesc("CiZmcm9udGRlc2svYW5hbHl0aWNzL3YxL2FuYWx5dGljcy5wcm90bxIWZnJvbnRkZXNrLmFuYWx5dGljcy52MSItCglEYXRlUmFuZ2USEAoIZnJvbV9kYXkYASABKAkSDgoGdG9fZGF5GAIgASgJIkYKEkdldE92ZXJ2aWV3UmVxdWVzdBIwCgVyYW5nZRgBIAEoCzIhLmZyb250ZGVzay5hbmFseXRpY3MudjEuRGF0ZVJhbmdlIkwKC0xhdGVuY3lTdGF0Eg0KBWNvdW50GAEgASgDEg4KBnA1MF9tcxgCIAEoARIOCgZwOTBfbXMYAyABKAESDgoGcDk5X21zGAQgASgBIioKC0NvdW50QnlOYW1lEgwKBG5hbWUYASABKAkSDQoFY291bnQYAiABKAMicAoLQmFja2VuZFN0YXQSDwoHYmFja2VuZBgBIAEoCRINCgVtb2RlbBgCIAEoCRIPCgdyZXBsaWVzGAMgASgDEhUKDXByb21wdF90b2tlbnMYBCABKAMSGQoRY29tcGxldGlvbl90b2tlbnMYBSABKAMiSAoIVG9vbFN0YXQSDAoEdG9vbBgBIAEoCRINCgVjYWxscxgCIAEoAxIOCgZlcnJvcnMYAyABKAMSDwoHbWVhbl9tcxgEIAEoASKtBwoIT3ZlcnZpZXcSEQoJcXVlc3Rpb25zGAEgASgDEhMKC2FpX2Fuc3dlcmVkGAIgASgDEhIKCmhhbmRlZF9vZmYYAyABKAMSFgoOaHVtYW5fcmVzb2x2ZWQYBCABKAMSEAoIYWNjdXJhY3kYBSABKAESFAoMc2F0aXNmYWN0aW9uGAYgASgBEhoKEmZpcnN0X3Rva2VuX3A1MF9tcxgHIAEoARIaChJmaXJzdF90b2tlbl9wOTlfbXMYCCABKAESFAoMcmVwbHlfcDUwX21zGAkgASgBEhQKDHJlcGx5X3A5OV9tcxgKIAEoARIRCglzZW50aW1lbnQYCyABKAESFQoNcHJvbXB0X3Rva2VucxgMIAEoAxIZChFjb21wbGV0aW9uX3Rva2VucxgNIAEoAxIQCghmcm9tX2RheRgOIAEoCRIOCgZ0b19kYXkYDyABKAkSDwoHaGVscGZ1bBgQIAEoAxITCgtub3RfaGVscGZ1bBgRIAEoAxIPCgdyYXRpbmdzGBIgASgDEhUKDXJhdGluZ19jb3VudHMYEyADKAMSEwoLYWlfcmVzb2x2ZWQYFCABKAMSDgoGY2xvc2VkGBUgASgDEhMKC2pvYnNfZmFpbGVkGBYgASgDEjgKC2ZpcnN0X3Rva2VuGBcgASgLMiMuZnJvbnRkZXNrLmFuYWx5dGljcy52MS5MYXRlbmN5U3RhdBIyCgVyZXBseRgYIAEoCzIjLmZyb250ZGVzay5hbmFseXRpY3MudjEuTGF0ZW5jeVN0YXQSNwoKcXVldWVfd2FpdBgZIAEoCzIjLmZyb250ZGVzay5hbmFseXRpY3MudjEuTGF0ZW5jeVN0YXQSPAoPaGFuZG9mZl9yZWFzb25zGBogAygLMiMuZnJvbnRkZXNrLmFuYWx5dGljcy52MS5Db3VudEJ5TmFtZRI1CghiYWNrZW5kcxgbIAMoCzIjLmZyb250ZGVzay5hbmFseXRpY3MudjEuQmFja2VuZFN0YXQSLwoFdG9vbHMYHCADKAsyIC5mcm9udGRlc2suYW5hbHl0aWNzLnYxLlRvb2xTdGF0EhkKEXBvc2l0aXZlX21lc3NhZ2VzGB0gASgDEhgKEG5ldXRyYWxfbWVzc2FnZXMYHiABKAMSGQoRbmVnYXRpdmVfbWVzc2FnZXMYHyABKAMSNQoIY2hhbm5lbHMYICADKAsyIy5mcm9udGRlc2suYW5hbHl0aWNzLnYxLkNvdW50QnlOYW1lIvwCCglEYWlseVN0YXQSCwoDZGF5GAEgASgJEhEKCXF1ZXN0aW9ucxgCIAEoAxITCgthaV9hbnN3ZXJlZBgDIAEoAxISCgpoYW5kZWRfb2ZmGAQgASgDEg8KB2hlbHBmdWwYBSABKAMSEwoLbm90X2hlbHBmdWwYBiABKAMSDwoHcmF0aW5ncxgHIAEoAxISCgpyYXRpbmdfc3VtGAggASgBEgwKBGhvdXIYCSABKAkSFgoOaHVtYW5fcmVzb2x2ZWQYCiABKAMSEwoLYWlfcmVzb2x2ZWQYCyABKAMSEQoJc2VudGltZW50GAwgASgBEhoKEmZpcnN0X3Rva2VuX3A1MF9tcxgNIAEoARIUCgxyZXBseV9wNTBfbXMYDiABKAESFAoMcmVwbHlfcDk5X21zGA8gASgBEhUKDXByb21wdF90b2tlbnMYECABKAMSGQoRY29tcGxldGlvbl90b2tlbnMYESABKAMSEwoLam9ic19mYWlsZWQYEiABKAMiSAoUR2V0RGFpbHlTdGF0c1JlcXVlc3QSMAoFcmFuZ2UYASABKAsyIS5mcm9udGRlc2suYW5hbHl0aWNzLnYxLkRhdGVSYW5nZSJIChVHZXREYWlseVN0YXRzUmVzcG9uc2USLwoEZGF5cxgBIAMoCzIhLmZyb250ZGVzay5hbmFseXRpY3MudjEuRGFpbHlTdGF0IkkKFUdldEhvdXJseVN0YXRzUmVxdWVzdBIwCgVyYW5nZRgBIAEoCzIhLmZyb250ZGVzay5hbmFseXRpY3MudjEuRGF0ZVJhbmdlIkoKFkdldEhvdXJseVN0YXRzUmVzcG9uc2USMAoFaG91cnMYASADKAsyIS5mcm9udGRlc2suYW5hbHl0aWNzLnYxLkRhaWx5U3RhdCJaChdHZXRUb3BVbmFuc3dlcmVkUmVxdWVzdBIwCgVyYW5nZRgBIAEoCzIhLmZyb250ZGVzay5hbmFseXRpY3MudjEuRGF0ZVJhbmdlEg0KBWxpbWl0GAIgASgFIjUKElVuYW5zd2VyZWRRdWVzdGlvbhIQCghxdWVzdGlvbhgBIAEoCRINCgVjb3VudBgCIAEoAyJZChhHZXRUb3BVbmFuc3dlcmVkUmVzcG9uc2USPQoJcXVlc3Rpb25zGAEgAygLMiouZnJvbnRkZXNrLmFuYWx5dGljcy52MS5VbmFuc3dlcmVkUXVlc3Rpb24iVgoTR2V0U2VudGltZW50UmVxdWVzdBIwCgVyYW5nZRgBIAEoCzIhLmZyb250ZGVzay5hbmFseXRpY3MudjEuRGF0ZVJhbmdlEg0KBWxpbWl0GAIgASgFIlAKD05lZ2F0aXZlTWVzc2FnZRIXCg9jb252ZXJzYXRpb25faWQYASABKAkSEgoKbWVzc2FnZV9pZBgCIAEoCRIQCghjb21wb3VuZBgDIAEoASLBAQoPU2VudGltZW50UmVwb3J0EhAKCG1lc3NhZ2VzGAEgASgDEhUKDW1lYW5fY29tcG91bmQYAiABKAESEAoIcG9zaXRpdmUYAyABKAMSDwoHbmV1dHJhbBgEIAEoAxIQCghuZWdhdGl2ZRgFIAEoAxI+Cg1tb3N0X25lZ2F0aXZlGAYgAygLMicuZnJvbnRkZXNrLmFuYWx5dGljcy52MS5OZWdhdGl2ZU1lc3NhZ2USEAoIYW5hbHlzZXIYByABKAkiEQoPQmFja2ZpbGxSZXF1ZXN0IlkKEEJhY2tmaWxsUmVzcG9uc2USDwoHc2Nhbm5lZBgBIAEoAxIPCgdhcHBsaWVkGAIgASgDEhIKCmR1cGxpY2F0ZXMYAyABKAMSDwoHc2tpcHBlZBgEIAEoAzKKBQoQQW5hbHl0aWNzU2VydmljZRJbCgtHZXRPdmVydmlldxIqLmZyb250ZGVzay5hbmFseXRpY3MudjEuR2V0T3ZlcnZpZXdSZXF1ZXN0GiAuZnJvbnRkZXNrLmFuYWx5dGljcy52MS5PdmVydmlldxJsCg1HZXREYWlseVN0YXRzEiwuZnJvbnRkZXNrLmFuYWx5dGljcy52MS5HZXREYWlseVN0YXRzUmVxdWVzdBotLmZyb250ZGVzay5hbmFseXRpY3MudjEuR2V0RGFpbHlTdGF0c1Jlc3BvbnNlEm8KDkdldEhvdXJseVN0YXRzEi0uZnJvbnRkZXNrLmFuYWx5dGljcy52MS5HZXRIb3VybHlTdGF0c1JlcXVlc3QaLi5mcm9udGRlc2suYW5hbHl0aWNzLnYxLkdldEhvdXJseVN0YXRzUmVzcG9uc2USdQoQR2V0VG9wVW5hbnN3ZXJlZBIvLmZyb250ZGVzay5hbmFseXRpY3MudjEuR2V0VG9wVW5hbnN3ZXJlZFJlcXVlc3QaMC5mcm9udGRlc2suYW5hbHl0aWNzLnYxLkdldFRvcFVuYW5zd2VyZWRSZXNwb25zZRJkCgxHZXRTZW50aW1lbnQSKy5mcm9udGRlc2suYW5hbHl0aWNzLnYxLkdldFNlbnRpbWVudFJlcXVlc3QaJy5mcm9udGRlc2suYW5hbHl0aWNzLnYxLlNlbnRpbWVudFJlcG9ydBJdCghCYWNrZmlsbBInLmZyb250ZGVzay5hbmFseXRpY3MudjEuQmFja2ZpbGxSZXF1ZXN0GiguZnJvbnRkZXNrLmFuYWx5dGljcy52MS5CYWNrZmlsbFJlc3BvbnNlYgZwcm90bzM");
+  fileDesc("CiZmcm9udGRlc2svYW5hbHl0aWNzL3YxL2FuYWx5dGljcy5wcm90bxIWZnJvbnRkZXNrLmFuYWx5dGljcy52MSItCglEYXRlUmFuZ2USEAoIZnJvbV9kYXkYASABKAkSDgoGdG9fZGF5GAIgASgJIkYKEkdldE92ZXJ2aWV3UmVxdWVzdBIwCgVyYW5nZRgBIAEoCzIhLmZyb250ZGVzay5hbmFseXRpY3MudjEuRGF0ZVJhbmdlIkwKC0xhdGVuY3lTdGF0Eg0KBWNvdW50GAEgASgDEg4KBnA1MF9tcxgCIAEoARIOCgZwOTBfbXMYAyABKAESDgoGcDk5X21zGAQgASgBIioKC0NvdW50QnlOYW1lEgwKBG5hbWUYASABKAkSDQoFY291bnQYAiABKAMixwEKC0JhY2tlbmRTdGF0Eg8KB2JhY2tlbmQYASABKAkSDQoFbW9kZWwYAiABKAkSDwoHcmVwbGllcxgDIAEoAxIVCg1wcm9tcHRfdG9rZW5zGAQgASgDEhkKEWNvbXBsZXRpb25fdG9rZW5zGAUgASgDEg4KBnByaWNlZBgGIAEoCBIQCghjb3N0X3VzZBgHIAEoARIYChBpbnB1dF91c2RfcGVyXzFtGAggASgBEhkKEW91dHB1dF91c2RfcGVyXzFtGAkgASgBIkgKCFRvb2xTdGF0EgwKBHRvb2wYASABKAkSDQoFY2FsbHMYAiABKAMSDgoGZXJyb3JzGAMgASgDEg8KB21lYW5fbXMYBCABKAEi2QcKCE92ZXJ2aWV3EhEKCXF1ZXN0aW9ucxgBIAEoAxITCgthaV9hbnN3ZXJlZBgCIAEoAxISCgpoYW5kZWRfb2ZmGAMgASgDEhYKDmh1bWFuX3Jlc29sdmVkGAQgASgDEhAKCGFjY3VyYWN5GAUgASgBEhQKDHNhdGlzZmFjdGlvbhgGIAEoARIaChJmaXJzdF90b2tlbl9wNTBfbXMYByABKAESGgoSZmlyc3RfdG9rZW5fcDk5X21zGAggASgBEhQKDHJlcGx5X3A1MF9tcxgJIAEoARIUCgxyZXBseV9wOTlfbXMYCiABKAESEQoJc2VudGltZW50GAsgASgBEhUKDXByb21wdF90b2tlbnMYDCABKAMSGQoRY29tcGxldGlvbl90b2tlbnMYDSABKAMSEAoIZnJvbV9kYXkYDiABKAkSDgoGdG9fZGF5GA8gASgJEg8KB2hlbHBmdWwYECABKAMSEwoLbm90X2hlbHBmdWwYESABKAMSDwoHcmF0aW5ncxgSIAEoAxIVCg1yYXRpbmdfY291bnRzGBMgAygDEhMKC2FpX3Jlc29sdmVkGBQgASgDEg4KBmNsb3NlZBgVIAEoAxITCgtqb2JzX2ZhaWxlZBgWIAEoAxI4CgtmaXJzdF90b2tlbhgXIAEoCzIjLmZyb250ZGVzay5hbmFseXRpY3MudjEuTGF0ZW5jeVN0YXQSMgoFcmVwbHkYGCABKAsyIy5mcm9udGRlc2suYW5hbHl0aWNzLnYxLkxhdGVuY3lTdGF0EjcKCnF1ZXVlX3dhaXQYGSABKAsyIy5mcm9udGRlc2suYW5hbHl0aWNzLnYxLkxhdGVuY3lTdGF0EjwKD2hhbmRvZmZfcmVhc29ucxgaIAMoCzIjLmZyb250ZGVzay5hbmFseXRpY3MudjEuQ291bnRCeU5hbWUSNQoIYmFja2VuZHMYGyADKAsyIy5mcm9udGRlc2suYW5hbHl0aWNzLnYxLkJhY2tlbmRTdGF0Ei8KBXRvb2xzGBwgAygLMiAuZnJvbnRkZXNrLmFuYWx5dGljcy52MS5Ub29sU3RhdBIZChFwb3NpdGl2ZV9tZXNzYWdlcxgdIAEoAxIYChBuZXV0cmFsX21lc3NhZ2VzGB4gASgDEhkKEW5lZ2F0aXZlX21lc3NhZ2VzGB8gASgDEjUKCGNoYW5uZWxzGCAgAygLMiMuZnJvbnRkZXNrLmFuYWx5dGljcy52MS5Db3VudEJ5TmFtZRIQCghjb3N0X3VzZBghIAEoARIYChB1bnByaWNlZF9yZXBsaWVzGCIgASgDIvwCCglEYWlseVN0YXQSCwoDZGF5GAEgASgJEhEKCXF1ZXN0aW9ucxgCIAEoAxITCgthaV9hbnN3ZXJlZBgDIAEoAxISCgpoYW5kZWRfb2ZmGAQgASgDEg8KB2hlbHBmdWwYBSABKAMSEwoLbm90X2hlbHBmdWwYBiABKAMSDwoHcmF0aW5ncxgHIAEoAxISCgpyYXRpbmdfc3VtGAggASgBEgwKBGhvdXIYCSABKAkSFgoOaHVtYW5fcmVzb2x2ZWQYCiABKAMSEwoLYWlfcmVzb2x2ZWQYCyABKAMSEQoJc2VudGltZW50GAwgASgBEhoKEmZpcnN0X3Rva2VuX3A1MF9tcxgNIAEoARIUCgxyZXBseV9wNTBfbXMYDiABKAESFAoMcmVwbHlfcDk5X21zGA8gASgBEhUKDXByb21wdF90b2tlbnMYECABKAMSGQoRY29tcGxldGlvbl90b2tlbnMYESABKAMSEwoLam9ic19mYWlsZWQYEiABKAMiSAoUR2V0RGFpbHlTdGF0c1JlcXVlc3QSMAoFcmFuZ2UYASABKAsyIS5mcm9udGRlc2suYW5hbHl0aWNzLnYxLkRhdGVSYW5nZSJIChVHZXREYWlseVN0YXRzUmVzcG9uc2USLwoEZGF5cxgBIAMoCzIhLmZyb250ZGVzay5hbmFseXRpY3MudjEuRGFpbHlTdGF0IkkKFUdldEhvdXJseVN0YXRzUmVxdWVzdBIwCgVyYW5nZRgBIAEoCzIhLmZyb250ZGVzay5hbmFseXRpY3MudjEuRGF0ZVJhbmdlIkoKFkdldEhvdXJseVN0YXRzUmVzcG9uc2USMAoFaG91cnMYASADKAsyIS5mcm9udGRlc2suYW5hbHl0aWNzLnYxLkRhaWx5U3RhdCJaChdHZXRUb3BVbmFuc3dlcmVkUmVxdWVzdBIwCgVyYW5nZRgBIAEoCzIhLmZyb250ZGVzay5hbmFseXRpY3MudjEuRGF0ZVJhbmdlEg0KBWxpbWl0GAIgASgFIjUKElVuYW5zd2VyZWRRdWVzdGlvbhIQCghxdWVzdGlvbhgBIAEoCRINCgVjb3VudBgCIAEoAyJZChhHZXRUb3BVbmFuc3dlcmVkUmVzcG9uc2USPQoJcXVlc3Rpb25zGAEgAygLMiouZnJvbnRkZXNrLmFuYWx5dGljcy52MS5VbmFuc3dlcmVkUXVlc3Rpb24iVgoTR2V0U2VudGltZW50UmVxdWVzdBIwCgVyYW5nZRgBIAEoCzIhLmZyb250ZGVzay5hbmFseXRpY3MudjEuRGF0ZVJhbmdlEg0KBWxpbWl0GAIgASgFIlAKD05lZ2F0aXZlTWVzc2FnZRIXCg9jb252ZXJzYXRpb25faWQYASABKAkSEgoKbWVzc2FnZV9pZBgCIAEoCRIQCghjb21wb3VuZBgDIAEoASLBAQoPU2VudGltZW50UmVwb3J0EhAKCG1lc3NhZ2VzGAEgASgDEhUKDW1lYW5fY29tcG91bmQYAiABKAESEAoIcG9zaXRpdmUYAyABKAMSDwoHbmV1dHJhbBgEIAEoAxIQCghuZWdhdGl2ZRgFIAEoAxI+Cg1tb3N0X25lZ2F0aXZlGAYgAygLMicuZnJvbnRkZXNrLmFuYWx5dGljcy52MS5OZWdhdGl2ZU1lc3NhZ2USEAoIYW5hbHlzZXIYByABKAkiVgoPQmFja2ZpbGxSZXF1ZXN0EhEKCWZyb21fbG9ncxgBIAEoCBIwCgVyYW5nZRgCIAEoCzIhLmZyb250ZGVzay5hbmFseXRpY3MudjEuRGF0ZVJhbmdlInAKEEJhY2tmaWxsUmVzcG9uc2USDwoHc2Nhbm5lZBgBIAEoAxIPCgdhcHBsaWVkGAIgASgDEhIKCmR1cGxpY2F0ZXMYAyABKAMSDwoHc2tpcHBlZBgEIAEoAxIVCg1jb252ZXJzYXRpb25zGAUgASgDIq4BChVDb252ZXJzYXRpb25TZW50aW1lbnQSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJEhAKCG1lc3NhZ2VzGAIgASgDEhUKDW1lYW5fY29tcG91bmQYAyABKAESFAoMbWluX2NvbXBvdW5kGAQgASgBEi4KCnVwZGF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBWxhYmVsGAYgASgJInsKIExpc3RDb252ZXJzYXRpb25TZW50aW1lbnRSZXF1ZXN0EjAKBXJhbmdlGAEgASgLMiEuZnJvbnRkZXNrLmFuYWx5dGljcy52MS5EYXRlUmFuZ2USEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiowEKIUxpc3RDb252ZXJzYXRpb25TZW50aW1lbnRSZXNwb25zZRJECg1jb252ZXJzYXRpb25zGAEgAygLMi0uZnJvbnRkZXNrLmFuYWx5dGljcy52MS5Db252ZXJzYXRpb25TZW50aW1lbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJEg0KBXRvdGFsGAMgASgDEhAKCGFuYWx5c2VyGAQgASgJIjsKH0dldENvbnZlcnNhdGlvblNlbnRpbWVudFJlcXVlc3QSGAoQY29udmVyc2F0aW9uX2lkcxgBIAMoCSJoCiBHZXRDb252ZXJzYXRpb25TZW50aW1lbnRSZXNwb25zZRJECg1jb252ZXJzYXRpb25zGAEgAygLMi0uZnJvbnRkZXNrLmFuYWx5dGljcy52MS5Db252ZXJzYXRpb25TZW50aW1lbnQyrQcKEEFuYWx5dGljc1NlcnZpY2USWwoLR2V0T3ZlcnZpZXcSKi5mcm9udGRlc2suYW5hbHl0aWNzLnYxLkdldE92ZXJ2aWV3UmVxdWVzdBogLmZyb250ZGVzay5hbmFseXRpY3MudjEuT3ZlcnZpZXcSbAoNR2V0RGFpbHlTdGF0cxIsLmZyb250ZGVzay5hbmFseXRpY3MudjEuR2V0RGFpbHlTdGF0c1JlcXVlc3QaLS5mcm9udGRlc2suYW5hbHl0aWNzLnYxLkdldERhaWx5U3RhdHNSZXNwb25zZRJvCg5HZXRIb3VybHlTdGF0cxItLmZyb250ZGVzay5hbmFseXRpY3MudjEuR2V0SG91cmx5U3RhdHNSZXF1ZXN0Gi4uZnJvbnRkZXNrLmFuYWx5dGljcy52MS5HZXRIb3VybHlTdGF0c1Jlc3BvbnNlEnUKEEdldFRvcFVuYW5zd2VyZWQSLy5mcm9udGRlc2suYW5hbHl0aWNzLnYxLkdldFRvcFVuYW5zd2VyZWRSZXF1ZXN0GjAuZnJvbnRkZXNrLmFuYWx5dGljcy52MS5HZXRUb3BVbmFuc3dlcmVkUmVzcG9uc2USZAoMR2V0U2VudGltZW50EisuZnJvbnRkZXNrLmFuYWx5dGljcy52MS5HZXRTZW50aW1lbnRSZXF1ZXN0GicuZnJvbnRkZXNrLmFuYWx5dGljcy52MS5TZW50aW1lbnRSZXBvcnQSXQoIQmFja2ZpbGwSJy5mcm9udGRlc2suYW5hbHl0aWNzLnYxLkJhY2tmaWxsUmVxdWVzdBooLmZyb250ZGVzay5hbmFseXRpY3MudjEuQmFja2ZpbGxSZXNwb25zZRKQAQoZTGlzdENvbnZlcnNhdGlvblNlbnRpbWVudBI4LmZyb250ZGVzay5hbmFseXRpY3MudjEuTGlzdENvbnZlcnNhdGlvblNlbnRpbWVudFJlcXVlc3QaOS5mcm9udGRlc2suYW5hbHl0aWNzLnYxLkxpc3RDb252ZXJzYXRpb25TZW50aW1lbnRSZXNwb25zZRKNAQoYR2V0Q29udmVyc2F0aW9uU2VudGltZW50EjcuZnJvbnRkZXNrLmFuYWx5dGljcy52MS5HZXRDb252ZXJzYXRpb25TZW50aW1lbnRSZXF1ZXN0GjguZnJvbnRkZXNrLmFuYWx5dGljcy52MS5HZXRDb252ZXJzYXRpb25TZW50aW1lbnRSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * A day range in UTC, inclusive, YYYY-MM-DD. Empty to_day = today; empty from_day = 29
@@ -143,6 +145,29 @@ export type BackendStat = Message<"frontdesk.analytics.v1.BackendStat"> & {
    * @generated from field: int64 completion_tokens = 5;
    */
   completionTokens: bigint;
+
+  /**
+   * From the deployment's price table (FRONTDESK_MODEL_PRICES, USD per million tokens).
+   * priced = false: no price is configured for this backend/model (self-hosted): cost 0.
+   *
+   * @generated from field: bool priced = 6;
+   */
+  priced: boolean;
+
+  /**
+   * @generated from field: double cost_usd = 7;
+   */
+  costUsd: number;
+
+  /**
+   * @generated from field: double input_usd_per_1m = 8;
+   */
+  inputUsdPer1m: number;
+
+  /**
+   * @generated from field: double output_usd_per_1m = 9;
+   */
+  outputUsdPer1m: number;
 };
 
 /**
@@ -381,6 +406,20 @@ export type Overview = Message<"frontdesk.analytics.v1.Overview"> & {
    * @generated from field: repeated frontdesk.analytics.v1.CountByName channels = 32;
    */
   channels: CountByName[];
+
+  /**
+   * sum of the priced backends' cost; unpriced (self-hosted) ones add 0
+   *
+   * @generated from field: double cost_usd = 33;
+   */
+  costUsd: number;
+
+  /**
+   * replies of backends without a price in the table
+   *
+   * @generated from field: int64 unpriced_replies = 34;
+   */
+  unpricedReplies: bigint;
 };
 
 /**
@@ -733,6 +772,22 @@ export const SentimentReportSchema: GenMessage<SentimentReport> = /*@__PURE__*/
  * @generated from message frontdesk.analytics.v1.BackfillRequest
  */
 export type BackfillRequest = Message<"frontdesk.analytics.v1.BackfillRequest"> & {
+  /**
+   * false: re-read the EVENTS stream (7 days). true: rebuild the events from the stored
+   * conversations, messages, feedback and tool calls of `range` (after an outage longer
+   * than the stream keeps events, or events never published), with the ids the live
+   * path uses, so events already counted are not counted again.
+   *
+   * @generated from field: bool from_logs = 1;
+   */
+  fromLogs: boolean;
+
+  /**
+   * from_logs only; default the last 30 days
+   *
+   * @generated from field: frontdesk.analytics.v1.DateRange range = 2;
+   */
+  range?: DateRange | undefined;
 };
 
 /**
@@ -747,7 +802,7 @@ export const BackfillRequestSchema: GenMessage<BackfillRequest> = /*@__PURE__*/
  */
 export type BackfillResponse = Message<"frontdesk.analytics.v1.BackfillResponse"> & {
   /**
-   * events of the tenant read from the stream
+   * events of the tenant read from the stream (or rebuilt from the logs)
    *
    * @generated from field: int64 scanned = 1;
    */
@@ -773,6 +828,13 @@ export type BackfillResponse = Message<"frontdesk.analytics.v1.BackfillResponse"
    * @generated from field: int64 skipped = 4;
    */
   skipped: bigint;
+
+  /**
+   * from_logs: conversations read
+   *
+   * @generated from field: int64 conversations = 5;
+   */
+  conversations: bigint;
 };
 
 /**
@@ -781,6 +843,161 @@ export type BackfillResponse = Message<"frontdesk.analytics.v1.BackfillResponse"
  */
 export const BackfillResponseSchema: GenMessage<BackfillResponse> = /*@__PURE__*/
   messageDesc(file_frontdesk_analytics_v1_analytics, 19);
+
+/**
+ * The sentiment of one conversation's customer messages (VADER compound, -1..1).
+ *
+ * @generated from message frontdesk.analytics.v1.ConversationSentiment
+ */
+export type ConversationSentiment = Message<"frontdesk.analytics.v1.ConversationSentiment"> & {
+  /**
+   * @generated from field: string conversation_id = 1;
+   */
+  conversationId: string;
+
+  /**
+   * customer messages scored
+   *
+   * @generated from field: int64 messages = 2;
+   */
+  messages: bigint;
+
+  /**
+   * @generated from field: double mean_compound = 3;
+   */
+  meanCompound: number;
+
+  /**
+   * its most negative message
+   *
+   * @generated from field: double min_compound = 4;
+   */
+  minCompound: number;
+
+  /**
+   * its latest scored message
+   *
+   * @generated from field: google.protobuf.Timestamp updated_at = 5;
+   */
+  updatedAt?: Timestamp | undefined;
+
+  /**
+   * positive (mean >= 0.05), negative (<= -0.05) or neutral
+   *
+   * @generated from field: string label = 6;
+   */
+  label: string;
+};
+
+/**
+ * Describes the message frontdesk.analytics.v1.ConversationSentiment.
+ * Use `create(ConversationSentimentSchema)` to create a new message.
+ */
+export const ConversationSentimentSchema: GenMessage<ConversationSentiment> = /*@__PURE__*/
+  messageDesc(file_frontdesk_analytics_v1_analytics, 20);
+
+/**
+ * @generated from message frontdesk.analytics.v1.ListConversationSentimentRequest
+ */
+export type ListConversationSentimentRequest = Message<"frontdesk.analytics.v1.ListConversationSentimentRequest"> & {
+  /**
+   * messages of these days count
+   *
+   * @generated from field: frontdesk.analytics.v1.DateRange range = 1;
+   */
+  range?: DateRange | undefined;
+
+  /**
+   * default 20, at most 100
+   *
+   * @generated from field: int32 page_size = 2;
+   */
+  pageSize: number;
+
+  /**
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message frontdesk.analytics.v1.ListConversationSentimentRequest.
+ * Use `create(ListConversationSentimentRequestSchema)` to create a new message.
+ */
+export const ListConversationSentimentRequestSchema: GenMessage<ListConversationSentimentRequest> = /*@__PURE__*/
+  messageDesc(file_frontdesk_analytics_v1_analytics, 21);
+
+/**
+ * @generated from message frontdesk.analytics.v1.ListConversationSentimentResponse
+ */
+export type ListConversationSentimentResponse = Message<"frontdesk.analytics.v1.ListConversationSentimentResponse"> & {
+  /**
+   * lowest mean first (then lowest min, then id)
+   *
+   * @generated from field: repeated frontdesk.analytics.v1.ConversationSentiment conversations = 1;
+   */
+  conversations: ConversationSentiment[];
+
+  /**
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+
+  /**
+   * conversations with a scored message in the range
+   *
+   * @generated from field: int64 total = 3;
+   */
+  total: bigint;
+
+  /**
+   * @generated from field: string analyser = 4;
+   */
+  analyser: string;
+};
+
+/**
+ * Describes the message frontdesk.analytics.v1.ListConversationSentimentResponse.
+ * Use `create(ListConversationSentimentResponseSchema)` to create a new message.
+ */
+export const ListConversationSentimentResponseSchema: GenMessage<ListConversationSentimentResponse> = /*@__PURE__*/
+  messageDesc(file_frontdesk_analytics_v1_analytics, 22);
+
+/**
+ * @generated from message frontdesk.analytics.v1.GetConversationSentimentRequest
+ */
+export type GetConversationSentimentRequest = Message<"frontdesk.analytics.v1.GetConversationSentimentRequest"> & {
+  /**
+   * at most 100
+   *
+   * @generated from field: repeated string conversation_ids = 1;
+   */
+  conversationIds: string[];
+};
+
+/**
+ * Describes the message frontdesk.analytics.v1.GetConversationSentimentRequest.
+ * Use `create(GetConversationSentimentRequestSchema)` to create a new message.
+ */
+export const GetConversationSentimentRequestSchema: GenMessage<GetConversationSentimentRequest> = /*@__PURE__*/
+  messageDesc(file_frontdesk_analytics_v1_analytics, 23);
+
+/**
+ * @generated from message frontdesk.analytics.v1.GetConversationSentimentResponse
+ */
+export type GetConversationSentimentResponse = Message<"frontdesk.analytics.v1.GetConversationSentimentResponse"> & {
+  /**
+   * @generated from field: repeated frontdesk.analytics.v1.ConversationSentiment conversations = 1;
+   */
+  conversations: ConversationSentiment[];
+};
+
+/**
+ * Describes the message frontdesk.analytics.v1.GetConversationSentimentResponse.
+ * Use `create(GetConversationSentimentResponseSchema)` to create a new message.
+ */
+export const GetConversationSentimentResponseSchema: GenMessage<GetConversationSentimentResponse> = /*@__PURE__*/
+  messageDesc(file_frontdesk_analytics_v1_analytics, 24);
 
 /**
  * @generated from service frontdesk.analytics.v1.AnalyticsService
@@ -838,7 +1055,8 @@ export const AnalyticsService: GenService<{
   },
   /**
    * Re-reads the tenant's domain events still held by the EVENTS stream and applies the
-   * ones not yet counted (idempotent: counted events change nothing). Owners and admins.
+   * ones not yet counted (idempotent: counted events change nothing); with from_logs,
+   * rebuilds them from the stored conversations instead. Owners and admins.
    *
    * @generated from rpc frontdesk.analytics.v1.AnalyticsService.Backfill
    */
@@ -846,6 +1064,28 @@ export const AnalyticsService: GenService<{
     methodKind: "unary";
     input: typeof BackfillRequestSchema;
     output: typeof BackfillResponseSchema;
+  },
+  /**
+   * Conversations by the sentiment of their customer messages in a day range, most
+   * negative first, paged.
+   *
+   * @generated from rpc frontdesk.analytics.v1.AnalyticsService.ListConversationSentiment
+   */
+  listConversationSentiment: {
+    methodKind: "unary";
+    input: typeof ListConversationSentimentRequestSchema;
+    output: typeof ListConversationSentimentResponseSchema;
+  },
+  /**
+   * The sentiment of the given conversations (all their scored customer messages), for
+   * badges in a conversation list. Conversations without a scored message are absent.
+   *
+   * @generated from rpc frontdesk.analytics.v1.AnalyticsService.GetConversationSentiment
+   */
+  getConversationSentiment: {
+    methodKind: "unary";
+    input: typeof GetConversationSentimentRequestSchema;
+    output: typeof GetConversationSentimentResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_frontdesk_analytics_v1_analytics, 0);
