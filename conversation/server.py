@@ -60,6 +60,7 @@ async def serve(settings: Settings) -> None:
     await sweeper
     await watcher
     await server.stop(grace_s=3)
+    await core.outbox.flush()
     await publisher.flush()
     await nc.drain()
     await store.close()
