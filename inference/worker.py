@@ -40,6 +40,9 @@ log = logs.get("inference.worker")
 QUOTE = EchoBackend(model="knowledge-base", prefix="")
 
 
+HISTORY_TURNS = 20  # latest messages given to the model and the answer policy
+
+
 def retry_delay_s(deliveries: int) -> float:
     return float(min(2 ** deliveries, 30))
 
@@ -185,11 +188,12 @@ class Worker:
     async def answer(self, tenant_id: str, job: inference_pb2.AiJob) -> str:
         """Answer one job; returns the outcome (answered, duplicate, skipped)."""
         dedupe = f"reply:{job.job_id}"
-        existing = await self.store.find_message(tenant_id, job.conversation_id, dedupe_key=dedupe)
+        # the stored reply (if redelivered), the conversation and its history: one store round trip
+        existing, conv, history = await self.store.job_context(tenant_id, job.conversation_id, dedupe_key=dedupe,
+                                                               history_limit=HISTORY_TURNS)
         if existing is not None:  # redelivered after the reply was stored: announce again, no second reply
             await self.pub.live(tenant_id, job.conversation_id, message=existing)
             return "duplicate"
-        conv = await self.store.get_conversation(tenant_id, job.conversation_id)
         if conv is None or conv.status != common.CONVERSATION_STATUS_AI:
             log.info("job.skipped", tenant=tenant_id, job=job.job_id, reason="no longer handled by the AI")
             return "skipped"
@@ -199,7 +203,6 @@ class Worker:
         ai = await self.tenants.get(tenant_id) if self.tenants is not None else TenantAi()
         backend = await self.backends.get(ai)
         max_tokens = ai.max_tokens or self.settings.max_reply_tokens
-        history, _ = await self.store.list_messages(tenant_id, job.conversation_id, limit=20)
         reply_id = ids.new_id("message", after=job.message_id)
         await self.pub.live(tenant_id, job.conversation_id, typing=ev.Typing(role=common.ROLE_AI, active=True))
         deltas = DeltaBatcher(lambda text, index: self.pub.live(tenant_id, job.conversation_id, token=ev.TokenDelta(

@@ -29,7 +29,7 @@ from frontdesk.supervisor import free_port  # noqa: E402
 
 
 def start_mesh(data_dir: Path) -> tuple[subprocess.Popen, dict]:
-    ports = {name: free_port() for name in ("gateway", "conversation", "inference", "speech", "nats", "web")}
+    ports = {name: free_port() for name in ("gateway", "conversation", "inference", "speech", "analytics", "nats", "web")}
     env = dict(os.environ)
     env.update({f"FRONTDESK_{k.upper()}_PORT": str(v) for k, v in ports.items()})
     env.update({"FRONTDESK_DATA_DIR": str(data_dir), "FRONTDESK_BACKEND": "echo", "FRONTDESK_LOG_LEVEL": "WARNING",
