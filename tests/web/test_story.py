@@ -31,6 +31,9 @@ async def test_visitor_asks_and_rates_operator_takes_over_and_the_widget_shows_t
     assert r["joinedText"] == f"{owner_name} joined the conversation"
     assert r["order"] == ["fd-message-ai", "fd-agent-joined", "fd-message-agent"]
     assert f"{owner_name} is helping you" in r["panelHeader"]
+    # after a reload, from the history alone
+    assert r["orderAfterReload"] == ["fd-message-ai", "fd-agent-joined", "fd-message-agent"]
+    assert f"{owner_name} is helping you" in r["headerAfterReload"]
     assert r["agentText"] == AGENT_REPLY
     assert r["placeholder"] == "Write to our team…"
     seen = r["seen"]

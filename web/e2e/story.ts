@@ -92,10 +92,21 @@ run(async () => {
   await shot(vp, "story-4-visitor-sees-agent");
 
   const seen = await timeline(vp);
+
+  // a reload keeps who is helping and where they joined (from the history, not the live event)
+  await vp.reload();
+  await openWidget(vp, vp.url());
+  await vp.getByTestId("fd-message-agent").filter({ hasText: AGENT_REPLY }).waitFor({ timeout: 60_000 });
+  await vp.getByTestId("fd-agent-joined").waitFor({ timeout: 30_000 });
+  const orderAfterReload = await vp.getByTestId("fd-messages").evaluate((log) => Array.from(
+    log.querySelectorAll('[data-testid="fd-message-ai"], [data-testid="fd-agent-joined"], [data-testid="fd-message-agent"]'))
+    .map((el) => el.getAttribute("data-testid")));
+  const headerAfterReload = (await vp.getByTestId("fd-panel").locator("header").innerText()).replace(/\s+/g, " ").trim();
+
   check(visitor.errors.length === 0 && operator.errors.length === 0,
         `page errors: ${[...visitor.errors, ...operator.errors].join("; ")}`);
   return {
     conversationId, answer, answerId, stored: await saved(vp), rowText, headerText, agentMessageId, agentText,
-    joinedText, order, panelHeader, placeholder, seen,
+    joinedText, order, panelHeader, placeholder, seen, orderAfterReload, headerAfterReload,
   };
 });

@@ -183,6 +183,7 @@ export class ChatController {
       this.set({ conversationId, status: conversation.status, rating: conversation.rating || this.state.rating });
       this.merge(history.messages);
       if (conversation.status === ConversationStatus.HANDOFF) this.set({ handoffNotice: DEFAULT_HANDOFF });
+      if (conversation.status === ConversationStatus.HUMAN) this.restoreAgent();
       this.connect();
     } catch (err) {
       if (codeOf(err) === Code.NotFound) {
@@ -290,6 +291,18 @@ export class ChatController {
       const timer = setTimeout(done, ms);
       function done() { clearTimeout(timer); resolve(); }
       this.wake = done;
+    });
+  }
+
+  /** After a reload, a conversation a person has taken over still shows who is helping and
+   *  where they joined: from the agent's own messages in the history. */
+  private restoreAgent(): void {
+    const m = this.state.messages;
+    const first = m.findIndex((x) => x.role === Role.AGENT);
+    const last = [...m].reverse().find((x) => x.role === Role.AGENT);
+    this.set({
+      agentName: last?.authorName || "A support agent",
+      agentJoinedAfter: first > 0 ? m[first - 1]!.id : first === 0 ? "" : this.newestId(),
     });
   }
 
