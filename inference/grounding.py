@@ -1,11 +1,13 @@
 """The answer policy in the worker: each tenant's knowledge base decides whether the AI
 answers (from the tenant's own knowledge, with citations) or hands off to a person.
 
-One KnowledgeBase + AnswerPolicy per tenant per process, kept for the life of the worker.
-With a KnowledgeShare (every inference process) the knowledge base is this process's
-cache of the tenant's shared one (inference/kbshare.py), brought up to the published
-version before each use; without one (tests, tools) it is a local directory. They are CPU-bound, so they
-run in a worker thread; one at a time per process, since both cores are shared anyway.
+With a KnowledgeShare (every inference process) a question is answered from the version
+of the tenant's shared knowledge base this process serves (inference/kbshare.py), router
+included: a newer version is loaded beside it in the background and swapped in when
+ready, so a question never waits for a download or a training. Without one (tests, tools)
+it is one KnowledgeBase + AnswerPolicy per tenant in a local directory, kept for the life
+of the worker. Decisions are CPU-bound, so they run in a worker thread; one at a time per
+process, since both cores are shared anyway.
 """
 
 from __future__ import annotations
@@ -32,32 +34,28 @@ class Grounding:
         self.executor = share.executor if share is not None else ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="knowledge")
 
-    def knowledge(self, tenant_id: str) -> KnowledgeBase:
-        return self._policy(tenant_id).kb
-
     def _policy(self, tenant_id: str) -> AnswerPolicy:
         policy = self._policies.get(tenant_id)
         if policy is None:
-            kb = self.share.kb(tenant_id) if self.share is not None else KnowledgeBase.open(
-                knowledge_dir(self.data_dir, tenant_id))
-            policy = AnswerPolicy(kb)
+            policy = AnswerPolicy(KnowledgeBase.open(knowledge_dir(self.data_dir, tenant_id)))
             self._policies[tenant_id] = policy
         return policy
 
-    async def sync(self, tenant_id: str) -> None:
-        """Bring the tenant's knowledge base up to the published version (a no-op without
-        a share, or when it was checked less than a second ago)."""
+    async def policy(self, tenant_id: str) -> AnswerPolicy:
+        """The policy to answer from now: the served version's (never waits for a newer one
+        to load, unless this worker has none yet), or the local directory's."""
         if self.share is not None:
-            await self.share.sync(tenant_id)
+            return (await self.share.serving(tenant_id)).policy
+        return self._policy(tenant_id)
 
     async def decide(self, tenant_id: str, question: str, history: list[common.Message],
                      min_confidence: float = 0.0) -> Decision:
         """The policy's decision; `min_confidence` (a tenant's answer_threshold, 0 = the
         calibrated policy alone) can only make it stricter: a less confident answer hands off."""
         earlier = [m.text for m in history if m.role == common.ROLE_CUSTOMER and m.text != question][-5:]
-        await self.sync(tenant_id)
+        policy = await self.policy(tenant_id)
         loop = asyncio.get_running_loop()
-        decision = await loop.run_in_executor(self.executor, lambda: self._policy(tenant_id).decide(question, earlier))
+        decision = await loop.run_in_executor(self.executor, lambda: policy.decide(question, earlier))
         if not decision.handoff and decision.confidence < min_confidence:
             return dataclasses.replace(decision, kind=HANDOFF, text=HANDOFF_TEXT[LOW_CONFIDENCE], reason=LOW_CONFIDENCE,
                                        citations=())
@@ -65,9 +63,9 @@ class Grounding:
 
     async def search(self, tenant_id: str, query: str, limit: int) -> list:
         """The tenant's best knowledge-base passages for a query (the search tool)."""
-        await self.sync(tenant_id)
+        kb = (await self.policy(tenant_id)).kb
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, lambda: self.knowledge(tenant_id).search(query, limit))
+        return await loop.run_in_executor(self.executor, lambda: kb.search(query, limit))
 
     def close(self) -> None:
         self.executor.shutdown(wait=False)

@@ -7,8 +7,10 @@
 
     any worker ──► pulls (durable consumer `ingest`), state running, parses the upload,
                    rejected lines with their numbers, applies the entries in batches
-                   (done/total saved every PROGRESS_EVERY_S), publishes the new version
-                   (inference/kbshare.py, the job id goes into the head), state done, ack.
+                   (done/total saved every PROGRESS_EVERY_S), state training while the
+                   answer policy's router is trained on the new content, publishes the
+                   new version with its router (inference/kbshare.py, the job id goes
+                   into the head), state done, ack.
 
 A worker that dies mid-job leaves it unacked: JetStream redelivers it after `ack_wait` and
 the next worker starts it again from the stored upload. The job id in the published head
@@ -45,7 +47,9 @@ MAX_FILE_BYTES = 20 * 1024 * 1024
 PROGRESS_EVERY_S = 0.5
 BATCH_ITEMS = 2000             # FAQ entries or document chunks per batch between progress reports
 MAX_ERRORS_KEPT = 1000         # rejected lines reported (the count is always exact)
-QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+QUEUED, RUNNING, TRAINING, DONE, FAILED = "queued", "running", "training", "done", "failed"
+# TRAINING: every item is applied (done == total) and the router is being trained on the new
+# content; the version is published (and customers answered from it) right after.
 
 
 def new_job_id() -> str:
@@ -284,26 +288,45 @@ class IngestionWorker:
             if crash is not None:
                 crash(items)
 
+        saving: list[asyncio.Task] = []
+        save_lock = asyncio.Lock()  # one record save at a time: a report never lands after "training"
+
+        async def save_training() -> None:
+            async with save_lock:
+                await self.jobs.save(tenant_id, record)
+
+        def stage(name: str) -> None:
+            if name == "training":
+                record.state, record.done = TRAINING, done[0]
+                saving.append(loop.create_task(save_training()))
+
         async def report() -> None:
             saved, beat = 0, time.monotonic()
             while True:
                 await asyncio.sleep(PROGRESS_EVERY_S)
-                if done[0] != saved:
-                    saved = record.done = done[0]
-                    await self.jobs.save(tenant_id, record)
+                async with save_lock:
+                    if done[0] != saved and record.state == RUNNING:
+                        saved = record.done = done[0]
+                        await self.jobs.save(tenant_id, record)
                 if time.monotonic() - beat >= self.ack_wait_s / 3:
                     await msg.in_progress()
                     beat = time.monotonic()
 
         reporter = loop.create_task(report())
         try:
-            _, published = await self.share.write(tenant_id, lambda kb: apply(kb, work, progress), job_id=record.id)
+            _, published = await self.share.write(tenant_id, lambda kb: apply(kb, work, progress), job_id=record.id,
+                                                  stage=stage)
         finally:
             reporter.cancel()
             try:
                 await reporter
             except (asyncio.CancelledError, Exception):  # noqa: BLE001
                 pass
+            for task in saving:  # the "training" record is saved before "done" overwrites it
+                try:
+                    await task
+                except Exception:  # noqa: BLE001 - only a progress report
+                    pass
         record.done = record.total
         record.version = published.version if published else 0
         await self._finish(tenant_id, record, DONE)

@@ -5,8 +5,9 @@ worker's disk:
 
 - blob store `tenant/<tenant>/kb/snapshots/<version>-<nonce>.db`: the whole knowledge base
   at that version (entries, chunks *and their embeddings*, one SQLite file written by
-  `KnowledgeBase.export_snapshot`), so a worker that catches up loads it instead of
-  embedding every chunk again;
+  `KnowledgeBase.export_snapshot`) *and the answer policy's router trained on it* (inside
+  the file, stamped with the generation it was trained for), so a worker that catches up
+  loads it instead of embedding every chunk and training the router again;
 - blob store `tenant/<tenant>/kb/uploads/<sha256>`: the original files (inference/ingestion.py);
 - JetStream KV bucket `KNOWLEDGE_HEADS`, key `<tenant>`: the published head
   `{"version", "snapshot", "previous", "jobs"}`. Writers compare-and-set it on its KV
@@ -15,11 +16,18 @@ worker's disk:
 - blob store `tenant/<tenant>/kb/head.json`: a copy of the head, from which the KV key is
   rebuilt if NATS ever loses it.
 
-Every worker keeps a cache (`KnowledgeBase` in `<cache dir>/<tenant>/`) and brings it up
-to the head when it hears `frontdesk.<tenant>.kb.changed` (core NATS, published after each
-new version) and, in case it missed that, when it uses the knowledge base and has not
-checked the head for `check_interval_s`. The two newest snapshots are kept, so a worker
-still downloading the previous one finishes.
+Every worker keeps a cache: the version it *serves* (`Served`: a `KnowledgeBase` in
+`<cache dir>/<tenant>/v/<version>-<nonce>/` with its router), never changed once served.
+It brings it up to the head when it hears `frontdesk.<tenant>.kb.changed` (core NATS,
+published after each new version) and, in case it missed that, when it uses the knowledge
+base and has not checked the head for `check_interval_s`. A newer version is downloaded
+and opened *beside* the served one, in a thread of its own (`loader`), with the router
+that came in the snapshot (trained there only when that one is missing, stale or
+incompatible), and then swapped in at once: questions (`serving`) keep being answered from
+the version served until then, and never wait for a download or a training. A change
+(`write`) is likewise applied to a copy beside the served version, its router trained
+there, and the copy is published and swapped in. The two newest snapshots are kept, so a
+worker still downloading the previous one finishes.
 """
 
 from __future__ import annotations
@@ -28,8 +36,9 @@ import asyncio
 import json
 import os
 import secrets
+import shutil
 import time
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -38,7 +47,10 @@ from nats.js.errors import KeyDeletedError, KeyNotFoundError, KeyWrongLastSequen
 
 from frontdesk import bus, logs
 from frontdesk.stores.base import BlobStore, StoreUnavailable
-from inference.knowledge import KnowledgeBase
+from inference.knowledge import AnswerPolicy, KnowledgeBase
+from inference.knowledge.index import DB_NAME
+from inference.knowledge.policy import prepare_router
+from inference.knowledge.router import ROUTER_FILE, Router, router_bytes, router_from_bytes, save_router
 
 log = logs.get("inference.kbshare")
 
@@ -47,6 +59,8 @@ SNAPSHOTS = "kb/snapshots"
 JOBS_KEPT = 200                    # ids of the latest ingestion jobs applied, kept in the head
 MAX_SNAPSHOT_BYTES = 2 * 1024 ** 3
 _CHUNK = 1024 * 1024
+ROUTER_ATTACHMENT = "router"       # the snapshot's attachment holding the trained router
+MAX_ROUTER_BYTES = 900 * 1024 ** 2  # under SQLite's 1e9-byte blob limit (a ~2,500-entry FAQ: ~800 MB)
 
 
 @dataclass(frozen=True)
@@ -72,11 +86,24 @@ class _Lost(Exception):
     """Another worker published first (compare-and-set failed)."""
 
 
+@dataclass(frozen=True)
+class Served:
+    """One version of a tenant's knowledge base as questions use it, with its answer policy
+    (router included). Never changed while served: changes and newer versions are prepared
+    beside it and swapped in."""
+    version: int                   # the shared version; 0 = no published knowledge base (yet)
+    kb: KnowledgeBase
+    policy: AnswerPolicy
+    trained_here: bool = False     # the router was trained by this worker (not loaded)
+
+
 @dataclass
 class _Tenant:
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)   # one catch-up or write at a time
     checked_at: float = -1e9
     stale: bool = True
+    served: Served | None = None
+    refreshing: bool = False       # a background catch-up is scheduled or running
 
 
 async def _file_chunks(path: Path):
@@ -85,8 +112,38 @@ async def _file_chunks(path: Path):
             yield chunk
 
 
+def _raw_shared_version(directory: Path) -> int | None:
+    """The shared version a cached knowledge base holds, without loading it (None: none)."""
+    import sqlite3
+
+    if not (directory / DB_NAME).is_file():
+        return None
+    try:
+        db = sqlite3.connect(directory / DB_NAME, timeout=30)
+        try:
+            row = db.execute("SELECT value FROM meta WHERE key='shared_version'").fetchone()
+            entries = db.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return -1
+    version = int(row[0]) if row else 0
+    return version if version != 0 or entries else None
+
+
+def _remove_kb_dir(directory: Path, tenant_root: Path) -> None:
+    if directory == tenant_root:  # a cache of the layout before versions had directories
+        for name in (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", ROUTER_FILE):
+            (directory / name).unlink(missing_ok=True)
+    else:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 class KnowledgeShare:
-    """The shared knowledge bases and this process's cache of them."""
+    """The shared knowledge bases and this process's cache of them.
+
+    `executor` runs the questions (reads of served versions); the share's own `loader`
+    thread downloads, opens, changes and trains, so questions never queue behind those."""
 
     def __init__(self, blobs: BlobStore, heads, cache_dir: Path, executor: Executor, nc=None,
                  check_interval_s: float = 1.0):
@@ -94,9 +151,9 @@ class KnowledgeShare:
         self.heads = heads            # the KNOWLEDGE_HEADS KV bucket
         self.cache_dir = Path(cache_dir)
         self.executor = executor
+        self.loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="knowledge-load")
         self.nc = nc
         self.check_interval_s = check_interval_s
-        self._kbs: dict[str, KnowledgeBase] = {}
         self._tenants: dict[str, _Tenant] = {}
         self._tasks: set[asyncio.Task] = set()
         self._sub = None
@@ -104,12 +161,9 @@ class KnowledgeShare:
     # ------------------------------------------------------------ the cache
 
     def kb(self, tenant_id: str) -> KnowledgeBase:
-        """The tenant's cached knowledge base (opened on first use; blocking: call it in
-        the executor, or after `sync`, which opens it there)."""
-        kb = self._kbs.get(tenant_id)
-        if kb is None:
-            kb = self._kbs[tenant_id] = KnowledgeBase.open(self.cache_dir / tenant_id)
-        return kb
+        """The tenant's served knowledge base (opened from the cache on first use; blocking:
+        call it in a thread, or after `sync`/`serving`, which open it in the loader)."""
+        return self._served_now(tenant_id).kb
 
     def _state(self, tenant_id: str) -> _Tenant:
         state = self._tenants.get(tenant_id)
@@ -118,11 +172,87 @@ class KnowledgeShare:
         return state
 
     async def _run(self, fn: Callable, *args) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+        """Background work (downloads, changes, training): the loader thread."""
+        return await asyncio.get_running_loop().run_in_executor(self.loader, fn, *args)
+
+    def _tenant_dir(self, tenant_id: str) -> Path:
+        return self.cache_dir / tenant_id
+
+    def _new_dir(self, tenant_id: str, version: int) -> Path:
+        path = self._tenant_dir(tenant_id) / "v" / f"{max(version, 0):010d}-{secrets.token_hex(4)}"
+        path.mkdir(parents=True)
+        return path
+
+    def _open(self, directory: Path) -> KnowledgeBase:
+        # a served version changes only through this share: no need to look for other writers
+        return KnowledgeBase.open(directory, refresh_interval=float("inf"))
+
+    def _served_now(self, tenant_id: str) -> Served:
+        state = self._state(tenant_id)
+        if state.served is None:
+            state.served = self._restore(tenant_id)
+        return state.served
+
+    def _restore(self, tenant_id: str) -> Served:
+        """The newest version in this process's cache directory (from before a restart),
+        or an empty knowledge base (version 0). Blocking."""
+        root = self._tenant_dir(tenant_id)
+        candidates = [root] + (sorted((root / "v").iterdir()) if (root / "v").is_dir() else [])
+        versions = {d: _raw_shared_version(d) for d in candidates}
+        usable = [d for d, v in versions.items() if v is not None and v >= 0]
+        best = max(usable, key=lambda d: (versions[d], d != root), default=None)
+        for d, v in versions.items():
+            if d != best and (v is not None or d != root):
+                _remove_kb_dir(d, root)  # older, half-applied (-1) or empty leftovers
+        kb = self._open(best if best is not None else self._new_dir(tenant_id, 0))
+        router = None
+        if len(kb):
+            router, trained = prepare_router(kb)  # normally the router saved beside it
+            if trained:
+                log.info("knowledge.router_trained", tenant=tenant_id, version=kb.shared_version, reason="restore",
+                         seconds=round(router.train_seconds, 2))
+        return Served(max(kb.shared_version, 0), kb, AnswerPolicy(kb, router=router))
+
+    def _swap(self, tenant_id: str, new: Served) -> None:
+        """Serve `new` from now on; the old version is closed and removed after the reads
+        already queued on it (the question executor runs them in order)."""
+        state = self._state(tenant_id)
+        old, state.served = state.served, new
+        if old is not None and old.kb is not new.kb:
+            root = self._tenant_dir(tenant_id)
+
+            def retire(kb: KnowledgeBase = old.kb) -> None:
+                kb.close()
+                _remove_kb_dir(kb.directory, root)
+
+            try:
+                self.executor.submit(retire)
+            except RuntimeError:  # shutting down
+                retire()
+
+    def _discard(self, tenant_id: str, kb: KnowledgeBase) -> None:
+        kb.close()
+        _remove_kb_dir(kb.directory, self._tenant_dir(tenant_id))
+
+    async def serving(self, tenant_id: str) -> Served:
+        """The version to answer a question from, at once: the one served. When the head
+        may have moved on, a newer version is loaded in the background and swapped in when
+        ready. Only a worker with nothing for this tenant yet waits for the first load."""
+        state = self._state(tenant_id)
+        served = state.served
+        due = state.stale or time.monotonic() - state.checked_at >= self.check_interval_s
+        if served is None or (served.version <= 0 and due and not state.lock.locked()):
+            # nothing to answer from yet (a change under way, e.g. the first import, is not
+            # waited for: until it is published there is no knowledge base)
+            await self.sync(tenant_id)
+            return state.served
+        if due and not state.lock.locked() and not state.refreshing:
+            self._refresh_soon(tenant_id)
+        return served
 
     async def sync(self, tenant_id: str, force: bool = False) -> KnowledgeBase:
         """The tenant's knowledge base, at the published version (checked at most every
-        `check_interval_s` unless a change was announced, or `force`)."""
+        `check_interval_s` unless a change was announced, or `force`); waits for a load."""
         state = self._state(tenant_id)
         if force or state.stale or time.monotonic() - state.checked_at >= self.check_interval_s:
             async with state.lock:
@@ -133,54 +263,88 @@ class KnowledgeShare:
                         await self._catch_up(tenant_id)
                     except Exception as err:
                         state.stale = True
-                        kb = self._kbs.get(tenant_id)
-                        if force or kb is None or kb.shared_version <= 0:
+                        served = state.served
+                        if force or served is None or served.version <= 0:
                             raise
                         # NATS or the blob store is away: answer from the cached version meanwhile
-                        log.warning("knowledge.check_failed", tenant=tenant_id, version=kb.shared_version,
+                        log.warning("knowledge.check_failed", tenant=tenant_id, version=served.version,
                                     error=f"{type(err).__name__}: {err}")
-                        return kb
+                        return served.kb
                     except BaseException:
                         state.stale = True
                         raise
                     state.checked_at = checked
-        kb = self._kbs.get(tenant_id)
-        return kb if kb is not None else await self._run(self.kb, tenant_id)
+        if state.served is None:
+            await self._run(self._served_now, tenant_id)
+        return state.served.kb
 
     async def _catch_up(self, tenant_id: str) -> None:
-        kb = await self._run(self.kb, tenant_id)
+        served = await self._run(self._served_now, tenant_id)
         for _ in range(3):
             head = await self.head(tenant_id)
-            local = await self._run(lambda: kb.shared_version)
             if head is None:
-                if local == 0 and len(kb):
+                if served.version == 0 and len(served.kb):
                     # a knowledge base written before it was shared: publish it as version 1
-                    await self._publish(tenant_id, kb, None)
-                    log.info("knowledge.migrated", tenant=tenant_id, entries=len(kb))
-                elif local != 0:
-                    await self._run(_clear, kb)  # a first write that never published
+                    router, _ = await self._run(prepare_router, served.kb)
+                    published = await self._publish(tenant_id, served.kb, None, router=router)
+                    self._swap(tenant_id, Served(published.version, served.kb, served.policy))
+                    log.info("knowledge.migrated", tenant=tenant_id, entries=len(served.kb))
+                elif served.version != 0:  # the head is gone (both copies): nothing is published
+                    self._swap(tenant_id, await self._run(self._empty, tenant_id))
                 return
-            if local == head.version:
+            if served.version == head.version:
                 return
             try:
-                await self._load(tenant_id, kb, head)
+                self._swap(tenant_id, await self._load(tenant_id, head))
                 return
             except KeyError:
                 continue  # that snapshot was replaced meanwhile: read the head again
         raise StoreUnavailable("the knowledge base keeps changing while it is loaded")
 
-    async def _load(self, tenant_id: str, kb: KnowledgeBase, head: Head) -> None:
+    def _empty(self, tenant_id: str) -> Served:
+        kb = self._open(self._new_dir(tenant_id, 0))
+        return Served(0, kb, AnswerPolicy(kb))
+
+    async def _load(self, tenant_id: str, head: Head) -> Served:
+        """The head's version opened beside the served one, router included: the one in the
+        snapshot, or (missing, stale or incompatible) one trained here, in the loader."""
         started = time.perf_counter()
-        tmp = self.cache_dir / tenant_id / f".snapshot-{os.getpid()}-{secrets.token_hex(4)}.db"
+        directory = await self._run(self._new_dir, tenant_id, head.version)
+        tmp = directory / f".snapshot-{secrets.token_hex(4)}.db"
         try:
             with open(tmp, "wb") as out:
                 async for chunk in self.blobs.get(tenant_id, head.snapshot):
-                    out.write(chunk)
-            await self._run(kb.load_snapshot, tmp, head.version)
+                    await asyncio.to_thread(out.write, chunk)
+            served = await self._run(self._open_snapshot, tenant_id, directory, tmp, head.version)
+        except BaseException:
+            shutil.rmtree(directory, ignore_errors=True)
+            raise
         finally:
             tmp.unlink(missing_ok=True)
-        log.info("knowledge.loaded", tenant=tenant_id, version=head.version, entries=len(kb),
+        log.info("knowledge.loaded", tenant=tenant_id, version=head.version, entries=len(served.kb),
+                 router="trained" if served.trained_here else "loaded",
                  ms=round((time.perf_counter() - started) * 1000, 1))
+        return served
+
+    def _open_snapshot(self, tenant_id: str, directory: Path, path: Path, version: int) -> Served:
+        kb = self._open(directory)
+        try:
+            snapshot_generation, attachments = kb.load_snapshot(path, version)
+            router = router_from_bytes(attachments.get(ROUTER_ATTACHMENT), snapshot_generation)
+            trained = False
+            if router is not None:
+                router.generation = kb.generation  # the same content, under this cache's numbering
+                save_router(router, kb.directory)
+            elif len(kb):
+                log.warning("knowledge.router_missing", tenant=tenant_id, version=version,
+                            reason="absent" if ROUTER_ATTACHMENT not in attachments else "stale or incompatible")
+                router, trained = prepare_router(kb)
+                log.info("knowledge.router_trained", tenant=tenant_id, version=version, reason="load",
+                         seconds=round(router.train_seconds, 2))
+            return Served(version, kb, AnswerPolicy(kb, router=router), trained)
+        except BaseException:
+            kb.close()
+            raise
 
     # ------------------------------------------------------------ the head
 
@@ -201,46 +365,78 @@ class KnowledgeShare:
     # ------------------------------------------------------------ writes
 
     async def write(self, tenant_id: str, change: Callable[[KnowledgeBase], Any], job_id: str = "",
-                    attempts: int = 8) -> tuple[Any, Head | None]:
-        """Apply `change(kb)` (run in the executor) to the tenant's knowledge base at the
-        published version and publish the result as the next version. With `job_id`, a
-        job already in the head is not applied again: (None, head) is returned. The
-        change must be idempotent: when another worker publishes first it runs again on
-        that version."""
+                    attempts: int = 8, stage: Callable[[str], None] | None = None) -> tuple[Any, Head | None]:
+        """Apply `change(kb)` (run in the loader) to a copy of the tenant's knowledge base at
+        the published version, train its router, publish both as the next version and serve
+        it. With `job_id`, a job already in the head is not applied again: (None, head) is
+        returned. The change must be idempotent: when another worker publishes first it runs
+        again on that version. `stage("training")` is called before the router is trained."""
         state = self._state(tenant_id)
         async with state.lock:
-            kb = await self._run(self.kb, tenant_id)
             for _ in range(attempts):
                 head = await self.head(tenant_id)
                 if head is not None and job_id and job_id in head.jobs:
                     return None, head
-                local = await self._run(lambda: kb.shared_version)
-                if head is not None and local != head.version:
+                served = await self._run(self._served_now, tenant_id)
+                if head is not None and served.version != head.version:
                     try:
-                        await self._load(tenant_id, kb, head)
+                        served = await self._load(tenant_id, head)
                     except KeyError:
                         continue
-                elif head is None and local == -1:
-                    await self._run(_clear, kb)  # leftovers of a first write that never published
-                await self._run(kb.set_shared_version, -1)  # a crash from here leaves it to reload
+                    self._swap(tenant_id, served)
+                base = served if head is not None or served.version == 0 else None  # head lost: start empty
+                work = await self._run(self._working_copy, tenant_id, base)
                 try:
-                    result = await self._run(change, kb)
-                    published = await self._publish(tenant_id, kb, head, job_id)
+                    result = await self._run(change, work)
+                    if stage is not None:
+                        stage("training")
+                    router, trained = await self._run(prepare_router, work)
+                    if trained:
+                        log.info("knowledge.router_trained", tenant=tenant_id, reason="write",
+                                 classes=len(router.classes), seconds=round(router.train_seconds, 2))
+                    if stage is not None:
+                        stage("publishing")
+                    published = await self._publish(tenant_id, work, head, job_id, router)
                 except _Lost:
+                    await self._run(self._discard, tenant_id, work)
                     continue
                 except BaseException:
+                    await asyncio.shield(self._run(self._discard, tenant_id, work))
                     state.stale = True
                     raise
+                self._swap(tenant_id, Served(published.version, work, AnswerPolicy(work, router=router), trained))
                 state.checked_at, state.stale = time.monotonic(), False
                 return result, published
         raise StoreUnavailable("the knowledge base is being changed by others too often; try again")
 
-    async def _publish(self, tenant_id: str, kb: KnowledgeBase, head: Head | None, job_id: str = "") -> Head:
+    def _working_copy(self, tenant_id: str, base: Served | None) -> KnowledgeBase:
+        """A copy of `base` (None: an empty knowledge base) to change, router file included
+        (a change that changes nothing trains nothing)."""
+        directory = self._new_dir(tenant_id, base.version + 1 if base else 1)
+        if base is None or (base.version == 0 and not len(base.kb)):
+            kb = self._open(directory)
+        else:
+            kb = base.kb.copy_to(directory, refresh_interval=float("inf"))
+            if (base.kb.directory / ROUTER_FILE).is_file():
+                shutil.copyfile(base.kb.directory / ROUTER_FILE, directory / ROUTER_FILE)
+        kb.set_shared_version(-1)  # a crash from here leaves it to be discarded at restart
+        return kb
+
+    async def _publish(self, tenant_id: str, kb: KnowledgeBase, head: Head | None, job_id: str = "",
+                       router: Router | None = None) -> Head:
         version = (head.version if head else 0) + 1
         key = f"{SNAPSHOTS}/{version:010d}-{secrets.token_hex(6)}.db"
-        tmp = self.cache_dir / tenant_id / f".publish-{os.getpid()}-{secrets.token_hex(4)}.db"
+        tmp = kb.directory / f".publish-{secrets.token_hex(4)}.db"
+        attachments = None
+        if router is not None:
+            data = await self._run(router_bytes, router)
+            if len(data) <= MAX_ROUTER_BYTES:
+                attachments = {ROUTER_ATTACHMENT: data}
+            else:  # SQLite's blob limit: published without it, a loading worker trains its own
+                log.warning("knowledge.router_too_large", tenant=tenant_id, version=version, bytes=len(data))
+            del data
         try:
-            await self._run(kb.export_snapshot, tmp)
+            await self._run(kb.export_snapshot, tmp, attachments)
             await self.blobs.put(tenant_id, key, _file_chunks(tmp), content_type="application/vnd.sqlite3",
                                  max_bytes=MAX_SNAPSHOT_BYTES)
         finally:
@@ -290,14 +486,25 @@ class KnowledgeShare:
                 tenant_id = bus.tenant_of(msg.subject)
             except ValueError:
                 return
-            if tenant_id not in self._kbs:
+            state = self._tenants.get(tenant_id)
+            if state is None or state.served is None:
                 return  # not cached here: it loads the newest version on first use anyway
-            self._state(tenant_id).stale = True
-            task = asyncio.create_task(self._prefetch(tenant_id))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            state.stale = True
+            self._refresh_soon(tenant_id)
 
         self._sub = await self.nc.subscribe(bus.kb_changed_subject("*"), cb=on_notice)
+
+    def _refresh_soon(self, tenant_id: str) -> None:
+        state = self._state(tenant_id)
+        state.refreshing = True
+        task = asyncio.create_task(self._prefetch(tenant_id))
+        self._tasks.add(task)
+
+        def done(t: asyncio.Task) -> None:
+            self._tasks.discard(t)
+            state.refreshing = False
+
+        task.add_done_callback(done)
 
     async def _prefetch(self, tenant_id: str) -> None:
         try:
@@ -313,18 +520,22 @@ class KnowledgeShare:
                 pass
         for task in list(self._tasks):
             task.cancel()
-        for kb in self._kbs.values():
-            kb.close()
-        self._kbs.clear()
+        for task in list(self._tasks):
+            try:
+                await task
+            except BaseException:  # noqa: BLE001 - cancelled
+                pass
+        # a training under way is not waited for here (the event loop goes on); nothing of it
+        # is published or served
+        self.loader.shutdown(wait=False, cancel_futures=True)
+        for state in self._tenants.values():
+            if state.served is not None:
+                state.served.kb.close()
+        self._tenants.clear()
 
 
 async def _one(data: bytes):
     yield data
-
-
-def _clear(kb: KnowledgeBase) -> None:
-    for info in kb.entries():
-        kb.delete(info.id)
 
 
 async def open_share(settings, nc, executor: Executor, blobs: BlobStore | None = None) -> KnowledgeShare:

@@ -21,7 +21,7 @@ from frontdesk.errors import InvalidArgument, NotFound, PermissionDenied, Unavai
 from frontdesk.knowledge.v1 import knowledge_pb2 as kpb
 from frontdesk.knowledge.v1 import knowledge_pb2_grpc
 from inference.grounding import Grounding
-from inference.ingestion import MAX_FILE_BYTES, IngestionJobs, JobRecord, check_upload
+from inference.ingestion import MAX_FILE_BYTES, RUNNING, TRAINING, IngestionJobs, JobRecord, check_upload
 from inference.kbshare import KnowledgeShare
 from inference.knowledge import FaqEntry, KnowledgeError, evaluate
 from inference.knowledge.documents import check_url
@@ -36,7 +36,10 @@ def _ts(seconds: float) -> Timestamp:
 
 
 def job_message(record: JobRecord) -> kpb.IngestionJob:
-    return kpb.IngestionJob(id=record.id, state=record.state, total=record.total, done=record.done,
+    # "training" (the router, after every item is applied) is reported as "running" until the
+    # proto and the admin panel know that state; `frontdesk kb import` reads the record and shows it
+    state = RUNNING if record.state == TRAINING else record.state
+    return kpb.IngestionJob(id=record.id, state=state, total=record.total, done=record.done,
                             errors=[kpb.LineError(line=line, error=error) for line, error in record.errors],
                             error=record.error)
 
@@ -48,6 +51,7 @@ class KnowledgeServicer(knowledge_pb2_grpc.KnowledgeServiceServicer):
         self.codec = codec
         self.jobs = jobs
         self.js = js
+        self._writes: set[asyncio.Future] = set()
 
     async def _caller(self, context, write: bool = False) -> Caller:
         caller = await self.codec.require(context)
@@ -63,8 +67,19 @@ class KnowledgeServicer(knowledge_pb2_grpc.KnowledgeServiceServicer):
         return await self.share.sync(caller.tenant_id, force=True)
 
     async def _write(self, caller: Caller, change):
-        result, _ = await self.share.write(caller.tenant_id, change)
+        """Apply and publish a change; it includes training the answer policy's router on
+        the new content, which on a large knowledge base can outlast the caller's deadline:
+        the write then still completes (and is published) after the call was cancelled."""
+        task = asyncio.ensure_future(self.share.write(caller.tenant_id, change))
+        self._writes.add(task)
+        task.add_done_callback(self._written)
+        result, _ = await asyncio.shield(task)
         return result
+
+    def _written(self, task: asyncio.Future) -> None:
+        self._writes.discard(task)
+        if not task.cancelled():
+            task.exception()  # retrieved here when the caller had gone; raised to it otherwise
 
     async def _run(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self.grounding.executor, fn, *args)

@@ -79,6 +79,8 @@ CREATE TABLE IF NOT EXISTS rows (
     text TEXT NOT NULL, embedding BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS rows_entry ON rows (entry_id);
 """
+_ATTACHMENTS = ("CREATE TABLE IF NOT EXISTS attachments (name TEXT PRIMARY KEY, generation INTEGER NOT NULL, "
+                "data BLOB NOT NULL)")
 
 
 @dataclass
@@ -492,33 +494,46 @@ class KnowledgeBase:
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO meta VALUES ('shared_version', ?)", (str(version),))
 
-    def export_snapshot(self, path: Path | str) -> None:
+    def export_snapshot(self, path: Path | str, attachments: dict[str, bytes] | None = None) -> None:
         """Write the whole knowledge base (entries, rows and their embeddings) to one SQLite
-        file at ``path``: what another worker loads instead of embedding everything again."""
+        file at ``path``: what another worker loads instead of embedding everything again.
+        ``attachments`` (the trained router, ``name -> bytes``) travel inside the file,
+        stamped with the generation they were made for: the one exported."""
         with self._lock:
             target = sqlite3.connect(path)
             try:
                 self._db.backup(target)
                 target.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
                 target.execute("DELETE FROM meta WHERE key='shared_version'")
+                target.execute(_ATTACHMENTS)
+                generation = self._db_generation()
+                target.executemany("INSERT OR REPLACE INTO attachments VALUES (?,?,?)",
+                                   [(name, generation, data) for name, data in (attachments or {}).items()])
                 target.commit()
             finally:
                 target.close()
 
-    def load_snapshot(self, path: Path | str, version: int) -> None:
+    def load_snapshot(self, path: Path | str, version: int) -> tuple[int, dict[str, bytes]]:
         """Replace this knowledge base with a snapshot written by :meth:`export_snapshot`
         and mark it as holding shared ``version``. The generation only ever grows, so an
-        answer policy trained on the old content retrains."""
+        answer policy trained on the old content retrains. Returns the snapshot's own
+        generation and its attachments made for exactly that generation."""
         with self._lock:
             source = sqlite3.connect(path)
             try:
                 schema = source.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
                 if schema is None or int(schema[0]) != SCHEMA_VERSION:
                     raise KnowledgeError("invalid", f"snapshot schema {schema and schema[0]} is not {SCHEMA_VERSION}")
+                snapshot_generation = int(source.execute("SELECT value FROM meta WHERE key='generation'").fetchone()[0])
+                attachments: dict[str, bytes] = {}
+                if source.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='attachments'").fetchone():
+                    attachments = {name: bytes(data) for name, generation, data in source.execute(
+                        "SELECT name, generation, data FROM attachments") if generation == snapshot_generation}
                 before = max(self._generation, self._db_generation())
                 source.backup(self._db)
             finally:
                 source.close()
+            self._db.execute("DROP TABLE IF EXISTS attachments")  # kept beside the cache, not in it
             loaded = self._db_generation()
             self._db.execute("UPDATE meta SET value=? WHERE key='generation'", (str(max(before, loaded) + 1),))
             self._db.execute("INSERT OR REPLACE INTO meta VALUES ('shared_version', ?)", (str(version),))
@@ -526,3 +541,20 @@ class KnowledgeBase:
             if model and model[0] != embedding.MODEL_NAME:
                 self._reembed_all()
             self._reload()
+            return snapshot_generation, attachments
+
+    def copy_to(self, directory: Path | str, refresh_interval: float | None = None) -> "KnowledgeBase":
+        """An independent copy of this knowledge base (same content, generation and shared
+        version) in ``directory``: what a change is applied to while this one serves."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        # a connection of its own reads the committed state (WAL: a consistent snapshot), so
+        # readers of this knowledge base are not held up meanwhile
+        source = sqlite3.connect(self.directory / DB_NAME, timeout=30)
+        target = sqlite3.connect(directory / DB_NAME)
+        try:
+            source.backup(target)
+        finally:
+            target.close()
+            source.close()
+        return KnowledgeBase.open(directory, self.refresh_interval if refresh_interval is None else refresh_interval)

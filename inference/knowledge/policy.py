@@ -106,19 +106,54 @@ def quote_passage(question: str, passage: str, max_sentences: int = ANSWER_SENTE
     return " ".join(sentences[i] for i in best)
 
 
+def _document_threshold(kb: KnowledgeBase, router: Router) -> float:
+    lines = router.background
+    if not lines:
+        return DOCUMENT_MIN_SCORE_FLOOR
+    vectors = embedding.embed(lines)
+    best = [max((h.score for h in kb.search(line, 1, kind="document", query_vector=v)), default=0.0)
+            for line, v in zip(lines, vectors)]
+    return max(DOCUMENT_MIN_SCORE_FLOOR, float(np.quantile(best, DOCUMENT_BACKGROUND_QUANTILE)))
+
+
+def train_for(kb: KnowledgeBase) -> Router:
+    """Train (and calibrate) the router for the knowledge base's current content. The
+    knowledge base must not change meanwhile (the router is stamped with its generation)."""
+    generation = kb.generation
+    passages = kb.document_passages()
+    titles = [e.title for e in kb.entries() if e.kind == "document"]
+    router = train_router(kb.faq_phrasings(), passages, titles, generation)
+    router.calibration.document_threshold = _document_threshold(kb, router) if passages else None
+    return router
+
+
+def prepare_router(kb: KnowledgeBase) -> tuple[Router, bool]:
+    """The router for the knowledge base's current generation: the one saved beside it,
+    or one trained now (and saved). Returns (router, trained)."""
+    router = load_router(kb.directory, kb.generation)
+    if router is not None:
+        return router, False
+    router = train_for(kb)
+    save_router(router, kb.directory)
+    return router, True
+
+
 class AnswerPolicy:
-    def __init__(self, kb: KnowledgeBase, thresholds: Thresholds | None = None, retrieve: int = 5):
+    def __init__(self, kb: KnowledgeBase, thresholds: Thresholds | None = None, retrieve: int = 5,
+                 router: Router | None = None):
         self.kb = kb
         self.thresholds = thresholds or Thresholds()
         self.retrieve = retrieve
-        self._router: Router | None = None
+        self._router: Router | None = router
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------ router lifecycle
 
     def router(self) -> Router:
         """The router for the knowledge base's current generation: the one in memory, the
-        one saved beside the knowledge base, or a freshly trained (and saved) one."""
+        one saved beside the knowledge base, or a freshly trained (and saved) one. Shared
+        knowledge bases (inference/kbshare.py) come with theirs, trained by the writer of
+        the version; training here is the fallback of a local directory."""
         generation = self.kb.generation
         router = self._router
         if router is not None and router.generation == generation:
@@ -127,24 +162,8 @@ class AnswerPolicy:
             generation = self.kb.generation
             if self._router is not None and self._router.generation == generation:
                 return self._router
-            router = load_router(self.kb.directory, generation)
-            if router is None:
-                passages = self.kb.document_passages()
-                titles = [e.title for e in self.kb.entries() if e.kind == "document"]
-                router = train_router(self.kb.faq_phrasings(), passages, titles, generation)
-                router.calibration.document_threshold = self._document_threshold(router) if passages else None
-                save_router(router, self.kb.directory)
-            self._router = router
-            return router
-
-    def _document_threshold(self, router: Router) -> float:
-        lines = router.background
-        if not lines:
-            return DOCUMENT_MIN_SCORE_FLOOR
-        vectors = embedding.embed(lines)
-        best = [max((h.score for h in self.kb.search(line, 1, kind="document", query_vector=v)), default=0.0)
-                for line, v in zip(lines, vectors)]
-        return max(DOCUMENT_MIN_SCORE_FLOOR, float(np.quantile(best, DOCUMENT_BACKGROUND_QUANTILE)))
+            self._router, _ = prepare_router(self.kb)
+            return self._router
 
     def prepare(self) -> Router:
         """Train now (after ingestion) rather than on the next question."""

@@ -86,33 +86,83 @@ class Calibration:
     document_threshold: float | None = None   # set by the policy from retrieval scores
 
 
-class _Features:
-    def __init__(self, texts: list[str]):
-        from sklearn.feature_extraction.text import TfidfVectorizer
+def _vectorizers(n_texts: int):
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
-        self.word = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, lowercase=True,
-                                    token_pattern=r"(?u)\b\w+\b", dtype=np.float32)
-        self.char = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True,
-                                    min_df=2 if len(texts) > 200 else 1, dtype=np.float32)
-        self.word.fit(texts)
-        self.char.fit(texts)
+    word = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, lowercase=True,
+                           token_pattern=r"(?u)\b\w+\b", dtype=np.float32)
+    char = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True,
+                           min_df=2 if n_texts > 200 else 1, dtype=np.float32)
+    return word, char
+
+
+class _Analyses:
+    """Each text's word and character n-grams, computed once per training run: the
+    calibration model and the final one fit and transform the same texts (analysing them
+    is most of the TF-IDF time). Exactly the vectorizers' own analysis, so the fitted
+    vocabularies and weights are the same as without it."""
+
+    def __init__(self):
+        word, char = _vectorizers(0)
+        self._analyze = {"word": word.build_analyzer(), "char": char.build_analyzer()}
+        self._cache: dict[str, dict[str, list[str]]] = {"word": {}, "char": {}}
+
+    def analyzer(self, kind: str):
+        cache, analyze = self._cache[kind], self._analyze[kind]
+
+        def analyzed(text: str) -> list[str]:
+            grams = cache.get(text)
+            if grams is None:
+                grams = cache[text] = analyze(text)
+            return grams
+
+        return analyzed
+
+
+class _Features:
+    def __init__(self, texts: list[str], analyses: _Analyses | None = None):
+        self.word, self.char = _vectorizers(len(texts))
+        if analyses is not None:
+            # the memo does the analysis these parameters describe; they are put back by release()
+            self._own = [(v, v.get_params(deep=False)) for v in (self.word, self.char)]
+            for v, kind in ((self.word, "word"), (self.char, "char")):
+                v.set_params(analyzer=analyses.analyzer(kind), ngram_range=(1, 1), token_pattern=None)
+        # fit_transform: the training texts' features come with the fit (= transform(texts))
+        self._fitted = (self.word.fit_transform(texts), self.char.fit_transform(texts))
+
+    def training_matrix(self, vectors: np.ndarray):
+        """The features of the texts fitted on (once: the memo is dropped)."""
+        from scipy import sparse
+
+        word, char = self.__dict__.pop("_fitted")
+        word.sort_indices()  # as transform() gives them: the same matrix, bit for bit
+        char.sort_indices()
+        return sparse.hstack([word, char, sparse.csr_matrix(vectors * EMBEDDING_WEIGHT)], format="csr")
+
+    def release(self) -> None:
+        """Back to the vectorizers' own analysis (the same n-grams): nothing of the training
+        run's memo is kept, or pickled."""
+        self.__dict__.pop("_fitted", None)
+        for vectorizer, params in self.__dict__.pop("_own", ()):
+            vectorizer.set_params(**{k: params[k] for k in ("analyzer", "ngram_range", "token_pattern")})
 
     def transform(self, texts: list[str], vectors: np.ndarray | None = None):
         from scipy import sparse
 
         if vectors is None:
             vectors = embedding.embed(texts)
-        return sparse.hstack([self.word.transform(texts), self.char.transform(texts),
-                              sparse.csr_matrix(vectors * EMBEDDING_WEIGHT)], format="csr")
+        word, char = self.word.transform(texts), self.char.transform(texts)
+        return sparse.hstack([word, char, sparse.csr_matrix(vectors * EMBEDDING_WEIGHT)], format="csr")
 
 
 class _Model:
-    def __init__(self, texts: list[str], labels: list[str], vectors: np.ndarray):
+    def __init__(self, texts: list[str], labels: list[str], vectors: np.ndarray,
+                 analyses: _Analyses | None = None):
         from sklearn.svm import LinearSVC
 
-        self.features = _Features(texts)
+        self.features = _Features(texts, analyses)
         self.svm = LinearSVC(C=SVM_C, class_weight="balanced")
-        self.svm.fit(self.features.transform(texts, vectors), labels)
+        self.svm.fit(self.features.training_matrix(vectors), labels)
         self.classes = [str(c) for c in self.svm.classes_]
 
     def decision(self, texts: list[str], vectors: np.ndarray | None = None) -> np.ndarray:
@@ -219,6 +269,7 @@ def train_router(faq: dict[str, list[str]], passages: list[tuple[str, str]] = ()
     all_texts = texts + background
     all_labels = labels + [BACKGROUND_CLASS] * len(background)
     all_vectors = np.concatenate([vectors, bg_vectors]) if background else vectors
+    analyses = _Analyses()
 
     calibration = Calibration()
     if calibrate:
@@ -236,7 +287,7 @@ def train_router(faq: dict[str, list[str]], passages: list[tuple[str, str]] = ()
         if len(held) >= MIN_CALIBRATION:
             held_set = set(held)
             keep = [i for i in range(len(all_texts)) if i not in held_set]
-            model = _Model([all_texts[i] for i in keep], [all_labels[i] for i in keep], all_vectors[keep])
+            model = _Model([all_texts[i] for i in keep], [all_labels[i] for i in keep], all_vectors[keep], analyses)
             d = model.decision([texts[i] for i in held], vectors[held])
             scored = [_scores_from_row(model.classes, row) for row in d]
             oos = np.sort([s.oos_score for s in scored])
@@ -249,13 +300,14 @@ def train_router(faq: dict[str, list[str]], passages: list[tuple[str, str]] = ()
                 oos_scores=[float(x) for x in oos], margin_scores=[float(x) for x in margins],
                 calibrated=True)
     if calibrate and not calibration.calibrated and len(background) >= 50:
-        calibration = _calibrate_on_background(all_texts, all_labels, all_vectors, len(texts))
-    model = _Model(all_texts, all_labels, all_vectors)
+        calibration = _calibrate_on_background(all_texts, all_labels, all_vectors, len(texts), analyses)
+    model = _Model(all_texts, all_labels, all_vectors, analyses)
+    model.features.release()
     return Router(model, calibration, generation, time.perf_counter() - started, background)
 
 
 def _calibrate_on_background(all_texts: list[str], all_labels: list[str], all_vectors: np.ndarray,
-                             first_background: int) -> Calibration:
+                             first_background: int, analyses: _Analyses | None = None) -> Calibration:
     """No answerable questions to hold out (an FAQ without example phrasings): hold out a
     fifth of the background lines instead and let through only questions that look less like
     background than ``BACKGROUND_PASS_QUANTILE`` of them (never stricter than the default)."""
@@ -263,7 +315,7 @@ def _calibrate_on_background(all_texts: list[str], all_labels: list[str], all_ve
     held = sorted(bg, key=lambda i: _stable_rank(all_texts[i]))[: len(bg) // 5]
     held_set = set(held)
     keep = [i for i in range(len(all_texts)) if i not in held_set]
-    model = _Model([all_texts[i] for i in keep], [all_labels[i] for i in keep], all_vectors[keep])
+    model = _Model([all_texts[i] for i in keep], [all_labels[i] for i in keep], all_vectors[keep], analyses)
     d = model.decision([all_texts[i] for i in held], all_vectors[held])
     oos = [_scores_from_row(model.classes, row).oos_score for row in d]
     threshold = min(DEFAULT_OOS_THRESHOLD, float(np.quantile(oos, BACKGROUND_PASS_QUANTILE)))
@@ -279,13 +331,37 @@ def _fingerprint() -> str:
     return f"{ROUTER_FORMAT}:{sklearn.__version__}:{embedding.MODEL_NAME}:{len(BACKGROUND)}"
 
 
+def router_bytes(router: Router) -> bytes:
+    """The router as it travels (beside the knowledge base, and inside a shared snapshot):
+    a pickle of our own object with the fingerprint of what it was trained with."""
+    return pickle.dumps({"fingerprint": _fingerprint(), "router": router}, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def router_from_bytes(data: bytes | None, generation: int) -> Router | None:
+    """The router in ``data`` if it was trained for ``generation`` of the knowledge base
+    with this code, library and embedding model; None (retrain) for anything else: a
+    stale, incompatible, truncated or corrupt router is never used."""
+    if not data:
+        return None
+    try:
+        loaded = pickle.loads(data)
+    except Exception:  # noqa: BLE001 - corrupt or from another version of the code: retrain
+        return None
+    if not isinstance(loaded, dict) or loaded.get("fingerprint") != _fingerprint():
+        return None
+    router = loaded.get("router")
+    if not isinstance(router, Router) or router.generation != generation:
+        return None
+    return router
+
+
 def save_router(router: Router, directory: Path) -> None:
     """Written atomically next to the tenant's knowledge base (our own file, our own data)."""
     directory.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".router-", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            pickle.dump({"fingerprint": _fingerprint(), "router": router}, f, protocol=pickle.HIGHEST_PROTOCOL)
+            f.write(router_bytes(router))
         os.replace(tmp, directory / ROUTER_FILE)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -293,15 +369,8 @@ def save_router(router: Router, directory: Path) -> None:
 
 
 def load_router(directory: Path, generation: int) -> Router | None:
-    path = directory / ROUTER_FILE
     try:
-        with open(path, "rb") as f:
-            data = pickle.load(f)
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+        data = (directory / ROUTER_FILE).read_bytes()
+    except OSError:
         return None
-    if not isinstance(data, dict) or data.get("fingerprint") != _fingerprint():
-        return None
-    router = data.get("router")
-    if not isinstance(router, Router) or router.generation != generation:
-        return None
-    return router
+    return router_from_bytes(data, generation)

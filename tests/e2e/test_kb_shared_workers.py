@@ -6,6 +6,8 @@ visible to B: B loads the version A published to the blob store and NATS."""
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import subprocess
 import sys
 
@@ -22,6 +24,15 @@ from tests.e2e.test_scale_out import wait_serving
 GIFT = ('{"id": "gift-wrap", "question": "Do you offer gift wrapping?", "answer": "Yes: gift wrapping costs 3 EUR '
         'per parcel and includes a card.", "examples": ["can you wrap my present", "gift wrap option", '
         '"wrap the order as a gift"]}\n')
+
+
+def _event(line: str) -> dict:
+    """A log line as {"event": ..., field: value} (JSON or text format)."""
+    if line.startswith("{"):
+        return json.loads(line)
+    words = line.split()
+    event = next((w for w in words if w.startswith("knowledge.")), "")
+    return {"event": event, **dict(re.findall(r"(\w+)=(\S+)", line))}
 
 
 async def test_a_knowledge_base_imported_through_one_worker_is_used_by_another(tmp_path):
@@ -71,6 +82,13 @@ async def test_a_knowledge_base_imported_through_one_worker_is_used_by_another(t
                 assert kind == "answer" and reply.citations[0].source_id == "gift-wrap"
         worker_b_log = (tmp_path / "inference-b.log").read_text()
         assert "knowledge.loaded" in worker_b_log, "worker B loaded the published snapshot"
+        events = [_event(line) for line in worker_b_log.splitlines()]
+        loaded = [e for e in events if e.get("event") == "knowledge.loaded"]
+        # ... with the router trained by whoever wrote each version: B trained none of them
+        # (only its own write, the deletion, trained one, as part of producing that version)
+        assert loaded and all(e["router"] == "loaded" for e in loaded)
+        trained = [e for e in events if e.get("event") == "knowledge.router_trained"]
+        assert [e["reason"] for e in trained] == ["write"]
         assert not (tmp_path / "data" / "knowledge").samefile(tmp_path / "worker-b-cache")
     finally:
         for p in extra:

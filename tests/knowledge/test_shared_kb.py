@@ -192,6 +192,14 @@ async def test_an_ingestion_job_reports_progress_and_rejected_lines_and_finishes
     assert (record.state, record.done) == ("queued", 0)
     assert (await jobs.get(A, record.id)).state == "queued"
     seen = []
+    saved = []  # every state the worker recorded, in order (not only those the poll below saw)
+    save = jobs.save
+
+    async def recording_save(tenant_id, rec):
+        saved.append((rec.state, rec.done))
+        await save(tenant_id, rec)
+
+    jobs.save = recording_save
     stop = asyncio.Event()
     worker = IngestionWorker(share, jobs, js.js, ack_wait_s=30)
     task = asyncio.create_task(worker.run(stop))
@@ -207,9 +215,12 @@ async def test_an_ingestion_job_reports_progress_and_rejected_lines_and_finishes
     final = await jobs.get(A, record.id)
     assert (final.state, final.done, final.total, final.error) == ("done", 1298, 1298, "")
     assert [line for line, _ in final.errors] == [7, 700] and final.rejected == 2
-    order = {"queued": 0, "running": 1, "done": 2}
+    order = {"queued": 0, "running": 1, "training": 2, "done": 3}
     assert [order[s] for s, _, _ in seen] == sorted(order[s] for s, _, _ in seen)
     assert [d for _, d, _ in seen] == sorted(d for _, d, _ in seen)
+    # the router is trained as part of the job, after every item is applied, and shown as such
+    assert [s for s, _ in saved] == sorted((s for s, _ in saved), key=order.get)
+    assert ("training", 1298) in saved and saved[-1] == ("done", 1298)
     head = await share.head(A)
     assert head.version == final.version == 1 and head.jobs == (record.id,)
     # the job's records are the tenant's own: another tenant or a made-up id finds nothing
