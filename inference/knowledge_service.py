@@ -21,7 +21,7 @@ from frontdesk.errors import InvalidArgument, NotFound, PermissionDenied, Unavai
 from frontdesk.knowledge.v1 import knowledge_pb2 as kpb
 from frontdesk.knowledge.v1 import knowledge_pb2_grpc
 from inference.grounding import Grounding
-from inference.ingestion import MAX_FILE_BYTES, RUNNING, TRAINING, IngestionJobs, JobRecord, check_upload
+from inference.ingestion import MAX_FILE_BYTES, IngestionJobs, JobRecord, check_upload
 from inference.kbshare import KnowledgeShare
 from inference.knowledge import FaqEntry, KnowledgeError, evaluate
 from inference.knowledge.documents import check_url
@@ -36,10 +36,7 @@ def _ts(seconds: float) -> Timestamp:
 
 
 def job_message(record: JobRecord) -> kpb.IngestionJob:
-    # "training" (the router, after every item is applied) is reported as "running" until the
-    # proto and the admin panel know that state; `frontdesk kb import` reads the record and shows it
-    state = RUNNING if record.state == TRAINING else record.state
-    return kpb.IngestionJob(id=record.id, state=state, total=record.total, done=record.done,
+    return kpb.IngestionJob(id=record.id, state=record.state, total=record.total, done=record.done,
                             errors=[kpb.LineError(line=line, error=error) for line, error in record.errors],
                             error=record.error)
 

@@ -87,7 +87,7 @@ function Upload({ onDone }: { onDone: () => void }) {
       let j = await api.knowledge.importFile({ filename: f.name, contentType: f.type, data }, { timeoutMs: 300_000 });
       setJob(j);
       // ingestion may run as a job: follow it until it ends
-      while (j.state === "queued" || j.state === "running") {
+      while (j.state === "queued" || j.state === "running" || j.state === "training") {
         await sleep(1000);
         j = await api.knowledge.getIngestionJob({ jobId: j.id }, { timeoutMs: 15_000 });
         setJob(j);

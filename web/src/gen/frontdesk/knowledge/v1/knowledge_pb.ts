@@ -187,7 +187,7 @@ export type IngestionJob = Message<"frontdesk.knowledge.v1.IngestionJob"> & {
   id: string;
 
   /**
-   * queued, running, done, failed
+   * queued, running, training (the answer policy learns the new content), done, failed
    *
    * @generated from field: string state = 2;
    */
