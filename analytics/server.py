@@ -155,11 +155,7 @@ async def run_backfill(settings: Settings, slug: str, from_logs: bool = False, f
         except InvalidArgument as err:
             raise SystemExit(str(err)) from None
 
-    accounts = stores.open_account_store(settings)
-    try:
-        tenant = await accounts.find_tenant(slug=slug)
-    finally:
-        await accounts.close()
+    tenant = await stores.tenant_by_slug(settings, slug)
     if tenant is None:
         raise SystemExit(f"no tenant with slug {slug!r}")
     store = await open_store(settings)

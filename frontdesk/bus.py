@@ -16,7 +16,12 @@ Every subject starts with the tenant (`frontdesk.<tenant>.…`):
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+
 import nats
+import nats.errors
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import (
@@ -168,3 +173,27 @@ async def knowledge_heads(js: JetStreamContext, settings: Settings):
     except (BucketNotFoundError, NotFoundError):
         return await js.create_key_value(KeyValueConfig(
             bucket=KNOWLEDGE_HEADS, history=1, storage=StorageType.FILE, replicas=settings.stream_replicas))
+
+
+async def work_through(js: JetStreamContext, subject: str, *, durable: str, stream: str,
+                       handle: Callable[[object], Awaitable[None]], stop: asyncio.Event, config=None) -> None:
+    """A worker's loop over a durable work-queue consumer, one message at a time, until
+    `stop`: idle fetches time out quietly, a NATS outage is waited out, and the pull
+    subscription is closed at the end (an open pull request would hold up the
+    connection's drain). `handle` acks, naks or terms each message."""
+    sub = await js.pull_subscribe(subject, durable=durable, stream=stream, config=config)
+    try:
+        while not stop.is_set():
+            try:
+                msgs = await sub.fetch(1, timeout=1)
+            except nats.errors.TimeoutError:
+                continue
+            except Exception as err:  # noqa: BLE001 - NATS restarting: nothing is lost meanwhile
+                log.warning("bus.fetch_failed", durable=durable, error=str(err))
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 1.0)
+                continue
+            for msg in msgs:
+                await handle(msg)
+    finally:
+        await sub.unsubscribe()

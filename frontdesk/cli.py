@@ -139,11 +139,7 @@ def _kb_import(settings, path: Path, slug: str) -> int:
         raise SystemExit(f"{path}: {err}") from None
 
     async def run() -> int:
-        accounts = stores.open_account_store(settings)
-        try:
-            tenant = await accounts.find_tenant(slug=slug)
-        finally:
-            await accounts.close()
+        tenant = await stores.tenant_by_slug(settings, slug)
         if tenant is None:
             raise SystemExit(f"no tenant with slug {slug!r}")
         blobs = stores.open_blob_store(settings)

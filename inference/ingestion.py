@@ -208,18 +208,8 @@ class IngestionWorker:
     async def run(self, stop: asyncio.Event) -> None:
         config = ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=self.ack_wait_s,
                                 max_deliver=self.max_deliver)
-        sub = await self.js.pull_subscribe(bus.ingest_subject("*"), durable=bus.KNOWLEDGE_CONSUMER,
-                                           stream=bus.KNOWLEDGE_STREAM, config=config)
-        try:
-            while not stop.is_set():
-                try:
-                    msgs = await sub.fetch(1, timeout=1)
-                except Exception:  # noqa: BLE001 - idle, or NATS reconnecting
-                    continue
-                for msg in msgs:
-                    await self.handle(msg)
-        finally:
-            await sub.unsubscribe()
+        await bus.work_through(self.js, bus.ingest_subject("*"), durable=bus.KNOWLEDGE_CONSUMER,
+                               stream=bus.KNOWLEDGE_STREAM, handle=self.handle, stop=stop, config=config)
 
     async def handle(self, msg) -> None:
         tenant_id = bus.tenant_of(msg.subject)

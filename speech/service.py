@@ -114,17 +114,8 @@ class TranscriptionWorker:
         self.settings = settings
 
     async def run(self, stop: asyncio.Event) -> None:
-        sub = await self.core.pub.js.pull_subscribe(speech_subject("*"), durable=SPEECH_CONSUMER, stream=SPEECH_STREAM)
-        try:
-            while not stop.is_set():
-                try:
-                    msgs = await sub.fetch(1, timeout=1)
-                except Exception:  # noqa: BLE001 - idle, or NATS reconnecting
-                    continue
-                for msg in msgs:
-                    await self._handle(msg)
-        finally:
-            await sub.unsubscribe()  # an open pull request would hold up the connection's drain
+        await bus.work_through(self.core.pub.js, speech_subject("*"), durable=SPEECH_CONSUMER, stream=SPEECH_STREAM,
+                               handle=self._handle, stop=stop)
 
     async def _handle(self, msg) -> None:
         tenant_id = bus.tenant_of(msg.subject)

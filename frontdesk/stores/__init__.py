@@ -58,6 +58,15 @@ def open_account_store(settings):
     raise SystemExit(f"unknown log store {settings.log_store!r} (known: embedded, scylla)")
 
 
+async def tenant_by_slug(settings, slug: str):
+    """The tenant with this slug, or None: for command-line tools that name a tenant."""
+    accounts = open_account_store(settings)
+    try:
+        return await accounts.find_tenant(slug=slug)
+    finally:
+        await accounts.close()
+
+
 def open_blob_store(settings):
     if settings.blob_store == "embedded":
         from frontdesk.stores.localblob import LocalBlobStore
