@@ -40,9 +40,18 @@ run: install pages
 	$(if $(filter real,$(STORE)),FRONTDESK_LOG_STORE=scylla FRONTDESK_BLOB_STORE=minio FRONTDESK_LOCAL_SERVERS=1) \
 	$(BIN)/frontdesk run
 
-# programs the tests use from Debian: espeak-ng speaks the test utterances for Whisper
+# programs the tests use from Debian, installed when missing: espeak-ng speaks the test
+# utterances for Whisper, Chromium runs the browser tests (tests/web)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 system:
-	@command -v espeak-ng >/dev/null || (apt-get update -qq || true; apt-get install -y -qq espeak-ng)
+	@missing=""; \
+	command -v espeak-ng >/dev/null || missing="$$missing espeak-ng"; \
+	test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing from Debian:$$missing"; \
+		$(SUDO) apt-get update -qq || true; \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
 
 test: install web pages system check-protos
 	$(BIN)/python -m pytest

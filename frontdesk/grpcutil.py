@@ -8,6 +8,7 @@ import signal
 from collections.abc import Iterable
 
 import grpc
+from google.protobuf import descriptor_pool
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
@@ -29,6 +30,26 @@ SERVER_OPTIONS = [
 ]
 
 
+class _MethodAwarePool:
+    """The default descriptor pool, except that a method's full name (`pkg.Service.Method`)
+    also resolves to the file that declares it. grpc-python's reflection asks the pool for
+    `file_containing_symbol`, and protobuf's pool does not index methods (grpc/grpc#34743),
+    so `grpcurl describe pkg.Service.Method` and `ghz --call pkg.Service/Method` failed
+    with "Symbol not found"."""
+
+    def __init__(self, pool: descriptor_pool.DescriptorPool):
+        self._pool = pool
+
+    def FindFileContainingSymbol(self, symbol: str):  # noqa: N802 - the pool's own method name
+        try:
+            return self._pool.FindFileContainingSymbol(symbol)
+        except KeyError:
+            return self._pool.FindMethodByName(symbol).containing_service.file  # KeyError again when unknown
+
+    def __getattr__(self, name: str):
+        return getattr(self._pool, name)
+
+
 class Server:
     """A grpc.aio server with health and reflection, serving the given services."""
 
@@ -41,7 +62,8 @@ class Server:
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc)
         self._names = list(service_names)
-        reflection.enable_server_reflection([*self._names, health.SERVICE_NAME, reflection.SERVICE_NAME], self.grpc)
+        reflection.enable_server_reflection([*self._names, health.SERVICE_NAME, reflection.SERVICE_NAME], self.grpc,
+                                            pool=_MethodAwarePool(descriptor_pool.Default()))
         self.port = 0
 
     def bind(self, host: str, port: int) -> int:

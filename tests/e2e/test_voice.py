@@ -14,13 +14,16 @@ from frontdesk.chat.v1 import chat_pb2
 from frontdesk.common.v1 import common_pb2 as common
 from frontdesk.speech.v1 import speech_pb2, speech_pb2_grpc
 from tests.e2e.helpers import Client
-from tests.speech import espeak_wav, pcm_to_wav, wer
+from tests.speech import CLIP_TEXT, ENGLISH, WER_CLIP, concat_wavs, espeak_wav, pcm_to_wav, wer
 
-SAID = "I ordered a blue jacket last week and it has not arrived yet."
+# The whole eight-sentence clip (81 words, 26 s), not one sentence: its bound is measured
+# over enough words to leave margin (tests/speech/test_transcriber.py). One 13-word
+# sentence heard with one wrong word pair by Debian's espeak-ng 1.51 failed a 15% bound.
+SAID = CLIP_TEXT
 
 
 async def test_a_recording_is_transcribed_posted_and_answered(mesh):
-    wav = espeak_wav(SAID)
+    wav = concat_wavs([espeak_wav(sentence) for sentence in ENGLISH])
     async with mesh.channel() as ch:
         c = Client(ch)
         speech = speech_pb2_grpc.SpeechServiceStub(ch)
@@ -52,7 +55,7 @@ async def test_a_recording_is_transcribed_posted_and_answered(mesh):
         events.cancel()
         assert states[-1] == "done" and "transcribing" in states
         assert voice.role == common.ROLE_CUSTOMER and voice.audio_id == submitted.audio_id
-        assert wer(SAID, voice.text) <= 0.15, voice.text  # the single-sentence bound measured in tests/speech
+        assert wer(SAID, voice.text) <= WER_CLIP, voice.text
         assert reply.role == common.ROLE_AI and reply.text == f"You said: {voice.text}"
         state = await speech.GetTranscription(speech_pb2.GetTranscriptionRequest(audio_id=submitted.audio_id), metadata=md)
         assert (state.state, state.message_id, state.language) == ("done", voice.id, "en")
