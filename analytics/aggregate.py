@@ -17,7 +17,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from frontdesk.common.v1 import common_pb2 as common
 from frontdesk.events.v1 import events_pb2 as ev
@@ -58,8 +58,8 @@ def percentile(hist: dict[str, int], q: float) -> float:
 
 # -- the bucket ---------------------------------------------------------------------
 
-MAX_UNANSWERED = 200   # distinct questions kept per hour bucket (the most asked win)
-MAX_NEGATIVE = 50      # most negative messages kept per bucket
+MAX_UNANSWERED = 200  # distinct questions kept per hour bucket (the most asked win)
+MAX_NEGATIVE = 50  # most negative messages kept per bucket
 POSITIVE, NEGATIVE = 0.05, -0.05  # VADER's customary thresholds on the compound score
 
 
@@ -107,8 +107,9 @@ class Bucket:
             self.unanswered = dict(kept)
         if other.negative:
             merged = {(c, m): s for s, c, m in self.negative + other.negative}
-            self.negative = sorted(([s, c, m] for (c, m), s in merged.items()),
-                                   key=lambda x: (x[0], x[1], x[2]))[:MAX_NEGATIVE]
+            self.negative = sorted(([s, c, m] for (c, m), s in merged.items()), key=lambda x: (x[0], x[1], x[2]))[
+                :MAX_NEGATIVE
+            ]
         return self
 
     @classmethod
@@ -121,16 +122,24 @@ class Bucket:
     # storing ----------------------------------------------------------------------
 
     def to_json(self) -> str:
-        return json.dumps({"c": self.counters, "h": self.hists, "g": self.groups, "u": self.unanswered,
-                           "n": self.negative}, sort_keys=True, separators=(",", ":"))
+        return json.dumps(
+            {"c": self.counters, "h": self.hists, "g": self.groups, "u": self.unanswered, "n": self.negative},
+            sort_keys=True,
+            separators=(",", ":"),
+        )
 
     @classmethod
     def from_json(cls, raw: str | bytes | None) -> Bucket:
         if not raw:
             return cls()
         data = json.loads(raw)
-        return cls(counters=data.get("c", {}), hists=data.get("h", {}), groups=data.get("g", {}),
-                   unanswered=data.get("u", {}), negative=data.get("n", []))
+        return cls(
+            counters=data.get("c", {}),
+            hists=data.get("h", {}),
+            groups=data.get("g", {}),
+            unanswered=data.get("u", {}),
+            negative=data.get("n", []),
+        )
 
     def __eq__(self, other) -> bool:
         return isinstance(other, Bucket) and self.to_json() == other.to_json()
@@ -165,7 +174,7 @@ class Sentiment:
 
 
 def hour_of(ts_seconds: float) -> str:
-    return datetime.fromtimestamp(ts_seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H")
+    return datetime.fromtimestamp(ts_seconds, tz=UTC).strftime("%Y-%m-%dT%H")
 
 
 def event_hour(event: ev.DomainEvent, fallback_seconds: float) -> str:
@@ -177,8 +186,10 @@ def event_hour(event: ev.DomainEvent, fallback_seconds: float) -> str:
 
 
 def is_customer_message(event: ev.DomainEvent) -> bool:
-    return (event.WhichOneof("kind") == "message_received"
-            and event.message_received.role in (common.ROLE_CUSTOMER, common.ROLE_UNSPECIFIED))
+    return event.WhichOneof("kind") == "message_received" and event.message_received.role in (
+        common.ROLE_CUSTOMER,
+        common.ROLE_UNSPECIFIED,
+    )
 
 
 def message_score(event: ev.DomainEvent, sentiment: Sentiment | None) -> int | None:
@@ -198,8 +209,13 @@ def contribution(event: ev.DomainEvent, sentiment: Sentiment | None, score: int 
         if not is_customer_message(event):
             return b
         b.add("questions")
-        b.group("channel", common.Channel.Name(m.channel).removeprefix("CHANNEL_").lower() if m.channel in
-                common.Channel.values() else "other", n=1)
+        b.group(
+            "channel",
+            common.Channel.Name(m.channel).removeprefix("CHANNEL_").lower()
+            if m.channel in common.Channel.values()
+            else "other",
+            n=1,
+        )
         if score is None:
             score = message_score(event, sentiment)
         if score is not None:
@@ -221,8 +237,13 @@ def contribution(event: ev.DomainEvent, sentiment: Sentiment | None, score: int 
         b.add("completion_tokens", max(r.completion_tokens, 0))
         if r.cited_ids:
             b.add("cited_replies")
-        b.group("backend", f"{r.backend or 'unknown'}\t{r.model or 'unknown'}", replies=1,
-                prompt_tokens=max(r.prompt_tokens, 0), completion_tokens=max(r.completion_tokens, 0))
+        b.group(
+            "backend",
+            f"{r.backend or 'unknown'}\t{r.model or 'unknown'}",
+            replies=1,
+            prompt_tokens=max(r.prompt_tokens, 0),
+            completion_tokens=max(r.completion_tokens, 0),
+        )
         if not r.answered and r.question.strip():
             b.unanswered[normalise_question(r.question)] = 1
     elif kind == "handoff_requested":
@@ -248,7 +269,9 @@ def contribution(event: ev.DomainEvent, sentiment: Sentiment | None, score: int 
         b.add("jobs_failed")
     elif kind == "conversation_closed":
         b.add("closed")
-        by_person = event.conversation_closed.previous_status in (common.CONVERSATION_STATUS_HUMAN,
-                                                                  common.CONVERSATION_STATUS_HANDOFF)
+        by_person = event.conversation_closed.previous_status in (
+            common.CONVERSATION_STATUS_HUMAN,
+            common.CONVERSATION_STATUS_HANDOFF,
+        )
         b.add("human_resolved" if by_person else "ai_resolved")
     return b

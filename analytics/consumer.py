@@ -80,8 +80,9 @@ class EventCounter:
         if delta == type(delta)():
             return "ignored"
         hour = event_hour(event, fallback_time_s)
-        applied = await self.store.apply(tenant_id, event_id, hour, delta,
-                                         score=_scored(event, score, fallback_time_s * 1000))
+        applied = await self.store.apply(
+            tenant_id, event_id, hour, delta, score=_scored(event, score, fallback_time_s * 1000)
+        )
         return "applied" if applied else "duplicate"
 
     async def keep_score(self, tenant_id: str, event: ev.DomainEvent, fallback_ms: float) -> None:
@@ -94,8 +95,11 @@ class EventCounter:
 def _scored(event: ev.DomainEvent, score: int | None, fallback_ms: float) -> MessageScore | None:
     if score is None or not event.conversation_id or not event.message_received.message_id:
         return None
-    at_ms = (event.occurred_at.ToMilliseconds() if event.HasField("occurred_at") and event.occurred_at.seconds
-             else int(fallback_ms))
+    at_ms = (
+        event.occurred_at.ToMilliseconds()
+        if event.HasField("occurred_at") and event.occurred_at.seconds
+        else int(fallback_ms)
+    )
     return MessageScore(event.conversation_id, event.message_received.message_id, at_ms, score)
 
 
@@ -104,13 +108,20 @@ async def _count_message(counter: EventCounter, msg) -> str:
     return await counter.count(msg.subject, msg.data, meta.timestamp.timestamp(), meta.sequence.stream)
 
 
-async def consume(js: JetStreamContext, counter: EventCounter, stop: asyncio.Event, batch: int = 100,
-                  ack_wait_s: float = 30.0) -> None:
+async def consume(
+    js: JetStreamContext, counter: EventCounter, stop: asyncio.Event, batch: int = 100, ack_wait_s: float = 30.0
+) -> None:
     """The durable consumer `analytics` on every tenant's events, until `stop`. Several
     analytics processes share it (each message goes to one of them). A new consumer
     starts at the beginning of the stream, so a first start counts the past 7 days."""
-    config = ConsumerConfig(durable_name=DURABLE, deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.EXPLICIT,
-                            ack_wait=ack_wait_s, max_ack_pending=10_000, filter_subject=ALL_EVENTS)
+    config = ConsumerConfig(
+        durable_name=DURABLE,
+        deliver_policy=DeliverPolicy.ALL,
+        ack_policy=AckPolicy.EXPLICIT,
+        ack_wait=ack_wait_s,
+        max_ack_pending=10_000,
+        filter_subject=ALL_EVENTS,
+    )
     sub = await js.pull_subscribe(ALL_EVENTS, durable=DURABLE, stream=bus.EVENTS_STREAM, config=config)
     log.info("consumer.started", durable=DURABLE)
     while not stop.is_set():
@@ -128,7 +139,7 @@ async def consume(js: JetStreamContext, counter: EventCounter, stop: asyncio.Eve
             except StoreUnavailable as err:
                 # the store is away: hand the rest back for later and wait a little
                 log.warning("consumer.store_unavailable", error=str(err))
-                for pending in messages[messages.index(msg):]:
+                for pending in messages[messages.index(msg) :]:
                     with contextlib.suppress(Exception):
                         await pending.nak(delay=2)
                 await _pause(stop, 2.0)
@@ -152,8 +163,13 @@ async def backfill(js: JetStreamContext, counter: EventCounter, tenant_id: str, 
         raise ValueError(f"not a tenant id: {tenant_id!r}")
     tally = Tally()
     subject = bus.events_subject(tenant_id, ">")
-    config = ConsumerConfig(deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.EXPLICIT, ack_wait=60,
-                            inactive_threshold=60.0, filter_subject=subject)
+    config = ConsumerConfig(
+        deliver_policy=DeliverPolicy.ALL,
+        ack_policy=AckPolicy.EXPLICIT,
+        ack_wait=60,
+        inactive_threshold=60.0,
+        filter_subject=subject,
+    )
     sub = await js.pull_subscribe(subject, stream=bus.EVENTS_STREAM, config=config)  # ephemeral
     try:
         while True:

@@ -55,10 +55,15 @@ def parse_prices(text: str) -> PriceTable:
         backend, slash, model = key.partition("/")
         if not slash or not backend or not model:
             raise ValueError(f'{SETTING}: key {key!r} must be "<backend>/<model>" (or "<backend>/*")')
-        if (not isinstance(value, list) or len(value) != 2
-                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
-            raise ValueError(f"{SETTING}: {key!r} must map to [input_usd_per_1M_tokens, output_usd_per_1M_tokens], "
-                             f"got {json.dumps(value)[:80]}")
+        if (
+            not isinstance(value, list)
+            or len(value) != 2
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+        ):
+            raise ValueError(
+                f"{SETTING}: {key!r} must map to [input_usd_per_1M_tokens, output_usd_per_1M_tokens], "
+                f"got {json.dumps(value)[:80]}"
+            )
         if not all(math.isfinite(v) and v >= 0 for v in value):
             raise ValueError(f"{SETTING}: {key!r} prices must be finite and not negative, got {value}")
         prices[key] = Price(float(value[0]), float(value[1]))

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -64,6 +64,7 @@ MAX_TOOL_CALLS = 10_000
 class Rebuilt:
     """One synthesised event, the stored time it stands for and the window of times its
     live copy can carry."""
+
     event: ev.DomainEvent
     at_ms: int
     earliest_ms: int
@@ -81,7 +82,7 @@ def _ms(ts: Timestamp) -> int:
 
 
 def _day_start_ms(d: date) -> int:
-    return int(datetime(d.year, d.month, d.day, tzinfo=timezone.utc).timestamp() * 1000)
+    return int(datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp() * 1000)
 
 
 async def _conversations(store: LogStore, tenant_id: str, since_ms: int) -> AsyncIterator[common.Conversation]:
@@ -109,8 +110,9 @@ async def _messages(store: LogStore, tenant_id: str, conversation_id: str) -> li
 
 
 def _event(tenant_id: str, conv: common.Conversation, event_id: str, at_ms: int, **kind) -> ev.DomainEvent:
-    return ev.DomainEvent(event_id=event_id, tenant_id=tenant_id, conversation_id=conv.id, occurred_at=_ts(at_ms),
-                          **kind)
+    return ev.DomainEvent(
+        event_id=event_id, tenant_id=tenant_id, conversation_id=conv.id, occurred_at=_ts(at_ms), **kind
+    )
 
 
 async def events_of(store: LogStore, tenant_id: str, conv: common.Conversation) -> list[Rebuilt]:
@@ -118,9 +120,14 @@ async def events_of(store: LogStore, tenant_id: str, conv: common.Conversation) 
     out: list[Rebuilt] = []
 
     def add(event_id: str, at_ms: int, earliest_ms: int | None = None, latest_ms: int | None = None, **kind):
-        out.append(Rebuilt(_event(tenant_id, conv, event_id, at_ms, **kind), at_ms,
-                           at_ms if earliest_ms is None else earliest_ms,
-                           at_ms + PUBLISH_SLACK_MS if latest_ms is None else latest_ms))
+        out.append(
+            Rebuilt(
+                _event(tenant_id, conv, event_id, at_ms, **kind),
+                at_ms,
+                at_ms if earliest_ms is None else earliest_ms,
+                at_ms + PUBLISH_SLACK_MS if latest_ms is None else latest_ms,
+            )
+        )
 
     messages = await _messages(store, tenant_id, conv.id)
     by_id = {m.id: m for m in messages}
@@ -130,34 +137,63 @@ async def events_of(store: LogStore, tenant_id: str, conv: common.Conversation) 
         at = _ms(m.created_at)
         if m.role == common.ROLE_CUSTOMER:
             last_customer = m
-            add(f"received:{m.id}", at, message_received=ev.MessageReceived(
-                message_id=m.id, role=m.role, channel=conv.channel, length=len(m.text), text=m.text[:500]))
+            add(
+                f"received:{m.id}",
+                at,
+                message_received=ev.MessageReceived(
+                    message_id=m.id, role=m.role, channel=conv.channel, length=len(m.text), text=m.text[:500]
+                ),
+            )
         elif m.role == common.ROLE_AI and m.in_reply_to:
             question = by_id.get(m.in_reply_to)
             total_ms = max(at - _ms(question.created_at), 0) if question is not None else 0
-            add(f"reply:{m.in_reply_to}", at, reply_completed=ev.ReplyCompleted(
-                reply_id=m.id, in_reply_to=m.in_reply_to, backend="unknown", model=m.author_id or "unknown",
-                total_ms=total_ms, answered=True, cited_ids=[c.source_id for c in m.citations],
-                question=question.text[:500] if question is not None else ""))
+            add(
+                f"reply:{m.in_reply_to}",
+                at,
+                reply_completed=ev.ReplyCompleted(
+                    reply_id=m.id,
+                    in_reply_to=m.in_reply_to,
+                    backend="unknown",
+                    model=m.author_id or "unknown",
+                    total_ms=total_ms,
+                    answered=True,
+                    cited_ids=[c.source_id for c in m.citations],
+                    question=question.text[:500] if question is not None else "",
+                ),
+            )
         elif m is (notices[-1] if notices else None) and conv.handoff_reason:
             # the latest handoff of a conversation a person still has: its reason is stored
-            question = last_customer.text[:500] if last_customer is not None else ""
-            add(f"handoff:{m.id}", at, handoff_requested=ev.HandoffRequested(reason=conv.handoff_reason,
-                                                                             question=question))
+            asked = last_customer.text[:500] if last_customer is not None else ""
+            add(
+                f"handoff:{m.id}",
+                at,
+                handoff_requested=ev.HandoffRequested(reason=conv.handoff_reason, question=asked),
+            )
         elif m.role == common.ROLE_SYSTEM and m.text == HANDOFF_NOTICE:
             add(f"handoff:{m.id}", at, handoff_requested=ev.HandoffRequested(reason="unknown"))
     for fb in await store.list_feedback(tenant_id, conv.id):
-        add(f"feedback:{fb.message_id}:{int(fb.helpful)}", fb.at_ms,
-            feedback_given=ev.FeedbackGiven(message_id=fb.message_id, helpful=fb.helpful))
+        add(
+            f"feedback:{fb.message_id}:{int(fb.helpful)}",
+            fb.at_ms,
+            feedback_given=ev.FeedbackGiven(message_id=fb.message_id, helpful=fb.helpful),
+        )
     if 1 <= conv.rating <= 5:
         # when it was rated is not stored: any time in the conversation's life
-        add(f"rating:{conv.id}:{conv.rating}", _ms(conv.updated_at), earliest_ms=_ms(conv.created_at),
+        add(
+            f"rating:{conv.id}:{conv.rating}",
+            _ms(conv.updated_at),
+            earliest_ms=_ms(conv.created_at),
             latest_ms=_ms(conv.updated_at) + PUBLISH_SLACK_MS,
-            conversation_rated=ev.ConversationRated(score=conv.rating))
+            conversation_rated=ev.ConversationRated(score=conv.rating),
+        )
     for call in await store.list_tool_calls(tenant_id, conv.id, limit=MAX_TOOL_CALLS):
         done_ms = call.started_ms + max(round(call.duration_ms), 0)
-        add(f"tool:{call.job_id}:{call.call_id}", done_ms, earliest_ms=call.started_ms,
-            tool_called=ev.ToolCalled(tool=call.tool, ok=call.ok, duration_ms=call.duration_ms, error=call.error[:500]))
+        add(
+            f"tool:{call.job_id}:{call.call_id}",
+            done_ms,
+            earliest_ms=call.started_ms,
+            tool_called=ev.ToolCalled(tool=call.tool, ok=call.ok, duration_ms=call.duration_ms, error=call.error[:500]),
+        )
     return out
 
 
@@ -174,8 +210,9 @@ async def backfill_from_logs(store: LogStore, counter: EventCounter, tenant_id: 
         for item in await events_of(store, tenant_id, conv):
             if not lo <= item.at_ms < hi:
                 continue
-            if await counter.store.counted(tenant_id, item.event.event_id, hour_of(item.earliest_ms / 1000),
-                                           hour_of(item.latest_ms / 1000)):
+            if await counter.store.counted(
+                tenant_id, item.event.event_id, hour_of(item.earliest_ms / 1000), hour_of(item.latest_ms / 1000)
+            ):
                 # already counted; still (re)write a customer message's per-conversation
                 # sentiment, which events counted before it existed lack (idempotent)
                 await counter.keep_score(tenant_id, item.event, item.at_ms)
@@ -183,6 +220,12 @@ async def backfill_from_logs(store: LogStore, counter: EventCounter, tenant_id: 
                 continue
             tally.note(await counter.count_event(tenant_id, item.event, item.at_ms / 1000, item.event.event_id))
     tally.conversations = conversations
-    log.info("rebuild.done", tenant=tenant_id, conversations=conversations, scanned=tally.scanned,
-             applied=tally.applied, duplicates=tally.duplicates)
+    log.info(
+        "rebuild.done",
+        tenant=tenant_id,
+        conversations=conversations,
+        scanned=tally.scanned,
+        applied=tally.applied,
+        duplicates=tally.duplicates,
+    )
     return tally

@@ -80,8 +80,9 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
     @rpc
     async def ListConversationSentiment(self, request, context):
         caller = await self._operator(context)
-        return await self.core.list_conversation_sentiment(caller.tenant_id, request.range, request.page_size,
-                                                           request.page_token)
+        return await self.core.list_conversation_sentiment(
+            caller.tenant_id, request.range, request.page_size, request.page_token
+        )
 
     @rpc
     async def GetConversationSentiment(self, request, context):
@@ -116,8 +117,11 @@ async def serve(settings: Settings) -> None:
     counter = EventCounter(store, await asyncio.to_thread(Sentiment))
     server = grpcutil.Server([SERVICE_NAME])
     analytics_pb2_grpc.add_AnalyticsServiceServicer_to_server(
-        AnalyticsServicer(AnalyticsCore(store, prices=prices), CallerCodec(settings.secret_bytes()), js, counter,
-                          log_store), server.grpc)
+        AnalyticsServicer(
+            AnalyticsCore(store, prices=prices), CallerCodec(settings.secret_bytes()), js, counter, log_store
+        ),
+        server.grpc,
+    )
     port = server.bind(settings.host, settings.analytics_port)
     stop = grpcutil.stop_event()
     await server.start()
@@ -132,7 +136,9 @@ async def serve(settings: Settings) -> None:
     log.info("analytics.stopping")
     await server.stop(grace_s=3)
     await stopping
-    await asyncio.gather(consumer, return_exceptions=True)  # finishes the message in hand; unacked ones are redelivered to the next process
+    await asyncio.gather(
+        consumer, return_exceptions=True
+    )  # finishes the message in hand; unacked ones are redelivered to the next process
     await nc.drain()
     await store.close()
     await log_store.close()
@@ -140,8 +146,9 @@ async def serve(settings: Settings) -> None:
         raise SystemExit(1)
 
 
-async def run_backfill(settings: Settings, slug: str, from_logs: bool = False, from_day: str = "",
-                       to_day: str = "") -> analytics_pb2.BackfillResponse:
+async def run_backfill(
+    settings: Settings, slug: str, from_logs: bool = False, from_day: str = "", to_day: str = ""
+) -> analytics_pb2.BackfillResponse:
     """`frontdesk analytics backfill --tenant SLUG [--from-logs --from DAY --to DAY]`:
     the same backfill, from the shell."""
     from frontdesk import stores

@@ -4,7 +4,7 @@ the sum of its hours, percentiles come from the summed histograms."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from analytics.aggregate import NEGATIVE, POSITIVE, Bucket, Sentiment, percentile
 from analytics.prices import PriceTable
@@ -18,7 +18,7 @@ MAX_HOURLY_DAYS = 31
 
 
 def _today() -> date:
-    return datetime.now(timezone.utc).date()
+    return datetime.now(UTC).date()
 
 
 def _day(text: str, name: str) -> date:
@@ -44,22 +44,35 @@ def _ratio(num: int, den: int) -> float:
 
 
 def _latency(hist: dict[str, int]) -> pb.LatencyStat:
-    return pb.LatencyStat(count=sum(hist.values()), p50_ms=percentile(hist, 0.5), p90_ms=percentile(hist, 0.9),
-                          p99_ms=percentile(hist, 0.99))
+    return pb.LatencyStat(
+        count=sum(hist.values()),
+        p50_ms=percentile(hist, 0.5),
+        p90_ms=percentile(hist, 0.9),
+        p99_ms=percentile(hist, 0.99),
+    )
 
 
 def _stat(b: Bucket, **where) -> pb.DailyStat:
     c = b.counters
     return pb.DailyStat(
-        questions=c.get("questions", 0), ai_answered=c.get("ai_answered", 0), handed_off=c.get("handed_off", 0),
-        helpful=c.get("helpful", 0), not_helpful=c.get("not_helpful", 0), ratings=c.get("ratings", 0),
-        rating_sum=float(c.get("rating_sum", 0)), human_resolved=c.get("human_resolved", 0),
-        ai_resolved=c.get("ai_resolved", 0), sentiment=_ratio(c.get("sentiment_milli", 0), c.get("sentiment_n", 0)) / 1000,
+        questions=c.get("questions", 0),
+        ai_answered=c.get("ai_answered", 0),
+        handed_off=c.get("handed_off", 0),
+        helpful=c.get("helpful", 0),
+        not_helpful=c.get("not_helpful", 0),
+        ratings=c.get("ratings", 0),
+        rating_sum=float(c.get("rating_sum", 0)),
+        human_resolved=c.get("human_resolved", 0),
+        ai_resolved=c.get("ai_resolved", 0),
+        sentiment=_ratio(c.get("sentiment_milli", 0), c.get("sentiment_n", 0)) / 1000,
         first_token_p50_ms=percentile(b.hists.get("first_token_ms", {}), 0.5),
         reply_p50_ms=percentile(b.hists.get("reply_ms", {}), 0.5),
         reply_p99_ms=percentile(b.hists.get("reply_ms", {}), 0.99),
-        prompt_tokens=c.get("prompt_tokens", 0), completion_tokens=c.get("completion_tokens", 0),
-        jobs_failed=c.get("jobs_failed", 0), **where)
+        prompt_tokens=c.get("prompt_tokens", 0),
+        completion_tokens=c.get("completion_tokens", 0),
+        jobs_failed=c.get("jobs_failed", 0),
+        **where,
+    )
 
 
 def _label(mean: float) -> str:
@@ -67,9 +80,13 @@ def _label(mean: float) -> str:
 
 
 def _conversation_sentiment(c: ConversationScore) -> pb.ConversationSentiment:
-    out = pb.ConversationSentiment(conversation_id=c.conversation_id, messages=c.messages,
-                                   mean_compound=round(c.mean, 4), min_compound=c.min_milli / 1000,
-                                   label=_label(round(c.mean, 4)))
+    out = pb.ConversationSentiment(
+        conversation_id=c.conversation_id,
+        messages=c.messages,
+        mean_compound=round(c.mean, 4),
+        min_compound=c.min_milli / 1000,
+        label=_label(round(c.mean, 4)),
+    )
     if c.last_ms:
         out.updated_at.FromMilliseconds(c.last_ms)
     return out
@@ -94,20 +111,33 @@ class AnalyticsCore:
         c = b.counters
         first, reply = _latency(b.hists.get("first_token_ms", {})), _latency(b.hists.get("reply_ms", {}))
         out = pb.Overview(
-            from_day=start.isoformat(), to_day=end.isoformat(),
-            questions=c.get("questions", 0), ai_answered=c.get("ai_answered", 0), handed_off=c.get("handed_off", 0),
-            human_resolved=c.get("human_resolved", 0), ai_resolved=c.get("ai_resolved", 0), closed=c.get("closed", 0),
-            helpful=c.get("helpful", 0), not_helpful=c.get("not_helpful", 0),
+            from_day=start.isoformat(),
+            to_day=end.isoformat(),
+            questions=c.get("questions", 0),
+            ai_answered=c.get("ai_answered", 0),
+            handed_off=c.get("handed_off", 0),
+            human_resolved=c.get("human_resolved", 0),
+            ai_resolved=c.get("ai_resolved", 0),
+            closed=c.get("closed", 0),
+            helpful=c.get("helpful", 0),
+            not_helpful=c.get("not_helpful", 0),
             accuracy=_ratio(c.get("helpful", 0), c.get("helpful", 0) + c.get("not_helpful", 0)),
-            ratings=c.get("ratings", 0), satisfaction=_ratio(c.get("rating_sum", 0), c.get("ratings", 0)),
+            ratings=c.get("ratings", 0),
+            satisfaction=_ratio(c.get("rating_sum", 0), c.get("ratings", 0)),
             rating_counts=[c.get(f"rating_{i}", 0) for i in range(1, 6)],
-            first_token=first, reply=reply, queue_wait=_latency(b.hists.get("queue_wait_ms", {})),
-            first_token_p50_ms=first.p50_ms, first_token_p99_ms=first.p99_ms,
-            reply_p50_ms=reply.p50_ms, reply_p99_ms=reply.p99_ms,
+            first_token=first,
+            reply=reply,
+            queue_wait=_latency(b.hists.get("queue_wait_ms", {})),
+            first_token_p50_ms=first.p50_ms,
+            first_token_p99_ms=first.p99_ms,
+            reply_p50_ms=reply.p50_ms,
+            reply_p99_ms=reply.p99_ms,
             sentiment=_ratio(c.get("sentiment_milli", 0), c.get("sentiment_n", 0)) / 1000,
-            positive_messages=c.get("positive", 0), neutral_messages=c.get("neutral", 0),
+            positive_messages=c.get("positive", 0),
+            neutral_messages=c.get("neutral", 0),
             negative_messages=c.get("negative", 0),
-            prompt_tokens=c.get("prompt_tokens", 0), completion_tokens=c.get("completion_tokens", 0),
+            prompt_tokens=c.get("prompt_tokens", 0),
+            completion_tokens=c.get("completion_tokens", 0),
             jobs_failed=c.get("jobs_failed", 0),
         )
         for name, counts in sorted(b.groups.get("handoff_reason", {}).items(), key=lambda kv: (-kv[1]["n"], kv[0])):
@@ -116,9 +146,13 @@ class AnalyticsCore:
             out.channels.add(name=name, count=counts["n"])
         for name, counts in sorted(b.groups.get("backend", {}).items()):
             backend, _, model = name.partition("\t")
-            stat = out.backends.add(backend=backend, model=model, replies=counts.get("replies", 0),
-                                    prompt_tokens=counts.get("prompt_tokens", 0),
-                                    completion_tokens=counts.get("completion_tokens", 0))
+            stat = out.backends.add(
+                backend=backend,
+                model=model,
+                replies=counts.get("replies", 0),
+                prompt_tokens=counts.get("prompt_tokens", 0),
+                completion_tokens=counts.get("completion_tokens", 0),
+            )
             price = self.prices.find(backend, model)
             if price is None:
                 out.unpriced_replies += stat.replies
@@ -129,7 +163,9 @@ class AnalyticsCore:
             out.cost_usd += stat.cost_usd
         for name, counts in sorted(b.groups.get("tool", {}).items()):
             calls = counts.get("calls", 0)
-            out.tools.add(tool=name, calls=calls, errors=counts.get("errors", 0), mean_ms=_ratio(counts.get("ms", 0), calls))
+            out.tools.add(
+                tool=name, calls=calls, errors=counts.get("errors", 0), mean_ms=_ratio(counts.get("ms", 0), calls)
+            )
         return out
 
     async def daily(self, tenant_id: str, r: pb.DateRange) -> pb.GetDailyStatsResponse:
@@ -158,7 +194,7 @@ class AnalyticsCore:
         for b in hours.values():
             for question, n in b.unanswered.items():
                 totals[question] = totals.get(question, 0) + n
-        top = sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))[:limit or 10]
+        top = sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))[: limit or 10]
         return pb.GetTopUnansweredResponse(questions=[pb.UnansweredQuestion(question=q, count=n) for q, n in top])
 
     async def sentiment(self, tenant_id: str, r: pb.DateRange, limit: int) -> pb.SentimentReport:
@@ -167,16 +203,21 @@ class AnalyticsCore:
         _, _, hours = await self._hours(tenant_id, r)
         b = Bucket.total(hours.values())
         c = b.counters
-        report = pb.SentimentReport(messages=c.get("sentiment_n", 0),
-                                    mean_compound=_ratio(c.get("sentiment_milli", 0), c.get("sentiment_n", 0)) / 1000,
-                                    positive=c.get("positive", 0), neutral=c.get("neutral", 0),
-                                    negative=c.get("negative", 0), analyser=Sentiment.name)
-        for score, conversation_id, message_id in b.negative[:limit or 10]:
+        report = pb.SentimentReport(
+            messages=c.get("sentiment_n", 0),
+            mean_compound=_ratio(c.get("sentiment_milli", 0), c.get("sentiment_n", 0)) / 1000,
+            positive=c.get("positive", 0),
+            neutral=c.get("neutral", 0),
+            negative=c.get("negative", 0),
+            analyser=Sentiment.name,
+        )
+        for score, conversation_id, message_id in b.negative[: limit or 10]:
             report.most_negative.add(conversation_id=conversation_id, message_id=message_id, compound=score / 1000)
         return report
 
-    async def list_conversation_sentiment(self, tenant_id: str, r: pb.DateRange, page_size: int,
-                                          page_token: str) -> pb.ListConversationSentimentResponse:
+    async def list_conversation_sentiment(
+        self, tenant_id: str, r: pb.DateRange, page_size: int, page_token: str
+    ) -> pb.ListConversationSentimentResponse:
         if page_size < 0 or page_size > 100:
             raise InvalidArgument("page_size must be between 0 (default 20) and 100")
         try:
@@ -189,11 +230,14 @@ class AnalyticsCore:
         scores = await self.store.scores_in_range(tenant_id, start.isoformat(), end.isoformat())
         ranked = sorted(scores.values(), key=lambda c: (c.sum_milli / c.messages, c.min_milli, c.conversation_id))
         size = page_size or 20
-        page = ranked[offset:offset + size]
+        page = ranked[offset : offset + size]
         more = offset + size < len(ranked)
         return pb.ListConversationSentimentResponse(
-            conversations=[_conversation_sentiment(c) for c in page], total=len(ranked),
-            next_page_token=str(offset + size) if more else "", analyser=Sentiment.name)
+            conversations=[_conversation_sentiment(c) for c in page],
+            total=len(ranked),
+            next_page_token=str(offset + size) if more else "",
+            analyser=Sentiment.name,
+        )
 
     async def conversation_sentiment(self, tenant_id: str, conversation_ids) -> pb.GetConversationSentimentResponse:
         ids = list(dict.fromkeys(conversation_ids))
@@ -203,4 +247,5 @@ class AnalyticsCore:
             raise InvalidArgument("conversation_ids must be non-empty ids of at most 64 characters")
         scores = await self.store.conversation_scores(tenant_id, ids)
         return pb.GetConversationSentimentResponse(
-            conversations=[_conversation_sentiment(scores[i]) for i in ids if i in scores])
+            conversations=[_conversation_sentiment(scores[i]) for i in ids if i in scores]
+        )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from analytics.aggregate import Bucket
 
@@ -21,6 +21,7 @@ from analytics.aggregate import Bucket
 class MessageScore:
     """The sentiment of one customer message: kept per conversation, keyed by the
     message id, so writing it again (a duplicate event, a rebuild) changes nothing."""
+
     conversation_id: str
     message_id: str
     at_ms: int
@@ -28,12 +29,13 @@ class MessageScore:
 
     @property
     def day(self) -> str:
-        return datetime.fromtimestamp(self.at_ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d")
+        return datetime.fromtimestamp(self.at_ms / 1000, tz=UTC).strftime("%Y-%m-%d")
 
 
 @dataclass
 class ConversationScore:
     """One conversation's scored customer messages, summed (over a range, or its whole life)."""
+
     conversation_id: str
     messages: int = 0
     sum_milli: int = 0
@@ -66,8 +68,9 @@ def sum_scores(rows) -> dict[str, ConversationScore]:
 
 class AnalyticsStore(ABC):
     @abstractmethod
-    async def apply(self, tenant_id: str, event_id: str, hour: str, delta: Bucket,
-                    score: MessageScore | None = None) -> bool:
+    async def apply(
+        self, tenant_id: str, event_id: str, hour: str, delta: Bucket, score: MessageScore | None = None
+    ) -> bool:
         """Add `delta` to the tenant's `hour` bucket (YYYY-MM-DDTHH, UTC) unless `event_id`
         was applied before. True when applied now, False for a duplicate. `score` (a
         customer message's sentiment) is kept per conversation in any case: it is keyed
@@ -98,7 +101,7 @@ class AnalyticsStore(ABC):
         """The tenant's buckets from `from_hour` to `to_hour`, inclusive; hours without
         events are absent."""
 
-    async def connect(self) -> None:
+    async def connect(self) -> None:  # noqa: B027 - optional hook: stores that connect lazily need nothing here
         """Connect and create tables now (otherwise on first use)."""
 
     @abstractmethod

@@ -76,14 +76,22 @@ _STATEMENTS = {
     "create": "INSERT INTO {ks}.analytics_days (tenant_id, day, shard, version) VALUES (?, ?, ?, 0) IF NOT EXISTS",
     "claim": "INSERT INTO {ks}.analytics_days (tenant_id, day, shard, event_id) VALUES (?, ?, ?, ?) IF NOT EXISTS USING TTL ?",
     "bump": "UPDATE {ks}.analytics_days SET version = ?, hours[?] = ? WHERE tenant_id = ? AND day = ? AND shard = ? IF version = ?",
-    "score_put": ("INSERT INTO {ks}.analytics_conversation_sentiment (tenant_id, conversation_id, message_id, at_ms, "
-                  "score) VALUES (?, ?, ?, ?, ?)"),
-    "score_day_put": ("INSERT INTO {ks}.analytics_sentiment_days (tenant_id, day, shard, conversation_id, message_id, "
-                      "at_ms, score) VALUES (?, ?, ?, ?, ?, ?, ?)"),
-    "scores": ("SELECT conversation_id, message_id, at_ms, score FROM {ks}.analytics_conversation_sentiment "
-               "WHERE tenant_id = ? AND conversation_id = ?"),
-    "scores_day": ("SELECT conversation_id, message_id, at_ms, score FROM {ks}.analytics_sentiment_days "
-                   "WHERE tenant_id = ? AND day = ? AND shard = ?"),
+    "score_put": (
+        "INSERT INTO {ks}.analytics_conversation_sentiment (tenant_id, conversation_id, message_id, at_ms, "
+        "score) VALUES (?, ?, ?, ?, ?)"
+    ),
+    "score_day_put": (
+        "INSERT INTO {ks}.analytics_sentiment_days (tenant_id, day, shard, conversation_id, message_id, "
+        "at_ms, score) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    ),
+    "scores": (
+        "SELECT conversation_id, message_id, at_ms, score FROM {ks}.analytics_conversation_sentiment "
+        "WHERE tenant_id = ? AND conversation_id = ?"
+    ),
+    "scores_day": (
+        "SELECT conversation_id, message_id, at_ms, score FROM {ks}.analytics_sentiment_days "
+        "WHERE tenant_id = ? AND day = ? AND shard = ?"
+    ),
 }
 _MAX_IDS = 500
 _ATTEMPTS = 50
@@ -102,8 +110,15 @@ class CqlAnalyticsStore(_CqlStore, AnalyticsStore):
     _SCHEMA = _SCHEMA
     _STATEMENTS = _STATEMENTS
 
-    def __init__(self, contact_points: Iterable[str] | str = ("127.0.0.1",), *, session: CqlSession | None = None,
-                 shards: int = 4, seen_ttl_s: int = 35 * 86_400, **options):
+    def __init__(
+        self,
+        contact_points: Iterable[str] | str = ("127.0.0.1",),
+        *,
+        session: CqlSession | None = None,
+        shards: int = 4,
+        seen_ttl_s: int = 35 * 86_400,
+        **options,
+    ):
         super().__init__(contact_points, session, options)
         if shards < 1:
             raise ValueError("shards must be at least 1")
@@ -117,8 +132,9 @@ class CqlAnalyticsStore(_CqlStore, AnalyticsStore):
         # SERIAL reads complete any Paxos round in flight, so an unknown earlier outcome becomes known
         return await self._q(name, *params, consistency=ConsistencyLevel.LOCAL_SERIAL)
 
-    async def apply(self, tenant_id: str, event_id: str, hour: str, delta: Bucket,
-                    score: MessageScore | None = None) -> bool:
+    async def apply(
+        self, tenant_id: str, event_id: str, hour: str, delta: Bucket, score: MessageScore | None = None
+    ) -> bool:
         day, hour_of_day = hour[:10], int(hour[11:13])
         shard = self._shard(event_id)
         key = (tenant_id, day, shard)
@@ -153,7 +169,7 @@ class CqlAnalyticsStore(_CqlStore, AnalyticsStore):
         keys = [(tenant_id, day, shard) for day in _days(from_hour[:10], to_hour[:10]) for shard in range(self.shards)]
         results = await asyncio.gather(*(self._q("read", *key) for key in keys))
         out: dict[str, Bucket] = {}
-        for (_, day, _), rows in zip(keys, results):
+        for (_, day, _), rows in zip(keys, results, strict=False):
             for hour_of_day, body in ((rows[0]["hours"] or {}) if rows else {}).items():
                 hour = f"{day}T{hour_of_day:02d}"
                 if from_hour <= hour <= to_hour:
@@ -162,24 +178,41 @@ class CqlAnalyticsStore(_CqlStore, AnalyticsStore):
 
     async def put_score(self, tenant_id: str, score: MessageScore) -> None:
         s = score
-        await self._batch([
-            ("score_put", (tenant_id, s.conversation_id, s.message_id, s.at_ms, s.score_milli)),
-            ("score_day_put", (tenant_id, s.day, self._shard(s.conversation_id), s.conversation_id,
-                               s.message_id, s.at_ms, s.score_milli)),
-        ])
+        await self._batch(
+            [
+                ("score_put", (tenant_id, s.conversation_id, s.message_id, s.at_ms, s.score_milli)),
+                (
+                    "score_day_put",
+                    (
+                        tenant_id,
+                        s.day,
+                        self._shard(s.conversation_id),
+                        s.conversation_id,
+                        s.message_id,
+                        s.at_ms,
+                        s.score_milli,
+                    ),
+                ),
+            ]
+        )
 
     async def counted(self, tenant_id: str, event_id: str, from_hour: str, to_hour: str) -> bool:
         shard = self._shard(event_id)
-        found = await asyncio.gather(*(self._serial("seen", tenant_id, day, shard, event_id)
-                                       for day in _days(from_hour[:10], to_hour[:10])))
+        found = await asyncio.gather(
+            *(self._serial("seen", tenant_id, day, shard, event_id) for day in _days(from_hour[:10], to_hour[:10]))
+        )
         return any(found)
 
     async def conversation_scores(self, tenant_id: str, conversation_ids: list[str]) -> dict[str, ConversationScore]:
         ids = list(dict.fromkeys(conversation_ids))[:_MAX_IDS]
         results = await asyncio.gather(*(self._q("scores", tenant_id, cid) for cid in ids))
-        return sum_scores((r["conversation_id"], r["message_id"], r["at_ms"], r["score"]) for rows in results for r in rows)
+        return sum_scores(
+            (r["conversation_id"], r["message_id"], r["at_ms"], r["score"]) for rows in results for r in rows
+        )
 
     async def scores_in_range(self, tenant_id: str, from_day: str, to_day: str) -> dict[str, ConversationScore]:
         keys = [(tenant_id, day, shard) for day in _days(from_day, to_day) for shard in range(self.shards)]
         results = await asyncio.gather(*(self._q("scores_day", *key) for key in keys))
-        return sum_scores((r["conversation_id"], r["message_id"], r["at_ms"], r["score"]) for rows in results for r in rows)
+        return sum_scores(
+            (r["conversation_id"], r["message_id"], r["at_ms"], r["score"]) for rows in results for r in rows
+        )

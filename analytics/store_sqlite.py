@@ -45,9 +45,11 @@ _MAX_IDS = 500
 
 
 def _put_score(conn: sqlite3.Connection, tenant_id: str, score: MessageScore) -> None:
-    conn.execute("INSERT OR IGNORE INTO analytics_sentiment (tenant_id, conversation_id, message_id, day, at_ms, score) "
-                 "VALUES (?, ?, ?, ?, ?, ?)",
-                 (tenant_id, score.conversation_id, score.message_id, score.day, score.at_ms, score.score_milli))
+    conn.execute(
+        "INSERT OR IGNORE INTO analytics_sentiment (tenant_id, conversation_id, message_id, day, at_ms, score) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (tenant_id, score.conversation_id, score.message_id, score.day, score.at_ms, score.score_milli),
+    )
 
 
 class SqliteAnalyticsStore(AnalyticsStore):
@@ -57,29 +59,37 @@ class SqliteAnalyticsStore(AnalyticsStore):
     async def connect(self) -> None:
         await self._db.run(lambda conn: None)
 
-    async def apply(self, tenant_id: str, event_id: str, hour: str, delta: Bucket,
-                    score: MessageScore | None = None) -> bool:
+    async def apply(
+        self, tenant_id: str, event_id: str, hour: str, delta: Bucket, score: MessageScore | None = None
+    ) -> bool:
         def tx(conn: sqlite3.Connection) -> bool:
             with _transaction(conn):
                 if score is not None:
                     _put_score(conn, tenant_id, score)
-                claimed = conn.execute("INSERT OR IGNORE INTO analytics_seen (tenant_id, event_id, hour) VALUES (?, ?, ?)",
-                                       (tenant_id, event_id, hour)).rowcount
+                claimed = conn.execute(
+                    "INSERT OR IGNORE INTO analytics_seen (tenant_id, event_id, hour) VALUES (?, ?, ?)",
+                    (tenant_id, event_id, hour),
+                ).rowcount
                 if not claimed:
                     return False
-                row = conn.execute("SELECT body FROM analytics_hours WHERE tenant_id = ? AND hour = ?",
-                                   (tenant_id, hour)).fetchone()
+                row = conn.execute(
+                    "SELECT body FROM analytics_hours WHERE tenant_id = ? AND hour = ?", (tenant_id, hour)
+                ).fetchone()
                 bucket = Bucket.from_json(row[0] if row else None).merge(delta)
-                conn.execute("INSERT OR REPLACE INTO analytics_hours (tenant_id, hour, body) VALUES (?, ?, ?)",
-                             (tenant_id, hour, bucket.to_json()))
+                conn.execute(
+                    "INSERT OR REPLACE INTO analytics_hours (tenant_id, hour, body) VALUES (?, ?, ?)",
+                    (tenant_id, hour, bucket.to_json()),
+                )
                 return True
 
         return await self._db.run(tx)
 
     async def hours(self, tenant_id: str, from_hour: str, to_hour: str) -> dict[str, Bucket]:
         def read(conn: sqlite3.Connection):
-            return conn.execute("SELECT hour, body FROM analytics_hours WHERE tenant_id = ? AND hour BETWEEN ? AND ?",
-                                (tenant_id, from_hour, to_hour)).fetchall()
+            return conn.execute(
+                "SELECT hour, body FROM analytics_hours WHERE tenant_id = ? AND hour BETWEEN ? AND ?",
+                (tenant_id, from_hour, to_hour),
+            ).fetchall()
 
         return {hour: Bucket.from_json(body) for hour, body in await self._db.run(read)}
 
@@ -92,14 +102,19 @@ class SqliteAnalyticsStore(AnalyticsStore):
 
     async def counted(self, tenant_id: str, event_id: str, from_hour: str, to_hour: str) -> bool:
         # analytics_seen is keyed by the event id alone: any hour finds it
-        row = await self._db.run(lambda conn: conn.execute(
-            "SELECT 1 FROM analytics_seen WHERE tenant_id = ? AND event_id = ?", (tenant_id, event_id)).fetchone())
+        row = await self._db.run(
+            lambda conn: conn.execute(
+                "SELECT 1 FROM analytics_seen WHERE tenant_id = ? AND event_id = ?", (tenant_id, event_id)
+            ).fetchone()
+        )
         return row is not None
 
     @staticmethod
     def _scores(rows) -> dict[str, ConversationScore]:
-        return {cid: ConversationScore(cid, messages=n, sum_milli=total, min_milli=low, last_ms=last)
-                for cid, n, total, low, last in rows}
+        return {
+            cid: ConversationScore(cid, messages=n, sum_milli=total, min_milli=low, last_ms=last)
+            for cid, n, total, low, last in rows
+        }
 
     async def conversation_scores(self, tenant_id: str, conversation_ids: list[str]) -> dict[str, ConversationScore]:
         ids = list(dict.fromkeys(conversation_ids))[:_MAX_IDS]
@@ -110,7 +125,8 @@ class SqliteAnalyticsStore(AnalyticsStore):
             return conn.execute(
                 "SELECT conversation_id, count(*), sum(score), min(score), max(at_ms) FROM analytics_sentiment "
                 f"WHERE tenant_id = ? AND conversation_id IN ({','.join('?' for _ in ids)}) GROUP BY conversation_id",
-                (tenant_id, *ids)).fetchall()
+                (tenant_id, *ids),
+            ).fetchall()
 
         return self._scores(await self._db.run(read))
 
@@ -119,7 +135,8 @@ class SqliteAnalyticsStore(AnalyticsStore):
             return conn.execute(
                 "SELECT conversation_id, count(*), sum(score), min(score), max(at_ms) FROM analytics_sentiment "
                 "WHERE tenant_id = ? AND day BETWEEN ? AND ? GROUP BY conversation_id",
-                (tenant_id, from_day, to_day)).fetchall()
+                (tenant_id, from_day, to_day),
+            ).fetchall()
 
         return self._scores(await self._db.run(read))
 

@@ -6,15 +6,14 @@ import asyncio
 import contextlib
 import time
 
-from frontdesk import busmetrics, metrics, bus, grpcutil, logs, stores
+from conversation.attachments import Attachments
+from conversation.service import ConversationCore
+from conversation.servicer import ConversationServicer
+from frontdesk import bus, busmetrics, grpcutil, logs, metrics, stores
 from frontdesk.caller import CallerCodec
 from frontdesk.conversation.v1 import conversation_pb2, conversation_pb2_grpc
 from frontdesk.publish import Publisher
 from frontdesk.settings import Settings
-
-from conversation.attachments import Attachments
-from conversation.service import ConversationCore
-from conversation.servicer import ConversationServicer
 
 log = logs.get("conversation")
 SERVICE_NAME = conversation_pb2.DESCRIPTOR.services_by_name["ConversationService"].full_name
@@ -43,11 +42,13 @@ async def serve(settings: Settings) -> None:
     publisher = Publisher(nc, js)
     blobs = stores.open_blob_store(settings)
     await blobs.start()
-    core = ConversationCore(store, publisher, settings.max_message_chars,
-                            Attachments(blobs, settings.max_attachment_bytes))
+    core = ConversationCore(
+        store, publisher, settings.max_message_chars, Attachments(blobs, settings.max_attachment_bytes)
+    )
     server = grpcutil.Server([SERVICE_NAME])
     conversation_pb2_grpc.add_ConversationServiceServicer_to_server(
-        ConversationServicer(core, CallerCodec(settings.secret_bytes())), server.grpc)
+        ConversationServicer(core, CallerCodec(settings.secret_bytes())), server.grpc
+    )
     port = server.bind(settings.host, settings.conversation_port)
     stop = grpcutil.stop_event()
     await server.start()

@@ -7,20 +7,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import cast
 
-from frontdesk.clock import now_ts
-
+from conversation.attachments import Attachments
 from frontdesk import bus, ids, logs, tracing
 from frontdesk.caller import Caller
+from frontdesk.clock import now_ts
 from frontdesk.common.v1 import common_pb2 as common
 from frontdesk.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from frontdesk.events.v1 import events_pb2 as ev
-from frontdesk.inference.v1 import inference_pb2
 from frontdesk.handoff import hand_off
+from frontdesk.inference.v1 import inference_pb2
 from frontdesk.publish import Publisher
 from frontdesk.stores.base import LogStore
-
-from conversation.attachments import Attachments
 
 log = logs.get("conversation.service")
 
@@ -81,8 +80,13 @@ class OutboxClearer:
 
 
 class ConversationCore:
-    def __init__(self, store: LogStore, publisher: Publisher, max_message_chars: int = 10_000,
-                 attachments: Attachments | None = None):
+    def __init__(
+        self,
+        store: LogStore,
+        publisher: Publisher,
+        max_message_chars: int = 10_000,
+        attachments: Attachments | None = None,
+    ):
         self.store = store
         self.pub = publisher
         self.max_chars = max_message_chars
@@ -105,14 +109,17 @@ class ConversationCore:
         await self.get(caller, conversation_id)
         if token and not ids.is_id(token, "message"):
             raise InvalidArgument("page_token is not valid")
-        return await self.store.list_messages(caller.tenant_id, conversation_id, limit=page_size(size), page_token=token)
+        return await self.store.list_messages(
+            caller.tenant_id, conversation_id, limit=page_size(size), page_token=token
+        )
 
     async def list_conversations(self, caller: Caller, size: int, token: str, *, status: int = 0, visitor_id: str = ""):
         if caller.kind == "visitor":
             visitor_id = caller.subject  # a visitor lists only their own
         try:
-            return await self.store.list_conversations(caller.tenant_id, visitor_id=visitor_id, status=status,
-                                                       limit=page_size(size, 20), page_token=token)
+            return await self.store.list_conversations(
+                caller.tenant_id, visitor_id=visitor_id, status=status, limit=page_size(size, 20), page_token=token
+            )
         except ValueError as err:
             raise InvalidArgument(str(err)) from None
 
@@ -124,9 +131,14 @@ class ConversationCore:
         if channel not in common.Channel.values():
             raise InvalidArgument("unknown channel")
         conv = common.Conversation(
-            id=ids.new_id("conversation"), visitor_id=caller.subject, status=Status.CONVERSATION_STATUS_AI,
-            channel=channel or (common.CHANNEL_API if caller.kind == "api_key" else common.CHANNEL_WEB),
-            created_at=now_ts(), attributes=attributes,
+            id=ids.new_id("conversation"),
+            visitor_id=caller.subject,
+            status=Status.CONVERSATION_STATUS_AI,
+            channel=cast(
+                common.Channel, channel or (common.CHANNEL_API if caller.kind == "api_key" else common.CHANNEL_WEB)
+            ),
+            created_at=now_ts(),
+            attributes=attributes,
         )
         stored = await self.store.create_conversation(caller.tenant_id, conv)
         log.info("conversation.started", tenant=caller.tenant_id, conversation=conv.id)
@@ -140,8 +152,16 @@ class ConversationCore:
         return text
 
     async def send_customer_message(
-        self, caller: Caller, conversation_id: str, text: str, client_message_id: str = "", *,
-        voice: bool = False, audio_id: str = "", language: str = "", attachment_ids: list[str] | None = None,
+        self,
+        caller: Caller,
+        conversation_id: str,
+        text: str,
+        client_message_id: str = "",
+        *,
+        voice: bool = False,
+        audio_id: str = "",
+        language: str = "",
+        attachment_ids: list[str] | None = None,
     ) -> tuple[common.Message, bool]:
         """Store first, then queue the AI job; returns (message, queued_for_ai)."""
         if caller.kind not in ("visitor", "api_key", "service"):
@@ -155,13 +175,27 @@ class ConversationCore:
         attached = [await self.attachment(caller, conversation_id, a) for a in attachment_ids or []]
         if conv.status == Status.CONVERSATION_STATUS_CLOSED:
             # a new question reopens a closed conversation with the AI
-            conv = await self.store.update_conversation(caller.tenant_id, conversation_id, status=Status.CONVERSATION_STATUS_AI,
-                                                        assigned_operator_id="", handoff_reason="")
+            conv = await self.store.change_conversation(
+                caller.tenant_id,
+                conversation_id,
+                status=Status.CONVERSATION_STATUS_AI,
+                assigned_operator_id="",
+                handoff_reason="",
+            )
             await self.pub.live(caller.tenant_id, conversation_id, status_changed=ev.StatusChanged(status=conv.status))
         msg = common.Message(
-            id=ids.new_id("message"), conversation_id=conversation_id, role=common.ROLE_CUSTOMER, text=text,
-            created_at=now_ts(), author_id=caller.subject, author_name=caller.name, client_message_id=client_message_id,
-            voice=voice, audio_id=audio_id, language=language, attachments=attached,
+            id=ids.new_id("message"),
+            conversation_id=conversation_id,
+            role=common.ROLE_CUSTOMER,
+            text=text,
+            created_at=now_ts(),
+            author_id=caller.subject,
+            author_name=caller.name,
+            client_message_id=client_message_id,
+            voice=voice,
+            audio_id=audio_id,
+            language=language,
+            attachments=attached,
         )
         dedupe = f"client:{client_message_id}" if client_message_id else ""
         queued = conv.status == Status.CONVERSATION_STATUS_AI
@@ -175,21 +209,37 @@ class ConversationCore:
             # JetStream's dedupe (Nats-Msg-Id) drops the copy if it did not
             await self.queue_job(caller.tenant_id, conv, stored)
         if created:
-            await self.pub.domain(caller.tenant_id, conversation_id, f"received:{stored.id}",
-                                  message_received=ev.MessageReceived(message_id=stored.id, role=stored.role,
-                                                                      channel=conv.channel, length=len(text), text=text[:500]))
+            await self.pub.domain(
+                caller.tenant_id,
+                conversation_id,
+                f"received:{stored.id}",
+                message_received=ev.MessageReceived(
+                    message_id=stored.id, role=stored.role, channel=conv.channel, length=len(text), text=text[:500]
+                ),
+            )
         return stored, queued
 
     async def queue_job(self, tenant_id: str, conv: common.Conversation, msg: common.Message) -> bool:
         """Publish the AI job of a stored message and clear its outbox entry. A failure is
         logged, not raised: the entry stays and the sweeper publishes it later."""
         job = inference_pb2.AiJob(
-            job_id=msg.id, tenant_id=tenant_id, conversation_id=conv.id, message_id=msg.id, text=msg.text,
-            enqueued_at=now_ts(), visitor_id=conv.visitor_id, language=msg.language, channel=conv.channel,
+            job_id=msg.id,
+            tenant_id=tenant_id,
+            conversation_id=conv.id,
+            message_id=msg.id,
+            text=msg.text,
+            enqueued_at=now_ts(),
+            visitor_id=conv.visitor_id,
+            language=msg.language,
+            channel=conv.channel,
         )
         try:
-            await self.pub.js.publish(bus.jobs_subject(tenant_id), job.SerializeToString(),
-                                      headers=tracing.inject({"Nats-Msg-Id": msg.id}), timeout=2)
+            await self.pub.js.publish(
+                bus.jobs_subject(tenant_id),
+                job.SerializeToString(),
+                headers=tracing.inject({"Nats-Msg-Id": msg.id}),
+                timeout=2,
+            )
         except Exception as err:  # noqa: BLE001 - the outbox keeps the job; the sweeper retries
             log.warning("job.publish_deferred", tenant=tenant_id, conversation=conv.id, message=msg.id, error=str(err))
             return False
@@ -211,11 +261,14 @@ class ConversationCore:
             if not await self.queue_job(entry.tenant_id, conv, msg):
                 break  # NATS is still away; try again on the next sweep
             published += 1
-            log.info("job.recovered", tenant=entry.tenant_id, conversation=entry.conversation_id, message=entry.message_id)
+            log.info(
+                "job.recovered", tenant=entry.tenant_id, conversation=entry.conversation_id, message=entry.message_id
+            )
         return published
 
-    async def upload_attachment(self, caller: Caller, conversation_id: str, filename: str, content_type: str,
-                                data: bytes) -> common.Attachment:
+    async def upload_attachment(
+        self, caller: Caller, conversation_id: str, filename: str, content_type: str, data: bytes
+    ) -> common.Attachment:
         await self.get(caller, conversation_id)
         return await self._attachments().store(caller.tenant_id, conversation_id, filename, content_type, data)
 
@@ -238,24 +291,38 @@ class ConversationCore:
             return conv
         return await hand_off(self.store, self.pub, caller.tenant_id, conv, "customer_request", reason[:500])
 
-    async def submit_feedback(self, caller: Caller, conversation_id: str, message_id: str, helpful: bool, comment: str) -> None:
+    async def submit_feedback(
+        self, caller: Caller, conversation_id: str, message_id: str, helpful: bool, comment: str
+    ) -> None:
         await self.get(caller, conversation_id)
-        msg = await self.store.find_message(caller.tenant_id, conversation_id, message_id=message_id) if message_id else None
+        msg = (
+            await self.store.find_message(caller.tenant_id, conversation_id, message_id=message_id)
+            if message_id
+            else None
+        )
         if msg is None:
             raise NotFound("message not found")
         if msg.role != common.ROLE_AI:
             raise FailedPrecondition("feedback is for AI answers only")
         await self.store.record_feedback(caller.tenant_id, conversation_id, message_id, helpful, comment[:2000])
-        await self.pub.domain(caller.tenant_id, conversation_id, f"feedback:{message_id}:{int(helpful)}",
-                              feedback_given=ev.FeedbackGiven(message_id=message_id, helpful=helpful))
+        await self.pub.domain(
+            caller.tenant_id,
+            conversation_id,
+            f"feedback:{message_id}:{int(helpful)}",
+            feedback_given=ev.FeedbackGiven(message_id=message_id, helpful=helpful),
+        )
 
     async def rate(self, caller: Caller, conversation_id: str, score: int, comment: str) -> None:
         if not 1 <= score <= 5:
             raise InvalidArgument("score must be between 1 and 5")
         await self.get(caller, conversation_id)
         await self.store.update_conversation(caller.tenant_id, conversation_id, rating=score)
-        await self.pub.domain(caller.tenant_id, conversation_id, f"rating:{conversation_id}:{score}",
-                              conversation_rated=ev.ConversationRated(score=score, comment=comment[:2000]))
+        await self.pub.domain(
+            caller.tenant_id,
+            conversation_id,
+            f"rating:{conversation_id}:{score}",
+            conversation_rated=ev.ConversationRated(score=score, comment=comment[:2000]),
+        )
 
     # -- operator side ----------------------------------------------------------------
 
@@ -268,25 +335,44 @@ class ConversationCore:
         conv = await self.get(caller, conversation_id)
         if conv.status == Status.CONVERSATION_STATUS_HUMAN and conv.assigned_operator_id == caller.subject:
             return conv
-        updated = await self.store.update_conversation(caller.tenant_id, conversation_id, status=Status.CONVERSATION_STATUS_HUMAN,
-                                                       assigned_operator_id=caller.subject)
-        await self.pub.live(caller.tenant_id, conversation_id,
-                            agent_joined=ev.AgentJoined(operator_id=caller.subject, display_name=caller.name))
+        updated = await self.store.change_conversation(
+            caller.tenant_id,
+            conversation_id,
+            status=Status.CONVERSATION_STATUS_HUMAN,
+            assigned_operator_id=caller.subject,
+        )
+        await self.pub.live(
+            caller.tenant_id,
+            conversation_id,
+            agent_joined=ev.AgentJoined(operator_id=caller.subject, display_name=caller.name),
+        )
         await self.pub.live(caller.tenant_id, conversation_id, status_changed=ev.StatusChanged(status=updated.status))
-        log.info("conversation.taken_over", tenant=caller.tenant_id, conversation=conversation_id, operator=caller.subject)
+        log.info(
+            "conversation.taken_over", tenant=caller.tenant_id, conversation=conversation_id, operator=caller.subject
+        )
         return updated
 
-    async def send_agent_message(self, caller: Caller, conversation_id: str, text: str, client_message_id: str) -> common.Message:
+    async def send_agent_message(
+        self, caller: Caller, conversation_id: str, text: str, client_message_id: str
+    ) -> common.Message:
         self._operator(caller)
         self._check_text(text)
         conv = await self.get(caller, conversation_id)
         if conv.status != Status.CONVERSATION_STATUS_HUMAN or conv.assigned_operator_id != caller.subject:
             await self.take_over(caller, conversation_id)  # replying as a person means taking over
-        msg = common.Message(id=ids.new_id("message"), conversation_id=conversation_id, role=common.ROLE_AGENT, text=text,
-                             created_at=now_ts(), author_id=caller.subject, author_name=caller.name,
-                             client_message_id=client_message_id)
+        msg = common.Message(
+            id=ids.new_id("message"),
+            conversation_id=conversation_id,
+            role=common.ROLE_AGENT,
+            text=text,
+            created_at=now_ts(),
+            author_id=caller.subject,
+            author_name=caller.name,
+            client_message_id=client_message_id,
+        )
         stored, created = await self.store.append_message(
-            caller.tenant_id, msg, f"client:{client_message_id}" if client_message_id else "")
+            caller.tenant_id, msg, f"client:{client_message_id}" if client_message_id else ""
+        )
         if created:
             await self.pub.live(caller.tenant_id, conversation_id, message=stored)
         return stored
@@ -294,15 +380,18 @@ class ConversationCore:
     async def set_status(self, caller: Caller, conversation_id: str, status: int) -> common.Conversation:
         self._operator(caller)
         before = await self.get(caller, conversation_id)
-        updated = await self.store.update_conversation(caller.tenant_id, conversation_id, status=status,
-                                                       assigned_operator_id="", handoff_reason="")
-        await self.pub.live(caller.tenant_id, conversation_id, status_changed=ev.StatusChanged(status=status))
+        updated = await self.store.change_conversation(
+            caller.tenant_id, conversation_id, status=status, assigned_operator_id="", handoff_reason=""
+        )
+        await self.pub.live(caller.tenant_id, conversation_id, status_changed=ev.StatusChanged(status=updated.status))
         if status == Status.CONVERSATION_STATUS_CLOSED and before.status != Status.CONVERSATION_STATUS_CLOSED:
             # analytics: who resolved it (a person, or the AI alone); one event per close
-            await self.pub.domain(caller.tenant_id, conversation_id,
-                                  f"closed:{conversation_id}:{updated.updated_at.ToMilliseconds()}",
-                                  conversation_closed=ev.ConversationClosed(previous_status=before.status,
-                                                                            operator_id=caller.subject))
+            await self.pub.domain(
+                caller.tenant_id,
+                conversation_id,
+                f"closed:{conversation_id}:{updated.updated_at.ToMilliseconds()}",
+                conversation_closed=ev.ConversationClosed(previous_status=before.status, operator_id=caller.subject),
+            )
         return updated
 
     # -- live events ------------------------------------------------------------------

@@ -3,14 +3,13 @@ call the domain core, shape the response."""
 
 from __future__ import annotations
 
+from conversation.service import ConversationCore
 from frontdesk.admin.v1 import admin_pb2
 from frontdesk.caller import Caller, CallerCodec
 from frontdesk.chat.v1 import chat_pb2
 from frontdesk.common.v1 import common_pb2 as common
 from frontdesk.conversation.v1 import conversation_pb2, conversation_pb2_grpc
 from frontdesk.errors import PermissionDenied, rpc
-
-from conversation.service import ConversationCore
 
 Status = common.ConversationStatus
 
@@ -40,16 +39,21 @@ class ConversationServicer(conversation_pb2_grpc.ConversationServiceServicer):
     @rpc
     async def SendMessage(self, request, context):
         caller = await self._caller(context)
-        msg, queued = await self.core.send_customer_message(caller, request.conversation_id, request.text,
-                                                            request.client_message_id,
-                                                            attachment_ids=list(request.attachment_ids))
+        msg, queued = await self.core.send_customer_message(
+            caller,
+            request.conversation_id,
+            request.text,
+            request.client_message_id,
+            attachment_ids=list(request.attachment_ids),
+        )
         return chat_pb2.SendMessageResponse(message=msg, queued_for_ai=queued)
 
     @rpc
     async def UploadAttachment(self, request, context):
         caller = await self._caller(context)
-        return await self.core.upload_attachment(caller, request.conversation_id, request.filename,
-                                                 request.content_type, request.data)
+        return await self.core.upload_attachment(
+            caller, request.conversation_id, request.filename, request.content_type, request.data
+        )
 
     @rpc
     async def GetAttachment(self, request, context):
@@ -60,7 +64,9 @@ class ConversationServicer(conversation_pb2_grpc.ConversationServiceServicer):
     @rpc
     async def ListMessages(self, request, context):
         caller = await self._caller(context)
-        msgs, token = await self.core.list_messages(caller, request.conversation_id, request.page_size, request.page_token)
+        msgs, token = await self.core.list_messages(
+            caller, request.conversation_id, request.page_size, request.page_token
+        )
         return chat_pb2.ListMessagesResponse(messages=msgs, next_page_token=token)
 
     @rpc
@@ -76,7 +82,9 @@ class ConversationServicer(conversation_pb2_grpc.ConversationServiceServicer):
     @rpc
     async def SubmitFeedback(self, request, context):
         caller = await self._caller(context)
-        await self.core.submit_feedback(caller, request.conversation_id, request.message_id, request.helpful, request.comment)
+        await self.core.submit_feedback(
+            caller, request.conversation_id, request.message_id, request.helpful, request.comment
+        )
         return chat_pb2.SubmitFeedbackResponse()
 
     @rpc
@@ -94,8 +102,9 @@ class ConversationServicer(conversation_pb2_grpc.ConversationServiceServicer):
     @rpc
     async def AdminListConversations(self, request, context):
         caller = await self._operator(context)
-        convs, token = await self.core.list_conversations(caller, request.page_size, request.page_token,
-                                                          status=request.status, visitor_id=request.visitor_id)
+        convs, token = await self.core.list_conversations(
+            caller, request.page_size, request.page_token, status=request.status, visitor_id=request.visitor_id
+        )
         return admin_pb2.ListConversationsResponse(conversations=convs, next_page_token=token)
 
     @rpc
@@ -105,7 +114,9 @@ class ConversationServicer(conversation_pb2_grpc.ConversationServiceServicer):
     @rpc
     async def AdminListMessages(self, request, context):
         caller = await self._operator(context)
-        msgs, token = await self.core.list_messages(caller, request.conversation_id, request.page_size, request.page_token)
+        msgs, token = await self.core.list_messages(
+            caller, request.conversation_id, request.page_size, request.page_token
+        )
         return admin_pb2.ListMessagesResponse(messages=msgs, next_page_token=token)
 
     @rpc
@@ -115,7 +126,9 @@ class ConversationServicer(conversation_pb2_grpc.ConversationServiceServicer):
     @rpc
     async def SendAgentMessage(self, request, context):
         caller = await self._operator(context)
-        return await self.core.send_agent_message(caller, request.conversation_id, request.text, request.client_message_id)
+        return await self.core.send_agent_message(
+            caller, request.conversation_id, request.text, request.client_message_id
+        )
 
     @rpc
     async def ReleaseConversation(self, request, context):
@@ -137,6 +150,12 @@ class ConversationServicer(conversation_pb2_grpc.ConversationServiceServicer):
     async def PostVoiceMessage(self, request, context):
         caller = await self._caller(context)
         msg, queued = await self.core.send_customer_message(
-            caller, request.conversation_id, request.text, request.client_message_id,
-            voice=True, audio_id=request.audio_id, language=request.language)
+            caller,
+            request.conversation_id,
+            request.text,
+            request.client_message_id,
+            voice=True,
+            audio_id=request.audio_id,
+            language=request.language,
+        )
         return chat_pb2.SendMessageResponse(message=msg, queued_for_ai=queued)

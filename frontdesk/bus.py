@@ -130,26 +130,30 @@ async def ensure_streams(js: JetStreamContext, settings: Settings) -> None:
             max_age=7 * 24 * 3600.0,
         ),
     ]
-    streams.append(StreamConfig(
-        name=SPEECH_STREAM,
-        subjects=["frontdesk.*.speech"],
-        retention=RetentionPolicy.WORK_QUEUE,  # transcription jobs (speech/service.py)
-        storage=StorageType.FILE,
-        duplicate_window=DUPLICATE_WINDOW_S,
-        discard=DiscardPolicy.NEW,
-    ))
-    streams.append(StreamConfig(
-        name=KNOWLEDGE_STREAM,
-        subjects=[ingest_subject("*")],
-        retention=RetentionPolicy.WORK_QUEUE,  # ingestion jobs (inference/ingestion.py)
-        storage=StorageType.FILE,
-        duplicate_window=DUPLICATE_WINDOW_S,  # Nats-Msg-Id = job id
-        discard=DiscardPolicy.NEW,
-    ))
+    streams.append(
+        StreamConfig(
+            name=SPEECH_STREAM,
+            subjects=["frontdesk.*.speech"],
+            retention=RetentionPolicy.WORK_QUEUE,  # transcription jobs (speech/service.py)
+            storage=StorageType.FILE,
+            duplicate_window=DUPLICATE_WINDOW_S,
+            discard=DiscardPolicy.NEW,
+        )
+    )
+    streams.append(
+        StreamConfig(
+            name=KNOWLEDGE_STREAM,
+            subjects=[ingest_subject("*")],
+            retention=RetentionPolicy.WORK_QUEUE,  # ingestion jobs (inference/ingestion.py)
+            storage=StorageType.FILE,
+            duplicate_window=DUPLICATE_WINDOW_S,  # Nats-Msg-Id = job id
+            discard=DiscardPolicy.NEW,
+        )
+    )
     for config in streams:
         config.num_replicas = settings.stream_replicas  # 3 on a NATS cluster: a node may fail
         try:
-            await js.stream_info(config.name)
+            await js.stream_info(str(config.name))
             await js.update_stream(config)
         except NotFoundError:
             await js.add_stream(config)
@@ -171,12 +175,23 @@ async def knowledge_heads(js: JetStreamContext, settings: Settings):
     try:
         return await js.key_value(KNOWLEDGE_HEADS)
     except (BucketNotFoundError, NotFoundError):
-        return await js.create_key_value(KeyValueConfig(
-            bucket=KNOWLEDGE_HEADS, history=1, storage=StorageType.FILE, replicas=settings.stream_replicas))
+        return await js.create_key_value(
+            KeyValueConfig(
+                bucket=KNOWLEDGE_HEADS, history=1, storage=StorageType.FILE, replicas=settings.stream_replicas
+            )
+        )
 
 
-async def work_through(js: JetStreamContext, subject: str, *, durable: str, stream: str,
-                       handle: Callable[[object], Awaitable[None]], stop: asyncio.Event, config=None) -> None:
+async def work_through(
+    js: JetStreamContext,
+    subject: str,
+    *,
+    durable: str,
+    stream: str,
+    handle: Callable[[object], Awaitable[None]],
+    stop: asyncio.Event,
+    config=None,
+) -> None:
     """A worker's loop over a durable work-queue consumer, one message at a time, until
     `stop`: idle fetches time out quietly, a NATS outage is waited out, and the pull
     subscription is closed at the end (an open pull request would hold up the

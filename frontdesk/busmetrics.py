@@ -18,9 +18,19 @@ log = logs.get("busmetrics")
 
 STREAM_MESSAGES = Gauge("frontdesk_stream_messages", "Messages stored in a JetStream stream", ["stream"])
 STREAM_BYTES = Gauge("frontdesk_stream_bytes", "Bytes stored in a JetStream stream", ["stream"])
-CONSUMER_LAG = Gauge("frontdesk_consumer_lag", "Messages not yet delivered to any consumer of the stream (sum over consumers)", ["stream"])
-ACK_PENDING = Gauge("frontdesk_consumer_ack_pending", "Messages delivered and not yet acknowledged (sum over consumers)", ["stream"])
-REDELIVERED = Gauge("frontdesk_consumer_redelivered", "Messages delivered more than once and still pending (sum over consumers)", ["stream"])
+CONSUMER_LAG = Gauge(
+    "frontdesk_consumer_lag",
+    "Messages not yet delivered to any consumer of the stream (sum over consumers)",
+    ["stream"],
+)
+ACK_PENDING = Gauge(
+    "frontdesk_consumer_ack_pending", "Messages delivered and not yet acknowledged (sum over consumers)", ["stream"]
+)
+REDELIVERED = Gauge(
+    "frontdesk_consumer_redelivered",
+    "Messages delivered more than once and still pending (sum over consumers)",
+    ["stream"],
+)
 CONSUMERS = Gauge("frontdesk_consumers", "Consumers bound to the stream", ["stream"])
 
 

@@ -25,9 +25,9 @@ _TTL_S = 300  # a forwarded context is only good for the call it rides on
 @dataclass(frozen=True)
 class Caller:
     tenant_id: str
-    kind: str      # visitor, api_key, operator, service
-    subject: str   # visitor / key / operator id, or service name
-    role: str      # visitor, admin, owner, agent, service
+    kind: str  # visitor, api_key, operator, service
+    subject: str  # visitor / key / operator id, or service name
+    role: str  # visitor, admin, owner, agent, service
     name: str = ""
 
     @property

@@ -1,18 +1,18 @@
 """The `frontdesk` command: run the mesh or one service, check it, ask it.
 
-    frontdesk run                 the whole mesh (embedded default), until Ctrl-C
-    frontdesk gateway|conversation|inference|speech|analytics   one service (distributed deployments)
-    frontdesk analytics backfill --tenant SLUG
-                                  count a tenant's events still in the EVENTS stream that analytics missed
-    frontdesk analytics backfill --tenant SLUG --from-logs [--from DAY] [--to DAY]
-                                  rebuild them from the stored conversations instead (after a long outage)
-    frontdesk status              health of every service; exit 0 only when all serve
-    frontdesk ask "question"      ask as the demo tenant's customer; the reply streams to stdout
-    frontdesk kb import FILE      load FAQ (JSONL, CSV) or a document (Markdown, HTML, PDF, text)
-                                  into a tenant's knowledge base (embedded default)
-    frontdesk eval --kb KB.jsonl --cases CASES.jsonl
-                                  run cases through the production answer policy; prints metrics
-    frontdesk config              every setting, its variable and default
+frontdesk run                 the whole mesh (embedded default), until Ctrl-C
+frontdesk gateway|conversation|inference|speech|analytics   one service (distributed deployments)
+frontdesk analytics backfill --tenant SLUG
+                              count a tenant's events still in the EVENTS stream that analytics missed
+frontdesk analytics backfill --tenant SLUG --from-logs [--from DAY] [--to DAY]
+                              rebuild them from the stored conversations instead (after a long outage)
+frontdesk status              health of every service; exit 0 only when all serve
+frontdesk ask "question"      ask as the demo tenant's customer; the reply streams to stdout
+frontdesk kb import FILE      load FAQ (JSONL, CSV) or a document (Markdown, HTML, PDF, text)
+                              into a tenant's knowledge base (embedded default)
+frontdesk eval --kb KB.jsonl --cases CASES.jsonl
+                              run cases through the production answer policy; prints metrics
+frontdesk config              every setting, its variable and default
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ import argparse
 import asyncio
 import json
 import sys
-
 from pathlib import Path
 
 import grpc
 
-from frontdesk import grpcutil, logs, settings as settings_mod
+from frontdesk import grpcutil, logs
+from frontdesk import settings as settings_mod
 
 
 def _runtime(settings) -> dict:
@@ -40,13 +40,13 @@ async def _status(settings, as_json: bool) -> int:
     runtime = _runtime(settings)
     names = list(runtime["services"])
     results = await asyncio.gather(*(grpcutil.check_health(runtime["services"][n]) for n in names))
-    rows = dict(zip(names, results))
+    rows = dict(zip(names, results, strict=False))
     host, _, port = runtime["nats"][0].removeprefix("nats://").rpartition(":")
     try:
         _, writer = await asyncio.wait_for(asyncio.open_connection(host, int(port)), 2)
         writer.close()
         rows["nats"] = "SERVING"
-    except (OSError, asyncio.TimeoutError):
+    except (TimeoutError, OSError):
         rows["nats"] = "UNREACHABLE"
     if as_json:
         print(json.dumps(rows))
@@ -57,7 +57,13 @@ async def _status(settings, as_json: bool) -> int:
     return 0 if all(v == "SERVING" for v in rows.values()) else 1
 
 
-AUDIO_TYPES = {".wav": "audio/wav", ".mp3": "audio/mpeg", ".ogg": "audio/ogg", ".opus": "audio/ogg", ".webm": "audio/webm"}
+AUDIO_TYPES = {
+    ".wav": "audio/wav",
+    ".mp3": "audio/mpeg",
+    ".ogg": "audio/ogg",
+    ".opus": "audio/ogg",
+    ".webm": "audio/webm",
+}
 
 
 async def _ask(settings, question: str, timeout_s: float, audio: Path | None = None) -> int:
@@ -71,21 +77,34 @@ async def _ask(settings, question: str, timeout_s: float, audio: Path | None = N
         auth = auth_pb2_grpc.AuthServiceStub(channel)
         chat = chat_pb2_grpc.ChatServiceStub(channel)
         try:
-            session = await auth.CreateVisitorSession(auth_pb2.CreateVisitorSessionRequest(widget_key=demo["widget_key"]), timeout=10)
+            session = await auth.CreateVisitorSession(
+                auth_pb2.CreateVisitorSessionRequest(widget_key=demo["widget_key"]), timeout=10
+            )
             md = (("authorization", f"Bearer {session.token}"),)
-            conv = (await chat.StartConversation(chat_pb2.StartConversationRequest(), metadata=md, timeout=10)).conversation
-            events = chat.StreamEvents(chat_pb2.StreamEventsRequest(conversation_id=conv.id), metadata=md, timeout=timeout_s)
+            conv = (
+                await chat.StartConversation(chat_pb2.StartConversationRequest(), metadata=md, timeout=10)
+            ).conversation
+            events = chat.StreamEvents(
+                chat_pb2.StreamEventsRequest(conversation_id=conv.id), metadata=md, timeout=timeout_s
+            )
             await events.read()  # the status snapshot: the stream is live before the question goes out
             asked_id = ""
             if audio is None:
-                asked_id = (await chat.SendMessage(chat_pb2.SendMessageRequest(conversation_id=conv.id, text=question),
-                                                   metadata=md, timeout=10)).message.id
+                asked_id = (
+                    await chat.SendMessage(
+                        chat_pb2.SendMessageRequest(conversation_id=conv.id, text=question), metadata=md, timeout=10
+                    )
+                ).message.id
             else:
                 speech = speech_pb2_grpc.SpeechServiceStub(channel)
-                header = speech_pb2.AudioHeader(conversation_id=conv.id, filename=audio.name,
-                                                content_type=AUDIO_TYPES.get(audio.suffix.lower(), ""))
-                await speech.SubmitAudio(speech_pb2.SubmitAudioRequest(header=header, data=audio.read_bytes()),
-                                         metadata=md, timeout=60)
+                header = speech_pb2.AudioHeader(
+                    conversation_id=conv.id, filename=audio.name, content_type=AUDIO_TYPES.get(audio.suffix.lower(), "")
+                )
+                await speech.SubmitAudio(
+                    speech_pb2.SubmitAudioRequest(header=header, data=await asyncio.to_thread(audio.read_bytes)),
+                    metadata=md,
+                    timeout=60,
+                )
             streamed = False
             while (event := await events.read()) is not grpc.aio.EOF:
                 kind = event.WhichOneof("kind")
@@ -159,7 +178,9 @@ def _kb_import(settings, path: Path, slug: str) -> int:
                 record = await jobs.get(tenant.id, record.id) or record
                 if tty and record.total:
                     filled = int(30 * record.done / record.total)
-                    sys.stderr.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {record.done}/{record.total} {record.state}")
+                    sys.stderr.write(
+                        f"\r[{'#' * filled}{'.' * (30 - filled)}] {record.done}/{record.total} {record.state}"
+                    )
             if tty:
                 sys.stderr.write("\n")
         finally:
@@ -172,8 +193,10 @@ def _kb_import(settings, path: Path, slug: str) -> int:
         if record.state == FAILED:
             print(f"{path}: {record.error}", file=sys.stderr)
             return 1
-        print(f"imported {record.done} FAQ entries and document chunks from {path.name} "
-              f"(job {record.id}, knowledge base version {record.version}); {record.rejected} lines rejected")
+        print(
+            f"imported {record.done} FAQ entries and document chunks from {path.name} "
+            f"(job {record.id}, knowledge base version {record.version}); {record.rejected} lines rejected"
+        )
         return 0 if record.done or not record.rejected else 1
 
     return asyncio.run(run())
@@ -205,9 +228,14 @@ def main(argv: list[str] | None = None) -> int:
     analytics = sub.add_parser("analytics", help="run the analytics service, or `analytics backfill`")
     analytics.add_argument("action", nargs="?", choices=("serve", "backfill"), default="serve")
     analytics.add_argument("--tenant", default="demo", help="backfill: the tenant's slug (default: demo)")
-    analytics.add_argument("--from-logs", action="store_true",
-                           help="backfill: rebuild the events from the stored conversations, not the EVENTS stream")
-    analytics.add_argument("--from", dest="from_day", default="", help="--from-logs: first day, YYYY-MM-DD (default: 29 days before --to)")
+    analytics.add_argument(
+        "--from-logs",
+        action="store_true",
+        help="backfill: rebuild the events from the stored conversations, not the EVENTS stream",
+    )
+    analytics.add_argument(
+        "--from", dest="from_day", default="", help="--from-logs: first day, YYYY-MM-DD (default: 29 days before --to)"
+    )
     analytics.add_argument("--to", dest="to_day", default="", help="--from-logs: last day, YYYY-MM-DD (default: today)")
     status = sub.add_parser("status", help="health of every service of the running mesh")
     status.add_argument("--json", action="store_true")
@@ -253,8 +281,10 @@ def main(argv: list[str] | None = None) -> int:
 
         tally = asyncio.run(run_backfill(settings, args.tenant, args.from_logs, args.from_day, args.to_day))
         source = f" rebuilt from {tally.conversations} conversations" if args.from_logs else ""
-        print(f"scanned {tally.scanned} events{source}: {tally.applied} counted now, {tally.duplicates} already "
-              f"counted, {tally.skipped} skipped")
+        print(
+            f"scanned {tally.scanned} events{source}: {tally.applied} counted now, {tally.duplicates} already "
+            f"counted, {tally.skipped} skipped"
+        )
         return 0
 
     logs.setup(settings.log_level, settings.log_format)

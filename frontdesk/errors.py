@@ -77,8 +77,10 @@ async def _pass_through(context, err: grpc.aio.AioRpcError):
         context.set_trailing_metadata(tuple((k, v) for k, v in trailers if k in (OUR_ERROR, "retry-after")))
         await context.abort(err.code(), err.details())
     log.warning("downstream.failed", code=err.code().name, details=err.details())
-    await context.abort(err.code() if err.code() in _TRANSPORT_MESSAGES else grpc.StatusCode.INTERNAL,
-                        _TRANSPORT_MESSAGES.get(err.code(), "internal error; it has been logged"))
+    await context.abort(
+        err.code() if err.code() in _TRANSPORT_MESSAGES else grpc.StatusCode.INTERNAL,
+        _TRANSPORT_MESSAGES.get(err.code(), "internal error; it has been logged"),
+    )
 
 
 def _request_id(context) -> str:
@@ -94,7 +96,9 @@ async def _abort(context, err: Exception):
         await context.abort(err.code, err.message)
     if isinstance(err, StoreUnavailable):
         log.warning("store.unavailable", error=str(err))
-        await context.abort(grpc.StatusCode.UNAVAILABLE, "storage is temporarily unavailable; nothing was changed, please retry")
+        await context.abort(
+            grpc.StatusCode.UNAVAILABLE, "storage is temporarily unavailable; nothing was changed, please retry"
+        )
     if isinstance(err, grpc.aio.AioRpcError):
         await _pass_through(context, err)
     rid = _request_id(context)

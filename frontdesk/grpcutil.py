@@ -57,13 +57,17 @@ class Server:
         from frontdesk import tracing
         from frontdesk.metrics import MetricsInterceptor
 
-        self.grpc = grpc.aio.server(options=SERVER_OPTIONS,
-                                    interceptors=[*tracing.server_interceptors(), MetricsInterceptor()])
+        self.grpc = grpc.aio.server(
+            options=SERVER_OPTIONS, interceptors=[*tracing.server_interceptors(), MetricsInterceptor()]
+        )
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc)
         self._names = list(service_names)
-        reflection.enable_server_reflection([*self._names, health.SERVICE_NAME, reflection.SERVICE_NAME], self.grpc,
-                                            pool=_MethodAwarePool(descriptor_pool.Default()))
+        reflection.enable_server_reflection(
+            [*self._names, health.SERVICE_NAME, reflection.SERVICE_NAME],
+            self.grpc,
+            pool=_MethodAwarePool(descriptor_pool.Default()),
+        )
         self.port = 0
 
     def bind(self, host: str, port: int) -> int:
@@ -92,8 +96,11 @@ def channel(target: str) -> grpc.aio.Channel:
 
     # round_robin over every address the name resolves to: with dns:///service targets
     # (Kubernetes headless Services) calls spread over all replicas, not the first one
-    return grpc.aio.insecure_channel(target, options=[*CHANNEL_OPTIONS, ("grpc.lb_policy_name", "round_robin")],
-                                     interceptors=tracing.client_interceptors() or None)
+    return grpc.aio.insecure_channel(
+        target,
+        options=[*CHANNEL_OPTIONS, ("grpc.lb_policy_name", "round_robin")],
+        interceptors=tracing.client_interceptors() or None,
+    )
 
 
 def stop_event() -> asyncio.Event:

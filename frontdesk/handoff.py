@@ -17,22 +17,35 @@ log = logs.get("frontdesk.handoff")
 HANDOFF_NOTICE = "Thanks for your patience: a person from our team will reply here shortly."
 
 
-async def hand_off(store: LogStore, pub: Publisher, tenant_id: str, conv: common.Conversation, reason: str,
-                   detail: str = "", dedupe_key: str = "") -> common.Conversation:
+async def hand_off(
+    store: LogStore,
+    pub: Publisher,
+    tenant_id: str,
+    conv: common.Conversation,
+    reason: str,
+    detail: str = "",
+    dedupe_key: str = "",
+) -> common.Conversation:
     """Flag the conversation for a human and tell the customer. With a dedupe_key, a
     repeated call (a redelivered job) writes no second notice."""
-    updated = await store.update_conversation(tenant_id, conv.id, status=common.CONVERSATION_STATUS_HANDOFF,
-                                              handoff_reason=reason)
+    updated = await store.change_conversation(
+        tenant_id, conv.id, status=common.CONVERSATION_STATUS_HANDOFF, handoff_reason=reason
+    )
     now = Timestamp()
     now.GetCurrentTime()
-    notice = common.Message(id=ids.new_id("message"), conversation_id=conv.id, role=common.ROLE_SYSTEM,
-                            text=HANDOFF_NOTICE, created_at=now)
+    notice = common.Message(
+        id=ids.new_id("message"), conversation_id=conv.id, role=common.ROLE_SYSTEM, text=HANDOFF_NOTICE, created_at=now
+    )
     stored, created = await store.append_message(tenant_id, notice, dedupe_key)
     await pub.live(tenant_id, conv.id, handoff=ev.Handoff(reason=reason, notice=HANDOFF_NOTICE))
     await pub.live(tenant_id, conv.id, message=stored)
     await pub.live(tenant_id, conv.id, status_changed=ev.StatusChanged(status=updated.status))
     if created:
-        await pub.domain(tenant_id, conv.id, f"handoff:{stored.id}",
-                         handoff_requested=ev.HandoffRequested(reason=reason, question=detail))
+        await pub.domain(
+            tenant_id,
+            conv.id,
+            f"handoff:{stored.id}",
+            handoff_requested=ev.HandoffRequested(reason=reason, question=detail),
+        )
     log.info("conversation.handoff", tenant=tenant_id, conversation=conv.id, reason=reason)
     return updated

@@ -12,7 +12,16 @@ import time
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 _ID_RE = re.compile(r"^[a-z]{1,3}_[0-9a-hjkmnp-tv-z]{26}$")
 
-KINDS = {"tenant": "t", "conversation": "c", "message": "m", "visitor": "v", "operator": "op", "attachment": "a", "event": "e", "audio": "au"}
+KINDS = {
+    "tenant": "t",
+    "conversation": "c",
+    "message": "m",
+    "visitor": "v",
+    "operator": "op",
+    "attachment": "a",
+    "event": "e",
+    "audio": "au",
+}
 
 
 def _encode(value: int, length: int) -> str:

@@ -11,14 +11,24 @@ import grpc
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 RPCS = Counter("frontdesk_rpc_total", "gRPC calls handled", ["service", "method", "code"])
-RPC_SECONDS = Histogram("frontdesk_rpc_seconds", "gRPC call duration (streams: until closed)", ["service", "method"],
-                        buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60))
+RPC_SECONDS = Histogram(
+    "frontdesk_rpc_seconds",
+    "gRPC call duration (streams: until closed)",
+    ["service", "method"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60),
+)
 OPEN_STREAMS = Gauge("frontdesk_open_event_streams", "Live event streams this gateway serves")
 JOBS = Counter("frontdesk_jobs_total", "AI jobs finished by this worker", ["outcome"])
-QUEUE_WAIT = Histogram("frontdesk_job_queue_wait_seconds", "Enqueue to pick-up of an AI job",
-                       buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120))
-FIRST_TOKEN = Histogram("frontdesk_first_token_seconds", "Enqueue to first streamed token",
-                        buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+QUEUE_WAIT = Histogram(
+    "frontdesk_job_queue_wait_seconds",
+    "Enqueue to pick-up of an AI job",
+    buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120),
+)
+FIRST_TOKEN = Histogram(
+    "frontdesk_first_token_seconds",
+    "Enqueue to first streamed token",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
 TOKENS = Counter("frontdesk_model_tokens_total", "Tokens generated", ["backend", "model"])
 GENERATION_SECONDS = Counter("frontdesk_model_generation_seconds_total", "Time spent generating", ["backend", "model"])
 JOBS_QUEUED = Gauge("frontdesk_jobs_queued", "Jobs in the JOBS stream (queued or in progress)")
@@ -60,7 +70,9 @@ class MetricsInterceptor(grpc.aio.ServerInterceptor):
                 finally:
                     _record(service, method, context, started)
 
-            return grpc.unary_stream_rpc_method_handler(stream, handler.request_deserializer, handler.response_serializer)
+            return grpc.unary_stream_rpc_method_handler(
+                stream, handler.request_deserializer, handler.response_serializer
+            )
         return handler
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import asyncio
 
-from frontdesk.clock import now_ts
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
 from frontdesk import bus, logs
+from frontdesk.clock import now_ts
 from frontdesk.events.v1 import events_pb2 as ev
 
 log = logs.get("frontdesk.publish")
@@ -39,15 +39,20 @@ class Publisher:
         """A DomainEvent on JetStream (the same event_id is stored once), published in the
         background: a request never waits on analytics, which can be backfilled from the logs."""
         (name,) = kind
-        event = ev.DomainEvent(event_id=event_id, tenant_id=tenant_id, conversation_id=conversation_id,
-                               occurred_at=now_ts(), **kind)
+        event = ev.DomainEvent(
+            event_id=event_id, tenant_id=tenant_id, conversation_id=conversation_id, occurred_at=now_ts(), **kind
+        )
         task = asyncio.create_task(self._publish_domain(tenant_id, name, event_id, event))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
     async def _publish_domain(self, tenant_id: str, name: str, event_id: str, event: ev.DomainEvent) -> None:
         try:
-            await self.js.publish(bus.events_subject(tenant_id, name), event.SerializeToString(),
-                                  headers={"Nats-Msg-Id": event_id}, timeout=5)
+            await self.js.publish(
+                bus.events_subject(tenant_id, name),
+                event.SerializeToString(),
+                headers={"Nats-Msg-Id": event_id},
+                timeout=5,
+            )
         except Exception as err:  # noqa: BLE001 - analytics can be backfilled from the logs
             log.warning("domain_event.publish_failed", tenant=tenant_id, kind=name, error=str(err))

@@ -35,8 +35,9 @@ class SecretError(Exception):
 
 
 def _derive(secret: bytes) -> tuple[str, bytes]:
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"frontdesk-secretbox-v1",
-               info=b"frontdesk tenant secrets").derive(secret)
+    key = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=b"frontdesk-secretbox-v1", info=b"frontdesk tenant secrets"
+    ).derive(secret)
     kid = hashlib.sha256(b"kid:" + key).hexdigest()[:12]  # names the key without revealing it
     return kid, key
 

@@ -40,6 +40,7 @@ def _server_script(name: str):
 
     path = REPO / "tools" / "servers" / name / "run.py"
     spec = importlib.util.spec_from_file_location(f"frontdesk_local_{name}", path)
+    assert spec is not None and spec.loader is not None, path
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses in the script look their module up
     spec.loader.exec_module(module)
@@ -84,18 +85,20 @@ class Child:
     def start(self, env: dict[str, str]) -> None:
         out = open(self.log_path, "ab")
         # own session: Ctrl-C reaches only the supervisor, which stops children in order
-        self.process = subprocess.Popen(self.argv, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        self.process = subprocess.Popen(
+            self.argv, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
         out.close()
 
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
     async def stop(self, timeout_s: float = 15.0) -> None:
-        if not self.running():
+        if self.process is None or not self.running():
             return
         self.process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + timeout_s
-        while self.process.poll() is None and time.monotonic() < deadline:
+        while self.process.poll() is None and time.monotonic() < deadline:  # noqa: ASYNC110 - Popen has no awaitable wait
             await asyncio.sleep(0.05)
         if self.process.poll() is None:
             self.process.kill()
@@ -116,12 +119,22 @@ async def seed_demo_tenant(settings: Settings) -> dict:
             demo["widget_key"] = existing.widget_key  # may have been rotated
             return demo
         if existing is not None:
-            raise SystemExit(f"the demo tenant exists but {path} is missing; remove {settings.data_dir} to start afresh")
+            raise SystemExit(
+                f"the demo tenant exists but {path} is missing; remove {settings.data_dir} to start afresh"
+            )
         password = secrets.token_urlsafe(12)
         tenant, owner, api_key = await Accounts(store, TokenSigner(settings.secret_bytes())).create_tenant(
-            DEMO_SLUG, "Demo Company", "owner@demo.example", password)
-        demo = {"tenant_id": tenant.id, "slug": tenant.slug, "widget_key": tenant.widget_key, "api_key": api_key,
-                "owner_email": owner.email, "owner_password": password, "identity_secret": tenant.identity_secret}
+            DEMO_SLUG, "Demo Company", "owner@demo.example", password
+        )
+        demo = {
+            "tenant_id": tenant.id,
+            "slug": tenant.slug,
+            "widget_key": tenant.widget_key,
+            "api_key": api_key,
+            "owner_email": owner.email,
+            "owner_password": password,
+            "identity_secret": tenant.identity_secret,
+        }
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(demo, indent=2))
         tmp.chmod(0o600)
@@ -201,24 +214,41 @@ class Supervisor:
             s3 = _server_script("s3")
             credentials_path = s.data_dir / "minio-credentials.json"
             if not credentials_path.exists():
-                credentials_path.write_text(json.dumps({"access_key": secrets.token_hex(10),
-                                                        "secret_key": secrets.token_urlsafe(30)}))
+                credentials_path.write_text(
+                    json.dumps({"access_key": secrets.token_hex(10), "secret_key": secrets.token_urlsafe(30)})
+                )
                 credentials_path.chmod(0o600)
             keys = json.loads(credentials_path.read_text())
             self.say("starting a local MinIO (the first start builds it from the Go module proxy, a few minutes)")
             await asyncio.to_thread(s3.ensure_installed)
-            server = await asyncio.to_thread(s3.start, s.data_dir / "minio", 0, keys["access_key"], keys["secret_key"],
-                                             die_with_parent=False)
+            server = await asyncio.to_thread(
+                s3.start, s.data_dir / "minio", 0, keys["access_key"], keys["secret_key"], die_with_parent=False
+            )
             self.local_servers.append(("minio", server))
-            changes.update(minio_endpoint=server.endpoint, minio_access_key=keys["access_key"],
-                           minio_secret_key=keys["secret_key"])
+            changes.update(
+                minio_endpoint=server.endpoint, minio_access_key=keys["access_key"], minio_secret_key=keys["secret_key"]
+            )
         self.settings = replace(s, **changes)
 
     async def _start_nats(self) -> None:
         s = self.settings
-        self.nats = Child("nats", [str(nats_server_binary()), "-js", "-sd", str(s.data_dir / "nats"), "-a", s.host,
-                                   "-p", str(s.nats_port), "-n", "frontdesk"], self.logs_dir / "nats.log",
-                          address=f"{s.host}:{s.nats_port}")
+        self.nats = Child(
+            "nats",
+            [
+                str(nats_server_binary()),
+                "-js",
+                "-sd",
+                str(s.data_dir / "nats"),
+                "-a",
+                s.host,
+                "-p",
+                str(s.nats_port),
+                "-n",
+                "frontdesk",
+            ],
+            self.logs_dir / "nats.log",
+            address=f"{s.host}:{s.nats_port}",
+        )
         self.nats.start(self._child_env())
         await wait_for_port(s.host, s.nats_port, 20)
 
@@ -230,11 +260,19 @@ class Supervisor:
             await nc.close()
 
     async def _start_service(self, name: str) -> None:
-        port = {"gateway": self.settings.gateway_port, "conversation": self.settings.conversation_port,
-                "inference": self.settings.inference_port, "speech": self.settings.speech_port,
-                "analytics": self.settings.analytics_port}[name]
-        child = Child(name, [sys.executable, "-m", "frontdesk", name], self.logs_dir / f"{name}.log",
-                      address=f"{self.settings.host}:{port}")
+        port = {
+            "gateway": self.settings.gateway_port,
+            "conversation": self.settings.conversation_port,
+            "inference": self.settings.inference_port,
+            "speech": self.settings.speech_port,
+            "analytics": self.settings.analytics_port,
+        }[name]
+        child = Child(
+            name,
+            [sys.executable, "-m", "frontdesk", name],
+            self.logs_dir / f"{name}.log",
+            address=f"{self.settings.host}:{port}",
+        )
         base = self.settings.metrics_base_port
         child.metrics_port = base + START_ORDER.index(name) if base else free_port(self.settings.host)
         self.children[name] = child
@@ -244,7 +282,9 @@ class Supervisor:
         deadline = time.monotonic() + READY_TIMEOUT_S
         while True:
             if not child.running():
-                raise RuntimeError(f"{child.name} exited during start-up; see {child.log_path}\n{_tail(child.log_path)}")
+                raise RuntimeError(
+                    f"{child.name} exited during start-up; see {child.log_path}\n{_tail(child.log_path)}"
+                )
             if await grpcutil.check_health(child.address, timeout_s=1) == "SERVING":
                 return
             if time.monotonic() > deadline or self._stop.is_set():
@@ -257,9 +297,13 @@ class Supervisor:
             "gateway": self.children["gateway"].address,
             "nats": self.settings.nats_servers,
             "services": {name: c.address for name, c in self.children.items()},
-            "pids": {**{c.name: c.process.pid for c in [self.nats, *self.children.values()]},
-                     **{name: server.process.pid for name, server in self.local_servers}},
-            "metrics": {c.name: f"http://{self.settings.host}:{c.metrics_port}/metrics" for c in self.children.values()},
+            "pids": {
+                **{c.name: c.process.pid for c in self._all_children() if c.process is not None},
+                **{name: server.process.pid for name, server in self.local_servers},
+            },
+            "metrics": {
+                c.name: f"http://{self.settings.host}:{c.metrics_port}/metrics" for c in self.children.values()
+            },
         }
         path = self.settings.data_dir / "runtime.json"
         path.write_text(json.dumps(runtime, indent=2))
@@ -274,18 +318,24 @@ class Supervisor:
             self.say(f"metrics of {child.name}: http://{s.host}:{child.metrics_port}/metrics")
         web = f", web http://{s.host}:{s.web_port}/" if s.web_port else ""
         if s.web_port:  # the pages (web/dist): the demo shop with the widget, and the admin panel
-            self.say(f"demo page http://{s.host}:{s.web_port}/demo/?key={demo['widget_key']}"
-                     f"  admin panel http://{s.host}:{s.web_port}/admin/")
+            self.say(
+                f"demo page http://{s.host}:{s.web_port}/demo/?key={demo['widget_key']}"
+                f"  admin panel http://{s.host}:{s.web_port}/admin/"
+            )
         self.say(f"frontdesk ready: gateway {self.children['gateway'].address}{web} (backend {s.backend})")
+
+    def _all_children(self) -> list[Child]:
+        """NATS first, then the services (all started once the mesh is up)."""
+        return [c for c in [self.nats, *self.children.values()] if c is not None]
 
     async def _watch(self) -> None:
         """Restart a service that dies (at most 5 times a minute), until asked to stop."""
         while not self._stop.is_set():
             try:
                 await asyncio.wait_for(self._stop.wait(), timeout=0.5)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
-            for child in [self.nats, *self.children.values()]:
+            for child in self._all_children():
                 if self._stop.is_set() or child.running():
                     continue
                 now = time.monotonic()
@@ -294,7 +344,7 @@ class Supervisor:
                     self.say(f"{child.name} keeps failing; stopping (see {child.log_path})")
                     self._stop.set()
                     break
-                self.say(f"{child.name} exited with {child.process.returncode}; restarting")
+                self.say(f"{child.name} exited with {child.process and child.process.returncode}; restarting")
                 child.start(self._child_env(child.metrics_port))
                 self._write_runtime()
 

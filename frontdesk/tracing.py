@@ -59,11 +59,14 @@ def setup(service: str, settings) -> bool:
         return False
     provider = TracerProvider(
         resource=Resource.create({"service.name": f"frontdesk-{service}", "service.instance.id": str(os.getpid())}),
-        sampler=ParentBased(TraceIdRatioBased(settings.traces_sample_ratio)))
+        sampler=ParentBased(TraceIdRatioBased(settings.traces_sample_ratio)),
+    )
     if mode == "jsonl":
         directory = Path(settings.traces_dir) if settings.traces_dir else Path(settings.data_dir) / "traces"
         # written as each span ends, so nothing is lost when a process is killed
-        provider.add_span_processor(SimpleSpanProcessor(JsonLinesExporter(directory / f"{service}-{os.getpid()}.jsonl")))
+        provider.add_span_processor(
+            SimpleSpanProcessor(JsonLinesExporter(directory / f"{service}-{os.getpid()}.jsonl"))
+        )
     elif mode == "otlp":
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
@@ -118,8 +121,8 @@ def consumer_span(name: str, headers: Mapping[str, str] | None, **attributes) ->
     token = otel_context.attach(parent)
     try:
         with trace.get_tracer("frontdesk.bus").start_as_current_span(
-                name, kind=trace.SpanKind.CONSUMER,
-                attributes={k: v for k, v in attributes.items() if v is not None}) as span:
+            name, kind=trace.SpanKind.CONSUMER, attributes={k: v for k, v in attributes.items() if v is not None}
+        ) as span:
             yield span
     finally:
         otel_context.detach(token)

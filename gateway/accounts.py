@@ -61,14 +61,27 @@ class Accounts:
             raise InvalidArgument("name must be 1-200 characters")
         email = _check_email(owner_email)
         password_hash = _hash_password(owner_password)
-        tenant = TenantRecord(id=ids.new_id("tenant"), slug=slug, name=name.strip(), widget_key=cred.new_widget_key(),
-                              identity_secret=secrets.token_hex(32), created_ms=_now_ms())
+        tenant = TenantRecord(
+            id=ids.new_id("tenant"),
+            slug=slug,
+            name=name.strip(),
+            widget_key=cred.new_widget_key(),
+            identity_secret=secrets.token_hex(32),
+            created_ms=_now_ms(),
+        )
         try:
             await self.store.create_tenant(tenant)
         except Conflict:
             raise AlreadyExists(f"a tenant with slug {slug!r} already exists") from None
-        owner = OperatorRecord(id=ids.new_id("operator"), tenant_id=tenant.id, email=email, display_name=name.strip(),
-                               role="owner", password_hash=password_hash, created_ms=_now_ms())
+        owner = OperatorRecord(
+            id=ids.new_id("operator"),
+            tenant_id=tenant.id,
+            email=email,
+            display_name=name.strip(),
+            role="owner",
+            password_hash=password_hash,
+            created_ms=_now_ms(),
+        )
         await self.store.create_operator(owner)
         key, plaintext = await self.create_api_key(tenant.id, "default")
         log.info("tenant.created", tenant=tenant.id, slug=slug)
@@ -86,8 +99,13 @@ class Accounts:
         if len(name) > 100:
             raise InvalidArgument("name must be at most 100 characters")
         key_id, plaintext, secret_hash = cred.new_api_key()
-        record = ApiKeyRecord(id=key_id, tenant_id=tenant_id, name=name.strip() or "unnamed", secret_hash=secret_hash,
-                              created_ms=_now_ms())
+        record = ApiKeyRecord(
+            id=key_id,
+            tenant_id=tenant_id,
+            name=name.strip() or "unnamed",
+            secret_hash=secret_hash,
+            created_ms=_now_ms(),
+        )
         await self.store.create_api_key(record)
         return record, plaintext
 
@@ -99,10 +117,18 @@ class Accounts:
 
     # -- operators -----------------------------------------------------------------
 
-    async def create_operator(self, tenant_id: str, email: str, display_name: str, role: str, password: str) -> OperatorRecord:
-        op = OperatorRecord(id=ids.new_id("operator"), tenant_id=tenant_id, email=_check_email(email),
-                            display_name=display_name.strip()[:200] or email, role=_check_role(role),
-                            password_hash=_hash_password(password), created_ms=_now_ms())
+    async def create_operator(
+        self, tenant_id: str, email: str, display_name: str, role: str, password: str
+    ) -> OperatorRecord:
+        op = OperatorRecord(
+            id=ids.new_id("operator"),
+            tenant_id=tenant_id,
+            email=_check_email(email),
+            display_name=display_name.strip()[:200] or email,
+            role=_check_role(role),
+            password_hash=_hash_password(password),
+            created_ms=_now_ms(),
+        )
         try:
             await self.store.create_operator(op)
         except Conflict:
@@ -115,7 +141,9 @@ class Accounts:
             raise NotFound("operator not found")
         return op
 
-    async def update_operator(self, tenant_id: str, operator_id: str, display_name: str, role: str, password: str) -> OperatorRecord:
+    async def update_operator(
+        self, tenant_id: str, operator_id: str, display_name: str, role: str, password: str
+    ) -> OperatorRecord:
         op = await self.operator(tenant_id, operator_id)
         if role and role != op.role:
             _check_role(role)
@@ -148,6 +176,7 @@ class Accounts:
         if op is None or not cred.verify_password(op.password_hash, password):
             # same answer for an unknown tenant, unknown email and wrong password
             raise Unauthenticated(LOGIN_FAILED)
+        assert tenant is not None  # an operator was found in it
         if cred.password_needs_rehash(op.password_hash):
             op.password_hash = cred.hash_password(password)
             await self.store.update_operator(op)

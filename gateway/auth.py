@@ -33,9 +33,15 @@ class Authenticator:
         self.store = store
         self.signer = signer
         self.oidc = (
-            cred.OidcVerifier(settings.oidc_issuer, settings.oidc_audience, settings.oidc_jwks_url,
-                              settings.oidc_tenant_claim, settings.oidc_role_claim)
-            if settings.oidc_issuer else None
+            cred.OidcVerifier(
+                settings.oidc_issuer,
+                settings.oidc_audience,
+                settings.oidc_jwks_url,
+                settings.oidc_tenant_claim,
+                settings.oidc_role_claim,
+            )
+            if settings.oidc_issuer
+            else None
         )
         self.tenant_limits = RateLimiter(settings.tenant_rate, settings.tenant_burst)
         self.caller_limits = RateLimiter(settings.visitor_rate, settings.visitor_burst)
@@ -54,11 +60,18 @@ class Authenticator:
             raise PermissionDenied(_wrong_kind(principal.kind, kinds))
         if principal.kind != PLATFORM:
             self._limit(principal)
-        return Caller(tenant_id=principal.tenant_id, kind=principal.kind, subject=principal.subject,
-                      role=principal.role, name=principal.display_name)
+        return Caller(
+            tenant_id=principal.tenant_id,
+            kind=principal.kind,
+            subject=principal.subject,
+            role=principal.role,
+            name=principal.display_name,
+        )
 
     async def _principal(self, credential: str) -> cred.Principal:
-        if self.settings.platform_token and hmac.compare_digest(credential.encode(), self.settings.platform_token.encode()):
+        if self.settings.platform_token and hmac.compare_digest(
+            credential.encode(), self.settings.platform_token.encode()
+        ):
             return cred.Principal(tenant_id="", kind=PLATFORM, subject=PLATFORM, role=PLATFORM)
         try:
             if credential.startswith(cred.API_KEY_PREFIX):
@@ -73,7 +86,12 @@ class Authenticator:
             principal = self.signer.verify(credential)
             if principal.kind == "operator":
                 # a deleted operator's token stops working (within the cache time)
-                if await self._cached(f"op:{principal.tenant_id}:{principal.subject}", self._operator_exists, principal) is None:
+                if (
+                    await self._cached(
+                        f"op:{principal.tenant_id}:{principal.subject}", self._operator_exists, principal
+                    )
+                    is None
+                ):
                     raise cred.CredentialError("operator no longer exists")
             return principal
         except cred.CredentialError as err:
@@ -86,8 +104,9 @@ class Authenticator:
             raise cred.CredentialError("API key is not valid")
         if record.revoked_ms:
             raise cred.CredentialError("API key has been revoked")
-        return cred.Principal(tenant_id=record.tenant_id, kind="api_key", subject=record.id, role="admin",
-                              display_name=record.name)
+        return cred.Principal(
+            tenant_id=record.tenant_id, kind="api_key", subject=record.id, role="admin", display_name=record.name
+        )
 
     async def _cached(self, key: str, load, principal: cred.Principal):
         hit = self._cache.get(key)
@@ -107,12 +126,16 @@ class Authenticator:
         return principal if await self.store.get_operator(principal.tenant_id, principal.subject) else None
 
     def _limit(self, principal: cred.Principal) -> None:
-        wait = max(self.tenant_limits.acquire(principal.tenant_id),
-                   (self.caller_limits if principal.kind == "visitor" else self.staff_limits)
-                   .acquire(f"{principal.tenant_id}:{principal.kind}:{principal.subject}"))
+        wait = max(
+            self.tenant_limits.acquire(principal.tenant_id),
+            (self.caller_limits if principal.kind == "visitor" else self.staff_limits).acquire(
+                f"{principal.tenant_id}:{principal.kind}:{principal.subject}"
+            ),
+        )
         if wait > 0:
-            raise ResourceExhausted(f"rate limit exceeded; retry in {wait:.1f} s",
-                                    trailers=(("retry-after", f"{wait:.3f}"),))
+            raise ResourceExhausted(
+                f"rate limit exceeded; retry in {wait:.1f} s", trailers=(("retry-after", f"{wait:.3f}"),)
+            )
 
 
 def _bearer(metadata) -> str:

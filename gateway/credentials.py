@@ -14,8 +14,9 @@ import re
 import secrets
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import jwt
 from argon2 import PasswordHasher
@@ -56,9 +57,7 @@ _KEY_ID_BYTES = 6  # 12 hex chars
 _API_SECRET_BYTES = 32
 # Hex for both parts: no '_' can appear inside them, so the format is
 # unambiguous and parsing is a single strict match.
-_API_KEY_RE = re.compile(
-    rf"{API_KEY_PREFIX}([0-9a-f]{{{2 * _KEY_ID_BYTES}}})_([0-9a-f]{{{2 * _API_SECRET_BYTES}}})"
-)
+_API_KEY_RE = re.compile(rf"{API_KEY_PREFIX}([0-9a-f]{{{2 * _KEY_ID_BYTES}}})_([0-9a-f]{{{2 * _API_SECRET_BYTES}}})")
 
 
 def new_api_key() -> tuple[str, str, str]:
@@ -86,9 +85,7 @@ def hash_api_key_secret(secret: str) -> str:
 
 def verify_api_key_secret(secret: str, stored_hash: str) -> bool:
     # compare_digest on bytes: constant time, and no TypeError on non-ASCII input.
-    return hmac.compare_digest(
-        hash_api_key_secret(secret).encode("ascii"), stored_hash.encode("utf-8")
-    )
+    return hmac.compare_digest(hash_api_key_secret(secret).encode("ascii"), stored_hash.encode("utf-8"))
 
 
 # --- widget keys ---------------------------------------------------------------
@@ -144,9 +141,7 @@ def identity_hmac(identity_secret: str, external_id: str) -> str:
     if not identity_secret:
         # An empty key would make the "proof" computable by anyone.
         raise ValueError("identity_secret must not be empty")
-    return hmac.new(
-        identity_secret.encode("utf-8"), external_id.encode("utf-8"), hashlib.sha256
-    ).hexdigest()
+    return hmac.new(identity_secret.encode("utf-8"), external_id.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 def verify_identity_hmac(identity_secret: str, external_id: str, provided_hex: str) -> bool:
@@ -203,9 +198,7 @@ class TokenSigner:
     ) -> str:
         if not _is_operator_role(role):
             raise ValueError(f"unknown operator role: {role!r}")
-        return self._issue(
-            _TYP_OPERATOR, tenant_id, operator_id, ttl_s, {"role": role, "name": display_name}
-        )
+        return self._issue(_TYP_OPERATOR, tenant_id, operator_id, ttl_s, {"role": role, "name": display_name})
 
     def issue_visitor_token(
         self,
@@ -282,7 +275,7 @@ class TokenSigner:
                 tenant_id=tenant_id,
                 kind="operator",
                 subject=subject,
-                role=role,
+                role=str(role),
                 display_name=str(claims.get("name", "")),
             ), exp
         if claims["typ"] == _TYP_VISITOR:

@@ -46,11 +46,11 @@ from google.protobuf.descriptor import ServiceDescriptor
 
 from frontdesk import grpcutil, logs
 from frontdesk.admin.v1 import admin_pb2
+from frontdesk.analytics.v1 import analytics_pb2
 from frontdesk.auth.v1 import auth_pb2
 from frontdesk.chat.v1 import chat_pb2
 from frontdesk.knowledge.v1 import knowledge_pb2
 from frontdesk.speech.v1 import speech_pb2
-from frontdesk.analytics.v1 import analytics_pb2
 
 log = logs.get("gateway.grpcweb")
 
@@ -74,26 +74,85 @@ TEXT_RESPONSE_TYPE = "application/grpc-web-text+proto"
 
 # request headers that never become gRPC metadata: hop-by-hop and HTTP/1.1 framing, the
 # browser's own headers, gRPC's reserved names, and addresses a client could forge
-_NOT_METADATA = frozenset({
-    "host", "connection", "keep-alive", "proxy-connection", "proxy-authorization", "proxy-authenticate", "te",
-    "trailer", "trailers", "transfer-encoding", "upgrade", "content-type", "content-length", "content-encoding",
-    "accept", "accept-encoding", "accept-language", "user-agent", "origin", "referer", "cookie", "cache-control",
-    "pragma", "dnt", "priority", "expect", "x-grpc-web", "x-accept-content-transfer-encoding",
-    "x-accept-response-streaming", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "forwarded",
-    "x-real-ip", "http2-settings",
-})
+_NOT_METADATA = frozenset(
+    {
+        "host",
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "proxy-authorization",
+        "proxy-authenticate",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+        "content-type",
+        "content-length",
+        "content-encoding",
+        "accept",
+        "accept-encoding",
+        "accept-language",
+        "user-agent",
+        "origin",
+        "referer",
+        "cookie",
+        "cache-control",
+        "pragma",
+        "dnt",
+        "priority",
+        "expect",
+        "x-grpc-web",
+        "x-accept-content-transfer-encoding",
+        "x-accept-response-streaming",
+        "x-forwarded-for",
+        "x-forwarded-host",
+        "x-forwarded-proto",
+        "forwarded",
+        "x-real-ip",
+        "http2-settings",
+    }
+)
 _NOT_METADATA_PREFIXES = ("grpc-", "sec-", "access-control-", ":")
 # response metadata that the translator writes itself or that means something else in HTTP/1.1
-_NOT_FORWARDED_BACK = frozenset({"content-type", "content-length", "grpc-status", "grpc-message", "transfer-encoding",
-                                 "connection", "keep-alive", "te", "trailer", "upgrade", "date", "server"})
+_NOT_FORWARDED_BACK = frozenset(
+    {
+        "content-type",
+        "content-length",
+        "grpc-status",
+        "grpc-message",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "te",
+        "trailer",
+        "upgrade",
+        "date",
+        "server",
+    }
+)
 _METADATA_KEY = re.compile(r"^[0-9a-z_.\-]{1,128}$")
 _ASCII_VALUE = re.compile(r"^[\x20-\x7e]*$")
 
 # CORS: what a gRPC-web client sends and must be allowed to read
-CORS_ALLOW_HEADERS = ("content-type", "x-grpc-web", "x-user-agent", "grpc-timeout", "authorization", "x-request-id",
-                      "x-accept-content-transfer-encoding", "x-accept-response-streaming")
-CORS_EXPOSE_HEADERS = ("grpc-status", "grpc-message", "grpc-status-details-bin", "retry-after", "x-frontdesk-error",
-                       "x-request-id")
+CORS_ALLOW_HEADERS = (
+    "content-type",
+    "x-grpc-web",
+    "x-user-agent",
+    "grpc-timeout",
+    "authorization",
+    "x-request-id",
+    "x-accept-content-transfer-encoding",
+    "x-accept-response-streaming",
+)
+CORS_EXPOSE_HEADERS = (
+    "grpc-status",
+    "grpc-message",
+    "grpc-status-details-bin",
+    "retry-after",
+    "x-frontdesk-error",
+    "x-request-id",
+)
 CORS_MAX_AGE_S = 7200  # the most Chromium honours
 
 _TIMEOUT = re.compile(r"^(\d{1,8})([HMSmun])$")
@@ -105,13 +164,35 @@ MAX_REQUEST_BYTES = 45 * 1024 * 1024
 
 # content types of the files a built web app consists of (mimetypes differs between systems)
 CONTENT_TYPES = {
-    ".html": "text/html; charset=utf-8", ".htm": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
-    ".mjs": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".json": "application/json",
-    ".map": "application/json", ".webmanifest": "application/manifest+json", ".txt": "text/plain; charset=utf-8",
-    ".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
-    ".webp": "image/webp", ".avif": "image/avif", ".ico": "image/x-icon", ".woff": "font/woff", ".woff2": "font/woff2",
-    ".ttf": "font/ttf", ".otf": "font/otf", ".wasm": "application/wasm", ".mp3": "audio/mpeg", ".ogg": "audio/ogg",
-    ".wav": "audio/wav", ".mp4": "video/mp4", ".webm": "video/webm", ".pdf": "application/pdf", ".xml": "application/xml",
+    ".html": "text/html; charset=utf-8",
+    ".htm": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".mjs": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".json": "application/json",
+    ".map": "application/json",
+    ".webmanifest": "application/manifest+json",
+    ".txt": "text/plain; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+    ".avif": "image/avif",
+    ".ico": "image/x-icon",
+    ".woff": "font/woff",
+    ".woff2": "font/woff2",
+    ".ttf": "font/ttf",
+    ".otf": "font/otf",
+    ".wasm": "application/wasm",
+    ".mp3": "audio/mpeg",
+    ".ogg": "audio/ogg",
+    ".wav": "audio/wav",
+    ".mp4": "video/mp4",
+    ".webm": "video/webm",
+    ".pdf": "application/pdf",
+    ".xml": "application/xml",
 }
 
 OK = grpc.StatusCode.OK
@@ -181,7 +262,9 @@ def decode_text(body: bytes) -> bytes:
         try:
             out += base64.b64decode(chunk, validate=True)
         except binascii.Error:
-            raise ProtocolError(grpc.StatusCode.INVALID_ARGUMENT, "malformed base64 in a grpc-web-text request") from None
+            raise ProtocolError(
+                grpc.StatusCode.INVALID_ARGUMENT, "malformed base64 in a grpc-web-text request"
+            ) from None
     return bytes(out)
 
 
@@ -192,7 +275,7 @@ def parse_request_body(body: bytes) -> bytes:
     while i < len(body):
         if len(body) - i < 5:
             raise ProtocolError(grpc.StatusCode.INVALID_ARGUMENT, "truncated gRPC-web frame header")
-        flags, size = body[i], int.from_bytes(body[i + 1:i + 5], "big")
+        flags, size = body[i], int.from_bytes(body[i + 1 : i + 5], "big")
         i += 5
         if len(body) - i < size:
             raise ProtocolError(grpc.StatusCode.INVALID_ARGUMENT, "truncated gRPC-web message")
@@ -200,11 +283,12 @@ def parse_request_body(body: bytes) -> bytes:
             raise ProtocolError(grpc.StatusCode.INVALID_ARGUMENT, "a request cannot carry a trailers frame")
         if flags & 0x01:
             raise ProtocolError(grpc.StatusCode.UNIMPLEMENTED, "compressed gRPC-web messages are not supported")
-        messages.append(body[i:i + size])
+        messages.append(body[i : i + size])
         i += size
     if len(messages) > 1:
-        raise ProtocolError(grpc.StatusCode.INVALID_ARGUMENT,
-                            "a unary or server-streaming call takes exactly one request message")
+        raise ProtocolError(
+            grpc.StatusCode.INVALID_ARGUMENT, "a unary or server-streaming call takes exactly one request message"
+        )
     return messages[0] if messages else b""
 
 
@@ -223,8 +307,12 @@ def request_metadata(headers, remote: str | None) -> tuple[tuple[str, str | byte
     out: list[tuple[str, str | bytes]] = []
     for key, value in headers.items():
         key = key.lower()
-        if (key in _NOT_METADATA or key in connection_listed or key.startswith(_NOT_METADATA_PREFIXES)
-                or not _METADATA_KEY.match(key)):
+        if (
+            key in _NOT_METADATA
+            or key in connection_listed
+            or key.startswith(_NOT_METADATA_PREFIXES)
+            or not _METADATA_KEY.match(key)
+        ):
             continue
         if key.endswith("-bin"):
             try:
@@ -256,9 +344,14 @@ class _Call:
 class GrpcWebServer:
     """The translator: an aiohttp application plus one local gRPC channel to the gateway."""
 
-    def __init__(self, grpc_target: str, static_dir: Path | None | _AutoStaticDir = AUTO,
-                 allowed_origins: Sequence[str] = ("*",), services: Iterable[ServiceDescriptor] = SERVED,
-                 extra_allow_headers: Sequence[str] = ()):
+    def __init__(
+        self,
+        grpc_target: str,
+        static_dir: Path | None | _AutoStaticDir = AUTO,
+        allowed_origins: Sequence[str] = ("*",),
+        services: Iterable[ServiceDescriptor] = SERVED,
+        extra_allow_headers: Sequence[str] = (),
+    ):
         self.grpc_target = grpc_target
         if isinstance(static_dir, _AutoStaticDir):
             static_dir = default_static_dir()
@@ -272,8 +365,12 @@ class GrpcWebServer:
         for svc in services:
             self.services.add(svc.full_name)
             for m in svc.methods:
-                kind = {(False, False): "unary", (False, True): "server_streaming", (True, False): "client_streaming",
-                        (True, True): "bidi"}[(m.client_streaming, m.server_streaming)]
+                kind = {
+                    (False, False): "unary",
+                    (False, True): "server_streaming",
+                    (True, False): "client_streaming",
+                    (True, True): "bidi",
+                }[(m.client_streaming, m.server_streaming)]
                 self.methods[f"/{svc.full_name}/{m.name}"] = kind
         self.active: set[_Call] = set()
         self.counters = {"calls": 0, "streams": 0, "client_disconnects": 0}
@@ -302,8 +399,13 @@ class GrpcWebServer:
             await self._channel.close()
             raise SystemExit(f"gRPC-web: cannot listen on {host}:{port} ({err.strerror or err})") from None
         self.host, self.port = host, self._runner.addresses[0][1]
-        log.info("grpcweb.serving", address=f"{host}:{self.port}", upstream=self.grpc_target,
-                 static=str(self.static_dir) if self.static_dir else "", origins="*" if self.any_origin else ",".join(sorted(self.origins)))
+        log.info(
+            "grpcweb.serving",
+            address=f"{host}:{self.port}",
+            upstream=self.grpc_target,
+            static=str(self.static_dir) if self.static_dir else "",
+            origins="*" if self.any_origin else ",".join(sorted(self.origins)),
+        )
 
     @property
     def url(self) -> str:
@@ -355,21 +457,32 @@ class GrpcWebServer:
             return web.Response(status=403, text="CORS request refused\n")
         # what the browser asks for may be sent if we would forward it as metadata
         asked = [h.strip().lower() for h in request.headers.get("Access-Control-Request-Headers", "").split(",")]
-        extra = [h for h in asked if h and h not in self.allow_headers and _METADATA_KEY.match(h)
-                 and h not in _NOT_METADATA and not h.startswith(_NOT_METADATA_PREFIXES)]
-        return web.Response(status=204, headers={
-            **cors,
-            "Access-Control-Allow-Methods": "POST, OPTIONS",
-            "Access-Control-Allow-Headers": ", ".join([*self.allow_headers, *extra]),
-            "Access-Control-Expose-Headers": ", ".join(CORS_EXPOSE_HEADERS),
-            "Access-Control-Max-Age": str(CORS_MAX_AGE_S),
-        })
+        extra = [
+            h
+            for h in asked
+            if h
+            and h not in self.allow_headers
+            and _METADATA_KEY.match(h)
+            and h not in _NOT_METADATA
+            and not h.startswith(_NOT_METADATA_PREFIXES)
+        ]
+        return web.Response(
+            status=204,
+            headers={
+                **cors,
+                "Access-Control-Allow-Methods": "POST, OPTIONS",
+                "Access-Control-Allow-Headers": ", ".join([*self.allow_headers, *extra]),
+                "Access-Control-Expose-Headers": ", ".join(CORS_EXPOSE_HEADERS),
+                "Access-Control-Max-Age": str(CORS_MAX_AGE_S),
+            },
+        )
 
     # -- gRPC-web --
 
     def _callable(self, path: str, streaming: bool):
         fn = self._callables.get(path)
         if fn is None:
+            assert self._channel is not None, "the gRPC-web server is not started"
             make = self._channel.unary_stream if streaming else self._channel.unary_unary
             fn = self._callables[path] = make(path, request_serializer=None, response_deserializer=None)
         return fn
@@ -384,21 +497,29 @@ class GrpcWebServer:
             return web.Response(status=403, text="origin not allowed\n")
         ctype = request.content_type.lower()
         if ctype not in BINARY_TYPES and ctype not in TEXT_TYPES:
-            return web.Response(status=415, text="expected application/grpc-web(+proto) or application/grpc-web-text\n",
-                                headers={**cors, "Accept": "application/grpc-web+proto, application/grpc-web-text+proto"})
+            return web.Response(
+                status=415,
+                text="expected application/grpc-web(+proto) or application/grpc-web-text\n",
+                headers={**cors, "Accept": "application/grpc-web+proto, application/grpc-web-text+proto"},
+            )
         text = ctype in TEXT_TYPES
         headers = {**cors, "Content-Type": TEXT_RESPONSE_TYPE if text else BINARY_RESPONSE_TYPE}
         if cors:
             headers["Access-Control-Expose-Headers"] = ", ".join(CORS_EXPOSE_HEADERS)
         if self._closing:
-            return self._status_only(headers, text, grpc.StatusCode.UNAVAILABLE, "the gateway is shutting down; please retry")
+            return self._status_only(
+                headers, text, grpc.StatusCode.UNAVAILABLE, "the gateway is shutting down; please retry"
+            )
         kind = self.methods.get(path)
         if kind is None:
             return self._status_only(headers, text, grpc.StatusCode.UNIMPLEMENTED, f"unknown method {path}")
         if kind in ("client_streaming", "bidi"):
-            return self._status_only(headers, text, grpc.StatusCode.UNIMPLEMENTED,
-                                     f"{path} is a {kind.replace('_', '-')} method, which gRPC-web cannot carry; "
-                                     "call it over native gRPC")
+            return self._status_only(
+                headers,
+                text,
+                grpc.StatusCode.UNIMPLEMENTED,
+                f"{path} is a {kind.replace('_', '-')} method, which gRPC-web cannot carry; call it over native gRPC",
+            )
         try:
             body = await request.read()
             if text:
@@ -406,8 +527,9 @@ class GrpcWebServer:
             message = parse_request_body(body)
             timeout = parse_timeout(request.headers.get("grpc-timeout"))
         except web.HTTPRequestEntityTooLarge:
-            return self._status_only(headers, text, grpc.StatusCode.RESOURCE_EXHAUSTED,
-                                     f"request larger than {MAX_REQUEST_BYTES} bytes")
+            return self._status_only(
+                headers, text, grpc.StatusCode.RESOURCE_EXHAUSTED, f"request larger than {MAX_REQUEST_BYTES} bytes"
+            )
         except ProtocolError as err:
             return self._status_only(headers, text, err.code, err.message)
         metadata = request_metadata(request.headers, request.remote)
@@ -419,9 +541,17 @@ class GrpcWebServer:
     def _encode(data: bytes, text: bool) -> bytes:
         return base64.b64encode(data) if text else data
 
-    def _status_only(self, headers: dict, text: bool, code: grpc.StatusCode, message: str,
-                     trailers: Iterable[tuple[str, str | bytes]] = ()) -> web.Response:
-        return web.Response(status=200, headers=headers, body=self._encode(trailers_frame(code, message, trailers), text))
+    def _status_only(
+        self,
+        headers: dict,
+        text: bool,
+        code: grpc.StatusCode,
+        message: str,
+        trailers: Iterable[tuple[str, str | bytes]] = (),
+    ) -> web.Response:
+        return web.Response(
+            status=200, headers=headers, body=self._encode(trailers_frame(code, message, trailers), text)
+        )
 
     async def _unary(self, path, message, metadata, timeout, headers, text) -> web.Response:
         self.counters["calls"] += 1
@@ -449,8 +579,9 @@ class GrpcWebServer:
                 call.cancel()
         log.debug("grpcweb.call", method=path, code=code.name, ms=round((time.perf_counter() - started) * 1000, 2))
         # in text mode each frame is encoded on its own: the same shape as a stream
-        body = (self._encode(frame(reply), text) if reply is not None else b"") + \
-            self._encode(trailers_frame(code, details, trailers), text)
+        body = (self._encode(frame(reply), text) if reply is not None else b"") + self._encode(
+            trailers_frame(code, details, trailers), text
+        )
         return web.Response(status=200, headers={**_response_headers(initial), **headers}, body=body)
 
     async def _server_streaming(self, request, path, message, metadata, timeout, headers, text) -> web.StreamResponse:
@@ -462,8 +593,9 @@ class GrpcWebServer:
         try:
             try:
                 initial = await call.initial_metadata()
-                response.headers.update({**_response_headers(initial), **headers, "X-Accel-Buffering": "no",
-                                         "Cache-Control": "no-cache"})
+                response.headers.update(
+                    {**_response_headers(initial), **headers, "X-Accel-Buffering": "no", "Cache-Control": "no-cache"}
+                )
                 await response.prepare(request)
                 async for reply in call:
                     # one write per message: aiohttp hands it to the socket now (chunked encoding)
@@ -474,7 +606,11 @@ class GrpcWebServer:
                 code, details, trailers = _status_of(err)
             except asyncio.CancelledError:
                 if entry.closing and not _task_cancelled():
-                    code, details, trailers = grpc.StatusCode.UNAVAILABLE, "the gateway is shutting down; please reconnect", ()
+                    code, details, trailers = (
+                        grpc.StatusCode.UNAVAILABLE,
+                        "the gateway is shutting down; please reconnect",
+                        (),
+                    )
                 else:
                     # the browser went away (aiohttp cancelled this handler): end the upstream call
                     self.counters["client_disconnects"] += 1
@@ -577,8 +713,12 @@ _NOT_FOUND = """<!doctype html>
 
 
 def _not_found_page(path: str) -> web.Response:
-    return web.Response(status=404, text=_NOT_FOUND.format(path=html.escape(path[:200])), content_type="text/html",
-                        headers=_STATIC_HEADERS)
+    return web.Response(
+        status=404,
+        text=_NOT_FOUND.format(path=html.escape(path[:200])),
+        content_type="text/html",
+        headers=_STATIC_HEADERS,
+    )
 
 
 def _not_found_text() -> web.Response:
@@ -594,10 +734,16 @@ def local_target(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-async def start_grpc_web(settings, grpc_target: str, static_dir: Path | None | _AutoStaticDir = AUTO, *,
-                         host: str | None = None, port: int | None = None,
-                         allowed_origins: Sequence[str] | None = None,
-                         services: Iterable[ServiceDescriptor] = SERVED) -> GrpcWebServer:
+async def start_grpc_web(
+    settings,
+    grpc_target: str,
+    static_dir: Path | None | _AutoStaticDir = AUTO,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    allowed_origins: Sequence[str] | None = None,
+    services: Iterable[ServiceDescriptor] = SERVED,
+) -> GrpcWebServer:
     """Start the gRPC-web translator for the gateway at `grpc_target`; `await server.stop()` ends it.
 
     host/port/origins default to settings.host, settings.web_port (8080) and

@@ -12,11 +12,11 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-from frontdesk.clock import now_ts
 from nats.aio.client import Client
 
 from frontdesk import bus, ids, logs, metrics
 from frontdesk.caller import Caller
+from frontdesk.clock import now_ts
 from frontdesk.errors import NotFound
 from frontdesk.events.v1 import events_pb2 as ev
 
@@ -61,8 +61,9 @@ class LiveHub:
                 topic.queues.discard(queue)
                 if not topic.queues:
                     del self._topics[subject]
-                    with contextlib.suppress(Exception):
-                        await topic.subscription.unsubscribe()
+                    if topic.subscription is not None:
+                        with contextlib.suppress(Exception):
+                            await topic.subscription.unsubscribe()
 
     @staticmethod
     def _dispatcher(topic: _Topic):
@@ -76,8 +77,9 @@ class LiveHub:
         return on_message
 
 
-async def stream(hub: LiveHub, caller: Caller, conversation_id: str, after_message_id: str,
-                 open_stream) -> AsyncIterator[ev.ConversationEvent]:
+async def stream(
+    hub: LiveHub, caller: Caller, conversation_id: str, after_message_id: str, open_stream
+) -> AsyncIterator[ev.ConversationEvent]:
     """Subscribe, then ask conversation (authorization, status, missed messages), then
     replay, then the status snapshot, then live events without duplicates."""
     async with hub.watch(caller.tenant_id, conversation_id) as queue:
@@ -93,8 +95,9 @@ async def _relay(queue: asyncio.Queue, opened, conversation_id: str) -> AsyncIte
         seen.add(msg.id)
         yield ev.ConversationEvent(conversation_id=conversation_id, at=msg.created_at, message=msg)
     # once a client has the status it is subscribed and sees everything that follows
-    yield ev.ConversationEvent(conversation_id=conversation_id, at=now_ts(),
-                               status_changed=ev.StatusChanged(status=opened.conversation.status))
+    yield ev.ConversationEvent(
+        conversation_id=conversation_id, at=now_ts(), status_changed=ev.StatusChanged(status=opened.conversation.status)
+    )
     while True:
         event = await queue.get()
         if event.HasField("message") and event.message.id in seen:

@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-import grpc
-
-from frontdesk import metrics, bus, grpcutil, logs, stores
+from frontdesk import bus, grpcutil, logs, metrics, stores
 from frontdesk.admin.v1 import admin_pb2, admin_pb2_grpc
+from frontdesk.analytics.v1 import analytics_pb2, analytics_pb2_grpc
 from frontdesk.auth.v1 import auth_pb2, auth_pb2_grpc
 from frontdesk.caller import CallerCodec
 from frontdesk.chat.v1 import chat_pb2, chat_pb2_grpc
 from frontdesk.conversation.v1 import conversation_pb2_grpc
 from frontdesk.knowledge.v1 import knowledge_pb2, knowledge_pb2_grpc
-from frontdesk.speech.v1 import speech_pb2, speech_pb2_grpc
-from frontdesk.analytics.v1 import analytics_pb2, analytics_pb2_grpc
-from gateway.analytics_forwarder import AnalyticsServicer
 from frontdesk.settings import Settings
+from frontdesk.speech.v1 import speech_pb2, speech_pb2_grpc
 from gateway.accounts import Accounts
+from gateway.analytics_forwarder import AnalyticsServicer
 from gateway.auth import Authenticator
-from gateway.live import LiveHub
 from gateway.credentials import TokenSigner
 from gateway.grpcweb import local_target, start_grpc_web
+from gateway.live import LiveHub
 from gateway.servicers import AdminServicer, AuthServicer, ChatServicer, Forwarder, KnowledgeServicer, SpeechServicer
 
 log = logs.get("gateway")
@@ -43,21 +41,27 @@ async def serve(settings: Settings) -> None:
     auth = Authenticator(settings, account_store, signer)
     nc = await bus.connect(settings, "gateway")
     channel = grpcutil.channel(settings.conversation_target)
-    forwarder = Forwarder(settings, auth, CallerCodec(secret), conversation_pb2_grpc.ConversationServiceStub(channel),
-                          LiveHub(nc))
+    forwarder = Forwarder(
+        settings, auth, CallerCodec(secret), conversation_pb2_grpc.ConversationServiceStub(channel), LiveHub(nc)
+    )
     server = grpcutil.Server(SERVICES)
     chat_pb2_grpc.add_ChatServiceServicer_to_server(ChatServicer(forwarder), server.grpc)
     auth_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(accounts, forwarder), server.grpc)
     inference_channel = grpcutil.channel(settings.inference_target)
     knowledge_pb2_grpc.add_KnowledgeServiceServicer_to_server(
-        KnowledgeServicer(forwarder, knowledge_pb2_grpc.KnowledgeServiceStub(inference_channel)), server.grpc)
+        KnowledgeServicer(forwarder, knowledge_pb2_grpc.KnowledgeServiceStub(inference_channel)), server.grpc
+    )
     speech_channel = grpcutil.channel(settings.speech_target)
     speech_pb2_grpc.add_SpeechServiceServicer_to_server(
-        SpeechServicer(forwarder, speech_pb2_grpc.SpeechServiceStub(speech_channel)), server.grpc)
+        SpeechServicer(forwarder, speech_pb2_grpc.SpeechServiceStub(speech_channel)), server.grpc
+    )
     analytics_channel = grpcutil.channel(settings.analytics_target)
     analytics_pb2_grpc.add_AnalyticsServiceServicer_to_server(
-        AnalyticsServicer(forwarder, analytics_pb2_grpc.AnalyticsServiceStub(analytics_channel)), server.grpc)
-    admin_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(accounts, forwarder, nc.jetstream(), settings), server.grpc)
+        AnalyticsServicer(forwarder, analytics_pb2_grpc.AnalyticsServiceStub(analytics_channel)), server.grpc
+    )
+    admin_pb2_grpc.add_AdminServiceServicer_to_server(
+        AdminServicer(accounts, forwarder, nc.jetstream(), settings), server.grpc
+    )
     port = server.bind(settings.host, settings.gateway_port)
     stop = grpcutil.stop_event()
     # browsers: gRPC-web (and the built web pages) translated onto our own gRPC port

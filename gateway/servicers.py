@@ -7,29 +7,30 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from typing import Any
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from frontdesk import grpcutil
 from frontdesk.admin.v1 import admin_pb2, admin_pb2_grpc
 from frontdesk.auth.v1 import auth_pb2, auth_pb2_grpc
 from frontdesk.caller import REQUEST_ID_KEY, Caller, CallerCodec
 from frontdesk.chat.v1 import chat_pb2_grpc
 from frontdesk.conversation.v1 import conversation_pb2, conversation_pb2_grpc
-from frontdesk.knowledge.v1 import knowledge_pb2_grpc
-from frontdesk.speech.v1 import speech_pb2_grpc
 from frontdesk.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, rpc
+from frontdesk.knowledge.v1 import knowledge_pb2_grpc
 from frontdesk.secretbox import SecretBox
-from frontdesk.stores.base import Conflict, ToolRecord
-from inference.tenants import API_KEY_PURPOSE, TENANT_BACKENDS, tool_secret_purpose, url_allowed
-from inference.tools import BUILTIN_NAMES, DEFAULT_TIMEOUT_MS, HttpTool
-from frontdesk import grpcutil
 from frontdesk.settings import Settings
+from frontdesk.speech.v1 import speech_pb2_grpc
+from frontdesk.stores.base import Conflict, ToolRecord
 from gateway import live
 from gateway.accounts import Accounts
-from gateway.credentials import new_widget_key
 from gateway.auth import PLATFORM, Authenticator, require_role
+from gateway.credentials import new_widget_key
 from gateway.status import system_status
+from inference.tenants import API_KEY_PURPOSE, TENANT_BACKENDS, tool_secret_purpose, url_allowed
+from inference.tools import BUILTIN_NAMES, DEFAULT_TIMEOUT_MS, HttpTool
 
 CUSTOMERS = {"visitor", "api_key"}
 OPERATORS = {"operator", "api_key"}
@@ -56,8 +57,14 @@ def _request_id(context) -> str:
 class Forwarder:
     """Shared by the services that forward to conversation."""
 
-    def __init__(self, settings: Settings, auth: Authenticator, codec: CallerCodec,
-                 conversation: conversation_pb2_grpc.ConversationServiceStub, hub: live.LiveHub):
+    def __init__(
+        self,
+        settings: Settings,
+        auth: Authenticator,
+        codec: CallerCodec,
+        conversation: conversation_pb2_grpc.ConversationServiceStub,
+        hub: live.LiveHub,
+    ):
         self.settings = settings
         self.auth = auth
         self.codec = codec
@@ -78,10 +85,16 @@ class Forwarder:
         """A live event stream, served here from NATS after conversation's OpenStream."""
         caller = await self.caller(context, kinds)
         options = self.call_options(caller, context)
-        open_request = conversation_pb2.OpenStreamRequest(conversation_id=request.conversation_id,
-                                                          after_message_id=request.after_message_id)
-        async for event in live.stream(self.hub, caller, request.conversation_id, request.after_message_id,
-                                       lambda: self.conv.OpenStream(open_request, **options)):
+        open_request = conversation_pb2.OpenStreamRequest(
+            conversation_id=request.conversation_id, after_message_id=request.after_message_id
+        )
+        async for event in live.stream(
+            self.hub,
+            caller,
+            request.conversation_id,
+            request.after_message_id,
+            lambda: self.conv.OpenStream(open_request, **options),
+        ):
             yield event
 
 
@@ -163,23 +176,35 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
     @rpc
     async def CreateVisitorSession(self, request, context):
         token, visitor_id, verified, expires, tenant = await self.accounts.visitor_session(
-            request.widget_key, request.previous_token, request.identity.external_id, request.identity.identity_hash)
-        return auth_pb2.CreateVisitorSessionResponse(token=token, visitor_id=visitor_id, expires_at=_ts(expires),
-                                                     tenant_name=tenant.name, verified_identity=verified,
-                                                     greeting=tenant.greeting)
+            request.widget_key, request.previous_token, request.identity.external_id, request.identity.identity_hash
+        )
+        return auth_pb2.CreateVisitorSessionResponse(
+            token=token,
+            visitor_id=visitor_id,
+            expires_at=_ts(expires),
+            tenant_name=tenant.name,
+            verified_identity=verified,
+            greeting=tenant.greeting,
+        )
 
     @rpc
     async def OperatorLogin(self, request, context):
         token, op, expires = await self.accounts.operator_login(request.tenant, request.email, request.password)
-        return auth_pb2.OperatorLoginResponse(token=token, expires_at=_ts(expires), operator_id=op.id, role=op.role,
-                                              display_name=op.display_name)
+        return auth_pb2.OperatorLoginResponse(
+            token=token, expires_at=_ts(expires), operator_id=op.id, role=op.role, display_name=op.display_name
+        )
 
     @rpc
     async def WhoAmI(self, request, context):
         caller = await self.fwd.caller(context, ANYONE)
         tenant = await self.accounts.tenant(caller.tenant_id)
-        return auth_pb2.WhoAmIResponse(tenant_id=caller.tenant_id, tenant_name=tenant.name, kind=caller.kind,
-                                       subject=caller.subject, role=caller.role)
+        return auth_pb2.WhoAmIResponse(
+            tenant_id=caller.tenant_id,
+            tenant_name=tenant.name,
+            kind=caller.kind,
+            subject=caller.subject,
+            role=caller.role,
+        )
 
 
 class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
@@ -233,13 +258,21 @@ class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
 
 
 def _tenant_pb(t) -> admin_pb2.Tenant:
-    return admin_pb2.Tenant(id=t.id, slug=t.slug, name=t.name, widget_key=t.widget_key, created_at=_ts(t.created_ms, ms=True),
-                            greeting=t.greeting, allowed_origins=t.allowed_origins)
+    return admin_pb2.Tenant(
+        id=t.id,
+        slug=t.slug,
+        name=t.name,
+        widget_key=t.widget_key,
+        created_at=_ts(t.created_ms, ms=True),
+        greeting=t.greeting,
+        allowed_origins=t.allowed_origins,
+    )
 
 
 def _operator_pb(o) -> admin_pb2.Operator:
-    return admin_pb2.Operator(id=o.id, email=o.email, display_name=o.display_name, role=o.role,
-                              created_at=_ts(o.created_ms, ms=True))
+    return admin_pb2.Operator(
+        id=o.id, email=o.email, display_name=o.display_name, role=o.role, created_at=_ts(o.created_ms, ms=True)
+    )
 
 
 def _key_pb(k) -> admin_pb2.ApiKey:
@@ -249,16 +282,32 @@ def _key_pb(k) -> admin_pb2.ApiKey:
     return key
 
 
-_AI_DEFAULTS = {"backend": "", "model": "", "temperature": 0.2, "max_tokens": 0, "answer_threshold": 0.0,
-                "system_prompt": "", "enabled_tools": [], "base_url": "", "tool_choice": "",
-                "requests_per_minute": 0}
+_AI_DEFAULTS = {
+    "backend": "",
+    "model": "",
+    "temperature": 0.2,
+    "max_tokens": 0,
+    "answer_threshold": 0.0,
+    "system_prompt": "",
+    "enabled_tools": [],
+    "base_url": "",
+    "tool_choice": "",
+    "requests_per_minute": 0,
+}
 MAX_TOOLS_PER_TENANT = 50
 MAX_SECRET_CHARS = 512
 
 
 def _tool_pb(t) -> admin_pb2.HttpTool:
-    return admin_pb2.HttpTool(name=t.name, description=t.description, parameters_schema=t.parameters_schema, url=t.url,
-                              method=t.method, timeout_ms=t.timeout_ms, has_secret=bool(t.secret_sealed))
+    return admin_pb2.HttpTool(
+        name=t.name,
+        description=t.description,
+        parameters_schema=t.parameters_schema,
+        url=t.url,
+        method=t.method,
+        timeout_ms=t.timeout_ms,
+        has_secret=bool(t.secret_sealed),
+    )
 
 
 class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
@@ -268,7 +317,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self.js = nats_js
         self.settings = settings
         self.box = SecretBox.from_settings(settings)  # seals tenants' model keys and tool secrets
-        self._inference = None  # InferenceService stub (tool-call records), made on first use
+        self._inference: Any = None  # InferenceService stub (tool-call records), made on first use
 
     def _inference_stub(self):
         if self._inference is None:
@@ -288,10 +337,15 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     @rpc
     async def CreateTenant(self, request, context):
         await self.fwd.caller(context, {PLATFORM})
-        tenant, owner, api_key = await self.accounts.create_tenant(request.slug, request.name, request.owner_email,
-                                                                   request.owner_password)
-        return admin_pb2.CreateTenantResponse(tenant=_tenant_pb(tenant), owner=_operator_pb(owner), api_key=api_key,
-                                              identity_secret=tenant.identity_secret)
+        tenant, owner, api_key = await self.accounts.create_tenant(
+            request.slug, request.name, request.owner_email, request.owner_password
+        )
+        return admin_pb2.CreateTenantResponse(
+            tenant=_tenant_pb(tenant),
+            owner=_operator_pb(owner),
+            api_key=api_key,
+            identity_secret=tenant.identity_secret,
+        )
 
     @rpc
     async def GetTenant(self, request, context):
@@ -324,7 +378,9 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     @rpc
     async def ListApiKeys(self, request, context):
         caller = await self._manager(context)
-        return admin_pb2.ListApiKeysResponse(keys=[_key_pb(k) for k in await self.accounts.store.list_api_keys(caller.tenant_id)])
+        return admin_pb2.ListApiKeysResponse(
+            keys=[_key_pb(k) for k in await self.accounts.store.list_api_keys(caller.tenant_id)]
+        )
 
     @rpc
     async def RevokeApiKey(self, request, context):
@@ -338,23 +394,26 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         caller = await self._manager(context)
         if request.role == "owner":
             require_role(caller, "owner")
-        op = await self.accounts.create_operator(caller.tenant_id, request.email, request.display_name, request.role,
-                                                 request.password)
+        op = await self.accounts.create_operator(
+            caller.tenant_id, request.email, request.display_name, request.role, request.password
+        )
         return _operator_pb(op)
 
     @rpc
     async def ListOperators(self, request, context):
         caller = await self.fwd.caller(context, OPERATORS)
         return admin_pb2.ListOperatorsResponse(
-            operators=[_operator_pb(o) for o in await self.accounts.store.list_operators(caller.tenant_id)])
+            operators=[_operator_pb(o) for o in await self.accounts.store.list_operators(caller.tenant_id)]
+        )
 
     @rpc
     async def UpdateOperator(self, request, context):
         caller = await self._manager(context)
         if request.role == "owner":
             require_role(caller, "owner")
-        op = await self.accounts.update_operator(caller.tenant_id, request.operator_id, request.display_name,
-                                                 request.role, request.password)
+        op = await self.accounts.update_operator(
+            caller.tenant_id, request.operator_id, request.display_name, request.role, request.password
+        )
         return _operator_pb(op)
 
     @rpc
@@ -426,7 +485,9 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         if backend == self.settings.backend:
             backend = ""  # the deployment's default, by name
         if backend and backend not in TENANT_BACKENDS:
-            raise InvalidArgument(f"backend must be empty (the deployment's default) or one of {', '.join(TENANT_BACKENDS)}")
+            raise InvalidArgument(
+                f"backend must be empty (the deployment's default) or one of {', '.join(TENANT_BACKENDS)}"
+            )
         if len(s.model) > 200:
             raise InvalidArgument("model must be at most 200 characters")
         if not 0 <= s.requests_per_minute <= 1_000_000:
@@ -435,8 +496,9 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
             if not backend:
                 raise InvalidArgument("base_url needs a backend (openai, anthropic or gemini)")
             if not url_allowed(s.base_url, self.settings.model_url_allowlist):
-                raise InvalidArgument("base_url is not on this deployment's allowlist of model endpoints "
-                                      "(FRONTDESK_MODEL_URL_ALLOWLIST)")
+                raise InvalidArgument(
+                    "base_url is not on this deployment's allowlist of model endpoints (FRONTDESK_MODEL_URL_ALLOWLIST)"
+                )
         if backend in ("anthropic", "gemini") and not s.model.strip():
             raise InvalidArgument(f"backend {backend} needs a model name")
         if backend == "openai" and not s.base_url and not self.settings.openai_base_url:
@@ -458,11 +520,19 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
             sealed = self.box.seal(caller.tenant_id, API_KEY_PURPOSE, request.api_key)
         if request.clear_api_key:
             sealed = ""
-        tenant.ai_settings = {"backend": backend, "model": s.model.strip(), "temperature": s.temperature,
-                              "max_tokens": s.max_tokens, "answer_threshold": s.answer_threshold,
-                              "system_prompt": s.system_prompt, "enabled_tools": tools, "base_url": s.base_url,
-                              "tool_choice": s.tool_choice, "requests_per_minute": s.requests_per_minute,
-                              "api_key_sealed": sealed}
+        tenant.ai_settings = {
+            "backend": backend,
+            "model": s.model.strip(),
+            "temperature": s.temperature,
+            "max_tokens": s.max_tokens,
+            "answer_threshold": s.answer_threshold,
+            "system_prompt": s.system_prompt,
+            "enabled_tools": tools,
+            "base_url": s.base_url,
+            "tool_choice": s.tool_choice,
+            "requests_per_minute": s.requests_per_minute,
+            "api_key_sealed": sealed,
+        }
         await self.accounts.store.update_tenant(tenant)
         return self._settings_pb(tenant.ai_settings)
 
@@ -485,19 +555,36 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
             raise InvalidArgument("parameters_schema is not valid JSON") from None
         allowlist = [e.strip() for e in self.settings.tool_url_allowlist.split(",") if e.strip()]
         if not allowlist:
-            raise FailedPrecondition("this deployment allows no tenant HTTP tools (FRONTDESK_TOOL_URL_ALLOWLIST is empty)")
+            raise FailedPrecondition(
+                "this deployment allows no tenant HTTP tools (FRONTDESK_TOOL_URL_ALLOWLIST is empty)"
+            )
         try:  # the same checks the worker applies when it runs the tool
-            tool = HttpTool(t.name, t.description, parameters, url=t.url, allowlist=allowlist,
-                            method=t.method or "POST", timeout_ms=t.timeout_ms or DEFAULT_TIMEOUT_MS)
+            tool = HttpTool(
+                t.name,
+                t.description,
+                parameters,
+                url=t.url,
+                allowlist=allowlist,
+                method=t.method or "POST",
+                timeout_ms=t.timeout_ms or DEFAULT_TIMEOUT_MS,
+            )
         except ValueError as err:
             raise InvalidArgument(str(err)) from None
         if len(await self.accounts.store.list_tools(caller.tenant_id)) >= MAX_TOOLS_PER_TENANT:
             raise FailedPrecondition(f"a tenant may define at most {MAX_TOOLS_PER_TENANT} tools")
-        record = ToolRecord(tenant_id=caller.tenant_id, name=tool.name, description=tool.description,
-                            parameters_schema=json.dumps(parameters, separators=(",", ":")), url=tool.url,
-                            method=tool.method, timeout_ms=tool.timeout_ms, created_ms=int(time.time() * 1000),
-                            secret_sealed=self.box.seal(caller.tenant_id, tool_secret_purpose(tool.name),
-                                                        request.signing_secret) if request.signing_secret else "")
+        record = ToolRecord(
+            tenant_id=caller.tenant_id,
+            name=tool.name,
+            description=tool.description,
+            parameters_schema=json.dumps(parameters, separators=(",", ":")),
+            url=tool.url,
+            method=tool.method,
+            timeout_ms=tool.timeout_ms,
+            created_ms=int(time.time() * 1000),
+            secret_sealed=self.box.seal(caller.tenant_id, tool_secret_purpose(tool.name), request.signing_secret)
+            if request.signing_secret
+            else "",
+        )
         try:
             await self.accounts.store.create_tool(record)
         except Conflict:
@@ -507,7 +594,9 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     @rpc
     async def ListTools(self, request, context):
         caller = await self.fwd.caller(context, OPERATORS)
-        return admin_pb2.ListToolsResponse(tools=[_tool_pb(t) for t in await self.accounts.store.list_tools(caller.tenant_id)])
+        return admin_pb2.ListToolsResponse(
+            tools=[_tool_pb(t) for t in await self.accounts.store.list_tools(caller.tenant_id)]
+        )
 
     @rpc
     async def DeleteTool(self, request, context):
@@ -534,5 +623,3 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     async def GetSystemStatus(self, request, context):
         await self.fwd.caller(context, OPERATORS)
         return await system_status(self.settings, self.js)
-
-

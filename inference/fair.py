@@ -22,6 +22,7 @@ from collections import Counter
 
 from nats.aio.client import Client
 from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import BadRequestError
@@ -45,9 +46,9 @@ class TenantQueues:
         self._consumers: set[str] = set()
         self._wakeup = asyncio.Event()
         self._last_scan = 0.0
-        self._doorbell = None
+        self._doorbell: Subscription | None = None
         self._inbox = ""
-        self._inbox_sub = None
+        self._inbox_sub: Subscription | None = None
         self._replies: asyncio.Queue[Msg] = asyncio.Queue()
 
     async def start(self) -> None:
@@ -89,9 +90,15 @@ class TenantQueues:
         name = bus.tenant_consumer(tenant_id)
         if name not in self._consumers:
             config = ConsumerConfig(
-                durable_name=name, filter_subject=bus.jobs_subject(tenant_id), ack_policy=AckPolicy.EXPLICIT,
-                deliver_policy=DeliverPolicy.ALL, ack_wait=self.settings.job_ack_wait_s,
-                max_deliver=self.settings.job_max_deliver, max_ack_pending=10_000, inactive_threshold=CONSUMER_IDLE_S)
+                durable_name=name,
+                filter_subject=bus.jobs_subject(tenant_id),
+                ack_policy=AckPolicy.EXPLICIT,
+                deliver_policy=DeliverPolicy.ALL,
+                ack_wait=self.settings.job_ack_wait_s,
+                max_deliver=self.settings.job_max_deliver,
+                max_ack_pending=10_000,
+                inactive_threshold=CONSUMER_IDLE_S,
+            )
             try:
                 await self.js.add_consumer(bus.JOBS_STREAM, config)
             except BadRequestError:
@@ -138,7 +145,7 @@ class TenantQueues:
             self._wakeup.clear()
             try:
                 await asyncio.wait_for(self._wakeup.wait(), RESCAN_EVERY_S)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         return None
 

@@ -31,8 +31,9 @@ class Grounding:
         self.data_dir = data_dir
         self.share = share  # inference.kbshare.KnowledgeShare, or None: local directories only
         self._policies: dict[str, AnswerPolicy] = {}
-        self.executor = share.executor if share is not None else ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="knowledge")
+        self.executor = (
+            share.executor if share is not None else ThreadPoolExecutor(max_workers=1, thread_name_prefix="knowledge")
+        )
 
     def _policy(self, tenant_id: str) -> AnswerPolicy:
         policy = self._policies.get(tenant_id)
@@ -48,8 +49,9 @@ class Grounding:
             return (await self.share.serving(tenant_id)).policy
         return self._policy(tenant_id)
 
-    async def decide(self, tenant_id: str, question: str, history: list[common.Message],
-                     min_confidence: float = 0.0) -> Decision:
+    async def decide(
+        self, tenant_id: str, question: str, history: list[common.Message], min_confidence: float = 0.0
+    ) -> Decision:
         """The policy's decision; `min_confidence` (a tenant's answer_threshold, 0 = the
         calibrated policy alone) can only make it stricter: a less confident answer hands off."""
         earlier = [m.text for m in history if m.role == common.ROLE_CUSTOMER and m.text != question][-5:]
@@ -57,8 +59,9 @@ class Grounding:
         loop = asyncio.get_running_loop()
         decision = await loop.run_in_executor(self.executor, lambda: policy.decide(question, earlier))
         if not decision.handoff and decision.confidence < min_confidence:
-            return dataclasses.replace(decision, kind=HANDOFF, text=HANDOFF_TEXT[LOW_CONFIDENCE], reason=LOW_CONFIDENCE,
-                                       citations=())
+            return dataclasses.replace(
+                decision, kind=HANDOFF, text=HANDOFF_TEXT[LOW_CONFIDENCE], reason=LOW_CONFIDENCE, citations=()
+            )
         return decision
 
     async def search(self, tenant_id: str, query: str, limit: int) -> list:
@@ -72,5 +75,7 @@ class Grounding:
 
 
 def citations(decision: Decision) -> list[common.Citation]:
-    return [common.Citation(source_id=c.entry_id, title=c.title, url=c.url, score=float(c.score))
-            for c in decision.citations]
+    return [
+        common.Citation(source_id=c.entry_id, title=c.title, url=c.url, score=float(c.score))
+        for c in decision.citations
+    ]

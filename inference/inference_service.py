@@ -31,9 +31,23 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
         # another tenant's conversation answers exactly like a missing one
         if await self.store.get_conversation(caller.tenant_id, request.conversation_id) is None:
             raise NotFound("conversation not found")
-        calls = await self.store.list_tool_calls(caller.tenant_id, request.conversation_id,
-                                                 limit=min(request.page_size or 100, MAX_PAGE))
-        return admin_pb2.ListToolCallsResponse(calls=[admin_pb2.ToolCallRecord(
-            job_id=c.job_id, call_id=c.call_id, tool=c.tool, arguments=c.arguments, ok=c.ok, error=c.error,
-            duration_ms=c.duration_ms, started_at=ts_from_ms(c.started_ms), result_bytes=c.result_bytes,
-            result_preview=c.result_preview) for c in calls])
+        calls = await self.store.list_tool_calls(
+            caller.tenant_id, request.conversation_id, limit=min(request.page_size or 100, MAX_PAGE)
+        )
+        return admin_pb2.ListToolCallsResponse(
+            calls=[
+                admin_pb2.ToolCallRecord(
+                    job_id=c.job_id,
+                    call_id=c.call_id,
+                    tool=c.tool,
+                    arguments=c.arguments,
+                    ok=c.ok,
+                    error=c.error,
+                    duration_ms=c.duration_ms,
+                    started_at=ts_from_ms(c.started_ms),
+                    result_bytes=c.result_bytes,
+                    result_preview=c.result_preview,
+                )
+                for c in calls
+            ]
+        )

@@ -45,8 +45,8 @@ JOB_ID_RE = re.compile(r"^ing_[0-9a-f]{32}$")
 ENTRY_FILES = (".jsonl", ".csv")
 MAX_FILE_BYTES = 20 * 1024 * 1024
 PROGRESS_EVERY_S = 0.5
-BATCH_ITEMS = 2000             # FAQ entries or document chunks per batch between progress reports
-MAX_ERRORS_KEPT = 1000         # rejected lines reported (the count is always exact)
+BATCH_ITEMS = 2000  # FAQ entries or document chunks per batch between progress reports
+MAX_ERRORS_KEPT = 1000  # rejected lines reported (the count is always exact)
 QUEUED, RUNNING, TRAINING, DONE, FAILED = "queued", "running", "training", "done", "failed"
 # TRAINING: every item is applied (done == total) and the router is being trained on the new
 # content; the version is published (and customers answered from it) right after.
@@ -61,7 +61,7 @@ class JobRecord:
     id: str
     filename: str
     content_type: str
-    upload: str                # blob key of the original
+    upload: str  # blob key of the original
     size: int
     sha256: str
     state: str = QUEUED
@@ -70,7 +70,7 @@ class JobRecord:
     errors: list[tuple[int, str]] = field(default_factory=list)
     rejected: int = 0
     error: str = ""
-    version: int = 0           # the knowledge-base version that holds the import
+    version: int = 0  # the knowledge-base version that holds the import
     deliveries: int = 0
     created_ms: int = 0
     updated_ms: int = 0
@@ -79,7 +79,7 @@ class JobRecord:
         return json.dumps(asdict(self)).encode()
 
     @classmethod
-    def from_json(cls, data: bytes) -> "JobRecord":
+    def from_json(cls, data: bytes) -> JobRecord:
         raw = json.loads(data)
         raw["errors"] = [tuple(e) for e in raw.get("errors", [])]
         return cls(**raw)
@@ -120,21 +120,38 @@ class IngestionJobs:
 
     async def save(self, tenant_id: str, record: JobRecord) -> None:
         record.updated_ms = int(time.time() * 1000)
-        await self.blobs.put(tenant_id, f"kb/jobs/{record.id}.json", _one(record.to_json()),
-                             content_type="application/json", max_bytes=16 * 1024 * 1024)
+        await self.blobs.put(
+            tenant_id,
+            f"kb/jobs/{record.id}.json",
+            _one(record.to_json()),
+            content_type="application/json",
+            max_bytes=16 * 1024 * 1024,
+        )
 
     async def submit(self, js, tenant_id: str, filename: str, content_type: str, data: bytes) -> JobRecord:
         """Store the upload and the job record, queue the job; returns the queued record."""
         digest = hashlib.sha256(data).hexdigest()
         upload = f"kb/uploads/{digest}"
-        await self.blobs.put(tenant_id, upload, _one(data), content_type=content_type or "application/octet-stream",
-                             max_bytes=len(data))
+        await self.blobs.put(
+            tenant_id, upload, _one(data), content_type=content_type or "application/octet-stream", max_bytes=len(data)
+        )
         now = int(time.time() * 1000)
-        record = JobRecord(id=new_job_id(), filename=filename, content_type=content_type, upload=upload,
-                           size=len(data), sha256=digest, created_ms=now)
+        record = JobRecord(
+            id=new_job_id(),
+            filename=filename,
+            content_type=content_type,
+            upload=upload,
+            size=len(data),
+            sha256=digest,
+            created_ms=now,
+        )
         await self.save(tenant_id, record)
-        await js.publish(bus.ingest_subject(tenant_id), json.dumps({"job_id": record.id}).encode(),
-                         headers={"Nats-Msg-Id": record.id}, timeout=5)
+        await js.publish(
+            bus.ingest_subject(tenant_id),
+            json.dumps({"job_id": record.id}).encode(),
+            headers={"Nats-Msg-Id": record.id},
+            timeout=5,
+        )
         log.info("ingestion.queued", tenant=tenant_id, job=record.id, file=filename, bytes=len(data))
         return record
 
@@ -142,7 +159,7 @@ class IngestionJobs:
 @dataclass
 class _Plan:
     faqs: list
-    documents: list            # [(DocumentRecord, chunk count)]
+    documents: list  # [(DocumentRecord, chunk count)]
     total: int
     errors: list[tuple[int, str]]
 
@@ -157,8 +174,12 @@ def plan(record: JobRecord, data: bytes) -> _Plan:
         text = data.decode("utf-8", "replace")
         report = parse_kb_jsonl(text.splitlines()) if suffix == ".jsonl" else parse_faq_csv(text)
         docs = [(d, len(chunk_text(d.text))) for d in report.documents]
-        return _Plan(list(report.faqs), docs, len(report.faqs) + sum(n for _, n in docs),
-                     [(e.line, e.message) for e in report.errors])
+        return _Plan(
+            list(report.faqs),
+            docs,
+            len(report.faqs) + sum(n for _, n in docs),
+            [(e.line, e.message) for e in report.errors],
+        )
     title, text = extract_text(data, record.filename, record.content_type)
     doc = DocumentRecord(document_id(record.filename), title or record.filename, text, "")
     chunks = len(chunk_text(text))
@@ -170,7 +191,7 @@ def apply(kb: KnowledgeBase, work: _Plan, progress) -> int:
     done = 0
     progress(0)
     for start in range(0, len(work.faqs), BATCH_ITEMS):
-        batch = work.faqs[start:start + BATCH_ITEMS]
+        batch = work.faqs[start : start + BATCH_ITEMS]
         kb.upsert_faq(batch)
         done += len(batch)
         progress(done)
@@ -196,8 +217,16 @@ class IngestionWorker:
     """Pulls ingestion jobs of every tenant (one at a time per process: embedding uses the
     cores) and applies them to the shared knowledge base."""
 
-    def __init__(self, share: KnowledgeShare, jobs: IngestionJobs, js, *, ack_wait_s: float = 60.0,
-                 max_deliver: int = 4, crash_after=None):
+    def __init__(
+        self,
+        share: KnowledgeShare,
+        jobs: IngestionJobs,
+        js,
+        *,
+        ack_wait_s: float = 60.0,
+        max_deliver: int = 4,
+        crash_after=None,
+    ):
         self.share = share
         self.jobs = jobs
         self.js = js
@@ -206,10 +235,16 @@ class IngestionWorker:
         self._crash_after = crash_after  # tests: a callable(items done) that may raise to "die" mid-job
 
     async def run(self, stop: asyncio.Event) -> None:
-        config = ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=self.ack_wait_s,
-                                max_deliver=self.max_deliver)
-        await bus.work_through(self.js, bus.ingest_subject("*"), durable=bus.KNOWLEDGE_CONSUMER,
-                               stream=bus.KNOWLEDGE_STREAM, handle=self.handle, stop=stop, config=config)
+        config = ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=self.ack_wait_s, max_deliver=self.max_deliver)
+        await bus.work_through(
+            self.js,
+            bus.ingest_subject("*"),
+            durable=bus.KNOWLEDGE_CONSUMER,
+            stream=bus.KNOWLEDGE_STREAM,
+            handle=self.handle,
+            stop=stop,
+            config=config,
+        )
 
     async def handle(self, msg) -> None:
         tenant_id = bus.tenant_of(msg.subject)
@@ -227,7 +262,7 @@ class IngestionWorker:
                 return
             await self._process(tenant_id, record, msg, delivered)
         except KnowledgeError as err:
-            await self._finish(tenant_id, record, FAILED, f"{record.filename}: {err}")
+            await self._finish(tenant_id, record, FAILED, f"{record.filename if record else job_id}: {err}")
             await msg.ack()
         except asyncio.CancelledError:
             raise
@@ -236,19 +271,27 @@ class IngestionWorker:
             if delivered >= self.max_deliver:
                 try:
                     await self._finish(tenant_id, record, FAILED, f"ingestion failed: {err}")
-                except Exception:  # noqa: BLE001
-                    pass
+                except Exception as finish_err:  # noqa: BLE001 - the job ends anyway; its record may stay stale
+                    log.warning("ingestion.finish_failed", tenant=tenant_id, job=job_id, error=str(finish_err))
                 await msg.term()
             else:
-                await msg.nak(delay=min(2 ** delivered, 30))
+                await msg.nak(delay=min(2**delivered, 30))
 
     async def _finish(self, tenant_id: str, record: JobRecord | None, state: str, error: str = "") -> None:
         if record is None:
             return
         record.state, record.error = state, error
         await self.jobs.save(tenant_id, record)
-        log.info("ingestion.finished", tenant=tenant_id, job=record.id, state=state, done=record.done,
-                 total=record.total, rejected=record.rejected, error=error or None)
+        log.info(
+            "ingestion.finished",
+            tenant=tenant_id,
+            job=record.id,
+            state=state,
+            done=record.done,
+            total=record.total,
+            rejected=record.rejected,
+            error=error or None,
+        )
 
     async def _process(self, tenant_id: str, record: JobRecord, msg, delivered: int) -> None:
         head = await self.share.head(tenant_id)
@@ -304,19 +347,18 @@ class IngestionWorker:
 
         reporter = loop.create_task(report())
         try:
-            _, published = await self.share.write(tenant_id, lambda kb: apply(kb, work, progress), job_id=record.id,
-                                                  stage=stage)
+            _, published = await self.share.write(
+                tenant_id, lambda kb: apply(kb, work, progress), job_id=record.id, stage=stage
+            )
         finally:
             reporter.cancel()
-            try:
-                await reporter
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001
-                pass
+            # the reporter only reports progress: how it ended changes nothing here
+            await asyncio.gather(reporter, return_exceptions=True)
             for task in saving:  # the "training" record is saved before "done" overwrites it
                 try:
                     await task
-                except Exception:  # noqa: BLE001 - only a progress report
-                    pass
+                except Exception as err:  # noqa: BLE001 - only a progress report
+                    log.info("ingestion.progress_not_saved", tenant=tenant_id, job=record.id, error=str(err))
         record.done = record.total
         record.version = published.version if published else 0
         await self._finish(tenant_id, record, DONE)

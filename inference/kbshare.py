@@ -38,10 +38,11 @@ import os
 import secrets
 import shutil
 import time
+from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from nats.js.errors import KeyDeletedError, KeyNotFoundError, KeyWrongLastSequenceError
 
@@ -56,11 +57,11 @@ log = logs.get("inference.kbshare")
 
 HEAD_COPY = "kb/head.json"
 SNAPSHOTS = "kb/snapshots"
-JOBS_KEPT = 200                    # ids of the latest ingestion jobs applied, kept in the head
-MAX_SNAPSHOT_BYTES = 2 * 1024 ** 3
+JOBS_KEPT = 200  # ids of the latest ingestion jobs applied, kept in the head
+MAX_SNAPSHOT_BYTES = 2 * 1024**3
 _CHUNK = 1024 * 1024
-ROUTER_ATTACHMENT = "router"       # the snapshot's attachment holding the trained router
-MAX_ROUTER_BYTES = 900 * 1024 ** 2  # under SQLite's 1e9-byte blob limit (a ~2,500-entry FAQ: ~800 MB)
+ROUTER_ATTACHMENT = "router"  # the snapshot's attachment holding the trained router
+MAX_ROUTER_BYTES = 900 * 1024**2  # under SQLite's 1e9-byte blob limit (a ~2,500-entry FAQ: ~800 MB)
 
 
 @dataclass(frozen=True)
@@ -69,17 +70,23 @@ class Head:
     snapshot: str
     previous: str = ""
     jobs: tuple[str, ...] = ()
-    revision: int = 0              # of the KV entry; 0 = not in the KV (rebuilt from the copy)
+    revision: int = 0  # of the KV entry; 0 = not in the KV (rebuilt from the copy)
 
     def value(self) -> bytes:
-        return json.dumps({"version": self.version, "snapshot": self.snapshot, "previous": self.previous,
-                           "jobs": list(self.jobs)}).encode()
+        return json.dumps(
+            {"version": self.version, "snapshot": self.snapshot, "previous": self.previous, "jobs": list(self.jobs)}
+        ).encode()
 
     @classmethod
-    def parse(cls, data: bytes, revision: int = 0) -> "Head":
+    def parse(cls, data: bytes, revision: int = 0) -> Head:
         raw = json.loads(data)
-        return cls(int(raw["version"]), str(raw["snapshot"]), str(raw.get("previous", "")),
-                   tuple(raw.get("jobs", ())), revision)
+        return cls(
+            int(raw["version"]),
+            str(raw["snapshot"]),
+            str(raw.get("previous", "")),
+            tuple(raw.get("jobs", ())),
+            revision,
+        )
 
 
 class _Lost(Exception):
@@ -91,23 +98,24 @@ class Served:
     """One version of a tenant's knowledge base as questions use it, with its answer policy
     (router included). Never changed while served: changes and newer versions are prepared
     beside it and swapped in."""
-    version: int                   # the shared version; 0 = no published knowledge base (yet)
+
+    version: int  # the shared version; 0 = no published knowledge base (yet)
     kb: KnowledgeBase
     policy: AnswerPolicy
-    trained_here: bool = False     # the router was trained by this worker (not loaded)
+    trained_here: bool = False  # the router was trained by this worker (not loaded)
 
 
 @dataclass
 class _Tenant:
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)   # one catch-up or write at a time
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one catch-up or write at a time
     checked_at: float = -1e9
     stale: bool = True
     served: Served | None = None
-    refreshing: bool = False       # a background catch-up is scheduled or running
+    refreshing: bool = False  # a background catch-up is scheduled or running
 
 
 async def _file_chunks(path: Path):
-    with open(path, "rb") as src:
+    with open(path, "rb") as src:  # noqa: ASYNC230 - opening is instant; the reads go to a thread
         while chunk := await asyncio.to_thread(src.read, _CHUNK):
             yield chunk
 
@@ -145,10 +153,11 @@ class KnowledgeShare:
     `executor` runs the questions (reads of served versions); the share's own `loader`
     thread downloads, opens, changes and trains, so questions never queue behind those."""
 
-    def __init__(self, blobs: BlobStore, heads, cache_dir: Path, executor: Executor, nc=None,
-                 check_interval_s: float = 1.0):
+    def __init__(
+        self, blobs: BlobStore, heads, cache_dir: Path, executor: Executor, nc=None, check_interval_s: float = 1.0
+    ):
         self.blobs = blobs
-        self.heads = heads            # the KNOWLEDGE_HEADS KV bucket
+        self.heads = heads  # the KNOWLEDGE_HEADS KV bucket
         self.cache_dir = Path(cache_dir)
         self.executor = executor
         self.loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="knowledge-load")
@@ -209,8 +218,13 @@ class KnowledgeShare:
         if len(kb):
             router, trained = prepare_router(kb)  # normally the router saved beside it
             if trained:
-                log.info("knowledge.router_trained", tenant=tenant_id, version=kb.shared_version, reason="restore",
-                         seconds=round(router.train_seconds, 2))
+                log.info(
+                    "knowledge.router_trained",
+                    tenant=tenant_id,
+                    version=kb.shared_version,
+                    reason="restore",
+                    seconds=round(router.train_seconds, 2),
+                )
         return Served(max(kb.shared_version, 0), kb, AnswerPolicy(kb, router=router))
 
     def _swap(self, tenant_id: str, new: Served) -> None:
@@ -245,7 +259,7 @@ class KnowledgeShare:
             # nothing to answer from yet (a change under way, e.g. the first import, is not
             # waited for: until it is published there is no knowledge base)
             await self.sync(tenant_id)
-            return state.served
+            return state.served or await self._run(self._served_now, tenant_id)
         if due and not state.lock.locked() and not state.refreshing:
             self._refresh_soon(tenant_id)
         return served
@@ -267,16 +281,19 @@ class KnowledgeShare:
                         if force or served is None or served.version <= 0:
                             raise
                         # NATS or the blob store is away: answer from the cached version meanwhile
-                        log.warning("knowledge.check_failed", tenant=tenant_id, version=served.version,
-                                    error=f"{type(err).__name__}: {err}")
+                        log.warning(
+                            "knowledge.check_failed",
+                            tenant=tenant_id,
+                            version=served.version,
+                            error=f"{type(err).__name__}: {err}",
+                        )
                         return served.kb
                     except BaseException:
                         state.stale = True
                         raise
                     state.checked_at = checked
-        if state.served is None:
-            await self._run(self._served_now, tenant_id)
-        return state.served.kb
+        served = state.served or await self._run(self._served_now, tenant_id)
+        return served.kb
 
     async def _catch_up(self, tenant_id: str) -> None:
         served = await self._run(self._served_now, tenant_id)
@@ -312,7 +329,7 @@ class KnowledgeShare:
         directory = await self._run(self._new_dir, tenant_id, head.version)
         tmp = directory / f".snapshot-{secrets.token_hex(4)}.db"
         try:
-            with open(tmp, "wb") as out:
+            with open(tmp, "wb") as out:  # noqa: ASYNC230 - opening is instant; the writes go to a thread
                 async for chunk in self.blobs.get(tenant_id, head.snapshot):
                     await asyncio.to_thread(out.write, chunk)
             served = await self._run(self._open_snapshot, tenant_id, directory, tmp, head.version)
@@ -321,9 +338,14 @@ class KnowledgeShare:
             raise
         finally:
             tmp.unlink(missing_ok=True)
-        log.info("knowledge.loaded", tenant=tenant_id, version=head.version, entries=len(served.kb),
-                 router="trained" if served.trained_here else "loaded",
-                 ms=round((time.perf_counter() - started) * 1000, 1))
+        log.info(
+            "knowledge.loaded",
+            tenant=tenant_id,
+            version=head.version,
+            entries=len(served.kb),
+            router="trained" if served.trained_here else "loaded",
+            ms=round((time.perf_counter() - started) * 1000, 1),
+        )
         return served
 
     def _open_snapshot(self, tenant_id: str, directory: Path, path: Path, version: int) -> Served:
@@ -336,11 +358,20 @@ class KnowledgeShare:
                 router.generation = kb.generation  # the same content, under this cache's numbering
                 save_router(router, kb.directory)
             elif len(kb):
-                log.warning("knowledge.router_missing", tenant=tenant_id, version=version,
-                            reason="absent" if ROUTER_ATTACHMENT not in attachments else "stale or incompatible")
+                log.warning(
+                    "knowledge.router_missing",
+                    tenant=tenant_id,
+                    version=version,
+                    reason="absent" if ROUTER_ATTACHMENT not in attachments else "stale or incompatible",
+                )
                 router, trained = prepare_router(kb)
-                log.info("knowledge.router_trained", tenant=tenant_id, version=version, reason="load",
-                         seconds=round(router.train_seconds, 2))
+                log.info(
+                    "knowledge.router_trained",
+                    tenant=tenant_id,
+                    version=version,
+                    reason="load",
+                    seconds=round(router.train_seconds, 2),
+                )
             return Served(version, kb, AnswerPolicy(kb, router=router), trained)
         except BaseException:
             kb.close()
@@ -364,8 +395,14 @@ class KnowledgeShare:
 
     # ------------------------------------------------------------ writes
 
-    async def write(self, tenant_id: str, change: Callable[[KnowledgeBase], Any], job_id: str = "",
-                    attempts: int = 8, stage: Callable[[str], None] | None = None) -> tuple[Any, Head | None]:
+    async def write(
+        self,
+        tenant_id: str,
+        change: Callable[[KnowledgeBase], Any],
+        job_id: str = "",
+        attempts: int = 8,
+        stage: Callable[[str], None] | None = None,
+    ) -> tuple[Any, Head | None]:
         """Apply `change(kb)` (run in the loader) to a copy of the tenant's knowledge base at
         the published version, train its router, publish both as the next version and serve
         it. With `job_id`, a job already in the head is not applied again: (None, head) is
@@ -392,8 +429,13 @@ class KnowledgeShare:
                         stage("training")
                     router, trained = await self._run(prepare_router, work)
                     if trained:
-                        log.info("knowledge.router_trained", tenant=tenant_id, reason="write",
-                                 classes=len(router.classes), seconds=round(router.train_seconds, 2))
+                        log.info(
+                            "knowledge.router_trained",
+                            tenant=tenant_id,
+                            reason="write",
+                            classes=len(router.classes),
+                            seconds=round(router.train_seconds, 2),
+                        )
                     if stage is not None:
                         stage("publishing")
                     published = await self._publish(tenant_id, work, head, job_id, router)
@@ -422,8 +464,9 @@ class KnowledgeShare:
         kb.set_shared_version(-1)  # a crash from here leaves it to be discarded at restart
         return kb
 
-    async def _publish(self, tenant_id: str, kb: KnowledgeBase, head: Head | None, job_id: str = "",
-                       router: Router | None = None) -> Head:
+    async def _publish(
+        self, tenant_id: str, kb: KnowledgeBase, head: Head | None, job_id: str = "", router: Router | None = None
+    ) -> Head:
         version = (head.version if head else 0) + 1
         key = f"{SNAPSHOTS}/{version:010d}-{secrets.token_hex(6)}.db"
         tmp = kb.directory / f".publish-{secrets.token_hex(4)}.db"
@@ -437,8 +480,9 @@ class KnowledgeShare:
             del data
         try:
             await self._run(kb.export_snapshot, tmp, attachments)
-            await self.blobs.put(tenant_id, key, _file_chunks(tmp), content_type="application/vnd.sqlite3",
-                                 max_bytes=MAX_SNAPSHOT_BYTES)
+            await self.blobs.put(
+                tenant_id, key, _file_chunks(tmp), content_type="application/vnd.sqlite3", max_bytes=MAX_SNAPSHOT_BYTES
+            )
         finally:
             tmp.unlink(missing_ok=True)
         jobs = ((head.jobs if head else ()) + ((job_id,) if job_id else ()))[-JOBS_KEPT:]
@@ -454,8 +498,9 @@ class KnowledgeShare:
         new = Head(new.version, new.snapshot, new.previous, new.jobs, revision)
         await self._run(kb.set_shared_version, version)
         try:
-            await self.blobs.put(tenant_id, HEAD_COPY, _one(new.value()), content_type="application/json",
-                                 max_bytes=1024 * 1024)
+            await self.blobs.put(
+                tenant_id, HEAD_COPY, _one(new.value()), content_type="application/json", max_bytes=1024 * 1024
+            )
         except Exception as err:  # noqa: BLE001 - the KV holds the head; the copy is for disasters
             log.warning("knowledge.head_copy_failed", tenant=tenant_id, error=str(err))
         if head is not None and head.previous:
@@ -516,15 +561,12 @@ class KnowledgeShare:
         if self._sub is not None:
             try:
                 await self._sub.unsubscribe()
-            except Exception:  # noqa: BLE001 - connection already closed
-                pass
+            except Exception as err:  # noqa: BLE001 - closing: the connection may be gone already
+                log.debug("knowledge.unsubscribe_failed", error=str(err))
         for task in list(self._tasks):
             task.cancel()
-        for task in list(self._tasks):
-            try:
-                await task
-            except BaseException:  # noqa: BLE001 - cancelled
-                pass
+        # cancelled on purpose: how each ended changes nothing now
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         # a training under way is not waited for here (the event loop goes on); nothing of it
         # is published or served
         self.loader.shutdown(wait=False, cancel_futures=True)
@@ -585,8 +627,9 @@ async def seed_knowledge(settings, tenant_id: str, faqs) -> bool:
 
     from frontdesk import stores
 
-    legacy = (Path(settings.knowledge_cache_dir) if settings.knowledge_cache_dir
-              else settings.data_dir / "knowledge") / tenant_id
+    legacy = (
+        Path(settings.knowledge_cache_dir) if settings.knowledge_cache_dir else settings.data_dir / "knowledge"
+    ) / tenant_id
     if legacy.exists():
         return False
     nc = await bus.connect(settings, "seed")

@@ -36,9 +36,14 @@ def _ts(seconds: float) -> Timestamp:
 
 
 def job_message(record: JobRecord) -> kpb.IngestionJob:
-    return kpb.IngestionJob(id=record.id, state=record.state, total=record.total, done=record.done,
-                            errors=[kpb.LineError(line=line, error=error) for line, error in record.errors],
-                            error=record.error)
+    return kpb.IngestionJob(
+        id=record.id,
+        state=record.state,
+        total=record.total,
+        done=record.done,
+        errors=[kpb.LineError(line=line, error=error) for line, error in record.errors],
+        error=record.error,
+    )
 
 
 class KnowledgeServicer(knowledge_pb2_grpc.KnowledgeServiceServicer):
@@ -114,7 +119,7 @@ class KnowledgeServicer(knowledge_pb2_grpc.KnowledgeServiceServicer):
             raise InvalidArgument(f"{name}: {err}") from None
         try:
             record = await self.jobs.submit(self.js, caller.tenant_id, name, request.content_type, request.data)
-        except (asyncio.TimeoutError, ConnectionError, nats.errors.Error) as err:
+        except (TimeoutError, ConnectionError, nats.errors.Error) as err:
             raise Unavailable(f"the ingestion queue cannot be reached: {err}") from None
         return job_message(record)
 
@@ -132,9 +137,12 @@ class KnowledgeServicer(knowledge_pb2_grpc.KnowledgeServiceServicer):
     async def ListEntries(self, request, context):
         caller = await self._caller(context)
         entries = await self._run((await self._kb(caller)).entries)
-        return kpb.ListEntriesResponse(entries=[
-            kpb.Entry(id=e.id, kind=e.kind, title=e.title, chunks=e.chunks, updated_at=_ts(e.updated_at))
-            for e in entries])
+        return kpb.ListEntriesResponse(
+            entries=[
+                kpb.Entry(id=e.id, kind=e.kind, title=e.title, chunks=e.chunks, updated_at=_ts(e.updated_at))
+                for e in entries
+            ]
+        )
 
     @rpc
     async def DeleteEntry(self, request, context):
@@ -152,21 +160,29 @@ class KnowledgeServicer(knowledge_pb2_grpc.KnowledgeServiceServicer):
         hits = await self._run((await self._kb(caller)).search, request.query, limit)
         decision = await self.grounding.decide(caller.tenant_id, request.query, [])
         return kpb.SearchResponse(
-            hits=[kpb.SearchHit(entry_id=h.entry_id, chunk_id=h.chunk_id, title=h.title, text=h.text, score=h.score)
-                  for h in hits],
-            confidence=decision.confidence)
+            hits=[
+                kpb.SearchHit(entry_id=h.entry_id, chunk_id=h.chunk_id, title=h.title, text=h.text, score=h.score)
+                for h in hits
+            ],
+            confidence=decision.confidence,
+        )
 
     @rpc
     async def RunEvaluation(self, request, context):
         await self._caller(context)
         if not request.entries or not request.cases:
             raise InvalidArgument("send the knowledge entries and the cases to evaluate")
-        kb_lines = [json.dumps({"id": e.id, "question": e.question, "answer": e.answer, "examples": list(e.examples)})
-                    for e in request.entries]
+        kb_lines = [
+            json.dumps({"id": e.id, "question": e.question, "answer": e.answer, "examples": list(e.examples)})
+            for e in request.entries
+        ]
         case_lines = [json.dumps({"question": c.question, "expect": c.expect or None}) for c in request.cases]
         report = await asyncio.to_thread(evaluate, kb_lines, case_lines)
         return kpb.EvaluationReport(
-            cases=report["cases"], in_scope_accuracy=report["in_scope_accuracy"] or 0.0,
-            handoff_recall=report["handoff_recall"] or 0.0, handoff_precision=report["handoff_precision"] or 0.0,
-            p50_ms=report["p50_ms"] or 0.0, p99_ms=report["p99_ms"] or 0.0)
-
+            cases=report["cases"],
+            in_scope_accuracy=report["in_scope_accuracy"] or 0.0,
+            handoff_recall=report["handoff_recall"] or 0.0,
+            handoff_precision=report["handoff_precision"] or 0.0,
+            p50_ms=report["p50_ms"] or 0.0,
+            p99_ms=report["p99_ms"] or 0.0,
+        )

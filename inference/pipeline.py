@@ -33,30 +33,40 @@ TOOLS_PROMPT = (
 )
 
 
-def build_grounded_request(question: str, passages, max_tokens: int, system_prompt: str = "",
-                           temperature: float | None = None) -> GenerationRequest:
+def build_grounded_request(
+    question: str, passages, max_tokens: int, system_prompt: str = "", temperature: float | None = None
+) -> GenerationRequest:
     """The question and the retrieved passages (best first) for a model to answer from. A
     tenant's own system prompt goes first; the grounding rules always follow it."""
     text = "\n\n".join(f"[{i + 1}] {p.title}\n{p.text}" for i, p in enumerate(passages[:4]))
     system = GROUNDED_PROMPT.format(passages=text)
     if system_prompt:
         system = f"{system_prompt}\n\n{system}"
-    return GenerationRequest(turns=(ChatTurn("system", system), ChatTurn("user", question)), max_tokens=max_tokens,
-                             temperature=0.1 if temperature is None else temperature)
+    return GenerationRequest(
+        turns=(ChatTurn("system", system), ChatTurn("user", question)),
+        max_tokens=max_tokens,
+        temperature=0.1 if temperature is None else temperature,
+    )
 
 
 def _transcript(history: list[common.Message], question_id: str) -> list[common.Message]:
     return [m for m in history if m.id <= question_id and m.role in _ROLE and m.text][-HISTORY_TURNS:]
 
 
-def build_request(history: list[common.Message], question_id: str, max_tokens: int, system_prompt: str = "",
-                  temperature: float | None = None) -> GenerationRequest:
+def build_request(
+    history: list[common.Message],
+    question_id: str,
+    max_tokens: int,
+    system_prompt: str = "",
+    temperature: float | None = None,
+) -> GenerationRequest:
     """The chat transcript up to and including the question being answered."""
     turns = [ChatTurn("system", system_prompt or SYSTEM_PROMPT)]
     for msg in _transcript(history, question_id):
         turns.append(ChatTurn(_ROLE[msg.role], msg.text))
-    return GenerationRequest(turns=tuple(turns), max_tokens=max_tokens,
-                             temperature=0.2 if temperature is None else temperature)
+    return GenerationRequest(
+        turns=tuple(turns), max_tokens=max_tokens, temperature=0.2 if temperature is None else temperature
+    )
 
 
 def build_tool_messages(history: list[common.Message], question_id: str, system_prompt: str = "") -> list[dict]:
@@ -64,4 +74,5 @@ def build_tool_messages(history: list[common.Message], question_id: str, system_
     transcript up to the question. The tenant id is in none of them: tools get it from the job."""
     system = f"{system_prompt}\n\n{TOOLS_PROMPT}" if system_prompt else TOOLS_PROMPT
     return [{"role": "system", "content": system}] + [
-        {"role": _ROLE[m.role], "content": m.text} for m in _transcript(history, question_id)]
+        {"role": _ROLE[m.role], "content": m.text} for m in _transcript(history, question_id)
+    ]

@@ -44,9 +44,16 @@ async def open_bucket(js, replicas: int = 1):
     try:
         return await js.key_value(BUCKET)
     except (NotFoundError, BadRequestError):
-        return await js.create_key_value(KeyValueConfig(
-            bucket=BUCKET, history=1, ttl=2 * WINDOW_S, storage=StorageType.FILE, replicas=replicas,
-            description="requests per minute to each hosted model endpoint, shared by all workers"))
+        return await js.create_key_value(
+            KeyValueConfig(
+                bucket=BUCKET,
+                history=1,
+                ttl=2 * WINDOW_S,
+                storage=StorageType.FILE,
+                replicas=replicas,
+                description="requests per minute to each hosted model endpoint, shared by all workers",
+            )
+        )
 
 
 def limiter_key(*parts: str) -> str:
@@ -57,8 +64,9 @@ def limiter_key(*parts: str) -> str:
 class SharedRateLimiter:
     """`await limiter.acquire()` before each request to the backend it guards."""
 
-    def __init__(self, kv, key: str, per_minute: int, *, max_wait_s: float = 30.0,
-                 clock: Callable[[], float] = time.time):
+    def __init__(
+        self, kv, key: str, per_minute: int, *, max_wait_s: float = 30.0, clock: Callable[[], float] = time.time
+    ):
         if per_minute <= 0:
             raise ValueError("per_minute must be positive")
         self.kv = kv
@@ -100,8 +108,11 @@ class SharedRateLimiter:
                 return
             left = deadline - time.monotonic()
             if left <= 0 or wait > left:
-                raise BackendError(f"this model's limit of {self.per_minute} requests a minute is reached",
-                                   retryable=True, retry_after_s=wait)
+                raise BackendError(
+                    f"this model's limit of {self.per_minute} requests a minute is reached",
+                    retryable=True,
+                    retry_after_s=wait,
+                )
             log.debug("ratelimit.waiting", key=self.key, seconds=round(wait, 2))
             await asyncio.sleep(wait + random.uniform(0, 0.25))  # spread the next window's first requests
 
@@ -147,8 +158,13 @@ class LimitedBackend(Backend):
             if self._slots is not None:
                 self._slots.release()
 
-    async def complete_chat(self, messages: Sequence[Mapping[str, Any]], tools: Sequence[Mapping[str, Any]] | None = None,
-                            tool_choice: str | Mapping[str, Any] | None = None, **options) -> Any:
+    async def complete_chat(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        tools: Sequence[Mapping[str, Any]] | None = None,
+        tool_choice: str | Mapping[str, Any] | None = None,
+        **options,
+    ) -> Any:
         if self._slots is not None:
             await self._slots.acquire()
         try:

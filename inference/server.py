@@ -6,20 +6,20 @@ from __future__ import annotations
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
-from frontdesk import metrics, bus, grpcutil, logs, stores
-from frontdesk.publish import Publisher
-from frontdesk.settings import Settings
-from inference.backends import make_backend
+from frontdesk import bus, grpcutil, logs, metrics, stores
 from frontdesk.caller import CallerCodec
 from frontdesk.inference.v1 import inference_pb2, inference_pb2_grpc
 from frontdesk.knowledge.v1 import knowledge_pb2, knowledge_pb2_grpc
+from frontdesk.publish import Publisher
 from frontdesk.secretbox import SecretBox
+from frontdesk.settings import Settings
+from inference import ratelimit
+from inference.backends import make_backend
 from inference.grounding import Grounding
 from inference.inference_service import InferenceServicer
 from inference.ingestion import IngestionJobs, IngestionWorker
 from inference.kbshare import open_share
 from inference.knowledge_service import KnowledgeServicer
-from inference import ratelimit
 from inference.tenants import BackendPool, TenantConfigs
 from inference.worker import Worker
 
@@ -32,7 +32,11 @@ def backend_options(settings: Settings) -> dict:
     if settings.backend == "openai":
         if not settings.openai_base_url or not settings.openai_model:
             raise SystemExit("backend=openai needs FRONTDESK_OPENAI_BASE_URL and FRONTDESK_OPENAI_MODEL")
-        return {"base_url": settings.openai_base_url, "model": settings.openai_model, "api_key": settings.openai_api_key}
+        return {
+            "base_url": settings.openai_base_url,
+            "model": settings.openai_model,
+            "api_key": settings.openai_api_key,
+        }
     if settings.backend == "echo":
         return {"token_delay_s": settings.echo_token_delay_ms / 1000}
     return {}
@@ -57,7 +61,8 @@ async def serve(settings: Settings) -> None:
     grounding = Grounding(settings.data_dir, share)
     jobs = IngestionJobs(blobs)
     knowledge_pb2_grpc.add_KnowledgeServiceServicer_to_server(
-        KnowledgeServicer(share, grounding, codec, jobs, js), server.grpc)
+        KnowledgeServicer(share, grounding, codec, jobs, js), server.grpc
+    )
     store = stores.open_log_store(settings)
     inference_pb2_grpc.add_InferenceServiceServicer_to_server(InferenceServicer(store, codec), server.grpc)
     port = server.bind(settings.host, settings.inference_port)
@@ -70,18 +75,30 @@ async def serve(settings: Settings) -> None:
     accounts = stores.open_account_store(settings)
     # model backends behind request allowances shared by every worker (inference/ratelimit.py)
     limits_kv = await ratelimit.open_bucket(js, settings.stream_replicas)
-    backend = ratelimit.guard(backend, limits_kv, settings, per_minute=settings.backend_requests_per_minute,
-                              key_parts=(settings.backend, settings.openai_base_url, settings.openai_model,
-                                         settings.openai_api_key))
+    backend = ratelimit.guard(
+        backend,
+        limits_kv,
+        settings,
+        per_minute=settings.backend_requests_per_minute,
+        key_parts=(settings.backend, settings.openai_base_url, settings.openai_model, settings.openai_api_key),
+    )
     backends = BackendPool(backend, settings, limits_kv=limits_kv)
     publisher = Publisher(nc, js)
-    worker = Worker(settings, store, js, publisher, backend,
-                    grounding if settings.answer_policy == "knowledge" else None,
-                    tenants=TenantConfigs(accounts, SecretBox.from_settings(settings), settings), backends=backends,
-                    knowledge=grounding)
+    worker = Worker(
+        settings,
+        store,
+        js,
+        publisher,
+        backend,
+        grounding if settings.answer_policy == "knowledge" else None,
+        tenants=TenantConfigs(accounts, SecretBox.from_settings(settings), settings),
+        backends=backends,
+        knowledge=grounding,
+    )
     loop_task = asyncio.create_task(worker.run(stop))
-    ingestion = IngestionWorker(share, jobs, js, ack_wait_s=settings.job_ack_wait_s,
-                                max_deliver=settings.job_max_deliver)
+    ingestion = IngestionWorker(
+        share, jobs, js, ack_wait_s=settings.job_ack_wait_s, max_deliver=settings.job_max_deliver
+    )
     ingest_task = asyncio.create_task(ingestion.run(stop))
     await server.set_serving(True)
     log.info("inference.serving", address=f"{settings.host}:{port}", backend=backend.name, model=backend.model)

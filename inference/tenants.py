@@ -64,8 +64,9 @@ class TenantAi:
         return dict(self.tool_secrets).get(tool, "")
 
 
-def parse_ai_settings(tenant_id: str, stored: dict, tools: list[ToolRecord], box: SecretBox,
-                      default_backend: str) -> TenantAi:
+def parse_ai_settings(
+    tenant_id: str, stored: dict, tools: list[ToolRecord], box: SecretBox, default_backend: str
+) -> TenantAi:
     """The stored ai_settings dict (AdminService.UpdateAiSettings) as a TenantAi; sealed
     secrets are opened here. A secret that does not open (a key that was rotated away, a
     record copied from another tenant) is dropped with a warning, never used."""
@@ -87,20 +88,28 @@ def parse_ai_settings(tenant_id: str, stored: dict, tools: list[ToolRecord], box
                 log.warning("tenant.tool_secret_unusable", tenant=tenant_id, tool=tool.name, error=str(err))
     temperature = stored.get("temperature")  # 0 is a choice: only a tenant that never saved settings has none
     return TenantAi(
-        backend=backend, model=str(stored.get("model") or ""), base_url=str(stored.get("base_url") or ""),
-        api_key=api_key, temperature=float(temperature) if temperature is not None else None,
-        max_tokens=int(stored.get("max_tokens") or 0), answer_threshold=float(stored.get("answer_threshold") or 0.0),
+        backend=backend,
+        model=str(stored.get("model") or ""),
+        base_url=str(stored.get("base_url") or ""),
+        api_key=api_key,
+        temperature=float(temperature) if temperature is not None else None,
+        max_tokens=int(stored.get("max_tokens") or 0),
+        answer_threshold=float(stored.get("answer_threshold") or 0.0),
         system_prompt=str(stored.get("system_prompt") or ""),
-        enabled_tools=frozenset(stored.get("enabled_tools") or ()), tool_choice=str(stored.get("tool_choice") or ""),
+        enabled_tools=frozenset(stored.get("enabled_tools") or ()),
+        tool_choice=str(stored.get("tool_choice") or ""),
         requests_per_minute=int(stored.get("requests_per_minute") or 0),
-        tools=tuple(t for t in tools if t.tenant_id == tenant_id), tool_secrets=tuple(secrets))
+        tools=tuple(t for t in tools if t.tenant_id == tenant_id),
+        tool_secrets=tuple(secrets),
+    )
 
 
 class TenantConfigs:
     """Each tenant's TenantAi, read through the account store and cached briefly."""
 
-    def __init__(self, accounts: AccountStore, box: SecretBox, settings: Settings,
-                 max_tenants: int = MAX_TENANTS_CACHED):
+    def __init__(
+        self, accounts: AccountStore, box: SecretBox, settings: Settings, max_tenants: int = MAX_TENANTS_CACHED
+    ):
         self.accounts = accounts
         self.box = box
         self.ttl_s = settings.tenant_settings_ttl_s
@@ -176,8 +185,13 @@ class BackendPool:
             if backend is None:
                 backend = self.build(ai)
                 # the tenant's key has its own allowance, counted across all workers
-                backend = guard(backend, self.limits_kv, self.settings, per_minute=ai.requests_per_minute,
-                                key_parts=(ai.backend, ai.base_url, ai.model, key[3]))
+                backend = guard(
+                    backend,
+                    self.limits_kv,
+                    self.settings,
+                    per_minute=ai.requests_per_minute,
+                    key_parts=(ai.backend, ai.base_url, ai.model, key[3]),
+                )
                 await backend.start()
                 self._backends[key] = backend
                 while len(self._backends) > self.size:
@@ -244,4 +258,3 @@ def url_allowed(url: str, allowlist: str) -> bool:
         return Allowlist(entries).permits(_parse_url(url.rstrip("/") + "/"))
     except ValueError:
         return False
-

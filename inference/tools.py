@@ -49,8 +49,9 @@ import inspect
 import json
 import re
 import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Iterable, Mapping, Protocol, Sequence, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import httpx
 import referencing
@@ -71,9 +72,9 @@ MAX_TIMEOUT_MS = 10_000
 DEFAULT_TIMEOUT_MS = 5_000
 DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024
 MAX_RESPONSE_BYTES = 1024 * 1024
-DEFAULT_CALL_TIMEOUT_S = 15.0     # ceiling on any one call, built-ins included
-MAX_CALLS_PER_ROUND = 5           # tool calls run from one model turn; the rest get an error result
-PREVIEW_CHARS = 500               # how much of a result the admin record keeps
+DEFAULT_CALL_TIMEOUT_S = 15.0  # ceiling on any one call, built-ins included
+MAX_CALLS_PER_ROUND = 5  # tool calls run from one model turn; the rest get an error result
+PREVIEW_CHARS = 500  # how much of a result the admin record keeps
 RECORD_ARGUMENT_CHARS = 2000
 USER_AGENT = "frontdesk-tools/1"
 
@@ -103,8 +104,8 @@ def _dumps(value: Any) -> str:
 @dataclass(frozen=True)
 class ToolResult:
     ok: bool
-    content: str          # JSON text the model reads
-    error: str = ""       # for people and logs; also inside `content` as {"error": ...}
+    content: str  # JSON text the model reads
+    error: str = ""  # for people and logs; also inside `content` as {"error": ...}
 
     @classmethod
     def success(cls, data: Any) -> ToolResult:
@@ -154,7 +155,7 @@ def _make_validator(name: str, parameters: Any) -> Draft202012Validator:
     if not isinstance(parameters, dict):
         raise ValueError(f"tool {name!r}: parameters must be a JSON Schema object")
     if parameters.get("type") != "object":
-        raise ValueError(f"tool {name!r}: parameters must describe an object (\"type\": \"object\")")
+        raise ValueError(f'tool {name!r}: parameters must describe an object ("type": "object")')
     try:
         size = len(json.dumps(parameters).encode())
     except (TypeError, ValueError) as err:
@@ -175,7 +176,7 @@ def _refuse_remote_refs(name: str, node: Any) -> None:
     if isinstance(node, dict):
         for key, value in node.items():
             if key in ("$ref", "$dynamicRef") and not (isinstance(value, str) and value.startswith("#")):
-                raise ValueError(f"tool {name!r}: parameters may only use local references ($ref: \"#/...\")")
+                raise ValueError(f'tool {name!r}: parameters may only use local references ($ref: "#/...")')
             _refuse_remote_refs(name, value)
     elif isinstance(node, list):
         for item in node:
@@ -215,8 +216,13 @@ class _SchemaTool:
         except asyncio.CancelledError:
             raise
         except Exception as err:  # noqa: BLE001 - a tool never raises; the log says what broke
-            log.error("tool.failed", tenant=ctx.tenant_id, conversation=ctx.conversation_id, tool=self.name,
-                      error_type=type(err).__name__)
+            log.error(
+                "tool.failed",
+                tenant=ctx.tenant_id,
+                conversation=ctx.conversation_id,
+                tool=self.name,
+                error_type=type(err).__name__,
+            )
             return ToolResult.failure(f"the tool {self.name} failed unexpectedly")
 
     async def _run(self, ctx: ToolContext, arguments: JsonDict) -> ToolResult:  # pragma: no cover
@@ -228,8 +234,13 @@ class _SchemaTool:
 
 
 class BuiltinTool(_SchemaTool):
-    def __init__(self, name: str, description: str, parameters: JsonDict,
-                 handler: Callable[[ToolContext, JsonDict], Awaitable[ToolResult]]):
+    def __init__(
+        self,
+        name: str,
+        description: str,
+        parameters: JsonDict,
+        handler: Callable[[ToolContext, JsonDict], Awaitable[ToolResult]],
+    ):
         _check_name(name)
         self.name, self.description, self.parameters = name, description, parameters
         self._validator = _make_validator(name, parameters)
@@ -248,8 +259,13 @@ async def _search(ctx: ToolContext, args: JsonDict) -> ToolResult:
     limit = int(args.get("limit", 3))
     hits = list(await ctx.search(args["query"], limit))[:limit]
     if not hits:
-        return ToolResult.success({"results": [], "note": "nothing in the knowledge base matches; "
-                                   "do not guess, offer to hand the conversation to a person"})
+        return ToolResult.success(
+            {
+                "results": [],
+                "note": "nothing in the knowledge base matches; "
+                "do not guess, offer to hand the conversation to a person",
+            }
+        )
     return ToolResult.success({"results": hits})
 
 
@@ -257,8 +273,9 @@ async def _handoff(ctx: ToolContext, args: JsonDict) -> ToolResult:
     if ctx.request_handoff is None:
         return ToolResult.failure("a handoff is not possible for this conversation")
     await ctx.request_handoff(args["reason"])
-    return ToolResult.success({"handed_off": True,
-                               "message": "a person from the team will take over this conversation"})
+    return ToolResult.success(
+        {"handed_off": True, "message": "a person from the team will take over this conversation"}
+    )
 
 
 async def _history(ctx: ToolContext, args: JsonDict) -> ToolResult:
@@ -273,29 +290,67 @@ SEARCH_KNOWLEDGE_BASE = BuiltinTool(
     "search_knowledge_base",
     "Search this business's knowledge base (FAQ and documents) for passages that answer the "
     "customer's question. Answer only from what it returns.",
-    {"type": "object", "additionalProperties": False, "required": ["query"], "properties": {
-        "query": {"type": "string", "minLength": 1, "maxLength": 500,
-                  "description": "what to look for, in the customer's words"},
-        "limit": {"type": "integer", "minimum": 1, "maximum": 10, "default": 3,
-                  "description": "how many passages to return"}}},
-    _search)
+    {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["query"],
+        "properties": {
+            "query": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 500,
+                "description": "what to look for, in the customer's words",
+            },
+            "limit": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 10,
+                "default": 3,
+                "description": "how many passages to return",
+            },
+        },
+    },
+    _search,
+)
 
 HANDOFF_TO_HUMAN = BuiltinTool(
     "handoff_to_human",
     "Hand the conversation to a person from the team: when the customer asks for one, when "
     "the knowledge base does not answer the question, or when the request needs a person.",
-    {"type": "object", "additionalProperties": False, "required": ["reason"], "properties": {
-        "reason": {"type": "string", "minLength": 1, "maxLength": 500,
-                   "description": "why a person is needed, in one sentence"}}},
-    _handoff)
+    {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["reason"],
+        "properties": {
+            "reason": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 500,
+                "description": "why a person is needed, in one sentence",
+            }
+        },
+    },
+    _handoff,
+)
 
 CONVERSATION_HISTORY = BuiltinTool(
     "conversation_history",
     "Read the earlier messages of this conversation, oldest first.",
-    {"type": "object", "additionalProperties": False, "properties": {
-        "limit": {"type": "integer", "minimum": 1, "maximum": 50, "default": 10,
-                  "description": "how many of the latest messages to return"}}},
-    _history)
+    {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "limit": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 50,
+                "default": 10,
+                "description": "how many of the latest messages to return",
+            }
+        },
+    },
+    _history,
+)
 
 BUILTIN_TOOLS: tuple[BuiltinTool, ...] = (SEARCH_KNOWLEDGE_BASE, HANDOFF_TO_HUMAN, CONVERSATION_HISTORY)
 BUILTIN_NAMES = frozenset(t.name for t in BUILTIN_TOOLS)
@@ -314,7 +369,7 @@ def hit_to_dict(hit: Any) -> JsonDict:
 
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-_URL_CHARS = re.compile(r"[\x00-\x20\x7f\\]|%2[eEfF]|%5[cC]")   # no encoded dots or slashes either
+_URL_CHARS = re.compile(r"[\x00-\x20\x7f\\]|%2[eEfF]|%5[cC]")  # no encoded dots or slashes either
 
 
 def _parse_url(url: str) -> httpx.URL:
@@ -355,8 +410,8 @@ class _Prefix:
 
 @dataclass(frozen=True)
 class _HostPattern:
-    host: str            # "api.example.com" or "*.example.com" (any subdomain, not the apex)
-    port: int            # 443 unless the pattern names one
+    host: str  # "api.example.com" or "*.example.com" (any subdomain, not the apex)
+    port: int  # 443 unless the pattern names one
 
     def matches(self, url: httpx.URL) -> bool:
         if url.scheme != "https" or _port(url) != self.port:
@@ -417,9 +472,13 @@ def sign_request(secret: bytes, timestamp: str, body: bytes) -> str:
 def make_client(transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
     """An HTTP client for tenant tools, to share across calls (close it at shutdown):
     no redirects, no proxy or netrc from the environment, bounded connection pool."""
-    return httpx.AsyncClient(transport=transport, follow_redirects=False, trust_env=False,
-                             limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
-                             headers={"User-Agent": USER_AGENT})
+    return httpx.AsyncClient(
+        transport=transport,
+        follow_redirects=False,
+        trust_env=False,
+        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+        headers={"User-Agent": USER_AGENT},
+    )
 
 
 class _TooLarge(Exception):
@@ -434,11 +493,21 @@ class HttpTool(_SchemaTool):
     url (https, or http only where the allowlist names http:// explicitly; inside the
     allowlist), method, timeout and response size limit. `run` never raises."""
 
-    def __init__(self, name: str, description: str, parameters: JsonDict, *, url: str,
-                 allowlist: Allowlist | Iterable[str], method: str = "POST",
-                 timeout_ms: int = DEFAULT_TIMEOUT_MS, max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-                 secret: bytes | str | None = None, client: httpx.AsyncClient | None = None,
-                 transport: httpx.AsyncBaseTransport | None = None):
+    def __init__(
+        self,
+        name: str,
+        description: str,
+        parameters: JsonDict,
+        *,
+        url: str,
+        allowlist: Allowlist | Iterable[str],
+        method: str = "POST",
+        timeout_ms: int = DEFAULT_TIMEOUT_MS,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        secret: bytes | str | None = None,
+        client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ):
         _check_name(name)
         if name in BUILTIN_NAMES:
             raise ValueError(f"tool name {name!r} is taken by a built-in tool")
@@ -449,8 +518,10 @@ class HttpTool(_SchemaTool):
         self._validator = _make_validator(name, parameters)
         reserved = sorted(k for k in parameters.get("properties", {}) if _is_reserved(k))
         if reserved:
-            raise ValueError(f"tool {name!r}: parameters may not declare {', '.join(reserved)}: "
-                             "the tenant, conversation and job come from the job's context")
+            raise ValueError(
+                f"tool {name!r}: parameters may not declare {', '.join(reserved)}: "
+                "the tenant, conversation and job come from the job's context"
+            )
         method = method.upper() if isinstance(method, str) else ""
         if method not in ("GET", "POST"):
             raise ValueError(f"tool {name!r}: method must be GET or POST")
@@ -461,8 +532,10 @@ class HttpTool(_SchemaTool):
         allowlist = allowlist if isinstance(allowlist, Allowlist) else Allowlist(allowlist)
         parsed = _parse_url(url)
         if not allowlist.permits(parsed):
-            raise ValueError(f"tool {name!r}: url {url!r} is not on this deployment's allowlist"
-                             + (" (plain http must be allowed explicitly)" if parsed.scheme == "http" else ""))
+            raise ValueError(
+                f"tool {name!r}: url {url!r} is not on this deployment's allowlist"
+                + (" (plain http must be allowed explicitly)" if parsed.scheme == "http" else "")
+            )
         self.name, self.description, self.parameters = name, description.strip(), parameters
         self.url, self.method, self.timeout_ms = str(parsed), method, timeout_ms
         self.max_response_bytes = max_response_bytes
@@ -475,28 +548,43 @@ class HttpTool(_SchemaTool):
         return bool(self._secret)
 
     @classmethod
-    def from_spec(cls, spec: Any, *, allowlist: Allowlist | Iterable[str], secret: bytes | str | None = None,
-                  **options: Any) -> HttpTool:
+    def from_spec(
+        cls, spec: Any, *, allowlist: Allowlist | Iterable[str], secret: bytes | str | None = None, **options: Any
+    ) -> HttpTool:
         """From a stored admin `HttpTool` message (parameters_schema is JSON text; a zero
         timeout_ms and an empty method take the defaults)."""
         try:
             parameters = json.loads(spec.parameters_schema or "{}")
         except ValueError:
             raise ValueError(f"tool {spec.name!r}: parameters_schema is not JSON") from None
-        return cls(spec.name, spec.description, parameters, url=spec.url, allowlist=allowlist,
-                   method=spec.method or "POST", timeout_ms=spec.timeout_ms or DEFAULT_TIMEOUT_MS,
-                   secret=secret, **options)
+        return cls(
+            spec.name,
+            spec.description,
+            parameters,
+            url=spec.url,
+            allowlist=allowlist,
+            method=spec.method or "POST",
+            timeout_ms=spec.timeout_ms or DEFAULT_TIMEOUT_MS,
+            secret=secret,
+            **options,
+        )
 
     def __repr__(self) -> str:  # never the secret
         return f"HttpTool({self.name!r}, {self.method} {self.url}, signed={self.has_secret})"
 
     def _build(self, client: httpx.AsyncClient, ctx: ToolContext, arguments: JsonDict) -> httpx.Request:
         timestamp = str(int(time.time()))
-        headers = {"X-Frontdesk-Tenant": ctx.tenant_id, "X-Frontdesk-Timestamp": timestamp,
-                   "Accept": "application/json", "Accept-Encoding": "identity", "User-Agent": USER_AGENT}
+        headers = {
+            "X-Frontdesk-Tenant": ctx.tenant_id,
+            "X-Frontdesk-Timestamp": timestamp,
+            "Accept": "application/json",
+            "Accept-Encoding": "identity",
+            "User-Agent": USER_AGENT,
+        }
         if self.method == "POST":
-            body = _dumps({"arguments": arguments, "conversation_id": ctx.conversation_id,
-                           "job_id": ctx.job_id}).encode()
+            body = _dumps(
+                {"arguments": arguments, "conversation_id": ctx.conversation_id, "job_id": ctx.job_id}
+            ).encode()
             url, signed = self._parsed_url, body
             headers["Content-Type"] = "application/json"
         else:
@@ -506,8 +594,9 @@ class HttpTool(_SchemaTool):
             body, signed = None, url.query
         if self._secret:
             headers["X-Frontdesk-Signature"] = sign_request(self._secret, timestamp, signed)
-        return client.build_request(self.method, url, content=body, headers=headers,
-                                    timeout=httpx.Timeout(self.timeout_ms / 1000))
+        return client.build_request(
+            self.method, url, content=body, headers=headers, timeout=httpx.Timeout(self.timeout_ms / 1000)
+        )
 
     async def _run(self, ctx: ToolContext, arguments: JsonDict) -> ToolResult:
         timeout_s = self.timeout_ms / 1000
@@ -530,17 +619,23 @@ class HttpTool(_SchemaTool):
         try:
             status = response.status_code
             if 300 <= status < 400:
-                return ToolResult.failure(f"the tool {self.name} answered with a redirect (HTTP {status}); "
-                                          "redirects are not followed", status=status)
+                return ToolResult.failure(
+                    f"the tool {self.name} answered with a redirect (HTTP {status}); redirects are not followed",
+                    status=status,
+                )
             encoding = response.headers.get("content-encoding", "identity").strip().lower()
             if encoding not in ("", "identity"):
-                return ToolResult.failure(f"the tool {self.name} sent a compressed response ({encoding[:20]}), "
-                                          "which is not accepted", status=status)
+                return ToolResult.failure(
+                    f"the tool {self.name} sent a compressed response ({encoding[:20]}), which is not accepted",
+                    status=status,
+                )
             try:
                 body = await self._read_bounded(response)
             except _TooLarge:
-                return ToolResult.failure(f"the tool {self.name}'s response is larger than "
-                                          f"{self.max_response_bytes} bytes; it was cut off", status=status)
+                return ToolResult.failure(
+                    f"the tool {self.name}'s response is larger than {self.max_response_bytes} bytes; it was cut off",
+                    status=status,
+                )
         finally:
             await response.aclose()
         parsed, is_json = _parse_json(body)
@@ -591,31 +686,49 @@ class ToolCallRecord:
     tenant_id: str
     conversation_id: str
     job_id: str
-    arguments: str                       # JSON text of the arguments the tool got (or the raw text), cut
+    arguments: str  # JSON text of the arguments the tool got (or the raw text), cut
     ok: bool
     error: str
     duration_ms: float
-    started_at: float                    # unix seconds
+    started_at: float  # unix seconds
     result_bytes: int
     result_preview: str
     ignored_arguments: tuple[str, ...] = ()
     result: ToolResult | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> JsonDict:
-        return {k: getattr(self, k) for k in (
-            "call_id", "tool", "tenant_id", "conversation_id", "job_id", "arguments", "ok", "error",
-            "duration_ms", "started_at", "result_bytes", "result_preview")} | {
-            "ignored_arguments": list(self.ignored_arguments)}
+        return {
+            k: getattr(self, k)
+            for k in (
+                "call_id",
+                "tool",
+                "tenant_id",
+                "conversation_id",
+                "job_id",
+                "arguments",
+                "ok",
+                "error",
+                "duration_ms",
+                "started_at",
+                "result_bytes",
+                "result_preview",
+            )
+        } | {"ignored_arguments": list(self.ignored_arguments)}
 
 
 class ToolRegistry:
     """The tools one job may use: the built-ins plus the tenant's HTTP tools, filtered by the
     tenant's `enabled` set (None = all). Build one per job (or per tenant configuration)."""
 
-    def __init__(self, builtins: Iterable[Tool] = BUILTIN_TOOLS, tenant_tools: Iterable[Tool] = (),
-                 enabled: set[str] | frozenset[str] | None = None, *,
-                 on_call: Callable[[ToolCallRecord], Any] | None = None,
-                 call_timeout_s: float = DEFAULT_CALL_TIMEOUT_S):
+    def __init__(
+        self,
+        builtins: Iterable[Tool] = BUILTIN_TOOLS,
+        tenant_tools: Iterable[Tool] = (),
+        enabled: set[str] | frozenset[str] | None = None,
+        *,
+        on_call: Callable[[ToolCallRecord], Any] | None = None,
+        call_timeout_s: float = DEFAULT_CALL_TIMEOUT_S,
+    ):
         self._tools: dict[str, Tool] = {}
         for tool in [*builtins, *tenant_tools]:
             _check_name(tool.name)
@@ -637,8 +750,10 @@ class ToolRegistry:
 
     def specs(self) -> list[JsonDict]:
         """OpenAI-style `tools` for a chat completion request."""
-        return [{"type": "function", "function": {"name": t.name, "description": t.description,
-                                                  "parameters": t.parameters}} for t in self._tools.values()]
+        return [
+            {"type": "function", "function": {"name": t.name, "description": t.description, "parameters": t.parameters}}
+            for t in self._tools.values()
+        ]
 
     async def call(self, ctx: ToolContext, name: str, raw_arguments: str | dict | None) -> ToolResult:
         return (await self.invoke(ctx, name, raw_arguments)).result  # type: ignore[return-value]
@@ -662,38 +777,79 @@ class ToolRegistry:
             result = await self._run(ctx, tool, arguments)
         return await self._finish(ctx, call_id, shown_name, arguments_text, ignored, result, started_at, started)
 
-    async def reject(self, ctx: ToolContext, name: Any, raw_arguments: Any, message: str,
-                     call_id: str = "") -> ToolCallRecord:
+    async def reject(
+        self, ctx: ToolContext, name: Any, raw_arguments: Any, message: str, call_id: str = ""
+    ) -> ToolCallRecord:
         """Record a call that is not run (the loop's per-turn cap) with an error result."""
         arguments_text = raw_arguments if isinstance(raw_arguments, str) else _safe_dumps(raw_arguments)
-        return await self._finish(ctx, call_id, name if isinstance(name, str) else "", arguments_text, (),
-                                  ToolResult.failure(message), time.time(), time.monotonic())
+        return await self._finish(
+            ctx,
+            call_id,
+            name if isinstance(name, str) else "",
+            arguments_text,
+            (),
+            ToolResult.failure(message),
+            time.time(),
+            time.monotonic(),
+        )
 
     async def _run(self, ctx: ToolContext, tool: Tool, arguments: JsonDict) -> ToolResult:
         try:
             result = await asyncio.wait_for(tool.run(ctx, arguments), self.call_timeout_s)
-        except (TimeoutError, asyncio.TimeoutError):
+        except TimeoutError:
             return ToolResult.failure(f"the tool {tool.name} timed out")
         except asyncio.CancelledError:
             raise
         except Exception as err:  # noqa: BLE001 - a third-party Tool that raises still yields a result
-            log.error("tool.failed", tenant=ctx.tenant_id, conversation=ctx.conversation_id, tool=tool.name,
-                      error_type=type(err).__name__)
+            log.error(
+                "tool.failed",
+                tenant=ctx.tenant_id,
+                conversation=ctx.conversation_id,
+                tool=tool.name,
+                error_type=type(err).__name__,
+            )
             return ToolResult.failure(f"the tool {tool.name} failed unexpectedly")
         if not isinstance(result, ToolResult):
             return ToolResult.failure(f"the tool {tool.name} failed unexpectedly")
         return result
 
-    async def _finish(self, ctx: ToolContext, call_id: str, name: str, arguments_text: str, ignored: tuple[str, ...],
-                result: ToolResult, started_at: float, started: float) -> ToolCallRecord:
+    async def _finish(
+        self,
+        ctx: ToolContext,
+        call_id: str,
+        name: str,
+        arguments_text: str,
+        ignored: tuple[str, ...],
+        result: ToolResult,
+        started_at: float,
+        started: float,
+    ) -> ToolCallRecord:
         duration_ms = round((time.monotonic() - started) * 1000, 1)
         record = ToolCallRecord(
-            call_id=call_id, tool=name[:64], tenant_id=ctx.tenant_id, conversation_id=ctx.conversation_id,
-            job_id=ctx.job_id, arguments=arguments_text[:RECORD_ARGUMENT_CHARS], ok=result.ok, error=result.error,
-            duration_ms=duration_ms, started_at=started_at, result_bytes=len(result.content.encode()),
-            result_preview=result.content[:PREVIEW_CHARS], ignored_arguments=ignored, result=result)
-        fields: JsonDict = dict(tenant=ctx.tenant_id, conversation=ctx.conversation_id, job=ctx.job_id,
-                                tool=record.tool, ok=result.ok, duration_ms=duration_ms, error=result.error)
+            call_id=call_id,
+            tool=name[:64],
+            tenant_id=ctx.tenant_id,
+            conversation_id=ctx.conversation_id,
+            job_id=ctx.job_id,
+            arguments=arguments_text[:RECORD_ARGUMENT_CHARS],
+            ok=result.ok,
+            error=result.error,
+            duration_ms=duration_ms,
+            started_at=started_at,
+            result_bytes=len(result.content.encode()),
+            result_preview=result.content[:PREVIEW_CHARS],
+            ignored_arguments=ignored,
+            result=result,
+        )
+        fields: JsonDict = dict(
+            tenant=ctx.tenant_id,
+            conversation=ctx.conversation_id,
+            job=ctx.job_id,
+            tool=record.tool,
+            ok=result.ok,
+            duration_ms=duration_ms,
+            error=result.error,
+        )
         if ignored:
             fields["ignored_arguments"] = list(ignored)
         (log.info if result.ok else log.warning)("tool.called", **fields)
@@ -736,8 +892,14 @@ def _parse_arguments(raw: Any) -> tuple[JsonDict, str]:
 
 
 def _json_type(value: Any) -> str:
-    return {list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number",
-            type(None): "null"}.get(type(value), type(value).__name__)
+    return {
+        list: "an array",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        type(None): "null",
+    }.get(type(value), type(value).__name__)
 
 
 # ---------------------------------------------------------------------------------------
@@ -755,11 +917,11 @@ ANSWERED, MAX_ROUNDS, HANDOFF, EMPTY = "answered", "max_rounds", "handoff", "emp
 
 @dataclass
 class LoopResult:
-    text: str                          # the model's answer; "" unless stopped_reason == "answered"
+    text: str  # the model's answer; "" unless stopped_reason == "answered"
     calls: list[ToolCallRecord]
-    rounds: int                        # model turns taken
-    stopped_reason: str                # answered | max_rounds | handoff | empty
-    messages: list[JsonDict] = field(default_factory=list, repr=False)   # the transcript, tool turns included
+    rounds: int  # model turns taken
+    stopped_reason: str  # answered | max_rounds | handoff | empty
+    messages: list[JsonDict] = field(default_factory=list, repr=False)  # the transcript, tool turns included
 
     @property
     def needs_handoff(self) -> bool:
@@ -772,8 +934,8 @@ class LoopResult:
 class _Call:
     id: str
     name: str
-    arguments: Any        # as the model gave it: JSON text, a dict, or garbage
-    arguments_text: str   # what goes back into the transcript
+    arguments: Any  # as the model gave it: JSON text, a dict, or garbage
+    arguments_text: str  # what goes back into the transcript
 
 
 def _normalize_calls(tool_calls: Any, round_no: int) -> list[_Call]:
@@ -788,8 +950,11 @@ def _normalize_calls(tool_calls: Any, round_no: int) -> list[_Call]:
         if not isinstance(item, dict) and isinstance(getattr(item, "name", None), str):
             # a backend's ToolCall object (id, name, raw_arguments / arguments): the raw text is
             # preferred, so JSON the backend could not parse still gets the registry's error
-            item = {"id": getattr(item, "id", None), "name": item.name,
-                    "arguments": getattr(item, "raw_arguments", None) or getattr(item, "arguments", None)}
+            item = {
+                "id": getattr(item, "id", None),
+                "name": item.name,
+                "arguments": getattr(item, "raw_arguments", None) or getattr(item, "arguments", None),
+            }
         fn = item.get("function") if isinstance(item, dict) else None
         source = fn if isinstance(fn, dict) else item if isinstance(item, dict) else {}
         name = source.get("name")
@@ -803,8 +968,14 @@ def _normalize_calls(tool_calls: Any, round_no: int) -> list[_Call]:
     return calls
 
 
-async def run_tool_loop(complete: Complete, registry: ToolRegistry, ctx: ToolContext, messages: Sequence[JsonDict],
-                        max_rounds: int = 3, max_calls_per_round: int = MAX_CALLS_PER_ROUND) -> LoopResult:
+async def run_tool_loop(
+    complete: Complete,
+    registry: ToolRegistry,
+    ctx: ToolContext,
+    messages: Sequence[JsonDict],
+    max_rounds: int = 3,
+    max_calls_per_round: int = MAX_CALLS_PER_ROUND,
+) -> LoopResult:
     """Let the model call tools until it answers with text, at most `max_rounds` model turns.
 
     Each turn that asks for tools appends the assistant's tool calls and one `tool` message
@@ -830,31 +1001,68 @@ async def run_tool_loop(complete: Complete, registry: ToolRegistry, ctx: ToolCon
         if not calls:
             if text.strip():
                 return LoopResult(text.strip(), records, round_no, ANSWERED, transcript)
-            log.warning("tool.loop_stopped", tenant=ctx.tenant_id, conversation=ctx.conversation_id,
-                        job=ctx.job_id, reason=EMPTY, rounds=round_no)
+            log.warning(
+                "tool.loop_stopped",
+                tenant=ctx.tenant_id,
+                conversation=ctx.conversation_id,
+                job=ctx.job_id,
+                reason=EMPTY,
+                rounds=round_no,
+            )
             return LoopResult("", records, round_no, EMPTY, transcript)
         if round_no == max_rounds:
-            log.warning("tool.loop_stopped", tenant=ctx.tenant_id, conversation=ctx.conversation_id,
-                        job=ctx.job_id, reason=MAX_ROUNDS, rounds=round_no, unrun_calls=len(calls))
+            log.warning(
+                "tool.loop_stopped",
+                tenant=ctx.tenant_id,
+                conversation=ctx.conversation_id,
+                job=ctx.job_id,
+                reason=MAX_ROUNDS,
+                rounds=round_no,
+                unrun_calls=len(calls),
+            )
             return LoopResult("", records, round_no, MAX_ROUNDS, transcript)
-        transcript.append({"role": "assistant", "content": text or None, "tool_calls": [
-            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments_text}}
-            for c in calls]})
+        transcript.append(
+            {
+                "role": "assistant",
+                "content": text or None,
+                "tool_calls": [
+                    {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments_text}}
+                    for c in calls
+                ],
+            }
+        )
         handed_off = False
         for index, call in enumerate(calls):
             if index >= max_calls_per_round:
-                record = await registry.reject(ctx, call.name, call.arguments, call_id=call.id,
-                                               message=f"not run: at most {max_calls_per_round} tool calls per turn")
+                record = await registry.reject(
+                    ctx,
+                    call.name,
+                    call.arguments,
+                    call_id=call.id,
+                    message=f"not run: at most {max_calls_per_round} tool calls per turn",
+                )
             elif handed_off and call.name == HANDOFF_TO_HUMAN.name:
-                record = await registry.reject(ctx, call.name, call.arguments, call_id=call.id,
-                                               message="not run: the conversation is already being handed off")
+                record = await registry.reject(
+                    ctx,
+                    call.name,
+                    call.arguments,
+                    call_id=call.id,
+                    message="not run: the conversation is already being handed off",
+                )
             else:
                 record = await registry.invoke(ctx, call.name, call.arguments, call_id=call.id)
             records.append(record)
             handed_off = handed_off or (record.ok and call.name == HANDOFF_TO_HUMAN.name)
-            transcript.append({"role": "tool", "tool_call_id": call.id, "content": record.result.content})
+            content = record.result.content if record.result is not None else record.error
+            transcript.append({"role": "tool", "tool_call_id": call.id, "content": content})
         if handed_off:
-            log.info("tool.loop_stopped", tenant=ctx.tenant_id, conversation=ctx.conversation_id,
-                     job=ctx.job_id, reason=HANDOFF, rounds=round_no)
+            log.info(
+                "tool.loop_stopped",
+                tenant=ctx.tenant_id,
+                conversation=ctx.conversation_id,
+                job=ctx.job_id,
+                reason=HANDOFF,
+                rounds=round_no,
+            )
             return LoopResult("", records, round_no, HANDOFF, transcript)
     raise AssertionError("unreachable")  # pragma: no cover

@@ -13,10 +13,11 @@ import asyncio
 import contextlib
 import time
 
-from frontdesk.clock import now_ts
+import httpx
 from nats.js import JetStreamContext
 
 from frontdesk import bus, ids, logs, metrics, tracing
+from frontdesk.clock import now_ts
 from frontdesk.common.v1 import common_pb2 as common
 from frontdesk.events.v1 import events_pb2 as ev
 from frontdesk.handoff import hand_off
@@ -44,7 +45,7 @@ HISTORY_TURNS = 20  # latest messages given to the model and the answer policy
 
 
 def retry_delay_s(deliveries: int) -> float:
-    return float(min(2 ** deliveries, 30))
+    return float(min(2**deliveries, 30))
 
 
 class DeltaBatcher:
@@ -77,8 +78,12 @@ class DeltaBatcher:
             self._last = time.monotonic() if now is None else now
 
 
-_AUTHOR_ROLE = {common.ROLE_CUSTOMER: "customer", common.ROLE_AI: "assistant", common.ROLE_AGENT: "agent",
-                common.ROLE_SYSTEM: "system"}
+_AUTHOR_ROLE = {
+    common.ROLE_CUSTOMER: "customer",
+    common.ROLE_AI: "assistant",
+    common.ROLE_AGENT: "agent",
+    common.ROLE_SYSTEM: "system",
+}
 
 
 class Worker:
@@ -86,9 +91,19 @@ class Worker:
     backends) are optional: without them every tenant gets the deployment's defaults.
     `knowledge` serves the search tool; it defaults to `grounding`."""
 
-    def __init__(self, settings: Settings, store: LogStore, js: JetStreamContext, publisher: Publisher, backend: Backend,
-                 grounding: Grounding | None = None, *, tenants: TenantConfigs | None = None,
-                 backends: BackendPool | None = None, knowledge: Grounding | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        store: LogStore,
+        js: JetStreamContext,
+        publisher: Publisher,
+        backend: Backend,
+        grounding: Grounding | None = None,
+        *,
+        tenants: TenantConfigs | None = None,
+        backends: BackendPool | None = None,
+        knowledge: Grounding | None = None,
+    ):
         self.settings = settings
         self.store = store
         self.js = js
@@ -99,8 +114,9 @@ class Worker:
         self.tenants = tenants
         self.backends = backends or BackendPool(backend, settings)
         self.tool_allowlist = tooling.Allowlist(
-            [e.strip() for e in settings.tool_url_allowlist.split(",") if e.strip()])
-        self._http: object | None = None  # one client for every tenant tool call, made on first use
+            [e.strip() for e in settings.tool_url_allowlist.split(",") if e.strip()]
+        )
+        self._http: httpx.AsyncClient | None = None  # one client for every tenant tool call, made on first use
         self.in_flight: set[asyncio.Task] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -145,10 +161,16 @@ class Worker:
             await msg.term()
             return
         # the job continues the trace of the SendMessage that queued it (traceparent header)
-        with tracing.consumer_span("inference.job", msg.headers, **{
-                "frontdesk.tenant_id": tenant_id, "frontdesk.conversation_id": job.conversation_id,
+        with tracing.consumer_span(
+            "inference.job",
+            msg.headers,
+            **{
+                "frontdesk.tenant_id": tenant_id,
+                "frontdesk.conversation_id": job.conversation_id,
                 "frontdesk.message_id": job.message_id,
-                "messaging.message.delivery_count": msg.metadata.num_delivered}) as span:
+                "messaging.message.delivery_count": msg.metadata.num_delivered,
+            },
+        ) as span:
             await self._run(msg, tenant_id, job, span)
 
     async def _run(self, msg, tenant_id: str, job, span) -> None:
@@ -189,8 +211,9 @@ class Worker:
         """Answer one job; returns the outcome (answered, duplicate, skipped)."""
         dedupe = f"reply:{job.job_id}"
         # the stored reply (if redelivered), the conversation and its history: one store round trip
-        existing, conv, history = await self.store.job_context(tenant_id, job.conversation_id, dedupe_key=dedupe,
-                                                               history_limit=HISTORY_TURNS)
+        existing, conv, history = await self.store.job_context(
+            tenant_id, job.conversation_id, dedupe_key=dedupe, history_limit=HISTORY_TURNS
+        )
         if existing is not None:  # redelivered after the reply was stored: announce again, no second reply
             await self.pub.live(tenant_id, job.conversation_id, message=existing)
             return "duplicate"
@@ -205,8 +228,13 @@ class Worker:
         max_tokens = ai.max_tokens or self.settings.max_reply_tokens
         reply_id = ids.new_id("message", after=job.message_id)
         await self.pub.live(tenant_id, job.conversation_id, typing=ev.Typing(role=common.ROLE_AI, active=True))
-        deltas = DeltaBatcher(lambda text, index: self.pub.live(tenant_id, job.conversation_id, token=ev.TokenDelta(
-            reply_id=reply_id, in_reply_to=job.message_id, text=text, index=index)))
+        deltas = DeltaBatcher(
+            lambda text, index: self.pub.live(
+                tenant_id,
+                job.conversation_id,
+                token=ev.TokenDelta(reply_id=reply_id, in_reply_to=job.message_id, text=text, index=index),
+            )
+        )
         cited: list[common.Citation] = []
         author = backend.model
         registry = self._registry(tenant_id, job, ai) if backend.supports_tools else None
@@ -220,21 +248,36 @@ class Worker:
         elif self.grounding is not None:
             decision = await self.grounding.decide(tenant_id, job.text, history, min_confidence=ai.answer_threshold)
             if decision.handoff:
-                await hand_off(self.store, self.pub, tenant_id, conv, decision.reason, job.text[:500],
-                               dedupe_key=f"handoff:{job.job_id}")
-                log.info("reply.handed_off", tenant=tenant_id, conversation=job.conversation_id, job=job.job_id,
-                         reason=decision.reason, confidence=round(decision.confidence, 3))
+                await hand_off(
+                    self.store,
+                    self.pub,
+                    tenant_id,
+                    conv,
+                    decision.reason,
+                    job.text[:500],
+                    dedupe_key=f"handoff:{job.job_id}",
+                )
+                log.info(
+                    "reply.handed_off",
+                    tenant=tenant_id,
+                    conversation=job.conversation_id,
+                    job=job.job_id,
+                    reason=decision.reason,
+                    confidence=round(decision.confidence, 3),
+                )
                 return "handed_off"
             cited = citations(decision)
             # a tenant that chose its own model wants it to write the answer
             if self.settings.grounded_generation or ai.own_backend:
-                request = build_grounded_request(job.text, decision.passages, max_tokens, ai.system_prompt,
-                                                 ai.temperature)
+                request = build_grounded_request(
+                    job.text, decision.passages, max_tokens, ai.system_prompt, ai.temperature
+                )
                 result = await backend.generate(request, on_delta=deltas.add)
             else:  # the knowledge base's own words, streamed like a model's
                 author = QUOTE.model
-                result = await QUOTE.generate(GenerationRequest(turns=(ChatTurn("user", decision.text),),
-                                                                max_tokens=10_000), on_delta=deltas.add)
+                result = await QUOTE.generate(
+                    GenerationRequest(turns=(ChatTurn("user", decision.text),), max_tokens=10_000), on_delta=deltas.add
+                )
         else:
             request = build_request(history, job.message_id, max_tokens, ai.system_prompt, ai.temperature)
             result = await backend.generate(request, on_delta=deltas.add)
@@ -243,20 +286,47 @@ class Worker:
         text = result.text.strip()
         if not text:
             raise RuntimeError("the model returned an empty reply")
-        reply = common.Message(id=reply_id, conversation_id=job.conversation_id, role=common.ROLE_AI, text=text,
-                               created_at=now_ts(), author_id=author, author_name="Assistant",
-                               in_reply_to=job.message_id, citations=cited)
+        reply = common.Message(
+            id=reply_id,
+            conversation_id=job.conversation_id,
+            role=common.ROLE_AI,
+            text=text,
+            created_at=now_ts(),
+            author_id=author,
+            author_name="Assistant",
+            in_reply_to=job.message_id,
+            citations=cited,
+        )
         stored, _ = await self.store.append_message(tenant_id, reply, dedupe)
         await self.pub.live(tenant_id, job.conversation_id, message=stored)  # also ends the typing indicator
         total_ms = time.time() * 1000 - enqueued_ms
-        await self.pub.domain(tenant_id, job.conversation_id, dedupe, reply_completed=ev.ReplyCompleted(
-            reply_id=stored.id, in_reply_to=job.message_id, backend=backend.name, model=backend.model,
-            queue_wait_ms=queue_wait_ms, first_token_ms=first_token_ms, total_ms=total_ms,
-            prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens, answered=True,
-            cited_ids=[c.source_id for c in cited],
-            question=job.text[:500]))
-        log.info("reply.stored", tenant=tenant_id, conversation=job.conversation_id, job=job.job_id,
-                 tokens=result.completion_tokens, ms=round((time.monotonic() - started) * 1000, 1))
+        await self.pub.domain(
+            tenant_id,
+            job.conversation_id,
+            dedupe,
+            reply_completed=ev.ReplyCompleted(
+                reply_id=stored.id,
+                in_reply_to=job.message_id,
+                backend=backend.name,
+                model=backend.model,
+                queue_wait_ms=queue_wait_ms,
+                first_token_ms=first_token_ms,
+                total_ms=total_ms,
+                prompt_tokens=result.prompt_tokens,
+                completion_tokens=result.completion_tokens,
+                answered=True,
+                cited_ids=[c.source_id for c in cited],
+                question=job.text[:500],
+            ),
+        )
+        log.info(
+            "reply.stored",
+            tenant=tenant_id,
+            conversation=job.conversation_id,
+            job=job.job_id,
+            tokens=result.completion_tokens,
+            ms=round((time.monotonic() - started) * 1000, 1),
+        )
         metrics.QUEUE_WAIT.observe(queue_wait_ms / 1000)
         if first_token_ms:
             metrics.FIRST_TOKEN.observe(first_token_ms / 1000)
@@ -280,27 +350,56 @@ class Worker:
             if record.name not in ai.enabled_tools:
                 continue
             try:
-                http_tools.append(tooling.HttpTool.from_spec(record, allowlist=self.tool_allowlist,
-                                                             secret=ai.secret_for(record.name) or None,
-                                                             client=self._http_client()))
+                http_tools.append(
+                    tooling.HttpTool.from_spec(
+                        record,
+                        allowlist=self.tool_allowlist,
+                        secret=ai.secret_for(record.name) or None,
+                        client=self._http_client(),
+                    )
+                )
             except ValueError as err:  # e.g. the deployment's allowlist no longer covers its URL
                 log.warning("tool.unusable", tenant=tenant_id, tool=record.name, error=str(err))
 
-        async def record(call: tooling.ToolCallRecord) -> None:
-            entry = ToolCallEntry(job_id=job.job_id, call_id=call.call_id, tool=call.tool, arguments=call.arguments,
-                                  ok=call.ok, error=call.error, duration_ms=call.duration_ms,
-                                  started_ms=int(call.started_at * 1000), result_bytes=call.result_bytes,
-                                  result_preview=call.result_preview)
+        async def log_call(call: tooling.ToolCallRecord) -> None:
+            entry = ToolCallEntry(
+                job_id=job.job_id,
+                call_id=call.call_id,
+                tool=call.tool,
+                arguments=call.arguments,
+                ok=call.ok,
+                error=call.error,
+                duration_ms=call.duration_ms,
+                started_ms=int(call.started_at * 1000),
+                result_bytes=call.result_bytes,
+                result_preview=call.result_preview,
+            )
             await self.store.record_tool_call(tenant_id, job.conversation_id, entry)
-            await self.pub.domain(tenant_id, job.conversation_id, f"tool:{job.job_id}:{call.call_id}",
-                                  tool_called=ev.ToolCalled(tool=call.tool, ok=call.ok, duration_ms=call.duration_ms,
-                                                            error=call.error[:500]))
+            await self.pub.domain(
+                tenant_id,
+                job.conversation_id,
+                f"tool:{job.job_id}:{call.call_id}",
+                tool_called=ev.ToolCalled(
+                    tool=call.tool, ok=call.ok, duration_ms=call.duration_ms, error=call.error[:500]
+                ),
+            )
 
-        registry = tooling.ToolRegistry(tooling.BUILTIN_TOOLS, http_tools, enabled=set(ai.enabled_tools), on_call=record)
+        registry = tooling.ToolRegistry(
+            tooling.BUILTIN_TOOLS, http_tools, enabled=set(ai.enabled_tools), on_call=log_call
+        )
         return registry if registry.names() else None
 
-    async def _answer_with_tools(self, tenant_id, job, conv, ai: TenantAi, backend: Backend,
-                                 registry: tooling.ToolRegistry, history, deltas: DeltaBatcher):
+    async def _answer_with_tools(
+        self,
+        tenant_id,
+        job,
+        conv,
+        ai: TenantAi,
+        backend: Backend,
+        registry: tooling.ToolRegistry,
+        history,
+        deltas: DeltaBatcher,
+    ):
         """The model answers with tools: (result, citations), or None when the conversation
         was handed to a person (by the handoff tool, or because the loop found no answer)."""
         cited: dict[str, common.Citation] = {}
@@ -311,8 +410,10 @@ class Worker:
                 return []
             hits = await self.knowledge.search(tenant_id, query, limit)
             for hit in hits[:3]:
-                cited.setdefault(hit.entry_id, common.Citation(source_id=hit.entry_id, title=hit.title, url=hit.url,
-                                                               score=float(hit.score)))
+                cited.setdefault(
+                    hit.entry_id,
+                    common.Citation(source_id=hit.entry_id, title=hit.title, url=hit.url, score=float(hit.score)),
+                )
             return [tooling.hit_to_dict(h) for h in hits]
 
         async def earlier(limit: int) -> list[dict]:
@@ -321,14 +422,28 @@ class Worker:
 
         async def request_handoff(reason: str) -> None:
             nonlocal handed_off
-            await hand_off(self.store, self.pub, tenant_id, conv, "ai_requested", job.text[:500],
-                           dedupe_key=f"handoff:{job.job_id}")
-            log.info("reply.handed_off", tenant=tenant_id, conversation=job.conversation_id, job=job.job_id,
-                     reason="ai_requested", detail=reason[:200])
+            await hand_off(
+                self.store,
+                self.pub,
+                tenant_id,
+                conv,
+                "ai_requested",
+                job.text[:500],
+                dedupe_key=f"handoff:{job.job_id}",
+            )
+            log.info(
+                "reply.handed_off",
+                tenant=tenant_id,
+                conversation=job.conversation_id,
+                job=job.job_id,
+                reason="ai_requested",
+                detail=reason[:200],
+            )
             handed_off = True
 
-        ctx = tooling.ToolContext(tenant_id, job.conversation_id, job.job_id, search=search, history=earlier,
-                                  request_handoff=request_handoff)
+        ctx = tooling.ToolContext(
+            tenant_id, job.conversation_id, job.job_id, search=search, history=earlier, request_handoff=request_handoff
+        )
         max_rounds = max(1, self.settings.tool_max_rounds)
         max_tokens = ai.max_tokens or self.settings.max_reply_tokens
         temperature = 0.2 if ai.temperature is None else ai.temperature
@@ -345,33 +460,58 @@ class Worker:
             done = await backend.complete_chat(messages, specs, choice, max_tokens=max_tokens, temperature=temperature)
             prompt_tokens += done.usage.prompt_tokens
             completion_tokens += done.usage.completion_tokens
-            return done.text, [{"id": c.id, "type": "function",
-                                "function": {"name": c.name, "arguments": c.raw_arguments}} for c in done.tool_calls]
+            return done.text, [
+                {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.raw_arguments}}
+                for c in done.tool_calls
+            ]
 
-        loop = await tooling.run_tool_loop(complete, registry, ctx, build_tool_messages(history, job.message_id,
-                                                                                        ai.system_prompt),
-                                           max_rounds=max_rounds)
+        loop = await tooling.run_tool_loop(
+            complete,
+            registry,
+            ctx,
+            build_tool_messages(history, job.message_id, ai.system_prompt),
+            max_rounds=max_rounds,
+        )
         if loop.stopped_reason == tooling.HANDOFF or handed_off:
             return None
         if loop.needs_handoff:
-            await hand_off(self.store, self.pub, tenant_id, conv, "ai_failure", job.text[:500],
-                           dedupe_key=f"handoff:{job.job_id}")
-            log.info("reply.handed_off", tenant=tenant_id, conversation=job.conversation_id, job=job.job_id,
-                     reason=loop.stopped_reason, rounds=loop.rounds)
+            await hand_off(
+                self.store, self.pub, tenant_id, conv, "ai_failure", job.text[:500], dedupe_key=f"handoff:{job.job_id}"
+            )
+            log.info(
+                "reply.handed_off",
+                tenant=tenant_id,
+                conversation=job.conversation_id,
+                job=job.job_id,
+                reason=loop.stopped_reason,
+                rounds=loop.rounds,
+            )
             return None
         # the answer came in one piece; it streams to the customer like any other
-        await QUOTE.generate(GenerationRequest(turns=(ChatTurn("user", loop.text),), max_tokens=10_000),
-                             on_delta=deltas.add)
+        await QUOTE.generate(
+            GenerationRequest(turns=(ChatTurn("user", loop.text),), max_tokens=10_000), on_delta=deltas.add
+        )
         total_ms = (time.perf_counter() - t0) * 1000
-        result = GenerationResult(text=loop.text, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
-                                  first_token_ms=total_ms, total_ms=total_ms, finish_reason="stop")
+        result = GenerationResult(
+            text=loop.text,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            first_token_ms=total_ms,
+            total_ms=total_ms,
+            finish_reason="stop",
+        )
         return result, list(cited.values())
 
     async def dead_letter(self, tenant_id: str, job: inference_pb2.AiJob, deliveries: int, err: Exception) -> None:
         """The AI could not answer: a person takes over, and the admin sees why."""
         conv = await self.store.get_conversation(tenant_id, job.conversation_id)
         if conv is not None and conv.status == common.CONVERSATION_STATUS_AI:
-            await hand_off(self.store, self.pub, tenant_id, conv, "ai_failure", job.text[:500],
-                           dedupe_key=f"failed:{job.job_id}")
-        await self.pub.domain(tenant_id, job.conversation_id, f"failed:{job.job_id}",
-                              job_failed=ev.JobFailed(job_id=job.job_id, deliveries=deliveries, error=str(err)[:500]))
+            await hand_off(
+                self.store, self.pub, tenant_id, conv, "ai_failure", job.text[:500], dedupe_key=f"failed:{job.job_id}"
+            )
+        await self.pub.domain(
+            tenant_id,
+            job.conversation_id,
+            f"failed:{job.job_id}",
+            job_failed=ev.JobFailed(job_id=job.job_id, deliveries=deliveries, error=str(err)[:500]),
+        )

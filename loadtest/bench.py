@@ -29,16 +29,33 @@ from frontdesk.supervisor import free_port  # noqa: E402
 
 
 def start_mesh(data_dir: Path) -> tuple[subprocess.Popen, dict]:
-    ports = {name: free_port() for name in ("gateway", "conversation", "inference", "speech", "analytics", "nats", "web")}
+    ports = {
+        name: free_port() for name in ("gateway", "conversation", "inference", "speech", "analytics", "nats", "web")
+    }
     env = dict(os.environ)
     env.update({f"FRONTDESK_{k.upper()}_PORT": str(v) for k, v in ports.items()})
-    env.update({"FRONTDESK_DATA_DIR": str(data_dir), "FRONTDESK_BACKEND": "echo", "FRONTDESK_LOG_LEVEL": "WARNING",
-                "FRONTDESK_TENANT_RATE": "1000000", "FRONTDESK_TENANT_BURST": "1000000",
-                "FRONTDESK_VISITOR_RATE": "1000000", "FRONTDESK_VISITOR_BURST": "1000000",
-                "FRONTDESK_WORKER_CONCURRENCY": "64",
-                "FRONTDESK_METRICS_BASE_PORT": "0", "FRONTDESK_ANSWER_POLICY": "none"})
-    proc = subprocess.Popen([sys.executable, "-m", "frontdesk", "run"], env=env, cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    env.update(
+        {
+            "FRONTDESK_DATA_DIR": str(data_dir),
+            "FRONTDESK_BACKEND": "echo",
+            "FRONTDESK_LOG_LEVEL": "WARNING",
+            "FRONTDESK_TENANT_RATE": "1000000",
+            "FRONTDESK_TENANT_BURST": "1000000",
+            "FRONTDESK_VISITOR_RATE": "1000000",
+            "FRONTDESK_VISITOR_BURST": "1000000",
+            "FRONTDESK_WORKER_CONCURRENCY": "64",
+            "FRONTDESK_METRICS_BASE_PORT": "0",
+            "FRONTDESK_ANSWER_POLICY": "none",
+        }
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "frontdesk", "run"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     for line in proc.stdout:
         if "frontdesk ready" in line:
             break
@@ -56,10 +73,34 @@ def rss_mb(pid: int) -> float:
 
 def run_locust(env: dict, users: int, seconds: int, out: Path) -> dict:
     gateway = f"127.0.0.1:{env['FRONTDESK_GATEWAY_PORT']}"
-    subprocess.run([sys.executable, "-m", "locust", "-f", str(ROOT / "loadtest" / "locustfile.py"), "--headless",
-                    "-u", str(users), "-r", str(users), "-t", f"{seconds}s", "--host", gateway, "--csv", str(out),
-                    "--only-summary", "--loglevel", "WARNING"], env=env, cwd=ROOT, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            str(ROOT / "loadtest" / "locustfile.py"),
+            "--headless",
+            "-u",
+            str(users),
+            "-r",
+            str(users),
+            "-t",
+            f"{seconds}s",
+            "--host",
+            gateway,
+            "--csv",
+            str(out),
+            "--only-summary",
+            "--loglevel",
+            "WARNING",
+        ],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     rows = {row["Name"]: row for row in csv.DictReader(open(f"{out}_stats.csv"))}
     return rows
 
@@ -69,7 +110,9 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=50, help="concurrent conversations")
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--streams", type=int, default=10_000)
-    parser.add_argument("--pacing", type=float, default=1.0, help="seconds between a customer's messages in the latency phase")
+    parser.add_argument(
+        "--pacing", type=float, default=1.0, help="seconds between a customer's messages in the latency phase"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -79,14 +122,56 @@ def main() -> None:
             reply, send = rows["reply"], rows["SendMessage"]
             runtime = json.loads((tmp / "data" / "runtime.json").read_text())
             widget = json.loads((tmp / "data" / "demo.json").read_text())["widget_key"]
-            latency = json.loads(subprocess.run(
-                [sys.executable, "-m", "loadtest.latency", "--gateway", runtime["gateway"], "--widget-key", widget,
-                 "-n", str(args.users), "--seconds", str(args.seconds), "--pacing", str(args.pacing)],
-                cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=True).stdout.strip().splitlines()[-1])
-            streams = subprocess.run([sys.executable, "-m", "loadtest.streams", "--gateway", runtime["gateway"],
-                                      "--widget-key", widget, "-n", str(args.streams)], cwd=ROOT, env=env,
-                                     capture_output=True, text=True, timeout=600)
-            stream_result = json.loads(streams.stdout.strip().splitlines()[-1]) if streams.returncode == 0 else {"error": streams.stderr[-500:]}
+            latency = json.loads(
+                subprocess.run(
+                    [
+                        sys.executable,
+                        "-m",
+                        "loadtest.latency",
+                        "--gateway",
+                        runtime["gateway"],
+                        "--widget-key",
+                        widget,
+                        "-n",
+                        str(args.users),
+                        "--seconds",
+                        str(args.seconds),
+                        "--pacing",
+                        str(args.pacing),
+                    ],
+                    cwd=ROOT,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=600,
+                    check=True,
+                )
+                .stdout.strip()
+                .splitlines()[-1]
+            )
+            streams = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "loadtest.streams",
+                    "--gateway",
+                    runtime["gateway"],
+                    "--widget-key",
+                    widget,
+                    "-n",
+                    str(args.streams),
+                ],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+            stream_result = (
+                json.loads(streams.stdout.strip().splitlines()[-1])
+                if streams.returncode == 0
+                else {"error": streams.stderr[-500:]}
+            )
             stream_result["gateway_rss_mb"] = rss_mb(runtime["pids"]["gateway"])
             stream_result["conversation_rss_mb"] = rss_mb(runtime["pids"]["conversation"])
         finally:

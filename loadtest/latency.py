@@ -38,8 +38,11 @@ async def conversation(channel, widget_key: str, seconds: float, pacing: float, 
         while time.perf_counter() < end:
             started = time.perf_counter()
             try:
-                sent = await chat.SendMessage(chat_pb2.SendMessageRequest(conversation_id=conv, text="How do I reset my password?"),
-                                              metadata=md, timeout=10)
+                sent = await chat.SendMessage(
+                    chat_pb2.SendMessageRequest(conversation_id=conv, text="How do I reset my password?"),
+                    metadata=md,
+                    timeout=10,
+                )
                 first_at = None
                 while (ev := await asyncio.wait_for(events.read(), 30)) is not grpc.aio.EOF:
                     kind = ev.WhichOneof("kind")
@@ -50,7 +53,7 @@ async def conversation(channel, widget_key: str, seconds: float, pacing: float, 
                 done = time.perf_counter()
                 first.append((first_at or done) - started)
                 final.append(done - started)
-            except (grpc.aio.AioRpcError, asyncio.TimeoutError) as err:
+            except (TimeoutError, grpc.aio.AioRpcError) as err:
                 errors.append(type(err).__name__)
             await asyncio.sleep(max(0.0, pacing - (time.perf_counter() - started)))
     finally:
@@ -62,12 +65,21 @@ async def measure(gateway: str, widget_key: str, n: int, seconds: float, pacing:
     first: list[float] = []
     final: list[float] = []
     errors: list[str] = []
-    await asyncio.gather(*(conversation(channels[i % 4], widget_key, seconds, pacing, first, final, errors) for i in range(n)))
+    await asyncio.gather(
+        *(conversation(channels[i % 4], widget_key, seconds, pacing, first, final, errors) for i in range(n))
+    )
     for ch in channels:
         await ch.close()
-    return {"conversations": n, "pacing_s": pacing, "messages": len(final), "errors": len(errors),
-            "first_token_ms_p50": percentile(first, 0.5), "first_token_ms_p99": percentile(first, 0.99),
-            "reply_ms_p50": percentile(final, 0.5), "reply_ms_p99": percentile(final, 0.99)}
+    return {
+        "conversations": n,
+        "pacing_s": pacing,
+        "messages": len(final),
+        "errors": len(errors),
+        "first_token_ms_p50": percentile(first, 0.5),
+        "first_token_ms_p99": percentile(first, 0.99),
+        "reply_ms_p50": percentile(final, 0.5),
+        "reply_ms_p99": percentile(final, 0.99),
+    }
 
 
 def main() -> None:

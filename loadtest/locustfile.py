@@ -51,8 +51,11 @@ class ChatCustomer(User):
 
     # FRONTDESK_LOAD_PACING_S=1: each customer asks once a second (latency at a given load);
     # unset: back to back (throughput at saturation)
-    wait_time = (constant_pacing(float(os.environ["FRONTDESK_LOAD_PACING_S"]))
-                 if os.environ.get("FRONTDESK_LOAD_PACING_S") else constant(0))
+    wait_time = (
+        constant_pacing(float(os.environ["FRONTDESK_LOAD_PACING_S"]))
+        if os.environ.get("FRONTDESK_LOAD_PACING_S")
+        else constant(0)
+    )
     question = "How do I reset my password?"
 
     def on_start(self):
@@ -64,8 +67,9 @@ class ChatCustomer(User):
         conv = self.chat.StartConversation(chat_pb2.StartConversationRequest(), metadata=self.md, timeout=10)
         self.conversation_id = conv.conversation.id
         self.replies: dict[str, _Reply] = {}
-        self.stream = self.chat.StreamEvents(chat_pb2.StreamEventsRequest(conversation_id=self.conversation_id),
-                                             metadata=self.md)
+        self.stream = self.chat.StreamEvents(
+            chat_pb2.StreamEventsRequest(conversation_id=self.conversation_id), metadata=self.md
+        )
         next(self.stream)  # the status snapshot: subscribed
         self.reader = gevent.spawn(self._read)
 
@@ -88,15 +92,24 @@ class ChatCustomer(User):
             pass  # cancelled at stop
 
     def _fire(self, name: str, started: float, ended: float, exc=None):
-        events.request.fire(request_type="grpc", name=name, response_time=(ended - started) * 1000,
-                            response_length=0, exception=exc, context={})
+        events.request.fire(
+            request_type="grpc",
+            name=name,
+            response_time=(ended - started) * 1000,
+            response_length=0,
+            exception=exc,
+            context={},
+        )
 
     @task
     def ask(self):
         started = time.perf_counter()
         try:
-            sent = self.chat.SendMessage(chat_pb2.SendMessageRequest(conversation_id=self.conversation_id,
-                                                                     text=self.question), metadata=self.md, timeout=10)
+            sent = self.chat.SendMessage(
+                chat_pb2.SendMessageRequest(conversation_id=self.conversation_id, text=self.question),
+                metadata=self.md,
+                timeout=10,
+            )
         except grpc.RpcError as err:
             self._fire("SendMessage", started, time.perf_counter(), err)
             return

@@ -23,8 +23,10 @@ WAVE = 250
 
 async def hold_streams(gateway: str, widget_key: str, n: int, timeout_s: float = 120) -> dict:
     # a connection of its own per channel, as separate browsers would have
-    channels = [grpc.aio.insecure_channel(gateway, options=[("grpc.use_local_subchannel_pool", 1)])
-                for _ in range((n + STREAMS_PER_CHANNEL - 1) // STREAMS_PER_CHANNEL)]
+    channels = [
+        grpc.aio.insecure_channel(gateway, options=[("grpc.use_local_subchannel_pool", 1)])
+        for _ in range((n + STREAMS_PER_CHANNEL - 1) // STREAMS_PER_CHANNEL)
+    ]
     auth = auth_pb2_grpc.AuthServiceStub(channels[0])
     session = await auth.CreateVisitorSession(auth_pb2.CreateVisitorSessionRequest(widget_key=widget_key), timeout=10)
     md = (("authorization", f"Bearer {session.token}"),)
@@ -35,8 +37,12 @@ async def hold_streams(gateway: str, widget_key: str, n: int, timeout_s: float =
     started = time.perf_counter()
     # browsers arrive over time, not in one instant: open in waves and wait for each wave
     for wave in range(0, n, WAVE):
-        batch = [stubs[i // STREAMS_PER_CHANNEL].StreamEvents(chat_pb2.StreamEventsRequest(conversation_id=conv), metadata=md)
-                 for i in range(wave, min(wave + WAVE, n))]
+        batch = [
+            stubs[i // STREAMS_PER_CHANNEL].StreamEvents(
+                chat_pb2.StreamEventsRequest(conversation_id=conv), metadata=md
+            )
+            for i in range(wave, min(wave + WAVE, n))
+        ]
         calls += batch
         opened += await asyncio.gather(*(asyncio.wait_for(c.read(), timeout_s) for c in batch), return_exceptions=True)
     open_s = time.perf_counter() - started
@@ -47,7 +53,9 @@ async def hold_streams(gateway: str, widget_key: str, n: int, timeout_s: float =
         elif isinstance(r, BaseException):
             errors[type(r).__name__] = errors.get(type(r).__name__, 0) + 1
     subscribed = sum(1 for r in opened if not isinstance(r, BaseException))
-    sent = await chat.SendMessage(chat_pb2.SendMessageRequest(conversation_id=conv, text="hello everyone"), metadata=md, timeout=10)
+    sent = await chat.SendMessage(
+        chat_pb2.SendMessageRequest(conversation_id=conv, text="hello everyone"), metadata=md, timeout=10
+    )
 
     async def got_reply(call) -> bool:
         while (ev := await call.read()) is not grpc.aio.EOF:
@@ -55,15 +63,20 @@ async def hold_streams(gateway: str, widget_key: str, n: int, timeout_s: float =
                 return True
         return False
 
-    live = [c for c, r in zip(calls, opened) if not isinstance(r, BaseException)]
+    live = [c for c, r in zip(calls, opened, strict=False) if not isinstance(r, BaseException)]
     results = await asyncio.gather(*(asyncio.wait_for(got_reply(c), timeout_s) for c in live), return_exceptions=True)
     delivered = sum(1 for r in results if r is True)
     for c in calls:
         c.cancel()
     for ch in channels:
         await ch.close()
-    return {"streams_requested": n, "streams_open": subscribed, "open_seconds": round(open_s, 2),
-            "reply_delivered_to": delivered, "open_errors": errors}
+    return {
+        "streams_requested": n,
+        "streams_open": subscribed,
+        "open_seconds": round(open_s, 2),
+        "reply_delivered_to": delivered,
+        "open_errors": errors,
+    }
 
 
 def main() -> None:

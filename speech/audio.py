@@ -158,7 +158,9 @@ def declared_format(content_type: str) -> str | None:
         return _DECLARED_TYPES[media]
     except KeyError:
         accepted = ", ".join(sorted(_DECLARED_TYPES))
-        raise AudioError("unsupported_format", f"content type {media!r} is not accepted; use one of {accepted}") from None
+        raise AudioError(
+            "unsupported_format", f"content type {media!r} is not accepted; use one of {accepted}"
+        ) from None
 
 
 def sniff_format(data: bytes) -> str | None:
@@ -175,7 +177,7 @@ def sniff_format(data: bytes) -> str | None:
         start = _after_id3(data)
         if start + 4 > len(data):
             return "mp3"  # ends inside the tag: reported as unreadable when it is opened
-        return "mp3" if _is_mpeg_audio_header(bytes(data[start:start + 4])) else None
+        return "mp3" if _is_mpeg_audio_header(bytes(data[start : start + 4])) else None
     if _is_mpeg_audio_header(head[:4]):
         return "mp3"
     return None
@@ -208,7 +210,7 @@ def _describe(data: bytes) -> str:
         import filetype  # a project dependency; only used for a friendlier message
 
         mime = filetype.guess_mime(bytes(data[:8192]))
-    except Exception:  # pragma: no cover - a message helper must never fail the request
+    except Exception:  # noqa: BLE001 - a message helper must never fail the request
         mime = None
     return f" (it looks like {mime})" if mime else ""
 
@@ -225,7 +227,7 @@ def _read_vint(data: bytes, pos: int, *, keep_marker: bool) -> tuple[int, int, b
     length = 8 - first.bit_length() + 1
     if pos + length > len(data):
         raise IndexError
-    raw = int.from_bytes(data[pos:pos + length], "big")
+    raw = int.from_bytes(data[pos : pos + length], "big")
     if keep_marker:
         return raw, length, False
     value = raw & ((1 << (7 * length)) - 1)
@@ -241,7 +243,7 @@ def _ebml_doctype(data: bytes) -> str | None:
             eid, n, _ = _read_vint(data, pos, keep_marker=True)
             size, m, _ = _read_vint(data, pos + n, keep_marker=False)
             if eid == 0x4282:  # DocType
-                return data[pos + n + m:pos + n + m + size].rstrip(b"\0").decode("ascii", "replace")
+                return data[pos + n + m : pos + n + m + size].rstrip(b"\0").decode("ascii", "replace")
             pos += n + m + size
     except (IndexError, ValueError):
         pass
@@ -266,8 +268,10 @@ def _check_webm_complete(data: bytes) -> None:
                     continue
                 return  # some other unknown-size element: cannot be walked, FFmpeg judges
             if body + size > len(data):
-                raise AudioError("unreadable", f"the WebM data is truncated: an element at byte {pos} "
-                                               f"needs {body + size - len(data)} more bytes")
+                raise AudioError(
+                    "unreadable",
+                    f"the WebM data is truncated: an element at byte {pos} needs {body + size - len(data)} more bytes",
+                )
             pos = body + size
     except IndexError:
         raise AudioError("unreadable", "the WebM data is truncated inside an element header") from None
@@ -280,7 +284,7 @@ def _check_ogg_complete(data: bytes) -> None:
     end with an end-of-stream page (RFC 3533), which a truncated upload lacks."""
     pos, open_streams = 0, set()
     while pos < len(data):
-        if data[pos:pos + 4] != b"OggS":
+        if data[pos : pos + 4] != b"OggS":
             raise AudioError("unreadable", f"the Ogg data is corrupt: no page at byte {pos}")
         if pos + 27 > len(data):
             raise AudioError("unreadable", "the Ogg data is truncated inside a page header")
@@ -289,10 +293,12 @@ def _check_ogg_complete(data: bytes) -> None:
         nsegs = data[pos + 26]
         if pos + 27 + nsegs > len(data):
             raise AudioError("unreadable", "the Ogg data is truncated inside a page header")
-        body = sum(data[pos + 27:pos + 27 + nsegs])
+        body = sum(data[pos + 27 : pos + 27 + nsegs])
         end = pos + 27 + nsegs + body
         if end > len(data):
-            raise AudioError("unreadable", f"the Ogg data is truncated: the last page needs {end - len(data)} more bytes")
+            raise AudioError(
+                "unreadable", f"the Ogg data is truncated: the last page needs {end - len(data)} more bytes"
+            )
         if header_type & 0x02:
             open_streams.add(serial)
         if header_type & 0x04:
@@ -312,13 +318,15 @@ def _check_wav_complete(data: bytes) -> None:
     """Walk the RIFF chunks up to 'data': its declared size must be present."""
     pos = 12
     while pos + 8 <= len(data):
-        cid, size = data[pos:pos + 4], struct.unpack_from("<I", data, pos + 4)[0]
+        cid, size = data[pos : pos + 4], struct.unpack_from("<I", data, pos + 4)[0]
         if cid == b"data":
             if data[:4] == b"RF64" or size == 0 or size >= _WAV_PLACEHOLDER_SIZE:
                 return  # the length is left open (RF64 keeps it elsewhere): FFmpeg reads to the end
             missing = pos + 8 + size - len(data)
             if missing > 0:
-                raise AudioError("unreadable", f"the WAV data is truncated: {missing} of its {size} audio bytes are missing")
+                raise AudioError(
+                    "unreadable", f"the WAV data is truncated: {missing} of its {size} audio bytes are missing"
+                )
             return
         pos += 8 + size + (size & 1)
     raise AudioError("unreadable", "the WAV data is truncated or corrupt: it has no complete 'data' chunk")
@@ -359,19 +367,24 @@ def _check_mp3_complete(data: bytes) -> None:
     leave), it stops without a verdict; FFmpeg judges the rest."""
     pos = _after_id3(data)
     while pos + 4 <= len(data):
-        length = _mpeg_frame_length(bytes(data[pos:pos + 4]))
+        length = _mpeg_frame_length(bytes(data[pos : pos + 4]))
         if length is None:
             return
         if pos + length > len(data):
-            raise AudioError("unreadable", f"the MP3 data is truncated: its last frame needs "
-                                           f"{pos + length - len(data)} more bytes")
+            raise AudioError(
+                "unreadable", f"the MP3 data is truncated: its last frame needs {pos + length - len(data)} more bytes"
+            )
         pos += length
     if 0 < len(data) - pos < 4 and data[pos] == 0xFF:
         raise AudioError("unreadable", "the MP3 data is truncated inside a frame header")
 
 
-_STRUCTURE_CHECKS = {"wav": _check_wav_complete, "ogg": _check_ogg_complete, "webm": _check_webm_complete,
-                     "mp3": _check_mp3_complete}
+_STRUCTURE_CHECKS = {
+    "wav": _check_wav_complete,
+    "ogg": _check_ogg_complete,
+    "webm": _check_webm_complete,
+    "mp3": _check_mp3_complete,
+}
 
 
 def _has_vbr_header(data: bytes) -> bool:
@@ -436,8 +449,10 @@ def _prepare(data: bytes, declared_content_type: str) -> str:
     if fmt is None:
         raise AudioError("unsupported_format", f"the data is not WAV, MP3, Ogg or WebM audio{_describe(data)}")
     if declared is not None and declared != fmt:
-        raise AudioError("mismatched_type", f"declared as {media_type(declared_content_type)} but the data is "
-                                            f"{_NAME[fmt]} ({_CANONICAL_TYPE[fmt]})")
+        raise AudioError(
+            "mismatched_type",
+            f"declared as {media_type(declared_content_type)} but the data is {_NAME[fmt]} ({_CANONICAL_TYPE[fmt]})",
+        )
     return fmt
 
 
@@ -474,7 +489,9 @@ def inspect_audio(data: bytes, declared_content_type: str, max_seconds: float = 
     return info
 
 
-def decode(data: bytes, *, max_seconds: float | None = DEFAULT_MAX_SECONDS, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+def decode(
+    data: bytes, *, max_seconds: float | None = DEFAULT_MAX_SECONDS, sample_rate: int = SAMPLE_RATE
+) -> np.ndarray:
     """Decode the first audio track to mono float32 at sample_rate.
 
     Stops with too_long as soon as more than max_seconds have been decoded (headers can lie or
@@ -492,6 +509,7 @@ def decode(data: bytes, *, max_seconds: float | None = DEFAULT_MAX_SECONDS, samp
 
         def drain(frame) -> None:
             nonlocal total
+            assert resampler is not None  # made before the first frame
             for out in resampler.resample(frame):
                 chunk = out.to_ndarray().reshape(-1)
                 chunks.append(chunk)
@@ -519,13 +537,17 @@ def decode(data: bytes, *, max_seconds: float | None = DEFAULT_MAX_SECONDS, samp
     if len(samples) == 0:
         raise AudioError("empty", f"the {_NAME[fmt]} recording holds no audio")
     if declared is not None and len(samples) / sample_rate < declared - _TRUNCATION_TOLERANCE_S:
-        raise AudioError("unreadable", f"the MP3 data is truncated: its header states {declared:.2f} s, "
-                                       f"it holds {len(samples) / sample_rate:.2f} s")
+        raise AudioError(
+            "unreadable",
+            f"the MP3 data is truncated: its header states {declared:.2f} s, "
+            f"it holds {len(samples) / sample_rate:.2f} s",
+        )
     return samples
 
 
-def loudest_window_dbfs(samples: np.ndarray, sample_rate: int = SAMPLE_RATE,
-                        window_s: float = SILENCE_WINDOW_S) -> float:
+def loudest_window_dbfs(
+    samples: np.ndarray, sample_rate: int = SAMPLE_RATE, window_s: float = SILENCE_WINDOW_S
+) -> float:
     """RMS level (dB relative to full scale 1.0, DC removed) of the loudest window."""
     x = np.asarray(samples, dtype=np.float64)
     if x.size == 0:
@@ -542,13 +564,20 @@ def ensure_audible(samples: np.ndarray, threshold_dbfs: float = SILENCE_DBFS, sa
     level = loudest_window_dbfs(samples, sample_rate)
     if level < threshold_dbfs:
         shown = "-inf" if math.isinf(level) else f"{level:.1f}"
-        raise AudioError("silent", f"the recording is silent: its loudest {SILENCE_WINDOW_S:g} s is at "
-                                   f"{shown} dBFS, below {threshold_dbfs:g} dBFS")
+        raise AudioError(
+            "silent",
+            f"the recording is silent: its loudest {SILENCE_WINDOW_S:g} s is at "
+            f"{shown} dBFS, below {threshold_dbfs:g} dBFS",
+        )
     return level
 
 
-def load_audio(data: bytes, declared_content_type: str, max_seconds: float = DEFAULT_MAX_SECONDS,
-               silence_dbfs: float = SILENCE_DBFS) -> DecodedAudio:
+def load_audio(
+    data: bytes,
+    declared_content_type: str,
+    max_seconds: float = DEFAULT_MAX_SECONDS,
+    silence_dbfs: float = SILENCE_DBFS,
+) -> DecodedAudio:
     """inspect_audio, decode and ensure_audible in one call: what the service runs on an upload."""
     info = inspect_audio(data, declared_content_type, max_seconds)
     samples = decode(data, max_seconds=max_seconds)

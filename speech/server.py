@@ -73,8 +73,14 @@ async def serve(settings: Settings) -> None:
     blobs = stores.open_blob_store(settings)
     await blobs.start()
     channel = grpcutil.channel(settings.conversation_target)
-    core = SpeechCore(blobs, Publisher(nc, js), conversation_pb2_grpc.ConversationServiceStub(channel),
-                      CallerCodec(settings.secret_bytes()), settings.max_audio_seconds, settings.max_audio_bytes)
+    core = SpeechCore(
+        blobs,
+        Publisher(nc, js),
+        conversation_pb2_grpc.ConversationServiceStub(channel),
+        CallerCodec(settings.secret_bytes()),
+        settings.max_audio_seconds,
+        settings.max_audio_bytes,
+    )
     server = grpcutil.Server([SERVICE_NAME])
     speech_pb2_grpc.add_SpeechServiceServicer_to_server(SpeechServicer(core), server.grpc)  # before start
     port = server.bind(settings.host, settings.speech_port)

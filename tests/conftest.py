@@ -15,7 +15,6 @@ from pathlib import Path
 import grpc
 import pytest
 
-
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -34,6 +33,8 @@ def service_port() -> int:
                 return port
             except OSError:
                 continue
+
+
 PLATFORM_TOKEN = "platform-token-for-tests-0123456789abcdef"
 
 
@@ -53,8 +54,14 @@ class Mesh:
         return grpc.aio.insecure_channel(self.gateway)
 
     def cli(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "frontdesk", *args], env=self.env, capture_output=True, text=True,
-                              timeout=timeout, cwd=ROOT)
+        return subprocess.run(
+            [sys.executable, "-m", "frontdesk", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=ROOT,
+        )
 
     def stop(self) -> int:
         if self.process.poll() is None:
@@ -67,30 +74,41 @@ class Mesh:
         return self.process.returncode
 
 
-def start_mesh(data_dir: Path, backend: str = "echo", ports: dict | None = None, timeout_s: float = 240, **extra) -> Mesh:
+def start_mesh(
+    data_dir: Path, backend: str = "echo", ports: dict | None = None, timeout_s: float = 240, **extra
+) -> Mesh:
     """Start `frontdesk run` and wait for its `frontdesk ready` line."""
-    ports = ports or {name: service_port() for name in ("gateway", "conversation", "inference", "speech", "analytics",
-                                                          "nats", "web")}
+    ports = ports or {
+        name: service_port() for name in ("gateway", "conversation", "inference", "speech", "analytics", "nats", "web")
+    }
     env = dict(os.environ)
-    env.update({
-        "FRONTDESK_DATA_DIR": str(data_dir),
-        "FRONTDESK_BACKEND": backend,
-        "FRONTDESK_GATEWAY_PORT": str(ports["gateway"]),
-        "FRONTDESK_CONVERSATION_PORT": str(ports["conversation"]),
-        "FRONTDESK_INFERENCE_PORT": str(ports["inference"]),
-        "FRONTDESK_SPEECH_PORT": str(ports.get("speech") or service_port()),
-        "FRONTDESK_ANALYTICS_PORT": str(ports.get("analytics") or service_port()),
-        "FRONTDESK_NATS_PORT": str(ports["nats"]),
-        "FRONTDESK_WEB_PORT": str(ports.get("web") or service_port()),
-        "FRONTDESK_PLATFORM_TOKEN": PLATFORM_TOKEN,
-        "FRONTDESK_LOG_FORMAT": "text",
-        "FRONTDESK_METRICS_BASE_PORT": "0",
-        # the pipeline tests check the echo backend's replies; the knowledge tests ask for the policy
-        "FRONTDESK_ANSWER_POLICY": "none",
-        **{f"FRONTDESK_{k.upper()}": str(v) for k, v in extra.items()},
-    })
-    process = subprocess.Popen([sys.executable, "-m", "frontdesk", "run"], env=env, cwd=ROOT, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+    env.update(
+        {
+            "FRONTDESK_DATA_DIR": str(data_dir),
+            "FRONTDESK_BACKEND": backend,
+            "FRONTDESK_GATEWAY_PORT": str(ports["gateway"]),
+            "FRONTDESK_CONVERSATION_PORT": str(ports["conversation"]),
+            "FRONTDESK_INFERENCE_PORT": str(ports["inference"]),
+            "FRONTDESK_SPEECH_PORT": str(ports.get("speech") or service_port()),
+            "FRONTDESK_ANALYTICS_PORT": str(ports.get("analytics") or service_port()),
+            "FRONTDESK_NATS_PORT": str(ports["nats"]),
+            "FRONTDESK_WEB_PORT": str(ports.get("web") or service_port()),
+            "FRONTDESK_PLATFORM_TOKEN": PLATFORM_TOKEN,
+            "FRONTDESK_LOG_FORMAT": "text",
+            "FRONTDESK_METRICS_BASE_PORT": "0",
+            # the pipeline tests check the echo backend's replies; the knowledge tests ask for the policy
+            "FRONTDESK_ANSWER_POLICY": "none",
+            **{f"FRONTDESK_{k.upper()}": str(v) for k, v in extra.items()},
+        }
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "frontdesk", "run"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     output: list[str] = []
     deadline = time.monotonic() + timeout_s
     for line in process.stdout:
@@ -131,8 +149,11 @@ def nats_server(tmp_path):
     from frontdesk.supervisor import nats_server_binary
 
     port = service_port()
-    process = subprocess.Popen([str(nats_server_binary()), "-js", "-sd", str(tmp_path / "nats"), "-a", "127.0.0.1",
-                                "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [str(nats_server_binary()), "-js", "-sd", str(tmp_path / "nats"), "-a", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     import socket
 
     deadline = time.monotonic() + 10

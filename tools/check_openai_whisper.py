@@ -13,7 +13,6 @@ from speech.transcriber import Transcriber, TranscriberError, bundled_model_path
 from tests.speech import wer
 from tests.speech.test_transcriber import CLIP_TEXT, WER_CLIP, clip_samples, clip_wav  # noqa: F401 - fixtures
 
-
 # -- OpenAIWhisperTranscriber: openai-whisper (PyTorch), the backend of GPU nodes with a checkpoint.
 # Optional: skipped where openai-whisper is not installed (it brings PyTorch, several GB).
 # Its checkpoint is rebuilt from the bundled CTranslate2 weights, as none can be downloaded.
@@ -22,6 +21,7 @@ from tests.speech.test_transcriber import CLIP_TEXT, WER_CLIP, clip_samples, cli
 @pytest.fixture(scope="module")
 def openai_checkpoints(tmp_path_factory) -> dict[str, object]:
     import whisper  # noqa: F401 - fails loudly where it is missing: this check is for where it exists
+
     from tests.speech import openai_whisper_checkpoint
 
     folder = tmp_path_factory.mktemp("openai-whisper")
@@ -31,7 +31,7 @@ def openai_checkpoints(tmp_path_factory) -> dict[str, object]:
     return paths
 
 
-def test_openai_whisper_transcribes(openai_checkpoints, clip_samples):
+def test_openai_whisper_transcribes(openai_checkpoints, clip_samples):  # noqa: F811 - fixture
     from speech.transcriber import OpenAIWhisperTranscriber
 
     backend = OpenAIWhisperTranscriber(openai_checkpoints["english"], device="cpu")
@@ -45,7 +45,7 @@ def test_openai_whisper_transcribes(openai_checkpoints, clip_samples):
     assert transcript.segments and all(0 <= s.start <= s.end for s in transcript.segments)
 
 
-def test_openai_whisper_passes_on_the_detected_language(openai_checkpoints, clip_samples):
+def test_openai_whisper_passes_on_the_detected_language(openai_checkpoints, clip_samples):  # noqa: F811 - fixture
     """With a multilingual checkpoint, detection runs and its result is reported (the fake
     checkpoint's language head is meaningless: which language comes out is not checked)."""
     import whisper

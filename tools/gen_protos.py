@@ -72,8 +72,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         fresh = generate(Path(tmp))
         stubs = {p for p in fresh if p.name != "__init__.py"}
-        problems = [str(p) for p in stubs if not (ROOT / p).exists()
-                    or not filecmp.cmp(Path(tmp) / p, ROOT / p, shallow=False)]
+        problems = [
+            str(p) for p in stubs if not (ROOT / p).exists() or not filecmp.cmp(Path(tmp) / p, ROOT / p, shallow=False)
+        ]
         problems += [f"{p} (no longer generated)" for p in generated_in_tree() - stubs]
     if problems:
         print("generated stubs are stale; run `make protos`:\n  " + "\n  ".join(sorted(problems)))

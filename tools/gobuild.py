@@ -12,7 +12,6 @@ on a file lock instead of building twice.
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import hashlib
 import os
@@ -26,8 +25,10 @@ ROOT = Path(__file__).resolve().parent.parent
 # name -> (module folder, main packages to build)
 TOOLS: dict[str, tuple[Path, tuple[str, ...]]] = {
     "deploy-validate": (ROOT / "deploy" / "validate", (".",)),
-    "grpctools": (ROOT / "tools" / "grpctools", ("github.com/fullstorydev/grpcurl/cmd/grpcurl",
-                                                 "github.com/bojand/ghz/cmd/ghz")),
+    "grpctools": (
+        ROOT / "tools" / "grpctools",
+        ("github.com/fullstorydev/grpcurl/cmd/grpcurl", "github.com/bojand/ghz/cmd/ghz"),
+    ),
 }
 
 
@@ -49,9 +50,16 @@ def go_binary() -> str:
 
 def go_env() -> dict[str, str]:
     go_cache = cache_root() / "go"
-    return dict(os.environ, GOPATH=str(go_cache / "path"), GOMODCACHE=str(go_cache / "mod"),
-                GOCACHE=str(go_cache / "build"), GOTOOLCHAIN="local", GOWORK="off",
-                CGO_ENABLED="0", GOFLAGS="-mod=readonly")  # go.sum must already hold every module
+    return dict(
+        os.environ,
+        GOPATH=str(go_cache / "path"),
+        GOMODCACHE=str(go_cache / "mod"),
+        GOCACHE=str(go_cache / "build"),
+        GOTOOLCHAIN="local",
+        GOWORK="off",
+        CGO_ENABLED="0",
+        GOFLAGS="-mod=readonly",
+    )  # go.sum must already hold every module
 
 
 def _source_hash(module: Path) -> str:
@@ -77,9 +85,14 @@ def build(name: str) -> Path:
         tmp = install / f".tmp{os.getpid()}"
         tmp.mkdir(exist_ok=True)
         try:
-            result = subprocess.run([go_binary(), "build", "-trimpath", "-o", str(tmp) + os.sep, *packages],
-                                    cwd=module, env=go_env(), stdin=subprocess.DEVNULL, capture_output=True,
-                                    text=True)
+            result = subprocess.run(
+                [go_binary(), "build", "-trimpath", "-o", str(tmp) + os.sep, *packages],
+                cwd=module,
+                env=go_env(),
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+            )
             if result.returncode != 0:
                 raise RuntimeError(f"building {name} failed:\n{result.stderr[-4000:]}")
             for binary in tmp.iterdir():

@@ -17,21 +17,39 @@ from frontdesk.stores.base import (
     ToolRecord,
 )
 
-__all__ = ["AccountStore", "ApiKeyRecord", "BlobStore", "Conflict", "LogStore", "OperatorRecord", "OutboxEntry", "StoreUnavailable",
-           "TenantRecord", "ToolCallEntry", "ToolRecord", "open_account_store", "open_blob_store", "open_log_store"]
+__all__ = [
+    "AccountStore",
+    "ApiKeyRecord",
+    "BlobStore",
+    "Conflict",
+    "LogStore",
+    "OperatorRecord",
+    "OutboxEntry",
+    "StoreUnavailable",
+    "TenantRecord",
+    "ToolCallEntry",
+    "ToolRecord",
+    "open_account_store",
+    "open_blob_store",
+    "open_log_store",
+]
 
 
 def cql_options(settings) -> dict:
-    replication = None
+    replication: dict[str, str | int] | None = None
     if settings.scylla_replication:
         replication = {"class": "NetworkTopologyStrategy"}
         for part in settings.scylla_replication.split(","):
             dc, _, factor = part.partition(":")
             replication[dc.strip()] = int(factor)
-    return {"contact_points": [p.strip() for p in settings.scylla_contact_points.split(",") if p.strip()],
-            "keyspace": settings.scylla_keyspace, "replication": replication,
-            "consistency": settings.scylla_consistency, "username": settings.scylla_username,
-            "password": settings.scylla_password}
+    return {
+        "contact_points": [p.strip() for p in settings.scylla_contact_points.split(",") if p.strip()],
+        "keyspace": settings.scylla_keyspace,
+        "replication": replication,
+        "consistency": settings.scylla_consistency,
+        "username": settings.scylla_username,
+        "password": settings.scylla_password,
+    }
 
 
 def open_log_store(settings):
@@ -75,6 +93,11 @@ def open_blob_store(settings):
     if settings.blob_store == "minio":
         from frontdesk.stores.s3blob import MinioBlobStore
 
-        return MinioBlobStore(settings.minio_endpoint, settings.minio_access_key, settings.minio_secret_key,
-                              settings.minio_bucket, secure=settings.minio_secure)
+        return MinioBlobStore(
+            settings.minio_endpoint,
+            settings.minio_access_key,
+            settings.minio_secret_key,
+            settings.minio_bucket,
+            secure=settings.minio_secure,
+        )
     raise SystemExit(f"unknown blob store {settings.blob_store!r} (known: embedded, minio)")

@@ -40,6 +40,16 @@ class LogStore(abc.ABC):
     async def update_conversation(self, tenant_id: str, conversation_id: str, **changes) -> common.Conversation | None:
         """Change status, assigned_operator_id, handoff_reason or rating; None if missing."""
 
+    async def change_conversation(self, tenant_id: str, conversation_id: str, **changes) -> common.Conversation:
+        """update_conversation of a conversation the caller has just read: NotFound when it
+        is gone meanwhile (erased), instead of a None that would fail later."""
+        from frontdesk.errors import NotFound  # errors imports this module (StoreUnavailable)
+
+        updated = await self.update_conversation(tenant_id, conversation_id, **changes)
+        if updated is None:
+            raise NotFound("conversation not found")
+        return updated
+
     @abc.abstractmethod
     async def list_conversations(
         self, tenant_id: str, *, visitor_id: str = "", status: int = 0, limit: int = 50, page_token: str = ""
@@ -70,10 +80,13 @@ class LogStore(abc.ABC):
             await self.outbox_done(tenant_id, conversation_id, message_id)
 
     @abc.abstractmethod
-    async def find_message(self, tenant_id: str, conversation_id: str, *, message_id: str = "", dedupe_key: str = "") -> common.Message | None: ...
+    async def find_message(
+        self, tenant_id: str, conversation_id: str, *, message_id: str = "", dedupe_key: str = ""
+    ) -> common.Message | None: ...
 
-    async def job_context(self, tenant_id: str, conversation_id: str, *, dedupe_key: str, history_limit: int
-                          ) -> tuple[common.Message | None, common.Conversation | None, list[common.Message]]:
+    async def job_context(
+        self, tenant_id: str, conversation_id: str, *, dedupe_key: str, history_limit: int
+    ) -> tuple[common.Message | None, common.Conversation | None, list[common.Message]]:
         """What a worker reads before answering a job: the reply already stored under
         dedupe_key (a redelivery), else the conversation and its latest messages, oldest
         first. Stores override it to read them in one round trip."""
@@ -94,11 +107,15 @@ class LogStore(abc.ABC):
         for the page before them ('' when there is none)."""
 
     @abc.abstractmethod
-    async def messages_after(self, tenant_id: str, conversation_id: str, after_id: str, limit: int = 500) -> list[common.Message]:
+    async def messages_after(
+        self, tenant_id: str, conversation_id: str, after_id: str, limit: int = 500
+    ) -> list[common.Message]:
         """Messages newer than after_id ('' = from the start), oldest first."""
 
     @abc.abstractmethod
-    async def record_feedback(self, tenant_id: str, conversation_id: str, message_id: str, helpful: bool, comment: str) -> None: ...
+    async def record_feedback(
+        self, tenant_id: str, conversation_id: str, message_id: str, helpful: bool, comment: str
+    ) -> None: ...
 
     @abc.abstractmethod
     async def record_tool_call(self, tenant_id: str, conversation_id: str, call: ToolCallEntry) -> None:
@@ -122,6 +139,7 @@ class LogStore(abc.ABC):
 class ToolCallEntry:
     """One function call the AI made while answering, as the admin reads it: no secret,
     the arguments and a preview of the result cut short."""
+
     job_id: str
     call_id: str
     tool: str
@@ -138,6 +156,7 @@ class ToolCallEntry:
 class ToolRecord:
     """A tenant-defined HTTP tool. The signing secret is stored sealed (frontdesk.secretbox),
     never in the clear; parameters_schema is JSON text."""
+
     tenant_id: str
     name: str
     description: str
@@ -267,7 +286,9 @@ class BlobStore(abc.ABC):
     """Uploads, under keys that start with `tenant/<tenant id>/`."""
 
     @abc.abstractmethod
-    async def put(self, tenant_id: str, key: str, chunks: AsyncIterator[bytes], *, content_type: str, max_bytes: int) -> tuple[int, str]:
+    async def put(
+        self, tenant_id: str, key: str, chunks: AsyncIterator[bytes], *, content_type: str, max_bytes: int
+    ) -> tuple[int, str]:
         """Store a stream; returns (size, sha256 hex). Nothing is kept if it fails or
         exceeds max_bytes (ValueError)."""
 
@@ -293,6 +314,7 @@ class BlobStore(abc.ABC):
 @dataclass(frozen=True)
 class FeedbackEntry:
     """One message's latest thumbs verdict, and when it was given."""
+
     message_id: str
     helpful: bool
     at_ms: int

@@ -83,6 +83,7 @@ import threading
 import time
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
+from typing import cast
 
 from cassandra import (
     ConsistencyLevel,
@@ -99,9 +100,9 @@ from cassandra.connection import ConnectionException
 from cassandra.policies import DCAwareRoundRobinPolicy, ExponentialReconnectionPolicy, TokenAwarePolicy
 from cassandra.protocol import IsBootstrappingErrorMessage, OverloadedErrorMessage
 from cassandra.query import BatchStatement, BatchType, PreparedStatement, dict_factory
-from frontdesk.clock import ts_from_ms
 
 from frontdesk import ids
+from frontdesk.clock import ts_from_ms
 from frontdesk.common.v1 import common_pb2 as common
 from frontdesk.stores.base import (
     AccountStore,
@@ -124,8 +125,16 @@ _MAX_MS = 2**63 - 1
 _CAS_ATTEMPTS = 30
 
 # Errors meaning "the cluster cannot answer now", as opposed to a bad statement.
-_UNAVAILABLE = (NoHostAvailable, OperationTimedOut, Unavailable, Timeout, CoordinationFailure, ConnectionException,
-                OverloadedErrorMessage, IsBootstrappingErrorMessage)
+_UNAVAILABLE = (
+    NoHostAvailable,
+    OperationTimedOut,
+    Unavailable,
+    Timeout,
+    CoordinationFailure,
+    ConnectionException,
+    OverloadedErrorMessage,
+    IsBootstrappingErrorMessage,
+)
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,47}$")
 _OPTION = re.compile(r"^[A-Za-z0-9_.\-]+$")
 
@@ -290,11 +299,14 @@ class CqlSession:
             raise
         self._cluster, self._session = cluster, session
 
-    def _ensure_blocking(self, name: str, schema: Sequence[str], statements: Mapping[str, str]) -> dict[str, PreparedStatement]:
+    def _ensure_blocking(
+        self, name: str, schema: Sequence[str], statements: Mapping[str, str]
+    ) -> dict[str, PreparedStatement]:
         with self._thread_lock:  # one migration at a time, even from several event loops
             if name in self._prepared:
                 return self._prepared[name]
             self._connect_blocking()
+            assert self._session is not None  # connected just above
             ks = self.keyspace
             try:
                 for ddl in schema:
@@ -305,7 +317,9 @@ class CqlSession:
             self._prepared[name] = prepared
             return prepared
 
-    async def ensure_schema(self, name: str, schema: Sequence[str], statements: Mapping[str, str]) -> dict[str, PreparedStatement]:
+    async def ensure_schema(
+        self, name: str, schema: Sequence[str], statements: Mapping[str, str]
+    ) -> dict[str, PreparedStatement]:
         """Connect (once), create the tables of `schema` if missing and prepare
         `statements`; `{ks}` in either is the keyspace. Idempotent."""
         if name in self._prepared:
@@ -318,8 +332,11 @@ class CqlSession:
     def describe(self, err: BaseException, doing: str = "") -> str:
         if isinstance(err, NoHostAvailable):
             errors = "; ".join(f"{host}: {type(e).__name__}: {e}" for host, e in (err.errors or {}).items())
-            detail = (f"no CQL host could be reached ({errors})" if errors
-                      else "every CQL host is marked down (the driver keeps trying to reconnect)")
+            detail = (
+                f"no CQL host could be reached ({errors})"
+                if errors
+                else "every CQL host is marked down (the driver keeps trying to reconnect)"
+            )
         elif isinstance(err, OperationTimedOut):
             detail = f"no answer within {self.timeout_s:g}s ({err})"
         elif isinstance(err, Unavailable):
@@ -330,8 +347,9 @@ class CqlSession:
             detail = f"{type(err).__name__}: {err}"
         return f"CQL store unavailable ({self.where}){' while ' + doing if doing else ''}: {detail}"
 
-    async def execute(self, statement, params: Sequence | None = None, *, consistency: int | None = None,
-                      timeout: float | None = None) -> list[dict]:
+    async def execute(
+        self, statement, params: Sequence | None = None, *, consistency: int | None = None, timeout: float | None = None
+    ) -> list[dict]:
         """Run one statement (or batch) without blocking the loop; all result rows as dicts."""
         session = self._session
         if session is None:
@@ -488,7 +506,8 @@ _LOG_STATEMENTS = {
     "conv_get": "SELECT * FROM {ks}.conversations WHERE tenant_id = ? AND id = ?",
     "conv_create": (
         "INSERT INTO {ks}.conversations (tenant_id, id, visitor_id, channel, created_ms, attributes, "
-        + _CONV_MUTABLE + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS"
+        + _CONV_MUTABLE
+        + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS"
     ),
     "conv_cas": (
         "UPDATE {ks}.conversations SET status = ?, updated_ms = ?, last_preview = ?, assigned_operator_id = ?, "
@@ -574,7 +593,8 @@ _LOG_STATEMENTS = {
     "feedback_put": (
         "INSERT INTO {ks}.feedback (tenant_id, conversation_id, message_id, helpful, comment, at_ms) "
         "VALUES (?, ?, ?, ?, ?, ?)"
-    ),    "tool_call_put": (
+    ),
+    "tool_call_put": (
         "INSERT INTO {ks}.tool_calls (tenant_id, conversation_id, job_id, call_id, body) VALUES (?, ?, ?, ?, ?)"
     ),
     # job ids are message ids, which are time-ordered: the newest jobs come first
@@ -587,10 +607,17 @@ _UPDATABLE = {"status", "assigned_operator_id", "handoff_reason", "rating"}
 
 def _conversation(row: dict) -> common.Conversation:
     return common.Conversation(
-        id=row["id"], visitor_id=row["visitor_id"] or "", status=row["status"] or 0, channel=row["channel"] or 0,
-        created_at=ts_from_ms(row["created_ms"] or 0), updated_at=ts_from_ms(row["updated_ms"] or 0),
-        last_message_preview=row["last_preview"] or "", assigned_operator_id=row["assigned_operator_id"] or "",
-        handoff_reason=row["handoff_reason"] or "", rating=row["rating"] or 0, message_count=row["message_count"] or 0,
+        id=row["id"],
+        visitor_id=row["visitor_id"] or "",
+        status=cast(common.ConversationStatus, row["status"] or 0),
+        channel=cast(common.Channel, row["channel"] or 0),
+        created_at=ts_from_ms(row["created_ms"] or 0),
+        updated_at=ts_from_ms(row["updated_ms"] or 0),
+        last_message_preview=row["last_preview"] or "",
+        assigned_operator_id=row["assigned_operator_id"] or "",
+        handoff_reason=row["handoff_reason"] or "",
+        rating=row["rating"] or 0,
+        message_count=row["message_count"] or 0,
         attributes=dict(row["attributes"] or {}),
     )
 
@@ -676,36 +703,66 @@ class CqlLogStore(_CqlStore, LogStore):
     # -- conversations ----------------------------------------------------------------
 
     async def _row(self, tenant_id: str, conversation_id: str, serial: bool = False) -> dict | None:
-        rows = await self._q("conv_get", tenant_id, conversation_id,
-                             consistency=self._cql.serial_consistency if serial else None)
+        rows = await self._q(
+            "conv_get", tenant_id, conversation_id, consistency=self._cql.serial_consistency if serial else None
+        )
         row = rows[0] if rows else None
         return row if row is not None and row.get("created_ms") is not None else None
 
     def _index_puts(self, tenant_id: str, conversation_id: str, visitor_id: str, status: int, updated_ms: int):
         bucket, stamp = self._activity_bucket(updated_ms), updated_ms * 1000
-        out = []
+        out: list[tuple[str, tuple]] = []
         for scope in _scopes(visitor_id, status):
             out.append(("index_put", (tenant_id, scope, bucket, updated_ms, conversation_id, stamp)))
             out.append(("index_bucket_put", (tenant_id, scope, bucket, self._registry_stamp(updated_ms))))
         return out
 
-    def _index_drops(self, tenant_id: str, conversation_id: str, visitor_id: str, status: int, updated_ms: int, at_ms: int):
+    def _index_drops(
+        self, tenant_id: str, conversation_id: str, visitor_id: str, status: int, updated_ms: int, at_ms: int
+    ):
         bucket = self._activity_bucket(updated_ms)
-        return [("index_drop", (at_ms * 1000, tenant_id, scope, bucket, updated_ms, conversation_id))
-                for scope in _scopes(visitor_id, status)]
+        return [
+            ("index_drop", (at_ms * 1000, tenant_id, scope, bucket, updated_ms, conversation_id))
+            for scope in _scopes(visitor_id, status)
+        ]
 
     async def create_conversation(self, tenant_id, conversation):
         created = conversation.created_at.ToMilliseconds() or _now_ms()
         row = {
-            "tenant_id": tenant_id, "id": conversation.id, "visitor_id": conversation.visitor_id,
-            "channel": conversation.channel, "created_ms": created, "attributes": dict(conversation.attributes),
-            "status": conversation.status, "updated_ms": created, "last_preview": "", "assigned_operator_id": "",
-            "handoff_reason": "", "rating": 0, "message_count": 0,
+            "tenant_id": tenant_id,
+            "id": conversation.id,
+            "visitor_id": conversation.visitor_id,
+            "channel": conversation.channel,
+            "created_ms": created,
+            "attributes": dict(conversation.attributes),
+            "status": conversation.status,
+            "updated_ms": created,
+            "last_preview": "",
+            "assigned_operator_id": "",
+            "handoff_reason": "",
+            "rating": 0,
+            "message_count": 0,
         }
         # index first: if we die after it, the entry is skipped (no such conversation)
-        await self._batch(self._index_puts(tenant_id, conversation.id, conversation.visitor_id, conversation.status, created))
-        rows = await self._lwt("conv_create", tenant_id, conversation.id, row["visitor_id"], row["channel"], created,
-                               row["attributes"], row["status"], created, "", "", "", 0, 0)
+        await self._batch(
+            self._index_puts(tenant_id, conversation.id, conversation.visitor_id, conversation.status, created)
+        )
+        rows = await self._lwt(
+            "conv_create",
+            tenant_id,
+            conversation.id,
+            row["visitor_id"],
+            row["channel"],
+            created,
+            row["attributes"],
+            row["status"],
+            created,
+            "",
+            "",
+            "",
+            0,
+            0,
+        )
         if not _applied(rows):
             raise Conflict(f"conversation {conversation.id!r} already exists")
         return _conversation(row)
@@ -724,19 +781,39 @@ class CqlLogStore(_CqlStore, LogStore):
             new = dict(row)
             wanted = apply(new)
             new["updated_ms"] = max(row["updated_ms"] + 1, wanted)
-            await self._batch(self._index_puts(tenant_id, conversation_id, new["visitor_id"], new["status"],
-                                               new["updated_ms"]))
+            await self._batch(
+                self._index_puts(tenant_id, conversation_id, new["visitor_id"], new["status"], new["updated_ms"])
+            )
             rows = await self._lwt(
-                "conv_cas", new["status"], new["updated_ms"], new["last_preview"], new["assigned_operator_id"],
-                new["handoff_reason"], new["rating"], new["message_count"] or 0, tenant_id, conversation_id,
-                row["updated_ms"])
+                "conv_cas",
+                new["status"],
+                new["updated_ms"],
+                new["last_preview"],
+                new["assigned_operator_id"],
+                new["handoff_reason"],
+                new["rating"],
+                new["message_count"] or 0,
+                tenant_id,
+                conversation_id,
+                row["updated_ms"],
+            )
             if _applied(rows):
-                await self._batch(self._index_drops(tenant_id, conversation_id, row["visitor_id"], row["status"],
-                                                    row["updated_ms"], new["updated_ms"]))
+                await self._batch(
+                    self._index_drops(
+                        tenant_id,
+                        conversation_id,
+                        row["visitor_id"],
+                        row["status"],
+                        row["updated_ms"],
+                        new["updated_ms"],
+                    )
+                )
                 return new
             row = await self._row(tenant_id, conversation_id, serial=True)
-        raise StoreUnavailable(f"CQL store unavailable ({self._cql.where}): conversation {conversation_id} "
-                               f"changed by too many writers at once; try again")
+        raise StoreUnavailable(
+            f"CQL store unavailable ({self._cql.where}): conversation {conversation_id} "
+            f"changed by too many writers at once; try again"
+        )
 
     async def update_conversation(self, tenant_id, conversation_id, **changes):
         unknown = set(changes) - _UPDATABLE
@@ -769,13 +846,21 @@ class CqlLogStore(_CqlStore, LogStore):
                     break
                 seen = True
                 rows = await asyncio.gather(*(self._row(tenant_id, e["conversation_id"]) for e in entries))
-                for entry, row in zip(entries, rows):
+                for entry, row in zip(entries, rows, strict=False):
                     if row is None:  # an interrupted create (or one in flight): nothing to show
                         continue
                     if entry["updated_ms"] != row["updated_ms"]:
                         if entry["updated_ms"] < row["updated_ms"]:  # provably old: clean it up
-                            stale.append((row["updated_ms"] * 1000, tenant_id, scope, bucket, entry["updated_ms"],
-                                          entry["conversation_id"]))
+                            stale.append(
+                                (
+                                    row["updated_ms"] * 1000,
+                                    tenant_id,
+                                    scope,
+                                    bucket,
+                                    entry["updated_ms"],
+                                    entry["conversation_id"],
+                                )
+                            )
                         continue
                     if (status and row["status"] != status) or (visitor_id and row["visitor_id"] != visitor_id):
                         continue  # (an entry written by a create that lost to an existing id)
@@ -788,8 +873,9 @@ class CqlLogStore(_CqlStore, LogStore):
                     break
             whole = not page_token or bucket < top  # the scan was not cut by the token
             if whole and not seen and (bucket + 1) * self.activity_bucket_ms < now - self.bucket_grace_ms:
-                await self._drop_quietly("index_bucket_drop", (bucket + 1) * self.activity_bucket_ms * 1000,
-                                         tenant_id, scope, bucket)
+                await self._drop_quietly(
+                    "index_bucket_drop", (bucket + 1) * self.activity_bucket_ms * 1000, tenant_id, scope, bucket
+                )
             if len(found) >= want:
                 break
         if stale:
@@ -845,8 +931,17 @@ class CqlLogStore(_CqlStore, LogStore):
             message.created_at.FromMilliseconds(_now_ms())
         body = message.SerializeToString()
         if dedupe_key:
-            rows = await self._lwt("dedupe_claim", tenant_id, message.conversation_id, dedupe_key, message.id, body,
-                                   enqueue, _now_ms(), retry=True)
+            rows = await self._lwt(
+                "dedupe_claim",
+                tenant_id,
+                message.conversation_id,
+                dedupe_key,
+                message.id,
+                body,
+                enqueue,
+                _now_ms(),
+                retry=True,
+            )
             if not _applied(rows) and rows[0].get("message_id") != message.id:
                 return await self._existing(tenant_id, message.conversation_id, dedupe_key, rows[0]), False
         await self._batch(self._message_writes(tenant_id, message, body, dedupe_key, enqueue))
@@ -859,8 +954,9 @@ class CqlLogStore(_CqlStore, LogStore):
         stored = common.Message.FromString(claim["body"])
         if _now_ms() - (claim.get("claimed_ms") or 0) >= self.repair_after_ms:
             if await self._message(tenant_id, conversation_id, stored.id) is None:
-                await self._batch(self._message_writes(tenant_id, stored, claim["body"], dedupe_key,
-                                                       bool(claim.get("enqueue"))))
+                await self._batch(
+                    self._message_writes(tenant_id, stored, claim["body"], dedupe_key, bool(claim.get("enqueue")))
+                )
                 await self._bump(tenant_id, stored)
         return stored
 
@@ -915,36 +1011,45 @@ class CqlLogStore(_CqlStore, LogStore):
         last_bucket = (older_than_ms - 1) // self.outbox_bucket_ms
         shards = range(self.outbox_shards)
         registered: dict[int, list[int]] = {}
-        for shard, rows in zip(shards, await asyncio.gather(*(self._q("outbox_buckets", shard, last_bucket)
-                                                              for shard in shards))):
+        for shard, rows in zip(
+            shards,
+            await asyncio.gather(*(self._q("outbox_buckets", shard, last_bucket) for shard in shards)),
+            strict=False,
+        ):
             for row in rows:
                 registered.setdefault(row["bucket"], []).append(shard)
         now = _now_ms()
         for bucket in sorted(registered):
             in_use = registered[bucket]
-            found = await asyncio.gather(*(self._q("outbox_scan", bucket, shard, older_than_ms, limit - len(out))
-                                           for shard in in_use))
+            found = await asyncio.gather(
+                *(self._q("outbox_scan", bucket, shard, older_than_ms, limit - len(out)) for shard in in_use)
+            )
             end_ms = (bucket + 1) * self.outbox_bucket_ms
             if end_ms <= older_than_ms and end_ms < now - self.bucket_grace_ms:  # the scan covered all of it
-                for shard, rows in zip(in_use, found):
+                for shard, rows in zip(in_use, found, strict=False):
                     if not rows:
                         await self._drop_quietly("outbox_bucket_drop", end_ms * 1000, shard, bucket)
-            rows = sorted((r for shard_rows in found for r in shard_rows),
-                          key=lambda r: (r["created_ms"], r["tenant_id"], r["conversation_id"], r["message_id"]))
+            rows = sorted(
+                (r for shard_rows in found for r in shard_rows),
+                key=lambda r: (r["created_ms"], r["tenant_id"], r["conversation_id"], r["message_id"]),
+            )
             out += [OutboxEntry(r["tenant_id"], r["conversation_id"], r["message_id"], r["created_ms"]) for r in rows]
             if len(out) >= limit:
                 break
         return out[:limit]
 
     async def outbox_done_many(self, entries):
-        await asyncio.gather(*(self.outbox_done(t, c, m) for t, c, m in entries))  # concurrent, not a batch: many partitions
+        await asyncio.gather(
+            *(self.outbox_done(t, c, m) for t, c, m in entries)
+        )  # concurrent, not a batch: many partitions
 
     async def job_context(self, tenant_id, conversation_id, *, dedupe_key, history_limit):
         # the three reads at once: one round trip of latency instead of three
         existing, conversation, (history, _) = await asyncio.gather(
             self.find_message(tenant_id, conversation_id, dedupe_key=dedupe_key),
             self.get_conversation(tenant_id, conversation_id),
-            self.list_messages(tenant_id, conversation_id, limit=history_limit))
+            self.list_messages(tenant_id, conversation_id, limit=history_limit),
+        )
         if existing is not None:
             return existing, None, []
         if conversation is None:
@@ -956,10 +1061,15 @@ class CqlLogStore(_CqlStore, LogStore):
         if not rows:
             return
         where = rows[0]
-        await self._batch([
-            ("outbox_drop", (where["bucket"], where["shard"], where["created_ms"], tenant_id, conversation_id, message_id)),
-            ("outbox_lookup_drop", (tenant_id, conversation_id, message_id)),
-        ])
+        await self._batch(
+            [
+                (
+                    "outbox_drop",
+                    (where["bucket"], where["shard"], where["created_ms"], tenant_id, conversation_id, message_id),
+                ),
+                ("outbox_lookup_drop", (tenant_id, conversation_id, message_id)),
+            ]
+        )
 
     async def record_feedback(self, tenant_id, conversation_id, message_id, helpful, comment):
         await self._q("feedback_put", tenant_id, conversation_id, message_id, bool(helpful), comment, _now_ms())
@@ -968,7 +1078,10 @@ class CqlLogStore(_CqlStore, LogStore):
         await self._q("tool_call_put", tenant_id, conversation_id, call.job_id, call.call_id, json.dumps(call.__dict__))
 
     async def list_tool_calls(self, tenant_id, conversation_id, limit=100):
-        calls = [ToolCallEntry(**json.loads(r["body"])) for r in await self._q("tool_calls", tenant_id, conversation_id, limit)]
+        calls = [
+            ToolCallEntry(**json.loads(r["body"]))
+            for r in await self._q("tool_calls", tenant_id, conversation_id, limit)
+        ]
         return sorted(calls, key=lambda c: (c.started_ms, c.job_id, c.call_id))
 
     async def list_feedback(self, tenant_id, conversation_id):
@@ -1009,8 +1122,10 @@ def _claim_statements() -> dict[str, str]:
     out = {}
     for kind, (table, keys, owner) in _CLAIMS.items():
         where = " AND ".join(f"{k} = ?" for k in keys)
-        out[f"{kind}_claim"] = (f"INSERT INTO {{ks}}.{table} ({', '.join(keys)}, {owner}, claimed_ms) "
-                                f"VALUES ({', '.join('?' for _ in keys)}, ?, ?) IF NOT EXISTS")
+        out[f"{kind}_claim"] = (
+            f"INSERT INTO {{ks}}.{table} ({', '.join(keys)}, {owner}, claimed_ms) "
+            f"VALUES ({', '.join('?' for _ in keys)}, ?, ?) IF NOT EXISTS"
+        )
         out[f"{kind}_takeover"] = f"UPDATE {{ks}}.{table} SET {owner} = ?, claimed_ms = ? WHERE {where} IF {owner} = ?"
         out[f"{kind}_release"] = f"DELETE FROM {{ks}}.{table} WHERE {where} IF {owner} = ?"
         out[f"{kind}_get"] = f"SELECT {owner} FROM {{ks}}.{table} WHERE {where}"
@@ -1053,8 +1168,14 @@ class CqlAccountStore(_CqlStore, AccountStore):
     _SCHEMA = _ACCOUNT_SCHEMA
     _STATEMENTS = _ACCOUNT_STATEMENTS
 
-    def __init__(self, contact_points: Iterable[str] | str = ("127.0.0.1",), *, session: CqlSession | None = None,
-                 claim_grace_s: float = 60.0, **options):
+    def __init__(
+        self,
+        contact_points: Iterable[str] | str = ("127.0.0.1",),
+        *,
+        session: CqlSession | None = None,
+        claim_grace_s: float = 60.0,
+        **options,
+    ):
         super().__init__(contact_points, session, options)
         self.claim_grace_ms = int(claim_grace_s * 1000)
 
@@ -1096,13 +1217,16 @@ class CqlAccountStore(_CqlStore, AccountStore):
         async def holds(tenant_id):
             row = await self._tenant_row(tenant_id)
             return row is not None and row[field] == value
+
         return holds
 
     async def create_tenant(self, tenant):
         slug = await self._claim("slug", (tenant.slug,), tenant.id, self._holds("slug", tenant.slug))
         if slug is None:
             raise Conflict(f"tenant {tenant.slug!r} already exists")
-        widget = await self._claim("widget", (tenant.widget_key,), tenant.id, self._holds("widget_key", tenant.widget_key))
+        widget = await self._claim(
+            "widget", (tenant.widget_key,), tenant.id, self._holds("widget_key", tenant.widget_key)
+        )
         if widget is None:
             if slug == "new":
                 await self._release("slug", (tenant.slug,), tenant.id)
@@ -1237,8 +1361,10 @@ class CqlAccountStore(_CqlStore, AccountStore):
             raise Conflict(f"tool {tool.name!r} already exists")
 
     async def list_tools(self, tenant_id):
-        return sorted((ToolRecord(**json.loads(r["body"])) for r in await self._q("tools", tenant_id) if r.get("body")),
-                      key=lambda t: t.name)
+        return sorted(
+            (ToolRecord(**json.loads(r["body"])) for r in await self._q("tools", tenant_id) if r.get("body")),
+            key=lambda t: t.name,
+        )
 
     async def delete_tool(self, tenant_id, name):
         return _applied(await self._lwt("tool_delete", tenant_id, name))

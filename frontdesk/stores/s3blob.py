@@ -52,10 +52,10 @@ from frontdesk.stores.base import BlobStore, StoreUnavailable, blob_object_name
 log = logs.get("frontdesk.stores.s3blob")
 
 MiB = 1024 * 1024
-MIN_PART_SIZE = 5 * MiB          # S3's minimum (except the last part)
+MIN_PART_SIZE = 5 * MiB  # S3's minimum (except the last part)
 MAX_PART_SIZE = 5 * 1024 * MiB
-MAX_PRESIGN_S = 7 * 24 * 3600    # SigV4 presigned URLs live at most 7 days
-SHA256_META = "sha256"           # stored as x-amz-meta-sha256
+MAX_PRESIGN_S = 7 * 24 * 3600  # SigV4 presigned URLs live at most 7 days
+SHA256_META = "sha256"  # stored as x-amz-meta-sha256
 
 
 object_name = blob_object_name
@@ -79,7 +79,7 @@ class _QueueReader:
         self._pending = memoryview(b"")
         self._eof = False
         self._aborted = threading.Event()
-        self.failure: BaseException | None = None     # why the pump stopped the stream
+        self.failure: BaseException | None = None  # why the pump stopped the stream
         self.size = 0
         self.digest = hashlib.sha256()
 
@@ -91,7 +91,7 @@ class _QueueReader:
         self.failure = error
         self._aborted.set()
         with contextlib.suppress(asyncio.QueueFull):
-            self._queue.put_nowait(_EOF)       # wakes a reader waiting on an empty queue
+            self._queue.put_nowait(_EOF)  # wakes a reader waiting on an empty queue
 
     def _check(self) -> None:
         if self._aborted.is_set():
@@ -108,14 +108,14 @@ class _QueueReader:
                 if self._aborted.is_set():
                     fut.cancel()
                     self._check()
-                if self._loop.is_closed():     # nobody will ever fill the queue
+                if self._loop.is_closed():  # nobody will ever fill the queue
                     fut.cancel()
                     raise _Aborted("the event loop of the put() closed") from None
         self._check()
         return item
 
     def read(self, n: int = -1) -> bytes:
-        pieces, got = [], 0        # views into the queued chunks: one copy, by the join
+        pieces, got = [], 0  # views into the queued chunks: one copy, by the join
         while n is None or n < 0 or got < n:
             if not self._pending:
                 if self._eof:
@@ -173,10 +173,23 @@ def _default_http_client(connect_timeout_s: float, read_timeout_s: float, pool_s
 class MinioBlobStore(BlobStore):
     """BlobStore on MinIO / S3. See the module docstring for the guarantees."""
 
-    def __init__(self, endpoint: str, access_key: str, secret_key: str, bucket: str, secure: bool = False,
-                 region: str | None = None, part_size: int = 8 * MiB, *, chunk_size: int = 256 * 1024,
-                 max_uploads: int = 8, queue_chunks: int = 8, connect_timeout_s: float = 5.0,
-                 read_timeout_s: float = 60.0, http_client: urllib3.PoolManager | None = None):
+    def __init__(
+        self,
+        endpoint: str,
+        access_key: str,
+        secret_key: str,
+        bucket: str,
+        secure: bool = False,
+        region: str | None = None,
+        part_size: int = 8 * MiB,
+        *,
+        chunk_size: int = 256 * 1024,
+        max_uploads: int = 8,
+        queue_chunks: int = 8,
+        connect_timeout_s: float = 5.0,
+        read_timeout_s: float = 60.0,
+        http_client: urllib3.PoolManager | None = None,
+    ):
         """endpoint: `host:port`. region: give it (MinIO's default is us-east-1) to spare the
         client a GetBucketLocation request. part_size: 5 MiB..5 GiB; objects up to it are one
         PUT. max_uploads: uploads streaming at once (each holds a worker thread); more wait.
@@ -191,8 +204,9 @@ class MinioBlobStore(BlobStore):
         self._chunk_size = chunk_size
         self._queue_chunks = queue_chunks
         self._http = http_client or _default_http_client(connect_timeout_s, read_timeout_s, max(10, max_uploads + 4))
-        self._client = Minio(endpoint, access_key=access_key, secret_key=secret_key, secure=secure, region=region,
-                             http_client=self._http)
+        self._client = Minio(
+            endpoint, access_key=access_key, secret_key=secret_key, secure=secure, region=region, http_client=self._http
+        )
         self._uploads = concurrent.futures.ThreadPoolExecutor(max_workers=max_uploads, thread_name_prefix="s3blob-put")
         self._bucket_ready = False
         self._bucket_lock = threading.Lock()
@@ -235,7 +249,7 @@ class MinioBlobStore(BlobStore):
                 try:
                     self._client.make_bucket(self.bucket, location=self._region)
                 except S3Error as exc:
-                    if exc.code != "BucketAlreadyOwnedByYou":     # a concurrent start won the race
+                    if exc.code != "BucketAlreadyOwnedByYou":  # a concurrent start won the race
                         raise
                 log.info("blobstore.bucket_created", bucket=self.bucket, endpoint=self.endpoint)
             self._bucket_ready = True
@@ -274,22 +288,29 @@ class MinioBlobStore(BlobStore):
             reader.abort()
             pump.cancel()
             await asyncio.gather(pump, return_exceptions=True)
-            if reader.failure is not None:          # too big, or the source failed
-                if not isinstance(exc, _Aborted):   # ... and the abort could not reach the server
-                    log.warning("blobstore.abort_failed", bucket=self.bucket, object=name,
-                                error=f"{type(exc).__name__}: {exc}")
+            if reader.failure is not None:  # too big, or the source failed
+                if not isinstance(exc, _Aborted):  # ... and the abort could not reach the server
+                    log.warning(
+                        "blobstore.abort_failed", bucket=self.bucket, object=name, error=f"{type(exc).__name__}: {exc}"
+                    )
                 raise reader.failure from None
             if self._is_store_error(exc):
                 error = self._unavailable("upload", name, exc)
-                log.warning("blobstore.upload_failed", bucket=self.bucket, object=name, error=str(error),
-                            note="an incomplete multipart upload may remain until the server's stale-upload expiry")
+                log.warning(
+                    "blobstore.upload_failed",
+                    bucket=self.bucket,
+                    object=name,
+                    error=str(error),
+                    note="an incomplete multipart upload may remain until the server's stale-upload expiry",
+                )
                 raise error from exc
             raise
         await pump
         return size, sha
 
-    async def _pump(self, chunks: AsyncIterator[bytes], queue: asyncio.Queue, reader: _QueueReader,
-                    max_bytes: int) -> None:
+    async def _pump(
+        self, chunks: AsyncIterator[bytes], queue: asyncio.Queue, reader: _QueueReader, max_bytes: int
+    ) -> None:
         """Source -> queue on the event loop; stops reading the source at the first byte
         over max_bytes or at its first error, and tells the upload thread why."""
         size = 0
@@ -306,7 +327,7 @@ class MinioBlobStore(BlobStore):
                 await queue.put(bytes(chunk))
         except asyncio.CancelledError:
             raise
-        except BaseException as exc:   # the caller's iterator failed: the put fails with its error
+        except BaseException as exc:  # noqa: BLE001 - the caller's iterator failed: the put fails with its error
             reader.fail(exc)
             return
         await queue.put(_EOF)
@@ -314,27 +335,39 @@ class MinioBlobStore(BlobStore):
     def _upload_sync(self, name: str, reader: _QueueReader, content_type: str) -> tuple[int, str, str | None]:
         """(size, sha256, etag of the object written)."""
         head = reader.read(self._part_size + 1)
-        if len(head) <= self._part_size:             # the whole object: one PUT with its digest
+        if len(head) <= self._part_size:  # the whole object: one PUT with its digest
             sha = reader.digest.hexdigest()
-            result = self._client.put_object(self.bucket, name, io.BytesIO(head), len(head),
-                                             content_type=content_type, metadata={SHA256_META: sha})
+            result = self._client.put_object(
+                self.bucket, name, io.BytesIO(head), len(head), content_type=content_type, metadata={SHA256_META: sha}
+            )
             return len(head), sha, result.etag
         source = _Prefixed(head, reader)
-        del head        # the client holds one part at a time; don't keep the first one
-        result = self._client.put_object(self.bucket, name, source, -1, content_type=content_type,
-                                         part_size=self._part_size, num_parallel_uploads=1)
+        del head  # the client holds one part at a time; don't keep the first one
+        result = self._client.put_object(
+            self.bucket,
+            name,
+            source,  # type: ignore[arg-type] # minio only calls read(size), which _Prefixed has
+            -1,
+            content_type=content_type,
+            part_size=self._part_size,
+            num_parallel_uploads=1,
+        )
         size, sha = reader.size, reader.digest.hexdigest()
-        try:   # S3 metadata is immutable: copy the object onto itself with the digest added
-            stamped = self._client.copy_object(self.bucket, name, CopySource(self.bucket, name, match_etag=result.etag),
-                                               metadata={"Content-Type": content_type, SHA256_META: sha},
-                                               metadata_directive=REPLACE)
+        try:  # S3 metadata is immutable: copy the object onto itself with the digest added
+            stamped = self._client.copy_object(
+                self.bucket,
+                name,
+                CopySource(self.bucket, name, match_etag=result.etag),
+                metadata={"Content-Type": content_type, SHA256_META: sha},
+                metadata_directive=REPLACE,
+            )
         except S3Error as exc:
-            if exc.code == "PreconditionFailed":     # a concurrent put replaced it: last writer wins
+            if exc.code == "PreconditionFailed":  # a concurrent put replaced it: last writer wins
                 return size, sha, None
-            self._discard(name, result.etag)
+            self._discard(name, result.etag or "")
             raise
         except Exception:
-            self._discard(name, result.etag)
+            self._discard(name, result.etag or "")
             raise
         return size, sha, stamped.etag
 
@@ -344,9 +377,10 @@ class MinioBlobStore(BlobStore):
         try:
             if self._client.stat_object(self.bucket, name).etag == etag:
                 self._client.remove_object(self.bucket, name)
-        except Exception as exc:
-            log.warning("blobstore.discard_failed", bucket=self.bucket, object=name,
-                        error=f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # noqa: BLE001 - best-effort clean-up of an orphan, logged
+            log.warning(
+                "blobstore.discard_failed", bucket=self.bucket, object=name, error=f"{type(exc).__name__}: {exc}"
+            )
 
     async def _after_cancel(self, name: str, upload: concurrent.futures.Future) -> None:
         """The put was cancelled: let the upload thread finish aborting; if it completed
@@ -357,8 +391,8 @@ class MinioBlobStore(BlobStore):
             _size, _sha, etag = await asyncio.shield(asyncio.wrap_future(upload))
         except asyncio.CancelledError:
             return
-        except BaseException:
-            return       # it failed, so it kept nothing
+        except BaseException:  # noqa: BLE001 - whatever the upload died of, it kept nothing
+            return
         if etag:
             await asyncio.to_thread(self._discard, name, etag)
 
@@ -377,7 +411,7 @@ class MinioBlobStore(BlobStore):
     async def delete(self, tenant_id, key):
         name = object_name(tenant_id, key)
         await self._ensure_bucket()
-        await self._run("delete", name, self._client.remove_object, self.bucket, name)   # S3 delete is idempotent
+        await self._run("delete", name, self._client.remove_object, self.bucket, name)  # S3 delete is idempotent
 
     async def download_url(self, tenant_id: str, key: str, expires_s: int = 900) -> str:
         return await self.presigned_url(tenant_id, key, expires_s)
@@ -391,5 +425,6 @@ class MinioBlobStore(BlobStore):
             raise ValueError(f"expires_s must be between 1 and {MAX_PRESIGN_S}, not {expires_s}")
         await self._ensure_bucket()
         await self._run("stat", name, self._client.stat_object, self.bucket, name, missing_key=key)
-        return await self._run("presign", name, self._client.presigned_get_object, self.bucket, name,
-                               expires=timedelta(seconds=expires_s))
+        return await self._run(
+            "presign", name, self._client.presigned_get_object, self.bucket, name, expires=timedelta(seconds=expires_s)
+        )

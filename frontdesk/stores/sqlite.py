@@ -16,7 +16,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from frontdesk.clock import ts_from_ms
-
 from frontdesk.common.v1 import common_pb2 as common
 from frontdesk.stores.base import (
     AccountStore,
@@ -153,9 +152,18 @@ _UPDATABLE = {"status", "assigned_operator_id", "handoff_reason", "rating"}
 def _conversation(row) -> common.Conversation:
     (cid, visitor, status, channel, created, updated, preview, operator, reason, rating, count, attrs) = row
     return common.Conversation(
-        id=cid, visitor_id=visitor, status=status, channel=channel, created_at=ts_from_ms(created), updated_at=ts_from_ms(updated),
-        last_message_preview=preview, assigned_operator_id=operator, handoff_reason=reason, rating=rating,
-        message_count=count, attributes=json.loads(attrs),
+        id=cid,
+        visitor_id=visitor,
+        status=status,
+        channel=channel,
+        created_at=ts_from_ms(created),
+        updated_at=ts_from_ms(updated),
+        last_message_preview=preview,
+        assigned_operator_id=operator,
+        handoff_reason=reason,
+        rating=rating,
+        message_count=count,
+        attributes=json.loads(attrs),
     )
 
 
@@ -177,8 +185,21 @@ class SqliteLogStore(LogStore):
         def op(conn):
             conn.execute(
                 f"INSERT INTO conversations ({_CONV_COLUMNS}, tenant_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (conversation.id, conversation.visitor_id, conversation.status, conversation.channel, created, created,
-                 "", "", "", 0, 0, json.dumps(dict(conversation.attributes)), tenant_id),
+                (
+                    conversation.id,
+                    conversation.visitor_id,
+                    conversation.status,
+                    conversation.channel,
+                    created,
+                    created,
+                    "",
+                    "",
+                    "",
+                    0,
+                    0,
+                    json.dumps(dict(conversation.attributes)),
+                    tenant_id,
+                ),
             )
 
         await self._db.run(op)
@@ -310,14 +331,19 @@ class SqliteLogStore(LogStore):
         def op(conn):
             return conn.execute(
                 "SELECT tenant_id, conversation_id, message_id, created_ms FROM outbox WHERE created_ms < ? "
-                "ORDER BY created_ms LIMIT ?", (older_than_ms, limit)).fetchall()
+                "ORDER BY created_ms LIMIT ?",
+                (older_than_ms, limit),
+            ).fetchall()
 
         return [OutboxEntry(*row) for row in await self._db.run(op)]
 
     async def outbox_done(self, tenant_id, conversation_id, message_id):
-        await self._db.run(lambda conn: conn.execute(
-            "DELETE FROM outbox WHERE tenant_id=? AND conversation_id=? AND message_id=?",
-            (tenant_id, conversation_id, message_id)))
+        await self._db.run(
+            lambda conn: conn.execute(
+                "DELETE FROM outbox WHERE tenant_id=? AND conversation_id=? AND message_id=?",
+                (tenant_id, conversation_id, message_id),
+            )
+        )
 
     async def outbox_done_many(self, entries):
         rows = list(entries)
@@ -331,16 +357,21 @@ class SqliteLogStore(LogStore):
 
     async def job_context(self, tenant_id, conversation_id, *, dedupe_key, history_limit):
         def op(conn):  # one hop to the store thread instead of three
-            row = conn.execute("SELECT body FROM messages WHERE tenant_id=? AND conversation_id=? AND dedupe_key=?",
-                               (tenant_id, conversation_id, dedupe_key)).fetchone()
+            row = conn.execute(
+                "SELECT body FROM messages WHERE tenant_id=? AND conversation_id=? AND dedupe_key=?",
+                (tenant_id, conversation_id, dedupe_key),
+            ).fetchone()
             if row:
                 return row[0], None, []
-            conv = conn.execute(f"SELECT {_CONV_COLUMNS} FROM conversations WHERE tenant_id=? AND id=?",
-                                (tenant_id, conversation_id)).fetchone()
+            conv = conn.execute(
+                f"SELECT {_CONV_COLUMNS} FROM conversations WHERE tenant_id=? AND id=?", (tenant_id, conversation_id)
+            ).fetchone()
             if conv is None:
                 return None, None, []
-            bodies = conn.execute("SELECT body FROM messages WHERE tenant_id=? AND conversation_id=? ORDER BY id DESC LIMIT ?",
-                                  (tenant_id, conversation_id, history_limit)).fetchall()
+            bodies = conn.execute(
+                "SELECT body FROM messages WHERE tenant_id=? AND conversation_id=? ORDER BY id DESC LIMIT ?",
+                (tenant_id, conversation_id, history_limit),
+            ).fetchall()
             return None, conv, bodies
 
         existing, conv, bodies = await self._db.run(op)
@@ -348,7 +379,7 @@ class SqliteLogStore(LogStore):
             return common.Message.FromString(existing), None, []
         if conv is None:
             return None, None, []
-        return None, _conversation(conv), [common.Message.FromString(b) for b, in reversed(bodies)]
+        return None, _conversation(conv), [common.Message.FromString(b) for (b,) in reversed(bodies)]
 
     async def record_feedback(self, tenant_id, conversation_id, message_id, helpful, comment):
         def op(conn):
@@ -361,16 +392,23 @@ class SqliteLogStore(LogStore):
         await self._db.run(op)
 
     async def record_tool_call(self, tenant_id, conversation_id, call):
-        await self._db.run(lambda conn: conn.execute(
-            "INSERT INTO tool_calls (tenant_id, conversation_id, job_id, call_id, started_ms, body) VALUES (?,?,?,?,?,?) "
-            "ON CONFLICT (tenant_id, conversation_id, job_id, call_id) DO UPDATE SET started_ms=excluded.started_ms, "
-            "body=excluded.body",
-            (tenant_id, conversation_id, call.job_id, call.call_id, call.started_ms, json.dumps(call.__dict__))))
+        await self._db.run(
+            lambda conn: conn.execute(
+                "INSERT INTO tool_calls (tenant_id, conversation_id, job_id, call_id, started_ms, body) VALUES (?,?,?,?,?,?) "
+                "ON CONFLICT (tenant_id, conversation_id, job_id, call_id) DO UPDATE SET started_ms=excluded.started_ms, "
+                "body=excluded.body",
+                (tenant_id, conversation_id, call.job_id, call.call_id, call.started_ms, json.dumps(call.__dict__)),
+            )
+        )
 
     async def list_tool_calls(self, tenant_id, conversation_id, limit=100):
-        rows = await self._db.run(lambda conn: conn.execute(
-            "SELECT body FROM tool_calls WHERE tenant_id=? AND conversation_id=? "
-            "ORDER BY started_ms DESC, job_id DESC, call_id DESC LIMIT ?", (tenant_id, conversation_id, limit)).fetchall())
+        rows = await self._db.run(
+            lambda conn: conn.execute(
+                "SELECT body FROM tool_calls WHERE tenant_id=? AND conversation_id=? "
+                "ORDER BY started_ms DESC, job_id DESC, call_id DESC LIMIT ?",
+                (tenant_id, conversation_id, limit),
+            ).fetchall()
+        )
         return [ToolCallEntry(**json.loads(r[0])) for r in reversed(rows)]
 
     async def close(self):
@@ -379,9 +417,12 @@ class SqliteLogStore(LogStore):
     async def list_feedback(self, tenant_id, conversation_id):
         from frontdesk.stores.base import FeedbackEntry
 
-        rows = await self._db.run(lambda conn: conn.execute(
-            "SELECT message_id, helpful, at_ms FROM feedback WHERE tenant_id=? AND conversation_id=? ORDER BY message_id",
-            (tenant_id, conversation_id)).fetchall())
+        rows = await self._db.run(
+            lambda conn: conn.execute(
+                "SELECT message_id, helpful, at_ms FROM feedback WHERE tenant_id=? AND conversation_id=? ORDER BY message_id",
+                (tenant_id, conversation_id),
+            ).fetchall()
+        )
         return [FeedbackEntry(message_id, bool(helpful), at_ms) for message_id, helpful, at_ms in rows]
 
 
@@ -441,8 +482,11 @@ class SqliteAccountStore(AccountStore):
         return [cls(**json.loads(r[0])) for r in rows]
 
     async def create_tenant(self, tenant):
-        await self._insert("INSERT INTO tenants (id, slug, widget_key, body) VALUES (?,?,?,?)",
-                           (tenant.id, tenant.slug, tenant.widget_key, self._body(tenant)), f"tenant {tenant.slug!r}")
+        await self._insert(
+            "INSERT INTO tenants (id, slug, widget_key, body) VALUES (?,?,?,?)",
+            (tenant.id, tenant.slug, tenant.widget_key, self._body(tenant)),
+            f"tenant {tenant.slug!r}",
+        )
 
     async def get_tenant(self, tenant_id):
         return await self._one(TenantRecord, "SELECT body FROM tenants WHERE id=?", (tenant_id,))
@@ -453,13 +497,19 @@ class SqliteAccountStore(AccountStore):
         return await self._one(TenantRecord, "SELECT body FROM tenants WHERE widget_key=?", (widget_key,))
 
     async def update_tenant(self, tenant):
-        await self._db.run(lambda conn: conn.execute(
-            "UPDATE tenants SET slug=?, widget_key=?, body=? WHERE id=?",
-            (tenant.slug, tenant.widget_key, self._body(tenant), tenant.id)))
+        await self._db.run(
+            lambda conn: conn.execute(
+                "UPDATE tenants SET slug=?, widget_key=?, body=? WHERE id=?",
+                (tenant.slug, tenant.widget_key, self._body(tenant), tenant.id),
+            )
+        )
 
     async def create_api_key(self, key):
-        await self._insert("INSERT INTO api_keys (id, tenant_id, body) VALUES (?,?,?)",
-                           (key.id, key.tenant_id, self._body(key)), "API key")
+        await self._insert(
+            "INSERT INTO api_keys (id, tenant_id, body) VALUES (?,?,?)",
+            (key.id, key.tenant_id, self._body(key)),
+            "API key",
+        )
 
     async def get_api_key(self, key_id):
         return await self._one(ApiKeyRecord, "SELECT body FROM api_keys WHERE id=?", (key_id,))
@@ -473,43 +523,63 @@ class SqliteAccountStore(AccountStore):
             return None
         if not key.revoked_ms:
             key.revoked_ms = at_ms
-            await self._db.run(lambda conn: conn.execute(
-                "UPDATE api_keys SET body=? WHERE id=? AND tenant_id=?", (self._body(key), key_id, tenant_id)))
+            await self._db.run(
+                lambda conn: conn.execute(
+                    "UPDATE api_keys SET body=? WHERE id=? AND tenant_id=?", (self._body(key), key_id, tenant_id)
+                )
+            )
         return key
 
     async def create_operator(self, operator):
-        await self._insert("INSERT INTO operators (tenant_id, id, email, body) VALUES (?,?,?,?)",
-                           (operator.tenant_id, operator.id, operator.email.lower(), self._body(operator)),
-                           f"operator {operator.email!r}")
+        await self._insert(
+            "INSERT INTO operators (tenant_id, id, email, body) VALUES (?,?,?,?)",
+            (operator.tenant_id, operator.id, operator.email.lower(), self._body(operator)),
+            f"operator {operator.email!r}",
+        )
 
     async def get_operator(self, tenant_id, operator_id):
-        return await self._one(OperatorRecord, "SELECT body FROM operators WHERE tenant_id=? AND id=?", (tenant_id, operator_id))
+        return await self._one(
+            OperatorRecord, "SELECT body FROM operators WHERE tenant_id=? AND id=?", (tenant_id, operator_id)
+        )
 
     async def find_operator_by_email(self, tenant_id, email):
-        return await self._one(OperatorRecord, "SELECT body FROM operators WHERE tenant_id=? AND email=?", (tenant_id, email.lower()))
+        return await self._one(
+            OperatorRecord, "SELECT body FROM operators WHERE tenant_id=? AND email=?", (tenant_id, email.lower())
+        )
 
     async def list_operators(self, tenant_id):
-        return await self._many(OperatorRecord, "SELECT body FROM operators WHERE tenant_id=? ORDER BY email", (tenant_id,))
+        return await self._many(
+            OperatorRecord, "SELECT body FROM operators WHERE tenant_id=? ORDER BY email", (tenant_id,)
+        )
 
     async def update_operator(self, operator):
-        await self._db.run(lambda conn: conn.execute(
-            "UPDATE operators SET body=? WHERE tenant_id=? AND id=?", (self._body(operator), operator.tenant_id, operator.id)))
+        await self._db.run(
+            lambda conn: conn.execute(
+                "UPDATE operators SET body=? WHERE tenant_id=? AND id=?",
+                (self._body(operator), operator.tenant_id, operator.id),
+            )
+        )
 
     async def delete_operator(self, tenant_id, operator_id):
-        cur = await self._db.run(lambda conn: conn.execute(
-            "DELETE FROM operators WHERE tenant_id=? AND id=?", (tenant_id, operator_id)))
+        cur = await self._db.run(
+            lambda conn: conn.execute("DELETE FROM operators WHERE tenant_id=? AND id=?", (tenant_id, operator_id))
+        )
         return cur.rowcount > 0
 
     async def create_tool(self, tool):
-        await self._insert("INSERT INTO tools (tenant_id, name, body) VALUES (?,?,?)",
-                           (tool.tenant_id, tool.name, self._body(tool)), f"tool {tool.name!r}")
+        await self._insert(
+            "INSERT INTO tools (tenant_id, name, body) VALUES (?,?,?)",
+            (tool.tenant_id, tool.name, self._body(tool)),
+            f"tool {tool.name!r}",
+        )
 
     async def list_tools(self, tenant_id):
         return await self._many(ToolRecord, "SELECT body FROM tools WHERE tenant_id=? ORDER BY name", (tenant_id,))
 
     async def delete_tool(self, tenant_id, name):
-        cur = await self._db.run(lambda conn: conn.execute(
-            "DELETE FROM tools WHERE tenant_id=? AND name=?", (tenant_id, name)))
+        cur = await self._db.run(
+            lambda conn: conn.execute("DELETE FROM tools WHERE tenant_id=? AND name=?", (tenant_id, name))
+        )
         return cur.rowcount > 0
 
     async def close(self):

@@ -40,9 +40,7 @@ def make_backend(name: str = DEFAULT_BACKEND, **options) -> Backend:
     try:
         cls = BACKENDS[key]
     except (KeyError, TypeError):
-        raise ValueError(
-            f"unknown inference backend {name!r}; known backends: {', '.join(sorted(BACKENDS))}"
-        ) from None
+        raise ValueError(f"unknown inference backend {name!r}; known backends: {', '.join(sorted(BACKENDS))}") from None
     try:
         return cls(**options)
     except TypeError as exc:

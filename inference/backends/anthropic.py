@@ -77,16 +77,32 @@ def to_anthropic(messages: Sequence[Mapping[str, Any]]) -> tuple[str, list[dict]
         elif role == "user":
             add("user", [{"type": "text", "text": _text(m.get("content")) or " "}])
         elif role == "assistant":
-            blocks = [{"type": "text", "text": _text(m.get("content"))}] if _text(m.get("content")) else []
+            blocks: list[dict[str, Any]] = (
+                [{"type": "text", "text": _text(m.get("content"))}] if _text(m.get("content")) else []
+            )
             for call in m.get("tool_calls") or ():
                 fn = call.get("function") or {}
-                blocks.append({"type": "tool_use", "id": call.get("id") or "", "name": fn.get("name") or "",
-                               "input": _arguments(fn.get("arguments"))})
+                blocks.append(
+                    {
+                        "type": "tool_use",
+                        "id": call.get("id") or "",
+                        "name": fn.get("name") or "",
+                        "input": _arguments(fn.get("arguments")),
+                    }
+                )
             if blocks:
                 add("assistant", blocks)
         elif role == "tool":
-            add("user", [{"type": "tool_result", "tool_use_id": m.get("tool_call_id") or "",
-                          "content": _text(m.get("content"))}])
+            add(
+                "user",
+                [
+                    {
+                        "type": "tool_result",
+                        "tool_use_id": m.get("tool_call_id") or "",
+                        "content": _text(m.get("content")),
+                    }
+                ],
+            )
     return "\n\n".join(s for s in system if s), out
 
 
@@ -108,8 +124,9 @@ class AnthropicBackend(Backend):
     name = "anthropic"
     supports_tools = True
 
-    def __init__(self, model: str, api_key: str, base_url: str | None = None, timeout_s: float = 60.0,
-                 max_retries: int = 0) -> None:
+    def __init__(
+        self, model: str, api_key: str, base_url: str | None = None, timeout_s: float = 60.0, max_retries: int = 0
+    ) -> None:
         if not isinstance(model, str) or not model.strip():
             raise ValueError("model must be a non-empty string")
         self.model = model.strip()
@@ -123,8 +140,12 @@ class AnthropicBackend(Backend):
         if self._client is None:
             import anthropic
 
-            self._client = anthropic.AsyncAnthropic(api_key=self._api_key or "missing", base_url=self.base_url,
-                                                    timeout=self.timeout_s, max_retries=self.max_retries)
+            self._client = anthropic.AsyncAnthropic(
+                api_key=self._api_key or "missing",
+                base_url=self.base_url,
+                timeout=self.timeout_s,
+                max_retries=self.max_retries,
+            )
 
     async def close(self) -> None:
         client, self._client = self._client, None
@@ -145,10 +166,13 @@ class AnthropicBackend(Backend):
         elif isinstance(exc, anthropic.APIStatusError):
             status = exc.status_code
             body = exc.body if isinstance(exc.body, Mapping) else {}
-            error = body.get("error") if isinstance(body.get("error"), Mapping) else {}
+            error: Mapping[str, Any] = body["error"] if isinstance(body.get("error"), Mapping) else {}
             # an error event inside a 200 stream carries its kind in the body only
-            retryable = (status in RETRYABLE_STATUSES or status >= 500
-                         or error.get("type") in ("overloaded_error", "api_error", "rate_limit_error"))
+            retryable = (
+                status in RETRYABLE_STATUSES
+                or status >= 500
+                or error.get("type") in ("overloaded_error", "api_error", "rate_limit_error")
+            )
             retry_after = retry_after_seconds(getattr(exc.response, "headers", None))
             message = f"{where}: HTTP {status}: {error.get('message') or exc.message}"
         elif isinstance(exc, anthropic.APIError):  # an error event inside a stream
@@ -178,8 +202,12 @@ class AnthropicBackend(Backend):
         import anthropic
 
         system, messages = to_anthropic([{"role": t.role, "content": t.content} for t in request.turns])
-        params: dict[str, Any] = {"model": self.model, "max_tokens": request.max_tokens, "messages": messages,
-                                  "stream": True}
+        params: dict[str, Any] = {
+            "model": self.model,
+            "max_tokens": request.max_tokens,
+            "messages": messages,
+            "stream": True,
+        }
         if system:
             params["system"] = system
         if request.stop:
@@ -212,8 +240,9 @@ class AnthropicBackend(Backend):
         if not finished:
             raise BackendError("anthropic backend: the stream was cut off before it finished", retryable=True)
 
-    async def complete_chat(self, messages, tools=None, tool_choice=None, *, max_tokens=256, temperature=0.2,
-                            stop=()) -> ToolCompletion:
+    async def complete_chat(
+        self, messages, tools=None, tool_choice=None, *, max_tokens=256, temperature=0.2, stop=()
+    ) -> ToolCompletion:
         tool_list = normalize_tools(tools)
         names = [t["function"]["name"] for t in tool_list]
         system, converted = to_anthropic(messages)
@@ -223,8 +252,14 @@ class AnthropicBackend(Backend):
         if stop:
             params["stop_sequences"] = list(stop)
         if tool_list:
-            params["tools"] = [{"name": t["function"]["name"], "description": t["function"].get("description", ""),
-                                "input_schema": t["function"]["parameters"]} for t in tool_list]
+            params["tools"] = [
+                {
+                    "name": t["function"]["name"],
+                    "description": t["function"].get("description", ""),
+                    "input_schema": t["function"]["parameters"],
+                }
+                for t in tool_list
+            ]
             params["tool_choice"] = _tool_choice(tool_choice, names)
         t0 = time.perf_counter()
         response = await self._call(**params)
@@ -237,9 +272,13 @@ class AnthropicBackend(Backend):
                 calls.append(parse_tool_call(block.id, block.name, block.input, names))
         usage = response.usage
         reason = _STOP_REASONS.get(response.stop_reason or "", response.stop_reason or "stop")
-        return ToolCompletion(text="".join(text), tool_calls=tuple(calls),
-                              usage=Usage(usage.input_tokens or 0, usage.output_tokens or 0), finish_reason=reason,
-                              total_ms=total_ms)
+        return ToolCompletion(
+            text="".join(text),
+            tool_calls=tuple(calls),
+            usage=Usage(usage.input_tokens or 0, usage.output_tokens or 0),
+            finish_reason=reason,
+            total_ms=total_ms,
+        )
 
     def __repr__(self) -> str:
         return f"<AnthropicBackend model={self.model!r} base_url={self.base_url!r}>"

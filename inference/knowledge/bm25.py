@@ -19,12 +19,14 @@ K1 = 1.2
 B = 0.75
 
 _TOKEN_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-STOPWORDS = frozenset("""
+STOPWORDS = frozenset(
+    """
 a an and are as at be been but by can could did do does doing for from had has have having
 how i i'm if in into is it it's its me my of on or our please so than that the their them then
 there these they this to too us was we were what when where which who why will with would you
 your yours am just also about any some get got want need like would should
-""".split())
+""".split()
+)
 
 
 @lru_cache(maxsize=200_000)
@@ -55,7 +57,7 @@ class BM25Index:
         self._length: dict[int, int] = {}
         self._terms: dict[int, tuple[str, ...]] = {}
         self._total_length = 0
-        self._lengths = np.zeros(0, dtype=np.float32)   # by row id, for fast normalisation
+        self._lengths = np.zeros(0, dtype=np.float32)  # by row id, for fast normalisation
         self._lengths_dirty = False
 
     def __len__(self) -> int:

@@ -11,19 +11,19 @@ import csv
 import io
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 from urllib.parse import urlsplit
 
-MAX_DOCUMENT_BYTES = 20 * 1024 * 1024   # a 20 MiB upload is already a book
+MAX_DOCUMENT_BYTES = 20 * 1024 * 1024  # a 20 MiB upload is already a book
 MAX_PDF_PAGES = 2000
-MAX_TEXT_CHARS = 5_000_000              # after extraction
+MAX_TEXT_CHARS = 5_000_000  # after extraction
 MAX_ID_CHARS = 200
-MAX_FIELD_CHARS = 20_000                # one FAQ question/answer/example
-MAX_EXAMPLES = 1000                     # per FAQ entry
+MAX_FIELD_CHARS = 20_000  # one FAQ question/answer/example
+MAX_EXAMPLES = 1000  # per FAQ entry
 
-CHUNK_WORDS = 160                       # target chunk size (words)
-CHUNK_OVERLAP_WORDS = 30                # carried into the next chunk when a section is split
+CHUNK_WORDS = 160  # target chunk size (words)
+CHUNK_OVERLAP_WORDS = 30  # carried into the next chunk when a section is split
 
 _ID_RE = re.compile(r"^[^\s\x00-\x1f\x7f#]+$")
 
@@ -80,6 +80,7 @@ class Chunk:
 
 
 # ---------------------------------------------------------------- FAQ and KB lines
+
 
 def check_id(value: object) -> str:
     if not isinstance(value, str) or not value.strip():
@@ -171,7 +172,10 @@ def parse_kb_jsonl(lines: Iterable[str | bytes]) -> ParseReport:
             report.errors.append(LineError(number, f"duplicate id {record.id!r}"))
             continue
         seen.add(record.id)
-        (report.faqs if isinstance(record, FaqEntry) else report.documents).append(record)
+        if isinstance(record, FaqEntry):
+            report.faqs.append(record)
+        else:
+            report.documents.append(record)
     return report
 
 
@@ -209,11 +213,13 @@ def parse_faq_csv(text: str) -> ParseReport:
         if len(row) != len(header):
             report.errors.append(LineError(number, f"expected {len(header)} fields, got {len(row)}"))
             continue
-        obj: dict = dict(zip(header, row))
+        obj: dict = dict(zip(header, row, strict=False))
         if "examples" in obj:
             obj["examples"] = [e for e in re.split(r"[|\n]", obj["examples"]) if e.strip()]
         try:
-            record = record_from_object({k: obj[k] for k in obj if k in ("id", "question", "answer", "examples", "url")})
+            record = record_from_object(
+                {k: obj[k] for k in obj if k in ("id", "question", "answer", "examples", "url")}
+            )
         except KnowledgeError as exc:
             report.errors.append(LineError(number, exc.message))
             continue
@@ -228,14 +234,22 @@ def parse_faq_csv(text: str) -> ParseReport:
 # ---------------------------------------------------------------- document extraction
 
 _FORMATS = {
-    ".md": "markdown", ".markdown": "markdown", ".mdown": "markdown",
-    ".html": "html", ".htm": "html", ".xhtml": "html",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".mdown": "markdown",
+    ".html": "html",
+    ".htm": "html",
+    ".xhtml": "html",
     ".pdf": "pdf",
-    ".txt": "text", ".text": "text", "": "text",
+    ".txt": "text",
+    ".text": "text",
+    "": "text",
 }
 _MIME = {
-    "text/markdown": "markdown", "text/x-markdown": "markdown",
-    "text/html": "html", "application/xhtml+xml": "html",
+    "text/markdown": "markdown",
+    "text/x-markdown": "markdown",
+    "text/html": "html",
+    "application/xhtml+xml": "html",
     "application/pdf": "pdf",
     "text/plain": "text",
 }
@@ -254,8 +268,9 @@ def detect_format(filename: str = "", content_type: str = "", data: bytes = b"")
     ext = "." + name.rsplit(".", 1)[1] if "." in name else ""
     if ext in _FORMATS:
         return _FORMATS[ext]
-    raise KnowledgeError("unsupported_format",
-                         f"unsupported document format {ext or mime or '?'}: use Markdown, HTML, PDF or plain text")
+    raise KnowledgeError(
+        "unsupported_format", f"unsupported document format {ext or mime or '?'}: use Markdown, HTML, PDF or plain text"
+    )
 
 
 def _decode(data: bytes) -> str:
@@ -355,8 +370,8 @@ def _pdf_to_text(data: bytes) -> tuple[str, str]:
             raise KnowledgeError("too_large", f"the PDF has more than {MAX_PDF_PAGES} pages")
         title = ""
         try:
-            title = str((reader.metadata or {}).get("/Title") or "").strip()
-        except Exception:
+            title = str(reader.metadata.get("/Title") or "" if reader.metadata else "").strip()
+        except Exception:  # noqa: BLE001 - malformed metadata costs the title only, never the document
             title = ""
         pages = [page.extract_text() or "" for page in reader.pages]
     except KnowledgeError:
@@ -430,7 +445,7 @@ def _sections(text: str) -> list[tuple[str, list[str]]]:
         if not stripped:
             flush_paragraph()
         elif re.match(r"^([-*+]|\d+[.)])\s", stripped):
-            flush_paragraph()          # list items are paragraphs of their own
+            flush_paragraph()  # list items are paragraphs of their own
             current.append(stripped)
         else:
             current.append(stripped)

@@ -24,8 +24,9 @@ def _load():
             import wordllama
             from wordllama import WordLlama
 
-            _model = WordLlama.load(config=MODEL_CONFIG, dim=MODEL_DIM,
-                                    cache_dir=Path(wordllama.__file__).parent, disable_download=True)
+            _model = WordLlama.load(
+                config=MODEL_CONFIG, dim=MODEL_DIM, cache_dir=Path(wordllama.__file__).parent, disable_download=True
+            )
     return _model
 
 

@@ -20,8 +20,8 @@ import json
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
@@ -58,9 +58,13 @@ def parse_cases(lines: Iterable[str | bytes]) -> tuple[list[dict], list[LineErro
     return cases, errors
 
 
-def evaluate(kb_lines: Iterable[str | bytes], case_lines: Iterable[str | bytes],
-             thresholds: Thresholds | None = None, workdir: Path | None = None,
-             details: bool = False) -> dict:
+def evaluate(
+    kb_lines: Iterable[str | bytes],
+    case_lines: Iterable[str | bytes],
+    thresholds: Thresholds | None = None,
+    workdir: Path | None = None,
+    details: bool = False,
+) -> dict:
     """Build a temporary KB, run every case through the answer policy, return metrics."""
     started = time.perf_counter()
     report = parse_kb_jsonl(kb_lines)
@@ -91,8 +95,16 @@ def evaluate(kb_lines: Iterable[str | bytes], case_lines: Iterable[str | bytes],
                 decision = policy.decide(case["question"], case["history"])
                 latencies.append((time.perf_counter() - t0) * 1000.0)
                 top = decision.citations[0].entry_id if decision.citations else None
-                rows.append({"question": case["question"], "expect": case["expect"], "kind": decision.kind,
-                             "reason": decision.reason, "top": top, "confidence": round(decision.confidence, 4)})
+                rows.append(
+                    {
+                        "question": case["question"],
+                        "expect": case["expect"],
+                        "kind": decision.kind,
+                        "reason": decision.reason,
+                        "top": top,
+                        "confidence": round(decision.confidence, 4),
+                    }
+                )
         finally:
             kb.close()
 
@@ -120,11 +132,13 @@ def evaluate(kb_lines: Iterable[str | bytes], case_lines: Iterable[str | bytes],
         "kb_entries": len(report.faqs) + len(report.documents),
         "kb_errors": [{"line": e.line, "error": e.message} for e in report.errors],
         "case_errors": [{"line": e.line, "error": e.message} for e in case_errors],
-        "calibration": {"oos_threshold": round(router.calibration.oos_threshold, 4),
-                        "margin_threshold": round(router.calibration.margin_threshold, 4),
-                        "held_out": router.calibration.held_out,
-                        "held_out_accuracy": router.calibration.held_out_accuracy,
-                        "calibrated": router.calibration.calibrated},
+        "calibration": {
+            "oos_threshold": round(router.calibration.oos_threshold, 4),
+            "margin_threshold": round(router.calibration.margin_threshold, 4),
+            "held_out": router.calibration.held_out,
+            "held_out_accuracy": router.calibration.held_out_accuracy,
+            "calibrated": router.calibration.calibrated,
+        },
         "ingest_seconds": round(ingest_s, 2),
         "train_seconds": round(train_s, 2),
         "total_seconds": round(time.perf_counter() - started, 2),

@@ -10,31 +10,39 @@ from __future__ import annotations
 
 import re
 
-_PERSON = (r"(?:(?:real|live|actual|human|proper|genuine)\s+)?"
-           r"(?:human(?:\s+being|\s+agent)?s?|person|people|some\s?(?:one|body)|somneone|somone|sombody|"
-           r"agent|operator|representative|rep|staff(?:\s+member)?|employee|manager|supervisor|"
-           r"advis[oe]r|assistant|associate|consultant|team\s+member|"
-           r"(?:customer\s+)?(?:service|support|care)\s+(?:agent|rep|representative|team|person|staff)|"
-           r"customer\s+(?:service|support|care))")
-_DET = (r"(?:(?:a|an|the|some|your|one\s+of\s+your|with|to|me|us|damn|goddamn|bloody|fucking|"
-        r"freaking|effing)\s+)*")
+_PERSON = (
+    r"(?:(?:real|live|actual|human|proper|genuine)\s+)?"
+    r"(?:human(?:\s+being|\s+agent)?s?|person|people|some\s?(?:one|body)|somneone|somone|sombody|"
+    r"agent|operator|representative|rep|staff(?:\s+member)?|employee|manager|supervisor|"
+    r"advis[oe]r|assistant|associate|consultant|team\s+member|"
+    r"(?:customer\s+)?(?:service|support|care)\s+(?:agent|rep|representative|team|person|staff)|"
+    r"customer\s+(?:service|support|care))"
+)
+_DET = (
+    r"(?:(?:a|an|the|some|your|one\s+of\s+your|with|to|me|us|damn|goddamn|bloody|fucking|"
+    r"freaking|effing)\s+)*"
+)
 _TALK = r"(?:talk|talking|talkint|speak|speaking|chat|chatting|communicate|discuss\s+(?:this|it))"
-_REACH = (r"(?:contact|contacting|reach|reaching|call|calling|phone|ring|get\s+in\s+touch\s+with|"
-          r"connect(?:ed)?\s+(?:me\s+)?(?:to|with)|transfer(?:red)?\s+(?:me|us)\s+to|put\s+me\s+through\s+to|"
-          r"escalate\s+(?:this\s+|it\s+)?to|hand\s+(?:me\s+)?(?:over\s+)?to|pass\s+me\s+(?:on\s+)?to)")
+_REACH = (
+    r"(?:contact|contacting|reach|reaching|call|calling|phone|ring|get\s+in\s+touch\s+with|"
+    r"connect(?:ed)?\s+(?:me\s+)?(?:to|with)|transfer(?:red)?\s+(?:me|us)\s+to|put\s+me\s+through\s+to|"
+    r"escalate\s+(?:this\s+|it\s+)?to|hand\s+(?:me\s+)?(?:over\s+)?to|pass\s+me\s+(?:on\s+)?to)"
+)
 
 _REQUEST = re.compile(
-    r"|".join([
-        rf"\b{_TALK}\s*(?:to|with|wth|w/?)\s*{_DET}{_PERSON}\b",
-        rf"\b{_REACH}\s+{_DET}{_PERSON}\b",
-        rf"\b(?:want|need|get|give|find|send|bring)\s+(?:me\s+)?{_DET}(?:real|live|actual|human)\s+"
-        rf"(?:person|agent|human|operator|representative|one)\b",
-        rf"\b(?:want|need|get\s+me|give\s+me|i'?d\s+like)\s+{_DET}(?:human|operator|representative|live\s+agent|human\s+agent)\b",
-        r"\b(?:human|live|real)\s+(?:agent|operator|representative|person|support)\b",
-        r"\b(?:real|actual)\s+human\b",
-        r"\bnot\s+(?:a\s+|talk(?:ing)?\s+to\s+a\s+)?(?:bot|robot|machine)\b",
-        r"\b(?:stop|no\s+more)\s+(?:the\s+)?(?:bot|robot|machine)\b",
-    ]),
+    r"|".join(
+        [
+            rf"\b{_TALK}\s*(?:to|with|wth|w/?)\s*{_DET}{_PERSON}\b",
+            rf"\b{_REACH}\s+{_DET}{_PERSON}\b",
+            rf"\b(?:want|need|get|give|find|send|bring)\s+(?:me\s+)?{_DET}(?:real|live|actual|human)\s+"
+            rf"(?:person|agent|human|operator|representative|one)\b",
+            rf"\b(?:want|need|get\s+me|give\s+me|i'?d\s+like)\s+{_DET}(?:human|operator|representative|live\s+agent|human\s+agent)\b",
+            r"\b(?:human|live|real)\s+(?:agent|operator|representative|person|support)\b",
+            r"\b(?:real|actual)\s+human\b",
+            r"\bnot\s+(?:a\s+|talk(?:ing)?\s+to\s+a\s+)?(?:bot|robot|machine)\b",
+            r"\b(?:stop|no\s+more)\s+(?:the\s+)?(?:bot|robot|machine)\b",
+        ]
+    ),
     re.IGNORECASE,
 )
 

@@ -21,10 +21,10 @@ import json
 import sqlite3
 import threading
 import time
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -49,13 +49,13 @@ W_SPARSE = 0.5
 @dataclass(frozen=True)
 class Hit:
     entry_id: str
-    chunk_id: str          # "<entry id>#<chunk number>"
-    title: str             # FAQ: the question; document: title (and section heading)
-    text: str              # FAQ: the answer; document: the chunk
-    score: float           # hybrid score of the best row of this entry, 0..1
-    kind: str = "faq"      # "faq" | "document"
+    chunk_id: str  # "<entry id>#<chunk number>"
+    title: str  # FAQ: the question; document: title (and section heading)
+    text: str  # FAQ: the answer; document: the chunk
+    score: float  # hybrid score of the best row of this entry, 0..1
+    kind: str = "faq"  # "faq" | "document"
     url: str = ""
-    matched: str = ""      # the row that matched best (an example phrasing, or the chunk)
+    matched: str = ""  # the row that matched best (an example phrasing, or the chunk)
 
 
 @dataclass(frozen=True)
@@ -79,15 +79,16 @@ CREATE TABLE IF NOT EXISTS rows (
     text TEXT NOT NULL, embedding BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS rows_entry ON rows (entry_id);
 """
-_ATTACHMENTS = ("CREATE TABLE IF NOT EXISTS attachments (name TEXT PRIMARY KEY, generation INTEGER NOT NULL, "
-                "data BLOB NOT NULL)")
+_ATTACHMENTS = (
+    "CREATE TABLE IF NOT EXISTS attachments (name TEXT PRIMARY KEY, generation INTEGER NOT NULL, data BLOB NOT NULL)"
+)
 
 
 @dataclass
 class _Row:
     entry_id: str
     seq: int
-    role: str        # "chunk" | "alias"
+    role: str  # "chunk" | "alias"
     heading: str
     text: str
 
@@ -100,8 +101,7 @@ class KnowledgeBase:
         self.refresh_interval = refresh_interval
         self._lock = threading.RLock()
         self.directory.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.directory / DB_NAME, check_same_thread=False,
-                                   isolation_level=None, timeout=30)
+        self._db = sqlite3.connect(self.directory / DB_NAME, check_same_thread=False, isolation_level=None, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
@@ -111,14 +111,14 @@ class KnowledgeBase:
         self._reload()
 
     @classmethod
-    def open(cls, directory: Path | str, refresh_interval: float = 1.0) -> "KnowledgeBase":
+    def open(cls, directory: Path | str, refresh_interval: float = 1.0) -> KnowledgeBase:
         return cls(Path(directory), refresh_interval)
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
 
-    def __enter__(self) -> "KnowledgeBase":
+    def __enter__(self) -> KnowledgeBase:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -170,17 +170,26 @@ class KnowledgeBase:
             self._bm25 = BM25Index()
             vectors: list[bytes] = []
             for eid, kind, title, body, examples, url, updated in self._db.execute(
-                    "SELECT id, kind, title, body, examples, url, updated_at FROM entries"):
-                self._entries[eid] = {"kind": kind, "title": title, "body": body,
-                                      "examples": json.loads(examples), "url": url, "updated_at": updated}
+                "SELECT id, kind, title, body, examples, url, updated_at FROM entries"
+            ):
+                self._entries[eid] = {
+                    "kind": kind,
+                    "title": title,
+                    "body": body,
+                    "examples": json.loads(examples),
+                    "url": url,
+                    "updated_at": updated,
+                }
             for eid, seq, role, heading, text, blob in self._db.execute(
-                    "SELECT entry_id, seq, role, heading, text, embedding FROM rows ORDER BY rowid"):
+                "SELECT entry_id, seq, role, heading, text, embedding FROM rows ORDER BY rowid"
+            ):
                 if eid not in self._entries:
                     continue
                 idx = len(self._rows)
-                self._rows.append(_Row(eid, seq, role, heading, text))
+                loaded = _Row(eid, seq, role, heading, text)
+                self._rows.append(loaded)
                 self._by_entry.setdefault(eid, []).append(idx)
-                self._bm25.add(idx, self._index_text(self._rows[idx]))
+                self._bm25.add(idx, self._index_text(loaded))
                 vectors.append(blob)
             self._bm25.compile()
             dim = embedding.MODEL_DIM
@@ -193,7 +202,8 @@ class KnowledgeBase:
             self._row_ord = np.zeros(cap, dtype=np.int64)
             self._row_doc = np.zeros(cap, dtype=bool)
             for idx, row in enumerate(self._rows):
-                self._set_row_meta(idx, row)
+                if row is not None:  # just loaded: every row is alive
+                    self._set_row_meta(idx, row)
             self._generation = gen
             self._checked_at = time.monotonic()
 
@@ -215,11 +225,13 @@ class KnowledgeBase:
     def _reembed_all(self) -> None:
         rows = self._db.execute("SELECT rowid, entry_id, role, heading, text FROM rows").fetchall()
         titles = dict(self._db.execute("SELECT id, title FROM entries").fetchall())
-        texts = [" ".join(p for p in ((titles.get(e, "") if role == "chunk" else ""), h, t) if p)
-                 for _, e, role, h, t in rows]
+        texts = [
+            " ".join(p for p in ((titles.get(e, "") if role == "chunk" else ""), h, t) if p)
+            for _, e, role, h, t in rows
+        ]
         vecs = embedding.embed(texts)
         self._db.execute("BEGIN IMMEDIATE")
-        for (rowid, *_), vec in zip(rows, vecs):
+        for (rowid, *_), vec in zip(rows, vecs, strict=False):
             self._db.execute("UPDATE rows SET embedding=? WHERE rowid=?", (vec.tobytes(), rowid))
         self._db.execute("UPDATE meta SET value=? WHERE key='embedder'", (embedding.MODEL_NAME,))
         self._db.execute("UPDATE meta SET value=CAST(value AS INTEGER)+1 WHERE key='generation'")
@@ -227,8 +239,9 @@ class KnowledgeBase:
 
     # ------------------------------------------------------------ writes
 
-    def _write(self, entries: list[tuple[str, str, str, str, list[str], str]],
-               rows_by_entry: dict[str, list[_Row]]) -> None:
+    def _write(
+        self, entries: list[tuple[str, str, str, str, list[str], str]], rows_by_entry: dict[str, list[_Row]]
+    ) -> None:
         """Replace the given entries (and their rows) in one transaction, then update the
         in-memory index (or reload it when another process wrote in between)."""
         all_rows = [r for eid, _, _, _, _, _ in entries for r in rows_by_entry[eid]]
@@ -251,11 +264,17 @@ class KnowledgeBase:
                 before = self._db_generation()
                 for eid, kind, title, body, examples, url in entries:
                     db.execute("DELETE FROM rows WHERE entry_id=?", (eid,))
-                    db.execute("INSERT OR REPLACE INTO entries VALUES (?,?,?,?,?,?,?)",
-                               (eid, kind, title, body, json.dumps(examples), url, now))
-                db.executemany("INSERT INTO rows VALUES (?,?,?,?,?,?)",
-                               [(r.entry_id, r.seq, r.role, r.heading, r.text, v.tobytes())
-                                for r, v in zip(all_rows, vectors)])
+                    db.execute(
+                        "INSERT OR REPLACE INTO entries VALUES (?,?,?,?,?,?,?)",
+                        (eid, kind, title, body, json.dumps(examples), url, now),
+                    )
+                db.executemany(
+                    "INSERT INTO rows VALUES (?,?,?,?,?,?)",
+                    [
+                        (r.entry_id, r.seq, r.role, r.heading, r.text, v.tobytes())
+                        for r, v in zip(all_rows, vectors, strict=False)
+                    ],
+                )
                 db.execute("UPDATE meta SET value=? WHERE key='generation'", (str(before + 1),))
                 db.execute("COMMIT")
             except BaseException:
@@ -266,8 +285,14 @@ class KnowledgeBase:
                 return
             for eid, kind, title, body, examples, url in entries:
                 self._drop_rows(eid)
-                self._entries[eid] = {"kind": kind, "title": title, "body": body, "examples": examples,
-                                      "url": url, "updated_at": now}
+                self._entries[eid] = {
+                    "kind": kind,
+                    "title": title,
+                    "body": body,
+                    "examples": examples,
+                    "url": url,
+                    "updated_at": now,
+                }
             self._append_rows(all_rows, vectors, counts)
             self._bm25.compile()
             self._generation = before + 1
@@ -320,17 +345,21 @@ class KnowledgeBase:
 
     def upsert_faq(self, entries: Sequence[FaqEntry | dict]) -> int:
         """Insert or replace FAQ entries (by id); returns how many were written."""
-        records = [e if isinstance(e, FaqEntry) else record_from_object(e) for e in entries]
-        if any(not isinstance(r, FaqEntry) for r in records):
-            raise KnowledgeError("invalid", "upsert_faq takes FAQ entries (question and answer)")
+        records: list[FaqEntry] = []
+        for e in entries:
+            record = e if isinstance(e, FaqEntry) else record_from_object(e)
+            if not isinstance(record, FaqEntry):
+                raise KnowledgeError("invalid", "upsert_faq takes FAQ entries (question and answer)")
+            records.append(record)
         batch, rows = [], {}
-        for e in dict((r.id, r) for r in records).values():   # last one wins within a batch
+        for e in dict((r.id, r) for r in records).values():  # last one wins within a batch
             examples = [x for x in dict.fromkeys(e.examples) if x != e.question]
             batch.append((e.id, "faq", e.question, e.answer, examples, e.url))
-            rows[e.id] = ([_Row(e.id, 0, "chunk", "", f"{e.question}\n{e.answer}")]
-                          + [_Row(e.id, 0, "alias", "", t) for t in [e.question, *examples]])
+            rows[e.id] = [_Row(e.id, 0, "chunk", "", f"{e.question}\n{e.answer}")] + [
+                _Row(e.id, 0, "alias", "", t) for t in [e.question, *examples]
+            ]
         for start in range(0, len(batch), 2000):
-            part = batch[start: start + 2000]
+            part = batch[start : start + 2000]
             self._write(part, {b[0]: rows[b[0]] for b in part})
         return len(batch)
 
@@ -347,7 +376,9 @@ class KnowledgeBase:
 
     def upsert_documents(self, documents: Iterable[DocumentRecord]) -> int:
         """Many documents in few transactions; returns the total chunk count."""
-        batch, rows, total = [], {}, 0
+        batch: list[tuple] = []
+        rows: dict[str, list[_Row]] = {}
+        total = 0
         for d in documents:
             chunks = chunk_text(d.text)
             batch.append((d.id, "document", d.title or d.id, d.text, [], d.url))
@@ -360,8 +391,9 @@ class KnowledgeBase:
             self._write(batch, rows)
         return total
 
-    def upsert_file(self, doc_id: str, data: bytes, filename: str = "", content_type: str = "",
-                    title: str = "", url: str = "") -> int:
+    def upsert_file(
+        self, doc_id: str, data: bytes, filename: str = "", content_type: str = "", title: str = "", url: str = ""
+    ) -> int:
         """Extract a Markdown/HTML/PDF/text file and upsert it as a document."""
         found_title, text = extract_text(data, filename, content_type)
         return self.upsert_document(doc_id, title or found_title or filename or doc_id, text, url)
@@ -396,10 +428,20 @@ class KnowledgeBase:
     def entries(self) -> list[EntryInfo]:
         self.refresh()
         with self._lock:
-            return [EntryInfo(eid, e["kind"], e["title"], sum(1 for i in self._by_entry.get(eid, [])
-                                                              if self._rows[i].role == "chunk"),
-                              len(e["examples"]), e["url"], e["updated_at"])
-                    for eid, e in sorted(self._entries.items())]
+            return [
+                EntryInfo(
+                    eid,
+                    e["kind"],
+                    e["title"],
+                    sum(
+                        1 for i in self._by_entry.get(eid, []) if (r := self._rows[i]) is not None and r.role == "chunk"
+                    ),
+                    len(e["examples"]),
+                    e["url"],
+                    e["updated_at"],
+                )
+                for eid, e in sorted(self._entries.items())
+            ]
 
     def get(self, entry_id: str) -> FaqEntry | DocumentRecord | None:
         self.refresh()
@@ -421,22 +463,25 @@ class KnowledgeBase:
         """{FAQ entry id: [question, *examples]}: the router's training data."""
         self.refresh()
         with self._lock:
-            return {eid: [e["title"], *e["examples"]] for eid, e in sorted(self._entries.items())
-                    if e["kind"] == "faq"}
+            return {eid: [e["title"], *e["examples"]] for eid, e in sorted(self._entries.items()) if e["kind"] == "faq"}
 
     def document_passages(self) -> list[tuple[str, str]]:
         """[(document id, chunk text)] for every document chunk."""
         self.refresh()
         with self._lock:
-            return [(r.entry_id, r.text) for r in self._rows
-                    if r is not None and r.role == "chunk" and self._entries[r.entry_id]["kind"] == "document"]
+            return [
+                (r.entry_id, r.text)
+                for r in self._rows
+                if r is not None and r.role == "chunk" and self._entries[r.entry_id]["kind"] == "document"
+            ]
 
     def entry_kind(self, entry_id: str) -> str | None:
         e = self._entries.get(entry_id)
         return e["kind"] if e else None
 
-    def search(self, query: str, limit: int = 5, kind: str | None = None,
-               query_vector: np.ndarray | None = None) -> list[Hit]:
+    def search(
+        self, query: str, limit: int = 5, kind: str | None = None, query_vector: np.ndarray | None = None
+    ) -> list[Hit]:
         """The ``limit`` best entries for ``query`` (each with its best passage)."""
         self.refresh()
         with self._lock:
@@ -468,17 +513,21 @@ class KnowledgeBase:
                 if not rows or not np.isfinite(best[ordinal]):
                     continue
                 idx = rows[int(np.argmax(score[rows]))]
-                hits.append(self._hit(self._rows[idx], float(score[idx])))
+                row = self._rows[idx]
+                if row is not None:  # rows of _by_entry are alive
+                    hits.append(self._hit(row, float(score[idx])))
             return hits
 
     def _hit(self, row: _Row, score: float) -> Hit:
         entry = self._entries[row.entry_id]
         if entry["kind"] == "faq":
-            return Hit(row.entry_id, f"{row.entry_id}#0", entry["title"], entry["body"], score,
-                       "faq", entry["url"], row.text)
+            return Hit(
+                row.entry_id, f"{row.entry_id}#0", entry["title"], entry["body"], score, "faq", entry["url"], row.text
+            )
         title = entry["title"] + (f" — {row.heading}" if row.heading else "")
-        return Hit(row.entry_id, f"{row.entry_id}#{row.seq}", title, row.text, score,
-                   "document", entry["url"], row.text)
+        return Hit(
+            row.entry_id, f"{row.entry_id}#{row.seq}", title, row.text, score, "document", entry["url"], row.text
+        )
 
     # ------------------------------------------------------------ snapshots (inference/kbshare.py)
 
@@ -507,8 +556,10 @@ class KnowledgeBase:
                 target.execute("DELETE FROM meta WHERE key='shared_version'")
                 target.execute(_ATTACHMENTS)
                 generation = self._db_generation()
-                target.executemany("INSERT OR REPLACE INTO attachments VALUES (?,?,?)",
-                                   [(name, generation, data) for name, data in (attachments or {}).items()])
+                target.executemany(
+                    "INSERT OR REPLACE INTO attachments VALUES (?,?,?)",
+                    [(name, generation, data) for name, data in (attachments or {}).items()],
+                )
                 target.commit()
             finally:
                 target.close()
@@ -527,8 +578,11 @@ class KnowledgeBase:
                 snapshot_generation = int(source.execute("SELECT value FROM meta WHERE key='generation'").fetchone()[0])
                 attachments: dict[str, bytes] = {}
                 if source.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='attachments'").fetchone():
-                    attachments = {name: bytes(data) for name, generation, data in source.execute(
-                        "SELECT name, generation, data FROM attachments") if generation == snapshot_generation}
+                    attachments = {
+                        name: bytes(data)
+                        for name, generation, data in source.execute("SELECT name, generation, data FROM attachments")
+                        if generation == snapshot_generation
+                    }
                 before = max(self._generation, self._db_generation())
                 source.backup(self._db)
             finally:
@@ -543,7 +597,7 @@ class KnowledgeBase:
             self._reload()
             return snapshot_generation, attachments
 
-    def copy_to(self, directory: Path | str, refresh_interval: float | None = None) -> "KnowledgeBase":
+    def copy_to(self, directory: Path | str, refresh_interval: float | None = None) -> KnowledgeBase:
         """An independent copy of this knowledge base (same content, generation and shared
         version) in ``directory``: what a change is applied to while this one serves."""
         directory = Path(directory)

@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 
 from . import embedding
 from .handoff import asks_for_person
-from .index import Hit, KnowledgeBase
+from .index import FaqEntry, Hit, KnowledgeBase
 from .router import Router, RouterScores, load_router, save_router, train_router
 
 ANSWER = "answer"
@@ -60,6 +60,7 @@ SHORT_FOLLOW_UP_WORDS = 3
 @dataclass(frozen=True)
 class Thresholds:
     """``None`` takes the router's per-tenant calibrated value."""
+
     oos: float | None = None
     margin: float | None = None
     document: float | None = None
@@ -76,13 +77,13 @@ class Citation:
 
 @dataclass(frozen=True)
 class Decision:
-    kind: str                          # "answer" | "handoff"
-    text: str                          # the reply: KB content, or a handoff message
-    reason: str                        # "answered" or a handoff reason code
-    confidence: float = 0.0            # 0..1
+    kind: str  # "answer" | "handoff"
+    text: str  # the reply: KB content, or a handoff message
+    reason: str  # "answered" or a handoff reason code
+    confidence: float = 0.0  # 0..1
     citations: tuple[Citation, ...] = ()
-    passages: tuple[Hit, ...] = ()     # retrieved passages, best first, for a model prompt
-    scores: dict = field(default_factory=dict)   # diagnostics (router and retrieval scores)
+    passages: tuple[Hit, ...] = ()  # retrieved passages, best first, for a model prompt
+    scores: dict = field(default_factory=dict)  # diagnostics (router and retrieval scores)
 
     @property
     def handoff(self) -> bool:
@@ -111,8 +112,10 @@ def _document_threshold(kb: KnowledgeBase, router: Router) -> float:
     if not lines:
         return DOCUMENT_MIN_SCORE_FLOOR
     vectors = embedding.embed(lines)
-    best = [max((h.score for h in kb.search(line, 1, kind="document", query_vector=v)), default=0.0)
-            for line, v in zip(lines, vectors)]
+    best = [
+        max((h.score for h in kb.search(line, 1, kind="document", query_vector=v)), default=0.0)
+        for line, v in zip(lines, vectors, strict=False)
+    ]
     return max(DOCUMENT_MIN_SCORE_FLOOR, float(np.quantile(best, DOCUMENT_BACKGROUND_QUANTILE)))
 
 
@@ -139,8 +142,9 @@ def prepare_router(kb: KnowledgeBase) -> tuple[Router, bool]:
 
 
 class AnswerPolicy:
-    def __init__(self, kb: KnowledgeBase, thresholds: Thresholds | None = None, retrieve: int = 5,
-                 router: Router | None = None):
+    def __init__(
+        self, kb: KnowledgeBase, thresholds: Thresholds | None = None, retrieve: int = 5, router: Router | None = None
+    ):
         self.kb = kb
         self.thresholds = thresholds or Thresholds()
         self.retrieve = retrieve
@@ -171,8 +175,9 @@ class AnswerPolicy:
 
     # ------------------------------------------------------------ decisions
 
-    def _handoff(self, reason: str, confidence: float = 0.0, passages: Sequence[Hit] = (),
-                 scores: dict | None = None) -> Decision:
+    def _handoff(
+        self, reason: str, confidence: float = 0.0, passages: Sequence[Hit] = (), scores: dict | None = None
+    ) -> Decision:
         return Decision(HANDOFF, HANDOFF_TEXT[reason], reason, confidence, (), tuple(passages), scores or {})
 
     def decide(self, question: str, history: Sequence[str] = ()) -> Decision:
@@ -210,8 +215,11 @@ class AnswerPolicy:
             if doc_threshold is not None and doc_hits and doc_hits[0].score >= doc_threshold:
                 best = doc_hits[0]
                 text = quote_passage(query, best.text)
-                cites = tuple(Citation(h.entry_id, h.title, h.score, h.chunk_id, h.url)
-                              for h in doc_hits if h.score >= max(doc_threshold, best.score - 0.05))
+                cites = tuple(
+                    Citation(h.entry_id, h.title, h.score, h.chunk_id, h.url)
+                    for h in doc_hits
+                    if h.score >= max(doc_threshold, best.score - 0.05)
+                )
                 if out_of_scope:
                     confidence = min(confidence, float(best.score))
                 return Decision(ANSWER, text, ANSWERED, confidence, cites, tuple(hits), diag)
@@ -222,22 +230,29 @@ class AnswerPolicy:
         if scores.margin < margin_threshold:
             return self._handoff(LOW_CONFIDENCE, confidence, hits, diag)
         entry = self.kb.get(scores.top)
-        if entry is None:                      # deleted since the router was trained
+        if not isinstance(entry, FaqEntry):  # deleted since the router was trained
             return self._handoff(LOW_CONFIDENCE, 0.0, hits, diag)
         hit = next((h for h in hits if h.entry_id == entry.id), None)
         if hit is None:
-            hit = Hit(entry.id, f"{entry.id}#0", entry.question, entry.answer, 0.0, "faq", entry.url,
-                      entry.question)
+            hit = Hit(entry.id, f"{entry.id}#0", entry.question, entry.answer, 0.0, "faq", entry.url, entry.question)
         passages = (hit, *[h for h in hits if h.entry_id != entry.id])
         citation = Citation(entry.id, entry.question, float(confidence), hit.chunk_id, entry.url)
         return Decision(ANSWER, entry.answer, ANSWERED, confidence, (citation,), passages, diag)
 
 
 def _diagnostics(scores: RouterScores | None, hits: Sequence[Hit], oos_t: float, margin_t: float) -> dict:
-    d: dict = {"oos_threshold": oos_t, "margin_threshold": margin_t,
-               "retrieval": [(h.entry_id, round(h.score, 4)) for h in hits]}
+    d: dict = {
+        "oos_threshold": oos_t,
+        "margin_threshold": margin_t,
+        "retrieval": [(h.entry_id, round(h.score, 4)) for h in hits],
+    }
     if scores is not None:
-        d.update(top=scores.top, top_score=scores.top_score, margin=scores.margin,
-                 background=scores.background, oos_score=scores.oos_score,
-                 ranking=scores.ranking[:5])
+        d.update(
+            top=scores.top,
+            top_score=scores.top_score,
+            margin=scores.margin,
+            background=scores.background,
+            oos_score=scores.oos_score,
+            ranking=scores.ranking[:5],
+        )
     return d

@@ -32,6 +32,7 @@ import os
 import pickle
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,16 +46,16 @@ DOCUMENTS_CLASS = "__documents__"
 ROUTER_FILE = "router.pkl"
 ROUTER_FORMAT = 1
 
-HOLDOUT_SHARE = 0.15          # of each entry's phrasings, entries with >= HOLDOUT_MIN_PHRASINGS
+HOLDOUT_SHARE = 0.15  # of each entry's phrasings, entries with >= HOLDOUT_MIN_PHRASINGS
 HOLDOUT_MIN_PHRASINGS = 5
-HOLDOUT_MAX = 3000            # held-out questions, at most (training time)
-MIN_CALIBRATION = 30          # fewer held-out questions than this: default thresholds
-OOS_BUDGET = 0.01             # share of answerable questions allowed to fall under oos_threshold
-LOW_CONFIDENCE_BUDGET = 0.005 # share allowed to fall under margin_threshold
-DEFAULT_OOS_THRESHOLD = 0.0   # best entry must beat the background class
+HOLDOUT_MAX = 3000  # held-out questions, at most (training time)
+MIN_CALIBRATION = 30  # fewer held-out questions than this: default thresholds
+OOS_BUDGET = 0.01  # share of answerable questions allowed to fall under oos_threshold
+LOW_CONFIDENCE_BUDGET = 0.005  # share allowed to fall under margin_threshold
+DEFAULT_OOS_THRESHOLD = 0.0  # best entry must beat the background class
 DEFAULT_MARGIN_THRESHOLD = 0.0
-BACKGROUND_PASS_QUANTILE = 0.95   # uncalibrated tenants: share of held-out background handed off
-BACKGROUND_MAX_SIMILARITY = 0.85   # background lines this close to a KB phrasing are dropped
+BACKGROUND_PASS_QUANTILE = 0.95  # uncalibrated tenants: share of held-out background handed off
+BACKGROUND_MAX_SIMILARITY = 0.85  # background lines this close to a KB phrasing are dropped
 EMBEDDING_WEIGHT = 2.0
 SVM_C = 0.5
 MAX_DOCUMENT_SENTENCES = 4000
@@ -62,12 +63,12 @@ MAX_DOCUMENT_SENTENCES = 4000
 
 @dataclass
 class RouterScores:
-    ranking: list[tuple[str, float]]   # entry classes (FAQ ids and __documents__), best first
+    ranking: list[tuple[str, float]]  # entry classes (FAQ ids and __documents__), best first
     background: float
     top: str | None
     top_score: float
-    margin: float                      # top - second (inf with a single class)
-    oos_score: float                   # top - background
+    margin: float  # top - second (inf with a single class)
+    oos_score: float  # top - background
 
     @property
     def top_is_documents(self) -> bool:
@@ -80,19 +81,21 @@ class Calibration:
     margin_threshold: float = DEFAULT_MARGIN_THRESHOLD
     held_out: int = 0
     held_out_accuracy: float | None = None
-    oos_scores: list[float] = field(default_factory=list)      # sorted, for confidence
-    margin_scores: list[float] = field(default_factory=list)   # sorted
+    oos_scores: list[float] = field(default_factory=list)  # sorted, for confidence
+    margin_scores: list[float] = field(default_factory=list)  # sorted
     calibrated: bool = False
-    document_threshold: float | None = None   # set by the policy from retrieval scores
+    document_threshold: float | None = None  # set by the policy from retrieval scores
 
 
 def _vectorizers(n_texts: int):
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    word = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, lowercase=True,
-                           token_pattern=r"(?u)\b\w+\b", dtype=np.float32)
-    char = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True,
-                           min_df=2 if n_texts > 200 else 1, dtype=np.float32)
+    word = TfidfVectorizer(
+        ngram_range=(1, 2), sublinear_tf=True, lowercase=True, token_pattern=r"(?u)\b\w+\b", dtype=np.float32
+    )
+    char = TfidfVectorizer(
+        analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2 if n_texts > 200 else 1, dtype=np.float32
+    )
     return word, char
 
 
@@ -156,8 +159,7 @@ class _Features:
 
 
 class _Model:
-    def __init__(self, texts: list[str], labels: list[str], vectors: np.ndarray,
-                 analyses: _Analyses | None = None):
+    def __init__(self, texts: list[str], labels: list[str], vectors: np.ndarray, analyses: _Analyses | None = None):
         from sklearn.svm import LinearSVC
 
         self.features = _Features(texts, analyses)
@@ -167,7 +169,7 @@ class _Model:
 
     def decision(self, texts: list[str], vectors: np.ndarray | None = None) -> np.ndarray:
         d = self.svm.decision_function(self.features.transform(texts, vectors))
-        if d.ndim == 1:                 # two classes: sklearn gives one column
+        if d.ndim == 1:  # two classes: sklearn gives one column
             d = np.stack([-d, d], axis=1)
         return np.asarray(d, dtype=np.float64)
 
@@ -198,8 +200,14 @@ def _stable_rank(text: str) -> int:
 class Router:
     """Trained from a knowledge base's phrasings; immutable once trained."""
 
-    def __init__(self, model: _Model | None, calibration: Calibration, generation: int,
-                 train_seconds: float = 0.0, background: list[str] = ()):
+    def __init__(
+        self,
+        model: _Model | None,
+        calibration: Calibration,
+        generation: int,
+        train_seconds: float = 0.0,
+        background: Sequence[str] = (),
+    ):
         self.model = model
         self.background = list(background)
         self.calibration = calibration
@@ -223,13 +231,17 @@ class Router:
         if not cal.oos_scores:
             return float(1.0 / (1.0 + np.exp(-min(scores.oos_score, scores.margin))))
         p_oos = np.searchsorted(cal.oos_scores, scores.oos_score) / len(cal.oos_scores)
-        p_margin = (np.searchsorted(cal.margin_scores, scores.margin) / len(cal.margin_scores)
-                    if cal.margin_scores and np.isfinite(scores.margin) else 1.0)
+        p_margin = (
+            np.searchsorted(cal.margin_scores, scores.margin) / len(cal.margin_scores)
+            if cal.margin_scores and np.isfinite(scores.margin)
+            else 1.0
+        )
         return float(min(p_oos, p_margin))
 
 
-def _training_data(faq: dict[str, list[str]], passages: list[tuple[str, str]],
-                   titles: list[str]) -> tuple[list[str], list[str]]:
+def _training_data(
+    faq: dict[str, list[str]], passages: list[tuple[str, str]], titles: list[str]
+) -> tuple[list[str], list[str]]:
     texts: list[str] = []
     labels: list[str] = []
     for eid, phrasings in faq.items():
@@ -252,12 +264,17 @@ def _background(kb_vectors: np.ndarray) -> list[str]:
     bg = embedding.embed(lines)
     best = np.zeros(len(lines), dtype=np.float32)
     for start in range(0, len(kb_vectors), 4096):
-        best = np.maximum(best, (bg @ kb_vectors[start:start + 4096].T).max(axis=1))
-    return [line for line, sim in zip(lines, best) if sim < BACKGROUND_MAX_SIMILARITY]
+        best = np.maximum(best, (bg @ kb_vectors[start : start + 4096].T).max(axis=1))
+    return [line for line, sim in zip(lines, best, strict=False) if sim < BACKGROUND_MAX_SIMILARITY]
 
 
-def train_router(faq: dict[str, list[str]], passages: list[tuple[str, str]] = (),
-                 titles: list[str] = (), generation: int = 0, calibrate: bool = True) -> Router:
+def train_router(
+    faq: dict[str, list[str]],
+    passages: Sequence[tuple[str, str]] = (),
+    titles: Sequence[str] = (),
+    generation: int = 0,
+    calibrate: bool = True,
+) -> Router:
     """Train (and calibrate) a router from FAQ phrasings and document passages."""
     started = time.perf_counter()
     texts, labels = _training_data(faq, list(passages), list(titles))
@@ -278,7 +295,7 @@ def train_router(faq: dict[str, list[str]], passages: list[tuple[str, str]] = ()
         for i, lab in enumerate(labels):
             if lab != DOCUMENTS_CLASS:
                 by_entry.setdefault(lab, []).append(i)
-        for eid, idx in by_entry.items():
+        for idx in by_entry.values():
             if len(idx) >= HOLDOUT_MIN_PHRASINGS:
                 k = max(1, int(round(len(idx) * HOLDOUT_SHARE)))
                 held.extend(sorted(idx[1:], key=lambda i: _stable_rank(texts[i]))[:k])  # never the question
@@ -292,13 +309,16 @@ def train_router(faq: dict[str, list[str]], passages: list[tuple[str, str]] = ()
             scored = [_scores_from_row(model.classes, row) for row in d]
             oos = np.sort([s.oos_score for s in scored])
             margins = np.sort([s.margin for s in scored if np.isfinite(s.margin)])
-            correct = np.mean([s.top == labels[i] for s, i in zip(scored, held)])
+            correct = np.mean([s.top == labels[i] for s, i in zip(scored, held, strict=False)])
             calibration = Calibration(
                 oos_threshold=float(np.quantile(oos, OOS_BUDGET)),
                 margin_threshold=float(np.quantile(margins, LOW_CONFIDENCE_BUDGET)) if len(margins) else 0.0,
-                held_out=len(held), held_out_accuracy=float(correct),
-                oos_scores=[float(x) for x in oos], margin_scores=[float(x) for x in margins],
-                calibrated=True)
+                held_out=len(held),
+                held_out_accuracy=float(correct),
+                oos_scores=[float(x) for x in oos],
+                margin_scores=[float(x) for x in margins],
+                calibrated=True,
+            )
     if calibrate and not calibration.calibrated and len(background) >= 50:
         calibration = _calibrate_on_background(all_texts, all_labels, all_vectors, len(texts), analyses)
     model = _Model(all_texts, all_labels, all_vectors, analyses)
@@ -306,8 +326,13 @@ def train_router(faq: dict[str, list[str]], passages: list[tuple[str, str]] = ()
     return Router(model, calibration, generation, time.perf_counter() - started, background)
 
 
-def _calibrate_on_background(all_texts: list[str], all_labels: list[str], all_vectors: np.ndarray,
-                             first_background: int, analyses: _Analyses | None = None) -> Calibration:
+def _calibrate_on_background(
+    all_texts: list[str],
+    all_labels: list[str],
+    all_vectors: np.ndarray,
+    first_background: int,
+    analyses: _Analyses | None = None,
+) -> Calibration:
     """No answerable questions to hold out (an FAQ without example phrasings): hold out a
     fifth of the background lines instead and let through only questions that look less like
     background than ``BACKGROUND_PASS_QUANTILE`` of them (never stricter than the default)."""
@@ -319,11 +344,13 @@ def _calibrate_on_background(all_texts: list[str], all_labels: list[str], all_ve
     d = model.decision([all_texts[i] for i in held], all_vectors[held])
     oos = [_scores_from_row(model.classes, row).oos_score for row in d]
     threshold = min(DEFAULT_OOS_THRESHOLD, float(np.quantile(oos, BACKGROUND_PASS_QUANTILE)))
-    return Calibration(oos_threshold=threshold, margin_threshold=DEFAULT_MARGIN_THRESHOLD,
-                       held_out=len(held), calibrated=False)
+    return Calibration(
+        oos_threshold=threshold, margin_threshold=DEFAULT_MARGIN_THRESHOLD, held_out=len(held), calibrated=False
+    )
 
 
 # ------------------------------------------------------------ persistence
+
 
 def _fingerprint() -> str:
     import sklearn

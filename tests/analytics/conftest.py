@@ -25,9 +25,11 @@ def cql_admin(cql_server):
     from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
     from cassandra.query import dict_factory
 
-    cluster = Cluster([cql_server.host], port=cql_server.port,
-                      execution_profiles={EXEC_PROFILE_DEFAULT: ExecutionProfile(row_factory=dict_factory,
-                                                                                 request_timeout=60)})
+    cluster = Cluster(
+        [cql_server.host],
+        port=cql_server.port,
+        execution_profiles={EXEC_PROFILE_DEFAULT: ExecutionProfile(row_factory=dict_factory, request_timeout=60)},
+    )
     session = cluster.connect()
     yield session
     cluster.shutdown()

@@ -4,7 +4,7 @@ order; percentiles over a range from summed histograms; the queries' ranges."""
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import numpy as np
 import pytest
@@ -18,9 +18,11 @@ from frontdesk.common.v1 import common_pb2 as common
 from frontdesk.errors import InvalidArgument
 from frontdesk.events.v1 import events_pb2 as ev
 
+pytestmark = pytest.mark.unit
+
 A = "t_01aaaaaaaaaaaaaaaaaaaaaaaa"
 B = "t_01bbbbbbbbbbbbbbbbbbbbbbbb"
-NOW = datetime(2026, 3, 10, 15, 30, tzinfo=timezone.utc).timestamp()
+NOW = datetime(2026, 3, 10, 15, 30, tzinfo=UTC).timestamp()
 
 
 @pytest.fixture(scope="module")
@@ -35,14 +37,32 @@ def event(event_id: str, at: float = NOW, tenant: str = A, conversation: str = "
 
 
 def question(i: int, text: str = "where is my order", at: float = NOW) -> ev.DomainEvent:
-    return event(f"received:m{i}", at, message_received=ev.MessageReceived(
-        message_id=f"m{i}", role=common.ROLE_CUSTOMER, channel=common.CHANNEL_WEB, text=text))
+    return event(
+        f"received:m{i}",
+        at,
+        message_received=ev.MessageReceived(
+            message_id=f"m{i}", role=common.ROLE_CUSTOMER, channel=common.CHANNEL_WEB, text=text
+        ),
+    )
 
 
 def reply(i: int, first_ms: float, total_ms: float, at: float = NOW) -> ev.DomainEvent:
-    return event(f"reply:m{i}", at, reply_completed=ev.ReplyCompleted(
-        reply_id=f"r{i}", in_reply_to=f"m{i}", backend="echo", model="echo", first_token_ms=first_ms,
-        total_ms=total_ms, queue_wait_ms=2.0, prompt_tokens=10, completion_tokens=5, answered=True))
+    return event(
+        f"reply:m{i}",
+        at,
+        reply_completed=ev.ReplyCompleted(
+            reply_id=f"r{i}",
+            in_reply_to=f"m{i}",
+            backend="echo",
+            model="echo",
+            first_token_ms=first_ms,
+            total_ms=total_ms,
+            queue_wait_ms=2.0,
+            prompt_tokens=10,
+            completion_tokens=5,
+            answered=True,
+        ),
+    )
 
 
 def subject(e: ev.DomainEvent, tenant: str = A) -> str:
@@ -76,8 +96,8 @@ def test_percentiles_of_summed_histograms_match_the_raw_values():
     """Two days measured separately; the range's p50/p99 from the summed histograms agree
     with the percentiles of all raw values, and the order of summing does not matter."""
     rng = np.random.default_rng(7)
-    day1 = rng.lognormal(mean=5.0, sigma=0.6, size=3000)   # around 150 ms
-    day2 = rng.lognormal(mean=6.5, sigma=0.4, size=1000)   # around 650 ms, a slow day
+    day1 = rng.lognormal(mean=5.0, sigma=0.6, size=3000)  # around 150 ms
+    day2 = rng.lognormal(mean=6.5, sigma=0.4, size=1000)  # around 650 ms, a slow day
     buckets = []
     for values in (day1, day2):
         b = Bucket()
@@ -105,19 +125,40 @@ def test_each_kind_of_event_adds_its_own_figures(sentiment):
     b.merge(contribution(question(1, "This is useless, my parcel never arrived!"), sentiment))
     b.merge(contribution(question(2, "Thanks, that was really helpful"), sentiment))
     b.merge(contribution(reply(1, 40.0, 300.0), sentiment))
-    b.merge(contribution(event("h1", handoff_requested=ev.HandoffRequested(
-        reason="low_confidence", question="  Can I pay with   CRYPTO? ")), sentiment))
-    b.merge(contribution(event("h2", handoff_requested=ev.HandoffRequested(
-        reason="customer_request", question="I want a human")), sentiment))
+    b.merge(
+        contribution(
+            event(
+                "h1",
+                handoff_requested=ev.HandoffRequested(reason="low_confidence", question="  Can I pay with   CRYPTO? "),
+            ),
+            sentiment,
+        )
+    )
+    b.merge(
+        contribution(
+            event("h2", handoff_requested=ev.HandoffRequested(reason="customer_request", question="I want a human")),
+            sentiment,
+        )
+    )
     b.merge(contribution(event("f1", feedback_given=ev.FeedbackGiven(message_id="r1", helpful=True)), sentiment))
     b.merge(contribution(event("f2", feedback_given=ev.FeedbackGiven(message_id="r2", helpful=False)), sentiment))
     b.merge(contribution(event("s1", conversation_rated=ev.ConversationRated(score=4)), sentiment))
     b.merge(contribution(event("s2", conversation_rated=ev.ConversationRated(score=9)), sentiment))  # out of range
-    b.merge(contribution(event("t1", tool_called=ev.ToolCalled(tool="order_status", ok=False, duration_ms=80)), sentiment))
-    b.merge(contribution(event("x1", conversation_closed=ev.ConversationClosed(
-        previous_status=common.CONVERSATION_STATUS_HUMAN)), sentiment))
-    b.merge(contribution(event("x2", conversation_closed=ev.ConversationClosed(
-        previous_status=common.CONVERSATION_STATUS_AI)), sentiment))
+    b.merge(
+        contribution(event("t1", tool_called=ev.ToolCalled(tool="order_status", ok=False, duration_ms=80)), sentiment)
+    )
+    b.merge(
+        contribution(
+            event("x1", conversation_closed=ev.ConversationClosed(previous_status=common.CONVERSATION_STATUS_HUMAN)),
+            sentiment,
+        )
+    )
+    b.merge(
+        contribution(
+            event("x2", conversation_closed=ev.ConversationClosed(previous_status=common.CONVERSATION_STATUS_AI)),
+            sentiment,
+        )
+    )
     b.merge(contribution(event("j1", job_failed=ev.JobFailed(job_id="m3", deliveries=4)), sentiment))
     c = b.counters
     assert c["questions"] == 2 and c["sentiment_n"] == 2
@@ -136,7 +177,9 @@ def test_each_kind_of_event_adds_its_own_figures(sentiment):
 
 
 def test_questions_are_grouped_by_their_normal_form():
-    assert normalise_question("Where is my ORDER??") == normalise_question("  where is  my order") == "where is my order"
+    assert (
+        normalise_question("Where is my ORDER??") == normalise_question("  where is  my order") == "where is my order"
+    )
 
 
 def test_agent_and_system_messages_are_not_questions(sentiment):
@@ -165,15 +208,22 @@ async def test_a_late_event_lands_in_its_own_day_and_hour(counted):
     core = AnalyticsCore(counted.store, today=lambda: date(2026, 3, 10))
     daily = await core.daily(A, pb.DateRange(from_day="2026-03-06", to_day="2026-03-10"))
     assert [(d.day, d.questions) for d in daily.days] == [
-        ("2026-03-06", 0), ("2026-03-07", 1), ("2026-03-08", 0), ("2026-03-09", 0), ("2026-03-10", 1)]
+        ("2026-03-06", 0),
+        ("2026-03-07", 1),
+        ("2026-03-08", 0),
+        ("2026-03-09", 0),
+        ("2026-03-10", 1),
+    ]
 
 
 async def test_out_of_order_and_repeated_delivery_give_the_same_aggregate(tmp_path, sentiment):
-    events = [question(i, f"question {i} is terrible" if i % 3 else f"question {i}", at=NOW - i * 1800)
-              for i in range(30)]
+    events = [
+        question(i, f"question {i} is terrible" if i % 3 else f"question {i}", at=NOW - i * 1800) for i in range(30)
+    ]
     events += [reply(i, 10.0 + i, 100.0 + 7 * i, at=NOW - i * 1800 + 5) for i in range(30)]
-    events += [event(f"fb{i}", at=NOW - i * 1800 + 9, feedback_given=ev.FeedbackGiven(helpful=i % 4 != 0))
-               for i in range(30)]
+    events += [
+        event(f"fb{i}", at=NOW - i * 1800 + 9, feedback_given=ev.FeedbackGiven(helpful=i % 4 != 0)) for i in range(30)
+    ]
 
     async def aggregate(order, name):
         store = SqliteAnalyticsStore(tmp_path / f"{name}.db")
@@ -205,7 +255,10 @@ async def test_unreadable_and_uncounted_events_are_skipped_not_fatal(counted, se
     counter = EventCounter(counted.store, sentiment)
     assert await counter.count(f"frontdesk.{A}.events.x", b"\x08\x96\x01\xff", NOW, 1) == "skipped"
     assert await counter.count("nonsense", question(1).SerializeToString(), NOW, 1) == "skipped"
-    assert await counter.count(f"frontdesk.{A}.events.x", ev.DomainEvent(event_id="e").SerializeToString(), NOW, 1) == "ignored"
+    assert (
+        await counter.count(f"frontdesk.{A}.events.x", ev.DomainEvent(event_id="e").SerializeToString(), NOW, 1)
+        == "ignored"
+    )
 
 
 # -- the queries ---------------------------------------------------------------------------
@@ -215,9 +268,11 @@ def test_ranges_default_to_thirty_days_and_bad_ones_are_refused():
     today = date(2026, 3, 10)
     assert parse_range(pb.DateRange(), today) == (date(2026, 2, 9), today)
     assert parse_range(pb.DateRange(from_day="2026-03-01", to_day="2026-03-01"), today) == (date(2026, 3, 1),) * 2
-    for bad, message in [(pb.DateRange(from_day="March 1st"), "YYYY-MM-DD"),
-                         (pb.DateRange(from_day="2026-03-09", to_day="2026-03-01"), "after"),
-                         (pb.DateRange(from_day="2020-01-01", to_day="2026-03-01"), "at most 366")]:
+    for bad, message in [
+        (pb.DateRange(from_day="March 1st"), "YYYY-MM-DD"),
+        (pb.DateRange(from_day="2026-03-09", to_day="2026-03-01"), "after"),
+        (pb.DateRange(from_day="2020-01-01", to_day="2026-03-01"), "at most 366"),
+    ]:
         with pytest.raises(InvalidArgument, match=message):
             parse_range(bad, today)
 

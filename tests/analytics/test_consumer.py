@@ -45,7 +45,9 @@ async def settled(js) -> None:
         await asyncio.sleep(0.05)
 
 
-async def test_the_consumer_counts_every_event_once_and_backfill_changes_nothing_counted(nats_server, tmp_path, sentiment):
+async def test_the_consumer_counts_every_event_once_and_backfill_changes_nothing_counted(
+    nats_server, tmp_path, sentiment
+):
     settings = load(env={}, nats_url=nats_server.url, data_dir=tmp_path)
     nc = await bus.connect(settings, "test")
     js = nc.jetstream()
@@ -95,7 +97,8 @@ async def test_the_consumer_counts_every_event_once_and_backfill_changes_nothing
             await backfill(js, EventCounter(store, sentiment), "*")
     finally:
         stop.set()
-        await asyncio.gather(*(t for t in asyncio.all_tasks() if t.get_coro().__name__ == "consume"),
-                             return_exceptions=True)
+        await asyncio.gather(
+            *(t for t in asyncio.all_tasks() if t.get_coro().__name__ == "consume"), return_exceptions=True
+        )
         await nc.close()
         await store.close()

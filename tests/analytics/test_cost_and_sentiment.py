@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -23,7 +23,7 @@ from tests.conftest import ROOT
 
 A = "t_01aaaaaaaaaaaaaaaaaaaaaaaa"
 B = "t_01bbbbbbbbbbbbbbbbbbbbbbbb"
-NOW = datetime(2026, 3, 10, 15, 30, tzinfo=timezone.utc).timestamp()
+NOW = datetime(2026, 3, 10, 15, 30, tzinfo=UTC).timestamp()
 TODAY = date(2026, 3, 10)
 
 
@@ -34,14 +34,30 @@ def event(event_id: str, conversation: str = "c_1", at: float = NOW, **kind) -> 
 
 
 def reply(job: str, backend: str, model: str, prompt: int, completion: int) -> ev.DomainEvent:
-    return event(f"reply:{job}", reply_completed=ev.ReplyCompleted(
-        reply_id=f"r{job}", in_reply_to=job, backend=backend, model=model, total_ms=100.0,
-        prompt_tokens=prompt, completion_tokens=completion, answered=True))
+    return event(
+        f"reply:{job}",
+        reply_completed=ev.ReplyCompleted(
+            reply_id=f"r{job}",
+            in_reply_to=job,
+            backend=backend,
+            model=model,
+            total_ms=100.0,
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            answered=True,
+        ),
+    )
 
 
 def said(message: str, conversation: str, text: str, at: float = NOW) -> ev.DomainEvent:
-    return event(f"received:{message}", conversation, at, message_received=ev.MessageReceived(
-        message_id=message, role=common.ROLE_CUSTOMER, channel=common.CHANNEL_WEB, text=text))
+    return event(
+        f"received:{message}",
+        conversation,
+        at,
+        message_received=ev.MessageReceived(
+            message_id=message, role=common.ROLE_CUSTOMER, channel=common.CHANNEL_WEB, text=text
+        ),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +78,7 @@ async def count(counter: EventCounter, e: ev.DomainEvent, tenant: str = A) -> st
 
 # -- the price table ----------------------------------------------------------------
 
+
 def test_the_price_table_reads_exact_and_wildcard_entries():
     table = parse_prices('{"openai/gpt-4o-mini": [0.15, 0.6], "anthropic/*": [3, 15]}')
     assert table.find("openai", "gpt-4o-mini").cost(1_000_000, 2_000_000) == pytest.approx(1.35)
@@ -70,14 +87,17 @@ def test_the_price_table_reads_exact_and_wildcard_entries():
     assert not parse_prices("") and not parse_prices("  ")
 
 
-@pytest.mark.parametrize("raw, says", [
-    ("{not json", "not valid JSON"),
-    ("[1, 2]", "must be a JSON object"),
-    ('{"gpt-4o": [1, 2]}', '"<backend>/<model>"'),
-    ('{"openai/gpt-4o": [1]}', "[input_usd_per_1M_tokens, output_usd_per_1M_tokens]"),
-    ('{"openai/gpt-4o": ["1", 2]}', "[input_usd_per_1M_tokens, output_usd_per_1M_tokens]"),
-    ('{"openai/gpt-4o": [-1, 2]}', "not negative"),
-])
+@pytest.mark.parametrize(
+    "raw, says",
+    [
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "must be a JSON object"),
+        ('{"gpt-4o": [1, 2]}', '"<backend>/<model>"'),
+        ('{"openai/gpt-4o": [1]}', "[input_usd_per_1M_tokens, output_usd_per_1M_tokens]"),
+        ('{"openai/gpt-4o": ["1", 2]}', "[input_usd_per_1M_tokens, output_usd_per_1M_tokens]"),
+        ('{"openai/gpt-4o": [-1, 2]}', "not negative"),
+    ],
+)
 def test_a_malformed_price_table_is_refused_with_what_is_wrong(raw, says):
     with pytest.raises(ValueError) as err:
         parse_prices(raw)
@@ -86,16 +106,21 @@ def test_a_malformed_price_table_is_refused_with_what_is_wrong(raw, says):
 
 def test_analytics_refuses_to_start_with_a_malformed_price_table(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "FRONTDESK_DATA_DIR": str(tmp_path), "FRONTDESK_MODEL_PRICES": '{"echo": [1, 2]}'}
-    done = subprocess.run([sys.executable, "-m", "frontdesk", "analytics"], env=env, cwd=ROOT, capture_output=True,
-                          text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "frontdesk", "analytics"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode != 0
     assert "analytics cannot start: FRONTDESK_MODEL_PRICES: key 'echo' must be" in done.stderr
 
 
 async def test_the_overview_prices_each_backend_and_reports_unpriced_ones(store, sentiment):
     counter = EventCounter(store, sentiment)
-    for e in (reply("m1", "openai", "gpt-4o-mini", 1000, 500), reply("m2", "openai", "gpt-4o-mini", 3000, 1500),
-              reply("m3", "anthropic", "claude", 2000, 1000), reply("m4", "llamacpp", "smollm2", 100, 50)):
+    for e in (
+        reply("m1", "openai", "gpt-4o-mini", 1000, 500),
+        reply("m2", "openai", "gpt-4o-mini", 3000, 1500),
+        reply("m3", "anthropic", "claude", 2000, 1000),
+        reply("m4", "llamacpp", "smollm2", 100, 50),
+    ):
         assert await count(counter, e) == "applied"
     prices = parse_prices('{"openai/gpt-4o-mini": [0.15, 0.6], "anthropic/*": [3, 15]}')
     o = await AnalyticsCore(store, lambda: TODAY, prices=prices).overview(A, pb.DateRange())
@@ -115,6 +140,7 @@ async def test_the_overview_prices_each_backend_and_reports_unpriced_ones(store,
 
 
 # -- sentiment per conversation -----------------------------------------------------
+
 
 async def test_conversations_are_ranked_by_sentiment_paged_and_looked_up_by_id(store, sentiment):
     counter = EventCounter(store, sentiment)
@@ -149,7 +175,9 @@ async def test_conversations_are_ranked_by_sentiment_paged_and_looked_up_by_id(s
 
     got = await core.conversation_sentiment(A, ["c_happy", "c_angry", "c_unknown", "c_happy"])
     assert [(c.conversation_id, c.messages, c.label) for c in got.conversations] == [
-        ("c_happy", 1, "positive"), ("c_angry", 2, "negative")]
+        ("c_happy", 1, "positive"),
+        ("c_angry", 2, "negative"),
+    ]
     assert got.conversations[1].mean_compound == angry.mean_compound
     theirs = await core.conversation_sentiment(B, ["c_angry"])
     assert [c.messages for c in theirs.conversations] == [1]  # B's own conversation, not A's

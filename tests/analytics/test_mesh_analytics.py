@@ -55,23 +55,44 @@ async def test_the_operator_sees_what_customers_did_and_a_duplicate_counts_once(
         _, md = await c.visitor(tenant.tenant.widget_key)
         conv = await c.start(md)
         _, _, first = await c.ask(md, conv, "Where is my parcel?")
-        _, _, second = await c.ask(md, conv, "This is awful, terrible service. My parcel never arrived and I am furious!")
-        await c.chat.SubmitFeedback(chat_pb2.SubmitFeedbackRequest(conversation_id=conv, message_id=first.id,
-                                                                   helpful=True), metadata=md, timeout=10)
-        await c.chat.SubmitFeedback(chat_pb2.SubmitFeedbackRequest(conversation_id=conv, message_id=second.id,
-                                                                   helpful=False), metadata=md, timeout=10)
-        await c.chat.RateConversation(chat_pb2.RateConversationRequest(conversation_id=conv, score=2),
-                                      metadata=md, timeout=10)
+        _, _, second = await c.ask(
+            md, conv, "This is awful, terrible service. My parcel never arrived and I am furious!"
+        )
+        await c.chat.SubmitFeedback(
+            chat_pb2.SubmitFeedbackRequest(conversation_id=conv, message_id=first.id, helpful=True),
+            metadata=md,
+            timeout=10,
+        )
+        await c.chat.SubmitFeedback(
+            chat_pb2.SubmitFeedbackRequest(conversation_id=conv, message_id=second.id, helpful=False),
+            metadata=md,
+            timeout=10,
+        )
+        await c.chat.RateConversation(
+            chat_pb2.RateConversationRequest(conversation_id=conv, score=2), metadata=md, timeout=10
+        )
         # a second conversation goes to a person, who closes it: human-resolved
         other = await c.start(md)
-        await c.chat.RequestHuman(chat_pb2.RequestHumanRequest(conversation_id=other, reason="a person please"),
-                                  metadata=md, timeout=10)
+        await c.chat.RequestHuman(
+            chat_pb2.RequestHumanRequest(conversation_id=other, reason="a person please"), metadata=md, timeout=10
+        )
         await c.admin.TakeOver(admin_pb2.TakeOverRequest(conversation_id=other), metadata=op, timeout=10)
-        await c.admin.CloseConversation(admin_pb2.CloseConversationRequest(conversation_id=other), metadata=op,
-                                        timeout=10)
+        await c.admin.CloseConversation(
+            admin_pb2.CloseConversationRequest(conversation_id=other), metadata=op, timeout=10
+        )
 
-        o = await overview_when(analytics, op, lambda o: o.questions == 2 and o.ai_answered == 2 and o.ratings == 1
-                                and o.helpful + o.not_helpful == 2 and o.human_resolved == 1, "everything counted")
+        o = await overview_when(
+            analytics,
+            op,
+            lambda o: (
+                o.questions == 2
+                and o.ai_answered == 2
+                and o.ratings == 1
+                and o.helpful + o.not_helpful == 2
+                and o.human_resolved == 1
+            ),
+            "everything counted",
+        )
         assert (o.accuracy, o.satisfaction, list(o.rating_counts)) == (0.5, 2.0, [0, 1, 0, 0, 0])
         assert (o.handed_off, o.closed, o.ai_resolved) == (1, 1, 0)
         assert [(r.name, r.count) for r in o.handoff_reasons] == [("customer_request", 1)]
@@ -113,8 +134,9 @@ async def test_the_operator_sees_what_customers_did_and_a_duplicate_counts_once(
             await analytics.GetOverview(pb.GetOverviewRequest(), metadata=md, timeout=10)
         assert denied.value.code() in (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED)
         with pytest.raises(grpc.aio.AioRpcError) as bad:
-            await analytics.GetOverview(pb.GetOverviewRequest(range=pb.DateRange(from_day="yesterday")),
-                                        metadata=op, timeout=10)
+            await analytics.GetOverview(
+                pb.GetOverviewRequest(range=pb.DateRange(from_day="yesterday")), metadata=op, timeout=10
+            )
         assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "YYYY-MM-DD" in bad.value.details()
 
         status = await c.admin.GetSystemStatus(admin_pb2.GetSystemStatusRequest(), metadata=op, timeout=10)

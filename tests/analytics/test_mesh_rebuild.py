@@ -53,13 +53,18 @@ async def test_after_an_outage_the_logs_rebuild_what_analytics_never_saw(mesh):
         # before the outage, counted live: a question with a thumbs up and 4 stars, a handoff
         calm = await c.start(md)
         _, _, answer = await c.ask(md, calm, "Thanks! How do I change my address?")
-        await c.chat.SubmitFeedback(chat_pb2.SubmitFeedbackRequest(conversation_id=calm, message_id=answer.id,
-                                                                   helpful=True), metadata=md, timeout=10)
-        await c.chat.RateConversation(chat_pb2.RateConversationRequest(conversation_id=calm, score=4),
-                                      metadata=md, timeout=10)
+        await c.chat.SubmitFeedback(
+            chat_pb2.SubmitFeedbackRequest(conversation_id=calm, message_id=answer.id, helpful=True),
+            metadata=md,
+            timeout=10,
+        )
+        await c.chat.RateConversation(
+            chat_pb2.RateConversationRequest(conversation_id=calm, score=4), metadata=md, timeout=10
+        )
         person = await c.start(md)
-        await c.chat.RequestHuman(chat_pb2.RequestHumanRequest(conversation_id=person, reason="a person please"),
-                                  metadata=md, timeout=10)
+        await c.chat.RequestHuman(
+            chat_pb2.RequestHumanRequest(conversation_id=person, reason="a person please"), metadata=md, timeout=10
+        )
         before = await overview_when(analytics, op, lambda o: figures(o) == (1, 1, 1, 1, 0, 1, 4.0), "counted live")
         await settled(js)
 
@@ -74,13 +79,18 @@ async def test_after_an_outage_the_logs_rebuild_what_analytics_never_saw(mesh):
             angry = await c.start(md)
             _, _, first = await c.ask(md, angry, "This is terrible. You charged me twice, awful service!")
             await c.ask(md, angry, "I am furious, nobody helps me.")
-            await c.chat.SubmitFeedback(chat_pb2.SubmitFeedbackRequest(conversation_id=angry, message_id=first.id,
-                                                                       helpful=False), metadata=md, timeout=10)
-            await c.chat.RateConversation(chat_pb2.RateConversationRequest(conversation_id=angry, score=1),
-                                          metadata=md, timeout=10)
+            await c.chat.SubmitFeedback(
+                chat_pb2.SubmitFeedbackRequest(conversation_id=angry, message_id=first.id, helpful=False),
+                metadata=md,
+                timeout=10,
+            )
+            await c.chat.RateConversation(
+                chat_pb2.RateConversationRequest(conversation_id=angry, score=1), metadata=md, timeout=10
+            )
             other = await c.start(md)
-            await c.chat.RequestHuman(chat_pb2.RequestHumanRequest(conversation_id=other, reason="call me"),
-                                      metadata=md, timeout=10)
+            await c.chat.RequestHuman(
+                chat_pb2.RequestHumanRequest(conversation_id=other, reason="call me"), metadata=md, timeout=10
+            )
             await pending_at_least(js, 7)  # 2 questions, 2 replies, a thumb, a rating, a handoff
             await js.purge_stream(bus.EVENTS_STREAM, subject=bus.events_subject(tenant_id, ">"))
         finally:
@@ -98,12 +108,14 @@ async def test_after_an_outage_the_logs_rebuild_what_analytics_never_saw(mesh):
         assert after.negative_messages == 2 and after.reply.count == 3
         # the rebuilt replies' backend is not in the logs: counted apart, without tokens
         assert {(b.backend, b.replies) for b in after.backends} == {("echo", 1), ("unknown", 2)}
-        worst = await analytics.ListConversationSentiment(pb.ListConversationSentimentRequest(), metadata=op,
-                                                          timeout=10)
+        worst = await analytics.ListConversationSentiment(
+            pb.ListConversationSentimentRequest(), metadata=op, timeout=10
+        )
         assert worst.total == 2 and worst.conversations[0].conversation_id == angry
         assert worst.conversations[0].messages == 2 and worst.conversations[0].label == "negative"
         badges = await analytics.GetConversationSentiment(
-            pb.GetConversationSentimentRequest(conversation_ids=[angry, calm, other]), metadata=op, timeout=10)
+            pb.GetConversationSentimentRequest(conversation_ids=[angry, calm, other]), metadata=op, timeout=10
+        )
         assert [(s.conversation_id, s.label) for s in badges.conversations] == [(angry, "negative"), (calm, "positive")]
 
         # running it again, through the gateway or from the shell, changes nothing

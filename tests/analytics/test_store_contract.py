@@ -28,6 +28,7 @@ def delta(**counters) -> Bucket:
 @pytest.fixture(params=["sqlite", "cql"])
 def make_store(request, tmp_path):
     """A factory: every call opens another client on the same data (another process, in effect)."""
+
     def make():
         if request.param == "sqlite":
             store = SqliteAnalyticsStore(tmp_path / "analytics.db")
@@ -82,8 +83,11 @@ async def test_concurrent_writers_and_duplicates_count_every_event_exactly_once(
     first, second = make_store(), make_store()
     try:
         events = [(f"ev:{i}", f"2026-03-01T{i % 3:02d}") for i in range(60)]
-        jobs = [s.apply(A, eid, hour, delta(questions=1, tokens=i)) for i, (eid, hour) in enumerate(events)
-                for s in (first, second)]
+        jobs = [
+            s.apply(A, eid, hour, delta(questions=1, tokens=i))
+            for i, (eid, hour) in enumerate(events)
+            for s in (first, second)
+        ]
         results = await asyncio.gather(*jobs)
         assert sum(results) == 60
         hours = await first.hours(A, "2026-03-01T00", "2026-03-01T23")
@@ -132,22 +136,40 @@ def ms(day: str, hour: int) -> int:
 async def test_sentiment_is_kept_per_conversation_once_per_message_and_per_tenant(make_store):
     store = make_store()
     try:
+
         def said(conv, msg, day, hour, score):
             return MessageScore(conv, msg, ms(day, hour), score)
 
         # conversation c1: two messages on two days; c2: one; the same message again (a
         # duplicate event, a rebuild) changes nothing
-        assert await store.apply(A, "received:m1", "2026-03-01T10", delta(questions=1),
-                                 score=said("c1", "m1", "2026-03-01", 10, -800)) is True
-        assert await store.apply(A, "received:m2", "2026-03-02T09", delta(questions=1),
-                                 score=said("c1", "m2", "2026-03-02", 9, 200)) is True
-        assert await store.apply(A, "received:m3", "2026-03-02T11", delta(questions=1),
-                                 score=said("c2", "m3", "2026-03-02", 11, 500)) is True
-        assert await store.apply(A, "received:m1", "2026-03-01T10", delta(questions=1),
-                                 score=said("c1", "m1", "2026-03-01", 10, -800)) is False
+        assert (
+            await store.apply(
+                A, "received:m1", "2026-03-01T10", delta(questions=1), score=said("c1", "m1", "2026-03-01", 10, -800)
+            )
+            is True
+        )
+        assert (
+            await store.apply(
+                A, "received:m2", "2026-03-02T09", delta(questions=1), score=said("c1", "m2", "2026-03-02", 9, 200)
+            )
+            is True
+        )
+        assert (
+            await store.apply(
+                A, "received:m3", "2026-03-02T11", delta(questions=1), score=said("c2", "m3", "2026-03-02", 11, 500)
+            )
+            is True
+        )
+        assert (
+            await store.apply(
+                A, "received:m1", "2026-03-01T10", delta(questions=1), score=said("c1", "m1", "2026-03-01", 10, -800)
+            )
+            is False
+        )
         await store.put_score(A, said("c2", "m3", "2026-03-02", 11, 500))  # rewriting is harmless
-        await store.apply(B, "received:m9", "2026-03-01T10", delta(questions=1),
-                          score=said("c1", "m9", "2026-03-01", 10, -999))  # another tenant, same conversation id
+        await store.apply(
+            B, "received:m9", "2026-03-01T10", delta(questions=1), score=said("c1", "m9", "2026-03-01", 10, -999)
+        )  # another tenant, same conversation id
 
         whole = await store.conversation_scores(A, ["c1", "c2", "c-none"])
         assert sorted(whole) == ["c1", "c2"]
@@ -186,15 +208,18 @@ async def test_cql_the_event_record_and_the_aggregate_are_one_partition(cql_serv
     try:
         for i in range(6):
             await store.apply(A, f"e{i}", "2026-03-01T10", delta(questions=1))
-        rows = list(cql_admin.execute(f"SELECT tenant_id, day, shard, event_id, version, hours "
-                                      f"FROM {cql_keyspace}.analytics_days"))
+        rows = list(
+            cql_admin.execute(
+                f"SELECT tenant_id, day, shard, event_id, version, hours FROM {cql_keyspace}.analytics_days"
+            )
+        )
         events = sorted(r["event_id"] for r in rows if r["event_id"])
         assert events == [f"e{i}" for i in range(6)]
         per_partition = {}
         for r in rows:
             per_partition.setdefault((r["tenant_id"], r["day"], r["shard"]), []).append(r)
         assert len(per_partition) == 2  # both shards in use
-        for key, members in per_partition.items():
+        for members in per_partition.values():
             counted = len([r for r in members if r["event_id"]])
             version = members[0]["version"]
             assert version == counted  # one version step per event, no more

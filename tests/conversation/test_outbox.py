@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import nats
 
-from frontdesk import bus, ids, settings as settings_mod
+from conversation.service import ConversationCore
+from frontdesk import bus, ids
+from frontdesk import settings as settings_mod
 from frontdesk.caller import Caller
 from frontdesk.common.v1 import common_pb2 as common
 from frontdesk.inference.v1 import inference_pb2
 from frontdesk.publish import Publisher
 from frontdesk.stores.sqlite import SqliteLogStore
-from conversation.service import ConversationCore
 
 TENANT = "t_01outboxtenant00000000000a"
 
@@ -27,17 +28,24 @@ async def test_sweeper_publishes_jobs_whose_publication_was_lost(nats_server, tm
         caller = Caller(tenant_id=TENANT, kind="visitor", subject="v_1", role="visitor")
         conv = await core.start(caller, 0, {})
         # what a crash between the write and the publish leaves behind
-        lost, _ = await store.append_message(TENANT, common.Message(
-            id=ids.new_id("message"), conversation_id=conv.id, role=common.ROLE_CUSTOMER, text="anyone there?"), enqueue=True)
+        lost, _ = await store.append_message(
+            TENANT,
+            common.Message(
+                id=ids.new_id("message"), conversation_id=conv.id, role=common.ROLE_CUSTOMER, text="anyone there?"
+            ),
+            enqueue=True,
+        )
         # and a normal send, whose job is published at once
         sent, queued = await core.send_customer_message(caller, conv.id, "hello")
         assert queued
 
         assert await core.sweep_outbox(older_than_ms=0) == 0, "young entries are left to their publisher"
-        assert await core.sweep_outbox(older_than_ms=2 ** 62) == 1
-        assert await core.sweep_outbox(older_than_ms=2 ** 62) == 0, "a swept entry is gone"
+        assert await core.sweep_outbox(older_than_ms=2**62) == 1
+        assert await core.sweep_outbox(older_than_ms=2**62) == 0, "a swept entry is gone"
 
-        sub = await js.pull_subscribe(bus.jobs_subject(TENANT), durable=bus.tenant_consumer(TENANT), stream=bus.JOBS_STREAM)
+        sub = await js.pull_subscribe(
+            bus.jobs_subject(TENANT), durable=bus.tenant_consumer(TENANT), stream=bus.JOBS_STREAM
+        )
         jobs = [inference_pb2.AiJob.FromString(m.data) for m in await sub.fetch(10, timeout=2)]
         assert sorted(j.message_id for j in jobs) == sorted([lost.id, sent.id])
         assert all(j.tenant_id == TENANT and j.conversation_id == conv.id for j in jobs)

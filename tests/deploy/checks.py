@@ -7,7 +7,6 @@ import sys
 from dataclasses import fields
 
 from frontdesk import settings as settings_mod
-
 from tests.deploy.tooling import ROOT
 
 # the services `frontdesk <command>` runs, and the setting naming each one's gRPC port
@@ -38,7 +37,8 @@ def check_cli_command(command: str) -> None:
     """`frontdesk COMMAND` exists in the real CLI (its parser accepts it)."""
     if command in _cli_checked:
         return
-    result = subprocess.run([sys.executable, "-m", "frontdesk.cli", command, "--help"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "frontdesk.cli", command, "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, f"`frontdesk {command}` is not a command of frontdesk/cli.py:\n{result.stderr}"
     _cli_checked.add(command)

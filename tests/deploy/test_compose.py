@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import yaml
 
@@ -20,13 +18,24 @@ def frontdesk_services(model: dict) -> dict[str, dict]:
 
 
 def test_the_compose_file_loads_with_the_compose_spec(compose_model):
-    expected = {"envoy", "vllm", "nats-1", "nats-2", "nats-3", "scylla", "minio", "prometheus", "grafana",
-                *FRONTDESK_SERVICES}
+    expected = {
+        "envoy",
+        "vllm",
+        "nats-1",
+        "nats-2",
+        "nats-3",
+        "scylla",
+        "minio",
+        "prometheus",
+        "grafana",
+        *FRONTDESK_SERVICES,
+    }
     assert expected <= set(compose_model["services"])
 
 
-@pytest.mark.parametrize("variable", sorted({"FRONTDESK_SECRET", "MINIO_ROOT_PASSWORD", "VLLM_API_KEY",
-                                             "GRAFANA_ADMIN_PASSWORD"}))
+@pytest.mark.parametrize(
+    "variable", sorted({"FRONTDESK_SECRET", "MINIO_ROOT_PASSWORD", "VLLM_API_KEY", "GRAFANA_ADMIN_PASSWORD"})
+)
 def test_a_missing_secret_is_refused(validator, variable):
     result = tooling.run_validator("compose", str(COMPOSE), env=compose_env(**{variable: None}))
     assert result.returncode != 0
@@ -101,6 +110,9 @@ def test_config_files_and_build_context_exist(compose_model):
 
 
 def test_env_example_names_every_required_variable():
-    names = {line.split("=", 1)[0] for line in (COMPOSE.parent / "env.example").read_text().splitlines()
-             if line and not line.startswith("#")}
+    names = {
+        line.split("=", 1)[0]
+        for line in (COMPOSE.parent / "env.example").read_text().splitlines()
+        if line and not line.startswith("#")
+    }
     assert {"FRONTDESK_SECRET", "MINIO_ROOT_PASSWORD", "VLLM_API_KEY", "GRAFANA_ADMIN_PASSWORD"} <= names

@@ -9,8 +9,12 @@ import json
 import re
 import tomllib
 
+import pytest
+
 from tests.deploy.checks import SERVICE_PORT_SETTING
 from tests.deploy.tooling import DEPLOY, ROOT
+
+pytestmark = pytest.mark.unit
 
 DOCKERFILE = DEPLOY / "docker" / "Dockerfile"
 
@@ -42,7 +46,7 @@ def test_web_has_the_build_script_the_image_runs():
 
 
 def test_runs_as_a_non_root_user_with_the_frontdesk_entry_point():
-    final = instructions()[max(i for i, (w, _) in enumerate(instructions()) if w == "FROM"):]
+    final = instructions()[max(i for i, (w, _) in enumerate(instructions()) if w == "FROM") :]
     users = [rest for word, rest in final if word == "USER"]
     assert users and not users[-1].startswith(("root", "0"))
     entry = next(rest for word, rest in final if word == "ENTRYPOINT")
@@ -50,8 +54,11 @@ def test_runs_as_a_non_root_user_with_the_frontdesk_entry_point():
 
 
 def test_every_copied_source_exists_and_passes_the_dockerignore():
-    ignore = [line for line in (DEPLOY / "docker" / "Dockerfile.dockerignore").read_text().splitlines()
-              if line and not line.startswith("#")]
+    ignore = [
+        line
+        for line in (DEPLOY / "docker" / "Dockerfile.dockerignore").read_text().splitlines()
+        if line and not line.startswith("#")
+    ]
 
     def included(path: str) -> bool:
         keep = True

@@ -37,8 +37,9 @@ def _mutations():
         edge_hcm(cfg)["stat_prefx"] = "edge"
 
     def unknown_filter_type(cfg):
-        edge_hcm(cfg)["http_filters"][2]["typed_config"]["@type"] = \
+        edge_hcm(cfg)["http_filters"][2]["typed_config"]["@type"] = (
             "type.googleapis.com/envoy.extensions.filters.http.grpc_webb.v3.GrpcWeb"
+        )
 
     def rule_inside_typed_config(cfg):
         edge_hcm(cfg)["http2_protocol_options"]["max_concurrent_streams"] = 0  # PGV: range [1, 2^31-1]
@@ -79,8 +80,7 @@ def test_every_public_service_and_only_those_route_to_the_gateways_grpc_port():
 
 
 def test_server_streams_have_no_route_timeout_and_a_long_idle_timeout():
-    streaming = {f"/{svc.full_name}/{m.name}" for svc in grpcweb.SERVED for m in svc.methods
-                 if m.server_streaming}
+    streaming = {f"/{svc.full_name}/{m.name}" for svc in grpcweb.SERVED for m in svc.methods if m.server_streaming}
     assert streaming, "no server-streaming RPC found"
     by_path = {r["match"].get("path"): r["route"] for r in routes(config())}
     for path in streaming:
@@ -105,7 +105,9 @@ def test_static_pages_go_to_the_web_port_and_grpc_to_the_grpc_port_over_http2():
 
     assert port(clusters["gateway_grpc"]) == {"address": "gateway", "port_value": Settings.gateway_port}
     assert port(clusters["gateway_web"]) == {"address": "gateway", "port_value": Settings.web_port}
-    options = clusters["gateway_grpc"]["typed_extension_protocol_options"]["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"]
+    options = clusters["gateway_grpc"]["typed_extension_protocol_options"][
+        "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
+    ]
     assert "http2_protocol_options" in options["explicit_http_config"]
     assert clusters["gateway_grpc"]["health_checks"][0]["grpc_health_check"] == {"service_name": ""}
     # every route names a defined cluster
@@ -123,7 +125,9 @@ def test_circuit_breaker_admits_the_streams_the_gateways_hold():
 
 
 def test_cors_matches_the_gateways_own_grpc_web_edge():
-    policy = edge_hcm(config())["route_config"]["virtual_hosts"][0]["typed_per_filter_config"]["envoy.filters.http.cors"]
+    policy = edge_hcm(config())["route_config"]["virtual_hosts"][0]["typed_per_filter_config"][
+        "envoy.filters.http.cors"
+    ]
     allowed = {h.strip() for h in policy["allow_headers"].split(",")}
     exposed = {h.strip() for h in policy["expose_headers"].split(",")}
     assert set(grpcweb.CORS_ALLOW_HEADERS) <= allowed

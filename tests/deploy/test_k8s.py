@@ -82,11 +82,11 @@ def test_every_service_selects_a_workload_and_targets_its_ports(k8s_docs):
     workloads = [*by_kind(k8s_docs, "Deployment").values(), *by_kind(k8s_docs, "StatefulSet").values()]
     for name, service in by_kind(k8s_docs, "Service").items():
         selector = service["spec"]["selector"]
-        matches = [w for w in workloads
-                   if selector.items() <= w["spec"]["template"]["metadata"]["labels"].items()]
+        matches = [w for w in workloads if selector.items() <= w["spec"]["template"]["metadata"]["labels"].items()]
         assert matches, f"Service {name} selects nothing"
-        port_names = {p["name"] for w in matches for c in w["spec"]["template"]["spec"]["containers"]
-                      for p in c.get("ports", [])}
+        port_names = {
+            p["name"] for w in matches for c in w["spec"]["template"]["spec"]["containers"] for p in c.get("ports", [])
+        }
         for port in service["spec"]["ports"]:
             assert port["targetPort"] in port_names | {port["port"]}, (name, port)
 
@@ -139,7 +139,11 @@ def test_generated_configmaps_carry_the_same_files_as_compose(k8s_docs):
     assert envoy["data"]["envoy.yaml"] == (DEPLOY / "envoy" / "envoy.yaml").read_text()
     assert nats["data"]["nats.conf"] == (DEPLOY / "nats" / "nats.conf").read_text()
     # the workloads mount the hashed names kustomize generated
-    mounted = {v["configMap"]["name"] for kind in ("Deployment", "StatefulSet")
-               for w in by_kind(k8s_docs, kind).values()
-               for v in w["spec"]["template"]["spec"].get("volumes", []) if "configMap" in v}
+    mounted = {
+        v["configMap"]["name"]
+        for kind in ("Deployment", "StatefulSet")
+        for w in by_kind(k8s_docs, kind).values()
+        for v in w["spec"]["template"]["spec"].get("volumes", [])
+        if "configMap" in v
+    }
     assert {envoy["metadata"]["name"], nats["metadata"]["name"]} <= mounted

@@ -12,8 +12,13 @@ CONF = tooling.DEPLOY / "nats" / "nats.conf"
 
 
 def nats_test(conf, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([str(tooling.nats_server()), "-t", "-c", str(conf)], capture_output=True, text=True,
-                          env={"PATH": os.environ.get("PATH", ""), **env}, timeout=30)
+    return subprocess.run(
+        [str(tooling.nats_server()), "-t", "-c", str(conf)],
+        capture_output=True,
+        text=True,
+        env={"PATH": os.environ.get("PATH", ""), **env},
+        timeout=30,
+    )
 
 
 def node_env(compose_model, service: str) -> dict[str, str]:

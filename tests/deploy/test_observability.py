@@ -31,8 +31,12 @@ def service_series() -> set[str]:
         importlib.import_module(module)
     names = set()
     for family in REGISTRY.collect():
-        suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"),
-                    "summary": ("_sum", "_count"), "gauge": ("",)}.get(family.type, ("",))
+        suffixes = {
+            "counter": ("_total",),
+            "histogram": ("_bucket", "_sum", "_count"),
+            "summary": ("_sum", "_count"),
+            "gauge": ("",),
+        }.get(family.type, ("",))
         names.update(family.name + s for s in suffixes)
     assert "frontdesk_rpc_total" in names
     return names
@@ -88,8 +92,9 @@ def test_every_frontdesk_service_is_scraped_at_its_metrics_port(compose_model):
         settings = check_frontdesk_env(svc["environment"], name)
         job = jobs[svc["command"][0]]
         # DNS discovery: every replica (gateway runs two) is a target
-        assert job["dns_sd_configs"] == [{**job["dns_sd_configs"][0], "names": [name], "type": "A",
-                                          "port": settings.metrics_port}], name
+        assert job["dns_sd_configs"] == [
+            {**job["dns_sd_configs"][0], "names": [name], "type": "A", "port": settings.metrics_port}
+        ], name
 
 
 def test_dashboard_and_rule_queries_parse_and_use_real_metrics(validator, service_series):
@@ -108,9 +113,15 @@ def test_promql_check_catches_an_unknown_metric(validator, service_series):
 
 def test_the_dashboard_covers_what_operators_watch():
     text = " ".join(dashboard_exprs())
-    for metric in ("frontdesk_rpc_total", "frontdesk_rpc_seconds_bucket", "frontdesk_consumer_lag",
-                   "frontdesk_stream_messages", "frontdesk_first_token_seconds_bucket",
-                   "frontdesk_model_tokens_total", "frontdesk_open_event_streams"):
+    for metric in (
+        "frontdesk_rpc_total",
+        "frontdesk_rpc_seconds_bucket",
+        "frontdesk_consumer_lag",
+        "frontdesk_stream_messages",
+        "frontdesk_first_token_seconds_bucket",
+        "frontdesk_model_tokens_total",
+        "frontdesk_open_event_streams",
+    ):
         assert metric in text, metric
     assert re.search(r'outcome="handed_off"', text), "handoffs"
 

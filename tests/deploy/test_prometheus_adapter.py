@@ -30,8 +30,11 @@ def exported_metrics() -> dict[str, set[str]]:
 def render(query: str, series: str, kind: str) -> str:
     """What the adapter sends Prometheus: the template with a concrete series, the label
     matchers of a request and the group-by of its resource."""
-    values = {"Series": series, "LabelMatchers": 'namespace="frontdesk"' + (',stream="JOBS"' if kind == "external" else ""),
-              "GroupBy": "pod" if kind == "custom" else "namespace"}
+    values = {
+        "Series": series,
+        "LabelMatchers": 'namespace="frontdesk"' + (',stream="JOBS"' if kind == "external" else ""),
+        "GroupBy": "pod" if kind == "custom" else "namespace",
+    }
 
     def fill(m):
         if m.group(1) not in values:
@@ -67,8 +70,9 @@ def check(values: dict) -> dict[str, dict[str, str]]:
             if kind == "custom":
                 assert "pod" in overrides, "a Pods metric is per pod"
             names = tooling.promql_metrics([rule["seriesQuery"]])[0]["metrics"]
-            assert len(names) == 1 and names[0] in exported, \
+            assert len(names) == 1 and names[0] in exported, (
                 f"{rule['seriesQuery']} selects {names}, not an exported metric"
+            )
             metric = names[0]
             query = render(rule["metricsQuery"], metric, kind)
             parsed = tooling.promql_metrics([query])[0]["metrics"]
@@ -86,8 +90,10 @@ def values() -> dict:
 
 def test_the_adapter_rules_parse_and_select_exported_metrics(values, validator):
     served = check(values)
-    assert served == {"custom": {"frontdesk_open_event_streams": "frontdesk_open_event_streams"},
-                      "external": {"frontdesk_consumer_lag": "frontdesk_consumer_lag"}}
+    assert served == {
+        "custom": {"frontdesk_open_event_streams": "frontdesk_open_event_streams"},
+        "external": {"frontdesk_consumer_lag": "frontdesk_consumer_lag"},
+    }
     assert values["prometheus"]["url"].startswith("http") and isinstance(values["prometheus"]["port"], int)
 
 
@@ -98,8 +104,10 @@ def test_every_hpa_metric_is_served_by_a_rule(values, k8s_docs, validator):
         for m in hpa["spec"]["metrics"]:
             if m["type"] == "External":
                 wanted["external"].add(m["external"]["metric"]["name"])
-                assert set(m["external"]["metric"].get("selector", {}).get("matchLabels", {})) <= \
-                    exported_metrics()[m["external"]["metric"]["name"]]
+                assert (
+                    set(m["external"]["metric"].get("selector", {}).get("matchLabels", {}))
+                    <= exported_metrics()[m["external"]["metric"]["name"]]
+                )
             elif m["type"] == "Pods":
                 wanted["custom"].add(m["pods"]["metric"]["name"])
     assert wanted["external"] == {"frontdesk_consumer_lag"}
@@ -107,12 +115,21 @@ def test_every_hpa_metric_is_served_by_a_rule(values, k8s_docs, validator):
         assert names <= set(served[kind]), (kind, names, served[kind])
 
 
-@pytest.mark.parametrize("break_it, says", [
-    (lambda v: v["rules"]["external"][0].update(metricsQuery="max by (stream) (<<.Series>>{<<.LabelMatchers>>}"), "parse"),
-    (lambda v: v["rules"]["external"][0].update(seriesQuery='frontdesk_consumer_lags{stream!=""}'), "not an exported"),
-    (lambda v: v["rules"]["custom"][0].update(metricQuery="x"), "does not know"),
-    (lambda v: v["rules"]["external"][0]["resources"].update(overrides={}), "namespace"),
-])
+@pytest.mark.parametrize(
+    "break_it, says",
+    [
+        (
+            lambda v: v["rules"]["external"][0].update(metricsQuery="max by (stream) (<<.Series>>{<<.LabelMatchers>>}"),
+            "parse",
+        ),
+        (
+            lambda v: v["rules"]["external"][0].update(seriesQuery='frontdesk_consumer_lags{stream!=""}'),
+            "not an exported",
+        ),
+        (lambda v: v["rules"]["custom"][0].update(metricQuery="x"), "does not know"),
+        (lambda v: v["rules"]["external"][0]["resources"].update(overrides={}), "namespace"),
+    ],
+)
 def test_the_adapter_check_can_fail(values, validator, break_it, says):
     broken = copy.deepcopy(values)
     break_it(broken)

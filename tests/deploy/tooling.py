@@ -27,10 +27,12 @@ def validator() -> Path:
     return gotools.tool("deploy-validate", "validate")
 
 
-def run_validator(*args: str, stdin: str | None = None, env: dict[str, str] | None = None,
-                  cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([str(validator()), *args], input=stdin, capture_output=True, text=True,
-                          env=env, cwd=cwd, timeout=120)
+def run_validator(
+    *args: str, stdin: str | None = None, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(validator()), *args], input=stdin, capture_output=True, text=True, env=env, cwd=cwd, timeout=120
+    )
 
 
 def nats_server() -> Path:

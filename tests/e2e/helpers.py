@@ -29,7 +29,9 @@ class Client:
         return s.visitor_id, bearer(s.token)
 
     async def operator(self, slug: str, email: str, password: str) -> tuple:
-        s = await self.auth.OperatorLogin(auth_pb2.OperatorLoginRequest(tenant=slug, email=email, password=password), timeout=10)
+        s = await self.auth.OperatorLogin(
+            auth_pb2.OperatorLoginRequest(tenant=slug, email=email, password=password), timeout=10
+        )
         return bearer(s.token)
 
     async def start(self, md) -> str:
@@ -42,8 +44,9 @@ class Client:
         try:
             first = await asyncio.wait_for(events.read(), 10)
             assert first.WhichOneof("kind") == "status_changed"
-            sent = await self.chat.SendMessage(chat_pb2.SendMessageRequest(conversation_id=conversation_id, text=text),
-                                               metadata=md, timeout=10)
+            sent = await self.chat.SendMessage(
+                chat_pb2.SendMessageRequest(conversation_id=conversation_id, text=text), metadata=md, timeout=10
+            )
             deltas = []
 
             async def collect():
@@ -63,6 +66,12 @@ class Client:
 
 async def create_tenant(client: Client, platform_token: str, slug: str) -> admin_pb2.CreateTenantResponse:
     return await client.admin.CreateTenant(
-        admin_pb2.CreateTenantRequest(slug=slug, name=f"Tenant {slug}", owner_email=f"owner@{slug}.example",
-                                      owner_password="correct horse battery"),
-        metadata=bearer(platform_token), timeout=10)
+        admin_pb2.CreateTenantRequest(
+            slug=slug,
+            name=f"Tenant {slug}",
+            owner_email=f"owner@{slug}.example",
+            owner_password="correct horse battery",
+        ),
+        metadata=bearer(platform_token),
+        timeout=10,
+    )

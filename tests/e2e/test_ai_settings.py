@@ -30,8 +30,9 @@ async def wait_for_handoff(client: Client, md, conversation_id: str, text: str, 
     events = client.chat.StreamEvents(chat_pb2.StreamEventsRequest(conversation_id=conversation_id), metadata=md)
     try:
         await asyncio.wait_for(events.read(), 10)
-        await client.chat.SendMessage(chat_pb2.SendMessageRequest(conversation_id=conversation_id, text=text),
-                                      metadata=md, timeout=10)
+        await client.chat.SendMessage(
+            chat_pb2.SendMessageRequest(conversation_id=conversation_id, text=text), metadata=md, timeout=10
+        )
 
         async def watch():
             while (ev := await events.read()) is not grpc.aio.EOF:
@@ -47,30 +48,40 @@ async def wait_for_handoff(client: Client, md, conversation_id: str, text: str, 
 
 
 async def test_a_tenant_brings_its_own_model_and_key(server, tmp_path):  # noqa: F811
-    mesh = start_mesh(tmp_path / "data", backend="echo", tenant_settings_ttl_s=1,
-                      model_url_allowlist=f"http://127.0.0.1:{server.port}/")
+    mesh = start_mesh(
+        tmp_path / "data",
+        backend="echo",
+        tenant_settings_ttl_s=1,
+        model_url_allowlist=f"http://127.0.0.1:{server.port}/",
+    )
     try:
         async with mesh.channel() as ch:
             c = Client(ch)
             acme = await create_tenant(c, PLATFORM_TOKEN, "acme-ai")
             admin_md = bearer(acme.api_key)
-            own = admin_pb2.AiSettings(backend="openai", model="smollm2", base_url=server.base_url, max_tokens=12,
-                                       temperature=0.0)
+            own = admin_pb2.AiSettings(
+                backend="openai", model="smollm2", base_url=server.base_url, max_tokens=12, temperature=0.0
+            )
 
             # bad settings are refused with a reason, nothing stored
-            for bad, why in [(admin_pb2.AiSettings(backend="bogus"), "backend"),
-                             (admin_pb2.AiSettings(backend="openai", model="m", base_url="http://10.9.9.9/v1"), "allowlist"),
-                             (admin_pb2.AiSettings(backend="anthropic"), "model")]:
+            for bad, why in [
+                (admin_pb2.AiSettings(backend="bogus"), "backend"),
+                (admin_pb2.AiSettings(backend="openai", model="m", base_url="http://10.9.9.9/v1"), "allowlist"),
+                (admin_pb2.AiSettings(backend="anthropic"), "model"),
+            ]:
                 with pytest.raises(grpc.aio.AioRpcError) as err:
                     await c.admin.UpdateAiSettings(admin_pb2.UpdateAiSettingsRequest(settings=bad), metadata=admin_md)
                 assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and why in err.value.details()
             with pytest.raises(grpc.aio.AioRpcError) as err:
-                await c.admin.UpdateAiSettings(admin_pb2.UpdateAiSettingsRequest(
-                    settings=own, api_key=API_KEY, clear_api_key=True), metadata=admin_md)
+                await c.admin.UpdateAiSettings(
+                    admin_pb2.UpdateAiSettingsRequest(settings=own, api_key=API_KEY, clear_api_key=True),
+                    metadata=admin_md,
+                )
             assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
-            saved = await c.admin.UpdateAiSettings(admin_pb2.UpdateAiSettingsRequest(settings=own, api_key=API_KEY),
-                                                   metadata=admin_md)
+            saved = await c.admin.UpdateAiSettings(
+                admin_pb2.UpdateAiSettingsRequest(settings=own, api_key=API_KEY), metadata=admin_md
+            )
             assert saved.has_api_key and saved.backend == "openai" and saved.base_url == server.base_url
             read = await c.admin.GetAiSettings(admin_pb2.GetAiSettingsRequest(), metadata=admin_md)
             assert read.has_api_key and API_KEY not in str(read)
@@ -90,8 +101,9 @@ async def test_a_tenant_brings_its_own_model_and_key(server, tmp_path):  # noqa:
             # another tenant whose record holds a copy of acme's sealed key cannot use it:
             # its worker cannot open the key, the endpoint answers 401, the customer is handed to a person
             copycat = await create_tenant(c, PLATFORM_TOKEN, "copycat-ai")
-            await c.admin.UpdateAiSettings(admin_pb2.UpdateAiSettingsRequest(settings=own),
-                                           metadata=bearer(copycat.api_key))
+            await c.admin.UpdateAiSettings(
+                admin_pb2.UpdateAiSettingsRequest(settings=own), metadata=bearer(copycat.api_key)
+            )
             accounts = SqliteAccountStore(mesh.data_dir / "accounts.db")
             try:
                 stolen = (await accounts.get_tenant(acme.tenant.id)).ai_settings["api_key_sealed"]
@@ -107,8 +119,10 @@ async def test_a_tenant_brings_its_own_model_and_key(server, tmp_path):  # noqa:
             assert "tenant.api_key_unusable" in log and API_KEY not in log
 
             # a settings change applies within seconds (the workers' cache lasts 1 s here)
-            await c.admin.UpdateAiSettings(admin_pb2.UpdateAiSettingsRequest(
-                settings=admin_pb2.AiSettings(temperature=0.2), clear_api_key=True), metadata=admin_md)
+            await c.admin.UpdateAiSettings(
+                admin_pb2.UpdateAiSettingsRequest(settings=admin_pb2.AiSettings(temperature=0.2), clear_api_key=True),
+                metadata=admin_md,
+            )
             cleared = await c.admin.GetAiSettings(admin_pb2.GetAiSettingsRequest(), metadata=admin_md)
             assert not cleared.has_api_key and cleared.backend == ""
             authors = []
@@ -123,8 +137,10 @@ async def test_a_tenant_brings_its_own_model_and_key(server, tmp_path):  # noqa:
         mesh.stop()
 
 
-@pytest.mark.parametrize("backend,model,recording", [("anthropic", "claude-sonnet-5", "anthropic_stream.sse"),
-                                                     ("gemini", "gemini-2.5-flash", "gemini_stream.sse")])
+@pytest.mark.parametrize(
+    "backend,model,recording",
+    [("anthropic", "claude-sonnet-5", "anthropic_stream.sse"), ("gemini", "gemini-2.5-flash", "gemini_stream.sse")],
+)
 async def test_a_tenant_on_a_hosted_model_is_answered_through_its_sdk(backend, model, recording, tmp_path):
     """The same path with Claude or Gemini chosen in the tenant's settings: the worker builds
     that SDK's backend with the tenant's unsealed key; the API's far end is the replay server
@@ -138,9 +154,13 @@ async def test_a_tenant_on_a_hosted_model_is_answered_through_its_sdk(backend, m
             async with mesh.channel() as ch:
                 c = Client(ch)
                 t = await create_tenant(c, PLATFORM_TOKEN, f"hosted-{backend}")
-                await c.admin.UpdateAiSettings(admin_pb2.UpdateAiSettingsRequest(
-                    settings=admin_pb2.AiSettings(backend=backend, model=model, base_url=api.url),
-                    api_key=f"{backend}-tenant-key-123456"), metadata=bearer(t.api_key))
+                await c.admin.UpdateAiSettings(
+                    admin_pb2.UpdateAiSettingsRequest(
+                        settings=admin_pb2.AiSettings(backend=backend, model=model, base_url=api.url),
+                        api_key=f"{backend}-tenant-key-123456",
+                    ),
+                    metadata=bearer(t.api_key),
+                )
                 _, md = await c.visitor(t.tenant.widget_key)
                 conv = await c.start(md)
                 _, deltas, reply = await c.ask(md, conv, "How fast do orders ship?", timeout=60)

@@ -38,10 +38,13 @@ async def client(mesh):
 async def test_empty_and_oversized_messages_are_invalid(mesh, client):
     _, md = await client.visitor(mesh.demo["widget_key"])
     conv = await client.start(md)
-    code, details = await status_of(client.chat.SendMessage(chat_pb2.SendMessageRequest(conversation_id=conv, text="  "), metadata=md))
+    code, details = await status_of(
+        client.chat.SendMessage(chat_pb2.SendMessageRequest(conversation_id=conv, text="  "), metadata=md)
+    )
     assert code == grpc.StatusCode.INVALID_ARGUMENT and "empty" in details
-    code, details = await status_of(client.chat.SendMessage(
-        chat_pb2.SendMessageRequest(conversation_id=conv, text="x" * 10_001), metadata=md))
+    code, details = await status_of(
+        client.chat.SendMessage(chat_pb2.SendMessageRequest(conversation_id=conv, text="x" * 10_001), metadata=md)
+    )
     assert code == grpc.StatusCode.INVALID_ARGUMENT and "10000" in details.replace(",", "")
     history = await client.chat.ListMessages(chat_pb2.ListMessagesRequest(conversation_id=conv), metadata=md)
     assert len(history.messages) == 0, "a refused message is not stored"
@@ -50,7 +53,9 @@ async def test_empty_and_oversized_messages_are_invalid(mesh, client):
 async def test_unknown_ids_are_not_found(mesh, client):
     _, md = await client.visitor(mesh.demo["widget_key"])
     for call in (
-        client.chat.SendMessage(chat_pb2.SendMessageRequest(conversation_id=MISSING_CONVERSATION, text="hi"), metadata=md),
+        client.chat.SendMessage(
+            chat_pb2.SendMessageRequest(conversation_id=MISSING_CONVERSATION, text="hi"), metadata=md
+        ),
         client.chat.GetConversation(chat_pb2.GetConversationRequest(conversation_id="no-such-id"), metadata=md),
         client.chat.ListMessages(chat_pb2.ListMessagesRequest(conversation_id=MISSING_CONVERSATION), metadata=md),
     ):
@@ -66,16 +71,24 @@ async def test_missing_and_malformed_credentials_are_unauthenticated(mesh, clien
         code, details = await status_of(client.chat.StartConversation(req, metadata=bearer(token)))
         assert code == grpc.StatusCode.UNAUTHENTICATED, token
         assert "Traceback" not in details
-    code, _ = await status_of(client.auth.CreateVisitorSession(auth_pb2.CreateVisitorSessionRequest(widget_key="wk_nope")))
+    code, _ = await status_of(
+        client.auth.CreateVisitorSession(auth_pb2.CreateVisitorSessionRequest(widget_key="wk_nope"))
+    )
     assert code == grpc.StatusCode.UNAUTHENTICATED
 
 
 async def test_wrong_password_and_unknown_tenant_answer_the_same(mesh, client):
     demo = mesh.demo
-    wrong = await status_of(client.auth.OperatorLogin(auth_pb2.OperatorLoginRequest(
-        tenant="demo", email=demo["owner_email"], password="wrong password")))
-    unknown = await status_of(client.auth.OperatorLogin(auth_pb2.OperatorLoginRequest(
-        tenant="nope", email=demo["owner_email"], password=demo["owner_password"])))
+    wrong = await status_of(
+        client.auth.OperatorLogin(
+            auth_pb2.OperatorLoginRequest(tenant="demo", email=demo["owner_email"], password="wrong password")
+        )
+    )
+    unknown = await status_of(
+        client.auth.OperatorLogin(
+            auth_pb2.OperatorLoginRequest(tenant="nope", email=demo["owner_email"], password=demo["owner_password"])
+        )
+    )
     assert wrong == unknown and wrong[0] == grpc.StatusCode.UNAUTHENTICATED
 
 
@@ -93,16 +106,28 @@ async def test_customers_cannot_call_admin_and_operators_cannot_chat(mesh, clien
 def chat_calls(c: Client, conv: str, msg_id: str, md, att_id: str = "a_0000000000000000000000000z"):
     """Every ChatService RPC that names a conversation."""
     return {
-        "SendMessage": c.chat.SendMessage(chat_pb2.SendMessageRequest(conversation_id=conv, text="let me in"), metadata=md),
+        "SendMessage": c.chat.SendMessage(
+            chat_pb2.SendMessageRequest(conversation_id=conv, text="let me in"), metadata=md
+        ),
         "ListMessages": c.chat.ListMessages(chat_pb2.ListMessagesRequest(conversation_id=conv), metadata=md),
         "GetConversation": c.chat.GetConversation(chat_pb2.GetConversationRequest(conversation_id=conv), metadata=md),
         "StreamEvents": c.chat.StreamEvents(chat_pb2.StreamEventsRequest(conversation_id=conv), metadata=md),
-        "SubmitFeedback": c.chat.SubmitFeedback(chat_pb2.SubmitFeedbackRequest(conversation_id=conv, message_id=msg_id, helpful=False), metadata=md),
-        "RateConversation": c.chat.RateConversation(chat_pb2.RateConversationRequest(conversation_id=conv, score=1), metadata=md),
+        "SubmitFeedback": c.chat.SubmitFeedback(
+            chat_pb2.SubmitFeedbackRequest(conversation_id=conv, message_id=msg_id, helpful=False), metadata=md
+        ),
+        "RateConversation": c.chat.RateConversation(
+            chat_pb2.RateConversationRequest(conversation_id=conv, score=1), metadata=md
+        ),
         "RequestHuman": c.chat.RequestHuman(chat_pb2.RequestHumanRequest(conversation_id=conv), metadata=md),
-        "UploadAttachment": c.chat.UploadAttachment(chat_pb2.UploadAttachmentRequest(
-            conversation_id=conv, filename="a.txt", content_type="text/plain", data=b"hello"), metadata=md),
-        "GetAttachment": c.chat.GetAttachment(chat_pb2.GetAttachmentRequest(conversation_id=conv, attachment_id=att_id), metadata=md),
+        "UploadAttachment": c.chat.UploadAttachment(
+            chat_pb2.UploadAttachmentRequest(
+                conversation_id=conv, filename="a.txt", content_type="text/plain", data=b"hello"
+            ),
+            metadata=md,
+        ),
+        "GetAttachment": c.chat.GetAttachment(
+            chat_pb2.GetAttachmentRequest(conversation_id=conv, attachment_id=att_id), metadata=md
+        ),
     }
 
 
@@ -111,12 +136,22 @@ def admin_calls(c: Client, conv: str, md, att_id: str = "a_000000000000000000000
     return {
         "GetConversation": c.admin.GetConversation(admin_pb2.GetConversationRequest(conversation_id=conv), metadata=md),
         "ListMessages": c.admin.ListMessages(admin_pb2.ListMessagesRequest(conversation_id=conv), metadata=md),
-        "StreamConversationEvents": c.admin.StreamConversationEvents(admin_pb2.StreamConversationEventsRequest(conversation_id=conv), metadata=md),
+        "StreamConversationEvents": c.admin.StreamConversationEvents(
+            admin_pb2.StreamConversationEventsRequest(conversation_id=conv), metadata=md
+        ),
         "TakeOver": c.admin.TakeOver(admin_pb2.TakeOverRequest(conversation_id=conv), metadata=md),
-        "SendAgentMessage": c.admin.SendAgentMessage(admin_pb2.SendAgentMessageRequest(conversation_id=conv, text="hi"), metadata=md),
-        "ReleaseConversation": c.admin.ReleaseConversation(admin_pb2.ReleaseConversationRequest(conversation_id=conv), metadata=md),
-        "CloseConversation": c.admin.CloseConversation(admin_pb2.CloseConversationRequest(conversation_id=conv), metadata=md),
-        "GetAttachment": c.admin.GetAttachment(chat_pb2.GetAttachmentRequest(conversation_id=conv, attachment_id=att_id), metadata=md),
+        "SendAgentMessage": c.admin.SendAgentMessage(
+            admin_pb2.SendAgentMessageRequest(conversation_id=conv, text="hi"), metadata=md
+        ),
+        "ReleaseConversation": c.admin.ReleaseConversation(
+            admin_pb2.ReleaseConversationRequest(conversation_id=conv), metadata=md
+        ),
+        "CloseConversation": c.admin.CloseConversation(
+            admin_pb2.CloseConversationRequest(conversation_id=conv), metadata=md
+        ),
+        "GetAttachment": c.admin.GetAttachment(
+            chat_pb2.GetAttachmentRequest(conversation_id=conv, attachment_id=att_id), metadata=md
+        ),
     }
 
 
@@ -125,8 +160,12 @@ async def test_cross_tenant_and_cross_visitor_access_is_not_found_on_every_rpc(m
     _, owner_md = await client.visitor(mesh.demo["widget_key"])
     conv = await client.start(owner_md)
     _, _, reply = await client.ask(owner_md, conv, "private question")
-    att = await client.chat.UploadAttachment(chat_pb2.UploadAttachmentRequest(
-        conversation_id=conv, filename="private.txt", content_type="text/plain", data=b"secret"), metadata=owner_md)
+    att = await client.chat.UploadAttachment(
+        chat_pb2.UploadAttachmentRequest(
+            conversation_id=conv, filename="private.txt", content_type="text/plain", data=b"secret"
+        ),
+        metadata=owner_md,
+    )
 
     other = await create_tenant(client, PLATFORM_TOKEN, "other-co")
     _, other_visitor = await client.visitor(other.tenant.widget_key)
@@ -134,8 +173,11 @@ async def test_cross_tenant_and_cross_visitor_access_is_not_found_on_every_rpc(m
     other_operator = await client.operator("other-co", "owner@other-co.example", "correct horse battery")
     other_api_key = bearer(other.api_key)
 
-    for who, md in (("visitor of another tenant", other_visitor), ("another visitor", same_tenant_visitor),
-                    ("API key of another tenant", other_api_key)):
+    for who, md in (
+        ("visitor of another tenant", other_visitor),
+        ("another visitor", same_tenant_visitor),
+        ("API key of another tenant", other_api_key),
+    ):
         for name, call in chat_calls(client, conv, reply.id, md, att.id).items():
             code, details = await status_of(call)
             assert (code, details) == (grpc.StatusCode.NOT_FOUND, "conversation not found"), f"{who}: {name}"
@@ -151,9 +193,15 @@ async def test_cross_tenant_and_cross_visitor_access_is_not_found_on_every_rpc(m
     demo_keys = await client.admin.ListApiKeys(admin_pb2.ListApiKeysRequest(), metadata=demo_owner)
     demo_ops = await client.admin.ListOperators(admin_pb2.ListOperatorsRequest(), metadata=demo_owner)
     for name, call in {
-        "RevokeApiKey": client.admin.RevokeApiKey(admin_pb2.RevokeApiKeyRequest(key_id=demo_keys.keys[0].id), metadata=other_operator),
-        "UpdateOperator": client.admin.UpdateOperator(admin_pb2.UpdateOperatorRequest(operator_id=demo_ops.operators[0].id, role="agent"), metadata=other_operator),
-        "DeleteOperator": client.admin.DeleteOperator(admin_pb2.DeleteOperatorRequest(operator_id=demo_ops.operators[0].id), metadata=other_operator),
+        "RevokeApiKey": client.admin.RevokeApiKey(
+            admin_pb2.RevokeApiKeyRequest(key_id=demo_keys.keys[0].id), metadata=other_operator
+        ),
+        "UpdateOperator": client.admin.UpdateOperator(
+            admin_pb2.UpdateOperatorRequest(operator_id=demo_ops.operators[0].id, role="agent"), metadata=other_operator
+        ),
+        "DeleteOperator": client.admin.DeleteOperator(
+            admin_pb2.DeleteOperatorRequest(operator_id=demo_ops.operators[0].id), metadata=other_operator
+        ),
     }.items():
         code, _ = await status_of(call)
         assert code == grpc.StatusCode.NOT_FOUND, name

@@ -3,7 +3,6 @@ the answer streams back, is stored and is in history."""
 
 from __future__ import annotations
 
-
 from frontdesk.chat.v1 import chat_pb2
 from frontdesk.common.v1 import common_pb2 as common
 from tests.e2e.helpers import Client
@@ -37,8 +36,10 @@ async def test_history_pages_go_back_in_time(mesh):
         for i in range(3):
             await c.ask(md, conv, f"question {i}")
         page1 = await c.chat.ListMessages(chat_pb2.ListMessagesRequest(conversation_id=conv, page_size=4), metadata=md)
-        page2 = await c.chat.ListMessages(chat_pb2.ListMessagesRequest(conversation_id=conv, page_size=4,
-                                                                       page_token=page1.next_page_token), metadata=md)
+        page2 = await c.chat.ListMessages(
+            chat_pb2.ListMessagesRequest(conversation_id=conv, page_size=4, page_token=page1.next_page_token),
+            metadata=md,
+        )
         assert [m.text for m in page2.messages][0] == "question 0"
         assert page2.next_page_token == ""
         ids = [m.id for m in page2.messages] + [m.id for m in page1.messages]
@@ -65,8 +66,9 @@ async def test_reconnecting_stream_replays_missed_messages_without_duplicates(me
         conv = await c.start(md)
         first, _, first_reply = await c.ask(md, conv, "first")
         _, _, second_reply = await c.ask(md, conv, "second")
-        events = c.chat.StreamEvents(chat_pb2.StreamEventsRequest(conversation_id=conv, after_message_id=first_reply.id),
-                                     metadata=md)
+        events = c.chat.StreamEvents(
+            chat_pb2.StreamEventsRequest(conversation_id=conv, after_message_id=first_reply.id), metadata=md
+        )
         replayed = []
         async for ev in events:
             if ev.WhichOneof("kind") != "message":
@@ -81,7 +83,9 @@ async def test_customer_can_ask_for_a_person(mesh):
         c = Client(ch)
         _, md = await c.visitor(mesh.demo["widget_key"])
         conv = await c.start(md)
-        updated = await c.chat.RequestHuman(chat_pb2.RequestHumanRequest(conversation_id=conv, reason="billing"), metadata=md)
+        updated = await c.chat.RequestHuman(
+            chat_pb2.RequestHumanRequest(conversation_id=conv, reason="billing"), metadata=md
+        )
         assert updated.status == common.CONVERSATION_STATUS_HANDOFF
         sent = await c.chat.SendMessage(chat_pb2.SendMessageRequest(conversation_id=conv, text="hello?"), metadata=md)
         assert not sent.queued_for_ai, "a conversation waiting for a human is not answered by the AI"

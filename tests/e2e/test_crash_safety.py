@@ -26,13 +26,18 @@ def kill9(mesh, service: str) -> int:
     return pid
 
 
-async def send_until_accepted(c: Client, md, conv: str, text: str, key: str, deadline_s: float = 90) -> chat_pb2.SendMessageResponse:
+async def send_until_accepted(
+    c: Client, md, conv: str, text: str, key: str, deadline_s: float = 90
+) -> chat_pb2.SendMessageResponse:
     """What a well-behaved client does: resend with the same client_message_id until accepted."""
     end = time.monotonic() + deadline_s
     while True:
         try:
-            return await c.chat.SendMessage(chat_pb2.SendMessageRequest(conversation_id=conv, text=text, client_message_id=key),
-                                            metadata=md, timeout=5)
+            return await c.chat.SendMessage(
+                chat_pb2.SendMessageRequest(conversation_id=conv, text=text, client_message_id=key),
+                metadata=md,
+                timeout=5,
+            )
         except grpc.aio.AioRpcError as err:
             if err.code() not in RETRYABLE or time.monotonic() > end:
                 raise
@@ -42,7 +47,9 @@ async def send_until_accepted(c: Client, md, conv: str, text: str, key: str, dea
 async def history(c: Client, md, conv: str) -> list[common.Message]:
     for _ in range(100):
         try:
-            r = await c.chat.ListMessages(chat_pb2.ListMessagesRequest(conversation_id=conv, page_size=200), metadata=md, timeout=5)
+            r = await c.chat.ListMessages(
+                chat_pb2.ListMessagesRequest(conversation_id=conv, page_size=200), metadata=md, timeout=5
+            )
             return list(r.messages)
         except grpc.aio.AioRpcError as err:
             if err.code() not in RETRYABLE:
@@ -51,7 +58,9 @@ async def history(c: Client, md, conv: str) -> list[common.Message]:
     raise AssertionError("history unreachable")
 
 
-async def wait_for_answers(c: Client, md, conv: str, question_ids: list[str], timeout_s: float = 90) -> list[common.Message]:
+async def wait_for_answers(
+    c: Client, md, conv: str, question_ids: list[str], timeout_s: float = 90
+) -> list[common.Message]:
     """Until every question has its reply (or the conversation was handed off), then the history."""
     end = time.monotonic() + timeout_s
     while True:
@@ -84,8 +93,10 @@ async def test_killing_an_inference_worker_mid_reply_loses_nothing(tmp_path):
             conv = await c.start(md)
             events = c.chat.StreamEvents(chat_pb2.StreamEventsRequest(conversation_id=conv), metadata=md)
             await events.read()  # subscribed
-            sent = await c.chat.SendMessage(chat_pb2.SendMessageRequest(
-                conversation_id=conv, text="please answer me even if your worker crashes"), metadata=md)
+            sent = await c.chat.SendMessage(
+                chat_pb2.SendMessageRequest(conversation_id=conv, text="please answer me even if your worker crashes"),
+                metadata=md,
+            )
             while (await asyncio.wait_for(events.read(), 20)).WhichOneof("kind") != "token":
                 pass
             killed = kill9(mesh, "inference")  # mid-stream: more tokens were still to come
@@ -94,6 +105,7 @@ async def test_killing_an_inference_worker_mid_reply_loses_nothing(tmp_path):
                 while (ev := await events.read()) is not grpc.aio.EOF:
                     if ev.WhichOneof("kind") == "message" and ev.message.in_reply_to == sent.message.id:
                         return ev.message
+
             final = await asyncio.wait_for(final_on_stream(), 60)
             events.cancel()
             assert final.text == f"You said: {sent.message.text}"
@@ -147,8 +159,10 @@ async def test_sigterm_lets_a_worker_finish_the_reply_it_is_writing(tmp_path):
             conv = await c.start(md)
             events = c.chat.StreamEvents(chat_pb2.StreamEventsRequest(conversation_id=conv), metadata=md)
             await events.read()
-            sent = await c.chat.SendMessage(chat_pb2.SendMessageRequest(
-                conversation_id=conv, text="finish this sentence before you go"), metadata=md)
+            sent = await c.chat.SendMessage(
+                chat_pb2.SendMessageRequest(conversation_id=conv, text="finish this sentence before you go"),
+                metadata=md,
+            )
             while (await asyncio.wait_for(events.read(), 20)).WhichOneof("kind") != "token":
                 pass
             pid = json.loads((mesh.data_dir / "runtime.json").read_text())["pids"]["inference"]

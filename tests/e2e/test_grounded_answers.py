@@ -56,10 +56,13 @@ async def test_a_known_question_is_answered_from_the_knowledge_base_with_a_citat
         assert [x.source_id for x in reply.citations][:1] == ["reset-password"]
 
 
-@pytest.mark.parametrize("question,reason", [
-    ("What is the capital of France?", {"out_of_scope", "low_confidence", "no_knowledge"}),
-    ("I want to talk to a real person please", {"customer_request"}),
-])
+@pytest.mark.parametrize(
+    "question,reason",
+    [
+        ("What is the capital of France?", {"out_of_scope", "low_confidence", "no_knowledge"}),
+        ("I want to talk to a real person please", {"customer_request"}),
+    ],
+)
 async def test_what_it_cannot_answer_goes_to_a_person(grounded_mesh, question, reason):
     async with grounded_mesh.channel() as ch:
         c = Client(ch)
@@ -84,7 +87,8 @@ async def test_kb_import_reports_bad_lines_and_the_new_knowledge_is_answered(gro
     faq.write_text(
         '{"id": "gift-cards", "question": "Do you sell gift cards?", "answer": "Yes: gift cards of 25, 50 and 100 EUR, '
         'valid for three years.", "examples": ["can I buy a voucher", "gift voucher", "present card for a friend"]}\n'
-        '{"id": "broken", "question": \n')
+        '{"id": "broken", "question": \n'
+    )
     result = grounded_mesh.cli("kb", "import", str(faq))
     assert result.returncode == 0, result.stderr
     assert "imported 1 FAQ entries" in result.stdout and f"{faq}:2:" in result.stderr
@@ -101,10 +105,13 @@ def test_eval_prints_the_metrics_of_the_production_policy(grounded_mesh, tmp_pat
     kb, cases = tmp_path / "kb.jsonl", tmp_path / "cases.jsonl"
     kb.write_text(
         '{"id": "hours", "question": "When are you open?", "answer": "Mon-Fri 9-17.", "examples": ["opening hours", "are you open on sunday", "what time do you close"]}\n'
-        '{"id": "ship", "question": "How long does shipping take?", "answer": "2 days.", "examples": ["delivery time", "when will my parcel arrive", "how fast is shipping"]}\n')
-    cases.write_text('{"question": "what are your opening hours?", "expect": "hours"}\n'
-                     '{"question": "how long until my package arrives", "expect": "ship"}\n'
-                     '{"question": "who won the football world cup", "expect": null}\n')
+        '{"id": "ship", "question": "How long does shipping take?", "answer": "2 days.", "examples": ["delivery time", "when will my parcel arrive", "how fast is shipping"]}\n'
+    )
+    cases.write_text(
+        '{"question": "what are your opening hours?", "expect": "hours"}\n'
+        '{"question": "how long until my package arrives", "expect": "ship"}\n'
+        '{"question": "who won the football world cup", "expect": null}\n'
+    )
     result = grounded_mesh.cli("eval", "--kb", str(kb), "--cases", str(cases), "--json")
     assert result.returncode == 0, result.stderr
     report = __import__("json").loads(result.stdout)

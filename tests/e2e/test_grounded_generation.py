@@ -11,8 +11,16 @@ from tests.inference.test_openai_compat import API_KEY, server  # noqa: F401 - t
 
 
 async def test_a_model_behind_an_openai_compatible_server_writes_a_cited_answer(server, tmp_path):  # noqa: F811
-    mesh = start_mesh(tmp_path / "data", backend="openai", openai_base_url=server.base_url, openai_model="smollm2",
-                      openai_api_key=API_KEY, answer_policy="knowledge", grounded_generation=1, max_reply_tokens=48)
+    mesh = start_mesh(
+        tmp_path / "data",
+        backend="openai",
+        openai_base_url=server.base_url,
+        openai_model="smollm2",
+        openai_api_key=API_KEY,
+        answer_policy="knowledge",
+        grounded_generation=1,
+        max_reply_tokens=48,
+    )
     try:
         async with mesh.channel() as ch:
             c = Client(ch)

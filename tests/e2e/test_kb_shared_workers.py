@@ -21,9 +21,11 @@ from tests.e2e.test_grounded_answers import ask_until_settled
 from tests.e2e.test_knowledge_service import follow_job
 from tests.e2e.test_scale_out import wait_serving
 
-GIFT = ('{"id": "gift-wrap", "question": "Do you offer gift wrapping?", "answer": "Yes: gift wrapping costs 3 EUR '
-        'per parcel and includes a card.", "examples": ["can you wrap my present", "gift wrap option", '
-        '"wrap the order as a gift"]}\n')
+GIFT = (
+    '{"id": "gift-wrap", "question": "Do you offer gift wrapping?", "answer": "Yes: gift wrapping costs 3 EUR '
+    'per parcel and includes a card.", "examples": ["can you wrap my present", "gift wrap option", '
+    '"wrap the order as a gift"]}\n'
+)
 
 
 def _event(line: str) -> dict:
@@ -46,8 +48,11 @@ async def test_a_knowledge_base_imported_through_one_worker_is_used_by_another(t
         env["FRONTDESK_KNOWLEDGE_CACHE_DIR"] = str(tmp_path / "worker-b-cache")
         for name in ("inference", "gateway"):
             log = open(tmp_path / f"{name}-b.log", "wb")
-            extra.append(subprocess.Popen([sys.executable, "-m", "frontdesk", name], env=env, cwd=ROOT,
-                                          stdout=log, stderr=subprocess.STDOUT))
+            extra.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "frontdesk", name], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
+                )
+            )
         for port in ports.values():
             await wait_serving(f"127.0.0.1:{port}")
 
@@ -55,16 +60,20 @@ async def test_a_knowledge_base_imported_through_one_worker_is_used_by_another(t
             a, b = Client(ch_a), Client(ch_b)
             kb_a, kb_b = knowledge_pb2_grpc.KnowledgeServiceStub(ch_a), knowledge_pb2_grpc.KnowledgeServiceStub(ch_b)
             owner = await a.operator("demo", mesh.demo["owner_email"], mesh.demo["owner_password"])
-            job = await kb_a.ImportFile(kpb.ImportFileRequest(filename="gifts.jsonl", data=GIFT.encode()),
-                                        metadata=owner)
+            job = await kb_a.ImportFile(
+                kpb.ImportFileRequest(filename="gifts.jsonl", data=GIFT.encode()), metadata=owner
+            )
             job, _ = await follow_job(kb_a, owner, job.id)
             assert (job.state, job.done) == ("done", 1)
             # the job can be followed through either gateway (any worker reads the record)
-            assert (await kb_b.GetIngestionJob(kpb.GetIngestionJobRequest(job_id=job.id), metadata=owner)).state == "done"
+            assert (
+                await kb_b.GetIngestionJob(kpb.GetIngestionJobRequest(job_id=job.id), metadata=owner)
+            ).state == "done"
 
             # worker B (behind gateway B) searches and decides from what was imported through A
-            found = await kb_b.Search(kpb.SearchRequest(query="could you wrap it as a present?", limit=3),
-                                      metadata=owner)
+            found = await kb_b.Search(
+                kpb.SearchRequest(query="could you wrap it as a present?", limit=3), metadata=owner
+            )
             assert found.hits[0].entry_id == "gift-wrap"
             listed = await kb_b.ListEntries(kpb.ListEntriesRequest(), metadata=owner)
             assert {"gift-wrap", "reset-password"} <= {e.id for e in listed.entries}
@@ -72,7 +81,9 @@ async def test_a_knowledge_base_imported_through_one_worker_is_used_by_another(t
             # a deletion through B reaches A
             await kb_b.DeleteEntry(kpb.DeleteEntryRequest(id="shipping-time"), metadata=owner)
             listed = await kb_a.ListEntries(kpb.ListEntriesRequest(), metadata=owner)
-            assert "shipping-time" not in {e.id for e in listed.entries} and "gift-wrap" in {e.id for e in listed.entries}
+            assert "shipping-time" not in {e.id for e in listed.entries} and "gift-wrap" in {
+                e.id for e in listed.entries
+            }
 
             # customers are answered from it by whichever worker takes their question
             _, visitor = await b.visitor(mesh.demo["widget_key"])

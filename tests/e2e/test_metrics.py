@@ -29,7 +29,7 @@ async def test_metrics_of_every_service_count_the_work_done(mesh):
 
     gateway = scrape(urls["gateway"])
     assert gateway['frontdesk_rpc_total{code="OK",method="SendMessage",service="ChatService"}'] >= 1
-    assert 'frontdesk_open_event_streams' in gateway
+    assert "frontdesk_open_event_streams" in gateway
     conversation = scrape(urls["conversation"])
     assert conversation['frontdesk_rpc_total{code="OK",method="SendMessage",service="ConversationService"}'] >= 1
     inference = scrape(urls["inference"])

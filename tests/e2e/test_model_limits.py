@@ -27,7 +27,9 @@ async def test_requests_per_minute_is_validated_and_kept(mesh):
         good = admin_pb2.AiSettings()
         good.CopyFrom(before)
         good.requests_per_minute = 120
-        saved = await c.admin.UpdateAiSettings(admin_pb2.UpdateAiSettingsRequest(settings=good), metadata=op, timeout=10)
+        saved = await c.admin.UpdateAiSettings(
+            admin_pb2.UpdateAiSettingsRequest(settings=good), metadata=op, timeout=10
+        )
         assert saved.requests_per_minute == 120
         again = await c.admin.GetAiSettings(admin_pb2.GetAiSettingsRequest(), metadata=op, timeout=10)
         assert again.requests_per_minute == 120

@@ -49,14 +49,19 @@ async def test_operator_takes_over_and_the_customer_sees_the_agent(mesh):
         assert taken.status == common.CONVERSATION_STATUS_HUMAN
         joined = await next_event(events, "agent_joined")
         assert joined.agent_joined.operator_id == taken.assigned_operator_id
-        await c.admin.SendAgentMessage(admin_pb2.SendAgentMessageRequest(conversation_id=conv, text="Hi, Sam here."),
-                                       metadata=operator)
+        await c.admin.SendAgentMessage(
+            admin_pb2.SendAgentMessageRequest(conversation_id=conv, text="Hi, Sam here."), metadata=operator
+        )
         agent_msg = await next_event(events, "message")
         assert (agent_msg.message.role, agent_msg.message.text) == (common.ROLE_AGENT, "Hi, Sam here.")
 
-        sent = await c.chat.SendMessage(chat_pb2.SendMessageRequest(conversation_id=conv, text="thanks Sam"), metadata=visitor)
+        sent = await c.chat.SendMessage(
+            chat_pb2.SendMessageRequest(conversation_id=conv, text="thanks Sam"), metadata=visitor
+        )
         assert not sent.queued_for_ai, "the AI stays quiet while a person handles the conversation"
-        released = await c.admin.ReleaseConversation(admin_pb2.ReleaseConversationRequest(conversation_id=conv), metadata=operator)
+        released = await c.admin.ReleaseConversation(
+            admin_pb2.ReleaseConversationRequest(conversation_id=conv), metadata=operator
+        )
         assert released.status == common.CONVERSATION_STATUS_AI
         events.cancel()
 
@@ -95,8 +100,12 @@ async def test_agents_cannot_manage_keys_or_operators(mesh):
     async with mesh.channel() as ch:
         c = Client(ch)
         owner = await c.operator("demo", mesh.demo["owner_email"], mesh.demo["owner_password"])
-        await c.admin.CreateOperator(admin_pb2.CreateOperatorRequest(email="agent@demo.example", display_name="Agent",
-                                                                     role="agent", password="agent password"), metadata=owner)
+        await c.admin.CreateOperator(
+            admin_pb2.CreateOperatorRequest(
+                email="agent@demo.example", display_name="Agent", role="agent", password="agent password"
+            ),
+            metadata=owner,
+        )
         agent = await c.operator("demo", "agent@demo.example", "agent password")
         with pytest.raises(grpc.aio.AioRpcError) as info:
             await c.admin.CreateApiKey(admin_pb2.CreateApiKeyRequest(name="x"), metadata=agent)
@@ -104,8 +113,9 @@ async def test_agents_cannot_manage_keys_or_operators(mesh):
         listing = await c.admin.ListConversations(admin_pb2.ListConversationsRequest(), metadata=agent)
         assert listing is not None
         with pytest.raises(grpc.aio.AioRpcError) as info:
-            await c.admin.CreateOperator(admin_pb2.CreateOperatorRequest(email="bad", role="agent", password="long enough"),
-                                         metadata=owner)
+            await c.admin.CreateOperator(
+                admin_pb2.CreateOperatorRequest(email="bad", role="agent", password="long enough"), metadata=owner
+            )
         assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "email" in info.value.details()
 
 
@@ -129,20 +139,35 @@ async def test_operator_jwt_from_an_oidc_provider_is_verified_against_its_jwks(t
     http = HTTPServer(("127.0.0.1", 0), _Jwks)
     threading.Thread(target=http.serve_forever, daemon=True).start()
     issuer = "https://idp.example/realms/acme"
-    mesh = start_mesh(tmp_path / "data", oidc_issuer=issuer, oidc_audience="frontdesk",
-                      oidc_jwks_url=f"http://127.0.0.1:{http.server_port}/jwks")
+    mesh = start_mesh(
+        tmp_path / "data",
+        oidc_issuer=issuer,
+        oidc_audience="frontdesk",
+        oidc_jwks_url=f"http://127.0.0.1:{http.server_port}/jwks",
+    )
     try:
+
         def token(tenant: str, role: str = "agent") -> tuple:
-            claims = {"iss": issuer, "aud": "frontdesk", "sub": "u1", "exp": int(time.time()) + 300,
-                      "frontdesk_tenant": tenant, "frontdesk_role": role}
+            claims = {
+                "iss": issuer,
+                "aud": "frontdesk",
+                "sub": "u1",
+                "exp": int(time.time()) + 300,
+                "frontdesk_tenant": tenant,
+                "frontdesk_role": role,
+            }
             return bearer(jwt.encode(claims, key, algorithm="RS256", headers={"kid": "k1"}))
 
         async with mesh.channel() as ch:
             c = Client(ch)
-            listing = await c.admin.ListConversations(admin_pb2.ListConversationsRequest(), metadata=token(mesh.demo["tenant_id"]))
+            listing = await c.admin.ListConversations(
+                admin_pb2.ListConversationsRequest(), metadata=token(mesh.demo["tenant_id"])
+            )
             assert listing is not None
             with pytest.raises(grpc.aio.AioRpcError) as info:
-                await c.admin.ListConversations(admin_pb2.ListConversationsRequest(), metadata=token("t_01unknowntenant0000000000a"))
+                await c.admin.ListConversations(
+                    admin_pb2.ListConversationsRequest(), metadata=token("t_01unknowntenant0000000000a")
+                )
             assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED and "unknown tenant" in info.value.details()
     finally:
         mesh.stop()

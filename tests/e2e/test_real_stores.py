@@ -14,8 +14,9 @@ from tests.e2e.helpers import Client
 
 @pytest.fixture(scope="module")
 def real_mesh(tmp_path_factory):
-    mesh = start_mesh(tmp_path_factory.mktemp("real") / "data", log_store="scylla", blob_store="minio", local_servers=1,
-                      timeout_s=900)
+    mesh = start_mesh(
+        tmp_path_factory.mktemp("real") / "data", log_store="scylla", blob_store="minio", local_servers=1, timeout_s=900
+    )
     yield mesh
     mesh.stop()
 
@@ -27,10 +28,15 @@ async def test_chat_history_and_attachments_on_real_servers(real_mesh):
         conv = await c.start(md)
         sent, deltas, reply = await c.ask(md, conv, "Is my data in Cassandra?")
         assert deltas and reply.text == "You said: Is my data in Cassandra?"
-        att = await c.chat.UploadAttachment(chat_pb2.UploadAttachmentRequest(
-            conversation_id=conv, filename="note.txt", content_type="text/plain", data=b"kept in MinIO"), metadata=md)
-        got = await c.chat.GetAttachment(chat_pb2.GetAttachmentRequest(conversation_id=conv, attachment_id=att.id),
-                                         metadata=md)
+        att = await c.chat.UploadAttachment(
+            chat_pb2.UploadAttachmentRequest(
+                conversation_id=conv, filename="note.txt", content_type="text/plain", data=b"kept in MinIO"
+            ),
+            metadata=md,
+        )
+        got = await c.chat.GetAttachment(
+            chat_pb2.GetAttachmentRequest(conversation_id=conv, attachment_id=att.id), metadata=md
+        )
         assert got.data == b"kept in MinIO" and got.download_url.startswith("http://127.0.0.1:")
         history = await c.chat.ListMessages(chat_pb2.ListMessagesRequest(conversation_id=conv), metadata=md)
         assert [m.id for m in history.messages] == [sent.id, reply.id]
@@ -62,7 +68,8 @@ async def test_a_store_that_is_down_answers_unavailable_and_acknowledges_nothing
         pid = json.loads((real_mesh.data_dir / "runtime.json").read_text())["pids"]["cassandra"]
         os.kill(pid, signal.SIGKILL)
         with pytest.raises(grpc.aio.AioRpcError) as info:
-            await c.chat.SendMessage(chat_pb2.SendMessageRequest(conversation_id=conv, text="are you there?"),
-                                     metadata=md, timeout=30)
+            await c.chat.SendMessage(
+                chat_pb2.SendMessageRequest(conversation_id=conv, text="are you there?"), metadata=md, timeout=30
+            )
         assert info.value.code() == grpc.StatusCode.UNAVAILABLE
         assert "retry" in info.value.details() and "Traceback" not in info.value.details()

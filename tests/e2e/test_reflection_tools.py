@@ -50,14 +50,24 @@ def test_grpcurl_describes_every_method_of_every_server(mesh, grpcurl, server):
 
 
 def test_an_unknown_method_is_reported_not_found(mesh, grpcurl):
-    result = subprocess.run([str(grpcurl), "-plaintext", mesh.gateway, "describe",
-                             "frontdesk.chat.v1.ChatService.NoSuchMethod"], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [str(grpcurl), "-plaintext", mesh.gateway, "describe", "frontdesk.chat.v1.ChatService.NoSuchMethod"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode != 0 and "not found" in result.stderr.lower(), result.stderr
 
 
 def test_grpcurl_invokes_a_method_by_reflection(mesh, grpcurl):
-    out = _run(grpcurl, "-plaintext", "-d", json.dumps({"widget_key": mesh.demo["widget_key"]}), mesh.gateway,
-               "frontdesk.auth.v1.AuthService/CreateVisitorSession")
+    out = _run(
+        grpcurl,
+        "-plaintext",
+        "-d",
+        json.dumps({"widget_key": mesh.demo["widget_key"]}),
+        mesh.gateway,
+        "frontdesk.auth.v1.AuthService/CreateVisitorSession",
+    )
     session = json.loads(out)
     assert session["token"] and session["visitor_id"].startswith("v_") and session["tenant_name"], session
 
@@ -68,11 +78,28 @@ async def test_ghz_load_tests_send_message_by_reflection(mesh, ghz):
         _, md = await c.visitor(mesh.demo["widget_key"])
         conv = await c.start(md)
         # within the visitor's burst allowance, so every call must succeed
-        report = json.loads(_run(
-            ghz, "--insecure", "--call", "frontdesk.chat.v1.ChatService/SendMessage",
-            "-m", json.dumps(dict(md)), "-d", json.dumps({"conversation_id": conv, "text": "hello from ghz"}),
-            "-n", "12", "-c", "3", "--format", "json", mesh.gateway, timeout=120))
+        report = json.loads(
+            _run(
+                ghz,
+                "--insecure",
+                "--call",
+                "frontdesk.chat.v1.ChatService/SendMessage",
+                "-m",
+                json.dumps(dict(md)),
+                "-d",
+                json.dumps({"conversation_id": conv, "text": "hello from ghz"}),
+                "-n",
+                "12",
+                "-c",
+                "3",
+                "--format",
+                "json",
+                mesh.gateway,
+                timeout=120,
+            )
+        )
         assert report["count"] == 12 and report["statusCodeDistribution"] == {"OK": 12}, report.get("errorDistribution")
-        listed = await c.chat.ListMessages(chat_pb2.ListMessagesRequest(conversation_id=conv, page_size=100),
-                                           metadata=md, timeout=10)
+        listed = await c.chat.ListMessages(
+            chat_pb2.ListMessagesRequest(conversation_id=conv, page_size=100), metadata=md, timeout=10
+        )
         assert sum(m.text == "hello from ghz" for m in listed.messages) == 12

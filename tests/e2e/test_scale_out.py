@@ -34,9 +34,12 @@ async def test_two_of_each_service_share_one_nats(tmp_path):
         env["FRONTDESK_WEB_PORT"] = str(service_port())
         for name in ("conversation", "inference", "gateway"):
             log = open(tmp_path / f"{name}-b.log", "wb")
-            extra.append(subprocess.Popen([sys.executable, "-m", "frontdesk", name], env=env, cwd=ROOT,
-                                          stdout=log, stderr=subprocess.STDOUT))
-        for name, port in ports.items():
+            extra.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "frontdesk", name], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
+                )
+            )
+        for port in ports.values():
             await wait_serving(f"127.0.0.1:{port}")
 
         async with mesh.channel() as ch_a, grpc.aio.insecure_channel(f"127.0.0.1:{ports['gateway']}") as ch_b:
@@ -47,8 +50,9 @@ async def test_two_of_each_service_share_one_nats(tmp_path):
             await events.read()
             sent_ids = []
             for i in range(8):
-                r = await b.chat.SendMessage(chat_pb2.SendMessageRequest(conversation_id=conv, text=f"via B {i}"),
-                                             metadata=md, timeout=10)
+                r = await b.chat.SendMessage(
+                    chat_pb2.SendMessageRequest(conversation_id=conv, text=f"via B {i}"), metadata=md, timeout=10
+                )
                 sent_ids.append(r.message.id)
 
             async def replies():

@@ -13,8 +13,9 @@ async def test_status_reports_every_service_and_the_job_queue(mesh):
         op = await c.operator("demo", mesh.demo["owner_email"], mesh.demo["owner_password"])
         status = await c.admin.GetSystemStatus(admin_pb2.GetSystemStatusRequest(), metadata=op, timeout=10)
     health = {s.name: s.health for s in status.services}
-    assert health == {name: "SERVING" for name in
-                      ("gateway", "conversation", "inference", "speech", "analytics", "nats")}
+    assert health == {
+        name: "SERVING" for name in ("gateway", "conversation", "inference", "speech", "analytics", "nats")
+    }
     assert "JOBS" in {q.stream for q in status.queues}
     # and `frontdesk status` says the same
     out = mesh.cli("status", "--json")

@@ -11,7 +11,6 @@ ToolCalled domain event on NATS."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
@@ -28,8 +27,12 @@ from tests.e2e.helpers import Client, bearer, create_tenant
 from tests.inference.test_openai_compat import API_KEY, server  # noqa: F401 - the real model server fixture
 
 SIGNING_SECRET = "hook-signing-secret-0123456789"
-ORDER_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["order_number"],
-                "properties": {"order_number": {"type": "string", "description": "the order number, like A-17"}}}
+ORDER_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["order_number"],
+    "properties": {"order_number": {"type": "string", "description": "the order number, like A-17"}},
+}
 
 
 class ToolEndpoint:
@@ -42,11 +45,13 @@ class ToolEndpoint:
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.read()
         timestamp = request.headers.get("X-Frontdesk-Timestamp", "")
-        expected = "sha256=" + hmac.new(SIGNING_SECRET.encode(), timestamp.encode() + b"." + body,
-                                        hashlib.sha256).hexdigest()
+        expected = (
+            "sha256=" + hmac.new(SIGNING_SECRET.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+        )
         signed = hmac.compare_digest(request.headers.get("X-Frontdesk-Signature", ""), expected)
-        self.requests.append({"signed": signed, "tenant": request.headers.get("X-Frontdesk-Tenant"),
-                              "body": json.loads(body)})
+        self.requests.append(
+            {"signed": signed, "tenant": request.headers.get("X-Frontdesk-Tenant"), "body": json.loads(body)}
+        )
         if not signed:
             return web.json_response({"error": "bad signature"}, status=401)
         return web.json_response({"order": "A-17", "status": "shipped", "arrives": "Friday"})
@@ -69,30 +74,48 @@ class ToolEndpoint:
 
 async def test_the_model_calls_a_tenant_tool_and_the_admin_sees_the_call(server, tmp_path):  # noqa: F811
     async with ToolEndpoint() as endpoint:
-        mesh = start_mesh(tmp_path / "data", backend="echo", tool_max_rounds=2,
-                          tool_url_allowlist=f"http://127.0.0.1:{endpoint.port}/hooks/",
-                          model_url_allowlist=f"http://127.0.0.1:{server.port}/")
+        mesh = start_mesh(
+            tmp_path / "data",
+            backend="echo",
+            tool_max_rounds=2,
+            tool_url_allowlist=f"http://127.0.0.1:{endpoint.port}/hooks/",
+            model_url_allowlist=f"http://127.0.0.1:{server.port}/",
+        )
         try:
             async with mesh.channel() as ch:
                 c = Client(ch)
                 acme = await create_tenant(c, PLATFORM_TOKEN, "acme-tools")
                 md_admin = bearer(acme.api_key)
-                tool = admin_pb2.HttpTool(name="order_status", description="Look up the delivery status of an order",
-                                          parameters_schema=json.dumps(ORDER_SCHEMA), url=endpoint.url, method="POST",
-                                          timeout_ms=5000)
+                tool = admin_pb2.HttpTool(
+                    name="order_status",
+                    description="Look up the delivery status of an order",
+                    parameters_schema=json.dumps(ORDER_SCHEMA),
+                    url=endpoint.url,
+                    method="POST",
+                    timeout_ms=5000,
+                )
 
                 # validation: each bad definition is refused with a reason
                 bad_cases = [
                     (dict(name="Order-Status"), "must match"),
                     (dict(url="http://127.0.0.1:9/elsewhere"), "allowlist"),
                     (dict(parameters_schema='{"type": "string"}'), "object"),
-                    (dict(parameters_schema='{"type": "object", "properties": {"q": {"type": "nope"}}}'), "JSON Schema"),
+                    (
+                        dict(parameters_schema='{"type": "object", "properties": {"q": {"type": "nope"}}}'),
+                        "JSON Schema",
+                    ),
                     (dict(parameters_schema="{not json"), "not valid JSON"),
                     (dict(method="DELETE"), "GET or POST"),
                     (dict(timeout_ms=60_000), "timeout"),
                     (dict(name="search_knowledge_base"), "built-in"),
-                    (dict(parameters_schema=json.dumps({"type": "object", "properties": {"tenant_id": {"type": "string"}}})),
-                     "tenant_id"),
+                    (
+                        dict(
+                            parameters_schema=json.dumps(
+                                {"type": "object", "properties": {"tenant_id": {"type": "string"}}}
+                            )
+                        ),
+                        "tenant_id",
+                    ),
                 ]
                 for change, why in bad_cases:
                     bad = admin_pb2.HttpTool()
@@ -104,8 +127,9 @@ async def test_the_model_calls_a_tenant_tool_and_the_admin_sees_the_call(server,
                     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT, change
                     assert why in err.value.details(), (change, err.value.details())
 
-                created = await c.admin.CreateTool(admin_pb2.CreateToolRequest(tool=tool, signing_secret=SIGNING_SECRET),
-                                                   metadata=md_admin)
+                created = await c.admin.CreateTool(
+                    admin_pb2.CreateToolRequest(tool=tool, signing_secret=SIGNING_SECRET), metadata=md_admin
+                )
                 assert created.has_secret and created.name == "order_status"
                 with pytest.raises(grpc.aio.AioRpcError) as err:
                     await c.admin.CreateTool(admin_pb2.CreateToolRequest(tool=tool), metadata=md_admin)
@@ -116,13 +140,28 @@ async def test_the_model_calls_a_tenant_tool_and_the_admin_sees_the_call(server,
                 assert SIGNING_SECRET.encode() not in stored, "the signing secret is stored sealed"
 
                 with pytest.raises(grpc.aio.AioRpcError) as err:  # enabling a tool that does not exist
-                    await c.admin.UpdateAiSettings(admin_pb2.UpdateAiSettingsRequest(settings=admin_pb2.AiSettings(
-                        enabled_tools=["order_status", "launch_rockets"])), metadata=md_admin)
+                    await c.admin.UpdateAiSettings(
+                        admin_pb2.UpdateAiSettingsRequest(
+                            settings=admin_pb2.AiSettings(enabled_tools=["order_status", "launch_rockets"])
+                        ),
+                        metadata=md_admin,
+                    )
                 assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "launch_rockets" in err.value.details()
-                await c.admin.UpdateAiSettings(admin_pb2.UpdateAiSettingsRequest(settings=admin_pb2.AiSettings(
-                    backend="openai", model="smollm2", base_url=server.base_url, max_tokens=48, temperature=0.0,
-                    enabled_tools=["order_status", "search_knowledge_base", "handoff_to_human"],
-                    tool_choice="order_status"), api_key=API_KEY), metadata=md_admin)
+                await c.admin.UpdateAiSettings(
+                    admin_pb2.UpdateAiSettingsRequest(
+                        settings=admin_pb2.AiSettings(
+                            backend="openai",
+                            model="smollm2",
+                            base_url=server.base_url,
+                            max_tokens=48,
+                            temperature=0.0,
+                            enabled_tools=["order_status", "search_knowledge_base", "handoff_to_human"],
+                            tool_choice="order_status",
+                        ),
+                        api_key=API_KEY,
+                    ),
+                    metadata=md_admin,
+                )
 
                 # the ToolCalled domain event, as analytics receives it
                 nc = await nats.connect(f"nats://127.0.0.1:{mesh.ports['nats']}")
@@ -149,21 +188,26 @@ async def test_the_model_calls_a_tenant_tool_and_the_admin_sees_the_call(server,
                 assert call["body"]["conversation_id"] == conv and set(call["body"]["arguments"]) == {"order_number"}
 
                 # the admin's record of the call
-                record = await c.admin.ListToolCalls(admin_pb2.ListToolCallsRequest(conversation_id=conv),
-                                                     metadata=md_admin)
+                record = await c.admin.ListToolCalls(
+                    admin_pb2.ListToolCallsRequest(conversation_id=conv), metadata=md_admin
+                )
                 assert [(r.tool, r.ok) for r in record.calls] == [("order_status", True)]
                 assert "shipped" in record.calls[0].result_preview and record.calls[0].job_id
                 assert json.loads(record.calls[0].arguments) == call["body"]["arguments"]
                 assert [(e.tool_called.tool, e.tool_called.ok, e.conversation_id) for e in events] == [
-                    ("order_status", True, conv)]
+                    ("order_status", True, conv)
+                ]
 
                 # another tenant cannot read them: the conversation is simply not found
                 other = await create_tenant(c, PLATFORM_TOKEN, "other-tools")
                 with pytest.raises(grpc.aio.AioRpcError) as err:
-                    await c.admin.ListToolCalls(admin_pb2.ListToolCallsRequest(conversation_id=conv),
-                                                metadata=bearer(other.api_key))
+                    await c.admin.ListToolCalls(
+                        admin_pb2.ListToolCallsRequest(conversation_id=conv), metadata=bearer(other.api_key)
+                    )
                 assert err.value.code() == grpc.StatusCode.NOT_FOUND
-                assert (await c.admin.ListTools(admin_pb2.ListToolsRequest(), metadata=bearer(other.api_key))).tools == []
+                assert (
+                    await c.admin.ListTools(admin_pb2.ListToolsRequest(), metadata=bearer(other.api_key))
+                ).tools == []
 
                 # deleting the tool takes it out of the tenant's settings too
                 await c.admin.DeleteTool(admin_pb2.DeleteToolRequest(name="order_status"), metadata=md_admin)

@@ -66,8 +66,11 @@ async def test_log_lines_carry_the_trace_id(traced):
         _, md = await c.visitor(mesh.demo["widget_key"])
         conv = await c.start(md)
         sent, _, _ = await c.ask(md, conv, "and log it")
-    job = next(s for s in load_spans(traces)
-               if s["name"] == "inference.job" and s["attributes"].get("frontdesk.message_id") == sent.id)
+    job = next(
+        s
+        for s in load_spans(traces)
+        if s["name"] == "inference.job" and s["attributes"].get("frontdesk.message_id") == sent.id
+    )
     trace_id = job["context"]["trace_id"].removeprefix("0x")
     logs = (mesh.data_dir / "logs" / "inference.log").read_text()
     assert f"trace_id={trace_id}" in logs or f'"trace_id": "{trace_id}"' in logs

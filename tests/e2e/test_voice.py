@@ -31,9 +31,14 @@ async def test_a_recording_is_transcribed_posted_and_answered(mesh):
         conv = await c.start(md)
         events = c.chat.StreamEvents(chat_pb2.StreamEventsRequest(conversation_id=conv), metadata=md)
         await events.read()
-        submitted = await speech.SubmitAudio(speech_pb2.SubmitAudioRequest(
-            header=speech_pb2.AudioHeader(conversation_id=conv, content_type="audio/wav", filename="q.wav"), data=wav),
-            metadata=md, timeout=60)
+        submitted = await speech.SubmitAudio(
+            speech_pb2.SubmitAudioRequest(
+                header=speech_pb2.AudioHeader(conversation_id=conv, content_type="audio/wav", filename="q.wav"),
+                data=wav,
+            ),
+            metadata=md,
+            timeout=60,
+        )
         assert submitted.transcription.state == "queued" and submitted.transcription.duration_s > 1
 
         states, voice, reply = [], None, None
@@ -57,7 +62,9 @@ async def test_a_recording_is_transcribed_posted_and_answered(mesh):
         assert voice.role == common.ROLE_CUSTOMER and voice.audio_id == submitted.audio_id
         assert wer(SAID, voice.text) <= WER_CLIP, voice.text
         assert reply.role == common.ROLE_AI and reply.text == f"You said: {voice.text}"
-        state = await speech.GetTranscription(speech_pb2.GetTranscriptionRequest(audio_id=submitted.audio_id), metadata=md)
+        state = await speech.GetTranscription(
+            speech_pb2.GetTranscriptionRequest(audio_id=submitted.audio_id), metadata=md
+        )
         assert (state.state, state.message_id, state.language) == ("done", voice.id, "en")
 
 
@@ -73,23 +80,28 @@ async def test_the_streaming_upload_works_too(mesh):
         async def chunks():
             yield speech_pb2.AudioChunk(header=speech_pb2.AudioHeader(conversation_id=conv, content_type="audio/wav"))
             for i in range(0, len(wav), 16_384):
-                yield speech_pb2.AudioChunk(data=wav[i:i + 16_384])
+                yield speech_pb2.AudioChunk(data=wav[i : i + 16_384])
 
         submitted = await speech.SubmitAudioStream(chunks(), metadata=md, timeout=60)
         for _ in range(240):
-            state = await speech.GetTranscription(speech_pb2.GetTranscriptionRequest(audio_id=submitted.audio_id), metadata=md)
+            state = await speech.GetTranscription(
+                speech_pb2.GetTranscriptionRequest(audio_id=submitted.audio_id), metadata=md
+            )
             if state.state in ("done", "failed"):
                 break
             await asyncio.sleep(0.25)
         assert state.state == "done" and wer(said, state.text) <= 0.15, state.text
 
 
-@pytest.mark.parametrize("content_type,data,code", [
-    ("audio/wav", pcm_to_wav(np.zeros(16_000, dtype=np.int16), 16_000), "silent"),
-    ("audio/wav", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "unsupported_format"),
-    ("audio/mpeg", None, "mismatched_type"),
-    ("audio/wav", b"", "empty"),
-])
+@pytest.mark.parametrize(
+    "content_type,data,code",
+    [
+        ("audio/wav", pcm_to_wav(np.zeros(16_000, dtype=np.int16), 16_000), "silent"),
+        ("audio/wav", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "unsupported_format"),
+        ("audio/mpeg", None, "mismatched_type"),
+        ("audio/wav", b"", "empty"),
+    ],
+)
 async def test_bad_audio_is_refused_before_anything_is_stored(mesh, content_type, data, code):
     data = espeak_wav("hello") if data is None else data
     async with mesh.channel() as ch:
@@ -98,9 +110,13 @@ async def test_bad_audio_is_refused_before_anything_is_stored(mesh, content_type
         _, md = await c.visitor(mesh.demo["widget_key"])
         conv = await c.start(md)
         with pytest.raises(grpc.aio.AioRpcError) as info:
-            await speech.SubmitAudio(speech_pb2.SubmitAudioRequest(
-                header=speech_pb2.AudioHeader(conversation_id=conv, content_type=content_type), data=data),
-                metadata=md, timeout=60)
+            await speech.SubmitAudio(
+                speech_pb2.SubmitAudioRequest(
+                    header=speech_pb2.AudioHeader(conversation_id=conv, content_type=content_type), data=data
+                ),
+                metadata=md,
+                timeout=60,
+            )
         assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT and code in info.value.details()
         history = await c.chat.ListMessages(chat_pb2.ListMessagesRequest(conversation_id=conv), metadata=md)
         assert len(history.messages) == 0, "the conversation stays usable and untouched"
@@ -114,9 +130,13 @@ async def test_audio_for_someone_elses_conversation_is_not_found(mesh):
         conv = await c.start(owner)
         _, stranger = await c.visitor(mesh.demo["widget_key"])
         with pytest.raises(grpc.aio.AioRpcError) as info:
-            await speech.SubmitAudio(speech_pb2.SubmitAudioRequest(
-                header=speech_pb2.AudioHeader(conversation_id=conv, content_type="audio/wav"), data=espeak_wav("hi")),
-                metadata=stranger, timeout=60)
+            await speech.SubmitAudio(
+                speech_pb2.SubmitAudioRequest(
+                    header=speech_pb2.AudioHeader(conversation_id=conv, content_type="audio/wav"), data=espeak_wav("hi")
+                ),
+                metadata=stranger,
+                timeout=60,
+            )
         assert info.value.code() == grpc.StatusCode.NOT_FOUND
 
 

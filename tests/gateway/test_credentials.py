@@ -38,6 +38,8 @@ from gateway.credentials import (
     verify_password,
 )
 
+pytestmark = pytest.mark.unit
+
 SECRET = "s" * 32
 OTHER_SECRET = "t" * 32
 

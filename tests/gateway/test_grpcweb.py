@@ -40,7 +40,7 @@ def encode(message, text: bool) -> bytes:
 
 def b64_groups(data: bytes) -> bytes:
     """Decode base64 made of padded chunks one after another, four characters at a time."""
-    return b"".join(base64.b64decode(data[i:i + 4]) for i in range(0, len(data), 4))
+    return b"".join(base64.b64decode(data[i : i + 4]) for i in range(0, len(data), 4))
 
 
 def parse_trailers(payload: bytes) -> dict[str, str]:
@@ -55,8 +55,8 @@ def parse_trailers(payload: bytes) -> dict[str, str]:
 def split_frames(data: bytes) -> tuple[list[bytes], dict | None]:
     messages, trailers, i = [], None, 0
     while i < len(data):
-        flags, size = struct.unpack(">BI", data[i:i + 5])
-        payload = data[i + 5:i + 5 + size]
+        flags, size = struct.unpack(">BI", data[i : i + 5])
+        payload = data[i + 5 : i + 5 + size]
         assert len(payload) == size, "truncated frame"
         i += 5 + size
         if flags & 0x80:
@@ -99,8 +99,9 @@ def headers_for(text: bool, token: str | None = None, **extra) -> dict:
     return h
 
 
-async def call(http: aiohttp.ClientSession, url: str, path: str, message, text: bool = False, token: str | None = None,
-               **extra) -> Reply:
+async def call(
+    http: aiohttp.ClientSession, url: str, path: str, message, text: bool = False, token: str | None = None, **extra
+) -> Reply:
     async with http.post(url + path, data=encode(message, text), headers=headers_for(text, token, **extra)) as r:
         return Reply(r.status, r.headers, await r.read(), text)
 
@@ -132,7 +133,7 @@ class EventStream:
                 if len(self.buf) >= 5:
                     flags, size = struct.unpack(">BI", self.buf[:5])
                     if len(self.buf) >= 5 + size:
-                        payload, self.buf = self.buf[5:5 + size], self.buf[5 + size:]
+                        payload, self.buf = self.buf[5 : 5 + size], self.buf[5 + size :]
                         if flags & 0x80:
                             return "trailers", parse_trailers(payload)
                         return "event", events_pb2.ConversationEvent.FromString(payload)
@@ -164,8 +165,13 @@ async def http():
 
 
 async def visitor(http, web, mesh, text: bool = False) -> auth_pb2.CreateVisitorSessionResponse:
-    reply = await call(http, web.url, AUTH + "CreateVisitorSession",
-                       auth_pb2.CreateVisitorSessionRequest(widget_key=mesh.demo["widget_key"]), text)
+    reply = await call(
+        http,
+        web.url,
+        AUTH + "CreateVisitorSession",
+        auth_pb2.CreateVisitorSessionRequest(widget_key=mesh.demo["widget_key"]),
+        text,
+    )
     return reply.one(auth_pb2.CreateVisitorSessionResponse)
 
 
@@ -179,20 +185,35 @@ async def start_conversation(http, web, token: str, text: bool = False) -> str:
 
 @MODES
 async def test_visitor_session_and_conversation(mesh, web, http, text):
-    reply = await call(http, web.url, AUTH + "CreateVisitorSession",
-                       auth_pb2.CreateVisitorSessionRequest(widget_key=mesh.demo["widget_key"]), text)
+    reply = await call(
+        http,
+        web.url,
+        AUTH + "CreateVisitorSession",
+        auth_pb2.CreateVisitorSessionRequest(widget_key=mesh.demo["widget_key"]),
+        text,
+    )
     assert reply.status == 200
-    assert reply.headers["content-type"] == ("application/grpc-web-text+proto" if text else "application/grpc-web+proto")
+    assert reply.headers["content-type"] == (
+        "application/grpc-web-text+proto" if text else "application/grpc-web+proto"
+    )
     session = reply.one(auth_pb2.CreateVisitorSessionResponse)
     assert session.token and session.visitor_id.startswith("v_") and session.tenant_name == "Demo Company"
     assert reply.trailers == {"grpc-status": "0", "grpc-message": ""}
 
     who = (await call(http, web.url, AUTH + "WhoAmI", auth_pb2.WhoAmIRequest(), text, session.token)).one(
-        auth_pb2.WhoAmIResponse)
+        auth_pb2.WhoAmIResponse
+    )
     assert who.kind == "visitor" and who.subject == session.visitor_id  # authorization reached the servicer
 
-    started = await call(http, web.url, CHAT + "StartConversation", chat_pb2.StartConversationRequest(), text,
-                         session.token, **{"x-request-id": "web-test-1"})
+    started = await call(
+        http,
+        web.url,
+        CHAT + "StartConversation",
+        chat_pb2.StartConversationRequest(),
+        text,
+        session.token,
+        **{"x-request-id": "web-test-1"},
+    )
     conversation = started.one(chat_pb2.StartConversationResponse).conversation
     assert conversation.id and conversation.status == common.CONVERSATION_STATUS_AI
 
@@ -210,9 +231,16 @@ async def test_stream_events_status_then_token_deltas_then_reply(mesh, web, http
         assert kind == "event" and first.WhichOneof("kind") == "status_changed"
         assert first.conversation_id == conversation_id
 
-        sent = (await call(http, web.url, CHAT + "SendMessage",
-                           chat_pb2.SendMessageRequest(conversation_id=conversation_id, text="How do I reset my password?"),
-                           text, session.token)).one(chat_pb2.SendMessageResponse)
+        sent = (
+            await call(
+                http,
+                web.url,
+                CHAT + "SendMessage",
+                chat_pb2.SendMessageRequest(conversation_id=conversation_id, text="How do I reset my password?"),
+                text,
+                session.token,
+            )
+        ).one(chat_pb2.SendMessageResponse)
         assert sent.queued_for_ai
         deltas = []
         while True:
@@ -240,7 +268,9 @@ async def test_unauthenticated_without_credentials(web, http):
     assert "missing credentials" in reply.message
     assert reply.trailers.get("x-frontdesk-error") == "1"
 
-    garbage = await call(http, web.url, CHAT + "StartConversation", chat_pb2.StartConversationRequest(), token="nonsense")
+    garbage = await call(
+        http, web.url, CHAT + "StartConversation", chat_pb2.StartConversationRequest(), token="nonsense"
+    )
     assert garbage.code == 16
 
 
@@ -250,11 +280,23 @@ async def test_another_visitors_conversation_is_not_found(mesh, web, http, text)
     stranger = await visitor(http, web, mesh)
     conversation_id = await start_conversation(http, web, owner.token)
 
-    reply = await call(http, web.url, CHAT + "GetConversation",
-                       chat_pb2.GetConversationRequest(conversation_id=conversation_id), text, stranger.token)
+    reply = await call(
+        http,
+        web.url,
+        CHAT + "GetConversation",
+        chat_pb2.GetConversationRequest(conversation_id=conversation_id),
+        text,
+        stranger.token,
+    )
     assert reply.code == 5 and reply.messages == []  # NOT_FOUND, exactly like a missing one
-    missing = await call(http, web.url, CHAT + "GetConversation",
-                         chat_pb2.GetConversationRequest(conversation_id="c_doesnotexist"), text, stranger.token)
+    missing = await call(
+        http,
+        web.url,
+        CHAT + "GetConversation",
+        chat_pb2.GetConversationRequest(conversation_id="c_doesnotexist"),
+        text,
+        stranger.token,
+    )
     assert missing.code == 5
 
     response, events = await open_stream(http, web.url, conversation_id, stranger.token, text)
@@ -269,8 +311,9 @@ async def test_rate_limit_answers_resource_exhausted_with_retry_after(mesh, web,
     session = await visitor(http, web, mesh)
     limited = None
     for _ in range(80):  # burst 20 at 5/s: a quick run of calls must hit the limit
-        reply = await call(http, web.url, AUTH + "WhoAmI", auth_pb2.WhoAmIRequest(), token=session.token,
-                           origin="https://shop.example")
+        reply = await call(
+            http, web.url, AUTH + "WhoAmI", auth_pb2.WhoAmIRequest(), token=session.token, origin="https://shop.example"
+        )
         if reply.code != 0:
             limited = reply
             break
@@ -287,7 +330,9 @@ async def test_grpc_timeout_is_the_calls_deadline(mesh, web, http):
     session = await visitor(http, web, mesh)
     conversation_id = await start_conversation(http, web, session.token)
     started = time.monotonic()
-    response, events = await open_stream(http, web.url, conversation_id, session.token, False, **{"grpc-timeout": "1500m"})
+    response, events = await open_stream(
+        http, web.url, conversation_id, session.token, False, **{"grpc-timeout": "1500m"}
+    )
     try:
         kind, _ = await events.next(timeout=15)
         assert kind == "event"
@@ -328,14 +373,21 @@ async def test_text_mode_accepts_several_base64_chunks(mesh, web, http):
 
 async def test_unknown_paths_and_methods(web, http):
     empty = encode(b"", False)
-    for path in ("/frontdesk.conversation.v1.ConversationService/StartConversation",  # internal: never from a browser
-                 "/grpc.health.v1.Health/Check", "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
-                 "/nope", "/frontdesk.chat.v1.ChatService", "/frontdesk.chat.v1.ChatService/Send/Message"):
+    for path in (
+        "/frontdesk.conversation.v1.ConversationService/StartConversation",  # internal: never from a browser
+        "/grpc.health.v1.Health/Check",
+        "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+        "/nope",
+        "/frontdesk.chat.v1.ChatService",
+        "/frontdesk.chat.v1.ChatService/Send/Message",
+    ):
         async with http.post(web.url + path, data=empty, headers=headers_for(False)) as r:
             assert r.status == 404, path
     reply = await call(http, web.url, CHAT + "NoSuchMethod", b"")
     assert reply.status == 200 and reply.code == 12  # UNIMPLEMENTED, as a gRPC server answers
-    async with http.post(web.url + CHAT + "StartConversation", data=b"{}", headers={"content-type": "application/json"}) as r:
+    async with http.post(
+        web.url + CHAT + "StartConversation", data=b"{}", headers={"content-type": "application/json"}
+    ) as r:
         assert r.status == 415
     async with http.put(web.url + CHAT + "StartConversation", data=empty, headers=headers_for(False)) as r:
         assert r.status == 405
@@ -349,8 +401,13 @@ async def test_client_streaming_methods_answer_unimplemented(mesh, http):
     await server.start("127.0.0.1", 0)
     try:
         for text in (False, True):
-            reply = await call(http, server.url, "/frontdesk.speech.v1.SpeechService/SubmitAudioStream",
-                               speech_pb2.AudioChunk(data=b"x"), text)
+            reply = await call(
+                http,
+                server.url,
+                "/frontdesk.speech.v1.SpeechService/SubmitAudioStream",
+                speech_pb2.AudioChunk(data=b"x"),
+                text,
+            )
             assert reply.status == 200 and reply.code == 12
             assert "client-streaming" in reply.message and "native gRPC" in reply.message
     finally:
@@ -361,8 +418,13 @@ async def test_unreachable_gateway_is_unavailable(http):
     server = GrpcWebServer(f"127.0.0.1:{free_port()}", None)  # nothing listens there
     await server.start("127.0.0.1", 0)
     try:
-        reply = await call(http, server.url, AUTH + "CreateVisitorSession", auth_pb2.CreateVisitorSessionRequest(),
-                           **{"grpc-timeout": "5S"})
+        reply = await call(
+            http,
+            server.url,
+            AUTH + "CreateVisitorSession",
+            auth_pb2.CreateVisitorSessionRequest(),
+            **{"grpc-timeout": "5S"},
+        )
         assert reply.status == 200 and reply.code == 14  # UNAVAILABLE
         assert reply.message == "the frontdesk gateway is temporarily unavailable; please retry"
     finally:
@@ -374,9 +436,14 @@ async def test_unreachable_gateway_is_unavailable(http):
 
 async def test_cors_preflight(web, http):
     asked = "content-type,x-grpc-web,x-user-agent,grpc-timeout,authorization,x-request-id,x-tenant-hint"
-    async with http.options(web.url + CHAT + "StreamEvents", headers={
-            "Origin": "https://shop.example", "Access-Control-Request-Method": "POST",
-            "Access-Control-Request-Headers": asked}) as r:
+    async with http.options(
+        web.url + CHAT + "StreamEvents",
+        headers={
+            "Origin": "https://shop.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": asked,
+        },
+    ) as r:
         assert r.status == 204
         assert r.headers["access-control-allow-origin"] == "*"
         assert "POST" in r.headers["access-control-allow-methods"]
@@ -387,21 +454,33 @@ async def test_cors_preflight(web, http):
         assert int(r.headers["access-control-max-age"]) > 0
     reply = await call(http, web.url, AUTH + "WhoAmI", auth_pb2.WhoAmIRequest(), origin="https://shop.example")
     assert reply.headers["access-control-allow-origin"] == "*" and reply.code == 16
-    async with http.options(web.url + "/frontdesk.conversation.v1.ConversationService/SendMessage", headers={
-            "Origin": "https://shop.example", "Access-Control-Request-Method": "POST"}) as r:
+    async with http.options(
+        web.url + "/frontdesk.conversation.v1.ConversationService/SendMessage",
+        headers={"Origin": "https://shop.example", "Access-Control-Request-Method": "POST"},
+    ) as r:
         assert r.status == 404 and "access-control-allow-origin" not in r.headers
 
 
 async def test_cors_with_configured_origins(mesh, http):
     settings = fd_settings.load(env={})
-    server = await start_grpc_web(settings, mesh.gateway, None, host="127.0.0.1", port=0,
-                                  allowed_origins=["https://shop.example", "https://admin.example/"])
+    server = await start_grpc_web(
+        settings,
+        mesh.gateway,
+        None,
+        host="127.0.0.1",
+        port=0,
+        allowed_origins=["https://shop.example", "https://admin.example/"],
+    )
     try:
         preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization"}
-        async with http.options(server.url + AUTH + "WhoAmI", headers={"Origin": "https://admin.example", **preflight}) as r:
+        async with http.options(
+            server.url + AUTH + "WhoAmI", headers={"Origin": "https://admin.example", **preflight}
+        ) as r:
             assert r.status == 204 and r.headers["access-control-allow-origin"] == "https://admin.example"
             assert r.headers["vary"] == "Origin"
-        async with http.options(server.url + AUTH + "WhoAmI", headers={"Origin": "https://evil.example", **preflight}) as r:
+        async with http.options(
+            server.url + AUTH + "WhoAmI", headers={"Origin": "https://evil.example", **preflight}
+        ) as r:
             assert r.status == 403 and "access-control-allow-origin" not in r.headers
         evil = await call(http, server.url, AUTH + "WhoAmI", auth_pb2.WhoAmIRequest(), origin="https://evil.example")
         assert evil.status == 403
@@ -421,15 +500,23 @@ async def _raw_stream(port: int, conversation_id: str, token: str):
     """A StreamEvents call over a plain socket; returns the streams once the first event has arrived."""
     body = encode(chat_pb2.StreamEventsRequest(conversation_id=conversation_id), False)
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write((f"POST {CHAT}StreamEvents HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {BINARY}\r\n"
-                  f"Authorization: Bearer {token}\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body)
+    writer.write(
+        (
+            f"POST {CHAT}StreamEvents HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {BINARY}\r\n"
+            f"Authorization: Bearer {token}\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        + body
+    )
     await writer.drain()
     head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 15)
     assert head.startswith(b"HTTP/1.1 200") and b"chunked" in head.lower()
     size = int((await asyncio.wait_for(reader.readline(), 15)).strip(), 16)  # first chunk: the status event
     chunk = await reader.readexactly(size)
     flags, length = struct.unpack(">BI", chunk[:5])
-    assert flags == 0 and events_pb2.ConversationEvent.FromString(chunk[5:5 + length]).WhichOneof("kind") == "status_changed"
+    assert (
+        flags == 0
+        and events_pb2.ConversationEvent.FromString(chunk[5 : 5 + length]).WhichOneof("kind") == "status_changed"
+    )
     return reader, writer
 
 
@@ -490,9 +577,15 @@ def dist(tmp_path):
 async def test_static_files(mesh, http, dist):
     server = await start_grpc_web(fd_settings.load(env={}), mesh.gateway, dist, host="127.0.0.1", port=0)
     try:
-        expected = {"/": "text/html", "/index.html": "text/html", "/assets/app.js": "text/javascript",
-                    "/assets/app.css": "text/css", "/favicon.svg": "image/svg+xml", "/assets/x.wasm": "application/wasm",
-                    "/admin/conversations": "text/html"}  # a client-side route of the app: its index.html
+        expected = {
+            "/": "text/html",
+            "/index.html": "text/html",
+            "/assets/app.js": "text/javascript",
+            "/assets/app.css": "text/css",
+            "/favicon.svg": "image/svg+xml",
+            "/assets/x.wasm": "application/wasm",
+            "/admin/conversations": "text/html",
+        }  # a client-side route of the app: its index.html
         for path, ctype in expected.items():
             async with http.get(server.url + path) as r:
                 assert r.status == 200, path
@@ -540,9 +633,20 @@ async def _raw_get(port: int, target: str) -> tuple[int, bytes]:
 async def test_static_path_traversal_is_refused(mesh, dist):
     server = await start_grpc_web(fd_settings.load(env={}), mesh.gateway, dist, host="127.0.0.1", port=0)
     try:
-        for target in ("/../secret.txt", "/assets/../../secret.txt", "/%2e%2e/secret.txt", "/assets/%2e%2e/%2e%2e/secret.txt",
-                       "/..%2fsecret.txt", "/assets/..%2f..%2fsecret.txt", "/..%5csecret.txt", "/leak.txt", "/.env",
-                       "/%2eenv", "//etc/passwd", "/assets/app.js%00.html"):
+        for target in (
+            "/../secret.txt",
+            "/assets/../../secret.txt",
+            "/%2e%2e/secret.txt",
+            "/assets/%2e%2e/%2e%2e/secret.txt",
+            "/..%2fsecret.txt",
+            "/assets/..%2f..%2fsecret.txt",
+            "/..%5csecret.txt",
+            "/leak.txt",
+            "/.env",
+            "/%2eenv",
+            "//etc/passwd",
+            "/assets/app.js%00.html",
+        ):
             status, data = await _raw_get(server.port, target)
             assert b"TOP-SECRET" not in data and b"root:" not in data, target
             # refused, or (no extension: a client-side route) the app's own index page
@@ -564,27 +668,56 @@ async def test_without_built_pages_a_small_index(web, http):
 def test_request_headers_become_metadata():
     from multidict import CIMultiDict
 
-    headers = CIMultiDict([
-        ("Host", "example"), ("Connection", "keep-alive, x-hop"), ("X-Hop", "1"), ("Keep-Alive", "timeout=5"),
-        ("Content-Type", BINARY), ("Content-Length", "5"), ("Authorization", "Bearer abc"), ("X-Request-Id", "r-1"),
-        ("X-User-Agent", "connect-es/2.2.0"), ("X-Grpc-Web", "1"), ("Grpc-Timeout", "1S"), ("Origin", "https://a"),
-        ("Cookie", "session=1"), ("X-Forwarded-For", "6.6.6.6"), ("X-Custom-Thing", "yes"), ("Trace-Bin", "AAEC"),
-        ("Sec-Fetch-Mode", "cors"), ("Te", "trailers"), ("X-Unicode", "caf\u00e9"),
-    ])
+    headers = CIMultiDict(
+        [
+            ("Host", "example"),
+            ("Connection", "keep-alive, x-hop"),
+            ("X-Hop", "1"),
+            ("Keep-Alive", "timeout=5"),
+            ("Content-Type", BINARY),
+            ("Content-Length", "5"),
+            ("Authorization", "Bearer abc"),
+            ("X-Request-Id", "r-1"),
+            ("X-User-Agent", "connect-es/2.2.0"),
+            ("X-Grpc-Web", "1"),
+            ("Grpc-Timeout", "1S"),
+            ("Origin", "https://a"),
+            ("Cookie", "session=1"),
+            ("X-Forwarded-For", "6.6.6.6"),
+            ("X-Custom-Thing", "yes"),
+            ("Trace-Bin", "AAEC"),
+            ("Sec-Fetch-Mode", "cors"),
+            ("Te", "trailers"),
+            ("X-Unicode", "caf\u00e9"),
+        ]
+    )
     md = dict(grpcweb.request_metadata(headers, "203.0.113.9"))
-    assert md == {"authorization": "Bearer abc", "x-request-id": "r-1", "x-user-agent": "connect-es/2.2.0",
-                  "x-custom-thing": "yes", "trace-bin": b"\x00\x01\x02", "x-forwarded-for": "203.0.113.9"}
+    assert md == {
+        "authorization": "Bearer abc",
+        "x-request-id": "r-1",
+        "x-user-agent": "connect-es/2.2.0",
+        "x-custom-thing": "yes",
+        "trace-bin": b"\x00\x01\x02",
+        "x-forwarded-for": "203.0.113.9",
+    }
 
 
 def test_trailers_and_timeouts():
     import grpc
 
-    frame = grpcweb.trailers_frame(grpc.StatusCode.NOT_FOUND, "caf\u00e9 100% gone\r\nx: y",
-                                   [("retry-after", "1.5"), ("details-bin", b"\xff"), ("Bad Key", "v"), ("grpc-status", "0")])
+    frame = grpcweb.trailers_frame(
+        grpc.StatusCode.NOT_FOUND,
+        "caf\u00e9 100% gone\r\nx: y",
+        [("retry-after", "1.5"), ("details-bin", b"\xff"), ("Bad Key", "v"), ("grpc-status", "0")],
+    )
     assert frame[0] == 0x80
     trailers = parse_trailers(frame[5:])
-    assert trailers == {"grpc-status": "5", "grpc-message": "caf%C3%A9 100%25 gone%0D%0Ax: y", "retry-after": "1.5",
-                        "details-bin": "/w=="}
+    assert trailers == {
+        "grpc-status": "5",
+        "grpc-message": "caf%C3%A9 100%25 gone%0D%0Ax: y",
+        "retry-after": "1.5",
+        "details-bin": "/w==",
+    }
     assert grpcweb.parse_timeout("250m") == pytest.approx(0.25)
     assert grpcweb.parse_timeout("2H") == 7200
     assert grpcweb.parse_timeout(None) is None

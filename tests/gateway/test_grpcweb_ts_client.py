@@ -45,12 +45,19 @@ def ensure_node_modules() -> str:
     """`npm ci` once per lockfile (under a lock: test runs may overlap), else the cached install."""
     npm = _npm()
     stamp = WEB / "node_modules" / ".package-lock.json"  # written by npm ci
-    lock_path = Path(tempfile.gettempdir()) / f"frontdesk-npm-ci-{hashlib.sha1(str(WEB).encode()).hexdigest()[:12]}.lock"
+    lock_path = (
+        Path(tempfile.gettempdir()) / f"frontdesk-npm-ci-{hashlib.sha1(str(WEB).encode()).hexdigest()[:12]}.lock"
+    )
     with open(lock_path, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not stamp.exists() or stamp.stat().st_mtime < (WEB / "package-lock.json").stat().st_mtime:
-            done = subprocess.run([npm, "--prefix", str(WEB), "ci", "--no-audit", "--no-fund"], capture_output=True,
-                                  text=True, timeout=600, env=_env())
+            done = subprocess.run(
+                [npm, "--prefix", str(WEB), "ci", "--no-audit", "--no-fund"],
+                capture_output=True,
+                text=True,
+                timeout=600,
+                env=_env(),
+            )
             if done.returncode != 0:
                 pytest.fail(f"npm ci failed ({done.returncode}):\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
     return npm
@@ -58,8 +65,9 @@ def ensure_node_modules() -> str:
 
 def test_generated_typescript_is_current():
     npm = ensure_node_modules()
-    done = subprocess.run([npm, "--prefix", str(WEB), "run", "check-gen"], capture_output=True, text=True, timeout=300,
-                          env=_env())
+    done = subprocess.run(
+        [npm, "--prefix", str(WEB), "run", "check-gen"], capture_output=True, text=True, timeout=300, env=_env()
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -69,11 +77,19 @@ async def test_typescript_client_over_grpc_web(mesh):
     server = await start_grpc_web(fd_settings.load(env={}), mesh.gateway, None, host="127.0.0.1", port=0)
     try:
         env = {**_env(), "FRONTDESK_WEB_URL": server.url, "FRONTDESK_WIDGET_KEY": mesh.demo["widget_key"]}
-        process = await asyncio.create_subprocess_exec(npm, "--prefix", str(WEB), "test", env=env, cwd=str(WEB),
-                                                       stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        process = await asyncio.create_subprocess_exec(
+            npm,
+            "--prefix",
+            str(WEB),
+            "test",
+            env=env,
+            cwd=str(WEB),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
         try:
             out, _ = await asyncio.wait_for(process.communicate(), 300)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             process.kill()
             out, _ = await process.communicate()
             pytest.fail("npm test did not finish in 300 s:\n" + out.decode(errors="replace")[-6000:])

@@ -229,7 +229,9 @@ async def test_llamacpp_stop_sequence(llama: LlamaCppBackend):
 async def test_llamacpp_early_stop_releases_backend(llama: LlamaCppBackend):
     cancelled_before = llama.requests_cancelled
     got = []
-    async with contextlib.aclosing(llama.stream(support_request("Explain your refund policy in detail.", max_tokens=256))) as stream:
+    async with contextlib.aclosing(
+        llama.stream(support_request("Explain your refund policy in detail.", max_tokens=256))
+    ) as stream:
         async for delta in stream:
             got.append(delta.text)
             if len(got) == 2:
@@ -281,7 +283,10 @@ async def test_llamacpp_overload_is_retryable(llama: LlamaCppBackend):
 
 @aio
 async def test_llamacpp_requests_are_serialised(llama: LlamaCppBackend):
-    reqs = [support_request(q, max_tokens=10) for q in ("Where is my order?", "Can I change my plan?", "Do you ship abroad?")]
+    reqs = [
+        support_request(q, max_tokens=10)
+        for q in ("Where is my order?", "Can I change my plan?", "Do you ship abroad?")
+    ]
     results = await asyncio.wait_for(asyncio.gather(*(llama.generate(r) for r in reqs)), timeout=120)
     assert all(r.text for r in results)
 
@@ -305,7 +310,7 @@ async def test_llamacpp_event_loop_stays_responsive(llama: LlamaCppBackend):
     await tick_task
 
     during = [t for t in ticks if t0 <= t <= t0 + elapsed]
-    gaps = [b - a for a, b in zip(ticks, ticks[1:])]
+    gaps = [b - a for a, b in zip(ticks, ticks[1:], strict=False)]
     print(f"\n[llamacpp] {elapsed * 1000:.0f} ms generation, {len(during)} ticks, max gap {max(gaps) * 1000:.1f} ms")
     assert result.completion_tokens > 0
     # A blocked loop would give ~1 tick in total.  The bound is deliberately loose:

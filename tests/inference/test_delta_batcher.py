@@ -1,6 +1,10 @@
 import asyncio
 
+import pytest
+
 from inference.worker import DeltaBatcher
+
+pytestmark = pytest.mark.unit
 
 
 async def test_first_delta_goes_out_at_once_and_a_burst_is_merged():

@@ -20,12 +20,22 @@ from inference.backends.gemini import GeminiBackend
 from inference.tools import BUILTIN_TOOLS, ToolContext, ToolRegistry, ToolResult, run_tool_loop
 from tests.conftest import service_port
 
+pytestmark = pytest.mark.unit
+
 RECORDINGS = Path(__file__).parent / "recordings"
 KEY = "sk-ant-tenant-key-0123456789abcdef"
-ORDER_TOOL = {"type": "function", "function": {
-    "name": "order_status", "description": "Delivery status of an order",
-    "parameters": {"type": "object", "required": ["order_number"],
-                   "properties": {"order_number": {"type": "string"}}}}}
+ORDER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "order_status",
+        "description": "Delivery status of an order",
+        "parameters": {
+            "type": "object",
+            "required": ["order_number"],
+            "properties": {"order_number": {"type": "string"}},
+        },
+    },
+}
 
 
 class Replay:
@@ -43,8 +53,14 @@ class Replay:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
-        self.requests.append({"path": request.path, "query": dict(request.query), "headers": {k.lower(): v for k, v in request.headers.items()},
-                              "json": json.loads(body) if body else None})
+        self.requests.append(
+            {
+                "path": request.path,
+                "query": dict(request.query),
+                "headers": {k.lower(): v for k, v in request.headers.items()},
+                "json": json.loads(body) if body else None,
+            }
+        )
         status, headers, payload, kind = self.queue.pop(0)
         if kind == "text/event-stream":  # streamed event by event, as the API does
             response = web.StreamResponse(status=status, headers={"Content-Type": kind, **headers})
@@ -73,8 +89,11 @@ class Replay:
 
 
 def question() -> GenerationRequest:
-    return GenerationRequest(turns=(ChatTurn("system", "You are Acme's assistant."),
-                                    ChatTurn("user", "How fast do orders ship?")), max_tokens=64, temperature=0.1)
+    return GenerationRequest(
+        turns=(ChatTurn("system", "You are Acme's assistant."), ChatTurn("user", "How fast do orders ship?")),
+        max_tokens=64,
+        temperature=0.1,
+    )
 
 
 async def order_loop(backend) -> tuple:
@@ -87,7 +106,9 @@ async def order_loop(backend) -> tuple:
 
     from inference.tools import BuiltinTool
 
-    tool = BuiltinTool("order_status", "Delivery status of an order", ORDER_TOOL["function"]["parameters"], order_status)
+    tool = BuiltinTool(
+        "order_status", "Delivery status of an order", ORDER_TOOL["function"]["parameters"], order_status
+    )
     registry = ToolRegistry((*BUILTIN_TOOLS, tool), enabled={"order_status"})
     turns = []
 
@@ -95,13 +116,19 @@ async def order_loop(backend) -> tuple:
         choice = "order_status" if not turns else "none"
         turns.append(choice)
         done = await backend.complete_chat(messages, specs, choice, max_tokens=64)
-        return done.text, [{"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.raw_arguments}}
-                           for c in done.tool_calls]
+        return done.text, [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.raw_arguments}}
+            for c in done.tool_calls
+        ]
 
     ctx = ToolContext("t_acme", "c_1", "m_1")
-    result = await run_tool_loop(complete, registry, ctx, [{"role": "system", "content": "Be brief."},
-                                                           {"role": "user", "content": "Where is order A-17?"}],
-                                 max_rounds=2)
+    result = await run_tool_loop(
+        complete,
+        registry,
+        ctx,
+        [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Where is order A-17?"}],
+        max_rounds=2,
+    )
     return result, seen
 
 
@@ -123,14 +150,20 @@ async def test_anthropic_streams_a_reply_with_true_token_counts():
             await backend.close()
     assert pieces == ["Orders ship", " within two", " business days."]
     assert (result.text, result.prompt_tokens, result.completion_tokens, result.finish_reason) == (
-        "Orders ship within two business days.", 42, 9, "stop")
+        "Orders ship within two business days.",
+        42,
+        9,
+        "stop",
+    )
     sent = api.requests[0]
     assert sent["path"] == "/v1/messages"
     # the tenant's key, as this SDK version sends it (older ones used x-api-key)
     assert KEY in (sent["headers"].get("x-api-key"), sent["headers"].get("authorization", "").removeprefix("Bearer "))
     assert sent["json"]["stream"] is True and sent["json"]["model"] == "claude-sonnet-5"
     assert sent["json"]["system"] == "You are Acme's assistant."
-    assert sent["json"]["messages"] == [{"role": "user", "content": [{"type": "text", "text": "How fast do orders ship?"}]}]
+    assert sent["json"]["messages"] == [
+        {"role": "user", "content": [{"type": "text", "text": "How fast do orders ship?"}]}
+    ]
 
 
 async def test_anthropic_tool_loop_maps_tool_use_and_tool_results():
@@ -145,24 +178,40 @@ async def test_anthropic_tool_loop_maps_tool_use_and_tool_results():
     assert seen == [("t_acme", {"order_number": "A-17"})]
     first, second = (r["json"] for r in api.requests)
     assert first["tool_choice"] == {"type": "tool", "name": "order_status"}
-    assert first["tools"] == [{"name": "order_status", "description": "Delivery status of an order",
-                               "input_schema": ORDER_TOOL["function"]["parameters"]}]
+    assert first["tools"] == [
+        {
+            "name": "order_status",
+            "description": "Delivery status of an order",
+            "input_schema": ORDER_TOOL["function"]["parameters"],
+        }
+    ]
     assert second["tool_choice"] == {"type": "none"}
-    assert second["messages"][1] == {"role": "assistant", "content": [
-        {"type": "text", "text": "Let me look that order up."},
-        {"type": "tool_use", "id": "toolu_01A09q90qw90lq917835lq9", "name": "order_status",
-         "input": {"order_number": "A-17"}}]}
+    assert second["messages"][1] == {
+        "role": "assistant",
+        "content": [
+            {"type": "text", "text": "Let me look that order up."},
+            {
+                "type": "tool_use",
+                "id": "toolu_01A09q90qw90lq917835lq9",
+                "name": "order_status",
+                "input": {"order_number": "A-17"},
+            },
+        ],
+    }
     result_block = second["messages"][2]["content"][0]
     assert second["messages"][2]["role"] == "user" and result_block["type"] == "tool_result"
     assert result_block["tool_use_id"] == "toolu_01A09q90qw90lq917835lq9" and "shipped" in result_block["content"]
 
 
-@pytest.mark.parametrize("recording,status,headers,retryable,retry_after", [
-    ("anthropic_401.json", 401, {}, False, None),
-    ("anthropic_429.json", 429, {"retry-after": "12"}, True, 12.0),
-    ("anthropic_529.json", 529, {}, True, None),
-    ("anthropic_529.json", 500, {}, True, None),
-])
+@pytest.mark.parametrize(
+    "recording,status,headers,retryable,retry_after",
+    [
+        ("anthropic_401.json", 401, {}, False, None),
+        ("anthropic_429.json", 429, {"retry-after": "12"}, True, 12.0),
+        ("anthropic_529.json", 529, {}, True, None),
+        ("anthropic_529.json", 500, {}, True, None),
+    ],
+)
 async def test_anthropic_errors_are_mapped(recording, status, headers, retryable, retry_after):
     async with Replay() as api:
         api.then(recording, status, headers)
@@ -207,7 +256,11 @@ async def test_gemini_streams_a_reply_with_true_token_counts():
             await backend.close()
     assert pieces == ["Orders ship", " within two business", " days."]
     assert (result.text, result.prompt_tokens, result.completion_tokens, result.finish_reason) == (
-        "Orders ship within two business days.", 38, 8, "stop")
+        "Orders ship within two business days.",
+        38,
+        8,
+        "stop",
+    )
     sent = api.requests[0]
     assert sent["path"].endswith("/models/gemini-2.5-flash:streamGenerateContent") and sent["query"].get("alt") == "sse"
     assert sent["headers"]["x-goog-api-key"] == KEY
@@ -233,20 +286,25 @@ async def test_gemini_tool_loop_maps_function_calls_and_responses():
     schema = declaration.get("parametersJsonSchema") or declaration.get("parameters_json_schema")
     assert declaration["name"] == "order_status" and schema == ORDER_TOOL["function"]["parameters"]
     assert second["toolConfig"]["functionCallingConfig"] == {"mode": "NONE"}
-    assert second["contents"][1] == {"role": "model", "parts": [
-        {"functionCall": {"name": "order_status", "args": {"order_number": "A-17"}}}]}
+    assert second["contents"][1] == {
+        "role": "model",
+        "parts": [{"functionCall": {"name": "order_status", "args": {"order_number": "A-17"}}}],
+    }
     response = second["contents"][2]["parts"][0]["functionResponse"]
     assert second["contents"][2]["role"] == "user" and response["name"] == "order_status"
     assert response["response"] == {"status": "shipped", "arrives": "Friday"}
 
 
-@pytest.mark.parametrize("recording,status,headers,retryable,retry_after", [
-    ("gemini_401.json", 401, {}, False, None),
-    ("gemini_400_bad_key.json", 400, {}, False, None),
-    ("gemini_429.json", 429, {}, True, 17.0),             # RetryInfo in the error body
-    ("gemini_429.json", 429, {"retry-after": "5"}, True, 5.0),
-    ("gemini_503.json", 503, {}, True, None),
-])
+@pytest.mark.parametrize(
+    "recording,status,headers,retryable,retry_after",
+    [
+        ("gemini_401.json", 401, {}, False, None),
+        ("gemini_400_bad_key.json", 400, {}, False, None),
+        ("gemini_429.json", 429, {}, True, 17.0),  # RetryInfo in the error body
+        ("gemini_429.json", 429, {"retry-after": "5"}, True, 5.0),
+        ("gemini_503.json", 503, {}, True, None),
+    ],
+)
 async def test_gemini_errors_are_mapped(recording, status, headers, retryable, retry_after):
     async with Replay() as api:
         api.then(recording, status, headers)

@@ -209,7 +209,9 @@ async def test_stop_sequences_and_max_tokens_reach_the_server(backend: OpenAICom
     result = await backend.generate(ask("Count from one to twenty in words.", max_tokens=6))
     assert result.finish_reason == "length"
     assert result.completion_tokens == 6
-    stopped = await backend.generate(ask("Count: 1, 2, 3, 4, 5, 6, 7, 8. Continue the list.", max_tokens=30, stop=(",",)))
+    stopped = await backend.generate(
+        ask("Count: 1, 2, 3, 4, 5, 6, 7, 8. Continue the list.", max_tokens=30, stop=(",",))
+    )
     assert "," not in stopped.text
     assert stopped.finish_reason == "stop"
 
@@ -452,7 +454,10 @@ def test_tools_and_tool_choice_normalisation():
     bare = {"name": "lookup", "description": "d"}
     tools = normalize_tools([SEARCH_TOOL, bare])
     assert tools[0] == SEARCH_TOOL
-    assert tools[1] == {"type": "function", "function": {"name": "lookup", "description": "d", "parameters": {"type": "object", "properties": {}}}}
+    assert tools[1] == {
+        "type": "function",
+        "function": {"name": "lookup", "description": "d", "parameters": {"type": "object", "properties": {}}},
+    }
     with pytest.raises(BackendError):
         normalize_tools([{"description": "no name"}])
     names = ["lookup"]

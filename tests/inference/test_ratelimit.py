@@ -75,8 +75,9 @@ async def test_over_the_allowance_a_request_waits_or_fails_retryable(two_workers
 
 async def test_a_limited_backend_counts_each_request(two_workers):
     kv_a, _ = two_workers
-    limited = LimitedBackend(EchoBackend(), SharedRateLimiter(kv_a, "echo", per_minute=2, max_wait_s=0,
-                                                              clock=Clock(4_000 * WINDOW_S)))
+    limited = LimitedBackend(
+        EchoBackend(), SharedRateLimiter(kv_a, "echo", per_minute=2, max_wait_s=0, clock=Clock(4_000 * WINDOW_S))
+    )
     request = GenerationRequest(turns=(ChatTurn("user", "hello there"),), max_tokens=10)
     for _ in range(2):
         result = await limited.generate(request)
@@ -122,14 +123,19 @@ async def test_concurrency_cap_per_worker():
 
 
 async def test_a_tenants_own_backend_gets_its_keys_allowance(two_workers):
-    from inference.tenants import BackendPool, TenantAi, parse_ai_settings
     from frontdesk.secretbox import SecretBox
+    from inference.tenants import BackendPool, TenantAi, parse_ai_settings
 
     kv_a, _ = two_workers
     settings = Settings(model_url_allowlist="http://127.0.0.1:9/")
     box = SecretBox.from_settings(Settings(secret="s" * 32))
-    ai = parse_ai_settings("t1", {"backend": "openai", "model": "m", "base_url": "http://127.0.0.1:9/v1",
-                                  "requests_per_minute": 3}, [], box, "llamacpp")
+    ai = parse_ai_settings(
+        "t1",
+        {"backend": "openai", "model": "m", "base_url": "http://127.0.0.1:9/v1", "requests_per_minute": 3},
+        [],
+        box,
+        "llamacpp",
+    )
     assert ai.requests_per_minute == 3
     pool = BackendPool(EchoBackend(), settings, limits_kv=kv_a)
     try:

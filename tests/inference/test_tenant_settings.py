@@ -9,9 +9,11 @@ from frontdesk import settings as settings_mod
 from frontdesk.secretbox import SecretBox, SecretError
 from frontdesk.stores.base import TenantRecord, ToolRecord
 from frontdesk.stores.sqlite import SqliteAccountStore
-from inference.tenants import API_KEY_PURPOSE, BackendPool, TenantConfigs, tool_secret_purpose
-from inference.backends.echo import EchoBackend
 from inference.backends.base import BackendError
+from inference.backends.echo import EchoBackend
+from inference.tenants import API_KEY_PURPOSE, BackendPool, TenantConfigs, tool_secret_purpose
+
+pytestmark = pytest.mark.unit
 
 KEY = "sk-tenant-secret-0123456789abcdef"
 
@@ -64,19 +66,39 @@ async def test_the_worker_reads_settings_through_the_account_store_and_caches_th
     store = SqliteAccountStore(tmp_path / "accounts.db")
     try:
         for tid in ("t_a", "t_b"):
-            await store.create_tenant(TenantRecord(id=tid, slug=f"s-{tid[-1]}", name=tid, widget_key=f"wk_{tid}",
-                                                   identity_secret="x", created_ms=1))
+            await store.create_tenant(
+                TenantRecord(
+                    id=tid, slug=f"s-{tid[-1]}", name=tid, widget_key=f"wk_{tid}", identity_secret="x", created_ms=1
+                )
+            )
         tenant = await store.get_tenant("t_a")
-        tenant.ai_settings = {"backend": "openai", "model": "m", "base_url": "http://127.0.0.1:1/v1", "temperature": 0.0,
-                              "max_tokens": 32, "enabled_tools": ["order_status"], "tool_choice": "order_status",
-                              "api_key_sealed": box.seal("t_a", API_KEY_PURPOSE, KEY)}
+        tenant.ai_settings = {
+            "backend": "openai",
+            "model": "m",
+            "base_url": "http://127.0.0.1:1/v1",
+            "temperature": 0.0,
+            "max_tokens": 32,
+            "enabled_tools": ["order_status"],
+            "tool_choice": "order_status",
+            "api_key_sealed": box.seal("t_a", API_KEY_PURPOSE, KEY),
+        }
         await store.update_tenant(tenant)
-        await store.create_tool(ToolRecord(
-            tenant_id="t_a", name="order_status", description="d", parameters_schema='{"type":"object"}',
-            url="http://127.0.0.1:1/x", method="POST", timeout_ms=1000, created_ms=1,
-            secret_sealed=box.seal("t_a", tool_secret_purpose("order_status"), "hook-secret")))
+        await store.create_tool(
+            ToolRecord(
+                tenant_id="t_a",
+                name="order_status",
+                description="d",
+                parameters_schema='{"type":"object"}',
+                url="http://127.0.0.1:1/x",
+                method="POST",
+                timeout_ms=1000,
+                created_ms=1,
+                secret_sealed=box.seal("t_a", tool_secret_purpose("order_status"), "hook-secret"),
+            )
+        )
         raw = (tmp_path / "accounts.db").read_bytes() + b"".join(
-            p.read_bytes() for p in tmp_path.glob("accounts.db-wal"))
+            p.read_bytes() for p in tmp_path.glob("accounts.db-wal")
+        )
         assert KEY.encode() not in raw and b"hook-secret" not in raw, "no secret is stored in the clear"
 
         configs = TenantConfigs(store, box, settings)

@@ -41,7 +41,7 @@ from inference.tools import (
     sign_request,
 )
 
-pytestmark = pytest.mark.timeout(30)
+pytestmark = [pytest.mark.unit, pytest.mark.timeout(30)]
 
 SECRET = b"tenant-signing-secret-0123456789"
 TENANT = "tnt_acme"
@@ -62,12 +62,27 @@ class FakeJob:
     """The callables a worker binds to one job's tenant and conversation."""
 
     def __init__(self, hits=None, messages=None):
-        self.hits = hits if hits is not None else [
-            {"id": "reset", "title": "How do I reset my password?", "text": "Use 'Forgot password' on the sign-in page.",
-             "score": 0.91}]
-        self.messages = messages if messages is not None else [
-            {"role": "customer", "text": "hi"}, {"role": "ai", "text": "Hello!"},
-            {"role": "customer", "text": "I forgot my password"}]
+        self.hits = (
+            hits
+            if hits is not None
+            else [
+                {
+                    "id": "reset",
+                    "title": "How do I reset my password?",
+                    "text": "Use 'Forgot password' on the sign-in page.",
+                    "score": 0.91,
+                }
+            ]
+        )
+        self.messages = (
+            messages
+            if messages is not None
+            else [
+                {"role": "customer", "text": "hi"},
+                {"role": "ai", "text": "Hello!"},
+                {"role": "customer", "text": "I forgot my password"},
+            ]
+        )
         self.searches: list[tuple[str, int]] = []
         self.history_limits: list[int] = []
         self.handoffs: list[str] = []
@@ -84,8 +99,9 @@ class FakeJob:
         self.handoffs.append(reason)
 
     def ctx(self, tenant: str = TENANT) -> ToolContext:
-        return ToolContext(tenant, "conv_1", "job_1", search=self.search, history=self.history,
-                           request_handoff=self.request_handoff)
+        return ToolContext(
+            tenant, "conv_1", "job_1", search=self.search, history=self.history, request_handoff=self.request_handoff
+        )
 
 
 @pytest.fixture
@@ -123,10 +139,16 @@ class TenantSystem:
         signature = request.headers.get("X-Frontdesk-Signature")
         signed = raw if request.method == "POST" else request.rel_url.raw_query_string.encode()
         expected = "sha256=" + hmac.new(SECRET, timestamp.encode() + b"." + signed, hashlib.sha256).hexdigest()
-        seen = {"path": request.path, "method": request.method, "headers": dict(request.headers), "raw": raw,
-                "query": parse_qs(request.rel_url.raw_query_string), "signature": signature,
-                "signature_valid": signature is not None and hmac.compare_digest(signature, expected),
-                "timestamp": timestamp}
+        seen = {
+            "path": request.path,
+            "method": request.method,
+            "headers": dict(request.headers),
+            "raw": raw,
+            "query": parse_qs(request.rel_url.raw_query_string),
+            "signature": signature,
+            "signature_valid": signature is not None and hmac.compare_digest(signature, expected),
+            "timestamp": timestamp,
+        }
         self.requests.append(seen)
         return seen
 
@@ -193,8 +215,9 @@ class TenantSystem:
 
     async def gzipped(self, request: web.Request) -> web.Response:
         await self._record(request)
-        return web.Response(body=gzip.compress(b'{"ok": true}'), content_type="application/json",
-                            headers={"Content-Encoding": "gzip"})
+        return web.Response(
+            body=gzip.compress(b'{"ok": true}'), content_type="application/json", headers={"Content-Encoding": "gzip"}
+        )
 
     async def no_content(self, request: web.Request) -> web.Response:
         await self._record(request)
@@ -205,10 +228,19 @@ class TenantSystem:
 async def tenant_system():
     system = TenantSystem()
     app = web.Application()
-    for path, handler in [("/tool", system.tool), ("/slow", system.slow), ("/drip", system.drip),
-                          ("/big", system.big), ("/big-chunked", system.big_chunked), ("/html", system.html),
-                          ("/nan", system.nan), ("/fail", system.fail), ("/redirect", system.redirect),
-                          ("/gzip", system.gzipped), ("/no-content", system.no_content)]:
+    for path, handler in [
+        ("/tool", system.tool),
+        ("/slow", system.slow),
+        ("/drip", system.drip),
+        ("/big", system.big),
+        ("/big-chunked", system.big_chunked),
+        ("/html", system.html),
+        ("/nan", system.nan),
+        ("/fail", system.fail),
+        ("/redirect", system.redirect),
+        ("/gzip", system.gzipped),
+        ("/no-content", system.no_content),
+    ]:
         app.router.add_route("*", path, handler)
     system.server = TestServer(app, host="127.0.0.1")
     await system.server.start_server(shutdown_timeout=1)
@@ -217,10 +249,24 @@ async def tenant_system():
     await system.server.close()
 
 
-def http_tool(system: TenantSystem, path: str = "/tool", *, name: str = "order_status", parameters=None,
-              secret: bytes | None = SECRET, **options) -> HttpTool:
-    return HttpTool(name, "Status of an order by its number.", ORDER_SCHEMA if parameters is None else parameters,
-                    url=system.url(path), allowlist=system.allowlist(), secret=secret, **options)
+def http_tool(
+    system: TenantSystem,
+    path: str = "/tool",
+    *,
+    name: str = "order_status",
+    parameters=None,
+    secret: bytes | None = SECRET,
+    **options,
+) -> HttpTool:
+    return HttpTool(
+        name,
+        "Status of an order by its number.",
+        ORDER_SCHEMA if parameters is None else parameters,
+        url=system.url(path),
+        allowlist=system.allowlist(),
+        secret=secret,
+        **options,
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -257,7 +303,7 @@ async def test_handoff_and_history_use_the_context(job):
     history = await registry.call(job.ctx(), "conversation_history", '{"limit": 2}')
     assert history.ok and [m["text"] for m in data(history)["messages"]] == ["Hello!", "I forgot my password"]
     assert job.history_limits == [2]
-    default = await registry.call(job.ctx(), "conversation_history", "")   # no arguments at all
+    default = await registry.call(job.ctx(), "conversation_history", "")  # no arguments at all
     assert default.ok and job.history_limits[-1] == 10
 
 
@@ -265,6 +311,7 @@ async def test_no_builtin_takes_a_tenant_argument():
     def names(schema):
         props = schema.get("properties", {})
         return set(props) | {n for p in props.values() if isinstance(p, dict) for n in names(p)}
+
     for spec in ToolRegistry().specs():
         assert not any("tenant" in n for n in names(spec["function"]["parameters"]))
 
@@ -273,9 +320,10 @@ async def test_tenant_named_in_arguments_is_dropped_not_trusted(job, caplog):
     caplog.set_level(logging.INFO, logger="inference.tools")
     calls: list[ToolCallRecord] = []
     registry = ToolRegistry(on_call=calls.append)
-    result = await registry.call(job.ctx(), "search_knowledge_base",
-                                 {"query": "refund", "tenant_id": OTHER_TENANT, "tenantId": OTHER_TENANT})
-    assert result.ok                    # the call goes on, for the job's own tenant
+    result = await registry.call(
+        job.ctx(), "search_knowledge_base", {"query": "refund", "tenant_id": OTHER_TENANT, "tenantId": OTHER_TENANT}
+    )
+    assert result.ok  # the call goes on, for the job's own tenant
     assert job.searches == [("refund", 3)]
     assert calls[0].tenant_id == TENANT
     assert calls[0].ignored_arguments == ("tenantId", "tenant_id")
@@ -287,8 +335,11 @@ async def test_tenant_named_in_arguments_is_dropped_not_trusted(job, caplog):
 async def test_missing_handles_and_failing_or_hanging_builtins_give_results():
     bare = ToolContext(TENANT, "conv_1", "job_1")
     registry = ToolRegistry()
-    for name, args in [("search_knowledge_base", {"query": "x"}), ("handoff_to_human", {"reason": "r"}),
-                       ("conversation_history", {})]:
+    for name, args in [
+        ("search_knowledge_base", {"query": "x"}),
+        ("handoff_to_human", {"reason": "r"}),
+        ("conversation_history", {}),
+    ]:
         result = await registry.call(bare, name, args)
         assert not result.ok and "not" in result.error
 
@@ -300,7 +351,7 @@ async def test_missing_handles_and_failing_or_hanging_builtins_give_results():
 
     result = await registry.call(ToolContext(TENANT, "c", "j", search=broken), "search_knowledge_base", {"query": "x"})
     assert not result.ok and result.error == "the tool search_knowledge_base failed unexpectedly"
-    assert "/data" not in result.content          # internals stay in the server log
+    assert "/data" not in result.content  # internals stay in the server log
     quick = ToolRegistry(call_timeout_s=0.1)
     started = time.monotonic()
     result = await quick.call(ToolContext(TENANT, "c", "j", search=hangs), "search_knowledge_base", {"query": "x"})
@@ -313,10 +364,21 @@ def test_context_needs_a_tenant():
 
 
 def test_hit_to_dict():
-    hit = SimpleNamespace(entry_id="reset", chunk_id="reset#0", title="Reset", text="Use the link.", score=0.87654,
-                          url="https://help.example.com/reset")
-    assert hit_to_dict(hit) == {"id": "reset", "title": "Reset", "text": "Use the link.", "score": 0.877,
-                                "url": "https://help.example.com/reset"}
+    hit = SimpleNamespace(
+        entry_id="reset",
+        chunk_id="reset#0",
+        title="Reset",
+        text="Use the link.",
+        score=0.87654,
+        url="https://help.example.com/reset",
+    )
+    assert hit_to_dict(hit) == {
+        "id": "reset",
+        "title": "Reset",
+        "text": "Use the link.",
+        "score": 0.877,
+        "url": "https://help.example.com/reset",
+    }
 
 
 # ---------------------------------------------------------------------------------------
@@ -325,8 +387,11 @@ def test_hit_to_dict():
 
 async def test_specs_are_openai_functions_and_respect_enabled():
     specs = ToolRegistry().specs()
-    assert [s["function"]["name"] for s in specs] == ["search_knowledge_base", "handoff_to_human",
-                                                      "conversation_history"]
+    assert [s["function"]["name"] for s in specs] == [
+        "search_knowledge_base",
+        "handoff_to_human",
+        "conversation_history",
+    ]
     assert all(s["type"] == "function" and s["function"]["parameters"]["type"] == "object" for s in specs)
     only = ToolRegistry(BUILTIN_TOOLS, enabled={"search_knowledge_base", "not_a_tool"})
     assert only.names() == ["search_knowledge_base"]
@@ -338,7 +403,7 @@ async def test_bad_names_and_arguments_become_error_results(job):
     registry = ToolRegistry()
     ctx = job.ctx()
     unknown = await registry.call(ctx, "delete_all_data", "{}")
-    assert not unknown.ok and "search_knowledge_base" in unknown.error      # it lists what exists
+    assert not unknown.ok and "search_knowledge_base" in unknown.error  # it lists what exists
     not_json = await registry.call(ctx, "search_knowledge_base", '{"query": "refund')
     assert not not_json.ok and "not valid JSON" in not_json.error
     array = await registry.call(ctx, "search_knowledge_base", '["refund"]')
@@ -369,8 +434,15 @@ async def test_every_call_is_logged_and_recorded(job, caplog):
     assert async_records[0].ok is False and async_records[0].tool == "nope"
     assert set(records[0].to_dict()) >= {"tenant_id", "conversation_id", "job_id", "tool", "ok", "error", "duration_ms"}
     logged = [r.fields for r in caplog.records if r.getMessage() == "tool.called"]
-    assert logged[0] == {"tenant": TENANT, "conversation": "conv_1", "job": "job_1", "tool": "search_knowledge_base",
-                         "ok": True, "duration_ms": records[0].duration_ms, "error": ""}
+    assert logged[0] == {
+        "tenant": TENANT,
+        "conversation": "conv_1",
+        "job": "job_1",
+        "tool": "search_knowledge_base",
+        "ok": True,
+        "duration_ms": records[0].duration_ms,
+        "error": "",
+    }
     assert logged[1]["ok"] is False and "no tool named" in logged[1]["error"]
 
 
@@ -391,43 +463,54 @@ def test_duplicate_tool_names_are_refused():
 # HttpTool: construction
 
 
-ALLOW = Allowlist(["https://hooks.example.com/frontdesk/", "*.acme.example", "api.shop.example",
-                   "http://127.0.0.1:9/"])
+ALLOW = Allowlist(["https://hooks.example.com/frontdesk/", "*.acme.example", "api.shop.example", "http://127.0.0.1:9/"])
 
 
 def make(url="https://api.shop.example/orders", parameters=None, **kw) -> HttpTool:
-    return HttpTool(kw.pop("name", "order_status"), kw.pop("description", "Order status."),
-                    ORDER_SCHEMA if parameters is None else parameters, url=url, allowlist=ALLOW, **kw)
+    return HttpTool(
+        kw.pop("name", "order_status"),
+        kw.pop("description", "Order status."),
+        ORDER_SCHEMA if parameters is None else parameters,
+        url=url,
+        allowlist=ALLOW,
+        **kw,
+    )
 
 
-@pytest.mark.parametrize("url", [
-    "https://hooks.example.com/frontdesk/orders",
-    "https://eu.acme.example/tool",
-    "https://a.b.acme.example/tool",
-    "https://api.shop.example/x?fixed=1",
-    "https://API.Shop.Example:443/orders",
-    "http://127.0.0.1:9/hook",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://hooks.example.com/frontdesk/orders",
+        "https://eu.acme.example/tool",
+        "https://a.b.acme.example/tool",
+        "https://api.shop.example/x?fixed=1",
+        "https://API.Shop.Example:443/orders",
+        "http://127.0.0.1:9/hook",
+    ],
+)
 def test_allowlisted_urls_are_accepted(url):
     assert make(url).url.lower().startswith(url.split("?")[0].lower().replace(":443", ""))
 
 
-@pytest.mark.parametrize("url, why", [
-    ("https://evil.example/orders", "allowlist"),
-    ("https://hooks.example.com/frontdeskevil/x", "allowlist"),            # prefix ends on a "/" boundary
-    ("https://hooks.example.com/frontdesk", "allowlist"),                  # the prefix is ".../frontdesk/"
-    ("https://hooks.example.com/frontdesk/../admin", "allowlist"),         # dot segments are resolved first
-    ("https://hooks.example.com/frontdesk/%2e%2e/admin", "not a valid URL"),
-    ("https://acme.example/tool", "allowlist"),                            # *.domain is subdomains only
-    ("https://acme.example.evil.net/tool", "allowlist"),
-    ("https://api.shop.example:8443/orders", "allowlist"),
-    ("http://api.shop.example/orders", "plain http"),                      # host patterns are https only
-    ("http://127.0.0.1:8080/hook", "allowlist"),
-    ("https://user:pw@api.shop.example/orders", "user name"),
-    ("https://api.shop.example\\@evil.example/", "not a valid URL"),
-    ("ftp://api.shop.example/orders", "http(s)"),
-    ("https://api.shop.example/orders#frag", "fragment"),
-])
+@pytest.mark.parametrize(
+    "url, why",
+    [
+        ("https://evil.example/orders", "allowlist"),
+        ("https://hooks.example.com/frontdeskevil/x", "allowlist"),  # prefix ends on a "/" boundary
+        ("https://hooks.example.com/frontdesk", "allowlist"),  # the prefix is ".../frontdesk/"
+        ("https://hooks.example.com/frontdesk/../admin", "allowlist"),  # dot segments are resolved first
+        ("https://hooks.example.com/frontdesk/%2e%2e/admin", "not a valid URL"),
+        ("https://acme.example/tool", "allowlist"),  # *.domain is subdomains only
+        ("https://acme.example.evil.net/tool", "allowlist"),
+        ("https://api.shop.example:8443/orders", "allowlist"),
+        ("http://api.shop.example/orders", "plain http"),  # host patterns are https only
+        ("http://127.0.0.1:8080/hook", "allowlist"),
+        ("https://user:pw@api.shop.example/orders", "user name"),
+        ("https://api.shop.example\\@evil.example/", "not a valid URL"),
+        ("ftp://api.shop.example/orders", "http(s)"),
+        ("https://api.shop.example/orders#frag", "fragment"),
+    ],
+)
 def test_urls_off_the_allowlist_are_refused_at_construction(url, why):
     with pytest.raises(ValueError, match=why.replace("(", r"\(").replace(")", r"\)")):
         make(url)
@@ -441,46 +524,60 @@ def test_allowlist_refuses_match_everything():
         HttpTool("t", "d", ORDER_SCHEMA, url="https://api.shop.example/", allowlist=[])
 
 
-@pytest.mark.parametrize("parameters, why", [
-    ({"type": "object", "properties": {"order": {"type": "strin"}}}, "not a valid JSON Schema"),
-    ({"type": "object", "required": "order"}, "not a valid JSON Schema"),
-    ({"type": "string"}, "must describe an object"),
-    ([], "must be a JSON Schema object"),
-    ({"type": "object", "properties": {"o": {"$ref": "https://evil.example/schema.json"}}}, "local references"),
-    ({"type": "object", "properties": {"tenant_id": {"type": "string"}}}, "may not declare tenant_id"),
-    ({"type": "object", "properties": {"conversationId": {"type": "string"}}}, "may not declare"),
-    ({"type": "object", "properties": {"x": {"enum": ["y" * 20_000]}}}, "larger than"),
-])
+@pytest.mark.parametrize(
+    "parameters, why",
+    [
+        ({"type": "object", "properties": {"order": {"type": "strin"}}}, "not a valid JSON Schema"),
+        ({"type": "object", "required": "order"}, "not a valid JSON Schema"),
+        ({"type": "string"}, "must describe an object"),
+        ([], "must be a JSON Schema object"),
+        ({"type": "object", "properties": {"o": {"$ref": "https://evil.example/schema.json"}}}, "local references"),
+        ({"type": "object", "properties": {"tenant_id": {"type": "string"}}}, "may not declare tenant_id"),
+        ({"type": "object", "properties": {"conversationId": {"type": "string"}}}, "may not declare"),
+        ({"type": "object", "properties": {"x": {"enum": ["y" * 20_000]}}}, "larger than"),
+    ],
+)
 def test_invalid_schemas_are_refused(parameters, why):
     with pytest.raises(ValueError, match=why):
         make(parameters=parameters)
 
 
-@pytest.mark.parametrize("kw, why", [
-    ({"name": "Order-Status"}, "must match"),
-    ({"name": "search_knowledge_base"}, "built-in"),
-    ({"description": "  "}, "description is required"),
-    ({"description": "x" * 2000}, "longer than"),
-    ({"method": "DELETE"}, "GET or POST"),
-    ({"timeout_ms": 50}, "timeout"),
-    ({"timeout_ms": 20_000}, "timeout"),
-    ({"max_response_bytes": 0}, "response limit"),
-])
+@pytest.mark.parametrize(
+    "kw, why",
+    [
+        ({"name": "Order-Status"}, "must match"),
+        ({"name": "search_knowledge_base"}, "built-in"),
+        ({"description": "  "}, "description is required"),
+        ({"description": "x" * 2000}, "longer than"),
+        ({"method": "DELETE"}, "GET or POST"),
+        ({"timeout_ms": 50}, "timeout"),
+        ({"timeout_ms": 20_000}, "timeout"),
+        ({"max_response_bytes": 0}, "response limit"),
+    ],
+)
 def test_other_bad_definitions_are_refused(kw, why):
     with pytest.raises(ValueError, match=why):
         make(**kw)
 
 
 def test_from_admin_proto_and_repr_hides_the_secret():
-    spec = admin_pb2.HttpTool(name="order_status", description="Order status.",
-                              parameters_schema=json.dumps(ORDER_SCHEMA), url="https://api.shop.example/orders",
-                              method="get", timeout_ms=0, has_secret=True)
+    spec = admin_pb2.HttpTool(
+        name="order_status",
+        description="Order status.",
+        parameters_schema=json.dumps(ORDER_SCHEMA),
+        url="https://api.shop.example/orders",
+        method="get",
+        timeout_ms=0,
+        has_secret=True,
+    )
     tool = HttpTool.from_spec(spec, allowlist=ALLOW, secret="s3cret-value")
     assert (tool.method, tool.timeout_ms, tool.has_secret) == ("GET", 5000, True)
     assert "s3cret" not in repr(tool)
     with pytest.raises(ValueError, match="not JSON"):
-        HttpTool.from_spec(admin_pb2.HttpTool(name="x", description="d", parameters_schema="{nope",
-                                              url="https://api.shop.example/"), allowlist=ALLOW)
+        HttpTool.from_spec(
+            admin_pb2.HttpTool(name="x", description="d", parameters_schema="{nope", url="https://api.shop.example/"),
+            allowlist=ALLOW,
+        )
 
 
 # ---------------------------------------------------------------------------------------
@@ -496,8 +593,11 @@ async def test_post_is_signed_and_carries_the_context(tenant_system, job):
     assert seen["signature_valid"], "the tenant's server must be able to verify the HMAC"
     assert seen["headers"]["X-Frontdesk-Tenant"] == TENANT
     assert abs(int(seen["timestamp"]) - time.time()) < 5
-    assert json.loads(seen["raw"]) == {"arguments": {"order": "A-17", "items": [1, 2]},
-                                       "conversation_id": "conv_1", "job_id": "job_1"}
+    assert json.loads(seen["raw"]) == {
+        "arguments": {"order": "A-17", "items": [1, 2]},
+        "conversation_id": "conv_1",
+        "job_id": "job_1",
+    }
     assert seen["signature"] == sign_request(SECRET, seen["timestamp"], seen["raw"])
 
 
@@ -508,8 +608,12 @@ async def test_get_sends_query_parameters_and_signs_the_query(tenant_system, job
     [seen] = tenant_system.requests
     assert seen["method"] == "GET" and seen["raw"] == b""
     assert seen["signature_valid"]
-    assert data(result)["received"] == {"order": "A 17&x=1", "items": '["a",{"b":1}]',
-                                        "conversation_id": "conv_1", "job_id": "job_1"}
+    assert data(result)["received"] == {
+        "order": "A 17&x=1",
+        "items": '["a",{"b":1}]',
+        "conversation_id": "conv_1",
+        "job_id": "job_1",
+    }
 
 
 async def test_unsigned_when_there_is_no_secret(tenant_system, job):
@@ -524,13 +628,24 @@ async def test_tenant_or_conversation_in_arguments_is_not_trusted(tenant_system,
     from the job's context only. This holds whether or not the schema allows extra keys."""
     records: list[ToolCallRecord] = []
     open_schema = http_tool(tenant_system, name="open_schema")
-    closed_schema = http_tool(tenant_system, name="closed_schema",
-                              parameters={**ORDER_SCHEMA, "additionalProperties": False})
+    closed_schema = http_tool(
+        tenant_system, name="closed_schema", parameters={**ORDER_SCHEMA, "additionalProperties": False}
+    )
     registry = ToolRegistry(BUILTIN_TOOLS, [open_schema, closed_schema], on_call=records.append)
     for name in ("open_schema", "closed_schema"):
-        result = await registry.call(job.ctx(), name, json.dumps(
-            {"order": "A-17", "tenant_id": OTHER_TENANT, "tenant": OTHER_TENANT,
-             "conversation_id": "conv_of_someone_else", "job_id": "job_x"}))
+        result = await registry.call(
+            job.ctx(),
+            name,
+            json.dumps(
+                {
+                    "order": "A-17",
+                    "tenant_id": OTHER_TENANT,
+                    "tenant": OTHER_TENANT,
+                    "conversation_id": "conv_of_someone_else",
+                    "job_id": "job_x",
+                }
+            ),
+        )
         assert result.ok, result.error
     for seen in tenant_system.requests:
         assert seen["headers"]["X-Frontdesk-Tenant"] == TENANT
@@ -611,9 +726,10 @@ async def test_compressed_and_empty_responses(tenant_system, job):
 async def test_unreachable_endpoint(job):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]     # closed again when the block ends: nothing listens there
-    tool = HttpTool("order_status", "d", ORDER_SCHEMA, url=f"http://127.0.0.1:{port}/tool",
-                    allowlist=[f"http://127.0.0.1:{port}/"])
+        port = s.getsockname()[1]  # closed again when the block ends: nothing listens there
+    tool = HttpTool(
+        "order_status", "d", ORDER_SCHEMA, url=f"http://127.0.0.1:{port}/tool", allowlist=[f"http://127.0.0.1:{port}/"]
+    )
     result = await tool.run(job.ctx(), {"order": "A-17"})
     assert not result.ok and "could not be reached" in result.error
 
@@ -621,7 +737,7 @@ async def test_unreachable_endpoint(job):
 async def test_a_shared_client_is_used_without_following_redirects(tenant_system, job):
     import httpx
 
-    async with httpx.AsyncClient(follow_redirects=True) as client:   # even a client that would follow
+    async with httpx.AsyncClient(follow_redirects=True) as client:  # even a client that would follow
         result = await http_tool(tenant_system, "/redirect", client=client).run(job.ctx(), {"order": "A-17"})
         assert not result.ok and "redirect" in result.error
         ok = await http_tool(tenant_system, client=client).run(job.ctx(), {"order": "A-17"})
@@ -659,18 +775,24 @@ class ScriptedModel:
 
 
 def call(name, arguments, call_id="call_1"):
-    return {"id": call_id, "type": "function",
-            "function": {"name": name, "arguments": arguments if isinstance(arguments, str) else json.dumps(arguments)}}
+    return {
+        "id": call_id,
+        "type": "function",
+        "function": {"name": name, "arguments": arguments if isinstance(arguments, str) else json.dumps(arguments)},
+    }
 
 
-QUESTION = [{"role": "system", "content": "You are a support assistant."},
-            {"role": "user", "content": "How do I reset my password?"}]
+QUESTION = [
+    {"role": "system", "content": "You are a support assistant."},
+    {"role": "user", "content": "How do I reset my password?"},
+]
 
 
 async def test_loop_search_then_answer(job):
     model = ScriptedModel(
         ("", [call("search_knowledge_base", {"query": "reset password"})]),
-        lambda messages: (f"From our help: {json.loads(messages[-1]['content'])['results'][0]['text']}", []))
+        lambda messages: (f"From our help: {json.loads(messages[-1]['content'])['results'][0]['text']}", []),
+    )
     messages = [dict(m) for m in QUESTION]
     result = await run_tool_loop(model, ToolRegistry(), job.ctx(), messages)
     assert isinstance(result, LoopResult)
@@ -678,13 +800,24 @@ async def test_loop_search_then_answer(job):
     assert result.text == "From our help: Use 'Forgot password' on the sign-in page."
     assert not result.needs_handoff
     assistant, tool_message = model.seen[1][-2:]
-    assert assistant == {"role": "assistant", "content": None, "tool_calls": [
-        {"id": "call_1", "type": "function",
-         "function": {"name": "search_knowledge_base", "arguments": '{"query": "reset password"}'}}]}
+    assert assistant == {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {
+                "id": "call_1",
+                "type": "function",
+                "function": {"name": "search_knowledge_base", "arguments": '{"query": "reset password"}'},
+            }
+        ],
+    }
     assert tool_message["role"] == "tool" and tool_message["tool_call_id"] == "call_1"
-    assert [t["function"]["name"] for t in model.tools_seen[0]] == ["search_knowledge_base", "handoff_to_human",
-                                                                    "conversation_history"]
-    assert messages == QUESTION            # the caller's list is left alone
+    assert [t["function"]["name"] for t in model.tools_seen[0]] == [
+        "search_knowledge_base",
+        "handoff_to_human",
+        "conversation_history",
+    ]
+    assert messages == QUESTION  # the caller's list is left alone
     assert result.calls[0].ok and result.calls[0].call_id == "call_1"
 
 
@@ -694,7 +827,7 @@ async def test_loop_that_never_answers_stops_at_max_rounds(job):
     assert (result.stopped_reason, result.text, result.rounds) == ("max_rounds", "", 3)
     assert result.needs_handoff
     assert len(model.seen) == 3
-    assert len(result.calls) == 2          # the last turn's calls are not run: nothing would read them
+    assert len(result.calls) == 2  # the last turn's calls are not run: nothing would read them
     assert len(job.searches) == 2
 
 
@@ -702,7 +835,8 @@ async def test_loop_recovers_from_malformed_arguments(job):
     model = ScriptedModel(
         ("", [call("search_knowledge_base", '{"query": "reset')]),
         ("", [call("search_knowledge_base", {"query": "reset"}, "call_2")]),
-        ("Use 'Forgot password'.", None))
+        ("Use 'Forgot password'.", None),
+    )
     result = await run_tool_loop(model, ToolRegistry(), job.ctx(), QUESTION)
     assert (result.stopped_reason, result.rounds) == ("answered", 3)
     assert [c.ok for c in result.calls] == [False, True]
@@ -712,15 +846,19 @@ async def test_loop_recovers_from_malformed_arguments(job):
 
 
 async def test_loop_survives_garbage_tool_calls(job):
-    garbage = [{"function": {"name": 5, "arguments": None}}, 42, {"id": "x", "name": "nope", "arguments": {"a": 1}},
-               {"id": "x", "function": "search"}]
+    garbage = [
+        {"function": {"name": 5, "arguments": None}},
+        42,
+        {"id": "x", "name": "nope", "arguments": {"a": 1}},
+        {"id": "x", "function": "search"},
+    ]
     model = ScriptedModel(("", garbage), ("", "not even a list"), ("Sorry, let me get a person.", []))
     result = await run_tool_loop(model, ToolRegistry(), job.ctx(), QUESTION, max_rounds=4)
     assert result.stopped_reason == "answered" and result.rounds == 3
     assert len(result.calls) == 5 and not any(c.ok for c in result.calls)
     tool_messages = [m for m in model.seen[1] if m["role"] == "tool"]
     ids = [m["tool_call_id"] for m in tool_messages]
-    assert len(ids) == len(set(ids)) == 4         # every call answered, ids made unique
+    assert len(ids) == len(set(ids)) == 4  # every call answered, ids made unique
     assistant = [m for m in model.seen[1] if m["role"] == "assistant"][0]
     assert [c["id"] for c in assistant["tool_calls"]] == ids
     assert all(isinstance(c["function"]["arguments"], str) for c in assistant["tool_calls"])
@@ -728,8 +866,9 @@ async def test_loop_survives_garbage_tool_calls(job):
 
 async def test_loop_accepts_backend_tool_call_objects(job):
     """A backend's ToolCall dataclass (id, name, arguments dict, raw_arguments text) works as is."""
-    bad = SimpleNamespace(id="t1", name="search_knowledge_base", arguments={}, raw_arguments='{"query": ',
-                          error="invalid JSON")
+    bad = SimpleNamespace(
+        id="t1", name="search_knowledge_base", arguments={}, raw_arguments='{"query": ', error="invalid JSON"
+    )
     good = SimpleNamespace(id="t2", name="search_knowledge_base", arguments={"query": "reset"}, raw_arguments="")
     model = ScriptedModel(("", (bad,)), ("", (good,)), ("Done.", ()))
     result = await run_tool_loop(model, ToolRegistry(), job.ctx(), QUESTION)
@@ -738,12 +877,19 @@ async def test_loop_accepts_backend_tool_call_objects(job):
 
 
 async def test_loop_stops_after_a_handoff(job):
-    model = ScriptedModel(("", [call("handoff_to_human", {"reason": "wants a person"}, "a"),
-                                call("handoff_to_human", {"reason": "again"}, "b")]),
-                          ("should not be asked", []))
+    model = ScriptedModel(
+        (
+            "",
+            [
+                call("handoff_to_human", {"reason": "wants a person"}, "a"),
+                call("handoff_to_human", {"reason": "again"}, "b"),
+            ],
+        ),
+        ("should not be asked", []),
+    )
     result = await run_tool_loop(model, ToolRegistry(), job.ctx(), QUESTION)
     assert (result.stopped_reason, result.text, result.rounds) == ("handoff", "", 1)
-    assert not result.needs_handoff        # already asked for through the context
+    assert not result.needs_handoff  # already asked for through the context
     assert job.handoffs == ["wants a person"]
     assert [c.ok for c in result.calls] == [True, False]
 
@@ -763,7 +909,8 @@ async def test_loop_with_a_tenant_http_tool(tenant_system, job):
     registry = ToolRegistry(BUILTIN_TOOLS, [http_tool(tenant_system)], on_call=records.append)
     model = ScriptedModel(
         ("", [call("order_status", {"order": "A-17", "tenant_id": OTHER_TENANT})]),
-        lambda messages: (f"Your order is {json.loads(messages[-1]['content'])['status']}.", []))
+        lambda messages: (f"Your order is {json.loads(messages[-1]['content'])['status']}.", []),
+    )
     result = await run_tool_loop(model, registry, job.ctx(), QUESTION)
     assert result.text == "Your order is shipped." and result.stopped_reason == "answered"
     assert records == result.calls and records[0].ignored_arguments == ("tenant_id",)
@@ -773,8 +920,10 @@ async def test_loop_with_a_tenant_http_tool(tenant_system, job):
 
 async def test_loop_with_a_failing_tenant_tool_lets_the_model_recover(tenant_system, job):
     registry = ToolRegistry(BUILTIN_TOOLS, [http_tool(tenant_system, "/slow", timeout_ms=150)])
-    model = ScriptedModel(("", [call("order_status", {"order": "A-17"})]),
-                          lambda messages: ("I could not look that up; a colleague will help.", []))
+    model = ScriptedModel(
+        ("", [call("order_status", {"order": "A-17"})]),
+        lambda messages: ("I could not look that up; a colleague will help.", []),
+    )
     result = await run_tool_loop(model, registry, job.ctx(), QUESTION)
     assert result.stopped_reason == "answered"
     assert "timed out" in json.loads(model.seen[1][-1]["content"])["error"]

@@ -8,7 +8,8 @@ import asyncio
 import nats
 import pytest
 
-from frontdesk import bus, ids, settings as settings_mod
+from frontdesk import bus, ids
+from frontdesk import settings as settings_mod
 from frontdesk.common.v1 import common_pb2 as common
 from frontdesk.inference.v1 import inference_pb2
 from frontdesk.publish import Publisher
@@ -38,8 +39,9 @@ class FailingBackend(Backend):
 
 @pytest.fixture
 async def env(nats_server, tmp_path):
-    settings = settings_mod.load(env={}, data_dir=tmp_path, nats_url=nats_server.url, job_max_deliver=2,
-                                 job_ack_wait_s=5.0, worker_concurrency=2)
+    settings = settings_mod.load(
+        env={}, data_dir=tmp_path, nats_url=nats_server.url, job_max_deliver=2, job_ack_wait_s=5.0, worker_concurrency=2
+    )
     nc = await nats.connect(nats_server.url)
     js = nc.jetstream()
     await bus.ensure_streams(js, settings)
@@ -50,15 +52,20 @@ async def env(nats_server, tmp_path):
 
 
 async def _conversation_with_question(store, text="where is my order?"):
-    conv = await store.create_conversation(TENANT, common.Conversation(
-        id=ids.new_id("conversation"), visitor_id="v_x", status=common.CONVERSATION_STATUS_AI))
-    msg, _ = await store.append_message(TENANT, common.Message(
-        id=ids.new_id("message"), conversation_id=conv.id, role=common.ROLE_CUSTOMER, text=text))
+    conv = await store.create_conversation(
+        TENANT,
+        common.Conversation(id=ids.new_id("conversation"), visitor_id="v_x", status=common.CONVERSATION_STATUS_AI),
+    )
+    msg, _ = await store.append_message(
+        TENANT, common.Message(id=ids.new_id("message"), conversation_id=conv.id, role=common.ROLE_CUSTOMER, text=text)
+    )
     return conv, msg
 
 
 def _job(conv, msg) -> bytes:
-    job = inference_pb2.AiJob(job_id=msg.id, tenant_id=TENANT, conversation_id=conv.id, message_id=msg.id, text=msg.text)
+    job = inference_pb2.AiJob(
+        job_id=msg.id, tenant_id=TENANT, conversation_id=conv.id, message_id=msg.id, text=msg.text
+    )
     job.enqueued_at.GetCurrentTime()
     return job.SerializeToString()
 
@@ -118,8 +125,14 @@ async def test_a_job_that_keeps_failing_hands_the_conversation_to_a_person(env):
 
 async def test_a_permanent_backend_error_hands_off_on_the_first_delivery(env):
     settings, nc, js, store = env
-    settings = settings_mod.load(env={}, data_dir=settings.data_dir, nats_url=settings.nats_url, job_max_deliver=4,
-                                 job_ack_wait_s=5.0, worker_concurrency=2)
+    settings = settings_mod.load(
+        env={},
+        data_dir=settings.data_dir,
+        nats_url=settings.nats_url,
+        job_max_deliver=4,
+        job_ack_wait_s=5.0,
+        worker_concurrency=2,
+    )
     conv, msg = await _conversation_with_question(store)
     await js.publish(bus.jobs_subject(TENANT), _job(conv, msg), headers={"Nats-Msg-Id": msg.id})
     backend = FailingBackend(retryable=False)
@@ -146,24 +159,39 @@ async def test_a_job_whose_subject_names_another_tenant_is_refused(env):
 
     await _run_until(worker, consumed)
     messages, _ = await store.list_messages(TENANT, conv.id)
-    assert [m.role for m in messages] == [common.ROLE_CUSTOMER], "the tenant of a job comes from its subject, not its payload"
+    assert [m.role for m in messages] == [common.ROLE_CUSTOMER], (
+        "the tenant of a job comes from its subject, not its payload"
+    )
 
 
 async def test_one_tenants_burst_does_not_starve_another(env):
     """Tenant A queues 60 questions; tenant B asks 3 while A's burst is being worked off.
     B is answered within a few jobs, not after A's whole backlog."""
     settings, nc, js, store = env
-    settings = settings_mod.load(env={}, data_dir=settings.data_dir, nats_url=settings.nats_servers[0],
-                                 worker_concurrency=2, max_jobs_per_tenant=2)
+    settings = settings_mod.load(
+        env={},
+        data_dir=settings.data_dir,
+        nats_url=settings.nats_servers[0],
+        worker_concurrency=2,
+        max_jobs_per_tenant=2,
+    )
     other = "t_01secondtenant0000000000a"
 
     async def queue(tenant, n):
-        conv = await store.create_conversation(tenant, common.Conversation(
-            id=ids.new_id("conversation"), visitor_id="v_x", status=common.CONVERSATION_STATUS_AI))
+        conv = await store.create_conversation(
+            tenant,
+            common.Conversation(id=ids.new_id("conversation"), visitor_id="v_x", status=common.CONVERSATION_STATUS_AI),
+        )
         for i in range(n):
-            msg, _ = await store.append_message(tenant, common.Message(
-                id=ids.new_id("message"), conversation_id=conv.id, role=common.ROLE_CUSTOMER, text=f"q{i}"))
-            job = inference_pb2.AiJob(job_id=msg.id, tenant_id=tenant, conversation_id=conv.id, message_id=msg.id, text=msg.text)
+            msg, _ = await store.append_message(
+                tenant,
+                common.Message(
+                    id=ids.new_id("message"), conversation_id=conv.id, role=common.ROLE_CUSTOMER, text=f"q{i}"
+                ),
+            )
+            job = inference_pb2.AiJob(
+                job_id=msg.id, tenant_id=tenant, conversation_id=conv.id, message_id=msg.id, text=msg.text
+            )
             await js.publish(bus.jobs_subject(tenant), job.SerializeToString(), headers={"Nats-Msg-Id": msg.id})
         await nc.publish(bus.ready_subject(tenant), b"")
         return conv

@@ -13,15 +13,17 @@ from inference.knowledge import (
 )
 from inference.knowledge.documents import MAX_DOCUMENT_BYTES, detect_format
 
+pytestmark = pytest.mark.unit
+
 
 def test_jsonl_reports_bad_lines_by_number_and_imports_the_rest():
     lines = [
         json.dumps({"id": "a", "question": "Q a?", "answer": "A a.", "examples": ["qa 1", "qa 2"]}),
         "{not json",
         "",
-        json.dumps({"id": "b", "question": "Q b?"}),                       # no answer
+        json.dumps({"id": "b", "question": "Q b?"}),  # no answer
         json.dumps({"id": "doc1", "title": "Guide", "text": "Some text."}),
-        json.dumps({"id": "a", "question": "again", "answer": "dup"}),      # duplicate id
+        json.dumps({"id": "a", "question": "again", "answer": "dup"}),  # duplicate id
         json.dumps({"id": "c", "question": "Q c?", "answer": "A c.", "examples": "not a list"}),
         json.dumps(["a list"]),
         json.dumps({"id": "bad id", "question": "Q", "answer": "A"}),
@@ -38,13 +40,17 @@ def test_jsonl_reports_bad_lines_by_number_and_imports_the_rest():
 
 
 def test_source_urls_must_be_http_or_https():
-    lines = [json.dumps({"id": "ok", "question": "Q?", "answer": "A.", "url": "https://shop.example.com/help"}),
-             json.dumps({"id": "js", "question": "Q?", "answer": "A.", "url": "javascript:alert(1)"}),
-             json.dumps({"id": "doc", "title": "T", "text": "Text.", "url": "data:text/html,<b>x</b>"})]
+    lines = [
+        json.dumps({"id": "ok", "question": "Q?", "answer": "A.", "url": "https://shop.example.com/help"}),
+        json.dumps({"id": "js", "question": "Q?", "answer": "A.", "url": "javascript:alert(1)"}),
+        json.dumps({"id": "doc", "title": "T", "text": "Text.", "url": "data:text/html,<b>x</b>"}),
+    ]
     report = parse_kb_jsonl(lines)
     assert [(f.id, f.url) for f in report.faqs] == [("ok", "https://shop.example.com/help")]
-    assert [(e.line, e.message) for e in report.errors] == [(2, "url must be an http:// or https:// address"),
-                                                           (3, "url must be an http:// or https:// address")]
+    assert [(e.line, e.message) for e in report.errors] == [
+        (2, "url must be an http:// or https:// address"),
+        (3, "url must be an http:// or https:// address"),
+    ]
 
 
 def test_jsonl_accepts_bytes_and_reports_non_utf8():
@@ -54,11 +60,13 @@ def test_jsonl_accepts_bytes_and_reports_non_utf8():
 
 
 def test_csv_with_multiline_cells_reports_file_line_numbers():
-    text = ('id,question,answer,examples\n'
-            'hours,When are you open?,"9 to 5,\nweekdays",when open|opening times\n'
-            'broken,only two\n'
-            ',Missing id?,An answer,\n'
-            'refund,How do I get a refund?,Within 14 days.,"money back\nrefund please"\n')
+    text = (
+        "id,question,answer,examples\n"
+        'hours,When are you open?,"9 to 5,\nweekdays",when open|opening times\n'
+        "broken,only two\n"
+        ",Missing id?,An answer,\n"
+        'refund,How do I get a refund?,Within 14 days.,"money back\nrefund please"\n'
+    )
     report = parse_faq_csv(text)
     assert [f.id for f in report.faqs] == ["hours", "refund"]
     assert report.faqs[0].answer == "9 to 5,\nweekdays"
@@ -73,17 +81,20 @@ def test_csv_header_must_name_the_columns():
 
 
 def test_markdown_keeps_headings_and_drops_syntax():
-    title, text = extract_text(b"# Title here\n\nSome *bold* and [a link](http://x).\n\n## Part\n\n- one\n- two\n",
-                               "guide.md")
+    title, text = extract_text(
+        b"# Title here\n\nSome *bold* and [a link](http://x).\n\n## Part\n\n- one\n- two\n", "guide.md"
+    )
     assert title == "Title here"
     assert "Some bold and a link." in text
     assert "## Part" in text and "one" in text and "http" not in text
 
 
 def test_html_drops_scripts_and_keeps_structure():
-    html = (b"<html><head><title>Help page</title><script>var x=1;</script></head>"
-            b"<body><nav>menu</nav><h1>Returns</h1><p>Send it back within <b>30 days</b>.</p>"
-            b"<h2>Costs</h2><ul><li>Free in the EU</li><li>10 EUR elsewhere</li></ul></body></html>")
+    html = (
+        b"<html><head><title>Help page</title><script>var x=1;</script></head>"
+        b"<body><nav>menu</nav><h1>Returns</h1><p>Send it back within <b>30 days</b>.</p>"
+        b"<h2>Costs</h2><ul><li>Free in the EU</li><li>10 EUR elsewhere</li></ul></body></html>"
+    )
     title, text = extract_text(html, "help.html")
     assert title == "Help page"
     assert "var x" not in text and "menu" not in text

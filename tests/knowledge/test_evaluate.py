@@ -2,14 +2,18 @@ from __future__ import annotations
 
 import json
 
-from inference.knowledge import evaluate
+import pytest
 
+from inference.knowledge import evaluate
 from tests.knowledge import FAQ, GUIDE
+
+pytestmark = pytest.mark.unit
 
 
 def _kb_lines():
-    lines = [json.dumps({"id": f.id, "question": f.question, "answer": f.answer, "examples": list(f.examples)})
-             for f in FAQ]
+    lines = [
+        json.dumps({"id": f.id, "question": f.question, "answer": f.answer, "examples": list(f.examples)}) for f in FAQ
+    ]
     lines.append(json.dumps({"id": "desktop-guide", "title": "Desktop app guide", "text": GUIDE}))
     lines.insert(2, "{broken")
     return lines
@@ -35,7 +39,7 @@ def test_evaluate_reports_the_metrics():
     assert result["kb_errors"] == [{"line": 3, "error": result["kb_errors"][0]["error"]}]
     assert sorted(e["line"] for e in result["case_errors"]) == [7, 8]
     assert result["handoff_reasons"]["customer_request"] == 1
-    assert json.loads(json.dumps(result))["cases"] == 6   # JSON-able
+    assert json.loads(json.dumps(result))["cases"] == 6  # JSON-able
 
 
 def test_evaluate_with_no_handoffs_has_no_precision():

@@ -6,6 +6,8 @@ import pytest
 from inference.knowledge import FaqEntry, KnowledgeBase, KnowledgeError
 from inference.knowledge.bm25 import BM25Index, tokenize
 
+pytestmark = pytest.mark.unit
+
 
 def test_search_finds_faq_through_examples_and_returns_its_answer(kb):
     hits = kb.search("I lost my password", limit=3)
@@ -13,7 +15,7 @@ def test_search_finds_faq_through_examples_and_returns_its_answer(kb):
     assert hits[0].kind == "faq" and hits[0].chunk_id == "reset-password#0"
     assert hits[0].title == "How do I reset my password?"
     assert hits[0].text.startswith("Choose 'Forgot password'")
-    assert len({h.entry_id for h in hits}) == len(hits) == 3          # one hit per entry
+    assert len({h.entry_id for h in hits}) == len(hits) == 3  # one hit per entry
     assert hits[0].score >= hits[1].score >= hits[2].score
 
 
@@ -43,7 +45,9 @@ def test_upsert_replaces_and_delete_removes(kb):
 def test_index_survives_a_restart(tmp_path):
     directory = tmp_path / "t1"
     with KnowledgeBase.open(directory) as kb:
-        kb.upsert_faq([FaqEntry("ship", "Do you ship abroad?", "We ship to the EU and the UK.", ("international delivery",))])
+        kb.upsert_faq(
+            [FaqEntry("ship", "Do you ship abroad?", "We ship to the EU and the UK.", ("international delivery",))]
+        )
         kb.upsert_document("manual", "Manual", "# Battery\n\nCharge the battery for 4 hours before first use.")
         before = [(h.entry_id, round(h.score, 5)) for h in kb.search("how long to charge the battery")]
     with KnowledgeBase.open(directory) as again:
@@ -70,8 +74,17 @@ def test_another_process_sees_changes_after_refresh(tmp_path):
 def test_many_updates_compact_the_index(tmp_path):
     with KnowledgeBase.open(tmp_path / "c") as kb:
         for round_ in range(4):
-            kb.upsert_faq([FaqEntry(f"e{i}", f"Question {i} round {round_}?", f"Answer {i}.",
-                                    tuple(f"phrasing {j} of {i}" for j in range(5))) for i in range(150)])
+            kb.upsert_faq(
+                [
+                    FaqEntry(
+                        f"e{i}",
+                        f"Question {i} round {round_}?",
+                        f"Answer {i}.",
+                        tuple(f"phrasing {j} of {i}" for j in range(5)),
+                    )
+                    for i in range(150)
+                ]
+            )
         assert kb.row_count == 150 * 7
         assert kb.search("Question 7 round 3")[0].entry_id == "e7"
 

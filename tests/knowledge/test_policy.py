@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import pytest
+
 from inference.knowledge import AnswerPolicy, FaqEntry, KnowledgeBase, Thresholds
 from inference.knowledge.router import ROUTER_FILE
+
+pytestmark = pytest.mark.unit
 
 
 def test_answers_from_the_faq_and_cites_it(policy):
@@ -25,8 +29,11 @@ def test_answers_from_documents_by_quoting_them(policy):
 
 
 def test_hands_off_when_out_of_scope(policy):
-    for question in ("what is the capital of France?", "can you recommend a good pizza place?",
-                     "who won the football match yesterday?"):
+    for question in (
+        "what is the capital of France?",
+        "can you recommend a good pizza place?",
+        "who won the football match yesterday?",
+    ):
         d = policy.decide(question)
         assert d.kind == "handoff" and d.reason in ("out_of_scope", "low_confidence"), question
         assert d.citations == ()
@@ -54,9 +61,17 @@ def test_router_is_saved_and_retrained_only_after_a_change(kb_with_guide):
     assert (kb_with_guide.directory / ROUTER_FILE).exists()
     second = AnswerPolicy(kb_with_guide)
     loaded = second.prepare()
-    assert loaded.generation == router.generation and loaded is not router   # loaded from disk
-    kb_with_guide.upsert_faq([FaqEntry("gift", "Do you sell gift cards?", "Yes, from 10 to 200 EUR.",
-                                       ("gift voucher", "buy a gift card", "present card"))])
+    assert loaded.generation == router.generation and loaded is not router  # loaded from disk
+    kb_with_guide.upsert_faq(
+        [
+            FaqEntry(
+                "gift",
+                "Do you sell gift cards?",
+                "Yes, from 10 to 200 EUR.",
+                ("gift voucher", "buy a gift card", "present card"),
+            )
+        ]
+    )
     d = second.decide("can I buy a gift voucher?")
     assert d.kind == "answer" and d.citations[0].entry_id == "gift"
     assert second.router().generation == kb_with_guide.generation != router.generation
@@ -74,7 +89,7 @@ def test_thresholds_can_be_overridden(kb_with_guide):
     strict = AnswerPolicy(kb_with_guide, Thresholds(oos=1e9, document=2.0))
     d = strict.decide("I forgot my password")
     assert d.handoff and d.reason == "out_of_scope"
-    assert d.passages and d.passages[0].entry_id == "reset-password"   # passages still there for a model
+    assert d.passages and d.passages[0].entry_id == "reset-password"  # passages still there for a model
 
 
 def test_calibrates_thresholds_when_there_are_enough_examples(tmp_path):
@@ -85,34 +100,64 @@ def test_calibrates_thresholds_when_there_are_enough_examples(tmp_path):
         "payment": ["pay", "payment", "invoice", "checkout"],
         "warranty": ["warranty", "guarantee", "broken", "repair"],
     }
-    templates = ["how does {} work", "question about {}", "help with {}", "I have a problem with {}",
-                 "tell me about {}", "what is your policy on {}", "{} info please", "details on {}",
-                 "can you explain {}", "{} question"]
+    templates = [
+        "how does {} work",
+        "question about {}",
+        "help with {}",
+        "I have a problem with {}",
+        "tell me about {}",
+        "what is your policy on {}",
+        "{} info please",
+        "details on {}",
+        "can you explain {}",
+        "{} question",
+    ]
     with KnowledgeBase.open(tmp_path / "cal") as kb:
-        kb.upsert_faq([FaqEntry(t, f"What about {t}?", f"All about {t}.",
-                                tuple(tpl.format(w) for w in words for tpl in templates))
-                       for t, words in topics.items()])
+        kb.upsert_faq(
+            [
+                FaqEntry(
+                    t, f"What about {t}?", f"All about {t}.", tuple(tpl.format(w) for w in words for tpl in templates)
+                )
+                for t, words in topics.items()
+            ]
+        )
         router = AnswerPolicy(kb).prepare()
         assert router.calibration.calibrated and router.calibration.held_out >= 30
         assert router.calibration.held_out_accuracy > 0.8
 
 
 def test_faq_without_examples_answers_paraphrases_and_refuses_the_rest(tmp_path):
-    faqs = [("reset", "How do I reset my password?"), ("hours", "What are your opening hours?"),
-            ("refund", "How do I get a refund?"), ("delete", "How do I delete my account?"),
-            ("price", "How much does the Pro plan cost?"), ("ship", "Do you ship internationally?"),
-            ("cancel", "How do I cancel my subscription?"), ("invoice", "Where can I download my invoices?"),
-            ("export", "Can I export my data?")]
+    faqs = [
+        ("reset", "How do I reset my password?"),
+        ("hours", "What are your opening hours?"),
+        ("refund", "How do I get a refund?"),
+        ("delete", "How do I delete my account?"),
+        ("price", "How much does the Pro plan cost?"),
+        ("ship", "Do you ship internationally?"),
+        ("cancel", "How do I cancel my subscription?"),
+        ("invoice", "Where can I download my invoices?"),
+        ("export", "Can I export my data?"),
+    ]
     with KnowledgeBase.open(tmp_path / "plain") as kb:
         kb.upsert_faq([FaqEntry(i, q, f"Answer about {i}.") for i, q in faqs])
         policy = AnswerPolicy(kb)
         router = policy.prepare()
         assert not router.calibration.calibrated and router.calibration.oos_threshold <= 0.0
-        answered = {q: policy.decide(q) for q in ("I forgot my password", "when are you open",
-                                                   "can I get my money back", "stop my subscription",
-                                                   "I need a copy of my invoice")}
+        answered = {
+            q: policy.decide(q)
+            for q in (
+                "I forgot my password",
+                "when are you open",
+                "can I get my money back",
+                "stop my subscription",
+                "I need a copy of my invoice",
+            )
+        }
         assert sum(d.kind == "answer" for d in answered.values()) >= 4
-        assert all(d.citations[0].entry_id in {"reset", "hours", "refund", "cancel", "invoice"}
-                   for d in answered.values() if d.kind == "answer")
+        assert all(
+            d.citations[0].entry_id in {"reset", "hours", "refund", "cancel", "invoice"}
+            for d in answered.values()
+            if d.kind == "answer"
+        )
         for q in ("what is the capital of France", "tell me a joke", "how do I bake bread"):
             assert policy.decide(q).handoff, q

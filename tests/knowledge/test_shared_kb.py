@@ -24,7 +24,8 @@ from frontdesk.stores.s3blob import MinioBlobStore
 from inference import ingestion
 from inference.ingestion import IngestionJobs, IngestionWorker
 from inference.kbshare import HEAD_COPY, KnowledgeShare
-from inference.knowledge import FaqEntry, index as kb_index
+from inference.knowledge import FaqEntry
+from inference.knowledge import index as kb_index
 from tests.knowledge import FAQ
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,7 +34,9 @@ B = "t_01bbbbbbbbbbbbbbbbbbbbbbbb"
 
 
 def _s3run():
-    spec = importlib.util.spec_from_file_location("frontdesk_tools_s3_run_kb", ROOT / "tools" / "servers" / "s3" / "run.py")
+    spec = importlib.util.spec_from_file_location(
+        "frontdesk_tools_s3_run_kb", ROOT / "tools" / "servers" / "s3" / "run.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -58,8 +61,9 @@ async def blobs(request, tmp_path):
         yield LocalBlobStore(tmp_path / "blobs")
         return
     srv = request.getfixturevalue("minio_server")
-    store = MinioBlobStore(srv.endpoint, srv.access_key, srv.secret_key, f"fd-kb-{uuid.uuid4().hex[:16]}",
-                           region=srv.region)
+    store = MinioBlobStore(
+        srv.endpoint, srv.access_key, srv.secret_key, f"fd-kb-{uuid.uuid4().hex[:16]}", region=srv.region
+    )
     await store.start()
     store.server = srv
     yield store
@@ -105,9 +109,11 @@ async def workers(js, blobs, tmp_path):
 
 async def until(predicate, timeout_s: float = 30):
     """Wait for a condition (not a timing assertion: only a bound on a hang)."""
+
     async def poll():
         while not await predicate():
             await asyncio.sleep(0.05)
+
     await asyncio.wait_for(poll(), timeout_s)
 
 
@@ -150,9 +156,11 @@ async def test_a_worker_hears_the_notice_and_one_that_missed_it_checks_on_use(wo
 async def test_two_workers_writing_at_once_lose_no_change(workers, blobs):
     a, b, reader = workers("a"), workers("b"), workers("reader", nc=None, check_interval_s=0)
     await a.write(A, lambda kb: kb.upsert_faq(FAQ[:1]))
-    await asyncio.gather(a.write(A, lambda kb: kb.upsert_faq(FAQ[1:3])),
-                         b.write(A, lambda kb: kb.upsert_faq(FAQ[3:])),
-                         b.write(A, lambda kb: kb.delete(FAQ[0].id)))
+    await asyncio.gather(
+        a.write(A, lambda kb: kb.upsert_faq(FAQ[1:3])),
+        b.write(A, lambda kb: kb.upsert_faq(FAQ[3:])),
+        b.write(A, lambda kb: kb.delete(FAQ[0].id)),
+    )
     kb = await reader.sync(A)
     assert kb.shared_version == 4
     assert {e.id for e in kb.entries()} == {e.id for e in FAQ[1:]}
@@ -179,8 +187,16 @@ def jsonl(n: int, bad_lines: tuple[int, ...] = ()) -> bytes:
         if i in bad_lines:
             lines.append('{"id": "broken", "question": ' if i % 2 else "not json at all")
         else:
-            lines.append(json.dumps({"id": f"q{i}", "question": f"Question number {i} about topic {i % 17}?",
-                                     "answer": f"Answer {i}.", "examples": [f"topic {i} phrasing"]}))
+            lines.append(
+                json.dumps(
+                    {
+                        "id": f"q{i}",
+                        "question": f"Question number {i} about topic {i % 17}?",
+                        "answer": f"Answer {i}.",
+                        "examples": [f"topic {i} phrasing"],
+                    }
+                )
+            )
     return "\n".join(lines).encode()
 
 

@@ -18,7 +18,9 @@ import pytest
 
 from frontdesk.stores.localblob import LocalBlobStore
 from inference.grounding import Grounding
-from inference.knowledge import FaqEntry, policy as policy_mod, router as router_mod
+from inference.knowledge import FaqEntry
+from inference.knowledge import policy as policy_mod
+from inference.knowledge import router as router_mod
 from tests.knowledge import FAQ
 from tests.knowledge.test_shared_kb import A, js, until, workers  # noqa: F401 - fixtures
 
@@ -68,8 +70,12 @@ async def _replace_router(blobs, head, tmp_path, data: bytes | None) -> None:
     await blobs.put(A, head.snapshot, one(), content_type="application/vnd.sqlite3", max_bytes=1 << 30)
 
 
-async def test_the_writer_trains_the_router_and_a_worker_that_loads_it_does_not(  # noqa: F811
-        workers, blobs, monkeypatch, tmp_path):
+async def test_the_writer_trains_the_router_and_a_worker_that_loads_it_does_not(
+    workers,  # noqa: F811 - the fixture imported above
+    blobs,
+    monkeypatch,
+    tmp_path,
+):
     a, b = workers("a"), workers("b", nc=None, check_interval_s=0)
     writes = TrainingCalls(monkeypatch)
     _, head = await a.write(A, lambda kb: kb.upsert_faq(FAQ))
@@ -81,7 +87,7 @@ async def test_the_writer_trains_the_router_and_a_worker_that_loads_it_does_not(
     path.write_bytes(await _snapshot_bytes(blobs, head))
     db = sqlite3.connect(path)
     generation = int(db.execute("SELECT value FROM meta WHERE key='generation'").fetchone()[0])
-    (name, stamped, data), = db.execute("SELECT name, generation, data FROM attachments").fetchall()
+    ((name, stamped, data),) = db.execute("SELECT name, generation, data FROM attachments").fetchall()
     db.close()
     carried = router_mod.router_from_bytes(data, generation)
     assert name == "router" and stamped == generation and carried is not None
@@ -158,9 +164,18 @@ async def test_questions_are_answered_from_the_served_version_until_the_new_one_
 
     b._open_snapshot = held_open
     cheaper = replace(FAQ[4], answer="The Pro plan now costs 9 EUR per user per month.")
-    gift = FaqEntry("gift-wrap", "Do you offer gift wrapping?", "Yes: gift wrapping costs 3 EUR per parcel.",
-                    ("can you wrap my present", "gift wrap option", "wrap the order as a gift",
-                     "do you do gift wrapping", "wrap it as a present please"))
+    gift = FaqEntry(
+        "gift-wrap",
+        "Do you offer gift wrapping?",
+        "Yes: gift wrapping costs 3 EUR per parcel.",
+        (
+            "can you wrap my present",
+            "gift wrap option",
+            "wrap the order as a gift",
+            "do you do gift wrapping",
+            "wrap it as a present please",
+        ),
+    )
     _, head = await a.write(A, lambda kb: kb.upsert_faq([cheaper, gift]))
     assert head.version == 2
     await until(lambda: asyncio.sleep(0, loading.is_set()))  # B heard the notice and is loading

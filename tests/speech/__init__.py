@@ -48,8 +48,12 @@ def require_espeak() -> str:
 
 def espeak_wav(text: str, voice: str = "en-us", words_per_minute: int = 175) -> bytes:
     """espeak-ng's WAV (22,050 Hz, mono, 16-bit PCM) of text."""
-    result = subprocess.run([require_espeak(), "-v", voice, "-s", str(words_per_minute), "--stdout", text],
-                            capture_output=True, check=True, timeout=60)
+    result = subprocess.run(
+        [require_espeak(), "-v", voice, "-s", str(words_per_minute), "--stdout", text],
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
     return _fix_wav_sizes(result.stdout)
 
 
@@ -58,10 +62,10 @@ def _fix_wav_sizes(data: bytes) -> bytes:
     data = bytearray(data)
     pos = 12
     while pos + 8 <= len(data):
-        cid = bytes(data[pos:pos + 4])
-        size = int.from_bytes(data[pos + 4:pos + 8], "little")
+        cid = bytes(data[pos : pos + 4])
+        size = int.from_bytes(data[pos + 4 : pos + 8], "little")
         if cid == b"data":
-            data[pos + 4:pos + 8] = (len(data) - pos - 8).to_bytes(4, "little")
+            data[pos + 4 : pos + 8] = (len(data) - pos - 8).to_bytes(4, "little")
             break
         pos += 8 + size + (size & 1)
     data[4:8] = (len(data) - 8).to_bytes(4, "little")
@@ -117,8 +121,12 @@ class _Unseekable(io.RawIOBase):
         return len(b)
 
 
-_CODECS = {"mp3": ("mp3", "libmp3lame", None), "ogg": ("ogg", "libopus", 48000), "webm": ("webm", "libopus", 48000),
-           "wav": ("wav", "pcm_s16le", None)}
+_CODECS = {
+    "mp3": ("mp3", "libmp3lame", None),
+    "ogg": ("ogg", "libopus", 48000),
+    "webm": ("webm", "libopus", 48000),
+    "wav": ("wav", "pcm_s16le", None),
+}
 
 
 def encode(data_wav: bytes, fmt: str, *, live: bool = False, bitrate: int | None = None) -> bytes:
@@ -193,7 +201,7 @@ def _ct2_load(model_bin) -> tuple[tuple[int, str, int], dict[str, np.ndarray], l
     def text() -> str:
         nonlocal pos
         n = take("H")
-        value = blob[pos:pos + n - 1].decode()
+        value = blob[pos : pos + n - 1].decode()
         pos += n
         return value
 
@@ -264,8 +272,9 @@ def openai_whisper_checkpoint(ct2_model_dir, out_path, multilingual: bool = Fals
     n_text_layer = sum(1 for k in v if k.startswith("decoder/layer_") and k.endswith("ffn/linear_0/weight"))
     for conv in ("conv1", "conv2"):
         linear(f"encoder.{conv}", v[f"encoder/{conv}/weight"], v[f"encoder/{conv}/bias"])
-    state["encoder.positional_embedding"] = torch.from_numpy(np.array(v["encoder/position_encodings/encodings"],
-                                                                      dtype=np.float32))
+    state["encoder.positional_embedding"] = torch.from_numpy(
+        np.array(v["encoder/position_encodings/encodings"], dtype=np.float32)
+    )
     for i in range(n_audio_layer):
         src, dst = f"encoder/layer_{i}", f"encoder.blocks.{i}"
         norm(f"{dst}.attn_ln", f"{src}/self_attention/layer_norm")

@@ -90,7 +90,12 @@ def test_stereo_is_mixed_down(wav):
 
 def test_sniff_format(encoded):
     assert {name: sniff_format(data) for name, data in encoded.items()} == {
-        "wav": "wav", "mp3": "mp3", "ogg": "ogg", "webm": "webm", "webm-live": "webm"}
+        "wav": "wav",
+        "mp3": "mp3",
+        "ogg": "ogg",
+        "webm": "webm",
+        "webm-live": "webm",
+    }
     assert sniff_format(b"\xff\xfb\x90\x64" + bytes(100)) == "mp3"  # bare MPEG-1 Layer III frame
     assert sniff_format(b"\xff\xf1\x50\x80" + bytes(100)) is None  # AAC in ADTS: not MP3
     assert sniff_format(b"fLaC" + bytes(100)) is None
@@ -132,12 +137,12 @@ def test_empty():
 @pytest.mark.parametrize("keep", [0.5, 0.97])
 def test_truncated(encoded, name, keep):
     data = encoded[name]
-    assert _code(data[:int(len(data) * keep)], "") == "unreadable"
+    assert _code(data[: int(len(data) * keep)], "") == "unreadable"
 
 
 def test_truncated_wav_message(wav):
     with pytest.raises(AudioError) as caught:
-        inspect_audio(wav[:len(wav) // 2], "audio/wav")
+        inspect_audio(wav[: len(wav) // 2], "audio/wav")
     assert caught.value.code == "unreadable" and "truncated" in caught.value.message
 
 
@@ -151,7 +156,10 @@ def test_corrupt_after_a_valid_signature(wav):
     junk = rng.integers(0, 256, 4000, dtype=np.uint8).tobytes()
     assert _code(b"OggS" + junk, "audio/ogg") == "unreadable"
     assert _code(b"\x1a\x45\xdf\xa3" + junk, "audio/webm") == "unreadable"
-    assert _code(b"ID3\x04\x00\x00\x00\x00\x00\x10" + bytes(16) + junk, "audio/mpeg") in ("unreadable", "unsupported_format")
+    assert _code(b"ID3\x04\x00\x00\x00\x00\x00\x10" + bytes(16) + junk, "audio/mpeg") in (
+        "unreadable",
+        "unsupported_format",
+    )
 
 
 def test_silent():
@@ -196,8 +204,12 @@ def test_png_declared_as_wav():
     def chunk(kind: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
-    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
-           + chunk(b"IDAT", zlib.compress(b"\0\0")) + chunk(b"IEND", b""))
+    png = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(b"\0\0"))
+        + chunk(b"IEND", b"")
+    )
     with pytest.raises(AudioError) as caught:
         load_audio(png, "audio/wav")
     assert caught.value.code == "unsupported_format" and "image/png" in caught.value.message
@@ -210,8 +222,9 @@ def test_wav_declared_as_mpeg(wav):
     assert "audio/mpeg" in caught.value.message and "WAV" in caught.value.message
 
 
-@pytest.mark.parametrize("name,declared", [("webm", "audio/ogg"), ("ogg", "audio/webm"), ("mp3", "audio/wav"),
-                                          ("webm-live", "audio/mpeg")])
+@pytest.mark.parametrize(
+    "name,declared", [("webm", "audio/ogg"), ("ogg", "audio/webm"), ("mp3", "audio/wav"), ("webm-live", "audio/mpeg")]
+)
 def test_other_mislabels(encoded, name, declared):
     assert _code(encoded[name], declared) == "mismatched_type"
 

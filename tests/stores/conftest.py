@@ -56,8 +56,9 @@ def cql_admin(cql_server):
     from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
     from cassandra.query import dict_factory
 
-    profile = ExecutionProfile(load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy()),
-                               row_factory=dict_factory, request_timeout=60)
+    profile = ExecutionProfile(
+        load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy()), row_factory=dict_factory, request_timeout=60
+    )
     cluster = Cluster([cql_server.host], port=cql_server.port, execution_profiles={EXEC_PROFILE_DEFAULT: profile})
     session = cluster.connect()
     yield session

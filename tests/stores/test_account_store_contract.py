@@ -21,7 +21,9 @@ async def accounts(request, tmp_path):
 
 
 def tenant(i: int) -> TenantRecord:
-    return TenantRecord(id=f"t_{i}", slug=f"slug-{i}", name=f"T{i}", widget_key=f"wk_{i}", identity_secret="s", created_ms=1)
+    return TenantRecord(
+        id=f"t_{i}", slug=f"slug-{i}", name=f"T{i}", widget_key=f"wk_{i}", identity_secret="s", created_ms=1
+    )
 
 
 async def test_tenants_are_found_by_id_slug_and_widget_key(accounts):
@@ -31,7 +33,9 @@ async def test_tenants_are_found_by_id_slug_and_widget_key(accounts):
     assert (await accounts.find_tenant(widget_key="wk_1")).id == "t_1"
     assert await accounts.find_tenant(slug="nope") is None
     with pytest.raises(Conflict):
-        await accounts.create_tenant(TenantRecord(id="t_2", slug="slug-1", name="x", widget_key="wk_2", identity_secret="s", created_ms=1))
+        await accounts.create_tenant(
+            TenantRecord(id="t_2", slug="slug-1", name="x", widget_key="wk_2", identity_secret="s", created_ms=1)
+        )
 
 
 async def test_api_keys_are_revoked_only_within_their_tenant(accounts):
@@ -44,7 +48,9 @@ async def test_api_keys_are_revoked_only_within_their_tenant(accounts):
 
 
 async def test_operators_are_unique_per_tenant_by_email(accounts):
-    op = OperatorRecord(id="op_1", tenant_id="t_1", email="a@x.io", display_name="A", role="owner", password_hash="h", created_ms=1)
+    op = OperatorRecord(
+        id="op_1", tenant_id="t_1", email="a@x.io", display_name="A", role="owner", password_hash="h", created_ms=1
+    )
     await accounts.create_operator(op)
     with pytest.raises(Conflict):
         await accounts.create_operator(OperatorRecord(**{**op.__dict__, "id": "op_2", "email": "A@x.io"}))
@@ -60,9 +66,17 @@ async def test_tools_are_unique_by_name_within_a_tenant_and_isolated(accounts):
     from frontdesk.stores.base import ToolRecord
 
     def tool(tenant_id: str, name: str) -> ToolRecord:
-        return ToolRecord(tenant_id=tenant_id, name=name, description="d", parameters_schema='{"type":"object"}',
-                          url="https://hooks.example.com/x", method="POST", timeout_ms=2000, created_ms=1,
-                          secret_sealed="v1.kid.sealed")
+        return ToolRecord(
+            tenant_id=tenant_id,
+            name=name,
+            description="d",
+            parameters_schema='{"type":"object"}',
+            url="https://hooks.example.com/x",
+            method="POST",
+            timeout_ms=2000,
+            created_ms=1,
+            secret_sealed="v1.kid.sealed",
+        )
 
     await accounts.create_tool(tool("t_1", "order_status"))
     await accounts.create_tool(tool("t_1", "cancel_order"))

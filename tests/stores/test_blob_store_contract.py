@@ -35,12 +35,14 @@ A = "t_01aaaaaaaaaaaaaaaaaaaaaaaa"
 B = "t_01bbbbbbbbbbbbbbbbbbbbbbbb"
 KiB = 1024
 MiB = 1024 * KiB
-PART = 5 * MiB          # the smallest S3 part size, so multipart paths stay cheap to test
+PART = 5 * MiB  # the smallest S3 part size, so multipart paths stay cheap to test
 OCTETS = "application/octet-stream"
 
 
 def _load_s3run():
-    spec = importlib.util.spec_from_file_location("frontdesk_tools_s3_run", ROOT / "tools" / "servers" / "s3" / "run.py")
+    spec = importlib.util.spec_from_file_location(
+        "frontdesk_tools_s3_run", ROOT / "tools" / "servers" / "s3" / "run.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -82,13 +84,21 @@ class Source:
             raise SourceBroke(f"the caller's stream broke after {self.pos} bytes")
         if self.pos >= len(self.data):
             raise StopAsyncIteration
-        piece = self.data[self.pos:self.pos + self.chunk]
+        piece = self.data[self.pos : self.pos + self.chunk]
         self.pos += len(piece)
         return piece
 
 
-async def put(store, tenant: str, key: str, data: bytes, *, max_bytes: int = 64 * MiB, content_type: str = OCTETS,
-              chunk: int = 64 * KiB) -> tuple[int, str]:
+async def put(
+    store,
+    tenant: str,
+    key: str,
+    data: bytes,
+    *,
+    max_bytes: int = 64 * MiB,
+    content_type: str = OCTETS,
+    chunk: int = 64 * KiB,
+) -> tuple[int, str]:
     return await store.put(tenant, key, Source(data, chunk), content_type=content_type, max_bytes=max_bytes)
 
 
@@ -105,8 +115,15 @@ def admin(srv) -> Minio:
 
 
 def minio_store(srv, bucket: str | None = None, **kwargs) -> MinioBlobStore:
-    return MinioBlobStore(srv.endpoint, srv.access_key, srv.secret_key, bucket or f"fd-test-{uuid.uuid4().hex[:20]}",
-                          region=srv.region, part_size=PART, **kwargs)
+    return MinioBlobStore(
+        srv.endpoint,
+        srv.access_key,
+        srv.secret_key,
+        bucket or f"fd-test-{uuid.uuid4().hex[:20]}",
+        region=srv.region,
+        part_size=PART,
+        **kwargs,
+    )
 
 
 def minio_leftovers(srv, bucket: str, *names: str) -> tuple[list[str], list[str]]:
@@ -196,7 +213,7 @@ async def test_tenant_isolation(blob_store):
     await put(blob_store, A, "shared/name.txt", b"from A")
     with pytest.raises(KeyError):
         await read(blob_store, B, "shared/name.txt")
-    await blob_store.delete(B, "shared/name.txt")       # B's delete cannot reach A's object
+    await blob_store.delete(B, "shared/name.txt")  # B's delete cannot reach A's object
     assert await read(blob_store, A, "shared/name.txt") == b"from A"
     await put(blob_store, B, "shared/name.txt", b"from B")
     assert await read(blob_store, A, "shared/name.txt") == b"from A"
@@ -209,7 +226,7 @@ async def test_oversized_upload_raises_and_leaves_nothing(blob_store, request, s
     source = Source(payload(size))
     with pytest.raises(ValueError, match=f"larger than the {limit} byte limit"):
         await blob_store.put(A, "big.bin", source, content_type=OCTETS, max_bytes=limit)
-    assert source.pos <= limit + source.chunk        # the source is not read past the limit
+    assert source.pos <= limit + source.chunk  # the source is not read past the limit
     with pytest.raises(KeyError):
         await read(blob_store, A, "big.bin")
     assert await stored(blob_store, request, "big.bin") == []
@@ -223,8 +240,9 @@ async def test_an_upload_of_exactly_max_bytes_is_accepted(blob_store):
 @pytest.mark.parametrize("size,fail_at", [(3 * MiB, 1 * MiB), (3 * PART, PART + PART // 2)])
 async def test_an_upload_whose_source_fails_midway_leaves_nothing(blob_store, request, size, fail_at):
     with pytest.raises(SourceBroke):
-        await blob_store.put(A, "broken.bin", Source(payload(size), fail_at=fail_at), content_type=OCTETS,
-                             max_bytes=64 * MiB)
+        await blob_store.put(
+            A, "broken.bin", Source(payload(size), fail_at=fail_at), content_type=OCTETS, max_bytes=64 * MiB
+        )
     with pytest.raises(KeyError):
         await read(blob_store, A, "broken.bin")
     assert await stored(blob_store, request, "broken.bin") == []
@@ -235,13 +253,16 @@ async def test_a_failed_upload_keeps_the_previous_object(blob_store):
     with pytest.raises(ValueError):
         await put(blob_store, A, "doc.bin", payload(2 * PART), max_bytes=PART + 1)
     with pytest.raises(SourceBroke):
-        await blob_store.put(A, "doc.bin", Source(payload(2 * PART), fail_at=PART + 2 * MiB), content_type=OCTETS,
-                             max_bytes=64 * MiB)
+        await blob_store.put(
+            A, "doc.bin", Source(payload(2 * PART), fail_at=PART + 2 * MiB), content_type=OCTETS, max_bytes=64 * MiB
+        )
     assert await read(blob_store, A, "doc.bin") == b"the original"
 
 
-@pytest.mark.parametrize("key", ["../x", "/abs", "", "a/../../b", "..", "a/..", "../../etc/passwd", ".hidden", "a b",
-                                 "a\x00b", "a\\b", "x" * 300])
+@pytest.mark.parametrize(
+    "key",
+    ["../x", "/abs", "", "a/../../b", "..", "a/..", "../../etc/passwd", ".hidden", "a b", "a\x00b", "a\\b", "x" * 300],
+)
 async def test_invalid_keys_are_refused(blob_store, key):
     source = Source(b"data")
     with pytest.raises(ValueError):
@@ -285,13 +306,18 @@ async def s3(minio_server):
 
 
 async def test_minio_names_objects_by_tenant_and_stores_content_type_and_sha256(s3, minio_server):
-    small, large = payload(KiB), payload(2 * PART + 1)       # one PUT / multipart then metadata stamp
+    small, large = payload(KiB), payload(2 * PART + 1)  # one PUT / multipart then metadata stamp
     assert await put(s3, A, "notes/a.txt", small, content_type="text/plain") == (len(small), sha(small))
     assert await put(s3, B, "voice/b.ogg", large, content_type="audio/ogg") == (len(large), sha(large))
     client = admin(minio_server)
     assert sorted(o.object_name for o in client.list_objects(s3.bucket, recursive=True)) == [
-        f"tenant/{A}/notes/a.txt", f"tenant/{B}/voice/b.ogg"]
-    for name, data, ctype in [(f"tenant/{A}/notes/a.txt", small, "text/plain"), (f"tenant/{B}/voice/b.ogg", large, "audio/ogg")]:
+        f"tenant/{A}/notes/a.txt",
+        f"tenant/{B}/voice/b.ogg",
+    ]
+    for name, data, ctype in [
+        (f"tenant/{A}/notes/a.txt", small, "text/plain"),
+        (f"tenant/{B}/voice/b.ogg", large, "audio/ogg"),
+    ]:
         st = client.stat_object(s3.bucket, name)
         assert (st.size, st.content_type, st.metadata.get("x-amz-meta-sha256")) == (len(data), ctype, sha(data))
 
@@ -307,7 +333,7 @@ async def test_minio_bucket_is_created_at_start_or_on_first_use(minio_server):
         assert not client.bucket_exists(lazy.bucket)
         await put(lazy, A, "x.txt", b"x")
         assert client.bucket_exists(lazy.bucket) and await read(lazy, A, "x.txt") == b"x"
-        again = minio_store(minio_server, bucket=eager.bucket)       # an existing bucket is fine
+        again = minio_store(minio_server, bucket=eager.bucket)  # an existing bucket is fine
         await again.start()
         await again.close()
     finally:
@@ -330,7 +356,7 @@ async def test_minio_presigned_url_downloads_and_a_tampered_one_is_refused(s3):
 
     assert await asyncio.to_thread(fetch, url) == (200, data, "application/pdf")
     sig_at = url.index("X-Amz-Signature=") + len("X-Amz-Signature=")
-    tampered = url[:sig_at] + ("0" if url[sig_at] != "0" else "1") + url[sig_at + 1:]
+    tampered = url[:sig_at] + ("0" if url[sig_at] != "0" else "1") + url[sig_at + 1 :]
     assert (await asyncio.to_thread(fetch, tampered))[0] == 403
     other_tenant = url.replace(f"/tenant/{A}/", f"/tenant/{B}/")
     assert other_tenant != url and (await asyncio.to_thread(fetch, other_tenant))[0] == 403
@@ -374,7 +400,10 @@ async def test_minio_upload_and_download_memory_is_bounded_by_the_part_size(s3):
 
     tracemalloc.start()
     try:
-        assert await s3.put(A, "huge.bin", generated(), content_type=OCTETS, max_bytes=size) == (size, expected.hexdigest())
+        assert await s3.put(A, "huge.bin", generated(), content_type=OCTETS, max_bytes=size) == (
+            size,
+            expected.hexdigest(),
+        )
         _, upload_peak = tracemalloc.get_traced_memory()
         tracemalloc.reset_peak()
         got, n = hashlib.sha256(), 0
@@ -409,9 +438,9 @@ async def test_minio_a_cancelled_upload_leaves_nothing(s3, minio_server):
     async def slow():
         for i in range(0, len(data), 256 * KiB):
             if i >= PART + MiB:
-                reached.set()           # a whole part is on the server by now
+                reached.set()  # a whole part is on the server by now
                 await asyncio.sleep(0.05)
-            yield data[i:i + 256 * KiB]
+            yield data[i : i + 256 * KiB]
 
     task = asyncio.create_task(s3.put(A, "cancelled.bin", slow(), content_type=OCTETS, max_bytes=64 * MiB))
     await asyncio.wait_for(reached.wait(), 30)
@@ -453,7 +482,7 @@ async def test_minio_a_failed_sha256_stamp_removes_the_completed_object(s3, mini
 async def test_minio_unreachable_server_or_bad_credentials_are_store_unavailable(minio_server):
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
-    dead = f"127.0.0.1:{s.getsockname()[1]}"      # bound, not listening: connection refused
+    dead = f"127.0.0.1:{s.getsockname()[1]}"  # bound, not listening: connection refused
     try:
         store = MinioBlobStore(dead, "frontdesk", "frontdesk-secret-key", "fd-test-nowhere", region="us-east-1")
         with pytest.raises(StoreUnavailable, match=f"MinIO at {dead}"):
@@ -463,8 +492,13 @@ async def test_minio_unreachable_server_or_bad_credentials_are_store_unavailable
         await store.close()
     finally:
         s.close()
-    wrong = MinioBlobStore(minio_server.endpoint, minio_server.access_key, "not-the-secret-key", "fd-test-wrongkey",
-                           region=minio_server.region)
+    wrong = MinioBlobStore(
+        minio_server.endpoint,
+        minio_server.access_key,
+        "not-the-secret-key",
+        "fd-test-wrongkey",
+        region=minio_server.region,
+    )
     with pytest.raises(StoreUnavailable, match="AccessDenied|SignatureDoesNotMatch"):
         await wrong.start()
     await wrong.close()
@@ -500,12 +534,12 @@ async def test_minio_server_stopped_mid_stream_then_restarted_shows_nothing_half
             for i in range(0, len(data), 256 * KiB):
                 if i >= PART + 2 * MiB and not stopped:
                     deadline = time.monotonic() + 30
-                    while not await asyncio.to_thread(upload_started):     # the multipart upload is on
+                    while not await asyncio.to_thread(upload_started):  # the multipart upload is on
                         assert time.monotonic() < deadline, "the multipart upload never started"
                         await asyncio.sleep(0.05)
                     await asyncio.to_thread(stop_server)
                     stopped = True
-                yield data[i:i + 256 * KiB]
+                yield data[i : i + 256 * KiB]
 
         # a download that was started before the server went away
         stream = store.get(A, "download.bin")
@@ -521,7 +555,7 @@ async def test_minio_server_stopped_mid_stream_then_restarted_shows_nothing_half
         with pytest.raises(StoreUnavailable):
             await store.delete(A, "kept.txt")
 
-        srv = s3run.start(data_dir, port=port)       # same data, same address: the same store reconnects
+        srv = s3run.start(data_dir, port=port)  # same data, same address: the same store reconnects
         with pytest.raises(KeyError):
             await read(store, A, "half.bin")
         objects, uploads = await asyncio.to_thread(minio_leftovers, srv, store.bucket, f"tenant/{A}/half.bin")

@@ -40,7 +40,9 @@ async def test_a_long_conversation_spans_buckets_and_pages_like_the_embedded_sto
     cql = CqlLogStore(**cql_options, message_bucket_ms=40)  # 40 ms buckets: many partitions, quickly
     embedded = SqliteLogStore(tmp_path / "logs.db")
     try:
-        conv = common.Conversation(id=ids.new_id("conversation"), visitor_id="v_1", status=common.CONVERSATION_STATUS_AI)
+        conv = common.Conversation(
+            id=ids.new_id("conversation"), visitor_id="v_1", status=common.CONVERSATION_STATUS_AI
+        )
         for store in (cql, embedded):
             await store.create_conversation(A, conv)
         sent = []
@@ -52,9 +54,13 @@ async def test_a_long_conversation_spans_buckets_and_pages_like_the_embedded_sto
             sent.append(msg.id)
             await asyncio.sleep(0.25 if i in (9, 19) else 0.012)  # two gaps leave empty buckets behind
 
-        buckets = [r["bucket"] for r in cql_admin.execute(
-            f"SELECT bucket FROM {cql_options['keyspace']}.message_buckets WHERE tenant_id=%s AND conversation_id=%s",
-            (A, conv.id))]
+        buckets = [
+            r["bucket"]
+            for r in cql_admin.execute(
+                f"SELECT bucket FROM {cql_options['keyspace']}.message_buckets WHERE tenant_id=%s AND conversation_id=%s",
+                (A, conv.id),
+            )
+        ]
         assert len(buckets) >= 6, buckets
         assert buckets == sorted(buckets, reverse=True)
         assert max(buckets) - min(buckets) + 1 > len(buckets)  # there are empty buckets between them
@@ -92,11 +98,30 @@ async def test_the_schema_migration_is_idempotent(cql_options, cql_admin):
         assert [m.text for m in (await again.list_messages(A, conv.id))[0]] == ["kept"]
         _, created = await again.append_message(A, message(conv.id, "dup"), "client:1")
         assert not created
-        tables = {r["table_name"] for r in cql_admin.execute(
-            "SELECT table_name FROM system_schema.tables WHERE keyspace_name = %s", (keyspace,))}
-        assert {"conversations", "conversation_index", "messages", "message_buckets", "message_dedupe", "outbox",
-                "outbox_buckets", "outbox_lookup", "feedback", "tenants", "tenant_slugs", "tenant_widget_keys",
-                "api_keys", "api_keys_by_tenant", "operators", "operator_emails"} <= tables
+        tables = {
+            r["table_name"]
+            for r in cql_admin.execute(
+                "SELECT table_name FROM system_schema.tables WHERE keyspace_name = %s", (keyspace,)
+            )
+        }
+        assert {
+            "conversations",
+            "conversation_index",
+            "messages",
+            "message_buckets",
+            "message_dedupe",
+            "outbox",
+            "outbox_buckets",
+            "outbox_lookup",
+            "feedback",
+            "tenants",
+            "tenant_slugs",
+            "tenant_widget_keys",
+            "api_keys",
+            "api_keys_by_tenant",
+            "operators",
+            "operator_emails",
+        } <= tables
     finally:
         await logs.close()
         await accounts.close()  # the shared session: closing twice is harmless
@@ -109,8 +134,13 @@ async def test_store_unavailable_when_the_server_stops_and_nothing_half_written(
     server = start_cassandra(data_dir)
     store = None
     try:
-        options = {"contact_points": [server.contact_point], "keyspace": "fd_outage", "timeout_s": 2.0,
-                   "connect_timeout_s": 2.0, "reconnect_max_delay_s": 1.0}
+        options = {
+            "contact_points": [server.contact_point],
+            "keyspace": "fd_outage",
+            "timeout_s": 2.0,
+            "connect_timeout_s": 2.0,
+            "reconnect_max_delay_s": 1.0,
+        }
         store = CqlLogStore(**options)
         conv = await store.create_conversation(A, common.Conversation(id=ids.new_id("conversation"), visitor_id="v_1"))
         first, _ = await store.append_message(A, message(conv.id, "before"), "client:1", enqueue=True)
@@ -121,8 +151,12 @@ async def test_store_unavailable_when_the_server_stops_and_nothing_half_written(
             await store.append_message(A, lost, "client:2", enqueue=True)
         text = str(err.value)
         assert "CQL store unavailable" in text and server.contact_point in text, text
-        for call in (store.get_conversation(A, conv.id), store.list_messages(A, conv.id), store.outbox_due(FAR_FUTURE),
-                     store.list_conversations(A)):
+        for call in (
+            store.get_conversation(A, conv.id),
+            store.list_messages(A, conv.id),
+            store.outbox_due(FAR_FUTURE),
+            store.list_conversations(A),
+        ):
             with pytest.raises(StoreUnavailable):
                 await call
         fresh = CqlLogStore(**options)
@@ -157,11 +191,21 @@ async def test_store_unavailable_when_the_server_stops_and_nothing_half_written(
 async def test_the_recency_index_stays_exact_under_concurrent_changes(cql_options):
     store = CqlLogStore(**cql_options, activity_bucket_ms=25, bucket_grace_s=0)  # cleanup on every read
     try:
-        convs = [await store.create_conversation(A, common.Conversation(
-            id=ids.new_id("conversation"), visitor_id=f"v_{i % 2}", status=common.CONVERSATION_STATUS_AI))
-            for i in range(3)]
-        statuses = [common.CONVERSATION_STATUS_AI, common.CONVERSATION_STATUS_HANDOFF,
-                    common.CONVERSATION_STATUS_HUMAN, common.CONVERSATION_STATUS_CLOSED]
+        convs = [
+            await store.create_conversation(
+                A,
+                common.Conversation(
+                    id=ids.new_id("conversation"), visitor_id=f"v_{i % 2}", status=common.CONVERSATION_STATUS_AI
+                ),
+            )
+            for i in range(3)
+        ]
+        statuses = [
+            common.CONVERSATION_STATUS_AI,
+            common.CONVERSATION_STATUS_HANDOFF,
+            common.CONVERSATION_STATUS_HUMAN,
+            common.CONVERSATION_STATUS_CLOSED,
+        ]
         rng = random.Random(7)
         work = []
         for conv in convs:
@@ -173,16 +217,18 @@ async def test_the_recency_index_stays_exact_under_concurrent_changes(cql_option
         final = {c.id: await store.get_conversation(A, c.id) for c in convs}
         assert all(c.message_count == 6 for c in final.values())
         listed, _ = await store.list_conversations(A)
-        assert [c.id for c in listed] == [c.id for c in sorted(
-            final.values(), key=lambda c: (c.updated_at.ToMilliseconds(), c.id), reverse=True)]
+        assert [c.id for c in listed] == [
+            c.id for c in sorted(final.values(), key=lambda c: (c.updated_at.ToMilliseconds(), c.id), reverse=True)
+        ]
         for status in statuses:
             page, _ = await store.list_conversations(A, status=status)
             assert {c.id for c in page} == {cid for cid, c in final.items() if c.status == status}
         for visitor in ("v_0", "v_1"):
             for status in (0, *statuses):
                 page, _ = await store.list_conversations(A, visitor_id=visitor, status=status)
-                assert {c.id for c in page} == {cid for cid, c in final.items() if c.visitor_id == visitor
-                                                and (not status or c.status == status)}
+                assert {c.id for c in page} == {
+                    cid for cid, c in final.items() if c.visitor_id == visitor and (not status or c.status == status)
+                }
         # paging one by one walks every conversation once, across activity buckets
         seen, token = [], ""
         while True:
@@ -209,8 +255,9 @@ async def test_the_outbox_is_swept_oldest_first_across_buckets_shards_and_tenant
         queued = []
         for i in range(8):
             tenant = (A, B)[i % 2]
-            conv = await store.create_conversation(tenant, common.Conversation(id=ids.new_id("conversation"),
-                                                                               visitor_id="v"))
+            conv = await store.create_conversation(
+                tenant, common.Conversation(id=ids.new_id("conversation"), visitor_id="v")
+            )
             msg, _ = await store.append_message(tenant, message(conv.id, f"q{i}"), enqueue=True)
             queued.append((tenant, conv.id, msg.id))
             await asyncio.sleep(0.025)
@@ -241,7 +288,8 @@ async def test_a_dedupe_claim_whose_writer_died_is_completed_by_the_next_append(
         cql_admin.execute(  # what a writer leaves when it dies right after its claim
             f"INSERT INTO {cql_options['keyspace']}.message_dedupe (tenant_id, conversation_id, dedupe_key, "
             "message_id, body, enqueue, claimed_ms) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-            (A, conv.id, "reply:job1", orphan.id, orphan.SerializeToString(), True, 1))
+            (A, conv.id, "reply:job1", orphan.id, orphan.SerializeToString(), True, 1),
+        )
         assert await store.find_message(A, conv.id, dedupe_key="reply:job1") is None  # not stored yet
         stored, created = await store.append_message(A, message(conv.id, "second try"), "reply:job1")
         assert not created and stored.id == orphan.id
@@ -254,8 +302,17 @@ async def test_a_dedupe_claim_whose_writer_died_is_completed_by_the_next_append(
 
 
 def tenant(i: int, **changes) -> TenantRecord:
-    return TenantRecord(**{"id": f"t_{i}", "slug": f"slug-{i}", "name": f"T{i}", "widget_key": f"wk_{i}",
-                           "identity_secret": "s", "created_ms": 1, **changes})
+    return TenantRecord(
+        **{
+            "id": f"t_{i}",
+            "slug": f"slug-{i}",
+            "name": f"T{i}",
+            "widget_key": f"wk_{i}",
+            "identity_secret": "s",
+            "created_ms": 1,
+            **changes,
+        }
+    )
 
 
 async def test_unique_claims_follow_updates_and_outlive_crashes(cql_options, cql_admin):
@@ -278,13 +335,16 @@ async def test_unique_claims_follow_updates_and_outlive_crashes(cql_options, cql
         assert await accounts.find_tenant(slug="slug-2b") is None
         await accounts.create_tenant(tenant(4, slug="slug-2b", widget_key="wk_4"))  # its claim was released
         # a claim left by a crash (owner never written) is taken over once old
-        cql_admin.execute(f"INSERT INTO {keyspace}.tenant_slugs (slug, tenant_id, claimed_ms) VALUES ('ghost', 't_9', 1)")
+        cql_admin.execute(
+            f"INSERT INTO {keyspace}.tenant_slugs (slug, tenant_id, claimed_ms) VALUES ('ghost', 't_9', 1)"
+        )
         assert await accounts.find_tenant(slug="ghost") is None
         await accounts.create_tenant(tenant(5, slug="ghost", widget_key="wk_5"))
         assert (await accounts.find_tenant(slug="ghost")).id == "t_5"
         # a deleted operator's email can be used again; a live one cannot
-        op = OperatorRecord(id="op_1", tenant_id="t_1", email="a@x.io", display_name="A", role="owner",
-                            password_hash="h", created_ms=1)
+        op = OperatorRecord(
+            id="op_1", tenant_id="t_1", email="a@x.io", display_name="A", role="owner", password_hash="h", created_ms=1
+        )
         await accounts.create_operator(op)
         with pytest.raises(Conflict):
             await accounts.create_operator(OperatorRecord(**{**op.__dict__, "id": "op_2"}))

@@ -28,13 +28,21 @@ async def log_store(request, tmp_path):
 
 
 async def new_conversation(store, tenant=A, visitor="v_1"):
-    return await store.create_conversation(tenant, common.Conversation(
-        id=ids.new_id("conversation"), visitor_id=visitor, status=common.CONVERSATION_STATUS_AI, attributes={"page": "/x"}))
+    return await store.create_conversation(
+        tenant,
+        common.Conversation(
+            id=ids.new_id("conversation"),
+            visitor_id=visitor,
+            status=common.CONVERSATION_STATUS_AI,
+            attributes={"page": "/x"},
+        ),
+    )
 
 
 async def add(store, conv, text, tenant=A, role=common.ROLE_CUSTOMER, dedupe=""):
-    return await store.append_message(tenant, common.Message(
-        id=ids.new_id("message"), conversation_id=conv.id, role=role, text=text), dedupe)
+    return await store.append_message(
+        tenant, common.Message(id=ids.new_id("message"), conversation_id=conv.id, role=role, text=text), dedupe
+    )
 
 
 async def test_conversation_roundtrip_and_tenant_isolation(log_store):
@@ -118,13 +126,21 @@ async def test_feedback_is_recorded_per_message(log_store):
 
 async def test_outbox_entries_are_written_with_the_message_and_cleared(log_store):
     conv = await new_conversation(log_store)
-    queued, _ = await log_store.append_message(A, common.Message(
-        id=ids.new_id("message"), conversation_id=conv.id, role=common.ROLE_CUSTOMER, text="q"), "client:1", enqueue=True)
-    again, created = await log_store.append_message(A, common.Message(
-        id=ids.new_id("message"), conversation_id=conv.id, role=common.ROLE_CUSTOMER, text="q"), "client:1", enqueue=True)
+    queued, _ = await log_store.append_message(
+        A,
+        common.Message(id=ids.new_id("message"), conversation_id=conv.id, role=common.ROLE_CUSTOMER, text="q"),
+        "client:1",
+        enqueue=True,
+    )
+    again, created = await log_store.append_message(
+        A,
+        common.Message(id=ids.new_id("message"), conversation_id=conv.id, role=common.ROLE_CUSTOMER, text="q"),
+        "client:1",
+        enqueue=True,
+    )
     assert not created and again.id == queued.id
     await add(log_store, conv, "not queued")
-    far_future = 2 ** 62
+    far_future = 2**62
     due = await log_store.outbox_due(far_future)
     assert [(e.tenant_id, e.conversation_id, e.message_id) for e in due] == [(A, conv.id, queued.id)]
     assert await log_store.outbox_due(0) == []  # nothing is older than the epoch
@@ -138,11 +154,14 @@ async def test_outbox_entries_are_cleared_many_at_a_time(log_store):
     other = await new_conversation(log_store, tenant=B)
     queued = []
     for i, (tenant, c) in enumerate([(A, conv), (A, conv), (B, other)]):
-        m, _ = await log_store.append_message(tenant, common.Message(
-            id=ids.new_id("message"), conversation_id=c.id, role=common.ROLE_CUSTOMER, text=f"q{i}"), enqueue=True)
+        m, _ = await log_store.append_message(
+            tenant,
+            common.Message(id=ids.new_id("message"), conversation_id=c.id, role=common.ROLE_CUSTOMER, text=f"q{i}"),
+            enqueue=True,
+        )
         queued.append((tenant, c.id, m.id))
     await log_store.outbox_done_many(queued[:2] + [(B, conv.id, queued[0][2])])  # a wrong tenant clears nothing
-    assert [(e.tenant_id, e.conversation_id, e.message_id) for e in await log_store.outbox_due(2 ** 62)] == [queued[2]]
+    assert [(e.tenant_id, e.conversation_id, e.message_id) for e in await log_store.outbox_due(2**62)] == [queued[2]]
     await log_store.outbox_done_many([])
 
 
@@ -167,9 +186,18 @@ async def test_tool_calls_are_kept_per_conversation_oldest_first_and_replaced_on
     job1, job2 = ids.new_id("message"), ids.new_id("message")
 
     def entry(job, call, started, ok=True):
-        return ToolCallEntry(job_id=job, call_id=call, tool="order_status", arguments='{"order":"A-17"}', ok=ok,
-                             error="" if ok else "timed out", duration_ms=12.5, started_ms=started, result_bytes=20,
-                             result_preview='{"status":"shipped"}')
+        return ToolCallEntry(
+            job_id=job,
+            call_id=call,
+            tool="order_status",
+            arguments='{"order":"A-17"}',
+            ok=ok,
+            error="" if ok else "timed out",
+            duration_ms=12.5,
+            started_ms=started,
+            result_bytes=20,
+            result_preview='{"status":"shipped"}',
+        )
 
     await log_store.record_tool_call(A, conv.id, entry(job1, "call_a", 1000))
     await log_store.record_tool_call(A, conv.id, entry(job1, "call_b", 1001, ok=False))
@@ -196,4 +224,3 @@ async def test_feedback_is_listed_per_conversation_latest_verdict_only(log_store
     assert all(f.at_ms > 0 for f in listed)
     assert await log_store.list_feedback(A, other.id) == []
     assert await log_store.list_feedback(B, conv.id) == []  # another tenant sees nothing
-

@@ -1,5 +1,9 @@
+import pytest
+
 from frontdesk.caller import Caller, CallerCodec
 from gateway.ratelimit import RateLimiter
+
+pytestmark = pytest.mark.unit
 
 
 def test_caller_context_roundtrip_and_forgery():

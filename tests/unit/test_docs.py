@@ -1,6 +1,10 @@
 from pathlib import Path
 
+import pytest
+
 from frontdesk.settings import markdown_table
+
+pytestmark = pytest.mark.unit
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

@@ -2,6 +2,8 @@ import pytest
 
 from frontdesk import ids
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.fixture(autouse=True)
 def own_clock(monkeypatch):

@@ -6,12 +6,22 @@ time the job spent in state `training`; `chunks_per_s_without_training` leaves i
 
     .venv/bin/python tools/quality/bench_ingestion_job.py      # prints one JSON object
 """
-import asyncio, importlib.util, json, shutil, subprocess, sys, tempfile, time
+
+import asyncio
+import importlib.util
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 import nats
+
 from frontdesk import bus
 from frontdesk.settings import Settings
 from frontdesk.stores.localblob import LocalBlobStore
@@ -21,11 +31,14 @@ from inference.kbshare import KnowledgeShare
 from inference.knowledge import embedding
 
 spec = importlib.util.spec_from_file_location("rq", ROOT / "tools" / "quality" / "run_quality.py")
-rq = importlib.util.module_from_spec(spec); spec.loader.exec_module(rq)
+rq = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(rq)
 T = "t_01bench0000000000000000000"
+
 
 def kb_router_s(share, tenant):
     return share._state(tenant).served.policy.router().train_seconds
+
 
 async def main():
     docs = rq._synthetic_documents(ROOT.parent / "shared" / "data", 10_000)
@@ -33,13 +46,18 @@ async def main():
     embedding.embed(["warm up"])
     tmp = Path(tempfile.mkdtemp())
     from tests.conftest import service_port
+
     port = service_port()
-    proc = subprocess.Popen([str(nats_server_binary()), "-js", "-sd", str(tmp / "nats"), "-a", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [str(nats_server_binary()), "-js", "-sd", str(tmp / "nats"), "-a", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     time.sleep(1)
     try:
         nc = await nats.connect(f"nats://127.0.0.1:{port}")
-        js = nc.jetstream(); await bus.ensure_streams(js, Settings())
+        js = nc.jetstream()
+        await bus.ensure_streams(js, Settings())
         heads = await bus.knowledge_heads(js, Settings())
         blobs = LocalBlobStore(tmp / "blobs")
         a = KnowledgeShare(blobs, heads, tmp / "a", ThreadPoolExecutor(1), nc)
@@ -53,28 +71,46 @@ async def main():
         t_run = t_train = None
         while True:
             r = await jobs.get(T, rec.id)
-            if r.state == "running" and t_run is None: t_run = time.perf_counter()
-            if r.state == "training" and t_train is None: t_train = time.perf_counter()
-            if r.state in ("done", "failed"): break
+            if r.state == "running" and t_run is None:
+                t_run = time.perf_counter()
+            if r.state == "training" and t_train is None:
+                t_train = time.perf_counter()
+            if r.state in ("done", "failed"):
+                break
             await asyncio.sleep(0.02)
         t_done = time.perf_counter()
-        stop.set(); await task
-        t0 = time.perf_counter(); kb = await b.sync(T); load = time.perf_counter() - t0
+        stop.set()
+        await task
+        t0 = time.perf_counter()
+        kb = await b.sync(T)
+        load = time.perf_counter() - t0
         snap = [p for p in (tmp / "blobs").rglob("*.db")]
-        print(json.dumps({"state": r.state, "total": r.total, "submit_ms": round(submit_ms, 1),
-                          "job_seconds_from_submit": round(t_done - t_submit, 2),
-                          "chunks_per_s_from_submit": round(r.total / (t_done - t_submit)),
-                          "chunks_per_s_from_running": round(r.total / (t_done - t_run)) if t_run else None,
-                          "training_s": round(t_done - t_train, 2) if t_train else None,
-                          "chunks_per_s_without_training": round(r.total / (t_done - t_submit - (t_done - t_train)))
-                          if t_train else None,
-                          "router_train_s": round(kb_router_s(b, T), 2),
-                          "other_worker_trained": b._state(T).served.trained_here,
-                          "snapshot_mb": round(snap[0].stat().st_size / 1e6, 1),
-                          "other_worker_load_s": round(load, 2), "loaded_rows": kb.row_count}))
+        print(
+            json.dumps(
+                {
+                    "state": r.state,
+                    "total": r.total,
+                    "submit_ms": round(submit_ms, 1),
+                    "job_seconds_from_submit": round(t_done - t_submit, 2),
+                    "chunks_per_s_from_submit": round(r.total / (t_done - t_submit)),
+                    "chunks_per_s_from_running": round(r.total / (t_done - t_run)) if t_run else None,
+                    "training_s": round(t_done - t_train, 2) if t_train else None,
+                    "chunks_per_s_without_training": round(r.total / (t_done - t_submit - (t_done - t_train)))
+                    if t_train
+                    else None,
+                    "router_train_s": round(kb_router_s(b, T), 2),
+                    "other_worker_trained": b._state(T).served.trained_here,
+                    "snapshot_mb": round(snap[0].stat().st_size / 1e6, 1),
+                    "other_worker_load_s": round(load, 2),
+                    "loaded_rows": kb.row_count,
+                }
+            )
+        )
         await nc.close()
     finally:
         proc.terminate()
         proc.wait()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
 asyncio.run(main())

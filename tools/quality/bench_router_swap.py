@@ -11,7 +11,16 @@ intent (the first is the entry's question, the other three its examples): 2,535 
 
     .venv/bin/python tools/quality/bench_router_swap.py      # prints one JSON object
 """
-import asyncio, csv, json, os, shutil, subprocess, sys, tempfile, time
+
+import asyncio
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -37,10 +46,17 @@ def faq_lines(data: Path, per_entry: int = 4) -> list[str]:
     lines = []
     for label, texts in sorted(by.items()):
         for k in range(0, len(texts), per_entry):
-            group = texts[k:k + per_entry]
-            lines.append(json.dumps({"id": f"{label}-{k // per_entry}", "question": group[0],
-                                     "answer": f"Answer {k // per_entry} about {label.replace('_', ' ')}.",
-                                     "examples": group[1:]}))
+            group = texts[k : k + per_entry]
+            lines.append(
+                json.dumps(
+                    {
+                        "id": f"{label}-{k // per_entry}",
+                        "question": group[0],
+                        "answer": f"Answer {k // per_entry} about {label.replace('_', ' ')}.",
+                        "examples": group[1:],
+                    }
+                )
+            )
     return lines
 
 
@@ -69,10 +85,14 @@ async def main() -> None:
     tmp = Path(tempfile.mkdtemp())
     from frontdesk.supervisor import nats_server_binary
     from tests.conftest import service_port
+
     port = service_port()
     url = f"nats://127.0.0.1:{port}"
-    nats_proc = subprocess.Popen([str(nats_server_binary()), "-js", "-sd", str(tmp / "nats"), "-a", "127.0.0.1",
-                                  "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    nats_proc = subprocess.Popen(
+        [str(nats_server_binary()), "-js", "-sd", str(tmp / "nats"), "-a", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     worker = None
     try:
         await asyncio.sleep(1)
@@ -82,21 +102,33 @@ async def main() -> None:
         heads = await bus.knowledge_heads(js, Settings())
         blobs = LocalBlobStore(tmp / "blobs")
         from inference.grounding import Grounding
+
         b = KnowledgeShare(blobs, heads, tmp / "b", ThreadPoolExecutor(1), nc)
         await b.listen()
         grounding = Grounding(tmp / "unused", share=b)
-        small = [FaqEntry("opening-hours", "What are your opening hours?", "9:00-17:00, Monday to Friday.",
-                          ("when are you open", "what time do you open", "are you open on weekends")),
-                 FaqEntry("contact", "How do I contact you?", "Write to help@example.test.",
-                          ("what is your email", "how can I reach support", "contact details"))]
+        small = [
+            FaqEntry(
+                "opening-hours",
+                "What are your opening hours?",
+                "9:00-17:00, Monday to Friday.",
+                ("when are you open", "what time do you open", "are you open on weekends"),
+            ),
+            FaqEntry(
+                "contact",
+                "How do I contact you?",
+                "Write to help@example.test.",
+                ("what is your email", "how can I reach support", "contact details"),
+            ),
+        ]
         _, head = await b.write(T, lambda kb: kb.upsert_faq(small))
         first = await grounding.decide(T, question, [])
         env = dict(os.environ, PYTHONPATH=str(ROOT))
-        worker = subprocess.Popen([sys.executable, __file__, "--ingest", url, str(tmp / "blobs"), str(tmp / "a")],
-                                  env=env)
+        worker = subprocess.Popen(
+            [sys.executable, __file__, "--ingest", url, str(tmp / "blobs"), str(tmp / "a")], env=env
+        )
         jobs = IngestionJobs(blobs)
         states: dict[str, float] = {}
-        answers: list[tuple[float, float, int, str]] = []   # (t since submit, ms, version, cited)
+        answers: list[tuple[float, float, int, str]] = []  # (t since submit, ms, version, cited)
         t0 = time.perf_counter()
         record = await jobs.submit(js, T, "banking-faq.jsonl", "application/x-ndjson", data)
         first_new = None
@@ -118,18 +150,27 @@ async def main() -> None:
         before = [ms for _, ms, _, c in answers if c not in new_ids]
         swapped = [ms for _, ms, _, c in answers if c in new_ids]
         served = b._state(T).served
-        print(json.dumps({
-            "entries": len(lines), "first_answer_before_import": first.reason,
-            "job_states_s_from_submit": states,
-            "first_new_answer_s_from_submit": first_new[0] if first_new else None,
-            "first_new_answer_ms": first_new[1] if first_new else None,
-            "first_new_answer_is_the_probe_entry": first_new[2] if first_new else None,
-            "questions_during_import": len(before),
-            "during_import_ms": {"p50": pct(before, 0.5), "p99": pct(before, 0.99), "max": round(max(before), 1)},
-            "after_swap_ms": {"p50": pct(swapped, 0.5), "max": round(max(swapped), 1)},
-            "answering_worker_trained_router": served.trained_here,
-            "router_train_seconds_on_ingest_worker": round(served.policy.router().train_seconds, 1),
-        }))
+        print(
+            json.dumps(
+                {
+                    "entries": len(lines),
+                    "first_answer_before_import": first.reason,
+                    "job_states_s_from_submit": states,
+                    "first_new_answer_s_from_submit": first_new[0] if first_new else None,
+                    "first_new_answer_ms": first_new[1] if first_new else None,
+                    "first_new_answer_is_the_probe_entry": first_new[2] if first_new else None,
+                    "questions_during_import": len(before),
+                    "during_import_ms": {
+                        "p50": pct(before, 0.5),
+                        "p99": pct(before, 0.99),
+                        "max": round(max(before), 1),
+                    },
+                    "after_swap_ms": {"p50": pct(swapped, 0.5), "max": round(max(swapped), 1)},
+                    "answering_worker_trained_router": served.trained_here,
+                    "router_train_seconds_on_ingest_worker": round(served.policy.router().train_seconds, 1),
+                }
+            )
+        )
         await b.close()
         await nc.close()
     finally:

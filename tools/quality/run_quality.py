@@ -35,9 +35,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from inference.knowledge import KnowledgeBase, evaluate  # noqa: E402
+from inference.knowledge import KnowledgeBase, embedding, evaluate  # noqa: E402  # noqa: E402
 from inference.knowledge import background as background_module  # noqa: E402
-from inference.knowledge import embedding, router as router_module  # noqa: E402
+from inference.knowledge import router as router_module
 
 # Bitext intents that are not banking (orders, delivery, shipping address, invoices,
 # newsletter, feedback).  Left out as too close to BANKING77's intents: the ACCOUNT
@@ -45,9 +45,19 @@ from inference.knowledge import embedding, router as router_module  # noqa: E402
 # REFUND (get_refund, track_refund, check_refund_policy), PAYMENT (check_payment_methods,
 # payment_issue) and check_cancellation_fee; CONTACT intents are the handoff test below.
 BITEXT_OOS_INTENTS = (
-    "cancel_order", "change_order", "place_order", "track_order", "delivery_options",
-    "delivery_period", "change_shipping_address", "set_up_shipping_address", "check_invoice",
-    "get_invoice", "newsletter_subscription", "review", "complaint",
+    "cancel_order",
+    "change_order",
+    "place_order",
+    "track_order",
+    "delivery_options",
+    "delivery_period",
+    "change_shipping_address",
+    "set_up_shipping_address",
+    "check_invoice",
+    "get_invoice",
+    "newsletter_subscription",
+    "review",
+    "complaint",
 )
 
 # Written for this evaluation only, after background.py and separately from it (no line is
@@ -178,9 +188,17 @@ def banking_kb_lines(train: list[tuple[str, str]]) -> list[str]:
     by: dict[str, list[str]] = {}
     for text, label in train:
         by.setdefault(label, []).append(text)
-    return [json.dumps({"id": label, "question": label.replace("_", " "),
-                        "answer": f"(The bank's answer about {label.replace('_', ' ')}.)",
-                        "examples": texts}) for label, texts in sorted(by.items())]
+    return [
+        json.dumps(
+            {
+                "id": label,
+                "question": label.replace("_", " "),
+                "answer": f"(The bank's answer about {label.replace('_', ' ')}.)",
+                "examples": texts,
+            }
+        )
+        for label, texts in sorted(by.items())
+    ]
 
 
 def cases_lines(pairs) -> list[str]:
@@ -190,13 +208,15 @@ def cases_lines(pairs) -> list[str]:
 def oos_questions(data: Path) -> dict[str, list[str]]:
     bitext = load_bitext(data)
     return {
-        "bitext_non_banking_test_half": sorted({r["instruction"].strip() for r in bitext
-                                                if r["half"] == "test" and r["intent"] in BITEXT_OOS_INTENTS}),
+        "bitext_non_banking_test_half": sorted(
+            {r["instruction"].strip() for r in bitext if r["half"] == "test" and r["intent"] in BITEXT_OOS_INTENTS}
+        ),
         "hand_written_general": [q.strip() for q in HAND_WRITTEN_OOS if q.strip()],
     }
 
 
 # ---------------------------------------------------------------- sections
+
 
 def section_calibration(data: Path) -> dict:
     """Train on 90% of BANKING77 train, score the held-out 10%, and show what each handoff
@@ -204,11 +224,11 @@ def section_calibration(data: Path) -> dict:
     from sklearn.model_selection import train_test_split
 
     train = load_banking77(data, "train")
-    texts, labels = zip(*train)
+    texts, labels = zip(*train, strict=False)
     fit_x, cal_x, fit_y, cal_y = train_test_split(texts, labels, test_size=0.1, random_state=0, stratify=labels)
     faq: dict[str, list[str]] = {}
-    for t, l in zip(fit_x, fit_y):
-        faq.setdefault(l, [l.replace("_", " ")]).append(t)
+    for t, label in zip(fit_x, fit_y, strict=False):
+        faq.setdefault(label, [label.replace("_", " ")]).append(t)
     router = router_module.train_router(faq)
     vectors = embedding.embed(list(cal_x))
     d = router.model.decision(list(cal_x), vectors)
@@ -225,16 +245,26 @@ def section_calibration(data: Path) -> dict:
             t_oos = np.quantile(held_oos, oos_budget) if oos_budget else -np.inf
             t_margin = np.quantile(held_margin, low_budget) if low_budget else -np.inf
             keep = (oos >= t_oos) & (margin >= t_margin)
-            sweep.append({"oos_budget": oos_budget, "low_confidence_budget": low_budget,
-                          "in_scope_accuracy": round(float((correct & keep).mean()), 4),
-                          "handoff_rate": round(float((~keep).mean()), 4),
-                          "accuracy_of_answered": round(float(correct[keep].mean()), 4)})
-    return {"fit_questions": len(fit_x), "calibration_questions": len(cal_x),
-            "router_accuracy": round(float(correct.mean()), 4),
-            "internal_held_out": router.calibration.held_out,
-            "chosen": {"oos_budget": router_module.OOS_BUDGET,
-                       "low_confidence_budget": router_module.LOW_CONFIDENCE_BUDGET},
-            "sweep": sweep}
+            sweep.append(
+                {
+                    "oos_budget": oos_budget,
+                    "low_confidence_budget": low_budget,
+                    "in_scope_accuracy": round(float((correct & keep).mean()), 4),
+                    "handoff_rate": round(float((~keep).mean()), 4),
+                    "accuracy_of_answered": round(float(correct[keep].mean()), 4),
+                }
+            )
+    return {
+        "fit_questions": len(fit_x),
+        "calibration_questions": len(cal_x),
+        "router_accuracy": round(float(correct.mean()), 4),
+        "internal_held_out": router.calibration.held_out,
+        "chosen": {
+            "oos_budget": router_module.OOS_BUDGET,
+            "low_confidence_budget": router_module.LOW_CONFIDENCE_BUDGET,
+        },
+        "sweep": sweep,
+    }
 
 
 def section_banking77(data: Path) -> dict:
@@ -248,8 +278,10 @@ def _per_source(details: list[dict], sources: dict[str, list[str]]) -> dict:
     for name, questions in sources.items():
         qs = set(questions)
         rows = [r for r in details if r["expect"] is None and r["question"] in qs]
-        out[name] = {"cases": len(rows),
-                     "handoff_recall": round(sum(r["kind"] == "handoff" for r in rows) / max(1, len(rows)), 4)}
+        out[name] = {
+            "cases": len(rows),
+            "handoff_recall": round(sum(r["kind"] == "handoff" for r in rows) / max(1, len(rows)), 4),
+        }
     return out
 
 
@@ -259,9 +291,12 @@ def section_oos(data: Path, ablate_retail_background: bool = False) -> dict:
     pairs = list(load_banking77(data, "test")) + [(q, None) for qs in sources.values() for q in qs]
     saved = background_module.BACKGROUND
     if ablate_retail_background:
-        retail = re.compile(r"order|deliver|parcel|package|ship|courier|return|item|product|stock|"
-                            r"store|checkout|promo|review|newsletter|sofa|dress|shoes|jacket|gift wrap|"
-                            r"desk|blender|bookshelf|bed frame|coffee machine|vacuum|loyalty|marketing", re.I)
+        retail = re.compile(
+            r"order|deliver|parcel|package|ship|courier|return|item|product|stock|"
+            r"store|checkout|promo|review|newsletter|sofa|dress|shoes|jacket|gift wrap|"
+            r"desk|blender|bookshelf|bed frame|coffee machine|vacuum|loyalty|marketing",
+            re.I,
+        )
         router_module.BACKGROUND = tuple(b for b in saved if not retail.search(b))
     try:
         result = evaluate(kb, cases_lines(pairs), details=True)
@@ -272,7 +307,8 @@ def section_oos(data: Path, ablate_retail_background: bool = False) -> dict:
     if ablate_retail_background:
         result["background_lines"] = len(saved) - sum(1 for b in saved if retail.search(b))
     result["false_customer_request_on_in_scope"] = sum(
-        1 for r in details if r["expect"] is not None and r["reason"] == "customer_request")
+        1 for r in details if r["expect"] is not None and r["reason"] == "customer_request"
+    )
     return result
 
 
@@ -284,10 +320,15 @@ def section_human_agent(data: Path) -> dict:
     for intent in ("contact_human_agent", "contact_customer_service"):
         for half in ("dev", "test"):
             rows = [r["instruction"] for r in bitext if r["intent"] == intent and r["half"] == half]
-            out[f"{intent}_{half}_half"] = {"cases": len(rows),
-                                            "recall": round(sum(map(asks_for_person, rows)) / len(rows), 4)}
-    others = [r["instruction"] for r in bitext if r["half"] == "test"
-              and r["intent"] not in ("contact_human_agent", "contact_customer_service")]
+            out[f"{intent}_{half}_half"] = {
+                "cases": len(rows),
+                "recall": round(sum(map(asks_for_person, rows)) / len(rows), 4),
+            }
+    others = [
+        r["instruction"]
+        for r in bitext
+        if r["half"] == "test" and r["intent"] not in ("contact_human_agent", "contact_customer_service")
+    ]
     out["false_alarms_other_bitext_test_half"] = {"cases": len(others), "flagged": sum(map(asks_for_person, others))}
     b77 = [t for t, _ in load_banking77(data, "test")]
     out["false_alarms_banking77_test"] = {"cases": len(b77), "flagged": sum(map(asks_for_person, b77))}
@@ -299,7 +340,8 @@ def section_human_agent(data: Path) -> dict:
     out["policy_contact_human_agent_test_half"] = {
         "cases": len(details),
         "handoff_recall": result["handoff_recall"],
-        "reason_customer_request": round(sum(r["reason"] == "customer_request" for r in details) / len(details), 4)}
+        "reason_customer_request": round(sum(r["reason"] == "customer_request" for r in details) / len(details), 4),
+    }
     return out
 
 
@@ -328,12 +370,17 @@ def section_tau2(data: Path) -> dict:
             capped.append(found / min(5, len(gold)))
             hit.append(found > 0)
         kb.close()
-    return {"documents": len(docs), "chunks": chunks, "ingest_seconds": round(ingest, 2), "tasks": len(recall),
-            "query": "user_scenario.instructions (whole text)",
-            "recall_at_5": round(float(np.mean(recall)), 4),
-            "recall_at_5_capped": round(float(np.mean(capped)), 4),
-            "hit_at_5": round(float(np.mean(hit)), 4),
-            "search_p50_ms": round(float(np.percentile(lat, 50)), 2)}
+    return {
+        "documents": len(docs),
+        "chunks": chunks,
+        "ingest_seconds": round(ingest, 2),
+        "tasks": len(recall),
+        "query": "user_scenario.instructions (whole text)",
+        "recall_at_5": round(float(np.mean(recall)), 4),
+        "recall_at_5_capped": round(float(np.mean(capped)), 4),
+        "hit_at_5": round(float(np.mean(hit)), 4),
+        "search_p50_ms": round(float(np.percentile(lat, 50)), 2),
+    }
 
 
 def _synthetic_documents(data: Path, n_chunks: int) -> list:
@@ -389,12 +436,18 @@ def section_retrieval(data: Path, n_chunks: int = 10_000) -> dict:
         kb = KnowledgeBase.open(Path(tmp))
         reopen = time.perf_counter() - t0
         kb.close()
-    return {"chunks": chunks, "index_rows": rows, "ingest_seconds": round(ingest, 2),
-            "ingest_chunks_per_s": round(chunks / ingest), "queries": len(lat),
-            "search_p50_ms": round(float(np.percentile(lat, 50)), 3),
-            "search_p99_ms": round(float(np.percentile(lat, 99)), 3),
-            "upsert_one_document_ms": round(upsert_ms, 1), "delete_one_document_ms": round(delete_ms, 1),
-            "reopen_seconds": round(reopen, 2)}
+    return {
+        "chunks": chunks,
+        "index_rows": rows,
+        "ingest_seconds": round(ingest, 2),
+        "ingest_chunks_per_s": round(chunks / ingest),
+        "queries": len(lat),
+        "search_p50_ms": round(float(np.percentile(lat, 50)), 3),
+        "search_p99_ms": round(float(np.percentile(lat, 99)), 3),
+        "upsert_one_document_ms": round(upsert_ms, 1),
+        "delete_one_document_ms": round(delete_ms, 1),
+        "reopen_seconds": round(reopen, 2),
+    }
 
 
 def section_scale(data: Path) -> dict:
@@ -405,18 +458,18 @@ def section_scale(data: Path) -> dict:
     rng = random.Random(3)
     lines, cases = [], []
     by: dict[str, list[str]] = {}
-    for t, l in load_banking77(data, "train"):
-        by.setdefault(l, []).append(t)
-    for l, texts in sorted(by.items()):
-        lines.append({"id": l, "question": l.replace("_", " "), "answer": "-", "examples": texts[:100]})
-    cases += [(t, l) for t, l in load_banking77(data, "test")]
+    for t, label in load_banking77(data, "train"):
+        by.setdefault(label, []).append(t)
+    for label, texts in sorted(by.items()):
+        lines.append({"id": label, "question": label.replace("_", " "), "answer": "-", "examples": texts[:100]})
+    cases += [(t, label) for t, label in load_banking77(data, "test")]
     bt: dict[str, list[str]] = {}
     for r in load_bitext(data):
         bt.setdefault("bitext_" + r["intent"], []).append(r["instruction"])
-    for l, texts in sorted(bt.items()):
+    for label, texts in sorted(bt.items()):
         rng.shuffle(texts)
-        lines.append({"id": l, "question": l[7:].replace("_", " "), "answer": "-", "examples": texts[:100]})
-        cases += [(t, l) for t in texts[100:]]
+        lines.append({"id": label, "question": label[7:].replace("_", " "), "answer": "-", "examples": texts[:100]})
+        cases += [(t, label) for t in texts[100:]]
     base = data / "tau2_banking_knowledge" / "documents"
     long_docs = []
     for p in sorted(glob.glob(str(base / "*.json"))):
@@ -425,7 +478,7 @@ def section_scale(data: Path) -> dict:
         if len(words) >= 300:
             long_docs.append((d["id"], d.get("title") or d["id"], words))
     for doc_id, title, words in long_docs[:46]:
-        windows = [" ".join(words[i:i + 12]) for i in range(0, len(words) - 12, 2)]
+        windows = [" ".join(words[i : i + 12]) for i in range(0, len(words) - 12, 2)]
         rng.shuffle(windows)
         lines.append({"id": doc_id, "question": title, "answer": "-", "examples": windows[:100]})
         cases += [(w, doc_id) for w in windows[100:110]]
@@ -434,11 +487,17 @@ def section_scale(data: Path) -> dict:
     t0 = time.perf_counter()
     result = evaluate(kb_lines, cases_lines(cases))
     wall = time.perf_counter() - t0
-    return {"entries": len(lines), "examples": sum(len(x["examples"]) for x in lines),
-            "cases": result["cases"], "wall_seconds": round(wall, 1),
-            "ingest_seconds": result["ingest_seconds"], "train_seconds": result["train_seconds"],
-            "p50_ms": result["p50_ms"], "p99_ms": result["p99_ms"],
-            "in_scope_accuracy": result["in_scope_accuracy"]}
+    return {
+        "entries": len(lines),
+        "examples": sum(len(x["examples"]) for x in lines),
+        "cases": result["cases"],
+        "wall_seconds": round(wall, 1),
+        "ingest_seconds": result["ingest_seconds"],
+        "train_seconds": result["train_seconds"],
+        "p50_ms": result["p50_ms"],
+        "p99_ms": result["p99_ms"],
+        "in_scope_accuracy": result["in_scope_accuracy"],
+    }
 
 
 SECTIONS = {

@@ -40,8 +40,8 @@ import time
 from pathlib import Path
 
 CASSANDRA_VERSION = os.environ.get("FRONTDESK_CASSANDRA_VERSION", "5.0.9")
-DEFAULT_HEAP = "512M"       # -Xmx
-DEFAULT_HEAP_MIN = "64M"    # -Xms: the heap grows only when a test needs it
+DEFAULT_HEAP = "512M"  # -Xmx
+DEFAULT_HEAP_MIN = "64M"  # -Xms: the heap grows only when a test needs it
 MAIN_CLASS = "org.apache.cassandra.service.CassandraDaemon"
 
 HERE = Path(__file__).resolve().parent
@@ -71,6 +71,7 @@ class CassandraError(RuntimeError):
 # install
 # --------------------------------------------------------------------------
 
+
 def default_cache_dir(version: str = CASSANDRA_VERSION) -> Path:
     env = os.environ.get("FRONTDESK_CASSANDRA_CACHE")
     if env:
@@ -99,8 +100,9 @@ def _mvn() -> str:
     return mvn
 
 
-def ensure_installed(cache_dir: str | os.PathLike | None = None,
-                     version: str = CASSANDRA_VERSION, *, verbose: bool = False) -> Path:
+def ensure_installed(
+    cache_dir: str | os.PathLike | None = None, version: str = CASSANDRA_VERSION, *, verbose: bool = False
+) -> Path:
     """Return the directory holding the Cassandra server jars, fetching them once.
 
     Jars go to ``<cache_dir>/lib``, Maven's local repository to
@@ -123,21 +125,27 @@ def ensure_installed(cache_dir: str | os.PathLike | None = None,
         tmp = cache / f"lib.tmp-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
         m2 = cache / "m2"
-        base = [_mvn(), "-q", "-B", "-f", str(POM),
-                f"-Dcassandra.version={version}",
-                f"-Dmaven.repo.local={m2}",
-                "dependency:copy-dependencies",
-                f"-DoutputDirectory={tmp}",
-                "-DincludeScope=runtime"]
+        base = [
+            _mvn(),
+            "-q",
+            "-B",
+            "-f",
+            str(POM),
+            f"-Dcassandra.version={version}",
+            f"-Dmaven.repo.local={m2}",
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={tmp}",
+            "-DincludeScope=runtime",
+        ]
         attempts = [base]
         if m2.is_dir():  # try the local repository alone first: no network
             attempts.insert(0, base[:1] + ["-o"] + base[1:])
         t0 = time.monotonic()
         proc = None
         for cmd in attempts:
-            proc = subprocess.run(cmd, stdin=subprocess.DEVNULL,
-                                  stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT, cwd=str(HERE))
+            proc = subprocess.run(
+                cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=str(HERE)
+            )
             if proc.returncode == 0:
                 break
             shutil.rmtree(tmp, ignore_errors=True)
@@ -145,7 +153,8 @@ def ensure_installed(cache_dir: str | os.PathLike | None = None,
         if proc.returncode != 0:
             raise CassandraError(
                 f"maven failed (exit {proc.returncode}) fetching cassandra-all {version}:\n"
-                f"  {' '.join(base)}\n{_tail(proc.stdout or b'')}")
+                f"  {' '.join(base)}\n{_tail(proc.stdout or b'')}"
+            )
         if not any(tmp.glob("cassandra-all-*.jar")):
             raise CassandraError(f"maven succeeded but no cassandra-all jar in {tmp}")
         (tmp / _STAMP).write_text(key + "\n")
@@ -153,14 +162,14 @@ def ensure_installed(cache_dir: str | os.PathLike | None = None,
             shutil.rmtree(lib)
         os.replace(tmp, lib)
         if verbose:
-            print(f"installed cassandra {version} jars in {lib} "
-                  f"({time.monotonic() - t0:.1f}s)", file=sys.stderr)
+            print(f"installed cassandra {version} jars in {lib} ({time.monotonic() - t0:.1f}s)", file=sys.stderr)
         return lib
 
 
 # --------------------------------------------------------------------------
 # start / stop
 # --------------------------------------------------------------------------
+
 
 def _free_port(host: str) -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -203,8 +212,7 @@ def cql_ping(host: str, port: int, timeout: float = 1.0) -> bool:
             s.settimeout(timeout)
             # header: version, flags, stream, opcode OPTIONS(0x05), body length 0
             s.sendall(struct.pack(">BBhBI", 0x04, 0, 0, 0x05, 0))
-            version, _flags, _stream, opcode, length = struct.unpack(
-                ">BBhBI", _recv_exact(s, 9))
+            version, _flags, _stream, opcode, length = struct.unpack(">BBhBI", _recv_exact(s, 9))
             return bool(version & 0x80) and opcode == 0x06  # response, SUPPORTED
     except (OSError, ConnectionError, struct.error):
         return False
@@ -245,6 +253,7 @@ except OSError:
 
 def _child_setup(die_with_parent: bool):
     """preexec_fn: runs in the child between fork and exec; only raw syscalls."""
+
     def setup() -> None:
         libc = _LIBC
         if libc is None:
@@ -259,10 +268,11 @@ def _child_setup(die_with_parent: bool):
         except (ValueError, OSError):
             pass
         libc.prctl(_PR_CAPBSET_DROP, _CAP_IPC_LOCK, 0, 0, 0)  # EPERM when not root: fine
+
     return setup
 
 
-_live: "set[CassandraServer]" = set()
+_live: set[CassandraServer] = set()
 _live_lock = threading.Lock()
 
 
@@ -277,8 +287,16 @@ def _stop_all() -> None:
 class CassandraServer:
     """A running Cassandra process.  Use .host/.port for clients, .stop() to end it."""
 
-    def __init__(self, process: subprocess.Popen, host: str, port: int,
-                 storage_port: int, data_dir: Path, log_path: Path, log_file) -> None:
+    def __init__(
+        self,
+        process: subprocess.Popen,
+        host: str,
+        port: int,
+        storage_port: int,
+        data_dir: Path,
+        log_path: Path,
+        log_file,
+    ) -> None:
         self.process = process
         self.host = host
         self.port = port
@@ -316,7 +334,7 @@ class CassandraServer:
         found = 0
         for i, line in enumerate(lines):
             if " ERROR " in line or line.startswith(("Error:", "Exception in thread")):
-                out += lines[i:i + context] + ["  ..."]
+                out += lines[i : i + context] + ["  ..."]
                 found += 1
                 if found >= max_errors:
                     break
@@ -347,7 +365,8 @@ class CassandraServer:
             if self.process.poll() is not None:
                 raise CassandraError(
                     f"cassandra exited with code {self.process.returncode} before CQL "
-                    f"was ready on {self.contact_point}; {self._failure_report()}")
+                    f"was ready on {self.contact_point}; {self._failure_report()}"
+                )
             if cql_ping(self.host, self.port, timeout=1.0):
                 self.startup_seconds = time.monotonic() - self.started_at
                 return
@@ -355,8 +374,8 @@ class CassandraServer:
                 report = self._failure_report()
                 self.stop()
                 raise CassandraError(
-                    f"cassandra did not answer CQL on {self.contact_point} within "
-                    f"{timeout:.0f}s (stopped it); {report}")
+                    f"cassandra did not answer CQL on {self.contact_point} within {timeout:.0f}s (stopped it); {report}"
+                )
             time.sleep(0.2)
 
     def stop(self, timeout: float = 30.0) -> int | None:
@@ -373,40 +392,53 @@ class CassandraServer:
                 pass
         try:
             self._log_file.close()
-        except Exception:
+        except OSError:  # closing a log file at shutdown; nothing to do about it
             pass
         with _live_lock:
             _live.discard(self)
         return p.returncode
 
-    def __enter__(self) -> "CassandraServer":
+    def __enter__(self) -> CassandraServer:
         return self
 
     def __exit__(self, *exc) -> None:
         self.stop()
 
     def __repr__(self) -> str:
-        return (f"<CassandraServer {self.contact_point} pid={self.pid} "
-                f"data={self.data_dir} running={self.is_running()}>")
+        return f"<CassandraServer {self.contact_point} pid={self.pid} data={self.data_dir} running={self.is_running()}>"
 
 
-def _render_yaml(data_dir: Path, host: str, port: int, storage_port: int,
-                 cluster_name: str) -> str:
+def _render_yaml(data_dir: Path, host: str, port: int, storage_port: int, cluster_name: str) -> str:
     text = YAML_TEMPLATE.read_text()
-    for k, v in {"DATA_DIR": str(data_dir), "HOST": host, "NATIVE_PORT": str(port),
-                 "STORAGE_PORT": str(storage_port), "CLUSTER_NAME": cluster_name}.items():
+    for k, v in {
+        "DATA_DIR": str(data_dir),
+        "HOST": host,
+        "NATIVE_PORT": str(port),
+        "STORAGE_PORT": str(storage_port),
+        "CLUSTER_NAME": cluster_name,
+    }.items():
         text = text.replace("{{" + k + "}}", v)
     if "{{" in text:
         raise CassandraError("unfilled placeholder in cassandra.yaml.in")
     return text
 
 
-def start(data_dir: str | os.PathLike, port: int = 0, *, host: str = "127.0.0.1",
-          storage_port: int = 0, heap: str = DEFAULT_HEAP,
-          heap_min: str = DEFAULT_HEAP_MIN, timeout: float = 180.0,
-          cache_dir: str | os.PathLike | None = None, version: str = CASSANDRA_VERSION,
-          cluster_name: str = "frontdesk-test", extra_jvm_args: list[str] | None = None,
-          die_with_parent: bool = True, wait: bool = True) -> CassandraServer:
+def start(
+    data_dir: str | os.PathLike,
+    port: int = 0,
+    *,
+    host: str = "127.0.0.1",
+    storage_port: int = 0,
+    heap: str = DEFAULT_HEAP,
+    heap_min: str = DEFAULT_HEAP_MIN,
+    timeout: float = 180.0,
+    cache_dir: str | os.PathLike | None = None,
+    version: str = CASSANDRA_VERSION,
+    cluster_name: str = "frontdesk-test",
+    extra_jvm_args: list[str] | None = None,
+    die_with_parent: bool = True,
+    wait: bool = True,
+) -> CassandraServer:
     """Start Cassandra with its files under `data_dir`; return once CQL answers.
 
     port / storage_port 0 pick free ports.  `heap` is -Xmx, `heap_min` -Xms.  The server
@@ -453,7 +485,8 @@ def start(data_dir: str | os.PathLike, port: int = 0, *, host: str = "127.0.0.1"
             f"-Dcassandra.logdir={log_dir}",
             f"-Dcassandra.triggers_dir={triggers_dir}",
             f"-Dlogback.configurationFile={logback}",
-            "-cp", os.pathsep.join(str(j) for j in sorted(lib.glob("*.jar"))),
+            "-cp",
+            os.pathsep.join(str(j) for j in sorted(lib.glob("*.jar"))),
         ]
         args += list(extra_jvm_args or [])
         args.append(MAIN_CLASS)
@@ -461,14 +494,21 @@ def start(data_dir: str | os.PathLike, port: int = 0, *, host: str = "127.0.0.1"
         log_path = log_dir / "cassandra.log"
         (log_dir / "cmdline.txt").write_text(" \\\n  ".join(args) + "\n")
         log_file = open(log_path, "ab")
-        log_file.write(f"==== {time.strftime('%H:%M:%S')} frontdesk run.py: starting cassandra "
-                       f"{version}, CQL {host}:{p}, storage {sp} (command: "
-                       f"{log_dir / 'cmdline.txt'})\n".encode())
+        log_file.write(
+            f"==== {time.strftime('%H:%M:%S')} frontdesk run.py: starting cassandra "
+            f"{version}, CQL {host}:{p}, storage {sp} (command: "
+            f"{log_dir / 'cmdline.txt'})\n".encode()
+        )
         log_file.flush()
-        proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log_file,
-                                stderr=subprocess.STDOUT, cwd=str(data_dir),
-                                start_new_session=True,
-                                preexec_fn=_child_setup(die_with_parent))
+        proc = subprocess.Popen(
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            cwd=str(data_dir),
+            start_new_session=True,
+            preexec_fn=_child_setup(die_with_parent),
+        )
         server = CassandraServer(proc, host, p, sp, data_dir, log_path, log_file)
         with _live_lock:
             _live.add(server)
@@ -480,9 +520,10 @@ def start(data_dir: str | os.PathLike, port: int = 0, *, host: str = "127.0.0.1"
         except CassandraError as e:
             server.stop()
             last_err = e
-            if auto_ports and any(m in str(e) for m in
-                                  ("Address already in use", "BindException", "Failed to bind",
-                                   "in use by another process")):
+            if auto_ports and any(
+                m in str(e)
+                for m in ("Address already in use", "BindException", "Failed to bind", "in use by another process")
+            ):
                 continue  # lost a port race: pick new ports
             raise
     assert last_err is not None
@@ -492,6 +533,7 @@ def start(data_dir: str | os.PathLike, port: int = 0, *, host: str = "127.0.0.1"
 # --------------------------------------------------------------------------
 # CLI
 # --------------------------------------------------------------------------
+
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -503,8 +545,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--heap-min", default=DEFAULT_HEAP_MIN, help="initial heap (-Xms)")
     ap.add_argument("--cache", help=f"cache dir (default {default_cache_dir()})")
     ap.add_argument("--timeout", type=float, default=180.0)
-    ap.add_argument("--install-only", action="store_true",
-                    help="fetch the jars and exit")
+    ap.add_argument("--install-only", action="store_true", help="fetch the jars and exit")
     ns = ap.parse_args(argv)
 
     t0 = time.monotonic()
@@ -513,15 +554,26 @@ def main(argv: list[str] | None = None) -> int:
     if ns.install_only:
         return 0
     data = ns.data or tempfile.mkdtemp(prefix="frontdesk-cassandra-")
-    srv = start(data, ns.port, host=ns.host, storage_port=ns.storage_port,
-                heap=ns.heap, heap_min=ns.heap_min, timeout=ns.timeout,
-                cache_dir=ns.cache)
-    print(f"cassandra {CASSANDRA_VERSION} CQL ready on {srv.contact_point} "
-          f"(pid {srv.pid}, {srv.startup_seconds:.1f}s); data {srv.data_dir}; "
-          f"log {srv.log_path}. Ctrl-C to stop.", flush=True)
+    srv = start(
+        data,
+        ns.port,
+        host=ns.host,
+        storage_port=ns.storage_port,
+        heap=ns.heap,
+        heap_min=ns.heap_min,
+        timeout=ns.timeout,
+        cache_dir=ns.cache,
+    )
+    print(
+        f"cassandra {CASSANDRA_VERSION} CQL ready on {srv.contact_point} "
+        f"(pid {srv.pid}, {srv.startup_seconds:.1f}s); data {srv.data_dir}; "
+        f"log {srv.log_path}. Ctrl-C to stop.",
+        flush=True,
+    )
 
     def _term(_sig, _frm):
         raise KeyboardInterrupt
+
     signal.signal(signal.SIGTERM, _term)
     try:
         while srv.process.poll() is None:
@@ -534,8 +586,7 @@ def main(argv: list[str] | None = None) -> int:
         rc = srv.stop()
         print(f"stopped (exit {rc}, {time.monotonic() - t1:.1f}s)", flush=True)
         return 0
-    print(f"cassandra exited with {srv.process.returncode}; log tail:\n"
-          f"{srv.log_tail()}", file=sys.stderr)
+    print(f"cassandra exited with {srv.process.returncode}; log tail:\n{srv.log_tail()}", file=sys.stderr)
     return 1
 
 

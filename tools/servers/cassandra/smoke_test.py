@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -50,8 +50,9 @@ def main() -> int:
     print(f"cassandra {run.CASSANDRA_VERSION}, cache {run.default_cache_dir()}")
     t = time.monotonic()
     from cassandra import __version__ as driver_version
-    from cassandra.cluster import Cluster, ExecutionProfile, EXEC_PROFILE_DEFAULT
+    from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
     from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
+
     lap("import scylla-driver", t)
     print(f"  scylla-driver {driver_version}")
 
@@ -67,23 +68,26 @@ def main() -> int:
     lap("start -> CQL ready", t)
     ok = False
     try:
-        print(f"  server {srv.contact_point} pid {srv.pid}, "
-              f"RSS after start {srv.rss_bytes() / 2**20:.0f} MiB")
+        print(f"  server {srv.contact_point} pid {srv.pid}, RSS after start {srv.rss_bytes() / 2**20:.0f} MiB")
 
         t = time.monotonic()
         profile = ExecutionProfile(
-            load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc="datacenter1")))
-        cluster = Cluster([srv.host], port=srv.port,
-                          execution_profiles={EXEC_PROFILE_DEFAULT: profile})
+            load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc="datacenter1"))
+        )
+        cluster = Cluster([srv.host], port=srv.port, execution_profiles={EXEC_PROFILE_DEFAULT: profile})
         session = cluster.connect()
         lap("driver connect", t)
         row = session.execute("SELECT release_version, cluster_name FROM system.local").one()
-        print(f"  release_version={row.release_version} cluster={row.cluster_name} "
-              f"protocol_version={cluster.protocol_version}")
+        print(
+            f"  release_version={row.release_version} cluster={row.cluster_name} "
+            f"protocol_version={cluster.protocol_version}"
+        )
 
         t = time.monotonic()
-        session.execute("CREATE KEYSPACE IF NOT EXISTS frontdesk_smoke WITH replication = "
-                        "{'class': 'SimpleStrategy', 'replication_factor': 1}")
+        session.execute(
+            "CREATE KEYSPACE IF NOT EXISTS frontdesk_smoke WITH replication = "
+            "{'class': 'SimpleStrategy', 'replication_factor': 1}"
+        )
         lap("CREATE KEYSPACE", t)
         t = time.monotonic()
         session.execute("""
@@ -101,20 +105,23 @@ def main() -> int:
         t = time.monotonic()
         insert = session.prepare(
             "INSERT INTO frontdesk_smoke.chat_log (tenant_id, conversation_id, seq, ts, role, body) "
-            "VALUES (?, ?, ?, ?, ?, ?)")
+            "VALUES (?, ?, ?, ?, ?, ?)"
+        )
         conv = uuid.uuid4()
-        msgs = [("user", "Hi, my order #123 has not arrived."),
-                ("assistant", "Sorry about that! Let me check the tracking."),
-                ("user", "Thanks \N{SLIGHTLY SMILING FACE}")]
+        msgs = [
+            ("user", "Hi, my order #123 has not arrived."),
+            ("assistant", "Sorry about that! Let me check the tracking."),
+            ("user", "Thanks \N{SLIGHTLY SMILING FACE}"),
+        ]
         for i, (role, body) in enumerate(msgs):
-            session.execute(insert, ("tenant-a", conv, i, datetime.now(timezone.utc), role, body))
-        session.execute(insert, ("tenant-b", conv, 0, datetime.now(timezone.utc), "user", "other tenant"))
+            session.execute(insert, ("tenant-a", conv, i, datetime.now(UTC), role, body))
+        session.execute(insert, ("tenant-b", conv, 0, datetime.now(UTC), "user", "other tenant"))
         lap("prepare + 4 INSERTs", t)
 
         t = time.monotonic()
         select = session.prepare(
-            "SELECT seq, role, body FROM frontdesk_smoke.chat_log "
-            "WHERE tenant_id = ? AND conversation_id = ?")
+            "SELECT seq, role, body FROM frontdesk_smoke.chat_log WHERE tenant_id = ? AND conversation_id = ?"
+        )
         rows = list(session.execute(select, ("tenant-a", conv)))
         lap("SELECT", t)
         for r in rows:

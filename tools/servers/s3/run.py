@@ -107,7 +107,8 @@ def _go_tool() -> str:
     if not go:
         raise S3ServerError(
             "the 'go' tool was not found (PATH or FRONTDESK_GO); Go >= "
-            f"{MIN_GO[0]}.{MIN_GO[1]} is needed to build MinIO")
+            f"{MIN_GO[0]}.{MIN_GO[1]} is needed to build MinIO"
+        )
     return go
 
 
@@ -117,9 +118,9 @@ def _go_env(go_cache: Path) -> dict[str, str]:
         GOPATH=str(go_cache / "path"),
         GOMODCACHE=str(go_cache / "mod"),
         GOCACHE=str(go_cache / "build"),
-        GOTOOLCHAIN="local",   # never download a toolchain; go.mod asks 1.24.x
+        GOTOOLCHAIN="local",  # never download a toolchain; go.mod asks 1.24.x
         GOWORK="off",
-        CGO_ENABLED="0",       # static binary, like MinIO's own release builds
+        CGO_ENABLED="0",  # static binary, like MinIO's own release builds
         GO111MODULE="on",
     )
     # GOPROXY / GOSUMDB / GOFLAGS: inherited from the machine, untouched.
@@ -127,12 +128,10 @@ def _go_env(go_cache: Path) -> dict[str, str]:
 
 
 def _check_go_version(go: str, env: dict[str, str]) -> str:
-    out = subprocess.run([go, "env", "GOVERSION"], env=env, capture_output=True,
-                         text=True, check=False).stdout.strip()
+    out = subprocess.run([go, "env", "GOVERSION"], env=env, capture_output=True, text=True, check=False).stdout.strip()
     m = re.match(r"go(\d+)\.(\d+)", out)
     if not m or (int(m.group(1)), int(m.group(2))) < MIN_GO:
-        raise S3ServerError(f"{go} reports {out or '?'}; MinIO {VERSION} needs "
-                            f"go >= {MIN_GO[0]}.{MIN_GO[1]}")
+        raise S3ServerError(f"{go} reports {out or '?'}; MinIO {VERSION} needs go >= {MIN_GO[0]}.{MIN_GO[1]}")
     return out
 
 
@@ -144,16 +143,22 @@ def _tail(path: Path, lines: int = 40) -> str:
     return "\n".join(data.splitlines()[-lines:])
 
 
-def _run_logged(cmd: list[str], *, cwd: Path | None, env: dict[str, str],
-                log: Path, what: str) -> str:
+def _run_logged(cmd: list[str], *, cwd: Path | None, env: dict[str, str], log: Path, what: str) -> str:
     with open(log, "ab") as fh:
         fh.write(f"\n$ {' '.join(cmd)}\n".encode())
         fh.flush()
         # Own process group + parent-death signal: an interrupted build
         # (Ctrl-C, SIGTERM, killed test runner) leaves no go/compile behind.
-        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=fh,
-                                start_new_session=True, preexec_fn=_pdeathsig)
+        proc = subprocess.Popen(
+            cmd,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=fh,
+            start_new_session=True,
+            preexec_fn=_pdeathsig,
+        )
         try:
             out, _ = proc.communicate()
         except BaseException:
@@ -161,8 +166,7 @@ def _run_logged(cmd: list[str], *, cwd: Path | None, env: dict[str, str],
             raise
         fh.write(out[-4096:])
     if proc.returncode != 0:
-        raise S3ServerError(f"{what} failed (exit {proc.returncode}); log {log}:\n"
-                            f"{_tail(log)}")
+        raise S3ServerError(f"{what} failed (exit {proc.returncode}); log {log}:\n{_tail(log)}")
     return out.decode()
 
 
@@ -183,6 +187,7 @@ def _rmtree(path: Path) -> None:
             os.chmod(os.path.dirname(p), 0o755)
             os.chmod(p, 0o755)
             func(p)
+
     if path.exists():
         shutil.rmtree(path, onerror=onerror)
 
@@ -201,8 +206,7 @@ def _installed_ok(install_dir: Path) -> Path | None:
     return binary
 
 
-def ensure_installed(cache_dir: str | os.PathLike | None = None, *,
-                     quiet: bool = False) -> Path:
+def ensure_installed(cache_dir: str | os.PathLike | None = None, *, quiet: bool = False) -> Path:
     """Return the path of a MinIO binary, building it on first use.
 
     ``cache_dir`` is the install dir (``bin/minio`` + ``installed.json`` go
@@ -221,7 +225,7 @@ def ensure_installed(cache_dir: str | os.PathLike | None = None, *,
         return p
 
     install_dir = default_install_dir() if cache_dir is None else Path(cache_dir).expanduser()
-    go_cache = cache_root() / "go"     # shared, content-addressed, concurrency-safe
+    go_cache = cache_root() / "go"  # shared, content-addressed, concurrency-safe
 
     found = _installed_ok(install_dir)
     if found:
@@ -229,7 +233,7 @@ def ensure_installed(cache_dir: str | os.PathLike | None = None, *,
 
     install_dir.mkdir(parents=True, exist_ok=True)
     with open(install_dir / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)          # another process may be building
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be building
         found = _installed_ok(install_dir)
         if found:
             return found
@@ -248,11 +252,16 @@ def _build(install_dir: Path, go_cache: Path, *, quiet: bool) -> Path:
     log.write_text(f"building {MODULE}@{VERSION} with {go_version}\n")
     t0 = time.monotonic()
 
-    say(f"building {MODULE}@{VERSION} with {go_version} (first time only; "
-        f"several minutes on 2 cores); log: {log}")
-    info = json.loads(_run_logged([go, "mod", "download", "-json", f"{MODULE}@{VERSION}"],
-                                  cwd=install_dir, env=env, log=log,
-                                  what="go mod download"))
+    say(f"building {MODULE}@{VERSION} with {go_version} (first time only; several minutes on 2 cores); log: {log}")
+    info = json.loads(
+        _run_logged(
+            [go, "mod", "download", "-json", f"{MODULE}@{VERSION}"],
+            cwd=install_dir,
+            env=env,
+            log=log,
+            what="go mod download",
+        )
+    )
     if info.get("Error"):
         raise S3ServerError(f"go mod download: {info['Error']}")
     mod_dir = Path(info["Dir"])
@@ -267,22 +276,40 @@ def _build(install_dir: Path, go_cache: Path, *, quiet: bool) -> Path:
             os.chmod(os.path.join(root, d), 0o755)
     os.chmod(src, 0o755)
 
-    ldflags = " ".join([
-        "-s", "-w",
-        f"-X github.com/minio/minio/cmd.Version={VERSION_TIME}",
-        f"-X github.com/minio/minio/cmd.CopyrightYear={VERSION_TIME[:4]}",
-        f"-X github.com/minio/minio/cmd.ReleaseTag={RELEASE_TAG}",
-        f"-X github.com/minio/minio/cmd.CommitID={SHORT_COMMIT}",
-        f"-X github.com/minio/minio/cmd.ShortCommitID={SHORT_COMMIT}",
-    ])
+    ldflags = " ".join(
+        [
+            "-s",
+            "-w",
+            f"-X github.com/minio/minio/cmd.Version={VERSION_TIME}",
+            f"-X github.com/minio/minio/cmd.CopyrightYear={VERSION_TIME[:4]}",
+            f"-X github.com/minio/minio/cmd.ReleaseTag={RELEASE_TAG}",
+            f"-X github.com/minio/minio/cmd.CommitID={SHORT_COMMIT}",
+            f"-X github.com/minio/minio/cmd.ShortCommitID={SHORT_COMMIT}",
+        ]
+    )
     (install_dir / "bin").mkdir(exist_ok=True)
     tmp_bin = install_dir / "bin" / f".{NAME}.tmp{os.getpid()}"
     # Same flags as MinIO's Makefile 'build' target.
     try:
-        _run_logged([go, "build", "-tags", "kqueue", "-trimpath", "-buildvcs=false",
-                     "-ldflags", ldflags,
-                     "-o", str(tmp_bin), "."], cwd=src, env=env, log=log,
-                    what="go build")
+        _run_logged(
+            [
+                go,
+                "build",
+                "-tags",
+                "kqueue",
+                "-trimpath",
+                "-buildvcs=false",
+                "-ldflags",
+                ldflags,
+                "-o",
+                str(tmp_bin),
+                ".",
+            ],
+            cwd=src,
+            env=env,
+            log=log,
+            what="go build",
+        )
         binary = install_dir / "bin" / NAME
         os.replace(tmp_bin, binary)
     finally:
@@ -291,8 +318,11 @@ def _build(install_dir: Path, go_cache: Path, *, quiet: bool) -> Path:
     _rmtree(src)
     secs = round(time.monotonic() - t0, 1)
     meta = {
-        "module": MODULE, "version": VERSION, "release_tag": RELEASE_TAG,
-        "go": go_version, "build_seconds": secs,
+        "module": MODULE,
+        "version": VERSION,
+        "release_tag": RELEASE_TAG,
+        "go": go_version,
+        "build_seconds": secs,
         "binary_bytes": binary.stat().st_size,
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
@@ -306,7 +336,7 @@ def _build(install_dir: Path, go_cache: Path, *, quiet: bool) -> Path:
 # --------------------------------------------------------------------------
 # Run
 # --------------------------------------------------------------------------
-_live: set["S3Server"] = set()
+_live: set[S3Server] = set()
 _live_lock = threading.Lock()
 
 
@@ -335,9 +365,19 @@ def _pdeathsig() -> None:
 class S3Server:
     """A running MinIO process.  Use ``stop()`` (or ``with``) to end it."""
 
-    def __init__(self, *, process: subprocess.Popen, port: int, access_key: str,
-                 secret_key: str, data_dir: Path, log_path: Path, binary: Path,
-                 keep_log: bool, log_fh) -> None:
+    def __init__(
+        self,
+        *,
+        process: subprocess.Popen,
+        port: int,
+        access_key: str,
+        secret_key: str,
+        data_dir: Path,
+        log_path: Path,
+        binary: Path,
+        keep_log: bool,
+        log_fh,
+    ) -> None:
         self.process = process
         self.pid = process.pid
         self.host = "127.0.0.1"
@@ -357,7 +397,7 @@ class S3Server:
     def __repr__(self) -> str:
         return f"<S3Server minio {self.endpoint} pid={self.pid} data={self.data_dir}>"
 
-    def __enter__(self) -> "S3Server":
+    def __enter__(self) -> S3Server:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -373,7 +413,7 @@ class S3Server:
         while True:
             try:
                 r = os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
-            except ChildProcessError:      # already reaped elsewhere
+            except ChildProcessError:  # already reaped elsewhere
                 return True
             if r is not None:
                 return True
@@ -426,7 +466,8 @@ def _wait_ready(srv: S3Server, timeout: float) -> None:
             raise S3ServerError(
                 f"minio exited with code {srv.process.returncode} during start-up "
                 f"({srv.endpoint}, data {srv.data_dir}); log {srv.log_path}, tail:\n"
-                f"{srv.log_tail()}")
+                f"{srv.log_tail()}"
+            )
         try:
             with urllib.request.urlopen(url, timeout=2) as r:
                 if r.status == 200:
@@ -439,14 +480,24 @@ def _wait_ready(srv: S3Server, timeout: float) -> None:
         if time.monotonic() >= deadline:
             raise S3ServerError(
                 f"minio at {srv.endpoint} not ready after {timeout:.0f}s "
-                f"(last: {last}); log {srv.log_path}, tail:\n{srv.log_tail()}")
+                f"(last: {last}); log {srv.log_path}, tail:\n{srv.log_tail()}"
+            )
         time.sleep(0.05)
 
 
-def start(data_dir: str | os.PathLike, port: int = 0, access_key: str = DEFAULT_ACCESS_KEY,
-          secret_key: str = DEFAULT_SECRET_KEY, *, cache_dir=None, timeout: float = 60.0,
-          log_path: str | os.PathLike | None = None, memlimit: str | None = "512MiB",
-          extra_env: dict[str, str] | None = None, die_with_parent: bool = True) -> S3Server:
+def start(
+    data_dir: str | os.PathLike,
+    port: int = 0,
+    access_key: str = DEFAULT_ACCESS_KEY,
+    secret_key: str = DEFAULT_SECRET_KEY,
+    *,
+    cache_dir=None,
+    timeout: float = 60.0,
+    log_path: str | os.PathLike | None = None,
+    memlimit: str | None = "512MiB",
+    extra_env: dict[str, str] | None = None,
+    die_with_parent: bool = True,
+) -> S3Server:
     """Start a single-node single-drive MinIO on 127.0.0.1 serving ``data_dir``.
 
     ``port=0`` picks a free port.  Returns once ``/minio/health/ready``
@@ -464,14 +515,13 @@ def start(data_dir: str | os.PathLike, port: int = 0, access_key: str = DEFAULT_
     data = Path(data_dir).expanduser().resolve()
     data.mkdir(parents=True, exist_ok=True)
 
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("MINIO_", "_MINIO", "GOMEMLIMIT", "GOGC"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MINIO_", "_MINIO", "GOMEMLIMIT", "GOGC"))}
     env.update(
         MINIO_ROOT_USER=access_key,
         MINIO_ROOT_PASSWORD=secret_key,
-        MINIO_BROWSER="off",          # no web console, no second port
-        MINIO_UPDATE="off",           # no update checks (no network here)
-        MINIO_CI_CD="1",              # small buffer pool, no root-drive refusal
+        MINIO_BROWSER="off",  # no web console, no second port
+        MINIO_UPDATE="off",  # no update checks (no network here)
+        MINIO_CI_CD="1",  # small buffer pool, no root-drive refusal
         MINIO_REGION=DEFAULT_REGION,
     )
     if memlimit:
@@ -492,10 +542,25 @@ def start(data_dir: str | os.PathLike, port: int = 0, access_key: str = DEFAULT_
         fh = open(log, "ab")
         cmd = [str(binary), "server", "--address", f"127.0.0.1:{p}", str(data)]
         proc = subprocess.Popen(
-            cmd, env=env, stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT,
-            start_new_session=True, preexec_fn=_pdeathsig if die_with_parent else None)
-        srv = S3Server(process=proc, port=p, access_key=access_key, secret_key=secret_key,
-                       data_dir=data, log_path=log, binary=binary, keep_log=keep, log_fh=fh)
+            cmd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_pdeathsig if die_with_parent else None,
+        )
+        srv = S3Server(
+            process=proc,
+            port=p,
+            access_key=access_key,
+            secret_key=secret_key,
+            data_dir=data,
+            log_path=log,
+            binary=binary,
+            keep_log=keep,
+            log_fh=fh,
+        )
         with _live_lock:
             _live.add(srv)
         try:
@@ -503,7 +568,7 @@ def start(data_dir: str | os.PathLike, port: int = 0, access_key: str = DEFAULT_
             return srv
         except S3ServerError as e:
             in_use = "already in use" in str(e).lower() or "address in use" in str(e).lower()
-            srv._keep_log = True          # keep it for the error message
+            srv._keep_log = True  # keep it for the error message
             srv.stop()
             if in_use and attempt + 1 < attempts:
                 continue
@@ -521,12 +586,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--port", type=int, default=9000, help="port on 127.0.0.1 (0 = free port)")
     ap.add_argument("--access-key", default=DEFAULT_ACCESS_KEY)
     ap.add_argument("--secret-key", default=DEFAULT_SECRET_KEY)
-    ap.add_argument("--cache-dir", help="install dir (default %s)" % default_install_dir())
+    ap.add_argument("--cache-dir", help=f"install dir (default {default_install_dir()})")
     ap.add_argument("--build-only", action="store_true", help="build/cache and print the binary path")
     args = ap.parse_args(argv)
 
     def on_term(signum, _frame):
         raise KeyboardInterrupt
+
     signal.signal(signal.SIGTERM, on_term)
 
     t0 = time.monotonic()
@@ -545,24 +611,31 @@ def main(argv: list[str] | None = None) -> int:
     t1 = time.monotonic()
     data = Path(args.data).expanduser().resolve()
     try:
-        srv = start(data, port=args.port, access_key=args.access_key,
-                    secret_key=args.secret_key, cache_dir=args.cache_dir,
-                    log_path=data.parent / f"{data.name}.minio.log")
+        srv = start(
+            data,
+            port=args.port,
+            access_key=args.access_key,
+            secret_key=args.secret_key,
+            cache_dir=args.cache_dir,
+            log_path=data.parent / f"{data.name}.minio.log",
+        )
     except KeyboardInterrupt:
         return 130
     except S3ServerError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    print(f"MinIO {VERSION} ready in {time.monotonic() - t1:.2f}s  pid {srv.pid}\n"
-          f"  endpoint   {srv.endpoint}   (http, region {srv.region})\n"
-          f"  access key {srv.access_key}\n  secret key {srv.secret_key}\n"
-          f"  data       {srv.data_dir}\n  log        {srv.log_path}\n"
-          f"Ctrl-C to stop.", flush=True)
+    print(
+        f"MinIO {VERSION} ready in {time.monotonic() - t1:.2f}s  pid {srv.pid}\n"
+        f"  endpoint   {srv.endpoint}   (http, region {srv.region})\n"
+        f"  access key {srv.access_key}\n  secret key {srv.secret_key}\n"
+        f"  data       {srv.data_dir}\n  log        {srv.log_path}\n"
+        f"Ctrl-C to stop.",
+        flush=True,
+    )
     try:
         while srv.process.poll() is None:
             time.sleep(0.5)
-        print(f"minio exited with {srv.process.returncode}; log tail:\n{srv.log_tail()}",
-              file=sys.stderr)
+        print(f"minio exited with {srv.process.returncode}; log tail:\n{srv.log_tail()}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("stopping...", file=sys.stderr)

@@ -38,11 +38,13 @@ def _ensure_venv() -> None:
     t0 = time.monotonic()
     if not py.exists():
         subprocess.run(["python3.11", "-m", "venv", str(VENV)], check=True)
-    have = subprocess.run([str(py), "-c", "import minio; print(minio.__version__)"],
-                          capture_output=True, text=True).stdout.strip()
+    have = subprocess.run(
+        [str(py), "-c", "import minio; print(minio.__version__)"], capture_output=True, text=True
+    ).stdout.strip()
     if have != MINIO_PY:
-        subprocess.run([str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                        f"minio=={MINIO_PY}"], check=True)
+        subprocess.run(
+            [str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check", f"minio=={MINIO_PY}"], check=True
+        )
     print(f"venv {VENV} ready (minio=={MINIO_PY}) in {time.monotonic() - t0:.2f}s", flush=True)
     os.execv(str(py), [str(py), str(Path(__file__).resolve()), *sys.argv[1:]])
 
@@ -52,7 +54,7 @@ class UnknownLengthStream:
 
     def __init__(self, total: int, seed: bytes = b"frontdesk") -> None:
         self.remaining = total
-        self._block = hashlib.sha256(seed).digest() * 2048     # 64 KiB pattern
+        self._block = hashlib.sha256(seed).digest() * 2048  # 64 KiB pattern
         self._n = 0
         self.sha = hashlib.sha256()
 
@@ -115,8 +117,10 @@ def main() -> int:
         return r
 
     binary = step("ensure_installed", s3run.ensure_installed)
-    print(f"server binary: {binary} ({binary.stat().st_size / 2**20:.1f} MiB), "
-          f"MinIO {s3run.VERSION} / {s3run.RELEASE_TAG}")
+    print(
+        f"server binary: {binary} ({binary.stat().st_size / 2**20:.1f} MiB), "
+        f"MinIO {s3run.VERSION} / {s3run.RELEASE_TAG}"
+    )
 
     with tempfile.TemporaryDirectory(prefix="s3smoke-") as tmp:
         srv = step("start", s3run.start, Path(tmp) / "data")
@@ -124,19 +128,27 @@ def main() -> int:
         print(f"started {srv!r}")
         try:
             rss0, _ = _rss_kib(pid)
-            client = Minio(srv.endpoint, access_key=srv.access_key,
-                           secret_key=srv.secret_key, secure=False, region=srv.region)
+            client = Minio(
+                srv.endpoint, access_key=srv.access_key, secret_key=srv.secret_key, secure=False, region=srv.region
+            )
             bucket = "frontdesk-smoke"
             step("make_bucket", client.make_bucket, bucket)
             assert client.bucket_exists(bucket)
 
-            size = 12 * 1024 * 1024 + 12345          # ~12 MiB, not part-aligned
+            size = 12 * 1024 * 1024 + 12345  # ~12 MiB, not part-aligned
             stream = UnknownLengthStream(size)
             key = "tenants/acme/uploads/big.bin"
-            res = step("put_object(12MiB, len=-1, part=5MiB)", client.put_object,
-                       bucket, key, stream, length=-1, part_size=5 * 1024 * 1024,
-                       content_type="application/octet-stream",
-                       metadata={"x-amz-meta-tenant": "acme"})
+            res = step(
+                "put_object(12MiB, len=-1, part=5MiB)",
+                client.put_object,
+                bucket,
+                key,
+                stream,
+                length=-1,
+                part_size=5 * 1024 * 1024,
+                content_type="application/octet-stream",
+                metadata={"x-amz-meta-tenant": "acme"},
+            )
             want = stream.sha.hexdigest()
             print(f"put: etag={res.etag} version={res.version_id}")
 
@@ -157,15 +169,18 @@ def main() -> int:
                 finally:
                     resp.close()
                     resp.release_conn()
+
             got = step("get_object+sha256", get_sha)
             assert got == want, (got, want)
             print(f"get: sha256 match {got[:16]}...")
 
             url = client.presigned_get_object(bucket, key, expires=timedelta(minutes=5))
+
             def fetch() -> str:
                 with urllib.request.urlopen(url, timeout=30) as r:
                     assert r.status == 200
                     return hashlib.sha256(r.read()).hexdigest()
+
             assert step("presigned GET via urllib", fetch) == want
             print("presigned GET: sha256 match")
             bad = url.replace("X-Amz-Signature=", "X-Amz-Signature=0")
@@ -176,25 +191,32 @@ def main() -> int:
                 assert e.code == 403, e.code
             print("presigned GET with tampered signature: 403 as expected")
 
-            put_url = client.presigned_put_object(bucket, "tenants/acme/uploads/small.txt",
-                                                  expires=timedelta(minutes=5))
+            put_url = client.presigned_put_object(
+                bucket, "tenants/acme/uploads/small.txt", expires=timedelta(minutes=5)
+            )
             req = urllib.request.Request(put_url, data=b"hello frontdesk\n", method="PUT")
             with urllib.request.urlopen(req, timeout=10) as r:
                 assert r.status == 200
             resp = client.get_object(bucket, "tenants/acme/uploads/small.txt")
             assert resp.read() == b"hello frontdesk\n"
-            resp.close(); resp.release_conn()
+            resp.close()
+            resp.release_conn()
             print("presigned PUT via urllib: ok")
 
-            for k in ("tenants/acme/notes/a.txt", "tenants/acme/notes/b.txt",
-                      "tenants/globex/notes/c.txt"):
+            for k in ("tenants/acme/notes/a.txt", "tenants/acme/notes/b.txt", "tenants/globex/notes/c.txt"):
                 client.put_object(bucket, k, io.BytesIO(k.encode()), len(k))
-            listed = step("list_objects(prefix)", lambda: sorted(
-                o.object_name for o in client.list_objects(bucket, prefix="tenants/acme/",
-                                                           recursive=True)))
-            assert listed == ["tenants/acme/notes/a.txt", "tenants/acme/notes/b.txt",
-                              "tenants/acme/uploads/big.bin",
-                              "tenants/acme/uploads/small.txt"], listed
+            listed = step(
+                "list_objects(prefix)",
+                lambda: sorted(
+                    o.object_name for o in client.list_objects(bucket, prefix="tenants/acme/", recursive=True)
+                ),
+            )
+            assert listed == [
+                "tenants/acme/notes/a.txt",
+                "tenants/acme/notes/b.txt",
+                "tenants/acme/uploads/big.bin",
+                "tenants/acme/uploads/small.txt",
+            ], listed
             top = sorted(o.object_name for o in client.list_objects(bucket, prefix="tenants/"))
             assert top == ["tenants/acme/", "tenants/globex/"], top
             print(f"list prefix tenants/acme/: {listed}")
@@ -203,12 +225,12 @@ def main() -> int:
             rss1, peak = _rss_kib(pid)
 
             def remove_all():
-                names = [o.object_name for o in
-                         client.list_objects(bucket, recursive=True)]
+                names = [o.object_name for o in client.list_objects(bucket, recursive=True)]
                 for n in names:
                     client.remove_object(bucket, n)
                 client.remove_bucket(bucket)
                 return len(names)
+
             n = step("remove objects+bucket", remove_all)
             try:
                 client.stat_object(bucket, key)
@@ -225,8 +247,10 @@ def main() -> int:
         assert not os.path.exists(f"/proc/{pid}"), "server pid still exists"
         print(f"stopped: exit code {rc}, no process left in group {pid}")
 
-    print(f"server RSS: {rss0 / 1024:.0f} MiB after start, {rss1 / 1024:.0f} MiB after "
-          f"the 12 MiB upload/download, peak {peak / 1024:.0f} MiB")
+    print(
+        f"server RSS: {rss0 / 1024:.0f} MiB after start, {rss1 / 1024:.0f} MiB after "
+        f"the 12 MiB upload/download, peak {peak / 1024:.0f} MiB"
+    )
     print("timings:")
     for k, v in timings.items():
         print(f"  {k:<40} {v * 1000:9.1f} ms")

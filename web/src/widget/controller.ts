@@ -261,19 +261,20 @@ export class ChatController {
         // the server ended the stream (it restarts, or drains): reconnect at once
       } catch (err) {
         if (generation !== this.streamGeneration) return;
+        let failure: unknown = err;
         const code = codeOf(err);
         if (code === Code.Unauthenticated) {
           try {
             await this.newSession();
             continue;
           } catch (renewErr) {
-            err = renewErr;
+            failure = renewErr;
           }
         } else if (code === Code.NotFound) {
           this.forgetConversation();
           return;
         }
-        if (!isAbort(err) || !abort.signal.aborted) failures++;
+        if (!isAbort(failure) || !abort.signal.aborted) failures++;
         this.set({ connection: "reconnecting", streaming: this.state.streaming.map((s) => ({ ...s, gap: true })) });
       }
       if (generation !== this.streamGeneration) return;

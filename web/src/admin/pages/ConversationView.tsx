@@ -182,10 +182,11 @@ export function ConversationView({ id }: { id: string }) {
   const transcript = useRef<HTMLDivElement>(null);
   const ordered = [...messages.values()].sort(byTime);
   const draftList = [...drafts.values()].filter((d) => !messages.has(d.replyId));
+  const draftLengths = draftList.map((d) => d.text.length).join(",");
   useEffect(() => {
     const el = transcript.current;
     if (el) el.scrollTop = el.scrollHeight;
-  }, [ordered.length, draftList.map((d) => d.text.length).join(",")]);
+  }, [ordered.length, draftLengths]);
 
   if (loadError && !conv) {
     return (
