@@ -106,6 +106,12 @@ async def _abort(context, err: Exception):
     await context.abort(grpc.StatusCode.INTERNAL, f"internal error (request id {rid}); it has been logged")
 
 
+async def abort_with(context, err: Exception):
+    """End the call with err's status (a ServiceError's code and message; anything else
+    INTERNAL with a request id), as every servicer does through @rpc."""
+    await _abort(context, err)
+
+
 def rpc(method):
     """Decorate a servicer method (unary or server-streaming) with error mapping."""
     if inspect.isasyncgenfunction(method):

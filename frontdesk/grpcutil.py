@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import grpc
 from google.protobuf import descriptor_pool
@@ -53,12 +53,13 @@ class _MethodAwarePool:
 class Server:
     """A grpc.aio server with health and reflection, serving the given services."""
 
-    def __init__(self, service_names: Iterable[str]):
+    def __init__(self, service_names: Iterable[str], interceptors: Sequence[grpc.aio.ServerInterceptor] = ()):
         from frontdesk import tracing
         from frontdesk.metrics import MetricsInterceptor
 
         self.grpc = grpc.aio.server(
-            options=SERVER_OPTIONS, interceptors=[*tracing.server_interceptors(), MetricsInterceptor()]
+            options=SERVER_OPTIONS,
+            interceptors=[*tracing.server_interceptors(), MetricsInterceptor(), *interceptors],
         )
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc)

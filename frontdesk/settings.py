@@ -251,6 +251,27 @@ class Settings:
         default=5.0, metadata={"help": "Requests per second one visitor (a widget session) may make."}
     )
     visitor_burst: int = field(default=20, metadata={"help": "Burst size of the per-visitor rate limit."})
+    session_rate_per_address: float = field(
+        default=0.5,
+        metadata={
+            "help": "New visitor sessions per second one client address may open (CreateVisitorSession needs no credentials)."
+        },
+    )
+    session_burst_per_address: int = field(
+        default=20, metadata={"help": "Burst size of the per-address visitor session limit."}
+    )
+    session_rate_per_widget: float = field(
+        default=20.0, metadata={"help": "New visitor sessions per second one widget key may open, from all addresses."}
+    )
+    session_burst_per_widget: int = field(
+        default=200, metadata={"help": "Burst size of the per-widget-key visitor session limit."}
+    )
+    trusted_proxies: str = field(
+        default="127.0.0.1,::1",
+        metadata={
+            "help": "Peers whose x-forwarded-for names the client's address (the gateway's own gRPC-web translator on loopback; add Envoy's addresses in production), comma separated."
+        },
+    )
     operator_rate: float = field(
         default=30.0, metadata={"help": "Requests per second one operator or API key may make."}
     )

@@ -5,15 +5,26 @@ caller context the gateway signs."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import secrets
 import time
 
 from frontdesk import ids, logs
-from frontdesk.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, Unauthenticated
+from frontdesk.caller import Caller
+from frontdesk.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    Unauthenticated,
+)
 from frontdesk.stores.base import AccountStore, ApiKeyRecord, Conflict, OperatorRecord, TenantRecord
 from gateway import credentials as cred
+from gateway.abuse import LoginThrottle, SessionMinting
+from gateway.auth import origin_allowed
 
 log = logs.get("gateway.accounts")
 
@@ -46,10 +57,38 @@ def _hash_password(password: str) -> str:
         raise InvalidArgument(str(err)) from None
 
 
+# Argon2 takes tens of milliseconds of CPU by design: it runs in threads, at most this many
+# at once per gateway, so a burst of sign-ins queues here instead of stalling every
+# tenant's calls on the event loop.
+PASSWORD_WORKERS = 2
+# verified when the account does not exist, so an unknown email costs the same time as a
+# wrong password (emails cannot be told apart by response time)
+_DUMMY_HASH = cred.hash_password(secrets.token_urlsafe(16))
+
+
 class Accounts:
-    def __init__(self, store: AccountStore, signer: cred.TokenSigner):
+    def __init__(
+        self,
+        store: AccountStore,
+        signer: cred.TokenSigner,
+        *,
+        minting: SessionMinting | None = None,
+        throttle: LoginThrottle | None = None,
+    ):
         self.store = store
         self.signer = signer
+        self.minting = minting or SessionMinting(0.5, 20, 20.0, 200)
+        self.throttle = throttle or LoginThrottle()
+        self._password_slots = asyncio.Semaphore(PASSWORD_WORKERS)
+        self.on_operator_changed = lambda tenant_id, operator_id: None  # the gateway drops its cache
+
+    async def _hash(self, password: str) -> str:
+        async with self._password_slots:
+            return await asyncio.to_thread(_hash_password, password)
+
+    async def _password_matches(self, stored_hash: str, password: str) -> bool:
+        async with self._password_slots:
+            return await asyncio.to_thread(cred.verify_password, stored_hash, password)
 
     # -- tenants -------------------------------------------------------------------
 
@@ -60,7 +99,7 @@ class Accounts:
         if not name.strip() or len(name) > 200:
             raise InvalidArgument("name must be 1-200 characters")
         email = _check_email(owner_email)
-        password_hash = _hash_password(owner_password)
+        password_hash = await self._hash(owner_password)
         tenant = TenantRecord(
             id=ids.new_id("tenant"),
             slug=slug,
@@ -126,7 +165,7 @@ class Accounts:
             email=_check_email(email),
             display_name=display_name.strip()[:200] or email,
             role=_check_role(role),
-            password_hash=_hash_password(password),
+            password_hash=await self._hash(password),
             created_ms=_now_ms(),
         )
         try:
@@ -142,19 +181,45 @@ class Accounts:
         return op
 
     async def update_operator(
-        self, tenant_id: str, operator_id: str, display_name: str, role: str, password: str
+        self,
+        caller: Caller,
+        operator_id: str,
+        *,
+        display_name: str = "",
+        role: str = "",
+        password: str = "",
+        current_password: str = "",
     ) -> OperatorRecord:
-        op = await self.operator(tenant_id, operator_id)
+        """An operator edits their own name and password (the password only with the current
+        one: a stolen session cannot lock its owner out); owners edit anyone's, and only
+        owners change roles (never their own: another owner does that). A new password or
+        role ends that operator's sessions (session_epoch), on every gateway."""
+        op = await self.operator(caller.tenant_id, operator_id)
+        own = caller.kind == "operator" and caller.subject == op.id
+        if not own and caller.role != "owner":
+            raise PermissionDenied("only an owner may change another operator")
+        ends_sessions = False
         if role and role != op.role:
             _check_role(role)
+            if own:
+                raise PermissionDenied("operators cannot change their own role; another owner can")
             if op.role == "owner":
-                await self._keep_an_owner(tenant_id, op.id)
-            op.role = role
+                await self._keep_an_owner(caller.tenant_id, op.id)
+            op.role, ends_sessions = role, True
         if display_name:
             op.display_name = display_name.strip()[:200]
         if password:
-            op.password_hash = _hash_password(password)
+            if own and not await self._password_matches(op.password_hash, current_password):
+                raise PermissionDenied("current_password is not correct")
+            op.password_hash = await self._hash(password)
+            ends_sessions = True
+        if ends_sessions:
+            op.session_epoch += 1
         await self.store.update_operator(op)
+        self.on_operator_changed(caller.tenant_id, op.id)
+        log.info(
+            "operator.updated", tenant=caller.tenant_id, operator=op.id, by=caller.subject, sessions_ended=ends_sessions
+        )
         return op
 
     async def delete_operator(self, tenant_id: str, operator_id: str) -> None:
@@ -162,6 +227,7 @@ class Accounts:
         if op.role == "owner":
             await self._keep_an_owner(tenant_id, op.id)
         await self.store.delete_operator(tenant_id, operator_id)
+        self.on_operator_changed(tenant_id, operator_id)
 
     async def _keep_an_owner(self, tenant_id: str, leaving_id: str) -> None:
         owners = [o for o in await self.store.list_operators(tenant_id) if o.role == "owner" and o.id != leaving_id]
@@ -170,25 +236,48 @@ class Accounts:
 
     # -- sign-in -------------------------------------------------------------------
 
-    async def operator_login(self, slug: str, email: str, password: str) -> tuple[str, OperatorRecord, int]:
+    async def operator_login(
+        self, slug: str, email: str, password: str, address: str = ""
+    ) -> tuple[str, OperatorRecord, int]:
+        """Same answer, and about the same time, for an unknown tenant, an unknown email and
+        a wrong password; repeated failures for an account or from an address back off."""
+        account = self.throttle.account_key(slug, email)
+        self.throttle.check(account, address)
         tenant = await self.store.find_tenant(slug=slug.strip().lower()) if slug.strip() else None
         op = await self.store.find_operator_by_email(tenant.id, email.strip()) if tenant else None
-        if op is None or not cred.verify_password(op.password_hash, password):
-            # same answer for an unknown tenant, unknown email and wrong password
+        matches = await self._password_matches(op.password_hash if op else _DUMMY_HASH, password)
+        if op is None or tenant is None or not matches:
+            self.throttle.failed(account, address)
+            log.info("operator.login_failed", tenant=tenant.id if tenant else "", address=address)
             raise Unauthenticated(LOGIN_FAILED)
-        assert tenant is not None  # an operator was found in it
+        self.throttle.succeeded(account)
         if cred.password_needs_rehash(op.password_hash):
-            op.password_hash = cred.hash_password(password)
+            op.password_hash = await self._hash(password)
             await self.store.update_operator(op)
         ttl = 8 * 3600
-        token = self.signer.issue_operator_token(tenant.id, op.id, op.role, ttl_s=ttl, display_name=op.display_name)
+        token = self.signer.issue_operator_token(
+            tenant.id, op.id, op.role, ttl_s=ttl, display_name=op.display_name, session_epoch=op.session_epoch
+        )
         return token, op, int(time.time()) + ttl
 
-    async def visitor_session(self, widget_key: str, previous_token: str, external_id: str, identity_hash: str):
-        """(token, visitor_id, verified, expires_at, tenant) for a widget visitor."""
+    async def visitor_session(
+        self,
+        widget_key: str,
+        previous_token: str,
+        external_id: str,
+        identity_hash: str,
+        *,
+        address: str = "",
+        origin: str = "",
+    ):
+        """(token, visitor_id, verified, expires_at, tenant) for a widget visitor. Limited per
+        client address and per widget key; refused from a site the tenant does not allow."""
+        self.minting.admit(widget_key.strip()[:64], address)
         tenant = await self.store.find_tenant(widget_key=widget_key.strip()) if widget_key.strip() else None
         if tenant is None:
             raise Unauthenticated("unknown widget key")
+        if origin and not origin_allowed(origin, tenant.allowed_origins):
+            raise PermissionDenied(f"this site ({origin[:100]}) is not allowed to use this chat widget")
         verified = False
         visitor_id = ""
         if external_id:

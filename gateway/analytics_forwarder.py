@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from frontdesk.analytics.v1 import analytics_pb2_grpc
 from frontdesk.errors import rpc
-from gateway.auth import require_role
-from gateway.servicers import MANAGERS, OPERATORS, Forwarder
+from gateway.access import current_caller
+from gateway.servicers import Forwarder
 
 
 class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
@@ -15,10 +15,8 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
         self.fwd = forwarder
         self.analytics = analytics
 
-    async def _call(self, method: str, request, context, timeout_s: float | None = None, roles=()):
-        caller = await self.fwd.caller(context, OPERATORS)
-        if roles:
-            require_role(caller, *roles)
+    async def _call(self, method: str, request, context, timeout_s: float | None = None):
+        caller = current_caller()  # admitted by gateway.access (Backfill: admins)
         options = self.fwd.call_options(caller, context)
         if timeout_s:
             options["timeout"] = timeout_s
@@ -47,7 +45,7 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
     @rpc
     async def Backfill(self, request, context):
         # re-reads up to 7 days of the tenant's events (or a range of its logs): give it time
-        return await self._call("Backfill", request, context, timeout_s=300, roles=MANAGERS)
+        return await self._call("Backfill", request, context, timeout_s=300)
 
     @rpc
     async def ListConversationSentiment(self, request, context):

@@ -6,10 +6,17 @@ Accepted credentials (metadata `authorization: Bearer <credential>`):
 - visitor tokens signed by this deployment (from AuthService.CreateVisitorSession)
 - operator JWTs of an OIDC provider, when FRONTDESK_OIDC_* is configured
 - the deployment's platform token, for tenant creation only
+
+Which credential may call what is gateway.access's table; this module says who the
+caller is. An operator's role is the one stored now, not the one in the token, and a
+token issued before the operator's password or role changed is refused
+(OperatorRecord.session_epoch): both take effect on every gateway within
+_ACCOUNT_TTL_S.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import time
 
@@ -17,14 +24,20 @@ from frontdesk import logs
 from frontdesk.caller import Caller
 from frontdesk.errors import PermissionDenied, ResourceExhausted, Unauthenticated
 from frontdesk.settings import Settings
-from frontdesk.stores.base import AccountStore
+from frontdesk.stores.base import AccountStore, OperatorRecord
 from gateway import credentials as cred
+from gateway.access import PLATFORM, wrong_kind
+from gateway.access import Rule as _Rule
 from gateway.ratelimit import RateLimiter
 
 log = logs.get("gateway.auth")
 
-PLATFORM = "platform"
-_CACHE_TTL_S = 30.0  # revocations and deleted operators take effect within this
+_CACHE_TTL_S = 30.0  # tenants (for OIDC tokens and allowed origins)
+# operators and a tenant's allowed origins: a deleted operator, a new role, a changed
+# password or a changed site list takes effect within this on every gateway (one
+# account-store read per operator, or per tenant, per interval)
+_ACCOUNT_TTL_S = 2.0
+ORIGIN_KEY = "x-web-origin"  # the browser's Origin, set by the gRPC-web translator only
 
 
 class Authenticator:
@@ -49,7 +62,7 @@ class Authenticator:
         self.staff_limits = RateLimiter(settings.operator_rate, settings.operator_burst)
         self._cache: dict[str, tuple[float, cred.Principal | None]] = {}
 
-    async def authenticate(self, metadata, *, kinds: set[str]) -> Caller:
+    async def authenticate(self, metadata, kinds) -> Caller:
         """The caller of a request, if its credential is valid and of an allowed kind,
         within the rate limits; otherwise the matching ServiceError."""
         credential = _bearer(metadata)
@@ -57,7 +70,9 @@ class Authenticator:
             raise Unauthenticated("missing credentials: send 'authorization: Bearer <api key or token>'")
         principal = await self._principal(credential)
         if principal.kind not in kinds:
-            raise PermissionDenied(_wrong_kind(principal.kind, kinds))
+            raise PermissionDenied(wrong_kind(principal.kind, _Rule(frozenset(kinds))))
+        if principal.kind == "visitor":
+            await self._check_origin(principal.tenant_id, metadata)
         if principal.kind != PLATFORM:
             self._limit(principal)
         return Caller(
@@ -85,14 +100,15 @@ class Authenticator:
                 return principal
             principal = self.signer.verify(credential)
             if principal.kind == "operator":
-                # a deleted operator's token stops working (within the cache time)
-                if (
-                    await self._cached(
-                        f"op:{principal.tenant_id}:{principal.subject}", self._operator_exists, principal
-                    )
-                    is None
-                ):
+                record: OperatorRecord | None = await self._cached(
+                    f"op:{principal.tenant_id}:{principal.subject}", self._operator, principal, _ACCOUNT_TTL_S
+                )
+                if record is None:
                     raise cred.CredentialError("operator no longer exists")
+                if record.session_epoch != principal.session_epoch:
+                    raise cred.CredentialError("this session has ended (password or role changed): sign in again")
+                # the role stored now, not the one the token was issued with
+                return dataclasses.replace(principal, role=record.role, display_name=record.display_name)
             return principal
         except cred.CredentialError as err:
             raise Unauthenticated(str(err)) from None
@@ -108,10 +124,10 @@ class Authenticator:
             tenant_id=record.tenant_id, kind="api_key", subject=record.id, role="admin", display_name=record.name
         )
 
-    async def _cached(self, key: str, load, principal: cred.Principal):
+    async def _cached(self, key: str, load, principal: cred.Principal, ttl_s: float = _CACHE_TTL_S):
         hit = self._cache.get(key)
         now = time.monotonic()
-        if hit and now - hit[0] < _CACHE_TTL_S:
+        if hit and now - hit[0] < ttl_s:
             return hit[1]
         value = await load(principal)
         if len(self._cache) > 50_000:
@@ -122,8 +138,30 @@ class Authenticator:
     async def _tenant_exists(self, principal):
         return principal if await self.store.get_tenant(principal.tenant_id) else None
 
-    async def _operator_exists(self, principal):
-        return principal if await self.store.get_operator(principal.tenant_id, principal.subject) else None
+    async def _operator(self, principal):
+        return await self.store.get_operator(principal.tenant_id, principal.subject)
+
+    async def _tenant(self, principal):
+        return await self.store.get_tenant(principal.tenant_id)
+
+    async def _check_origin(self, tenant_id: str, metadata) -> None:
+        """A tenant that lists allowed_origins has its widget work on those sites only: a
+        browser call from another page's origin is refused (non-browser clients send none)."""
+        origin = next((v for k, v in metadata or () if k == ORIGIN_KEY), "")
+        if not origin:
+            return
+        probe = cred.Principal(tenant_id=tenant_id, kind="visitor", subject="", role="visitor")
+        tenant = await self._cached(f"tenant-record:{tenant_id}", self._tenant, probe, _ACCOUNT_TTL_S)
+        if tenant is not None and not origin_allowed(origin, tenant.allowed_origins):
+            raise PermissionDenied(f"this site ({origin[:100]}) is not allowed to use this chat widget")
+
+    def forget_operator(self, tenant_id: str, operator_id: str) -> None:
+        """Drop the cached record at once (this gateway changed it)."""
+        self._cache.pop(f"op:{tenant_id}:{operator_id}", None)
+
+    def forget_tenant(self, tenant_id: str) -> None:
+        self._cache.pop(f"tenant-record:{tenant_id}", None)
+        self._cache.pop(f"tenant:{tenant_id}", None)
 
     def _limit(self, principal: cred.Principal) -> None:
         wait = max(
@@ -148,16 +186,17 @@ def _bearer(metadata) -> str:
     return ""
 
 
-def _wrong_kind(kind: str, allowed: set[str]) -> str:
-    if allowed == {PLATFORM}:
-        return "only the platform operator of this deployment may do this"
-    if "visitor" in allowed and kind == "operator":
-        return "this API is for customers; operators use AdminService"
-    if "operator" in allowed:
-        return "this API is for operators and API keys"
-    return "these credentials cannot call this API"
-
-
-def require_role(caller: Caller, *roles: str) -> None:
-    if caller.role not in roles:
-        raise PermissionDenied(f"needs the {' or '.join(roles)} role")
+def origin_allowed(origin: str, allowed: list[str]) -> bool:
+    """An empty list allows every site; entries are origins (https://shop.example) or
+    host patterns (*.example.com)."""
+    if not allowed:
+        return True
+    origin = origin.strip().rstrip("/").lower()
+    host = origin.split("://", 1)[-1].split(":", 1)[0]
+    for entry in allowed:
+        entry = entry.strip().rstrip("/").lower()
+        if entry == "*" or entry == origin:
+            return True
+        if entry.startswith("*.") and (host.endswith(entry[1:]) or host == entry[2:]):
+            return True
+    return False

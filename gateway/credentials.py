@@ -38,6 +38,7 @@ class Principal:
     role: str  # "owner" | "admin" | "agent" for operators, "admin" for api keys, "visitor" for visitors
     verified_identity: bool = False  # visitor whose external identity was HMAC-verified
     display_name: str = ""
+    session_epoch: int = 0  # operators: the OperatorRecord.session_epoch the token was issued in
 
 
 OPERATOR_ROLES = frozenset({"owner", "admin", "agent"})
@@ -165,6 +166,11 @@ _TYP_OPERATOR = "operator"
 _TYP_VISITOR = "visitor"
 
 
+def _int_claim(claims: dict[str, Any], name: str) -> int:
+    value = claims.get(name)
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
 class TokenSigner:
     """Issues and verifies short-lived tokens for operators and visitors.
 
@@ -195,10 +201,12 @@ class TokenSigner:
         role: str,
         ttl_s: int = 8 * 3600,
         display_name: str = "",
+        session_epoch: int = 0,
     ) -> str:
         if not _is_operator_role(role):
             raise ValueError(f"unknown operator role: {role!r}")
-        return self._issue(_TYP_OPERATOR, tenant_id, operator_id, ttl_s, {"role": role, "name": display_name})
+        extra = {"role": role, "name": display_name, "sep": int(session_epoch)}
+        return self._issue(_TYP_OPERATOR, tenant_id, operator_id, ttl_s, extra)
 
     def issue_visitor_token(
         self,
@@ -277,6 +285,7 @@ class TokenSigner:
                 subject=subject,
                 role=str(role),
                 display_name=str(claims.get("name", "")),
+                session_epoch=_int_claim(claims, "sep"),
             ), exp
         if claims["typ"] == _TYP_VISITOR:
             # Role is fixed here, not read from claims: a visitor token can

@@ -110,6 +110,7 @@ _NOT_METADATA = frozenset(
         "x-forwarded-proto",
         "forwarded",
         "x-real-ip",
+        "x-web-origin",
         "http2-settings",
     }
 )
@@ -324,6 +325,11 @@ def request_metadata(headers, remote: str | None) -> tuple[tuple[str, str | byte
     if remote:
         # the gateway sees the translator's loopback peer; this names the browser's address
         out.append(("x-forwarded-for", remote))
+    origin = headers.get("origin", "")
+    if origin and _ASCII_VALUE.match(origin):
+        # the page that made the call (browsers set Origin; scripts cannot forge it there):
+        # the gateway checks it against the tenant's allowed_origins
+        out.append(("x-web-origin", origin[:300]))
     return tuple(out)
 
 

@@ -12,6 +12,8 @@ from frontdesk.conversation.v1 import conversation_pb2_grpc
 from frontdesk.knowledge.v1 import knowledge_pb2, knowledge_pb2_grpc
 from frontdesk.settings import Settings
 from frontdesk.speech.v1 import speech_pb2, speech_pb2_grpc
+from gateway.abuse import SessionMinting
+from gateway.access import AccessInterceptor
 from gateway.accounts import Accounts
 from gateway.analytics_forwarder import AnalyticsServicer
 from gateway.auth import Authenticator
@@ -37,14 +39,22 @@ async def serve(settings: Settings) -> None:
     secret = settings.secret_bytes()
     account_store = stores.open_account_store(settings)
     signer = TokenSigner(secret)
-    accounts = Accounts(account_store, signer)
+    minting = SessionMinting(
+        settings.session_rate_per_address,
+        settings.session_burst_per_address,
+        settings.session_rate_per_widget,
+        settings.session_burst_per_widget,
+    )
+    accounts = Accounts(account_store, signer, minting=minting)
     auth = Authenticator(settings, account_store, signer)
+    accounts.on_operator_changed = auth.forget_operator
     nc = await bus.connect(settings, "gateway")
     channel = grpcutil.channel(settings.conversation_target)
     forwarder = Forwarder(
         settings, auth, CallerCodec(secret), conversation_pb2_grpc.ConversationServiceStub(channel), LiveHub(nc)
     )
-    server = grpcutil.Server(SERVICES)
+    # every public RPC is authenticated and authorized here, by gateway.access's table
+    server = grpcutil.Server(SERVICES, interceptors=[AccessInterceptor(auth.authenticate)])
     chat_pb2_grpc.add_ChatServiceServicer_to_server(ChatServicer(forwarder), server.grpc)
     auth_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(accounts, forwarder), server.grpc)
     inference_channel = grpcutil.channel(settings.inference_target)

@@ -25,17 +25,19 @@ from frontdesk.settings import Settings
 from frontdesk.speech.v1 import speech_pb2_grpc
 from frontdesk.stores.base import Conflict, ToolRecord
 from gateway import live
+from gateway.abuse import client_address
+from gateway.access import current_caller
 from gateway.accounts import Accounts
-from gateway.auth import PLATFORM, Authenticator, require_role
+from gateway.auth import ORIGIN_KEY, Authenticator
 from gateway.credentials import new_widget_key
 from gateway.status import system_status
 from inference.tenants import API_KEY_PURPOSE, TENANT_BACKENDS, tool_secret_purpose, url_allowed
 from inference.tools import BUILTIN_NAMES, DEFAULT_TIMEOUT_MS, HttpTool
 
-CUSTOMERS = {"visitor", "api_key"}
-OPERATORS = {"operator", "api_key"}
-ANYONE = {"visitor", "api_key", "operator"}
-MANAGERS = ("owner", "admin")
+
+def web_origin(context) -> str:
+    """The page's Origin when the call came through the gRPC-web translator."""
+    return next((v for k, v in context.invocation_metadata() or () if k == ORIGIN_KEY), "")
 
 
 def _ts(seconds_or_ms: int, ms: bool = False) -> Timestamp:
@@ -70,20 +72,21 @@ class Forwarder:
         self.codec = codec
         self.conv = conversation
         self.hub = hub
+        self._trusted_proxies = frozenset(p.strip() for p in settings.trusted_proxies.split(",") if p.strip())
 
-    async def caller(self, context, kinds: set[str]) -> Caller:
-        return await self.auth.authenticate(context.invocation_metadata(), kinds=kinds)
+    def client_address(self, context) -> str:
+        return client_address(context, self._trusted_proxies)
 
     def call_options(self, caller: Caller, context) -> dict:
         return {"metadata": self.codec.metadata(caller, _request_id(context)), "timeout": self.settings.rpc_timeout_s}
 
-    async def unary(self, method: str, request, context, kinds: set[str]):
-        caller = await self.caller(context, kinds)
+    async def unary(self, method: str, request, context):
+        caller = current_caller()
         return await getattr(self.conv, method)(request, **self.call_options(caller, context))
 
-    async def events(self, request, context, kinds: set[str]):
+    async def events(self, request, context):
         """A live event stream, served here from NATS after conversation's OpenStream."""
-        caller = await self.caller(context, kinds)
+        caller = current_caller()
         options = self.call_options(caller, context)
         open_request = conversation_pb2.OpenStreamRequest(
             conversation_id=request.conversation_id, after_message_id=request.after_message_id
@@ -106,7 +109,7 @@ class KnowledgeServicer(knowledge_pb2_grpc.KnowledgeServiceServicer):
         self.kb = knowledge
 
     async def _call(self, method: str, request, context, timeout_s: float | None = None):
-        caller = await self.fwd.caller(context, OPERATORS)
+        caller = current_caller()
         options = self.fwd.call_options(caller, context)
         if timeout_s:
             options["timeout"] = timeout_s
@@ -150,21 +153,21 @@ class SpeechServicer(speech_pb2_grpc.SpeechServiceServicer):
 
     @rpc
     async def SubmitAudio(self, request, context):
-        caller = await self.fwd.caller(context, CUSTOMERS)
+        caller = current_caller()
         options = self.fwd.call_options(caller, context)
         options["timeout"] = 60  # decoding and checking a long recording takes a moment
         return await self.speech.SubmitAudio(request, **options)
 
     @rpc
     async def SubmitAudioStream(self, request_iterator, context):
-        caller = await self.fwd.caller(context, CUSTOMERS)
+        caller = current_caller()
         options = self.fwd.call_options(caller, context)
         options["timeout"] = 120
         return await self.speech.SubmitAudioStream(request_iterator, **options)
 
     @rpc
     async def GetTranscription(self, request, context):
-        caller = await self.fwd.caller(context, CUSTOMERS)
+        caller = current_caller()
         return await self.speech.GetTranscription(request, **self.fwd.call_options(caller, context))
 
 
@@ -176,7 +179,12 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
     @rpc
     async def CreateVisitorSession(self, request, context):
         token, visitor_id, verified, expires, tenant = await self.accounts.visitor_session(
-            request.widget_key, request.previous_token, request.identity.external_id, request.identity.identity_hash
+            request.widget_key,
+            request.previous_token,
+            request.identity.external_id,
+            request.identity.identity_hash,
+            address=self.fwd.client_address(context),
+            origin=web_origin(context),
         )
         return auth_pb2.CreateVisitorSessionResponse(
             token=token,
@@ -189,14 +197,16 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
 
     @rpc
     async def OperatorLogin(self, request, context):
-        token, op, expires = await self.accounts.operator_login(request.tenant, request.email, request.password)
+        token, op, expires = await self.accounts.operator_login(
+            request.tenant, request.email, request.password, address=self.fwd.client_address(context)
+        )
         return auth_pb2.OperatorLoginResponse(
             token=token, expires_at=_ts(expires), operator_id=op.id, role=op.role, display_name=op.display_name
         )
 
     @rpc
     async def WhoAmI(self, request, context):
-        caller = await self.fwd.caller(context, ANYONE)
+        caller = current_caller()
         tenant = await self.accounts.tenant(caller.tenant_id)
         return auth_pb2.WhoAmIResponse(
             tenant_id=caller.tenant_id,
@@ -213,48 +223,48 @@ class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
 
     @rpc
     async def StartConversation(self, request, context):
-        return await self.fwd.unary("StartConversation", request, context, CUSTOMERS)
+        return await self.fwd.unary("StartConversation", request, context)
 
     @rpc
     async def SendMessage(self, request, context):
-        return await self.fwd.unary("SendMessage", request, context, CUSTOMERS)
+        return await self.fwd.unary("SendMessage", request, context)
 
     @rpc
     async def ListMessages(self, request, context):
-        return await self.fwd.unary("ListMessages", request, context, CUSTOMERS)
+        return await self.fwd.unary("ListMessages", request, context)
 
     @rpc
     async def ListConversations(self, request, context):
-        return await self.fwd.unary("ListConversations", request, context, CUSTOMERS)
+        return await self.fwd.unary("ListConversations", request, context)
 
     @rpc
     async def GetConversation(self, request, context):
-        return await self.fwd.unary("GetConversation", request, context, CUSTOMERS)
+        return await self.fwd.unary("GetConversation", request, context)
 
     @rpc
     async def StreamEvents(self, request, context):
-        async for event in self.fwd.events(request, context, CUSTOMERS):
+        async for event in self.fwd.events(request, context):
             yield event
 
     @rpc
     async def SubmitFeedback(self, request, context):
-        return await self.fwd.unary("SubmitFeedback", request, context, CUSTOMERS)
+        return await self.fwd.unary("SubmitFeedback", request, context)
 
     @rpc
     async def RateConversation(self, request, context):
-        return await self.fwd.unary("RateConversation", request, context, CUSTOMERS)
+        return await self.fwd.unary("RateConversation", request, context)
 
     @rpc
     async def RequestHuman(self, request, context):
-        return await self.fwd.unary("RequestHuman", request, context, CUSTOMERS)
+        return await self.fwd.unary("RequestHuman", request, context)
 
     @rpc
     async def UploadAttachment(self, request, context):
-        return await self.fwd.unary("UploadAttachment", request, context, CUSTOMERS)
+        return await self.fwd.unary("UploadAttachment", request, context)
 
     @rpc
     async def GetAttachment(self, request, context):
-        return await self.fwd.unary("GetAttachment", request, context, CUSTOMERS)
+        return await self.fwd.unary("GetAttachment", request, context)
 
 
 def _tenant_pb(t) -> admin_pb2.Tenant:
@@ -327,16 +337,10 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
             self._inference = inference_pb2_grpc.InferenceServiceStub(channel)
         return self._inference
 
-    async def _manager(self, context) -> Caller:
-        caller = await self.fwd.caller(context, OPERATORS)
-        require_role(caller, *MANAGERS)
-        return caller
-
     # -- tenants -----------------------------------------------------------------
 
     @rpc
     async def CreateTenant(self, request, context):
-        await self.fwd.caller(context, {PLATFORM})
         tenant, owner, api_key = await self.accounts.create_tenant(
             request.slug, request.name, request.owner_email, request.owner_password
         )
@@ -349,12 +353,12 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
 
     @rpc
     async def GetTenant(self, request, context):
-        caller = await self.fwd.caller(context, OPERATORS)
+        caller = current_caller()
         return _tenant_pb(await self.accounts.tenant(caller.tenant_id))
 
     @rpc
     async def UpdateTenant(self, request, context):
-        caller = await self._manager(context)
+        caller = current_caller()
         tenant = await self.accounts.tenant(caller.tenant_id)
         if request.name:
             tenant.name = request.name.strip()[:200]
@@ -371,29 +375,27 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
 
     @rpc
     async def CreateApiKey(self, request, context):
-        caller = await self._manager(context)
+        caller = current_caller()
         key, plaintext = await self.accounts.create_api_key(caller.tenant_id, request.name)
         return admin_pb2.CreateApiKeyResponse(key=_key_pb(key), plaintext=plaintext)
 
     @rpc
     async def ListApiKeys(self, request, context):
-        caller = await self._manager(context)
+        caller = current_caller()
         return admin_pb2.ListApiKeysResponse(
             keys=[_key_pb(k) for k in await self.accounts.store.list_api_keys(caller.tenant_id)]
         )
 
     @rpc
     async def RevokeApiKey(self, request, context):
-        caller = await self._manager(context)
+        caller = current_caller()
         return _key_pb(await self.accounts.revoke_api_key(caller.tenant_id, request.key_id))
 
     # -- operators ---------------------------------------------------------------
 
     @rpc
     async def CreateOperator(self, request, context):
-        caller = await self._manager(context)
-        if request.role == "owner":
-            require_role(caller, "owner")
+        caller = current_caller()
         op = await self.accounts.create_operator(
             caller.tenant_id, request.email, request.display_name, request.role, request.password
         )
@@ -401,77 +403,79 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
 
     @rpc
     async def ListOperators(self, request, context):
-        caller = await self.fwd.caller(context, OPERATORS)
+        caller = current_caller()
         return admin_pb2.ListOperatorsResponse(
             operators=[_operator_pb(o) for o in await self.accounts.store.list_operators(caller.tenant_id)]
         )
 
     @rpc
     async def UpdateOperator(self, request, context):
-        caller = await self._manager(context)
-        if request.role == "owner":
-            require_role(caller, "owner")
         op = await self.accounts.update_operator(
-            caller.tenant_id, request.operator_id, request.display_name, request.role, request.password
+            current_caller(),
+            request.operator_id,
+            display_name=request.display_name,
+            role=request.role,
+            password=request.password,
+            current_password=request.current_password,
         )
         return _operator_pb(op)
 
     @rpc
     async def DeleteOperator(self, request, context):
-        caller = await self._manager(context)
-        await self.accounts.delete_operator(caller.tenant_id, request.operator_id)
+        caller = current_caller()
+        await self.accounts.delete_operator(caller.tenant_id, request.operator_id)  # owners only (gateway.access)
         return admin_pb2.DeleteOperatorResponse()
 
     # -- conversations (forwarded) -------------------------------------------------
 
     @rpc
     async def ListConversations(self, request, context):
-        return await self.fwd.unary("AdminListConversations", request, context, OPERATORS)
+        return await self.fwd.unary("AdminListConversations", request, context)
 
     @rpc
     async def GetConversation(self, request, context):
-        return await self.fwd.unary("AdminGetConversation", request, context, OPERATORS)
+        return await self.fwd.unary("AdminGetConversation", request, context)
 
     @rpc
     async def ListMessages(self, request, context):
-        return await self.fwd.unary("AdminListMessages", request, context, OPERATORS)
+        return await self.fwd.unary("AdminListMessages", request, context)
 
     @rpc
     async def StreamConversationEvents(self, request, context):
-        async for event in self.fwd.events(request, context, OPERATORS):
+        async for event in self.fwd.events(request, context):
             yield event
 
     @rpc
     async def TakeOver(self, request, context):
-        return await self.fwd.unary("TakeOver", request, context, OPERATORS)
+        return await self.fwd.unary("TakeOver", request, context)
 
     @rpc
     async def SendAgentMessage(self, request, context):
-        return await self.fwd.unary("SendAgentMessage", request, context, OPERATORS)
+        return await self.fwd.unary("SendAgentMessage", request, context)
 
     @rpc
     async def ReleaseConversation(self, request, context):
-        return await self.fwd.unary("ReleaseConversation", request, context, OPERATORS)
+        return await self.fwd.unary("ReleaseConversation", request, context)
 
     @rpc
     async def CloseConversation(self, request, context):
-        return await self.fwd.unary("CloseConversation", request, context, OPERATORS)
+        return await self.fwd.unary("CloseConversation", request, context)
 
     @rpc
     async def GetAttachment(self, request, context):
-        return await self.fwd.unary("GetAttachment", request, context, OPERATORS)
+        return await self.fwd.unary("GetAttachment", request, context)
 
     # -- AI settings ---------------------------------------------------------------
 
     @rpc
     async def GetAiSettings(self, request, context):
-        caller = await self.fwd.caller(context, OPERATORS)
+        caller = current_caller()
         tenant = await self.accounts.tenant(caller.tenant_id)
         return self._settings_pb(tenant.ai_settings)
 
     @rpc
     async def UpdateAiSettings(self, request, context):
-        caller = await self._manager(context)
+        caller = current_caller()
         s = request.settings
         if s.temperature < 0 or s.temperature > 2:
             raise InvalidArgument("temperature must be between 0 and 2")
@@ -545,7 +549,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
 
     @rpc
     async def CreateTool(self, request, context):
-        caller = await self._manager(context)
+        caller = current_caller()
         t = request.tool
         if len(request.signing_secret) > MAX_SECRET_CHARS:
             raise InvalidArgument(f"signing_secret must be at most {MAX_SECRET_CHARS} characters")
@@ -593,14 +597,14 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
 
     @rpc
     async def ListTools(self, request, context):
-        caller = await self.fwd.caller(context, OPERATORS)
+        caller = current_caller()
         return admin_pb2.ListToolsResponse(
             tools=[_tool_pb(t) for t in await self.accounts.store.list_tools(caller.tenant_id)]
         )
 
     @rpc
     async def DeleteTool(self, request, context):
-        caller = await self._manager(context)
+        caller = current_caller()
         if not await self.accounts.store.delete_tool(caller.tenant_id, request.name):
             raise NotFound("tool not found")
         tenant = await self.accounts.tenant(caller.tenant_id)
@@ -614,12 +618,11 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
 
     @rpc
     async def ListToolCalls(self, request, context):
-        caller = await self.fwd.caller(context, OPERATORS)
+        caller = current_caller()
         return await self._inference_stub().ListToolCalls(request, **self.fwd.call_options(caller, context))
 
     # -- system status ---------------------------------------------------------------
 
     @rpc
     async def GetSystemStatus(self, request, context):
-        await self.fwd.caller(context, OPERATORS)
         return await system_status(self.settings, self.js)

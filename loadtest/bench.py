@@ -43,6 +43,11 @@ def start_mesh(data_dir: Path) -> tuple[subprocess.Popen, dict]:
             "FRONTDESK_TENANT_BURST": "1000000",
             "FRONTDESK_VISITOR_RATE": "1000000",
             "FRONTDESK_VISITOR_BURST": "1000000",
+            # every simulated customer comes from loopback
+            "FRONTDESK_SESSION_RATE_PER_ADDRESS": "1000000",
+            "FRONTDESK_SESSION_BURST_PER_ADDRESS": "1000000",
+            "FRONTDESK_SESSION_RATE_PER_WIDGET": "1000000",
+            "FRONTDESK_SESSION_BURST_PER_WIDGET": "1000000",
             "FRONTDESK_WORKER_CONCURRENCY": "64",
             "FRONTDESK_METRICS_BASE_PORT": "0",
             "FRONTDESK_ANSWER_POLICY": "none",

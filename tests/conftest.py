@@ -98,6 +98,12 @@ def start_mesh(
             "FRONTDESK_METRICS_BASE_PORT": "0",
             # the pipeline tests check the echo backend's replies; the knowledge tests ask for the policy
             "FRONTDESK_ANSWER_POLICY": "none",
+            # every test client is one address (loopback): the per-address session limit is
+            # tested where a test asks for it (tests/e2e/test_roles.py)
+            "FRONTDESK_SESSION_RATE_PER_ADDRESS": "100000",
+            "FRONTDESK_SESSION_BURST_PER_ADDRESS": "100000",
+            "FRONTDESK_SESSION_RATE_PER_WIDGET": "100000",
+            "FRONTDESK_SESSION_BURST_PER_WIDGET": "100000",
             **{f"FRONTDESK_{k.upper()}": str(v) for k, v in extra.items()},
         }
     )

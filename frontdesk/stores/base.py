@@ -201,6 +201,9 @@ class OperatorRecord:
     role: str
     password_hash: str
     created_ms: int
+    # raised when the password or role changes: tokens carry the epoch they were issued
+    # in, and an older one is refused (gateway.auth), so those sessions end
+    session_epoch: int = 0
 
 
 class AccountStore(abc.ABC):

@@ -684,6 +684,7 @@ def test_request_headers_become_metadata():
             ("Origin", "https://a"),
             ("Cookie", "session=1"),
             ("X-Forwarded-For", "6.6.6.6"),
+            ("X-Web-Origin", "https://forged.example"),  # only the translator sets this
             ("X-Custom-Thing", "yes"),
             ("Trace-Bin", "AAEC"),
             ("Sec-Fetch-Mode", "cors"),
@@ -699,6 +700,7 @@ def test_request_headers_become_metadata():
         "x-custom-thing": "yes",
         "trace-bin": b"\x00\x01\x02",
         "x-forwarded-for": "203.0.113.9",
+        "x-web-origin": "https://a",  # the browser's Origin, for the tenant's allowed_origins
     }
 
 

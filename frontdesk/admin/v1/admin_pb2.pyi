@@ -151,16 +151,18 @@ class ListOperatorsResponse(_message.Message):
     def __init__(self, operators: _Optional[_Iterable[_Union[Operator, _Mapping]]] = ...) -> None: ...
 
 class UpdateOperatorRequest(_message.Message):
-    __slots__ = ("operator_id", "display_name", "role", "password")
+    __slots__ = ("operator_id", "display_name", "role", "password", "current_password")
     OPERATOR_ID_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
     PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_PASSWORD_FIELD_NUMBER: _ClassVar[int]
     operator_id: str
     display_name: str
     role: str
     password: str
-    def __init__(self, operator_id: _Optional[str] = ..., display_name: _Optional[str] = ..., role: _Optional[str] = ..., password: _Optional[str] = ...) -> None: ...
+    current_password: str
+    def __init__(self, operator_id: _Optional[str] = ..., display_name: _Optional[str] = ..., role: _Optional[str] = ..., password: _Optional[str] = ..., current_password: _Optional[str] = ...) -> None: ...
 
 class DeleteOperatorRequest(_message.Message):
     __slots__ = ("operator_id",)

@@ -1,0 +1,248 @@
+"""Who may call what: one table for every public RPC, enforced by one interceptor.
+
+Every RPC the gateway serves has a rule here: which kinds of credential may call it and,
+for staff, the least role. The interceptor authenticates the caller (rate limits
+included), checks the rule against the caller's *current* role (read from the account
+store, not from the token: see Authenticator) and hands the Caller to the servicer through
+a context variable. An RPC without a rule is refused, so a new RPC cannot be served
+unguarded by accident (tests/gateway/test_access.py checks the table covers every method
+of the public protos).
+
+Roles: owner > admin > agent.
+- agents work conversations (read, take over, reply, release, close) and read knowledge,
+  analytics and status;
+- admins also manage the knowledge base, AI settings, tools and the tenant's settings;
+- owners also manage API keys and operators.
+API keys are for integrations: admin powers, never an owner's (they cannot mint keys or
+touch operators). An operator may always edit their own name and password
+(UpdateOperator; Accounts.update_operator holds those rules).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import inspect
+from dataclasses import dataclass
+
+import grpc
+
+from frontdesk.caller import Caller
+from frontdesk.errors import PermissionDenied, ServiceError, abort_with
+
+VISITOR, OPERATOR, API_KEY, PLATFORM = "visitor", "operator", "api_key", "platform"
+ROLE_RANK = {"agent": 1, "admin": 2, "owner": 3}
+# what an API key's role counts as (see the module docstring)
+API_KEY_ROLE = "admin"
+
+
+@dataclass(frozen=True)
+class Rule:
+    kinds: frozenset[str]  # empty: no credentials needed
+    least_role: str = ""  # for staff (operators, API keys): agent, admin or owner
+
+    def allows_role(self, caller: Caller) -> bool:
+        if not self.least_role or caller.kind not in (OPERATOR, API_KEY):
+            return True
+        if caller.kind == API_KEY and self.least_role == "owner":
+            return False
+        return ROLE_RANK.get(caller.role, 0) >= ROLE_RANK[self.least_role]
+
+
+PUBLIC = Rule(frozenset())
+CUSTOMER = Rule(frozenset({VISITOR, API_KEY}))  # an API key may also act as a customer channel
+SIGNED_IN = Rule(frozenset({VISITOR, OPERATOR, API_KEY}))
+AGENT = Rule(frozenset({OPERATOR, API_KEY}), "agent")
+ADMIN = Rule(frozenset({OPERATOR, API_KEY}), "admin")
+OWNER = Rule(frozenset({OPERATOR}), "owner")
+OPERATOR_SELF = Rule(frozenset({OPERATOR}), "agent")  # own profile, or others' as an owner
+PLATFORM_ONLY = Rule(frozenset({PLATFORM}))
+
+_CHAT = "frontdesk.chat.v1.ChatService"
+_AUTH = "frontdesk.auth.v1.AuthService"
+_ADMIN = "frontdesk.admin.v1.AdminService"
+_KB = "frontdesk.knowledge.v1.KnowledgeService"
+_SPEECH = "frontdesk.speech.v1.SpeechService"
+_ANALYTICS = "frontdesk.analytics.v1.AnalyticsService"
+
+
+def _rules(service: str, rule: Rule, *methods: str) -> dict[str, Rule]:
+    return {f"/{service}/{m}": rule for m in methods}
+
+
+RULES: dict[str, Rule] = {
+    **_rules(_AUTH, PUBLIC, "CreateVisitorSession", "OperatorLogin"),
+    **_rules(_AUTH, SIGNED_IN, "WhoAmI"),
+    **_rules(
+        _CHAT,
+        CUSTOMER,
+        "StartConversation",
+        "SendMessage",
+        "ListMessages",
+        "ListConversations",
+        "GetConversation",
+        "StreamEvents",
+        "SubmitFeedback",
+        "RateConversation",
+        "RequestHuman",
+        "UploadAttachment",
+        "GetAttachment",
+    ),
+    **_rules(_SPEECH, CUSTOMER, "SubmitAudio", "SubmitAudioStream", "GetTranscription"),
+    **_rules(_KB, AGENT, "ListEntries", "Search", "GetIngestionJob"),
+    **_rules(_KB, ADMIN, "UpsertFaqEntries", "ImportFile", "DeleteEntry", "RunEvaluation"),
+    **_rules(
+        _ANALYTICS,
+        AGENT,
+        "GetOverview",
+        "GetDailyStats",
+        "GetHourlyStats",
+        "GetTopUnanswered",
+        "GetSentiment",
+        "ListConversationSentiment",
+        "GetConversationSentiment",
+    ),
+    **_rules(_ANALYTICS, ADMIN, "Backfill"),
+    **_rules(_ADMIN, PLATFORM_ONLY, "CreateTenant"),
+    **_rules(
+        _ADMIN,
+        AGENT,
+        "GetTenant",
+        "ListOperators",
+        "ListConversations",
+        "GetConversation",
+        "ListMessages",
+        "StreamConversationEvents",
+        "TakeOver",
+        "SendAgentMessage",
+        "ReleaseConversation",
+        "CloseConversation",
+        "GetAttachment",
+        "GetSystemStatus",
+    ),
+    **_rules(
+        _ADMIN,
+        ADMIN,
+        "UpdateTenant",
+        "GetAiSettings",
+        "UpdateAiSettings",
+        "CreateTool",
+        "ListTools",
+        "DeleteTool",
+        "ListToolCalls",
+    ),
+    **_rules(_ADMIN, OWNER, "CreateApiKey", "ListApiKeys", "RevokeApiKey", "CreateOperator", "DeleteOperator"),
+    **_rules(_ADMIN, OPERATOR_SELF, "UpdateOperator"),
+}
+
+# served by every server without credentials
+_OPEN_SERVICES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+
+_current: contextvars.ContextVar[Caller] = contextvars.ContextVar("frontdesk_gateway_caller")
+
+
+def current_caller() -> Caller:
+    """The authenticated caller of the RPC being served (set by AccessInterceptor)."""
+    try:
+        return _current.get()
+    except LookupError:  # a servicer of a PUBLIC rpc asked, or the interceptor is missing
+        raise PermissionDenied("this call has no authenticated caller") from None
+
+
+def wrong_kind(kind: str, rule: Rule) -> str:
+    if rule.kinds == {PLATFORM}:
+        return "only the platform operator of this deployment may do this"
+    if VISITOR in rule.kinds and kind == OPERATOR:
+        return "this API is for customers; operators use AdminService"
+    if rule.kinds == {OPERATOR}:
+        return "this needs an operator's sign-in (API keys cannot manage keys or operators)"
+    if OPERATOR in rule.kinds:
+        return "this API is for operators and API keys"
+    return "these credentials cannot call this API"
+
+
+def check(caller: Caller, rule: Rule) -> None:
+    if caller.kind not in rule.kinds:
+        raise PermissionDenied(wrong_kind(caller.kind, rule))
+    if not rule.allows_role(caller):
+        if caller.kind == API_KEY:
+            raise PermissionDenied("API keys cannot do this: it needs an owner's sign-in")
+        raise PermissionDenied(f"needs the {rule.least_role} role or higher (you are {caller.role})")
+
+
+class AccessInterceptor(grpc.aio.ServerInterceptor):
+    """Authenticates and authorizes every call before its servicer runs."""
+
+    def __init__(self, authenticate):
+        # authenticate(metadata, kinds) -> Caller (raises ServiceError); see gateway.auth
+        self._authenticate = authenticate
+
+    async def intercept_service(self, continuation, handler_call_details):
+        handler = await continuation(handler_call_details)
+        method = handler_call_details.method
+        if handler is None or method.startswith(_OPEN_SERVICES):
+            return handler
+        rule = RULES.get(method)
+        if rule is PUBLIC:
+            return handler
+        return _guarded(handler, rule, self._authenticate)
+
+
+async def _admit(rule: Rule | None, authenticate, context) -> Caller:
+    if rule is None:
+        raise PermissionDenied("this RPC has no access rule and is not served")
+    caller = await authenticate(context.invocation_metadata(), rule.kinds)
+    check(caller, rule)
+    return caller
+
+
+def _guarded(handler, rule: Rule | None, authenticate):
+    """The handler with the admission check in front of its behaviour."""
+    if handler.unary_unary is not None:
+        inner = handler.unary_unary
+
+        async def unary_unary(request, context):
+            try:
+                _current.set(await _admit(rule, authenticate, context))
+            except ServiceError as err:
+                await abort_with(context, err)
+            return await inner(request, context)
+
+        return handler._replace(unary_unary=unary_unary)
+    if handler.unary_stream is not None:
+        inner_stream = handler.unary_stream
+
+        async def unary_stream(request, context):
+            try:
+                _current.set(await _admit(rule, authenticate, context))
+            except ServiceError as err:
+                await abort_with(context, err)
+            result = inner_stream(request, context)
+            if inspect.isasyncgen(result):
+                async for item in result:
+                    yield item
+            else:  # a handler that writes with context.write
+                await result
+
+        return handler._replace(unary_stream=unary_stream)
+    if handler.stream_unary is not None:
+        inner_client_stream = handler.stream_unary
+
+        async def stream_unary(request_iterator, context):
+            try:
+                _current.set(await _admit(rule, authenticate, context))
+            except ServiceError as err:
+                await abort_with(context, err)
+            return await inner_client_stream(request_iterator, context)
+
+        return handler._replace(stream_unary=stream_unary)
+    inner_bidi = handler.stream_stream
+
+    async def stream_stream(request_iterator, context):
+        try:
+            _current.set(await _admit(rule, authenticate, context))
+        except ServiceError as err:
+            await abort_with(context, err)
+        async for item in inner_bidi(request_iterator, context):
+            yield item
+
+    return handler._replace(stream_stream=stream_stream)
