@@ -49,7 +49,7 @@ from analytics.consumer import EventCounter, Tally
 from frontdesk import logs
 from frontdesk.common.v1 import common_pb2 as common
 from frontdesk.events.v1 import events_pb2 as ev
-from frontdesk.handoff import HANDOFF_NOTICE
+from frontdesk.handoff import is_handoff_notice
 from frontdesk.stores.base import LogStore
 
 log = logs.get("analytics.rebuild")
@@ -131,7 +131,7 @@ async def events_of(store: LogStore, tenant_id: str, conv: common.Conversation) 
 
     messages = await _messages(store, tenant_id, conv.id)
     by_id = {m.id: m for m in messages}
-    notices = [m for m in messages if m.role == common.ROLE_SYSTEM and m.text == HANDOFF_NOTICE]
+    notices = [m for m in messages if m.role == common.ROLE_SYSTEM and is_handoff_notice(m.text)]
     last_customer: common.Message | None = None
     for m in messages:
         at = _ms(m.created_at)
@@ -169,7 +169,7 @@ async def events_of(store: LogStore, tenant_id: str, conv: common.Conversation) 
                 at,
                 handoff_requested=ev.HandoffRequested(reason=conv.handoff_reason, question=asked),
             )
-        elif m.role == common.ROLE_SYSTEM and m.text == HANDOFF_NOTICE:
+        elif m.role == common.ROLE_SYSTEM and is_handoff_notice(m.text):
             add(f"handoff:{m.id}", at, handoff_requested=ev.HandoffRequested(reason="unknown"))
     for fb in await store.list_feedback(tenant_id, conv.id):
         add(

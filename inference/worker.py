@@ -30,7 +30,9 @@ from inference.backends.base import Backend, BackendError, ChatTurn, GenerationR
 from inference.backends.echo import EchoBackend
 from inference.fair import TenantQueues
 from inference.grounding import Grounding, citations
+from inference.knowledge import language
 from inference.knowledge.handoff import asks_for_person
+from inference.knowledge.policy import SMALL_TALK
 from inference.pipeline import build_grounded_request, build_request, build_tool_messages
 from inference.tenants import BackendPool, TenantAi, TenantConfigs
 
@@ -236,6 +238,7 @@ class Worker:
             )
         )
         cited: list[common.Citation] = []
+        reply_language = job.language
         author = backend.model
         registry = self._registry(tenant_id, job, ai) if backend.supports_tools else None
         if registry is not None and self.grounding is not None and asks_for_person(job.text):
@@ -246,7 +249,16 @@ class Worker:
                 return "handed_off"
             result, cited = outcome
         elif self.grounding is not None:
-            decision = await self.grounding.decide(tenant_id, job.text, history, min_confidence=ai.answer_threshold)
+            decision = await self.grounding.decide(
+                tenant_id,
+                job.text,
+                history,
+                min_confidence=ai.answer_threshold,
+                greeting=ai.greeting,
+                tenant_name=ai.name,
+                language=job.language,
+            )
+            reply_language = decision.language
             if decision.handoff:
                 await hand_off(
                     self.store,
@@ -256,6 +268,7 @@ class Worker:
                     decision.reason,
                     job.text[:500],
                     dedupe_key=f"handoff:{job.job_id}",
+                    language=language.texts_language(decision.language),
                 )
                 log.info(
                     "reply.handed_off",
@@ -267,8 +280,9 @@ class Worker:
                 )
                 return "handed_off"
             cited = citations(decision)
-            # a tenant that chose its own model wants it to write the answer
-            if self.settings.grounded_generation or ai.own_backend:
+            # a tenant that chose its own model wants it to write the answer (small talk
+            # is ours to answer, from the fixed texts)
+            if (self.settings.grounded_generation or ai.own_backend) and decision.reason != SMALL_TALK:
                 request = build_grounded_request(
                     job.text, decision.passages, max_tokens, ai.system_prompt, ai.temperature
                 )
@@ -296,6 +310,7 @@ class Worker:
             author_name="Assistant",
             in_reply_to=job.message_id,
             citations=cited,
+            language=reply_language,
         )
         stored, _ = await self.store.append_message(tenant_id, reply, dedupe)
         await self.pub.live(tenant_id, job.conversation_id, message=stored)  # also ends the typing indicator

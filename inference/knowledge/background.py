@@ -6,8 +6,10 @@ class), which is what lets it say "this is not about us" instead of forcing ever
 onto the nearest FAQ entry.  Lines are written by hand for this purpose, in the register
 of chat messages, spread over many domains (retail orders and delivery, travel, food,
 health, education, software, home, entertainment, general knowledge, small talk).  They
-avoid money movement, cards and account security on purpose: those are the core of too
-many tenants' knowledge bases.  Not derived from any evaluation set (see docs/quality.md).
+avoid money movement, cards and account security on purpose, and the operations of any
+shop (orders, delivery, tracking, returns, discount codes, opening hours): those are the
+core of too many tenants' knowledge bases, where they would stand for "not about us".
+Not derived from any evaluation set (see docs/quality.md).
 
 Lines that are too close to a tenant's own knowledge base are dropped per tenant before
 training (``router.BACKGROUND_MAX_SIMILARITY``), so a shop or an airline that covers one of
@@ -165,23 +167,7 @@ my tomato plants have yellow leaves
 how do I get rid of ants in the kitchen?
 when is the bin collection in my street?
 how do I book a moving van?
-I want to track my parcel
-where is my package?
-my order hasn't arrived yet
-when will my order be delivered?
-can I change the delivery address for my order?
-the parcel was left at the wrong house
-the courier says delivered but I have nothing
-do you ship internationally?
-how much is express shipping?
-can I collect my order from the store?
-I want to return these shoes
-how do I exchange a jacket for a bigger size?
-the item I received is damaged
-you sent me the wrong item
-a product is missing from my box
 is this sofa available in blue?
-when will this item be back in stock?
 do you have this dress in size 12?
 what are the dimensions of the desk?
 is the blender dishwasher safe?
@@ -189,15 +175,7 @@ how do I assemble the bookshelf?
 the instructions for the bed frame are missing
 does the coffee machine come with a warranty?
 my vacuum cleaner stopped working after a week
-can I add an item to my existing order?
-I ordered the wrong colour, can I change it?
-please cancel my order
-how do I apply a discount code at checkout?
-my promo code isn't working
-do you have a store near me?
-what are your opening hours on bank holidays?
 is there parking at the shopping centre?
-can I buy a gift wrap for my order?
 I'd like to leave a review for the product
 I want to unsubscribe from your marketing emails
 stop sending me newsletters

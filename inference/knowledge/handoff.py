@@ -41,6 +41,11 @@ _REQUEST = re.compile(
             r"\b(?:real|actual)\s+human\b",
             r"\bnot\s+(?:a\s+|talk(?:ing)?\s+to\s+a\s+)?(?:bot|robot|machine)\b",
             r"\b(?:stop|no\s+more)\s+(?:the\s+)?(?:bot|robot|machine)\b",
+            # a person comes to the customer: "can someone from your team call me?"
+            rf"\b{_DET}{_PERSON}(?:\s+from\s+(?:your|the)\s+(?:team|company|staff|office))?\s+(?:to\s+)?"
+            r"(?:call|ring|phone|contact|email|text)\s+me\b",
+            rf"\b(?:can|could|would)\s+{_DET}(?:real\s+|actual\s+)?(?:human|person|agent|someone|somebody|member\s+of\s+staff)"
+            r"\s+(?:please\s+)?(?:look\s+(?:at|into)|check|review|take\s+a\s+look)\b",
         ]
     ),
     re.IGNORECASE,
@@ -59,12 +64,28 @@ _NOT_A_REQUEST = re.compile(
 )
 
 
+# German, Spanish and French requests (written the same way; fewer forms, the common ones)
+_OTHER_LANGUAGES = re.compile(
+    r"\b(?:(?:mit\s+)?(?:einem?|einer)\s+(?:echten\s+|richtigen\s+)?(?:menschen|mitarbeiter(?:in)?|person|berater(?:in)?|"
+    r"ansprechpartner(?:in)?)\s+(?:sprechen|reden|verbunden|chatten)|(?:mit\s+)?(?:einem\s+)?menschen\s+sprechen|"
+    r"(?:ich\s+)?(?:will|m[oö]chte|brauche)\s+(?:einen?\s+)?(?:echten\s+)?(?:menschen|mitarbeiter(?:in)?|person|kundendienst)|"
+    r"verbinden\s+sie\s+mich|kein(?:en)?\s+(?:bot|roboter)|"
+    r"hablar\s+con\s+(?:una?\s+)?(?:persona|humano|agente|empleado|asesor|alguien|representante)|"
+    r"(?:quiero|necesito)\s+(?:una?\s+)?(?:persona|humano|agente|asesor)|p[aá]same\s+con|no\s+(?:quiero\s+)?(?:un\s+)?(?:bot|robot)|"
+    r"parler\s+(?:[àa]|avec)\s+(?:une?\s+)?(?:personne|humain|conseill(?:er|[eè]re)|agent|quelqu'un|vrai)|"
+    r"(?:je\s+veux|j'ai\s+besoin\s+d')\s*(?:une?\s+)?(?:personne|humain|conseiller|agent)|pas\s+(?:un\s+)?(?:bot|robot))\b",
+    re.IGNORECASE,
+)
+
+
 def asks_for_person(text: str) -> bool:
     """True when the message asks to be put through to a person."""
     t = " ".join(text.split())
     if not t:
         return False
     if _SHORT.match(t):
+        return True
+    if _OTHER_LANGUAGES.search(t):
         return True
     if not _REQUEST.search(t):
         return False

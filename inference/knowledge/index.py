@@ -17,6 +17,7 @@ reloads before answering (checked at most every ``refresh_interval`` seconds).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import threading
@@ -78,6 +79,8 @@ CREATE TABLE IF NOT EXISTS rows (
     entry_id TEXT NOT NULL, seq INTEGER NOT NULL, role TEXT NOT NULL, heading TEXT NOT NULL,
     text TEXT NOT NULL, embedding BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS rows_entry ON rows (entry_id);
+CREATE TABLE IF NOT EXISTS vector_cache (
+    model TEXT NOT NULL, text_hash TEXT NOT NULL, vector BLOB NOT NULL, PRIMARY KEY (model, text_hash));
 """
 _ATTACHMENTS = (
     "CREATE TABLE IF NOT EXISTS attachments (name TEXT PRIMARY KEY, generation INTEGER NOT NULL, data BLOB NOT NULL)"
@@ -91,6 +94,10 @@ class _Row:
     role: str  # "chunk" | "alias"
     heading: str
     text: str
+
+
+def _text_hash(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 class KnowledgeBase:
@@ -464,6 +471,55 @@ class KnowledgeBase:
         self.refresh()
         with self._lock:
             return {eid: [e["title"], *e["examples"]] for eid, e in sorted(self._entries.items()) if e["kind"] == "faq"}
+
+    def faq_answers(self) -> dict[str, str]:
+        """{FAQ entry id: answer}."""
+        self.refresh()
+        with self._lock:
+            return {eid: e["body"] for eid, e in self._entries.items() if e["kind"] == "faq"}
+
+    def faq_row_vectors(self) -> dict[str, np.ndarray]:
+        """{text: stored embedding} of the FAQ rows (phrasings, question + answer), so the
+        router reuses what ingestion embedded."""
+        self.refresh()
+        with self._lock:
+            return {
+                r.text: self._emb[i]
+                for i, r in enumerate(self._rows)
+                if r is not None and self._entries[r.entry_id]["kind"] == "faq"
+            }
+
+    def cached_vectors(self, model: str, texts: Sequence[str], embed) -> dict[str, np.ndarray]:
+        """{text: vector} of ``model`` for ``texts``, from this knowledge base's vector cache
+        (keyed by model and a hash of the text); the missing ones are embedded with
+        ``embed(list) -> array`` now and stored, so a text is embedded once per model
+        however often the router is rebuilt (an edited entry costs only its own texts)."""
+        unique = list(dict.fromkeys(texts))
+        hashes = {_text_hash(t): t for t in unique}
+        out: dict[str, np.ndarray] = {}
+        with self._lock:
+            keys = list(hashes)
+            for start in range(0, len(keys), 500):
+                part = keys[start : start + 500]
+                marks = ",".join("?" * len(part))
+                for h, blob in self._db.execute(
+                    f"SELECT text_hash, vector FROM vector_cache WHERE model=? AND text_hash IN ({marks})",
+                    [model, *part],
+                ):
+                    out[hashes[h]] = np.frombuffer(blob, dtype=np.float32)
+        missing = [t for t in unique if t not in out]
+        if missing:
+            vectors = embed(missing)
+            with self._lock:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO vector_cache VALUES (?,?,?)",
+                    [
+                        (model, _text_hash(t), v.astype(np.float32).tobytes())
+                        for t, v in zip(missing, vectors, strict=True)
+                    ],
+                )
+            out.update(zip(missing, vectors, strict=True))
+        return out
 
     def document_passages(self) -> list[tuple[str, str]]:
         """[(document id, chunk text)] for every document chunk."""

@@ -1,28 +1,23 @@
 """The router: which knowledge-base entry a question is about, or none of them.
 
-A linear SVM (scikit-learn ``LinearSVC``) over three feature blocks of a question: word
-1-2-gram TF-IDF, character 2-5-gram TF-IDF (robust to typos and inflections) and the
-WordLlama sentence embedding (robust to paraphrase).  Its classes are the tenant's FAQ
-entries (trained on each entry's question and example phrasings), one ``__documents__``
-class (trained on sentences, headings and titles of the tenant's documents) and one
-``__background__`` class (generic questions about other businesses and small talk,
-``background.BACKGROUND``).  That last class is what makes "not about us" learnable from
-the tenant's own data alone.
+Retrieval, not training: every FAQ entry is represented by sentence embeddings
+(``embedding.py``, multilingual) of its question, its example phrasings if the tenant wrote
+any, and its question together with its answer. A question's score for an entry is the
+best cosine similarity to the entry's phrasings, or to its question-and-answer a little
+discounted (``ANSWER_WEIGHT``): an answer often names what the question does not ("frame",
+"warranty", "Vienna" in a delivery list). Documents are one more class, scored by their
+sentences and titles; generic "background" text (``background.BACKGROUND``: small talk,
+other businesses' questions) is the class of "not about us".
 
-Thresholds are calibrated per tenant, on data, every time the router is trained: a slice
-of each FAQ entry's phrasings (``HOLDOUT_SHARE``) is held out, a router is trained on the
-rest, and the held-out (answerable) questions give the score distributions:
-
-- ``oos_threshold``: the ``OOS_BUDGET`` quantile of (best entry score - background score):
-  at most that share of answerable questions is handed off as out of scope;
-- ``margin_threshold``: the ``LOW_CONFIDENCE_BUDGET`` quantile of (best - second best
-  entry score): the least certain answerable questions are handed off as low confidence.
-
-The budgets were chosen on BANKING77's calibration slice (see docs/quality.md).  The
-router is then retrained on all phrasings.  With too few phrasings to hold any out (an FAQ without
-examples), a fifth of the background lines is held out instead, and ``oos_threshold``
-becomes the ``BACKGROUND_PASS_QUANTILE`` quantile of their scores (at most 0: the best
-entry beating the background class is always enough).
+Nothing is fitted, so a knowledge base of 5,000 entries is ready once its rows are
+embedded, and editing one entry changes only that entry's vectors. What is calibrated per
+tenant, each time the knowledge base changes (milliseconds), is where "not about us"
+starts: the generic background lines are scored against this tenant's entries, and a
+question must score above ``BACKGROUND_PASS_QUANTILE`` of them (and above
+``MIN_TOP_SCORE``) to be answered. The margin over the second-best entry
+(``MIN_MARGIN``) says whether two entries are too close to call. The constants were chosen
+on the dev half of the plain-FAQ sets (tools/quality/plain_faq, docs/quality.md), never on
+the test half.
 """
 
 from __future__ import annotations
@@ -32,8 +27,8 @@ import os
 import pickle
 import tempfile
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -44,31 +39,37 @@ from .background import BACKGROUND
 BACKGROUND_CLASS = "__background__"
 DOCUMENTS_CLASS = "__documents__"
 ROUTER_FILE = "router.pkl"
-ROUTER_FORMAT = 1
+ROUTER_FORMAT = 3
 
-HOLDOUT_SHARE = 0.15  # of each entry's phrasings, entries with >= HOLDOUT_MIN_PHRASINGS
-HOLDOUT_MIN_PHRASINGS = 5
-HOLDOUT_MAX = 3000  # held-out questions, at most (training time)
-MIN_CALIBRATION = 30  # fewer held-out questions than this: default thresholds
-OOS_BUDGET = 0.01  # share of answerable questions allowed to fall under oos_threshold
-LOW_CONFIDENCE_BUDGET = 0.005  # share allowed to fall under margin_threshold
-DEFAULT_OOS_THRESHOLD = 0.0  # best entry must beat the background class
-DEFAULT_MARGIN_THRESHOLD = 0.0
-BACKGROUND_PASS_QUANTILE = 0.95  # uncalibrated tenants: share of held-out background handed off
-BACKGROUND_MAX_SIMILARITY = 0.85  # background lines this close to a KB phrasing are dropped
-EMBEDDING_WEIGHT = 2.0
-SVM_C = 0.5
+ANSWER_WEIGHT = 0.9  # an entry's question+answer vector counts this much of a phrasing
+SENTENCE_WEIGHT = 0.85  # each sentence of the answer, alone ("we accept PayPal" for "can I pay with paypal")
+EN_WEIGHT = 0.5  # English question, English FAQ: this share of the score is the English model's
+LEXICAL_WEIGHT = 0.3  # character n-gram overlap (TF-IDF cosine) added to English questions' scores
+MIN_TOP_SCORE = 0.35  # below this nothing is close enough to answer from
+BACKGROUND_PASS_QUANTILE = 0.9  # background lines a question should outscore, unless the calibrator is sure
+BACKGROUND_MAX_SIMILARITY = 0.7  # background lines this close to a KB phrasing are dropped
 MAX_DOCUMENT_SENTENCES = 4000
+MAX_ANSWER_SENTENCES = 6
+# P(the best entry is the right one) = logistic(CALIBRATOR . features): fitted by
+# tools/quality/fit_calibrator.py on the dev halves of every plain-FAQ set (public and
+# hand-written tenants, each set weighted equally), never on the test halves
+CALIBRATOR = (-2.679, 2.858, 9.677, 1.28)  # intercept; top, margin, top - background
+# the same for questions scored with the multilingual model alone (not English, or an FAQ
+# not in English): fitted on the same questions scored that way (the model puts a German
+# question where it puts its English original, so English questions stand in for all)
+CALIBRATOR_MULTILINGUAL = (-1.83, 1.222, 13.948, 2.306)
+ANSWER_AT = 0.7  # answer when P reaches this (docs/quality.md: the wrong-answer budget)
 
 
 @dataclass
 class RouterScores:
     ranking: list[tuple[str, float]]  # entry classes (FAQ ids and __documents__), best first
-    background: float
+    background: float  # the question's similarity to the closest background line
     top: str | None
     top_score: float
     margin: float  # top - second (inf with a single class)
-    oos_score: float  # top - background
+    oos_score: float  # top - the tenant's background pass score
+    english: bool = False  # scored with both models (an English question, an English FAQ)
 
     @property
     def top_is_documents(self) -> bool:
@@ -77,113 +78,18 @@ class RouterScores:
 
 @dataclass
 class Calibration:
-    oos_threshold: float = DEFAULT_OOS_THRESHOLD
-    margin_threshold: float = DEFAULT_MARGIN_THRESHOLD
-    held_out: int = 0
+    oos_threshold: float = 0.0  # on oos_score: below the background pass line is out of scope
+    margin_threshold: float = 0.0  # kept for readers of older diagnostics
+    background_pass: float = MIN_TOP_SCORE  # what the background lines score (quantile)
+    held_out: int = 0  # background lines scored for background_pass
     held_out_accuracy: float | None = None
-    oos_scores: list[float] = field(default_factory=list)  # sorted, for confidence
-    margin_scores: list[float] = field(default_factory=list)  # sorted
     calibrated: bool = False
     document_threshold: float | None = None  # set by the policy from retrieval scores
+    answer_at: float = ANSWER_AT
 
 
-def _vectorizers(n_texts: int):
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    word = TfidfVectorizer(
-        ngram_range=(1, 2), sublinear_tf=True, lowercase=True, token_pattern=r"(?u)\b\w+\b", dtype=np.float32
-    )
-    char = TfidfVectorizer(
-        analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2 if n_texts > 200 else 1, dtype=np.float32
-    )
-    return word, char
-
-
-class _Analyses:
-    """Each text's word and character n-grams, computed once per training run: the
-    calibration model and the final one fit and transform the same texts (analysing them
-    is most of the TF-IDF time). Exactly the vectorizers' own analysis, so the fitted
-    vocabularies and weights are the same as without it."""
-
-    def __init__(self):
-        word, char = _vectorizers(0)
-        self._analyze = {"word": word.build_analyzer(), "char": char.build_analyzer()}
-        self._cache: dict[str, dict[str, list[str]]] = {"word": {}, "char": {}}
-
-    def analyzer(self, kind: str):
-        cache, analyze = self._cache[kind], self._analyze[kind]
-
-        def analyzed(text: str) -> list[str]:
-            grams = cache.get(text)
-            if grams is None:
-                grams = cache[text] = analyze(text)
-            return grams
-
-        return analyzed
-
-
-class _Features:
-    def __init__(self, texts: list[str], analyses: _Analyses | None = None):
-        self.word, self.char = _vectorizers(len(texts))
-        if analyses is not None:
-            # the memo does the analysis these parameters describe; they are put back by release()
-            self._own = [(v, v.get_params(deep=False)) for v in (self.word, self.char)]
-            for v, kind in ((self.word, "word"), (self.char, "char")):
-                v.set_params(analyzer=analyses.analyzer(kind), ngram_range=(1, 1), token_pattern=None)
-        # fit_transform: the training texts' features come with the fit (= transform(texts))
-        self._fitted = (self.word.fit_transform(texts), self.char.fit_transform(texts))
-
-    def training_matrix(self, vectors: np.ndarray):
-        """The features of the texts fitted on (once: the memo is dropped)."""
-        from scipy import sparse
-
-        word, char = self.__dict__.pop("_fitted")
-        word.sort_indices()  # as transform() gives them: the same matrix, bit for bit
-        char.sort_indices()
-        return sparse.hstack([word, char, sparse.csr_matrix(vectors * EMBEDDING_WEIGHT)], format="csr")
-
-    def release(self) -> None:
-        """Back to the vectorizers' own analysis (the same n-grams): nothing of the training
-        run's memo is kept, or pickled."""
-        self.__dict__.pop("_fitted", None)
-        for vectorizer, params in self.__dict__.pop("_own", ()):
-            vectorizer.set_params(**{k: params[k] for k in ("analyzer", "ngram_range", "token_pattern")})
-
-    def transform(self, texts: list[str], vectors: np.ndarray | None = None):
-        from scipy import sparse
-
-        if vectors is None:
-            vectors = embedding.embed(texts)
-        word, char = self.word.transform(texts), self.char.transform(texts)
-        return sparse.hstack([word, char, sparse.csr_matrix(vectors * EMBEDDING_WEIGHT)], format="csr")
-
-
-class _Model:
-    def __init__(self, texts: list[str], labels: list[str], vectors: np.ndarray, analyses: _Analyses | None = None):
-        from sklearn.svm import LinearSVC
-
-        self.features = _Features(texts, analyses)
-        self.svm = LinearSVC(C=SVM_C, class_weight="balanced")
-        self.svm.fit(self.features.training_matrix(vectors), labels)
-        self.classes = [str(c) for c in self.svm.classes_]
-
-    def decision(self, texts: list[str], vectors: np.ndarray | None = None) -> np.ndarray:
-        d = self.svm.decision_function(self.features.transform(texts, vectors))
-        if d.ndim == 1:  # two classes: sklearn gives one column
-            d = np.stack([-d, d], axis=1)
-        return np.asarray(d, dtype=np.float64)
-
-
-def _scores_from_row(classes: list[str], row: np.ndarray) -> RouterScores:
-    bg_i = classes.index(BACKGROUND_CLASS) if BACKGROUND_CLASS in classes else -1
-    background = float(row[bg_i]) if bg_i >= 0 else -np.inf
-    order = [i for i in np.argsort(-row, kind="stable") if i != bg_i]
-    ranking = [(classes[i], float(row[i])) for i in order]
-    if not ranking:
-        return RouterScores([], background, None, -np.inf, 0.0, -np.inf)
-    top, top_score = ranking[0]
-    margin = top_score - ranking[1][1] if len(ranking) > 1 else np.inf
-    return RouterScores(ranking, background, top, top_score, margin, top_score - background)
+def _stable_rank(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
 
 
 def _split_sentences(text: str) -> list[str]:
@@ -193,186 +99,296 @@ def _split_sentences(text: str) -> list[str]:
     return [p.strip(" -*#") for p in parts if len(p.split()) >= 3]
 
 
-def _stable_rank(text: str) -> int:
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
+def _lexical_vectorizer():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    return TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, dtype=np.float32)
 
 
 class Router:
-    """Trained from a knowledge base's phrasings; immutable once trained."""
+    """Entry vectors, the tenant's calibration; immutable once built."""
 
     def __init__(
         self,
-        model: _Model | None,
+        classes: list[str],
+        owners: np.ndarray,
+        vectors: np.ndarray,
+        weights: np.ndarray,
+        background_vectors: np.ndarray,
         calibration: Calibration,
         generation: int,
         train_seconds: float = 0.0,
         background: Sequence[str] = (),
+        vectors_en: np.ndarray | None = None,
+        lexical=None,
+        lexical_rows=None,
+        faq_language: str = "en",
     ):
-        self.model = model
+        self.classes = classes  # FAQ entry ids (and DOCUMENTS_CLASS); a class's rows are contiguous
+        self.owners = owners  # class index of each row
+        self.vectors = vectors  # multilingual vectors, float16 (half the memory, scores to 3 decimals)
+        self.vectors_en = vectors_en  # English-model vectors of the same rows (zero for documents), or None
+        self.weights = weights  # per row: 1 for phrasings, ANSWER_WEIGHT for question+answer
+        self.lexical = lexical  # fitted character n-gram TF-IDF, or None
+        self.lexical_rows = lexical_rows  # its row matrix (sparse)
+        self.background_vectors = background_vectors
         self.background = list(background)
         self.calibration = calibration
         self.generation = generation
         self.train_seconds = train_seconds
+        self.faq_language = faq_language
 
-    @property
-    def classes(self) -> list[str]:
-        return self.model.classes if self.model else []
+    def _cached(self, name: str, make):
+        value = self.__dict__.get(name)
+        if value is None:
+            value = self.__dict__[name] = make()
+        return value
 
-    def score(self, question: str, vector: np.ndarray | None = None) -> RouterScores | None:
-        if self.model is None:
+    def _starts(self) -> np.ndarray:
+        return self._cached("_starts_cache", lambda: np.flatnonzero(np.r_[True, self.owners[1:] != self.owners[:-1]]))
+
+    def __getstate__(self):  # the float32 copies and the starts are rebuilt on load
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+
+    def uses_english_model(self, lang: str) -> bool:
+        return self.vectors_en is not None and lang == "en" and self.faq_language == "en"
+
+    def class_scores(
+        self, vectors: np.ndarray, texts: Sequence[str] | None = None, vectors_en: np.ndarray | None = None
+    ) -> np.ndarray:
+        """(n questions, n classes): each class's best row score: the weighted cosine (the
+        mean of both models' when ``vectors_en`` is given), plus the character n-gram
+        overlap when ``texts`` are given."""
+        matrix = self._cached("_f32", lambda: self.vectors.astype(np.float32))
+        sims = vectors.astype(np.float32) @ matrix.T
+        if vectors_en is not None and self.vectors_en is not None:
+            matrix_en = self._cached("_f32_en", lambda: self.vectors_en.astype(np.float32))
+            sims = (1 - EN_WEIGHT) * sims + EN_WEIGHT * (vectors_en.astype(np.float32) @ matrix_en.T)
+        sims *= self.weights
+        if texts is not None and self.lexical is not None:
+            sims += LEXICAL_WEIGHT * (self.lexical.transform(list(texts)) @ self.lexical_rows.T).toarray()
+        return np.maximum.reduceat(sims, self._starts(), axis=1)
+
+    def score_readings(self, readings: Sequence[tuple[str, np.ndarray, np.ndarray | None]]) -> RouterScores | None:
+        """One question read several ways (a follow-up alone and with the message before
+        it): the mean of the readings' class scores, so the entry that fits both wins."""
+        if not self.classes:
             return None
-        row = self.model.decision([question], None if vector is None else vector[None, :])[0]
-        return _scores_from_row(self.model.classes, row)
+        english = all(v_en is not None for _, _, v_en in readings) and self.vectors_en is not None
+        rows = []
+        for text, v, v_en in readings:
+            if english:
+                rows.append(self.class_scores(v[None, :], [text], v_en[None, :])[0])  # type: ignore[index]
+            else:
+                rows.append(self.class_scores(v[None, :])[0])
+        last = readings[-1][1]
+        background = float((self.background_vectors @ last).max()) if len(self.background_vectors) else -1.0
+        return self._scores(np.mean(rows, axis=0), background, english)
+
+    def score(
+        self, question: str, vector: np.ndarray | None = None, vector_en: np.ndarray | None = None
+    ) -> RouterScores | None:
+        if not self.classes:
+            return None
+        v = embedding.embed_one(question) if vector is None else vector
+        english = vector_en is not None and self.vectors_en is not None
+        # both models and the character overlap for English; the multilingual model alone
+        # otherwise (character overlap means little across languages, and leaving it out
+        # keeps one calibration valid for every language)
+        if vector_en is not None and self.vectors_en is not None:
+            row = self.class_scores(v[None, :], [question], vector_en[None, :])[0]
+        else:
+            row = self.class_scores(v[None, :])[0]
+        background = float((self.background_vectors @ v).max()) if len(self.background_vectors) else -1.0
+        return self._scores(row, background, english)
+
+    def _scores(self, row: np.ndarray, background: float, english: bool = False) -> RouterScores:
+        order = np.argsort(-row, kind="stable")
+        ranking = [(self.classes[i], float(row[i])) for i in order[:10]]
+        top, top_score = ranking[0]
+        margin = top_score - ranking[1][1] if len(ranking) > 1 else 1.0
+        oos = top_score - self.calibration.background_pass
+        return RouterScores(ranking, background, top, top_score, margin, oos, english)
+
+    @staticmethod
+    def features(scores: RouterScores) -> tuple[float, float, float]:
+        """What the calibrator reads: how close the best entry is, how far ahead of the
+        second, and how much closer than the question is to any generic background line."""
+        return (scores.top_score, min(scores.margin, 1.0), scores.top_score - scores.background)
 
     def confidence(self, scores: RouterScores) -> float:
-        """How typical these scores are of answerable questions, 0..1: the lower of the two
-        empirical percentiles (OOS score, margin) among the held-out answerable questions."""
-        cal = self.calibration
-        if not cal.oos_scores:
-            return float(1.0 / (1.0 + np.exp(-min(scores.oos_score, scores.margin))))
-        p_oos = np.searchsorted(cal.oos_scores, scores.oos_score) / len(cal.oos_scores)
-        p_margin = (
-            np.searchsorted(cal.margin_scores, scores.margin) / len(cal.margin_scores)
-            if cal.margin_scores and np.isfinite(scores.margin)
-            else 1.0
-        )
-        return float(min(p_oos, p_margin))
+        """P(the best entry is the one the customer means), from the calibrator."""
+        if scores.top_score < MIN_TOP_SCORE:
+            return 0.0
+        coef = CALIBRATOR if scores.english else CALIBRATOR_MULTILINGUAL
+        z = coef[0] + sum(c * f for c, f in zip(coef[1:], self.features(scores), strict=True))
+        return float(1.0 / (1.0 + np.exp(-z)))
 
 
-def _training_data(
-    faq: dict[str, list[str]], passages: list[tuple[str, str]], titles: list[str]
-) -> tuple[list[str], list[str]]:
-    texts: list[str] = []
-    labels: list[str] = []
-    for eid, phrasings in faq.items():
-        for p in phrasings:
-            texts.append(p)
-            labels.append(eid)
-    if passages:
-        sentences = list(dict.fromkeys(titles + [s for _, text in passages for s in _split_sentences(text)]))
-        if len(sentences) > MAX_DOCUMENT_SENTENCES:
-            sentences = sorted(sentences, key=_stable_rank)[:MAX_DOCUMENT_SENTENCES]
-        texts.extend(sentences)
-        labels.extend([DOCUMENTS_CLASS] * len(sentences))
-    return texts, labels
-
-
-def _background(kb_vectors: np.ndarray) -> list[str]:
+def _background(kb_vectors: np.ndarray) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The background lines not too close to the knowledge base: (lines, vectors, mask)."""
     lines = list(BACKGROUND)
-    if len(kb_vectors) == 0:
-        return lines
-    bg = embedding.embed(lines)
-    best = np.zeros(len(lines), dtype=np.float32)
+    bg = _background_vectors()
+    best = np.full(len(lines), -1.0, dtype=np.float32)
     for start in range(0, len(kb_vectors), 4096):
         best = np.maximum(best, (bg @ kb_vectors[start : start + 4096].T).max(axis=1))
-    return [line for line, sim in zip(lines, best, strict=False) if sim < BACKGROUND_MAX_SIMILARITY]
+    keep = best < BACKGROUND_MAX_SIMILARITY
+    return [line for line, k in zip(lines, keep, strict=True) if k], bg[keep], keep
+
+
+_BACKGROUND_VECTORS: dict[str, np.ndarray] = {}
+
+
+def _background_vectors(english: bool = False) -> np.ndarray:
+    """The background lines' vectors, embedded once per process (they never change)."""
+    key = "en" if english else "multi"
+    if key not in _BACKGROUND_VECTORS:
+        lines = list(BACKGROUND)
+        _BACKGROUND_VECTORS[key] = embedding.embed_en(lines) if english else embedding.embed(lines)
+    return _BACKGROUND_VECTORS[key]
+
+
+def _faq_language(questions: Sequence[str]) -> str:
+    from . import language
+
+    langs = [language.identify(q)[0] for q in questions[:200]]
+    counted = {lang: langs.count(lang) for lang in set(langs) if lang}
+    return max(counted, key=lambda k: counted[k]) if counted else language.DEFAULT
 
 
 def train_router(
-    faq: dict[str, list[str]],
+    faq: Mapping[str, Sequence[str]],
     passages: Sequence[tuple[str, str]] = (),
     titles: Sequence[str] = (),
     generation: int = 0,
     calibrate: bool = True,
+    answers: Mapping[str, str] | None = None,
+    vectors: Mapping[str, np.ndarray] | None = None,
+    cache: Callable[[str, Sequence[str], Callable], Mapping[str, np.ndarray]] | None = None,
 ) -> Router:
-    """Train (and calibrate) a router from FAQ phrasings and document passages."""
+    """Build (and calibrate) the router from FAQ phrasings ({id: [question, *examples]}),
+    their answers, and document passages. ``vectors``: text -> multilingual embedding
+    already computed (the knowledge base's own rows); ``cache(model, texts, embed)``: the
+    knowledge base's vector cache, so a text is embedded once per model across rebuilds."""
     started = time.perf_counter()
-    texts, labels = _training_data(faq, list(passages), list(titles))
-    if not texts:
-        return Router(None, Calibration(), generation)
-    vectors = embedding.embed(texts)
-    background = _background(vectors)
-    bg_vectors = embedding.embed(background)
-    all_texts = texts + background
-    all_labels = labels + [BACKGROUND_CLASS] * len(background)
-    all_vectors = np.concatenate([vectors, bg_vectors]) if background else vectors
-    analyses = _Analyses()
+    answers = answers or {}
+    known = dict(vectors or {})
 
-    calibration = Calibration()
-    if calibrate:
-        held: list[int] = []
-        by_entry: dict[str, list[int]] = {}
-        for i, lab in enumerate(labels):
-            if lab != DOCUMENTS_CLASS:
-                by_entry.setdefault(lab, []).append(i)
-        for idx in by_entry.values():
-            if len(idx) >= HOLDOUT_MIN_PHRASINGS:
-                k = max(1, int(round(len(idx) * HOLDOUT_SHARE)))
-                held.extend(sorted(idx[1:], key=lambda i: _stable_rank(texts[i]))[:k])  # never the question
-        if len(held) > HOLDOUT_MAX:
-            held = sorted(held, key=lambda i: _stable_rank(texts[i]))[:HOLDOUT_MAX]
-        if len(held) >= MIN_CALIBRATION:
-            held_set = set(held)
-            keep = [i for i in range(len(all_texts)) if i not in held_set]
-            model = _Model([all_texts[i] for i in keep], [all_labels[i] for i in keep], all_vectors[keep], analyses)
-            d = model.decision([texts[i] for i in held], vectors[held])
-            scored = [_scores_from_row(model.classes, row) for row in d]
-            oos = np.sort([s.oos_score for s in scored])
-            margins = np.sort([s.margin for s in scored if np.isfinite(s.margin)])
-            correct = np.mean([s.top == labels[i] for s, i in zip(scored, held, strict=False)])
-            calibration = Calibration(
-                oos_threshold=float(np.quantile(oos, OOS_BUDGET)),
-                margin_threshold=float(np.quantile(margins, LOW_CONFIDENCE_BUDGET)) if len(margins) else 0.0,
-                held_out=len(held),
-                held_out_accuracy=float(correct),
-                oos_scores=[float(x) for x in oos],
-                margin_scores=[float(x) for x in margins],
-                calibrated=True,
-            )
-    if calibrate and not calibration.calibrated and len(background) >= 50:
-        calibration = _calibrate_on_background(all_texts, all_labels, all_vectors, len(texts), analyses)
-    model = _Model(all_texts, all_labels, all_vectors, analyses)
-    model.features.release()
-    return Router(model, calibration, generation, time.perf_counter() - started, background)
+    def embedded(model: str, texts: Sequence[str], embed) -> Mapping[str, np.ndarray]:
+        if cache is not None:
+            return cache(model, texts, embed)
+        unique = list(dict.fromkeys(texts))
+        return dict(zip(unique, embed(unique), strict=True))
 
-
-def _calibrate_on_background(
-    all_texts: list[str],
-    all_labels: list[str],
-    all_vectors: np.ndarray,
-    first_background: int,
-    analyses: _Analyses | None = None,
-) -> Calibration:
-    """No answerable questions to hold out (an FAQ without example phrasings): hold out a
-    fifth of the background lines instead and let through only questions that look less like
-    background than ``BACKGROUND_PASS_QUANTILE`` of them (never stricter than the default)."""
-    bg = list(range(first_background, len(all_texts)))
-    held = sorted(bg, key=lambda i: _stable_rank(all_texts[i]))[: len(bg) // 5]
-    held_set = set(held)
-    keep = [i for i in range(len(all_texts)) if i not in held_set]
-    model = _Model([all_texts[i] for i in keep], [all_labels[i] for i in keep], all_vectors[keep], analyses)
-    d = model.decision([all_texts[i] for i in held], all_vectors[held])
-    oos = [_scores_from_row(model.classes, row).oos_score for row in d]
-    threshold = min(DEFAULT_OOS_THRESHOLD, float(np.quantile(oos, BACKGROUND_PASS_QUANTILE)))
-    return Calibration(
-        oos_threshold=threshold, margin_threshold=DEFAULT_MARGIN_THRESHOLD, held_out=len(held), calibrated=False
+    classes: list[str] = []
+    texts: list[str] = []
+    owners: list[int] = []
+    weights: list[float] = []
+    for eid, phrasings in faq.items():
+        if not any(p.strip() for p in phrasings):
+            continue
+        c = len(classes)
+        classes.append(eid)
+        for p in dict.fromkeys(p for p in phrasings if p.strip()):
+            texts.append(p)
+            owners.append(c)
+            weights.append(1.0)
+        answer = answers.get(eid, "").strip()
+        if answer and phrasings:
+            texts.append(f"{phrasings[0]}\n{answer}")
+            owners.append(c)
+            weights.append(ANSWER_WEIGHT)
+            sentences = _split_sentences(answer)
+            if len(sentences) > 1:  # a one-sentence answer is the row above already
+                for sentence in dict.fromkeys(sentences[:MAX_ANSWER_SENTENCES]):
+                    texts.append(sentence)
+                    owners.append(c)
+                    weights.append(SENTENCE_WEIGHT)
+    faq_rows = len(texts)
+    if passages:
+        sentences = list(dict.fromkeys([*titles, *(s for _, text in passages for s in _split_sentences(text))]))
+        if len(sentences) > MAX_DOCUMENT_SENTENCES:
+            sentences = sorted(sentences, key=_stable_rank)[:MAX_DOCUMENT_SENTENCES]
+        if sentences:
+            c = len(classes)
+            classes.append(DOCUMENTS_CLASS)
+            texts.extend(sentences)
+            owners.extend([c] * len(sentences))
+            weights.extend([1.0] * len(sentences))
+    if not classes:
+        empty = np.zeros((0, embedding.MODEL_DIM), np.float32)
+        return Router(
+            [],
+            np.zeros(0, np.int64),
+            empty.astype(np.float16),
+            np.zeros(0, np.float32),
+            empty,
+            Calibration(),
+            generation,
+        )
+    missing = [t for t in dict.fromkeys(texts) if t not in known]
+    if missing:
+        known.update(embedded(embedding.MODEL_NAME, missing, embedding.embed))
+    matrix = np.stack([known[t] for t in texts]).astype(np.float32)
+    faq_language = _faq_language([p[0] for p in faq.values() if p])
+    matrix_en = None
+    if faq_language == "en" and faq_rows:
+        faq_texts = texts[:faq_rows]
+        known_en = embedded(embedding.EN_MODEL_NAME, faq_texts, embedding.embed_en)
+        matrix_en = np.zeros((len(texts), embedding.EN_DIM), dtype=np.float32)
+        matrix_en[:faq_rows] = np.stack([known_en[t] for t in faq_texts])
+    lexical = _lexical_vectorizer()
+    lexical_rows = lexical.fit_transform(texts)
+    background, bg_vectors, kept = _background(matrix)
+    router = Router(
+        classes,
+        np.asarray(owners, dtype=np.int64),
+        matrix.astype(np.float16),
+        np.asarray(weights, dtype=np.float32),
+        bg_vectors,
+        Calibration(),
+        generation,
+        background=background,
+        vectors_en=None if matrix_en is None else matrix_en.astype(np.float16),
+        lexical=lexical,
+        lexical_rows=lexical_rows,
+        faq_language=faq_language,
     )
+    if calibrate and len(bg_vectors):
+        # the background lines (English) scored as an English question would be
+        bg_en = _background_vectors(english=True)[kept] if matrix_en is not None else None
+        tops = router.class_scores(bg_vectors, background, bg_en).max(axis=1)
+        router.calibration = Calibration(
+            background_pass=max(MIN_TOP_SCORE, float(np.quantile(tops, BACKGROUND_PASS_QUANTILE))),
+            held_out=len(bg_vectors),
+            calibrated=True,
+        )
+    router.train_seconds = time.perf_counter() - started
+    return router
 
 
 # ------------------------------------------------------------ persistence
 
 
 def _fingerprint() -> str:
-    import sklearn
-
-    return f"{ROUTER_FORMAT}:{sklearn.__version__}:{embedding.MODEL_NAME}:{len(BACKGROUND)}"
+    return f"{ROUTER_FORMAT}:{embedding.MODEL_NAME}:{embedding.EN_MODEL_NAME}:{len(BACKGROUND)}"
 
 
 def router_bytes(router: Router) -> bytes:
     """The router as it travels (beside the knowledge base, and inside a shared snapshot):
-    a pickle of our own object with the fingerprint of what it was trained with."""
+    a pickle of our own object with the fingerprint of what it was built with."""
     return pickle.dumps({"fingerprint": _fingerprint(), "router": router}, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def router_from_bytes(data: bytes | None, generation: int) -> Router | None:
-    """The router in ``data`` if it was trained for ``generation`` of the knowledge base
-    with this code, library and embedding model; None (retrain) for anything else: a
-    stale, incompatible, truncated or corrupt router is never used."""
+    """The router in ``data`` if it was built for ``generation`` of the knowledge base
+    with this code and embedding model; None (rebuild) for anything else: a stale,
+    incompatible, truncated or corrupt router is never used."""
     if not data:
         return None
     try:
         loaded = pickle.loads(data)
-    except Exception:  # noqa: BLE001 - corrupt or from another version of the code: retrain
+    except Exception:  # noqa: BLE001 - corrupt or from another version of the code: rebuild
         return None
     if not isinstance(loaded, dict) or loaded.get("fingerprint") != _fingerprint():
         return None

@@ -45,3 +45,36 @@ def test_evaluate_reports_the_metrics():
 def test_evaluate_with_no_handoffs_has_no_precision():
     result = evaluate(_kb_lines(), [json.dumps({"question": "reset my password", "expect": "reset-password"})])
     assert result["handoff_precision"] is None and result["handoff_recall"] is None
+
+
+def test_multi_turn_cases_are_reported_per_category():
+    cases = [
+        {"turns": ["hi there"], "expect": "reply", "category": "small_talk"},
+        {
+            "turns": ["I want my money back", "and how long does that take?"],
+            "expect": "refund",
+            "category": "follow_up",
+        },
+        {"turns": ["Wie setze ich mein Passwort zurück?"], "expect": "reset-password", "category": "language"},
+        {"turns": ["what is the tallest mountain in the world?"], "expect": "handoff", "category": "out_of_scope"},
+        {
+            "turns": ["hello"],
+            "expect": "handoff",
+            "category": "out_of_scope",
+        },  # small talk where a handoff was expected
+        {"turns": ["can I export my data?"], "expect": "reply"},  # not small talk: answered where a reply was expected
+    ]
+    case_lines = [json.dumps(c) for c in cases] + ['{"turns": []}', '{"turns": ["x"], "expect": ""}']
+    result = evaluate(_kb_lines(), case_lines, details=True)
+    assert result["cases"] == 6
+    assert sorted(e["line"] for e in result["case_errors"]) == [7, 8]
+    by = result["by_category"]
+    assert set(by) == {"small_talk", "follow_up", "language", "out_of_scope"}
+    # the uncategorised "reply" case counts as small talk; it is not small talk, so not right
+    assert by["small_talk"]["cases"] == 2 and by["small_talk"]["answered_right"] == 0.5
+    assert by["language"]["answered_right"] == 1.0
+    assert by["out_of_scope"] == {"cases": 2, "answered_right": 0.5, "answered_wrong": 0.5, "handed_off": 0.0}
+    outcomes = [d["outcome"] for d in result["details"]]
+    assert outcomes[0] == "right" and outcomes[4] == "wrong"
+    assert result["answered_wrong"] == round(outcomes.count("wrong") / 6, 4)
+    assert result["answered_right"] + result["answered_wrong"] + result["handed_off"] == pytest.approx(1.0, abs=1e-3)

@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 
 from inference.knowledge import AnswerPolicy, FaqEntry, KnowledgeBase, Thresholds
-from inference.knowledge.router import ROUTER_FILE
+from inference.knowledge.background import BACKGROUND
+from inference.knowledge.router import MIN_TOP_SCORE, ROUTER_FILE
 
 pytestmark = pytest.mark.unit
 
@@ -46,7 +47,8 @@ def test_hands_off_when_the_customer_asks_for_a_person(policy):
 
 def test_empty_kb_and_empty_question(tmp_path):
     with KnowledgeBase.open(tmp_path / "nothing") as kb:
-        assert AnswerPolicy(kb).decide("hello?").reason == "no_knowledge"
+        assert AnswerPolicy(kb).decide("where is my parcel?").reason == "no_knowledge"
+        assert AnswerPolicy(kb).decide("hello?").reason == "small_talk"  # small talk needs no knowledge
         assert AnswerPolicy(kb).decide("   ").reason == "empty_question"
 
 
@@ -92,38 +94,38 @@ def test_thresholds_can_be_overridden(kb_with_guide):
     assert d.passages and d.passages[0].entry_id == "reset-password"  # passages still there for a model
 
 
-def test_calibrates_thresholds_when_there_are_enough_examples(tmp_path):
-    topics = {
-        "shipping": ["shipping", "delivery", "parcel", "courier"],
-        "returns": ["return", "send back", "exchange", "swap"],
-        "sizes": ["size", "fit", "measurements", "too small"],
-        "payment": ["pay", "payment", "invoice", "checkout"],
-        "warranty": ["warranty", "guarantee", "broken", "repair"],
-    }
-    templates = [
-        "how does {} work",
-        "question about {}",
-        "help with {}",
-        "I have a problem with {}",
-        "tell me about {}",
-        "what is your policy on {}",
-        "{} info please",
-        "details on {}",
-        "can you explain {}",
-        "{} question",
-    ]
+def test_the_out_of_scope_line_is_calibrated_on_background_text(tmp_path):
+    """Nothing is trained: the tenant's line is where generic background text scores
+    against its entries, so a knowledge base about a background topic keeps its own
+    questions (those background lines are set aside) and still refuses the rest."""
     with KnowledgeBase.open(tmp_path / "cal") as kb:
         kb.upsert_faq(
             [
-                FaqEntry(
-                    t, f"What about {t}?", f"All about {t}.", tuple(tpl.format(w) for w in words for tpl in templates)
-                )
-                for t, words in topics.items()
+                FaqEntry("pizza", "Which pizzas do you bake?", "Margherita, funghi and four cheeses, 9 to 12 EUR."),
+                FaqEntry("hours", "When is the restaurant open?", "Tuesday to Sunday, 12:00 to 22:00."),
             ]
         )
         router = AnswerPolicy(kb).prepare()
-        assert router.calibration.calibrated and router.calibration.held_out >= 30
-        assert router.calibration.held_out_accuracy > 0.8
+        cal = router.calibration
+        assert cal.calibrated and cal.held_out == len(router.background) < len(BACKGROUND)
+        assert cal.background_pass >= MIN_TOP_SCORE
+        policy = AnswerPolicy(kb)
+        assert policy.decide("do you have a margherita pizza?").citations[0].entry_id == "pizza"
+        assert policy.decide("how do I reset my router password?").handoff
+
+
+def test_example_phrasings_count_like_the_question(tmp_path):
+    with KnowledgeBase.open(tmp_path / "ex") as kb:
+        kb.upsert_faq(
+            [
+                FaqEntry(
+                    "ship", "Do you ship abroad?", "We ship to the EU and Switzerland.", ("can you send it to Zurich",)
+                ),
+                FaqEntry("returns", "How do I return an item?", "Send it back within 30 days."),
+            ]
+        )
+        d = AnswerPolicy(kb).decide("can you send it to Zurich?")
+        assert d.kind == "answer" and d.citations[0].entry_id == "ship" and d.confidence > 0.9
 
 
 def test_faq_without_examples_answers_paraphrases_and_refuses_the_rest(tmp_path):
@@ -142,7 +144,7 @@ def test_faq_without_examples_answers_paraphrases_and_refuses_the_rest(tmp_path)
         kb.upsert_faq([FaqEntry(i, q, f"Answer about {i}.") for i, q in faqs])
         policy = AnswerPolicy(kb)
         router = policy.prepare()
-        assert not router.calibration.calibrated and router.calibration.oos_threshold <= 0.0
+        assert router.calibration.calibrated and router.calibration.background_pass >= MIN_TOP_SCORE
         answered = {
             q: policy.decide(q)
             for q in (

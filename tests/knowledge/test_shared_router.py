@@ -91,7 +91,7 @@ async def test_the_writer_trains_the_router_and_a_worker_that_loads_it_does_not(
     db.close()
     carried = router_mod.router_from_bytes(data, generation)
     assert name == "router" and stamped == generation and carried is not None
-    assert set(carried.classes) == {e.id for e in FAQ} | {"__background__"}
+    assert set(carried.classes) == {e.id for e in FAQ}
 
     monkeypatch.undo()
     TrainingCalls(monkeypatch, forbid=True)

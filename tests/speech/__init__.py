@@ -29,6 +29,8 @@ ENGLISH = (
 )
 CLIP_TEXT = " ".join(ENGLISH)  # the eight sentences as one 26 s recording (concat_wavs)
 GERMAN = "Guten Tag, ich möchte mein Passwort zurücksetzen, weil ich es vergessen habe."
+SPANISH = "Buenos días, quiero cambiar la dirección de entrega de mi pedido."
+FRENCH = "Bonjour, je voudrais changer l'adresse de livraison de ma commande."
 
 # Word error rate bounds for the bundled tiny.en on espeak-ng speech; the measurements behind
 # them are in tests/speech/test_transcriber.py's docstring. A bound is checked over many

@@ -164,6 +164,19 @@ async function scenario() {
   check(/1 line\(s\) rejected/.test(ingestionText), `the bad line is reported: ${ingestionText}`);
   const uploaded = page.locator('[data-entry="e2e-returns"]');
   await uploaded.waitFor();
+  // the tenant tests how the AI answers from its published knowledge base
+  const cases = [
+    '{"turns": ["hello there"], "expect": "reply", "category": "small_talk"}',
+    '{"turns": ["Wie setze ich mein Passwort zurück?"], "expect": "reset-password", "category": "language"}',
+    '{"turns": ["what is the capital of France?"], "expect": "handoff", "category": "out_of_scope"}',
+  ].join("\n");
+  await page.getByLabel("Test conversations").fill(cases);
+  await page.getByRole("button", { name: "Run the test" }).click();
+  const evaluation = page.getByTestId("evaluation-report");
+  await evaluation.waitFor({ timeout: 120_000 });
+  const evaluated = (await evaluation.innerText()).replace(/\s+/g, " ");
+  check(/^3 cases: 100\.0% answered right, 0\.0% answered wrong/.test(evaluated), `evaluation report: ${evaluated}`);
+  check(await evaluation.locator("[data-category]").count() === 3, "one row per category");
   await fullShot(page, "admin-knowledge");
   await uploaded.getByRole("button", { name: "Delete" }).click();
   await uploaded.waitFor({ state: "detached" });

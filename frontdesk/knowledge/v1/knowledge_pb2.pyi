@@ -146,12 +146,16 @@ class SearchResponse(_message.Message):
     def __init__(self, hits: _Optional[_Iterable[_Union[SearchHit, _Mapping]]] = ..., confidence: _Optional[float] = ...) -> None: ...
 
 class EvaluationCase(_message.Message):
-    __slots__ = ("question", "expect")
+    __slots__ = ("question", "expect", "history", "category")
     QUESTION_FIELD_NUMBER: _ClassVar[int]
     EXPECT_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
     question: str
     expect: str
-    def __init__(self, question: _Optional[str] = ..., expect: _Optional[str] = ...) -> None: ...
+    history: _containers.RepeatedScalarFieldContainer[str]
+    category: str
+    def __init__(self, question: _Optional[str] = ..., expect: _Optional[str] = ..., history: _Optional[_Iterable[str]] = ..., category: _Optional[str] = ...) -> None: ...
 
 class RunEvaluationRequest(_message.Message):
     __slots__ = ("entries", "cases")
@@ -161,18 +165,40 @@ class RunEvaluationRequest(_message.Message):
     cases: _containers.RepeatedCompositeFieldContainer[EvaluationCase]
     def __init__(self, entries: _Optional[_Iterable[_Union[FaqEntry, _Mapping]]] = ..., cases: _Optional[_Iterable[_Union[EvaluationCase, _Mapping]]] = ...) -> None: ...
 
+class EvaluationCategory(_message.Message):
+    __slots__ = ("category", "cases", "answered_right", "answered_wrong", "handed_off")
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    CASES_FIELD_NUMBER: _ClassVar[int]
+    ANSWERED_RIGHT_FIELD_NUMBER: _ClassVar[int]
+    ANSWERED_WRONG_FIELD_NUMBER: _ClassVar[int]
+    HANDED_OFF_FIELD_NUMBER: _ClassVar[int]
+    category: str
+    cases: int
+    answered_right: float
+    answered_wrong: float
+    handed_off: float
+    def __init__(self, category: _Optional[str] = ..., cases: _Optional[int] = ..., answered_right: _Optional[float] = ..., answered_wrong: _Optional[float] = ..., handed_off: _Optional[float] = ...) -> None: ...
+
 class EvaluationReport(_message.Message):
-    __slots__ = ("cases", "in_scope_accuracy", "handoff_recall", "handoff_precision", "p50_ms", "p99_ms")
+    __slots__ = ("cases", "in_scope_accuracy", "handoff_recall", "handoff_precision", "p50_ms", "p99_ms", "answered_right", "answered_wrong", "handed_off", "categories")
     CASES_FIELD_NUMBER: _ClassVar[int]
     IN_SCOPE_ACCURACY_FIELD_NUMBER: _ClassVar[int]
     HANDOFF_RECALL_FIELD_NUMBER: _ClassVar[int]
     HANDOFF_PRECISION_FIELD_NUMBER: _ClassVar[int]
     P50_MS_FIELD_NUMBER: _ClassVar[int]
     P99_MS_FIELD_NUMBER: _ClassVar[int]
+    ANSWERED_RIGHT_FIELD_NUMBER: _ClassVar[int]
+    ANSWERED_WRONG_FIELD_NUMBER: _ClassVar[int]
+    HANDED_OFF_FIELD_NUMBER: _ClassVar[int]
+    CATEGORIES_FIELD_NUMBER: _ClassVar[int]
     cases: int
     in_scope_accuracy: float
     handoff_recall: float
     handoff_precision: float
     p50_ms: float
     p99_ms: float
-    def __init__(self, cases: _Optional[int] = ..., in_scope_accuracy: _Optional[float] = ..., handoff_recall: _Optional[float] = ..., handoff_precision: _Optional[float] = ..., p50_ms: _Optional[float] = ..., p99_ms: _Optional[float] = ...) -> None: ...
+    answered_right: float
+    answered_wrong: float
+    handed_off: float
+    categories: _containers.RepeatedCompositeFieldContainer[EvaluationCategory]
+    def __init__(self, cases: _Optional[int] = ..., in_scope_accuracy: _Optional[float] = ..., handoff_recall: _Optional[float] = ..., handoff_precision: _Optional[float] = ..., p50_ms: _Optional[float] = ..., p99_ms: _Optional[float] = ..., answered_right: _Optional[float] = ..., answered_wrong: _Optional[float] = ..., handed_off: _Optional[float] = ..., categories: _Optional[_Iterable[_Union[EvaluationCategory, _Mapping]]] = ...) -> None: ...

@@ -6,6 +6,7 @@ import { useRef, useState, type FormEvent } from "react";
 
 import { api, formatTime } from "../api";
 import { Badge, Button, Card, ErrorBanner, Field, inputClass, Notice, PageHeader, Spinner, Table, Td, useAction, useLoad } from "../components";
+import { EvaluationCard } from "../evaluation";
 import type { IngestionJob, SearchResponse } from "../../gen/frontdesk/knowledge/v1/knowledge_pb";
 
 const PAGE_SIZE = 50;
@@ -63,6 +64,7 @@ export function KnowledgePage() {
         )}
       </Card>
       <SearchCheck />
+      <EvaluationCard />
     </div>
   );
 }

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file frontdesk/knowledge/v1/knowledge.proto.
  */
 export const file_frontdesk_knowledge_v1_knowledge: GenFile = /*@__PURE__*/
-  fileDesc("CiZmcm9udGRlc2sva25vd2xlZGdlL3YxL2tub3dsZWRnZS5wcm90bxIWZnJvbnRkZXNrLmtub3dsZWRnZS52MSJXCghGYXFFbnRyeRIKCgJpZBgBIAEoCRIQCghxdWVzdGlvbhgCIAEoCRIOCgZhbnN3ZXIYAyABKAkSEAoIZXhhbXBsZXMYBCADKAkSCwoDdXJsGAUgASgJInAKBUVudHJ5EgoKAmlkGAEgASgJEgwKBGtpbmQYAiABKAkSDQoFdGl0bGUYAyABKAkSDgoGY2h1bmtzGAQgASgFEi4KCnVwZGF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkwKF1Vwc2VydEZhcUVudHJpZXNSZXF1ZXN0EjEKB2VudHJpZXMYASADKAsyIC5mcm9udGRlc2sua25vd2xlZGdlLnYxLkZhcUVudHJ5IiwKGFVwc2VydEZhcUVudHJpZXNSZXNwb25zZRIQCgh1cHNlcnRlZBgBIAEoBSJJChFJbXBvcnRGaWxlUmVxdWVzdBIQCghmaWxlbmFtZRgBIAEoCRIUCgxjb250ZW50X3R5cGUYAiABKAkSDAoEZGF0YRgDIAEoDCIoCglMaW5lRXJyb3ISDAoEbGluZRgBIAEoBRINCgVlcnJvchgCIAEoCSKIAQoMSW5nZXN0aW9uSm9iEgoKAmlkGAEgASgJEg0KBXN0YXRlGAIgASgJEg0KBXRvdGFsGAMgASgFEgwKBGRvbmUYBCABKAUSMQoGZXJyb3JzGAUgAygLMiEuZnJvbnRkZXNrLmtub3dsZWRnZS52MS5MaW5lRXJyb3ISDQoFZXJyb3IYBiABKAkiKAoWR2V0SW5nZXN0aW9uSm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkiOwoSTGlzdEVudHJpZXNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIl4KE0xpc3RFbnRyaWVzUmVzcG9uc2USLgoHZW50cmllcxgBIAMoCzIdLmZyb250ZGVzay5rbm93bGVkZ2UudjEuRW50cnkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIiAKEkRlbGV0ZUVudHJ5UmVxdWVzdBIKCgJpZBgBIAEoCSIVChNEZWxldGVFbnRyeVJlc3BvbnNlIi0KDVNlYXJjaFJlcXVlc3QSDQoFcXVlcnkYASABKAkSDQoFbGltaXQYAiABKAUiWwoJU2VhcmNoSGl0EhAKCGVudHJ5X2lkGAEgASgJEhAKCGNodW5rX2lkGAIgASgJEg0KBXRpdGxlGAMgASgJEgwKBHRleHQYBCABKAkSDQoFc2NvcmUYBSABKAIiVQoOU2VhcmNoUmVzcG9uc2USLwoEaGl0cxgBIAMoCzIhLmZyb250ZGVzay5rbm93bGVkZ2UudjEuU2VhcmNoSGl0EhIKCmNvbmZpZGVuY2UYAiABKAIiMgoORXZhbHVhdGlvbkNhc2USEAoIcXVlc3Rpb24YASABKAkSDgoGZXhwZWN0GAIgASgJIoABChRSdW5FdmFsdWF0aW9uUmVxdWVzdBIxCgdlbnRyaWVzGAEgAygLMiAuZnJvbnRkZXNrLmtub3dsZWRnZS52MS5GYXFFbnRyeRI1CgVjYXNlcxgCIAMoCzImLmZyb250ZGVzay5rbm93bGVkZ2UudjEuRXZhbHVhdGlvbkNhc2UijwEKEEV2YWx1YXRpb25SZXBvcnQSDQoFY2FzZXMYASABKAUSGQoRaW5fc2NvcGVfYWNjdXJhY3kYAiABKAESFgoOaGFuZG9mZl9yZWNhbGwYAyABKAESGQoRaGFuZG9mZl9wcmVjaXNpb24YBCABKAESDgoGcDUwX21zGAUgASgBEg4KBnA5OV9tcxgGIAEoATLjBQoQS25vd2xlZGdlU2VydmljZRJ1ChBVcHNlcnRGYXFFbnRyaWVzEi8uZnJvbnRkZXNrLmtub3dsZWRnZS52MS5VcHNlcnRGYXFFbnRyaWVzUmVxdWVzdBowLmZyb250ZGVzay5rbm93bGVkZ2UudjEuVXBzZXJ0RmFxRW50cmllc1Jlc3BvbnNlEl0KCkltcG9ydEZpbGUSKS5mcm9udGRlc2sua25vd2xlZGdlLnYxLkltcG9ydEZpbGVSZXF1ZXN0GiQuZnJvbnRkZXNrLmtub3dsZWRnZS52MS5Jbmdlc3Rpb25Kb2ISZwoPR2V0SW5nZXN0aW9uSm9iEi4uZnJvbnRkZXNrLmtub3dsZWRnZS52MS5HZXRJbmdlc3Rpb25Kb2JSZXF1ZXN0GiQuZnJvbnRkZXNrLmtub3dsZWRnZS52MS5Jbmdlc3Rpb25Kb2ISZgoLTGlzdEVudHJpZXMSKi5mcm9udGRlc2sua25vd2xlZGdlLnYxLkxpc3RFbnRyaWVzUmVxdWVzdBorLmZyb250ZGVzay5rbm93bGVkZ2UudjEuTGlzdEVudHJpZXNSZXNwb25zZRJmCgtEZWxldGVFbnRyeRIqLmZyb250ZGVzay5rbm93bGVkZ2UudjEuRGVsZXRlRW50cnlSZXF1ZXN0GisuZnJvbnRkZXNrLmtub3dsZWRnZS52MS5EZWxldGVFbnRyeVJlc3BvbnNlElcKBlNlYXJjaBIlLmZyb250ZGVzay5rbm93bGVkZ2UudjEuU2VhcmNoUmVxdWVzdBomLmZyb250ZGVzay5rbm93bGVkZ2UudjEuU2VhcmNoUmVzcG9uc2USZwoNUnVuRXZhbHVhdGlvbhIsLmZyb250ZGVzay5rbm93bGVkZ2UudjEuUnVuRXZhbHVhdGlvblJlcXVlc3QaKC5mcm9udGRlc2sua25vd2xlZGdlLnYxLkV2YWx1YXRpb25SZXBvcnRiBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("CiZmcm9udGRlc2sva25vd2xlZGdlL3YxL2tub3dsZWRnZS5wcm90bxIWZnJvbnRkZXNrLmtub3dsZWRnZS52MSJXCghGYXFFbnRyeRIKCgJpZBgBIAEoCRIQCghxdWVzdGlvbhgCIAEoCRIOCgZhbnN3ZXIYAyABKAkSEAoIZXhhbXBsZXMYBCADKAkSCwoDdXJsGAUgASgJInAKBUVudHJ5EgoKAmlkGAEgASgJEgwKBGtpbmQYAiABKAkSDQoFdGl0bGUYAyABKAkSDgoGY2h1bmtzGAQgASgFEi4KCnVwZGF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkwKF1Vwc2VydEZhcUVudHJpZXNSZXF1ZXN0EjEKB2VudHJpZXMYASADKAsyIC5mcm9udGRlc2sua25vd2xlZGdlLnYxLkZhcUVudHJ5IiwKGFVwc2VydEZhcUVudHJpZXNSZXNwb25zZRIQCgh1cHNlcnRlZBgBIAEoBSJJChFJbXBvcnRGaWxlUmVxdWVzdBIQCghmaWxlbmFtZRgBIAEoCRIUCgxjb250ZW50X3R5cGUYAiABKAkSDAoEZGF0YRgDIAEoDCIoCglMaW5lRXJyb3ISDAoEbGluZRgBIAEoBRINCgVlcnJvchgCIAEoCSKIAQoMSW5nZXN0aW9uSm9iEgoKAmlkGAEgASgJEg0KBXN0YXRlGAIgASgJEg0KBXRvdGFsGAMgASgFEgwKBGRvbmUYBCABKAUSMQoGZXJyb3JzGAUgAygLMiEuZnJvbnRkZXNrLmtub3dsZWRnZS52MS5MaW5lRXJyb3ISDQoFZXJyb3IYBiABKAkiKAoWR2V0SW5nZXN0aW9uSm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkiOwoSTGlzdEVudHJpZXNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIl4KE0xpc3RFbnRyaWVzUmVzcG9uc2USLgoHZW50cmllcxgBIAMoCzIdLmZyb250ZGVzay5rbm93bGVkZ2UudjEuRW50cnkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIiAKEkRlbGV0ZUVudHJ5UmVxdWVzdBIKCgJpZBgBIAEoCSIVChNEZWxldGVFbnRyeVJlc3BvbnNlIi0KDVNlYXJjaFJlcXVlc3QSDQoFcXVlcnkYASABKAkSDQoFbGltaXQYAiABKAUiWwoJU2VhcmNoSGl0EhAKCGVudHJ5X2lkGAEgASgJEhAKCGNodW5rX2lkGAIgASgJEg0KBXRpdGxlGAMgASgJEgwKBHRleHQYBCABKAkSDQoFc2NvcmUYBSABKAIiVQoOU2VhcmNoUmVzcG9uc2USLwoEaGl0cxgBIAMoCzIhLmZyb250ZGVzay5rbm93bGVkZ2UudjEuU2VhcmNoSGl0EhIKCmNvbmZpZGVuY2UYAiABKAIiVQoORXZhbHVhdGlvbkNhc2USEAoIcXVlc3Rpb24YASABKAkSDgoGZXhwZWN0GAIgASgJEg8KB2hpc3RvcnkYAyADKAkSEAoIY2F0ZWdvcnkYBCABKAkigAEKFFJ1bkV2YWx1YXRpb25SZXF1ZXN0EjEKB2VudHJpZXMYASADKAsyIC5mcm9udGRlc2sua25vd2xlZGdlLnYxLkZhcUVudHJ5EjUKBWNhc2VzGAIgAygLMiYuZnJvbnRkZXNrLmtub3dsZWRnZS52MS5FdmFsdWF0aW9uQ2FzZSJ5ChJFdmFsdWF0aW9uQ2F0ZWdvcnkSEAoIY2F0ZWdvcnkYASABKAkSDQoFY2FzZXMYAiABKAUSFgoOYW5zd2VyZWRfcmlnaHQYAyABKAESFgoOYW5zd2VyZWRfd3JvbmcYBCABKAESEgoKaGFuZGVkX29mZhgFIAEoASKTAgoQRXZhbHVhdGlvblJlcG9ydBINCgVjYXNlcxgBIAEoBRIZChFpbl9zY29wZV9hY2N1cmFjeRgCIAEoARIWCg5oYW5kb2ZmX3JlY2FsbBgDIAEoARIZChFoYW5kb2ZmX3ByZWNpc2lvbhgEIAEoARIOCgZwNTBfbXMYBSABKAESDgoGcDk5X21zGAYgASgBEhYKDmFuc3dlcmVkX3JpZ2h0GAcgASgBEhYKDmFuc3dlcmVkX3dyb25nGAggASgBEhIKCmhhbmRlZF9vZmYYCSABKAESPgoKY2F0ZWdvcmllcxgKIAMoCzIqLmZyb250ZGVzay5rbm93bGVkZ2UudjEuRXZhbHVhdGlvbkNhdGVnb3J5MuMFChBLbm93bGVkZ2VTZXJ2aWNlEnUKEFVwc2VydEZhcUVudHJpZXMSLy5mcm9udGRlc2sua25vd2xlZGdlLnYxLlVwc2VydEZhcUVudHJpZXNSZXF1ZXN0GjAuZnJvbnRkZXNrLmtub3dsZWRnZS52MS5VcHNlcnRGYXFFbnRyaWVzUmVzcG9uc2USXQoKSW1wb3J0RmlsZRIpLmZyb250ZGVzay5rbm93bGVkZ2UudjEuSW1wb3J0RmlsZVJlcXVlc3QaJC5mcm9udGRlc2sua25vd2xlZGdlLnYxLkluZ2VzdGlvbkpvYhJnCg9HZXRJbmdlc3Rpb25Kb2ISLi5mcm9udGRlc2sua25vd2xlZGdlLnYxLkdldEluZ2VzdGlvbkpvYlJlcXVlc3QaJC5mcm9udGRlc2sua25vd2xlZGdlLnYxLkluZ2VzdGlvbkpvYhJmCgtMaXN0RW50cmllcxIqLmZyb250ZGVzay5rbm93bGVkZ2UudjEuTGlzdEVudHJpZXNSZXF1ZXN0GisuZnJvbnRkZXNrLmtub3dsZWRnZS52MS5MaXN0RW50cmllc1Jlc3BvbnNlEmYKC0RlbGV0ZUVudHJ5EiouZnJvbnRkZXNrLmtub3dsZWRnZS52MS5EZWxldGVFbnRyeVJlcXVlc3QaKy5mcm9udGRlc2sua25vd2xlZGdlLnYxLkRlbGV0ZUVudHJ5UmVzcG9uc2USVwoGU2VhcmNoEiUuZnJvbnRkZXNrLmtub3dsZWRnZS52MS5TZWFyY2hSZXF1ZXN0GiYuZnJvbnRkZXNrLmtub3dsZWRnZS52MS5TZWFyY2hSZXNwb25zZRJnCg1SdW5FdmFsdWF0aW9uEiwuZnJvbnRkZXNrLmtub3dsZWRnZS52MS5SdW5FdmFsdWF0aW9uUmVxdWVzdBooLmZyb250ZGVzay5rbm93bGVkZ2UudjEuRXZhbHVhdGlvblJlcG9ydGIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message frontdesk.knowledge.v1.FaqEntry
@@ -402,16 +402,32 @@ export const SearchResponseSchema: GenMessage<SearchResponse> = /*@__PURE__*/
  */
 export type EvaluationCase = Message<"frontdesk.knowledge.v1.EvaluationCase"> & {
   /**
+   * the customer's (last) message
+   *
    * @generated from field: string question = 1;
    */
   question: string;
 
   /**
-   * expected entry id; empty = must hand off
+   * expected entry id; empty or "handoff" = must hand off; "reply" = a small-talk reply
    *
    * @generated from field: string expect = 2;
    */
   expect: string;
+
+  /**
+   * the customer's earlier messages, oldest first (a multi-turn case)
+   *
+   * @generated from field: repeated string history = 3;
+   */
+  history: string[];
+
+  /**
+   * optional: results are also reported per category
+   *
+   * @generated from field: string category = 4;
+   */
+  category: string;
 };
 
 /**
@@ -426,6 +442,8 @@ export const EvaluationCaseSchema: GenMessage<EvaluationCase> = /*@__PURE__*/
  */
 export type RunEvaluationRequest = Message<"frontdesk.knowledge.v1.RunEvaluationRequest"> & {
   /**
+   * the knowledge to evaluate; empty = the tenant's own knowledge base
+   *
    * @generated from field: repeated frontdesk.knowledge.v1.FaqEntry entries = 1;
    */
   entries: FaqEntry[];
@@ -442,6 +460,45 @@ export type RunEvaluationRequest = Message<"frontdesk.knowledge.v1.RunEvaluation
  */
 export const RunEvaluationRequestSchema: GenMessage<RunEvaluationRequest> = /*@__PURE__*/
   messageDesc(file_frontdesk_knowledge_v1_knowledge, 16);
+
+/**
+ * @generated from message frontdesk.knowledge.v1.EvaluationCategory
+ */
+export type EvaluationCategory = Message<"frontdesk.knowledge.v1.EvaluationCategory"> & {
+  /**
+   * @generated from field: string category = 1;
+   */
+  category: string;
+
+  /**
+   * @generated from field: int32 cases = 2;
+   */
+  cases: number;
+
+  /**
+   * shares of the category's cases
+   *
+   * @generated from field: double answered_right = 3;
+   */
+  answeredRight: number;
+
+  /**
+   * @generated from field: double answered_wrong = 4;
+   */
+  answeredWrong: number;
+
+  /**
+   * @generated from field: double handed_off = 5;
+   */
+  handedOff: number;
+};
+
+/**
+ * Describes the message frontdesk.knowledge.v1.EvaluationCategory.
+ * Use `create(EvaluationCategorySchema)` to create a new message.
+ */
+export const EvaluationCategorySchema: GenMessage<EvaluationCategory> = /*@__PURE__*/
+  messageDesc(file_frontdesk_knowledge_v1_knowledge, 17);
 
 /**
  * @generated from message frontdesk.knowledge.v1.EvaluationReport
@@ -476,6 +533,32 @@ export type EvaluationReport = Message<"frontdesk.knowledge.v1.EvaluationReport"
    * @generated from field: double p99_ms = 6;
    */
   p99Ms: number;
+
+  /**
+   * share of all cases answered as expected (entry, reply or handoff)
+   *
+   * @generated from field: double answered_right = 7;
+   */
+  answeredRight: number;
+
+  /**
+   * share answered from another entry, or answered where a handoff was expected
+   *
+   * @generated from field: double answered_wrong = 8;
+   */
+  answeredWrong: number;
+
+  /**
+   * share handed to a person where an answer was expected
+   *
+   * @generated from field: double handed_off = 9;
+   */
+  handedOff: number;
+
+  /**
+   * @generated from field: repeated frontdesk.knowledge.v1.EvaluationCategory categories = 10;
+   */
+  categories: EvaluationCategory[];
 };
 
 /**
@@ -483,7 +566,7 @@ export type EvaluationReport = Message<"frontdesk.knowledge.v1.EvaluationReport"
  * Use `create(EvaluationReportSchema)` to create a new message.
  */
 export const EvaluationReportSchema: GenMessage<EvaluationReport> = /*@__PURE__*/
-  messageDesc(file_frontdesk_knowledge_v1_knowledge, 17);
+  messageDesc(file_frontdesk_knowledge_v1_knowledge, 18);
 
 /**
  * @generated from service frontdesk.knowledge.v1.KnowledgeService
