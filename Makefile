@@ -17,7 +17,7 @@ LLAMA_VERSION := 0.3.36
 LLAMA_CMAKE   := -DGGML_NATIVE=OFF $(if $(filter x86_64,$(shell uname -m)),-DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON)
 LLAMA_WHEELS  := $(HOME)/.cache/frontdesk/wheels/llama-cpp-python-$(LLAMA_VERSION)-$(shell echo '$(LLAMA_CMAKE)' | cksum | cut -d' ' -f1)
 
-.PHONY: install web lint-deps pages screenshots system run test check static unit bench protos check-protos clean
+.PHONY: install web lint-deps pages screenshots system run test check static unit bench fuzz protos check-protos clean
 
 install: $(STAMP)
 
@@ -91,6 +91,10 @@ test: static pages system check-protos
 # the browser tests, writing docs/screenshots/*.png
 screenshots: install pages
 	FRONTDESK_UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/web -q
+
+# the fuzz suite with many more generated requests per RPC than make test runs (minutes)
+fuzz: install system
+	FRONTDESK_FUZZ_EXAMPLES=$${FRONTDESK_FUZZ_EXAMPLES:-400} $(BIN)/python -m pytest -q tests/fuzz -p no:cacheprovider
 
 bench: install
 	$(BIN)/python loadtest/bench.py

@@ -21,11 +21,19 @@ def _today() -> date:
     return datetime.now(UTC).date()
 
 
+# the days analytics can hold: no events exist before the product, and day arithmetic
+# (a default range of 29 days before to_day) must stay inside Python's dates
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(9998, 12, 31)
+
+
 def _day(text: str, name: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise InvalidArgument(f"range.{name} must be a day as YYYY-MM-DD, got {text[:40]!r}") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise InvalidArgument(f"range.{name} must be between {FIRST_DAY} and {LAST_DAY}, got {day}")
+    return day
 
 
 def parse_range(r: pb.DateRange, today: date, max_days: int = MAX_DAYS) -> tuple[date, date]:

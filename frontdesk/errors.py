@@ -75,7 +75,7 @@ async def _pass_through(context, err: grpc.aio.AioRpcError):
     ours = any(key == OUR_ERROR for key, _ in trailers)
     if ours:
         context.set_trailing_metadata(tuple((k, v) for k, v in trailers if k in (OUR_ERROR, "retry-after")))
-        await context.abort(err.code(), err.details())
+        await context.abort(err.code(), status_text(err.details() or ""))
     log.warning("downstream.failed", code=err.code().name, details=err.details())
     await context.abort(
         err.code() if err.code() in _TRANSPORT_MESSAGES else grpc.StatusCode.INTERNAL,
@@ -90,10 +90,20 @@ def _request_id(context) -> str:
     return uuid.uuid4().hex[:12]
 
 
+# a status message travels in a trailer (16 KB at most, shared with the others): a message
+# that quotes the caller's input is cut, and control characters are dropped
+MAX_STATUS_MESSAGE = 500
+
+
+def status_text(message: str) -> str:
+    text = "".join(c if c.isprintable() else " " for c in message)
+    return text if len(text) <= MAX_STATUS_MESSAGE else text[: MAX_STATUS_MESSAGE - 1] + "…"
+
+
 async def _abort(context, err: Exception):
     if isinstance(err, ServiceError):
         context.set_trailing_metadata((*err.trailers, (OUR_ERROR, "1")))
-        await context.abort(err.code, err.message)
+        await context.abort(err.code, status_text(err.message))
     if isinstance(err, StoreUnavailable):
         log.warning("store.unavailable", error=str(err))
         await context.abort(

@@ -55,11 +55,13 @@ class Server:
 
     def __init__(self, service_names: Iterable[str], interceptors: Sequence[grpc.aio.ServerInterceptor] = ()):
         from frontdesk import tracing
+        from frontdesk.decoding import DecodingInterceptor
         from frontdesk.metrics import MetricsInterceptor
 
+        # DecodingInterceptor last (innermost): it wraps the handler our servicer code runs in
         self.grpc = grpc.aio.server(
             options=SERVER_OPTIONS,
-            interceptors=[*tracing.server_interceptors(), MetricsInterceptor(), *interceptors],
+            interceptors=[*tracing.server_interceptors(), MetricsInterceptor(), *interceptors, DecodingInterceptor()],
         )
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc)

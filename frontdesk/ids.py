@@ -10,7 +10,7 @@ import threading
 import time
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
-_ID_RE = re.compile(r"^[a-z]{1,3}_[0-9a-hjkmnp-tv-z]{26}$")
+_ID_RE = re.compile(r"[a-z]{1,3}_[0-9a-hjkmnp-tv-z]{26}")
 
 KINDS = {
     "tenant": "t",
@@ -64,7 +64,7 @@ def _decode(value: str) -> tuple[int, int]:
 
 
 def is_id(value: str, kind: str) -> bool:
-    return bool(_ID_RE.match(value)) and value.split("_", 1)[0] == KINDS[kind]
+    return bool(isinstance(value, str) and _ID_RE.fullmatch(value)) and value.split("_", 1)[0] == KINDS[kind]
 
 
 def id_time_ms(value: str) -> int:

@@ -28,8 +28,8 @@ from gateway.auth import origin_allowed
 
 log = logs.get("gateway.accounts")
 
-_SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$")
-_EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
+_SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]\Z")
+_EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\Z")
 LOGIN_FAILED = "email or password is not correct"
 
 

@@ -132,8 +132,8 @@ _NOT_FORWARDED_BACK = frozenset(
         "server",
     }
 )
-_METADATA_KEY = re.compile(r"^[0-9a-z_.\-]{1,128}$")
-_ASCII_VALUE = re.compile(r"^[\x20-\x7e]*$")
+_METADATA_KEY = re.compile(r"^[0-9a-z_.\-]{1,128}\Z")
+_ASCII_VALUE = re.compile(r"^[\x20-\x7e]*\Z")
 
 # CORS: what a gRPC-web client sends and must be allowed to read
 CORS_ALLOW_HEADERS = (
@@ -156,9 +156,9 @@ CORS_EXPOSE_HEADERS = (
 )
 CORS_MAX_AGE_S = 7200  # the most Chromium honours
 
-_TIMEOUT = re.compile(r"^(\d{1,8})([HMSmun])$")
+_TIMEOUT = re.compile(r"^(\d{1,8})([HMSmun])\Z")
 _TIMEOUT_UNITS = {"H": 3600.0, "M": 60.0, "S": 1.0, "m": 1e-3, "u": 1e-6, "n": 1e-9}
-_PATH = re.compile(r"^/([A-Za-z_][A-Za-z0-9_.]*)/([A-Za-z_][A-Za-z0-9_]*)$")
+_PATH = re.compile(r"^/([A-Za-z_][A-Za-z0-9_.]*)/([A-Za-z_][A-Za-z0-9_]*)\Z")
 
 # a request body holds one message of at most the channel's limit (32 MiB), base64 in text mode
 MAX_REQUEST_BYTES = 45 * 1024 * 1024

@@ -27,6 +27,22 @@ class OutboxEntry:
     created_ms: int
 
 
+# a conversation page token: "<updated ms>:<conversation id>" (both stores)
+_TOKEN_MS_MAX = 2**53  # milliseconds: far past any real time, and exact in every store and language
+
+
+def split_conversation_token(token: str) -> tuple[int, str]:
+    """(updated ms, conversation id) of a list_conversations page token; ValueError (a
+    caller's mistake) for anything a store did not hand out."""
+    ms, _, cid = token.partition(":")
+    if not ms.isdigit() or len(ms) > 16 or len(cid) > 64:
+        raise ValueError("page_token is not valid")
+    value = int(ms)
+    if value >= _TOKEN_MS_MAX:
+        raise ValueError("page_token is not valid")
+    return value, cid
+
+
 class LogStore(abc.ABC):
     """Conversations, messages and feedback of every tenant."""
 

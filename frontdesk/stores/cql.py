@@ -115,6 +115,7 @@ from frontdesk.stores.base import (
     TenantRecord,
     ToolCallEntry,
     ToolRecord,
+    split_conversation_token,
 )
 
 __all__ = ["CqlAccountStore", "CqlLogStore", "CqlSession"]
@@ -135,8 +136,8 @@ _UNAVAILABLE = (
     OverloadedErrorMessage,
     IsBootstrappingErrorMessage,
 )
-_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,47}$")
-_OPTION = re.compile(r"^[A-Za-z0-9_.\-]+$")
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,47}\Z")
+_OPTION = re.compile(r"^[A-Za-z0-9_.\-]+\Z")
 
 
 def _now_ms() -> int:
@@ -622,12 +623,7 @@ def _conversation(row: dict) -> common.Conversation:
     )
 
 
-def _split_token(token: str) -> tuple[int, str]:
-    ms, _, cid = token.partition(":")
-    try:
-        return int(ms), cid
-    except ValueError:
-        raise ValueError("page_token is not valid") from None
+_split_token = split_conversation_token
 
 
 def _scopes(visitor_id: str, status: int) -> list[str]:

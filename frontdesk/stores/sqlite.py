@@ -28,6 +28,7 @@ from frontdesk.stores.base import (
     TenantRecord,
     ToolCallEntry,
     ToolRecord,
+    split_conversation_token,
 )
 
 
@@ -167,12 +168,7 @@ def _conversation(row) -> common.Conversation:
     )
 
 
-def _split_token(token: str) -> tuple[int, str]:
-    ms, _, cid = token.partition(":")
-    try:
-        return int(ms), cid
-    except ValueError:
-        raise ValueError("page_token is not valid") from None
+_split_token = split_conversation_token
 
 
 class SqliteLogStore(LogStore):

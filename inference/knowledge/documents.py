@@ -25,7 +25,7 @@ MAX_EXAMPLES = 1000  # per FAQ entry
 CHUNK_WORDS = 160  # target chunk size (words)
 CHUNK_OVERLAP_WORDS = 30  # carried into the next chunk when a section is split
 
-_ID_RE = re.compile(r"^[^\s\x00-\x1f\x7f#]+$")
+_ID_RE = re.compile(r"^[^\s\x00-\x1f\x7f#]+\Z")
 
 
 class KnowledgeError(ValueError):
