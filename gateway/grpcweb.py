@@ -162,6 +162,10 @@ _PATH = re.compile(r"^/([A-Za-z_][A-Za-z0-9_.]*)/([A-Za-z_][A-Za-z0-9_]*)\Z")
 
 # a request body holds one message of at most the channel's limit (32 MiB), base64 in text mode
 MAX_REQUEST_BYTES = 45 * 1024 * 1024
+BODY_READ_TIMEOUT_S = 30.0
+# an idle connection (and one that never finishes its request line and headers) is closed
+# after this; aiohttp's default is 75 s
+KEEPALIVE_TIMEOUT_S = 15.0
 
 # content types of the files a built web app consists of (mimetypes differs between systems)
 CONTENT_TYPES = {
@@ -386,6 +390,8 @@ class GrpcWebServer:
         self._closing = False
         self.host = ""
         self.port = 0
+        self.body_timeout_s = BODY_READ_TIMEOUT_S
+        self.keepalive_timeout_s = KEEPALIVE_TIMEOUT_S
 
     # -- lifecycle --
 
@@ -395,7 +401,15 @@ class GrpcWebServer:
         app.router.add_route("*", "/{tail:.*}", self._dispatch)
         app.on_response_prepare.append(_server_header)
         # handler_cancellation: a client that disconnects cancels its handler, and so its upstream call
-        self._runner = web.AppRunner(app, handler_cancellation=True, access_log=None, shutdown_timeout=5.0)
+        self._runner = web.AppRunner(
+            app,
+            handler_cancellation=True,
+            access_log=None,
+            shutdown_timeout=5.0,
+            keepalive_timeout=self.keepalive_timeout_s,
+            max_line_size=8190,
+            max_field_size=8190,
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port, reuse_address=True)
         try:
@@ -527,11 +541,20 @@ class GrpcWebServer:
                 f"{path} is a {kind.replace('_', '-')} method, which gRPC-web cannot carry; call it over native gRPC",
             )
         try:
-            body = await request.read()
+            # a body that trickles in (or never comes: 40 MiB announced, 2 bytes sent) must
+            # not hold a connection and a handler for ever
+            body = await asyncio.wait_for(request.read(), self.body_timeout_s)
             if text:
                 body = decode_text(body)
             message = parse_request_body(body)
             timeout = parse_timeout(request.headers.get("grpc-timeout"))
+        except TimeoutError:
+            return self._status_only(
+                headers,
+                text,
+                grpc.StatusCode.DEADLINE_EXCEEDED,
+                f"the request body did not arrive within {self.body_timeout_s:g} s",
+            )
         except web.HTTPRequestEntityTooLarge:
             return self._status_only(
                 headers, text, grpc.StatusCode.RESOURCE_EXHAUSTED, f"request larger than {MAX_REQUEST_BYTES} bytes"
@@ -640,7 +663,7 @@ class GrpcWebServer:
     async def _static(self, request: web.Request) -> web.StreamResponse:
         if self.static_dir is None:
             if request.path in ("/", "/index.html"):
-                return web.Response(text=_NO_PAGES, content_type="text/html", headers=_STATIC_HEADERS)
+                return web.Response(text=_NO_PAGES, content_type="text/html", headers=page_headers(request.path))
             return _not_found_page(request.path)
         parts = [p for p in request.path.split("/") if p]
         if any(p in (".", "..") or p.startswith(".") or "\\" in p or "\x00" in p for p in parts):
@@ -667,7 +690,8 @@ class GrpcWebServer:
             return _not_found_page(request.path)
         ctype = CONTENT_TYPES.get(target.suffix.lower(), "application/octet-stream")
         cache = "no-cache" if target.suffix.lower() in (".html", ".htm") else "public, max-age=3600"
-        return web.FileResponse(target, headers={**_STATIC_HEADERS, "Content-Type": ctype, "Cache-Control": cache})
+        headers = page_headers(request.path) if ctype.startswith("text/html") else dict(_STATIC_HEADERS)
+        return web.FileResponse(target, headers={**headers, "Content-Type": ctype, "Cache-Control": cache})
 
 
 def _task_cancelled() -> bool:
@@ -705,7 +729,29 @@ async def _server_header(request: web.Request, response: web.StreamResponse) -> 
     response.headers[hdrs.SERVER] = "frontdesk"
 
 
-_STATIC_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "strict-origin-when-cross-origin"}
+_STATIC_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+    "X-Frame-Options": "DENY",  # older browsers; frame-ancestors below for the rest
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+# The admin panel: our own scripts only, gRPC-web to this origin only, never in a frame
+# (clickjacking). Styles may be inline (React style attributes); nothing else is.
+ADMIN_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+# Every other page (the demo shop page writes the widget's tag with a small inline script;
+# it stands for a tenant's own site, which sets its own policy)
+PAGE_CSP = "object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
+
+
+def page_headers(path: str) -> dict[str, str]:
+    csp = ADMIN_CSP if path == "/admin" or path.startswith("/admin/") else PAGE_CSP
+    return {**_STATIC_HEADERS, "Content-Security-Policy": csp}
+
+
 _NO_PAGES = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>frontdesk</title></head>
 <body><h1>frontdesk</h1>

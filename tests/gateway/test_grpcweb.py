@@ -726,3 +726,61 @@ def test_trailers_and_timeouts():
     for bad in ("1.5S", "123456789S", "10", "S"):
         with pytest.raises(grpcweb.ProtocolError):
             grpcweb.parse_timeout(bad)
+
+
+# -- the HTTP edge: page headers, slow and oversized requests ------------------------------------
+
+
+async def test_pages_carry_a_content_security_policy_and_refuse_frames(mesh, dist, http):
+    (dist / "admin").mkdir()
+    (dist / "admin" / "index.html").write_text("<!doctype html><title>admin</title>")
+    server = await start_grpc_web(fd_settings.load(env={}), mesh.gateway, dist, host="127.0.0.1", port=0)
+    try:
+        async with http.get(server.url + "/admin/conversations") as r:
+            csp = r.headers["content-security-policy"]
+            assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp and "'unsafe-eval'" not in csp
+            assert r.headers["x-frame-options"] == "DENY" and r.headers["x-content-type-options"] == "nosniff"
+            assert r.headers["referrer-policy"] == "strict-origin-when-cross-origin"
+        async with http.get(server.url + "/") as r:
+            assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+        async with http.get(server.url + "/assets/app.js") as r:
+            assert r.headers["x-content-type-options"] == "nosniff"
+    finally:
+        await server.stop()
+
+
+async def _raw(port: int, data: bytes, wait_s: float) -> tuple[bytes, float]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(data)
+    await writer.drain()
+    started = time.monotonic()
+    try:
+        got = await asyncio.wait_for(reader.read(4096), wait_s)
+    except TimeoutError:
+        got = b"<still open>"
+    writer.close()
+    return got, time.monotonic() - started
+
+
+async def test_slow_headers_and_a_body_that_never_comes_do_not_hold_the_connection(mesh):
+    server = GrpcWebServer(mesh.gateway, None)
+    server.keepalive_timeout_s = 1.0  # 15 s in production
+    server.body_timeout_s = 1.0  # 30 s in production
+    await server.start("127.0.0.1", 0)
+    try:
+        got, _ = await _raw(server.port, b"GET / HTTP/1.1\r\nHost: x\r\n", wait_s=10)
+        assert got == b"", got  # closed: the headers never ended
+        announced = (
+            b"POST /frontdesk.auth.v1.AuthService/WhoAmI HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/grpc-web+proto\r\nContent-Length: 41943040\r\n\r\nab"
+        )
+        got, _ = await _raw(server.port, announced, wait_s=10)
+        assert b"grpc-status: 4" in got.lower() or b"grpc-status:4" in got.lower(), got  # DEADLINE_EXCEEDED
+        too_big = (
+            b"POST /frontdesk.auth.v1.AuthService/WhoAmI HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/grpc-web+proto\r\nContent-Length: 99999999999\r\n\r\n"
+        )
+        got, _ = await _raw(server.port, too_big, wait_s=10)
+        assert got.startswith(b"HTTP/1.1 ") and b"<still open>" not in got, got
+    finally:
+        await server.stop()
