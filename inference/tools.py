@@ -46,8 +46,10 @@ import asyncio
 import hashlib
 import hmac
 import inspect
+import ipaddress
 import json
 import re
+import socket
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -459,6 +461,62 @@ class Allowlist:
     def permits(self, url: httpx.URL) -> bool:
         return any(rule.matches(url) for rule in self._rules)
 
+    def names_exactly(self, url: httpx.URL) -> bool:
+        """Whether a URL-prefix entry covers ``url``: the operator wrote this very endpoint
+        down, so it may be on a private network. A host pattern never admits one."""
+        return any(isinstance(rule, _Prefix) and rule.matches(url) for rule in self._rules)
+
+
+class UnsafeAddress(Exception):
+    """The tool's host resolves to an address a tenant tool may not reach."""
+
+
+def _is_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    # not global: loopback, private, link-local (the cloud metadata 169.254.169.254),
+    # carrier-grade NAT, multicast, reserved, unspecified
+    return ip.is_global and not ip.is_multicast
+
+
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+
+
+async def _resolve(host: str, port: int) -> list[str]:
+    loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+async def pin_address(request: httpx.Request, allowlist: Allowlist, resolver: Resolver = _resolve) -> httpx.Request:
+    """The request sent to a checked address: the host is resolved now (on every call, so a
+    DNS change cannot slip a private address in between check and use), every address must
+    be public unless a URL-prefix allowlist entry names the endpoint, and the connection
+    goes to the checked address (the Host header and TLS name stay the host's)."""
+    url = request.url
+    host = url.host
+    try:
+        literal = [str(ipaddress.ip_address(host))]
+    except ValueError:
+        literal = []
+    addresses = literal or await resolver(host, _port(url))
+    if not addresses:
+        raise UnsafeAddress(f"{host} does not resolve")
+    if not allowlist.names_exactly(url):
+        private = [a for a in addresses if not _is_public(a)]
+        if private:
+            raise UnsafeAddress(f"{host} resolves to a non-public address ({private[0]})")
+    if literal:
+        return request
+    pinned = url.copy_with(host=addresses[0])
+    headers = httpx.Headers(request.headers)
+    headers["Host"] = url.netloc.decode("ascii")
+    extensions = dict(request.extensions)
+    if url.scheme == "https":
+        extensions["sni_hostname"] = host  # the certificate is checked for the name, not the address
+    return httpx.Request(request.method, pinned, headers=headers, content=request.content, extensions=extensions)
+
     def __repr__(self) -> str:
         return f"Allowlist({list(self.entries)!r})"
 
@@ -507,6 +565,7 @@ class HttpTool(_SchemaTool):
         secret: bytes | str | None = None,
         client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        resolver: Resolver | None = None,
     ):
         _check_name(name)
         if name in BUILTIN_NAMES:
@@ -542,6 +601,8 @@ class HttpTool(_SchemaTool):
         self._parsed_url = parsed
         self._secret = secret.encode() if isinstance(secret, str) else (secret or b"")
         self._client, self._transport = client, transport
+        self._allowlist = allowlist
+        self._resolver = resolver or _resolve
 
     @property
     def has_secret(self) -> bool:
@@ -615,6 +676,13 @@ class HttpTool(_SchemaTool):
 
     async def _exchange(self, client: httpx.AsyncClient, ctx: ToolContext, arguments: JsonDict) -> ToolResult:
         request = self._build(client, ctx, arguments)
+        try:
+            request = await pin_address(request, self._allowlist, self._resolver)
+        except UnsafeAddress as err:
+            log.warning("tool.unsafe_address", tool=self.name, tenant=ctx.tenant_id, error=str(err))
+            return ToolResult.failure(f"the tool {self.name} is not reachable from here: {err}")
+        except OSError:
+            return ToolResult.failure(f"the tool {self.name} could not be reached (its host does not resolve)")
         response = await client.send(request, stream=True, follow_redirects=False)
         try:
             status = response.status_code
