@@ -232,6 +232,14 @@ def _is_stale_connection(exc: BaseException) -> bool:
     return type(cause).__name__ in _STALE_CONNECTION_ERRORS
 
 
+async def _prepend(first: Any, rest: Any) -> AsyncIterator[Any]:
+    """``first`` (unless ``None``) and then what is left of the stream ``rest``."""
+    if first is not None:
+        yield first
+    async for item in rest:
+        yield item
+
+
 # --------------------------------------------------------------------------- backend
 
 
@@ -391,6 +399,46 @@ class OpenAICompatBackend(Backend):
                 raise self.map_error(exc) from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
+    async def _first_chunk(self, params: dict[str, Any]) -> tuple[Any, Any]:
+        """Open a stream and read its first chunk (``None`` for an empty stream).
+
+        The response headers can arrive on a pooled connection that the server then
+        drops before the body (llama-cpp-python's server after an aborted stream):
+        nothing has reached the caller yet, so that is retried once on a fresh
+        connection like a stale connection in :meth:`_create`.
+        """
+        import openai
+
+        for attempt in (1, 2):
+            chunks = await self._create(stream=True, **params)
+            try:
+                return chunks, await chunks.__anext__()
+            except StopAsyncIteration:
+                return chunks, None
+            except Exception as exc:
+                await chunks.close()
+                # While the body is read the transport's own error (httpx's
+                # RemoteProtocolError) surfaces unwrapped; during the request openai
+                # wraps it in APIConnectionError.
+                stale = type(exc).__name__ in _STALE_CONNECTION_ERRORS or (
+                    isinstance(exc, openai.APIConnectionError)
+                    and not isinstance(exc, openai.APITimeoutError)
+                    and _is_stale_connection(exc)
+                )
+                if attempt == 1 and stale:
+                    self.stale_connection_retries += 1
+                    log.debug("openai_compat.stale_stream_retry base_url=%s", self.display_url)
+                    continue
+                if isinstance(exc, openai.OpenAIError):
+                    raise self.map_error(exc) from exc
+                if stale:
+                    raise BackendError(
+                        f"{self.name} backend ({self.display_url}): the connection dropped before the reply began",
+                        retryable=True,
+                    ) from exc
+                raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
     def stream(self, request: GenerationRequest) -> AsyncIterator[Delta]:
         return self._open_stream(request, StreamStats())
 
@@ -400,13 +448,13 @@ class OpenAICompatBackend(Backend):
         params = self._params(request)
         if self.include_usage:
             params["stream_options"] = {"include_usage": True}
-        chunks = await self._create(stream=True, **params)
+        chunks, first = await self._first_chunk(params)
         got_chunk = False
         got_text = False
         finish_reason: str | None = None
         try:
             try:
-                async for chunk in chunks:
+                async for chunk in _prepend(first, chunks):
                     got_chunk = True
                     usage = getattr(chunk, "usage", None)
                     if usage is not None:
@@ -425,6 +473,13 @@ class OpenAICompatBackend(Backend):
                             finish_reason = choice.finish_reason
             except openai.OpenAIError as exc:
                 raise self.map_error(exc) from exc
+            except Exception as exc:
+                if type(exc).__name__ not in _STALE_CONNECTION_ERRORS:
+                    raise
+                raise BackendError(
+                    f"{self.name} backend ({self.display_url}): the stream was cut off before it finished",
+                    retryable=True,
+                ) from exc
         finally:
             await chunks.close()
         if finish_reason is None:
