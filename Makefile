@@ -17,7 +17,7 @@ LLAMA_VERSION := 0.3.36
 LLAMA_CMAKE   := -DGGML_NATIVE=OFF $(if $(filter x86_64,$(shell uname -m)),-DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON)
 LLAMA_WHEELS  := $(HOME)/.cache/frontdesk/wheels/llama-cpp-python-$(LLAMA_VERSION)-$(shell echo '$(LLAMA_CMAKE)' | cksum | cut -d' ' -f1)
 
-.PHONY: install web lint-deps pages screenshots system run test check static unit bench fuzz protos check-protos clean
+.PHONY: models servers install web lint-deps pages screenshots system run test check static unit bench fuzz protos check-protos clean
 
 install: $(STAMP)
 
@@ -51,8 +51,12 @@ pages: web/dist/.built
 web/dist/.built: web/node_modules/.package-lock.json $(WEB_SOURCES)
 	npm --prefix web run build
 
+# MODEL=qwen2.5-1.5b: the capable CPU model (1.1 GB, fetched and hash-checked once);
+# when it cannot be had, one sentence says why and the mesh runs on the default model
 run: install pages
+	$(if $(MODEL),$(BIN)/frontdesk model fetch $(MODEL) || echo "frontdesk: running on the default model")
 	$(if $(BACKEND),FRONTDESK_BACKEND=$(BACKEND)) \
+	$(if $(MODEL),FRONTDESK_MODEL=$(MODEL)) \
 	$(if $(filter real,$(STORE)),FRONTDESK_LOG_STORE=scylla FRONTDESK_BLOB_STORE=minio FRONTDESK_LOCAL_SERVERS=1) \
 	$(BIN)/frontdesk run
 
@@ -85,8 +89,20 @@ unit: install
 	$(BIN)/python -m pytest -q -m unit -p no:cacheprovider
 
 # the whole suite, after the static checks
-test: static pages system check-protos
+test: static pages system check-protos models servers
 	$(BIN)/python -m pytest
+
+# what the tests run, fetched or built once into ~/.cache/frontdesk before the suite starts
+# (a cold MinIO build takes minutes: it must not count against one test's timeout)
+servers: install
+	$(BIN)/python tools/servers/cassandra/run.py --install-only >/dev/null
+	$(BIN)/python tools/servers/s3/run.py --build-only >/dev/null
+	$(BIN)/python tools/gobuild.py grpctools >/dev/null
+	$(BIN)/python tools/gobuild.py deploy-validate >/dev/null
+
+# the capable CPU model the function-calling and fact-check tests run on (cached)
+models: install
+	$(BIN)/frontdesk model fetch qwen2.5-1.5b
 
 # the browser tests, writing docs/screenshots/*.png
 screenshots: install pages

@@ -13,6 +13,8 @@ frontdesk kb import FILE      load FAQ (JSONL, CSV) or a document (Markdown, HTM
 frontdesk eval --kb KB.jsonl --cases CASES.jsonl
                               run cases through the production answer policy; prints metrics
 frontdesk config              every setting, its variable and default
+frontdesk model list|fetch NAME
+                              the CPU models; fetch downloads one and checks its SHA-256
 """
 
 from __future__ import annotations
@@ -123,6 +125,8 @@ async def _ask(settings, question: str, timeout_s: float, audio: Path | None = N
                     if not streamed:
                         sys.stdout.write(event.message.text)
                     sys.stdout.write("\n")
+                    for number, cited in enumerate(event.message.citations, start=1):
+                        print(f"  [{number}] {cited.title}" + (f" {cited.url}" if cited.url else ""))
                     return 0
                 elif kind == "handoff":
                     print(f"\n[handed to a person: {event.handoff.notice}]")
@@ -232,6 +236,26 @@ def _eval(kb_path: Path, cases_path: Path, as_json: bool) -> int:
     return 0
 
 
+def _model(action: str, name: str) -> int:
+    """`model list`, or `model fetch NAME`: one sentence and exit status 1 when it fails."""
+    from inference import models
+
+    if action == "list":
+        for spec in models.MODELS.values():
+            try:
+                where = str(models.installed_path(spec.name))
+            except models.ModelUnavailable as exc:
+                where = str(exc)
+            print(f"{spec.name:<14} writes={spec.writes!s:<5} tools={spec.tools!s:<5} {spec.licence}\n{'':14} {where}")
+        return 0
+    try:
+        print(models.fetch(name or models.DEFAULT_MODEL))
+    except models.ModelUnavailable as exc:
+        print(f"frontdesk: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="frontdesk", description="AI customer-support platform: a gRPC service mesh.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -268,6 +292,9 @@ def main(argv: list[str] | None = None) -> int:
     evaluation.add_argument("--json", action="store_true", help="one JSON object")
     config = sub.add_parser("config", help="print every setting with its environment variable and default")
     config.add_argument("--markdown", action="store_true")
+    model = sub.add_parser("model", help="the CPU models: `model fetch NAME` downloads and verifies one")
+    model.add_argument("action", choices=("fetch", "list"))
+    model.add_argument("name", nargs="?", default="")
     args = parser.parse_args(argv)
 
     overrides = {}
@@ -278,6 +305,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "config":
         print(settings_mod.markdown_table())
         return 0
+    if args.command == "model":
+        return _model(args.action, args.name)
     if args.command == "status":
         return asyncio.run(_status(settings, args.json))
     if args.command == "ask":

@@ -29,6 +29,11 @@ FIRST_TOKEN = Histogram(
     "Enqueue to first streamed token",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+FACT_CHECKS = Counter(
+    "frontdesk_fact_checks_total",
+    "Written answers by fact-check outcome (passed, regenerated, truncated, rejected)",
+    ["outcome"],
+)
 TOKENS = Counter("frontdesk_model_tokens_total", "Tokens generated", ["backend", "model"])
 GENERATION_SECONDS = Counter("frontdesk_model_generation_seconds_total", "Time spent generating", ["backend", "model"])
 JOBS_QUEUED = Gauge("frontdesk_jobs_queued", "Jobs in the JOBS stream (queued or in progress)")

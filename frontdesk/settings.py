@@ -129,7 +129,13 @@ class Settings:
     backend: str = field(
         default="llamacpp",
         metadata={
-            "help": "Default model backend of inference workers: llamacpp (SmolLM2-135M on CPU), openai (any OpenAI-compatible server) or echo (benchmarks only). Tenants may choose their own in their AI settings."
+            "help": "Default model backend of inference workers: llamacpp (in process on CPU, the model named by FRONTDESK_MODEL), openai (any OpenAI-compatible server) or echo (benchmarks only). Tenants may choose their own in their AI settings."
+        },
+    )
+    model: str = field(
+        default="smollm2-135m",
+        metadata={
+            "help": "backend=llamacpp: the CPU model. smollm2-135m (bundled, light; answers quote the knowledge base) or qwen2.5-1.5b (writes fact-checked answers and calls functions; 1.1 GB, fetched and hash-checked by `frontdesk model fetch qwen2.5-1.5b`, ~1.9 GB RAM). A model that is missing or fails its hash falls back to smollm2-135m, said in the log."
         },
     )
     answer_policy: str = field(
@@ -141,7 +147,7 @@ class Settings:
     grounded_generation: bool = field(
         default=False,
         metadata={
-            "help": "With a capable model (vLLM, hosted): the model writes the answer from the retrieved passages. Off: the answer quotes the knowledge base (the honest default for the small offline model)."
+            "help": "Also let a model that is not known to write (SmolLM2) write the answer from the retrieved passages. Models that can write (qwen2.5-1.5b, vLLM, OpenAI-compatible and hosted APIs) always do, fact-checked; the others quote the knowledge base."
         },
     )
     openai_base_url: str = field(

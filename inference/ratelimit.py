@@ -127,6 +127,7 @@ class LimitedBackend(Backend):
         self.name = inner.name
         self.model = inner.model
         self.supports_tools = inner.supports_tools
+        self.can_write = inner.can_write
 
     async def start(self) -> None:
         await self.inner.start()

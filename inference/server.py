@@ -13,7 +13,7 @@ from frontdesk.knowledge.v1 import knowledge_pb2, knowledge_pb2_grpc
 from frontdesk.publish import Publisher
 from frontdesk.secretbox import SecretBox
 from frontdesk.settings import Settings
-from inference import ratelimit
+from inference import models, ratelimit
 from inference.backends import make_backend
 from inference.grounding import Grounding
 from inference.inference_service import InferenceServicer
@@ -28,7 +28,16 @@ log = logs.get("inference")
 
 def backend_options(settings: Settings) -> dict:
     if settings.backend == "llamacpp":
-        return {"n_threads": settings.llama_threads}
+        model, path, problem = models.resolve(settings.model)
+        if problem:
+            log.warning("inference.model_unavailable", problem=problem)
+        return {
+            "model_path": str(path),
+            "n_threads": settings.llama_threads,
+            "n_ctx": model.context,
+            "writes": model.writes,
+            "tools": model.tools,
+        }
     if settings.backend == "openai":
         if not settings.openai_base_url or not settings.openai_model:
             raise SystemExit("backend=openai needs FRONTDESK_OPENAI_BASE_URL and FRONTDESK_OPENAI_MODEL")

@@ -28,11 +28,12 @@ from frontdesk.stores.base import LogStore, ToolCallEntry
 from inference import tools as tooling
 from inference.backends.base import Backend, BackendError, ChatTurn, GenerationRequest, GenerationResult
 from inference.backends.echo import EchoBackend
+from inference.factcheck import Sources, unsupported
 from inference.fair import TenantQueues
+from inference.grounded import PASSED, REGENERATED, REJECTED, RETRY_NOTE, write_checked
 from inference.grounding import Grounding, citations
 from inference.knowledge import language
-from inference.knowledge.handoff import asks_for_person
-from inference.knowledge.policy import SMALL_TALK
+from inference.knowledge.policy import CUSTOMER_REQUEST, EMPTY_QUESTION, FRUSTRATED, LOW_CONFIDENCE, SMALL_TALK
 from inference.pipeline import build_grounded_request, build_request, build_tool_messages
 from inference.tenants import BackendPool, TenantAi, TenantConfigs
 
@@ -42,6 +43,9 @@ log = logs.get("inference.worker")
 # streams a knowledge-base answer word by word, exactly as written
 QUOTE = EchoBackend(model="knowledge-base", prefix="")
 
+
+# what the answer policy settles before a model with tools gets a turn
+CODE_DECIDES = frozenset({SMALL_TALK, FRUSTRATED, CUSTOMER_REQUEST, EMPTY_QUESTION})
 
 HISTORY_TURNS = 20  # latest messages given to the model and the answer policy
 
@@ -241,52 +245,49 @@ class Worker:
         reply_language = job.language
         author = backend.model
         registry = self._registry(tenant_id, job, ai) if backend.supports_tools else None
-        if registry is not None and self.grounding is not None and asks_for_person(job.text):
-            registry = None  # the policy hands off below, no model turn needed
+        decision = None
+        if registry is not None and self.grounding is not None:
+            # our code, not the model, decides small talk and when a person is needed
+            decision = await self._decide(tenant_id, job, history, ai)
+            if decision.reason in CODE_DECIDES:
+                registry = None
         if registry is not None:
             outcome = await self._answer_with_tools(tenant_id, job, conv, ai, backend, registry, history, deltas)
             if outcome is None:
                 return "handed_off"
             result, cited = outcome
         elif self.grounding is not None:
-            decision = await self.grounding.decide(
-                tenant_id,
-                job.text,
-                history,
-                min_confidence=ai.answer_threshold,
-                greeting=ai.greeting,
-                tenant_name=ai.name,
-                language=job.language,
-            )
+            if decision is None:
+                decision = await self._decide(tenant_id, job, history, ai)
             reply_language = decision.language
             if decision.handoff:
-                await hand_off(
-                    self.store,
-                    self.pub,
-                    tenant_id,
-                    conv,
-                    decision.reason,
-                    job.text[:500],
-                    dedupe_key=f"handoff:{job.job_id}",
-                    language=language.texts_language(decision.language),
-                )
-                log.info(
-                    "reply.handed_off",
-                    tenant=tenant_id,
-                    conversation=job.conversation_id,
-                    job=job.job_id,
-                    reason=decision.reason,
-                    confidence=round(decision.confidence, 3),
-                )
+                await self._hand_off(tenant_id, conv, job, decision.reason, decision.language, decision.confidence)
                 return "handed_off"
             cited = citations(decision)
-            # a tenant that chose its own model wants it to write the answer (small talk
-            # is ours to answer, from the fixed texts)
-            if (self.settings.grounded_generation or ai.own_backend) and decision.reason != SMALL_TALK:
+            written = None
+            # a model that can write (or a tenant's own model) writes the answer, checked
+            # sentence by sentence; small talk is ours to answer, from the fixed texts
+            if self._writes(backend, ai) and decision.reason != SMALL_TALK:
                 request = build_grounded_request(
                     job.text, decision.passages, max_tokens, ai.system_prompt, ai.temperature
                 )
-                result = await backend.generate(request, on_delta=deltas.add)
+                sources = Sources([f"{p.title}\n{p.text}" for p in decision.passages[:4]] + [job.text, ai.name])
+                written = await write_checked(
+                    backend, request, sources, language.texts_language(decision.language), deltas.add
+                )
+                metrics.FACT_CHECKS.labels(written.outcome).inc()
+                if written.unsupported:
+                    log.info(
+                        "reply.unsupported_facts",
+                        tenant=tenant_id,
+                        job=job.job_id,
+                        outcome=written.outcome,
+                        facts=[f.text for f in written.unsupported][:10],
+                    )
+                if written.outcome == REJECTED:
+                    written = None  # quote the knowledge base instead
+            if written is not None:
+                result = written.result or GenerationResult(written.text, 0, 0, 0.0, 0.0, "stop")
             else:  # the knowledge base's own words, streamed like a model's
                 author = QUOTE.model
                 result = await QUOTE.generate(
@@ -348,6 +349,41 @@ class Worker:
         metrics.TOKENS.labels(backend.name, backend.model).inc(result.completion_tokens)
         metrics.GENERATION_SECONDS.labels(backend.name, backend.model).inc(result.total_ms / 1000)
         return "answered"
+
+    def _writes(self, backend: Backend, ai: TenantAi) -> bool:
+        return backend.can_write or self.settings.grounded_generation or ai.own_backend
+
+    async def _decide(self, tenant_id: str, job: inference_pb2.AiJob, history, ai: TenantAi):
+        assert self.grounding is not None
+        return await self.grounding.decide(
+            tenant_id,
+            job.text,
+            history,
+            min_confidence=ai.answer_threshold,
+            greeting=ai.greeting,
+            tenant_name=ai.name,
+            language=job.language,
+        )
+
+    async def _hand_off(self, tenant_id, conv, job, reason: str, lang: str, confidence: float = 0.0) -> None:
+        await hand_off(
+            self.store,
+            self.pub,
+            tenant_id,
+            conv,
+            reason,
+            job.text[:500],
+            dedupe_key=f"handoff:{job.job_id}",
+            language=language.texts_language(lang),
+        )
+        log.info(
+            "reply.handed_off",
+            tenant=tenant_id,
+            conversation=job.conversation_id,
+            job=job.job_id,
+            reason=reason,
+            confidence=round(confidence, 3),
+        )
 
     # -- function calling ----------------------------------------------------------------
 
@@ -502,13 +538,31 @@ class Worker:
                 rounds=loop.rounds,
             )
             return None
+        text = loop.text
+        # the same fact check as a grounded answer, against what the tools returned
+        sources = Sources([str(m.get("content") or "") for m in loop.messages if m.get("role") in ("tool", "user")])
+        sources_lang = language.texts_language(job.language or language.detect(job.text) or "en")
+        bad = unsupported(text, Sources([sources.text, ai.name]), language=sources_lang)
+        if bad:
+            names = ", ".join(dict.fromkeys(f'"{f.text}"' for f in bad))
+            retry = [*loop.messages, {"role": "system", "content": RETRY_NOTE.format(facts=names)}]
+            done = await backend.complete_chat(retry, None, "none", max_tokens=max_tokens, temperature=0.0)
+            prompt_tokens += done.usage.prompt_tokens
+            completion_tokens += done.usage.completion_tokens
+            text = done.text.strip()
+            still = unsupported(text, Sources([sources.text, ai.name]), language=sources_lang) if text else bad
+            metrics.FACT_CHECKS.labels(REJECTED if still else REGENERATED).inc()
+            log.info("reply.unsupported_facts", tenant=tenant_id, job=job.job_id, facts=[f.text for f in bad][:10])
+            if still:
+                await self._hand_off(tenant_id, conv, job, LOW_CONFIDENCE, job.language or "en")
+                return None
+        else:
+            metrics.FACT_CHECKS.labels(PASSED).inc()
         # the answer came in one piece; it streams to the customer like any other
-        await QUOTE.generate(
-            GenerationRequest(turns=(ChatTurn("user", loop.text),), max_tokens=10_000), on_delta=deltas.add
-        )
+        await QUOTE.generate(GenerationRequest(turns=(ChatTurn("user", text),), max_tokens=10_000), on_delta=deltas.add)
         total_ms = (time.perf_counter() - t0) * 1000
         result = GenerationResult(
-            text=loop.text,
+            text=text,
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,
             first_token_ms=total_ms,

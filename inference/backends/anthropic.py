@@ -123,6 +123,7 @@ def _tool_choice(choice: Any, names: Sequence[str]) -> dict:
 class AnthropicBackend(Backend):
     name = "anthropic"
     supports_tools = True
+    can_write = True
 
     def __init__(
         self, model: str, api_key: str, base_url: str | None = None, timeout_s: float = 60.0, max_retries: int = 0

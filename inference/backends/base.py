@@ -188,6 +188,9 @@ class Backend(abc.ABC):
 
     #: whether complete_chat() can offer tools to the model (the worker's tool loop)
     supports_tools: bool = False
+    #: whether the model can write an answer from retrieved passages: the worker then
+    #: generates grounded answers (fact-checked); otherwise it quotes the knowledge base
+    can_write: bool = False
 
     async def complete_chat(
         self,

@@ -107,6 +107,7 @@ def _retry_info(details: Any) -> float | None:
 class GeminiBackend(Backend):
     name = "gemini"
     supports_tools = True
+    can_write = True
 
     def __init__(self, model: str, api_key: str, base_url: str | None = None, timeout_s: float = 60.0) -> None:
         if not isinstance(model, str) or not model.strip():

@@ -35,16 +35,29 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import itertools
+import json
 import os
 import threading
-from collections.abc import AsyncIterator, Callable
+import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from frontdesk import logs
 
-from .base import Backend, BackendError, Delta, GenerationRequest, StreamStats
+from . import chatml
+from .base import (
+    Backend,
+    BackendError,
+    Delta,
+    GenerationRequest,
+    StreamStats,
+    ToolCall,
+    ToolCompletion,
+    Usage,
+)
 
 log = logs.get("inference.llamacpp")
 
@@ -140,6 +153,8 @@ class LlamaCppBackend(Backend):
         max_concurrency: int = 1,
         *,
         acquire_timeout: float | None = None,
+        writes: bool = False,
+        tools: bool = False,
     ) -> None:
         """
         model_path: GGUF file; default: the bundled SmolLM2-135M-Instruct (see
@@ -151,6 +166,10 @@ class LlamaCppBackend(Backend):
         max_concurrency: number of model instances (requests served in parallel).
         acquire_timeout: seconds a request may wait for a free model slot before
             failing with a retryable BackendError ("overloaded"); None waits forever.
+        writes: the model can write an answer from passages (inference/models.py says
+            which can); the worker then generates grounded answers by default.
+        tools: the model can call functions through :meth:`complete_chat` (ChatML
+            prompt, grammar-constrained choice: chatml.py).
         """
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be >= 1")
@@ -163,6 +182,10 @@ class LlamaCppBackend(Backend):
         self.n_ctx = n_ctx
         self.max_concurrency = max_concurrency
         self.acquire_timeout = acquire_timeout
+        self.can_write = writes
+        self.supports_tools = tools
+        self._grammars: dict[str, Any] = {}
+        self._call_ids = itertools.count(1)
 
         self._lifecycle_lock = asyncio.Lock()
         self._sem = asyncio.Semaphore(max_concurrency)
@@ -328,6 +351,156 @@ class LlamaCppBackend(Backend):
                 # slot is released by on_worker_done once it has stopped.
                 self.requests_cancelled += 1
             stop.set()
+
+    # ------------------------------------------------------------------ function calling
+
+    async def complete_chat(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        tools: Sequence[Mapping[str, Any]] | None = None,
+        tool_choice: str | Mapping[str, Any] | None = None,
+        *,
+        max_tokens: int = 256,
+        temperature: float = 0.2,
+        stop: Sequence[str] = (),
+    ) -> ToolCompletion:
+        """One turn of the tool loop on this model (see chatml.py for how it calls tools)."""
+        from .openai_compat import normalize_tools
+
+        if not self.supports_tools:
+            raise BackendError(f"the model {self.model} cannot call tools", retryable=False)
+        if not messages or not all(isinstance(m, Mapping) and m.get("role") for m in messages):
+            raise BackendError("messages must be a non-empty list of OpenAI chat messages (dicts with a role)")
+        if max_tokens < 1:
+            raise BackendError(f"max_tokens must be >= 1, got {max_tokens}")
+        tool_list = normalize_tools(tools)
+        choice = tool_choice if tool_choice is not None else "auto"
+        if isinstance(choice, Mapping):  # {"type": "function", "function": {"name": ...}}
+            choice = str((choice.get("function") or {}).get("name", ""))
+        if choice not in ("auto", "none", "required") and choice not in {t["function"]["name"] for t in tool_list}:
+            raise BackendError(f"tool_choice {choice!r} names no offered tool")
+        if not tool_list:
+            choice = "none"
+        return await self._in_slot(
+            lambda llm, halt: self._complete(
+                llm, list(messages), tool_list, choice, max_tokens, temperature, tuple(stop), halt
+            )
+        )
+
+    async def _in_slot(self, work: Callable[[Any, threading.Event], Any]) -> Any:
+        """Run ``work(llm, halt)`` in a worker thread on a free model instance."""
+        if self._closed:
+            raise BackendError(f"{self.name} backend is closed", retryable=True)
+        if not self._instances:
+            await self.start()
+        await self._acquire_slot()
+        if self._closed or not self._free or self._executor is None:
+            self._sem.release()
+            raise BackendError(f"{self.name} backend is closed", retryable=True)
+        llm = self._free.pop()
+        halt = threading.Event()
+        loop = asyncio.get_running_loop()
+        try:
+            future = loop.run_in_executor(self._executor, work, llm, halt)
+        except BaseException:
+            self._free.append(llm)
+            self._sem.release()
+            raise
+        self.requests_started += 1
+        self._active.add(halt)
+
+        def on_done(_: asyncio.Future[Any]) -> None:
+            self._active.discard(halt)
+            if llm in self._instances:
+                self._free.append(llm)
+            self._sem.release()
+
+        future.add_done_callback(on_done)
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            halt.set()  # the thread stops at its next token; on_done frees the slot then
+            self.requests_cancelled += 1
+            raise
+        except Exception as exc:
+            raise _map_error(exc) from exc
+
+    def _grammar(self, schema: dict[str, Any]) -> Any:
+        from llama_cpp import LlamaGrammar
+
+        key = json.dumps(schema)  # not sorted: property order is the order the model writes
+        grammar = self._grammars.get(key)
+        if grammar is None:
+            if len(self._grammars) > 64:
+                self._grammars.clear()
+            grammar = self._grammars[key] = LlamaGrammar.from_json_schema(key, verbose=False)
+        return grammar
+
+    def _complete(
+        self,
+        llm: Any,
+        messages: list[Mapping[str, Any]],
+        tools: list[dict[str, Any]],
+        choice: str,
+        max_tokens: int,
+        temperature: float,
+        stop: tuple[str, ...],
+        halt: threading.Event,
+    ) -> ToolCompletion:
+        """Worker thread: the tool choice (grammar-constrained) and/or the text reply."""
+        from llama_cpp import StoppingCriteriaList
+
+        started = time.perf_counter()
+        halted = StoppingCriteriaList([lambda _ids, _logits: halt.is_set()])
+        prompt_tokens = completion_tokens = 0
+        if choice != "none":
+            schema = chatml.choice_schema(tools, choice, allow_none=choice == "auto")
+            out = llm.create_completion(
+                chatml.render(messages, tools, auto=choice == "auto"),
+                max_tokens=max(max_tokens, 256),  # arguments are short, but must not be cut
+                temperature=temperature,
+                grammar=self._grammar(schema),
+                stop=["<|im_end|>"],
+                stopping_criteria=halted,
+            )
+            prompt_tokens += out["usage"]["prompt_tokens"]
+            completion_tokens += out["usage"]["completion_tokens"]
+            raw = out["choices"][0]["text"]
+            name, arguments, error = chatml.parse_choice(raw)
+            if name != chatml.NO_TOOL:
+                if error is None and name not in {t["function"]["name"] for t in tools}:
+                    error = f"unknown tool {name!r}"
+                call = ToolCall(
+                    id=f"call_{next(self._call_ids)}",
+                    name=name or "unknown",
+                    arguments=arguments if error is None else {},
+                    raw_arguments=json.dumps(arguments, ensure_ascii=False),
+                    error=error,
+                )
+                return ToolCompletion(
+                    text="",
+                    tool_calls=(call,),
+                    usage=Usage(prompt_tokens, completion_tokens),
+                    finish_reason="tool_calls",
+                    total_ms=(time.perf_counter() - started) * 1000,
+                )
+        out = llm.create_completion(
+            chatml.render(messages),
+            max_tokens=max_tokens,
+            temperature=temperature,
+            stop=["<|im_end|>", *stop],
+            stopping_criteria=halted,
+        )
+        prompt_tokens += out["usage"]["prompt_tokens"]
+        completion_tokens += out["usage"]["completion_tokens"]
+        choice_out = out["choices"][0]
+        return ToolCompletion(
+            text=choice_out["text"].strip(),
+            tool_calls=(),
+            usage=Usage(prompt_tokens, completion_tokens),
+            finish_reason=choice_out.get("finish_reason") or "stop",
+            total_ms=(time.perf_counter() - started) * 1000,
+        )
 
     def _run(
         self,

@@ -262,6 +262,7 @@ class OpenAICompatBackend(Backend):
 
     name = "openai"
     supports_tools = True
+    can_write = True
 
     def __init__(
         self,

@@ -25,7 +25,7 @@ def grounded_mesh(tmp_path_factory):
     mesh.stop()
 
 
-async def ask_until_settled(c: Client, md, conv: str, text: str):
+async def ask_until_settled(c: Client, md, conv: str, text: str, timeout: float = 90):
     """Send a question; returns ('answer', message) or ('handoff', handoff event)."""
     events = c.chat.StreamEvents(chat_pb2.StreamEventsRequest(conversation_id=conv), metadata=md)
     try:
@@ -40,7 +40,7 @@ async def ask_until_settled(c: Client, md, conv: str, text: str):
                     return "handoff", ev.handoff
             raise AssertionError("stream ended")
 
-        return await asyncio.wait_for(settle(), 90)  # the first question trains the tenant's router
+        return await asyncio.wait_for(settle(), timeout)  # the first question trains the tenant's router
     finally:
         events.cancel()
 

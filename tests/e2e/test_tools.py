@@ -3,7 +3,9 @@ stores, a REAL tenant tool endpoint (a local aiohttp server that verifies the re
 HMAC signature) and a REAL model: llama.cpp's OpenAI-compatible server with the bundled
 SmolLM2-135M. The tiny model calls a tool reliably only when forced, so the tenant's
 settings force its first turn to call `order_status` (tool_choice); the loop's last turn
-offers no tools, so the reply ends in text. Nothing here is scripted or faked.
+offers no tools, so the reply ends in text, which the fact check then accepts or turns
+into a handoff. Nothing here is scripted or faked (the capable model's own choice of
+tool: tests/e2e/test_capable_model.py).
 
 Also: the admin's tool RPCs (validation, write-only signing secret stored sealed, the
 per-tenant list), the admin's record of every call (AdminService.ListToolCalls) and the
@@ -22,8 +24,10 @@ from aiohttp import web
 
 from frontdesk.admin.v1 import admin_pb2
 from frontdesk.events.v1 import events_pb2
+from inference.factcheck import Sources, unsupported
 from tests.conftest import PLATFORM_TOKEN, service_port, start_mesh
 from tests.e2e.helpers import Client, bearer, create_tenant
+from tests.e2e.test_grounded_answers import ask_until_settled
 from tests.inference.test_openai_compat import API_KEY, server  # noqa: F401 - the real model server fixture
 
 SIGNING_SECRET = "hook-signing-secret-0123456789"
@@ -174,8 +178,18 @@ async def test_the_model_calls_a_tenant_tool_and_the_admin_sees_the_call(server,
                 try:
                     _, md = await c.visitor(acme.tenant.widget_key)
                     conv = await c.start(md)
-                    _, _, reply = await c.ask(md, conv, "Where is my order A-17?", timeout=180)
-                    assert reply.author_id == "smollm2" and reply.text.strip()
+                    kind, reply = await ask_until_settled(c, md, conv, "Where is my order A-17?", timeout=180)
+                    # the tiny model's text after the tool turn goes through the fact check: an
+                    # answer holds only facts from the tool's result or the question, and one
+                    # that invents (SmolLM2 lists made-up products) is replaced by a handoff
+                    if kind == "answer":
+                        assert reply.author_id == "smollm2" and reply.text.strip()
+                        sources = Sources(
+                            ["Where is my order A-17?", '{"order": "A-17", "status": "shipped", "arrives": "Friday"}']
+                        )
+                        assert unsupported(reply.text, sources) == [], reply.text
+                    else:
+                        assert reply.reason == "low_confidence", reply
                     await nc.flush()
                 finally:
                     await sub.unsubscribe()

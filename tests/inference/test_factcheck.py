@@ -1,0 +1,165 @@
+"""The fact check of written answers, the sentence gate that streams only checked
+sentences, and the ChatML/grammar helpers of in-process function calling."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from inference.backends import chatml
+from inference.backends.base import Backend, Delta, GenerationRequest
+from inference.factcheck import Sources, split_sentences, unsupported
+from inference.grounded import PASSED, REGENERATED, REJECTED, TRUNCATED, write_checked
+
+pytestmark = pytest.mark.unit
+
+FAQ = (
+    "How long does delivery take?\nWe ship to Germany within 1-2 business days and to Austria within "
+    "3-5 business days. Shipping costs €4.90 and is free over €50. Questions: help@velo.example"
+)
+
+
+def missing(answer: str, *texts: str, language: str = "en") -> list[str]:
+    return [f.text for f in unsupported(answer, Sources([FAQ, *texts]), language=language)]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "Delivery to Austria takes 3 to 5 business days.",
+        "It takes 3-5 business days and costs €4.90; orders over 50 euros ship free.",
+        "Shipping is 4.90 EUR.",
+        "You can write to help@velo.example.",
+        "Die Lieferung nach Österreich dauert drei bis fünf Werktage.",
+        "Hello! Thanks for asking.",
+    ],
+)
+def test_facts_from_the_passage_pass(answer):
+    assert missing(answer, language="de" if answer.startswith("Die") else "en") == []
+
+
+@pytest.mark.parametrize(
+    ("answer", "unsupported_facts"),
+    [
+        ("Delivery to Austria takes 3 to 5 weeks.", {"3", "5"}),  # right numbers, wrong unit
+        ("Delivery takes 7 days.", {"7"}),
+        ("Shipping costs €5.90.", {"5.90"}),
+        ("We ship with DHL to Switzerland.", {"DHL", "Switzerland"}),
+        ("Orders placed on Friday arrive in March.", {"Friday", "March"}),
+        ("Delivery takes two weeks.", {"two"}),
+        ("Write to sales@velo.example.", {"sales@velo.example"}),
+    ],
+)
+def test_invented_facts_are_caught(answer, unsupported_facts):
+    assert set(missing(answer)) == unsupported_facts
+
+
+def test_the_customers_own_message_is_a_source():
+    assert missing("Your order 4711 is on its way.") == ["4711"]
+    assert missing("Your order 4711 is on its way.", "Where is order 4711?") == []
+
+
+def test_sentences_split_at_their_end_but_not_inside_numbers_or_abbreviations():
+    done, rest = split_sentences("It costs €4.90 per order. It takes e.g. 3.5 days! And then")
+    assert done == ["It costs €4.90 per order. ", "It takes e.g. 3.5 days! "] and rest == "And then"
+
+
+class Scripted(Backend):
+    """Streams fixed replies, one per request, word by word."""
+
+    name = "scripted"
+
+    def __init__(self, *replies: str):
+        self.replies = list(replies)
+        self.requests: list[GenerationRequest] = []
+
+    async def stream(self, request):
+        self.requests.append(request)
+        for word in self.replies.pop(0).split(" "):
+            yield Delta(word + " ")
+
+
+def request() -> GenerationRequest:
+    from inference.backends.base import ChatTurn
+
+    return GenerationRequest(turns=(ChatTurn("user", "How long to Austria?"),), temperature=0.3)
+
+
+async def run(backend, shown):
+    async def release(text):
+        shown.append(text)
+
+    return await write_checked(backend, request(), Sources([FAQ]), "en", release)
+
+
+async def test_a_sound_answer_streams_sentence_by_sentence():
+    shown: list[str] = []
+    written = await run(Scripted("Delivery to Austria takes 3-5 business days. It costs €4.90."), shown)
+    assert written.outcome == PASSED and len(shown) == 2
+    assert written.text == "Delivery to Austria takes 3-5 business days. It costs €4.90."
+    assert written.result is not None and written.result.text == written.text
+
+
+async def test_a_first_sentence_with_an_invented_fact_is_never_shown_and_the_answer_is_rewritten():
+    backend = Scripted("Delivery takes 2 weeks via FedEx. More text.", "Delivery takes 3-5 business days.")
+    shown: list[str] = []
+    written = await run(backend, shown)
+    assert written.outcome == REGENERATED and shown == ["Delivery takes 3-5 business days. "]
+    assert {f.text for f in written.unsupported} == {"2", "FedEx"}
+    retry = backend.requests[1]
+    assert retry.temperature == 0.0 and '"FedEx"' in retry.turns[-1].content
+
+
+async def test_an_invented_fact_after_checked_sentences_ends_the_answer_there():
+    shown: list[str] = []
+    written = await run(Scripted("Delivery to Austria takes 3-5 business days. We also ship to Japan."), shown)
+    assert written.outcome == TRUNCATED and written.text == "Delivery to Austria takes 3-5 business days."
+    assert "".join(shown).strip() == written.text
+
+
+async def test_two_failed_answers_show_nothing():
+    shown: list[str] = []
+    written = await run(Scripted("It takes 9 days.", "It takes 10 days."), shown)
+    assert written.outcome == REJECTED and written.text == "" and shown == []
+
+
+def test_chatml_renders_tools_calls_and_results_in_qwens_format():
+    tool = {"type": "function", "function": {"name": "order_status", "parameters": {"type": "object"}}}
+    prompt = chatml.render(
+        [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "Where is 4711?"},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [{"id": "1", "function": {"name": "order_status", "arguments": '{"order_id": "4711"}'}}],
+            },
+            {"role": "tool", "tool_call_id": "1", "content": '{"status": "shipped"}'},
+        ],
+        [tool],
+        auto=True,
+    )
+    assert prompt.startswith("<|im_start|>system\nBe brief.\n\n# Tools")
+    assert '{"name": "none"}' in prompt and "{{" not in prompt  # the GGUF template's doubled braces, fixed
+    assert '<tool_call>\n{"name": "order_status", "arguments": {"order_id": "4711"}}\n</tool_call>' in prompt
+    assert '<|im_start|>user\n<tool_response>\n{"status": "shipped"}\n</tool_response><|im_end|>' in prompt
+    assert prompt.endswith("<|im_start|>assistant\n")
+
+
+def test_the_choice_schema_offers_the_tools_and_none_only_on_auto():
+    tools = [
+        {"type": "function", "function": {"name": "a", "parameters": {"type": "object"}}},
+        {"type": "function", "function": {"name": "b", "parameters": {"type": "object"}}},
+    ]
+    auto = chatml.choice_schema(tools, "auto", allow_none=True)
+    assert [o["properties"]["name"]["const"] for o in auto["anyOf"]] == ["a", "b", "none"]
+    assert chatml.choice_schema(tools, "b", allow_none=False)["properties"]["name"]["const"] == "b"
+    with pytest.raises(ValueError):
+        chatml.choice_schema(tools, "c", allow_none=False)
+
+
+def test_a_cut_off_or_odd_tool_call_is_reported_not_guessed():
+    assert chatml.parse_choice('{"name": "a", "arguments": {"x": 1}}') == ("a", {"x": 1}, None)
+    assert chatml.parse_choice('{"name": "a", "argu')[2].startswith("the model's tool call was not complete JSON")
+    assert chatml.parse_choice(json.dumps([1]))[2].startswith("the model's tool call names no function")
