@@ -20,15 +20,25 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 _NUMBER_WORDS = {
-    # en, de, es, fr, 0-12 and a few round ones
+    # en, de, es, fr: 0-20, the tens, hundred, thousand, million
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "twenty": 20, "thirty": 30, "hundred": 100,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30,
+    "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
+    "hundred": 100, "thousand": 1000, "million": 1_000_000,
     "null": 0, "eins": 1, "zwei": 2, "drei": 3, "vier": 4, "fünf": 5, "sechs": 6, "sieben": 7,
-    "acht": 8, "neun": 9, "zehn": 10, "elf": 11, "zwölf": 12, "zwanzig": 20, "dreißig": 30,
+    "acht": 8, "neun": 9, "zehn": 10, "elf": 11, "zwölf": 12, "dreizehn": 13, "vierzehn": 14,
+    "fünfzehn": 15, "sechzehn": 16, "siebzehn": 17, "achtzehn": 18, "neunzehn": 19, "zwanzig": 20,
+    "dreißig": 30, "vierzig": 40, "fünfzig": 50, "sechzig": 60, "siebzig": 70, "achtzig": 80,
+    "neunzig": 90, "hundert": 100, "tausend": 1000,
     "cero": 0, "uno": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6, "siete": 7,
-    "ocho": 8, "nueve": 9, "diez": 10, "once": 11, "doce": 12, "veinte": 20, "treinta": 30,
+    "ocho": 8, "nueve": 9, "diez": 10, "once": 11, "doce": 12, "trece": 13, "catorce": 14,
+    "quince": 15, "dieciséis": 16, "diecisiete": 17, "dieciocho": 18, "diecinueve": 19,
+    "veinte": 20, "treinta": 30, "cuarenta": 40, "cincuenta": 50, "sesenta": 60, "setenta": 70,
+    "ochenta": 80, "noventa": 90, "cien": 100, "mil": 1000,
     "deux": 2, "quatre": 4, "cinq": 5, "sept": 7, "huit": 8, "neuf": 9, "dix": 10,
-    "onze": 11, "douze": 12, "vingt": 20, "trente": 30,
+    "onze": 11, "douze": 12, "treize": 13, "quatorze": 14, "quinze": 15, "seize": 16, "vingt": 20,
+    "trente": 30, "quarante": 40, "cinquante": 50, "soixante": 60, "mille": 1000,
 }  # fmt: skip
 # "one", "uno", "un(e)", "ein(e)" are articles as often as numbers: not checked as words
 _AMBIGUOUS_WORDS = {"one", "uno", "eins", "once"}
@@ -79,7 +89,7 @@ _NOT_NAMES = {
 _TOKEN = re.compile(
     r"(?P<email>[\w.+-]+@[\w-]+(?:\.[\w-]+)+)"
     r"|(?P<url>(?:https?://|www\.)[^\s<>()\"']+)"
-    r"|(?P<number>\d+(?:[.,:/'\u00a0 ]\d+)*)"
+    r"|(?P<number>\d+(?:[.,:/'\u00a0]\d+|[ \u202f]\d{3}(?!\d))*)"
     r"|(?P<word>[^\W\d_][\w'’-]*|[€$£%])",
     re.UNICODE,
 )
@@ -97,8 +107,9 @@ def _fold(text: str) -> str:
 
 
 def _number_forms(raw: str) -> set[str]:
-    """The ways one written number may appear: "1,299.00" → {"1299", "1299.00", "1,299.00"}."""
-    raw = raw.replace("\u00a0", " ").strip()
+    """The ways one written number may appear: "1,299.00" → {"1299", "1299.00", "1,299.00", ...};
+    "12.50" also as "12.5", "04" also as "4"."""
+    raw = raw.replace("\u00a0", " ").replace("\u202f", " ").strip()
     forms = {raw}
     if ":" in raw or "/" in raw:
         return forms
@@ -111,28 +122,46 @@ def _number_forms(raw: str) -> set[str]:
     digits = re.sub(r"[.,](?=\d{3}\b)", "", compact)  # thousands separators
     forms.add(digits)
     forms.add(digits.replace(",", "."))
+    for form in list(forms):
+        if re.fullmatch(r"\d+[.,]\d*?0+", form):
+            forms.add(form.rstrip("0").rstrip(".,"))
+        if re.fullmatch(r"0\d+", form):
+            forms.add(form.lstrip("0") or "0")
     return forms
 
 
+def _word_value(word: str) -> int | None:
+    """The value of a number word ("fifteen", "forty-five"), None if it is not one."""
+    if word in _NUMBER_WORDS:
+        return _NUMBER_WORDS[word]
+    parts = re.split(r"[-‐]", word)
+    if len(parts) > 1 and all(p in _NUMBER_WORDS for p in parts):
+        return sum(_NUMBER_WORDS[p] for p in parts)
+    return None
+
+
 _CONNECTORS = {
-    "to", "-", "–", "bis", "a", "à", "and", "und", "y", "et", "or", "oder", "o", "ou", "business",
+    "to", "-", "–", "bis", "and", "und", "y", "et", "or", "oder", "o", "ou", "business",
     "working", "calendar", "full", "more", "extra", "further", "weitere", "hábiles", "ouvrés",
     "ouvrables", "laborables",
 }  # fmt: skip
+_RANGE_WORDS = {"a", "à"}  # "de 3 a 5 días": a connector only between two numbers
 
 
 def _unit_after(tokens: list[tuple[str, str, int]], i: int) -> str | None:
-    """The unit written after token i ("3 to 5 business days": days for 3 and 5), or a
-    currency symbol right before it ("€50")."""
+    """The unit of the number at token i: a currency symbol right before it ("€50"), else
+    the unit written after it ("3 to 5 business days": days for 3 and 5)."""
+    if i > 0 and tokens[i - 1][0] == "word" and tokens[i - 1][1] in ("€", "$", "£"):
+        return _UNITS[tokens[i - 1][1]]
     for j in range(i + 1, min(i + 5, len(tokens))):
         kind, raw = tokens[j][0], _fold(tokens[j][1])
         if kind == "word" and raw in _UNITS:
             return _UNITS[raw]
         if kind == "number" or (kind == "word" and raw in _CONNECTORS):
             continue
+        if kind == "word" and raw in _RANGE_WORDS and j + 1 < len(tokens) and tokens[j + 1][0] == "number":
+            continue
         break
-    if i > 0 and tokens[i - 1][0] == "word" and tokens[i - 1][1] in ("€", "$", "£"):
-        return _UNITS[tokens[i - 1][1]]
     return None
 
 
@@ -140,36 +169,35 @@ def _tokens(text: str) -> list[tuple[str, str, int]]:
     return [(m.lastgroup or "", m.group(), m.start()) for m in _TOKEN.finditer(text)]
 
 
+_ISO_DATE = re.compile(r"\b\d{4}-(\d{2})-(\d{2})\b")
+_AMBIGUOUS_MONTHS = {"may", "mai", "mars"}  # also verbs, names: dates only next to a number
+
+
 class Sources:
     """What an answer may state: the texts it was given, indexed once for many checks."""
 
     def __init__(self, texts: Iterable[str]):
-        self.text = "\n".join(t for t in texts if t)
+        self.text = unicodedata.normalize("NFKC", "\n".join(t for t in texts if t))
         folded = _fold(self.text)
         self.folded = folded
         self.words = set(re.findall(r"[^\W\d_][\w'-]*", folded))
         tokens = _tokens(self.text)
         self.numbers: set[str] = set()
         self.number_units: set[tuple[str, str]] = set()
-        self.values: set[int] = set()
         for i, (kind, raw, _) in enumerate(tokens):
-            if kind == "number":
-                forms = _number_forms(raw)
-                self.numbers |= forms
-                unit = _unit_after(tokens, i)
-                for form in forms:
-                    if unit:
-                        self.number_units.add((form, unit))
-                    if form.isdigit():
-                        self.values.add(int(form))
-            elif kind == "word" and _fold(raw) in _NUMBER_WORDS:
-                value = _NUMBER_WORDS[_fold(raw)]
-                self.values.add(value)
-                self.numbers.add(str(value))
-                unit = _unit_after(tokens, i)
-                if unit:
-                    self.number_units.add((str(value), unit))
+            value = _word_value(_fold(raw)) if kind == "word" else None
+            if kind != "number" and value is None:
+                continue
+            forms = _number_forms(raw) if kind == "number" else {str(value)}
+            self.numbers |= forms
+            unit = _unit_after(tokens, i)
+            if unit:
+                self.number_units |= {(form, unit) for form in forms}
         self.dates = {_MONTHS[w] for w in self.words if w in _MONTHS}
+        for month, day in _ISO_DATE.findall(self.text):  # a tool's "2026-12-04"
+            if 1 <= int(month) <= 12:
+                self.dates.add(int(month))
+                self.numbers.add(str(int(day)))
 
     def supports_number(self, raw: str, unit: str | None) -> bool:
         forms = _number_forms(raw)
@@ -186,19 +214,25 @@ class Sources:
 
 def facts(answer: str, *, language: str = "en") -> list[tuple[Fact, str | None]]:
     """The facts stated in ``answer``, each with its unit (numbers) or None."""
+    answer = unicodedata.normalize("NFKC", answer)
     tokens = _tokens(answer)
     found: list[tuple[Fact, str | None]] = []
     for i, (kind, raw, start) in enumerate(tokens):
         if kind in ("email", "url"):
             found.append((Fact("contact", raw.rstrip(".,;:!?")), None))
         elif kind == "number":
+            end = start + len(raw)
+            if answer[end : end + 1] in (".", ")") and re.search(r"(?:^|\n)\s*$", answer[:start]):
+                continue  # "1. Sign in": list numbering
             found.append((Fact("number", raw.strip()), _unit_after(tokens, i)))
         elif kind == "word":
             word = _fold(raw)
-            if word in _NUMBER_WORDS and word not in _AMBIGUOUS_WORDS:
+            if _word_value(word) is not None and word not in _AMBIGUOUS_WORDS:
                 found.append((Fact("word_number", raw), _unit_after(tokens, i)))
-            elif word in _MONTHS and not (word in ("may", "mars", "an", "mai") and raw.islower()):
-                found.append((Fact("date", raw), None))
+            elif word in _MONTHS:
+                near_number = any(0 <= j < len(tokens) and tokens[j][0] == "number" for j in (i - 1, i + 1))
+                if word not in _AMBIGUOUS_MONTHS or near_number:
+                    found.append((Fact("date", raw), None))
             elif raw[:1].isupper() and word not in _NOT_NAMES and word not in _UNITS:
                 acronym = len(raw) >= 2 and raw.isupper()
                 at_start = bool(_SENTENCE_START.search(answer[:start]))
@@ -208,23 +242,40 @@ def facts(answer: str, *, language: str = "en") -> list[tuple[Fact, str | None]]
     return found
 
 
-def unsupported(answer: str, sources: Sources, *, language: str = "en") -> list[Fact]:
-    """The facts of ``answer`` that no source states (empty: the answer passes)."""
+def _supported(fact: Fact, unit: str | None, sources: Sources) -> bool:
+    if fact.kind == "number":
+        return sources.supports_number(fact.text, unit)
+    if fact.kind == "word_number":
+        value = _word_value(_fold(fact.text))
+        return sources.supports_number(str(value), unit) or _fold(fact.text) in sources.words
+    if fact.kind == "date":
+        return _MONTHS[_fold(fact.text)] in sources.dates
+    if fact.kind == "contact":
+        return _fold(fact.text) in sources.folded
+    return _fold(fact.text).strip("'-") in sources.words or _fold(fact.text) in sources.folded
+
+
+#: what the customer's own words may vouch for: an order number, a name, a date they
+#: gave; never an address to write to, a price, a percentage or an amount of money
+_CUSTOMER_MAY_STATE = {"number", "word_number", "date", "name"}
+_MONEY = {"eur", "usd", "gbp", "chf", "percent"}
+
+
+def unsupported(answer: str, sources: Sources, *, language: str = "en", customer: Sources | None = None) -> list[Fact]:
+    """The facts of ``answer`` that no source states (empty: the answer passes). ``customer``
+    (the customer's messages) vouches only for what _CUSTOMER_MAY_STATE allows."""
     missing: list[Fact] = []
     for fact, unit in facts(answer, language=language):
-        if fact.kind == "number":
-            ok = sources.supports_number(fact.text, unit)
-        elif fact.kind == "word_number":
-            value = _NUMBER_WORDS[_fold(fact.text)]
-            ok = sources.supports_number(str(value), unit) or _fold(fact.text) in sources.words
-        elif fact.kind == "date":
-            ok = _MONTHS[_fold(fact.text)] in sources.dates
-        elif fact.kind == "contact":
-            ok = _fold(fact.text) in sources.folded
-        else:
-            ok = _fold(fact.text).strip("'-") in sources.words or _fold(fact.text) in sources.folded
-        if not ok:
-            missing.append(fact)
+        if _supported(fact, unit, sources):
+            continue
+        if (
+            customer is not None
+            and fact.kind in _CUSTOMER_MAY_STATE
+            and unit not in _MONEY
+            and _supported(fact, unit, customer)
+        ):
+            continue
+        missing.append(fact)
     return missing
 
 
@@ -233,15 +284,15 @@ _SENTENCE_END = re.compile(r"(?<=[.!?…。])[\"”)\]]*\s+|\n+")
 
 def split_sentences(text: str) -> tuple[list[str], str]:
     """(complete sentences with their trailing space, the unfinished rest) of streamed text.
-    A full stop after a digit ("3.5") or a single capital ("Mr. X" is not split out,
-    e.g. "U.S.") does not end a sentence."""
+    A full stop after a list number ("1. Sign in"), a single capital ("U.S.") or a common
+    abbreviation does not end a sentence; "3.5" never looks like one (no space)."""
     done: list[str] = []
     start = 0
     for match in _SENTENCE_END.finditer(text):
         end = match.end()
         piece = text[start:end]
         before = text[: match.start()]
-        if re.search(r"(?:\d|\b[A-Z]|\b(?:e\.g|i\.e|z\.B|etc|approx|ca|Nr|No))\.$", before):
+        if re.search(r"(?:(?:^|\n)\s*\d{1,2}|\b[A-Z]|\b(?:e\.g|i\.e|z\.B|etc|approx|ca|Nr|No))\.$", before):
             continue
         done.append(piece)
         start = end

@@ -6,7 +6,8 @@ an unsupported fact stops the model. If nothing had been released yet, the answe
 written once more with a stricter prompt (temperature 0, told which facts were not in
 the knowledge); if that fails too, the caller quotes the knowledge base or hands off. If
 some sentences had been released, the answer ends with them: nothing shown is taken
-back, and nothing unchecked is shown.
+back, and nothing unchecked is shown. A model that starts repeating a sentence (small
+models loop) is stopped the same way, at the first repetition.
 """
 
 from __future__ import annotations
@@ -37,8 +38,15 @@ class _Unsupported(Exception):
 class SentenceGate:
     """Collects streamed text and releases whole sentences whose facts all check out."""
 
-    def __init__(self, sources: Sources, language: str, release: Callable[[str], Awaitable[None]]):
+    def __init__(
+        self,
+        sources: Sources,
+        language: str,
+        release: Callable[[str], Awaitable[None]],
+        customer: Sources | None = None,
+    ):
         self.sources = sources
+        self.customer = customer
         self.language = language
         self.release = release
         self.pending = ""
@@ -46,7 +54,9 @@ class SentenceGate:
         self.failed: list[Fact] = []
 
     async def _offer(self, sentence: str) -> None:
-        bad = unsupported(sentence, self.sources, language=self.language)
+        if " ".join(sentence.lower().split()) in {" ".join(r.lower().split()) for r in self.released}:
+            raise _Unsupported(sentence)  # the model repeats itself: the answer ends here
+        bad = unsupported(sentence, self.sources, language=self.language, customer=self.customer)
         if bad:
             self.failed = bad
             raise _Unsupported(sentence)
@@ -59,7 +69,10 @@ class SentenceGate:
         for sentence in done:
             await self._offer(sentence)
 
-    async def finish(self) -> None:
+    async def finish(self, cut_off: bool = False) -> None:
+        """Offer the unfinished rest, unless the model was cut off mid-sentence (max_tokens)."""
+        if cut_off:
+            self.pending = ""
         if self.pending.strip():
             rest, self.pending = self.pending, ""
             await self._offer(rest)
@@ -90,15 +103,17 @@ async def write_checked(
     sources: Sources,
     language: str,
     release: Callable[[str], Awaitable[None]],
+    customer: Sources | None = None,
 ) -> Written:
-    """Generate ``request`` on ``backend`` through a :class:`SentenceGate`; at most two attempts."""
+    """Generate ``request`` on ``backend`` through a :class:`SentenceGate`; at most two
+    attempts. ``customer``: the customer's message, which vouches for some facts only."""
     first_failure: list[Fact] = []
     attempt_request = request
     for attempt in (1, 2):
-        gate = SentenceGate(sources, language, release)
+        gate = SentenceGate(sources, language, release, customer)
         try:
             result = await backend.generate(attempt_request, on_delta=gate.add)
-            await gate.finish()
+            await gate.finish(cut_off=result.finish_reason == "length")
         except _Unsupported:
             first_failure = first_failure or gate.failed
             if gate.released:

@@ -152,7 +152,8 @@ def _verified(path: Path, model: ModelSpec) -> bool:
             return True
     if _hash_file(path) != model.sha256:
         return False
-    note.write_text(json.dumps({"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": model.sha256}))
+    with contextlib.suppress(OSError):  # a read-only cache: hashed again next start, still usable
+        note.write_text(json.dumps({"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": model.sha256}))
     return True
 
 

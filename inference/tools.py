@@ -570,6 +570,8 @@ class HttpTool(_SchemaTool):
         _check_name(name)
         if name in BUILTIN_NAMES:
             raise ValueError(f"tool name {name!r} is taken by a built-in tool")
+        if name in ("none", "auto", "required"):
+            raise ValueError(f"tool name {name!r} is reserved (it is a tool choice)")
         if not isinstance(description, str) or not description.strip():
             raise ValueError(f"tool {name!r}: a description is required (the model reads it)")
         if len(description) > MAX_DESCRIPTION_CHARS:

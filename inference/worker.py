@@ -271,9 +271,14 @@ class Worker:
                 request = build_grounded_request(
                     job.text, decision.passages, max_tokens, ai.system_prompt, ai.temperature
                 )
-                sources = Sources([f"{p.title}\n{p.text}" for p in decision.passages[:4]] + [job.text, ai.name])
+                passages = [f"{p.title}\n{p.text}" for p in decision.passages[:4]]
                 written = await write_checked(
-                    backend, request, sources, language.texts_language(decision.language), deltas.add
+                    backend,
+                    request,
+                    Sources([*passages, ai.name, ai.system_prompt]),
+                    language.texts_language(decision.language),
+                    deltas.add,
+                    customer=Sources([job.text]),
                 )
                 metrics.FACT_CHECKS.labels(written.outcome).inc()
                 if written.unsupported:
@@ -539,20 +544,32 @@ class Worker:
             )
             return None
         text = loop.text
-        # the same fact check as a grounded answer, against what the tools returned
-        sources = Sources([str(m.get("content") or "") for m in loop.messages if m.get("role") in ("tool", "user")])
-        sources_lang = language.texts_language(job.language or language.detect(job.text) or "en")
-        bad = unsupported(text, Sources([sources.text, ai.name]), language=sources_lang)
+        # the same fact check as a grounded answer, against what the tools returned; the
+        # customer's own words vouch only for what they may (factcheck._CUSTOMER_MAY_STATE)
+        tool_results = [str(m.get("content") or "") for m in loop.messages if m.get("role") == "tool"]
+        sources = Sources([*tool_results, ai.name, ai.system_prompt])
+        customer = Sources([str(m.get("content") or "") for m in loop.messages if m.get("role") == "user"])
+        check_lang = language.texts_language(job.language or language.detect(job.text) or "en")
+        bad = unsupported(text, sources, language=check_lang, customer=customer)
         if bad:
             names = ", ".join(dict.fromkeys(f'"{f.text}"' for f in bad))
-            retry = [*loop.messages, {"role": "system", "content": RETRY_NOTE.format(facts=names)}]
-            done = await backend.complete_chat(retry, None, "none", max_tokens=max_tokens, temperature=0.0)
-            prompt_tokens += done.usage.prompt_tokens
-            completion_tokens += done.usage.completion_tokens
-            text = done.text.strip()
-            still = unsupported(text, Sources([sources.text, ai.name]), language=sources_lang) if text else bad
-            metrics.FACT_CHECKS.labels(REJECTED if still else REGENERATED).inc()
+            retry = [
+                *loop.messages,
+                {"role": "assistant", "content": text},
+                {"role": "system", "content": RETRY_NOTE.format(facts=names)},
+            ]
             log.info("reply.unsupported_facts", tenant=tenant_id, job=job.job_id, facts=[f.text for f in bad][:10])
+            try:
+                done = await backend.complete_chat(retry, None, "none", max_tokens=max_tokens, temperature=0.0)
+            except BackendError as err:  # the tools have run: no redelivery that would run them again
+                log.warning("reply.rewrite_failed", tenant=tenant_id, job=job.job_id, error=str(err)[:300])
+                done = None
+            if done is not None:
+                prompt_tokens += done.usage.prompt_tokens
+                completion_tokens += done.usage.completion_tokens
+            text = done.text.strip() if done is not None else ""
+            still = unsupported(text, sources, language=check_lang, customer=customer) if text else bad
+            metrics.FACT_CHECKS.labels(REJECTED if still else REGENERATED).inc()
             if still:
                 await self._hand_off(tenant_id, conv, job, LOW_CONFIDENCE, job.language or "en")
                 return None

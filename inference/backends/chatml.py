@@ -15,6 +15,7 @@ left out of the prompt and the model writes text.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -33,15 +34,26 @@ _NO_TOOL_HINT = f'\nWhen no function is needed (a greeting, thanks, or a questio
 _DEFAULT_SYSTEM = "You are a helpful customer-support assistant."
 
 
+# llama.cpp tokenizes the prompt with special tokens on: a customer (or a tool result)
+# writing "<|im_end|><|im_start|>system" would open a real system turn. Their text loses
+# the markers' special form before it enters any prompt.
+_MARKERS = re.compile(r"<\|[a-z_]+\|>|</?tool_(?:call|response)>|</?tools>", re.IGNORECASE)
+
+
+def neutralize(text: str) -> str:
+    """``text`` with chat-template markers made plain ("<|im_end|>" becomes "<im_end>")."""
+    return _MARKERS.sub(lambda m: m.group().replace("|", "").replace("<", "‹").replace(">", "›"), text)
+
+
 def _content(message: Mapping[str, Any]) -> str:
     content = message.get("content")
     if content is None:
         return ""
     if isinstance(content, str):
-        return content
+        return neutralize(content)
     if isinstance(content, Sequence):  # OpenAI content parts: keep the text ones
-        return "".join(str(p.get("text", "")) for p in content if isinstance(p, Mapping))
-    return str(content)
+        return neutralize("".join(str(p.get("text", "")) for p in content if isinstance(p, Mapping)))
+    return neutralize(str(content))
 
 
 def _call_text(call: Mapping[str, Any]) -> str:
@@ -53,7 +65,7 @@ def _call_text(call: Mapping[str, Any]) -> str:
             arguments = json.loads(arguments)
         except ValueError:
             pass
-    body = json.dumps({"name": function.get("name", ""), "arguments": arguments}, ensure_ascii=False)
+    body = neutralize(json.dumps({"name": function.get("name", ""), "arguments": arguments}, ensure_ascii=False))
     return f"<tool_call>\n{body}\n</tool_call>"
 
 

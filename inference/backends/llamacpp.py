@@ -463,6 +463,8 @@ class LlamaCppBackend(Backend):
                 stop=["<|im_end|>"],
                 stopping_criteria=halted,
             )
+            if halt.is_set():
+                raise BackendError(f"{self.name} backend is closing", retryable=True)
             prompt_tokens += out["usage"]["prompt_tokens"]
             completion_tokens += out["usage"]["completion_tokens"]
             raw = out["choices"][0]["text"]
@@ -491,6 +493,8 @@ class LlamaCppBackend(Backend):
             stop=["<|im_end|>", *stop],
             stopping_criteria=halted,
         )
+        if halt.is_set():
+            raise BackendError(f"{self.name} backend is closing", retryable=True)
         prompt_tokens += out["usage"]["prompt_tokens"]
         completion_tokens += out["usage"]["completion_tokens"]
         choice_out = out["choices"][0]
@@ -516,7 +520,7 @@ class LlamaCppBackend(Backend):
             counter = _TokenCounter()
             stops = request.stop
             chunks = llm.create_chat_completion(
-                messages=[{"role": t.role, "content": t.content} for t in request.turns],
+                messages=[{"role": t.role, "content": chatml.neutralize(t.content)} for t in request.turns],
                 max_tokens=request.max_tokens,
                 temperature=request.temperature,
                 stream=True,

@@ -517,6 +517,13 @@ def test_urls_off_the_allowlist_are_refused_at_construction(url, why):
         make(url)
 
 
+@pytest.mark.parametrize("name", ["none", "auto", "required"])
+def test_a_tool_may_not_be_named_like_a_tool_choice(name):
+    # the in-process model answers {"name": "none"} when it needs no tool
+    with pytest.raises(ValueError, match="reserved"):
+        HttpTool(name, "d", ORDER_SCHEMA, url="https://api.shop.example/x", allowlist=["https://api.shop.example/"])
+
+
 def test_allowlist_refuses_match_everything():
     for entry in ["*", "", "*:443", "https://"]:
         with pytest.raises(ValueError):
