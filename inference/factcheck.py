@@ -7,9 +7,10 @@ e-mail address, a URL or phone number, and a proper name (a capitalised word ins
 sentence, or an acronym such as DHL). Sources are the cited passages, the customer's own
 message and the tenant's name. A fact passes when it appears in a source; matching is
 case-insensitive, ignores thousands separators and ``.00`` cents, and maps number words to
-digits both ways. What it cannot see: a wrong claim made only of ordinary words ("returns
-are free" when they are not), which is why the answer is also limited to the passages by
-the prompt and the customer can always ask for a person.
+digits both ways. :func:`contradicts` adds one check of meaning: a sentence that restates a
+passage sentence must agree with it on negation and restriction ("without an appointment"
+vs "you need an appointment"; "only covered if" vs "covered"). What it cannot see: other
+wrong claims made only of ordinary words, measured in docs/quality.md.
 """
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ _SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s+|\n\s*|[-*•]\s+|[\"“(]\s*)$")
 
 @dataclass(frozen=True)
 class Fact:
-    kind: str  # number | word_number | date | name | contact
+    kind: str  # number | word_number | date | name | contact | meaning (grounded.py)
     text: str  # as written in the answer
 
 
@@ -177,7 +178,8 @@ class Sources:
     """What an answer may state: the texts it was given, indexed once for many checks."""
 
     def __init__(self, texts: Iterable[str]):
-        self.text = unicodedata.normalize("NFKC", "\n".join(t for t in texts if t))
+        self.passages = [unicodedata.normalize("NFKC", t) for t in texts if t]
+        self.text = "\n".join(self.passages)
         folded = _fold(self.text)
         self.folded = folded
         self.words = set(re.findall(r"[^\W\d_][\w'-]*", folded))
@@ -297,3 +299,50 @@ def split_sentences(text: str) -> tuple[list[str], str]:
         done.append(piece)
         start = end
     return done, text[start:]
+
+
+# -- meaning: negations and restrictions -------------------------------------------------------
+# A small model's worst errors are made of ordinary words: "you need an appointment" for
+# "without an appointment", "covered" for "only covered if ...". So a written sentence must
+# agree with the passage sentence it is closest to on whether it negates or restricts.
+_NEGATIONS = {
+    "not", "no", "never", "without", "cannot", "can't", "won't", "don't", "doesn't", "isn't", "aren't",
+    "didn't", "wasn't", "none", "nicht", "kein", "keine", "keinen", "nie", "ohne", "pas", "jamais",
+    "sans", "aucun", "aucune", "nunca", "sin", "ningún", "ninguna",
+}  # fmt: skip
+_RESTRICTIONS = {
+    "only", "except", "unless", "nur", "außer", "sauf", "seulement", "uniquement", "solo", "sólo",
+    "solamente", "excepto", "salvo", "half", "some", "most",
+}  # fmt: skip
+_STOP = {
+    "the", "a", "an", "and", "or", "of", "to", "in", "on", "for", "is", "are", "be", "you", "your", "we",
+    "our", "it", "this", "that", "with", "can", "will", "by", "at", "as", "if", "yes", "do", "i",
+}  # fmt: skip
+_MIN_OVERLAP = 0.3  # below this the closest passage sentence is not the one it restates
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[^\W\d_][\w'’]*", _fold(text).replace("n’t", "n't")))
+
+
+def _marks(words: set[str]) -> tuple[bool, bool]:
+    negated = bool(words & _NEGATIONS) or any(w.endswith("n't") for w in words)
+    return negated, bool(words & _RESTRICTIONS)
+
+
+def contradicts(sentence: str, passages: Iterable[str]) -> bool:
+    """The sentence restates a passage sentence but differs from it in negation or restriction."""
+    words = _words(sentence)
+    content = words - _STOP - _NEGATIONS - _RESTRICTIONS
+    if len(content) < 3:
+        return False
+    best, best_overlap = None, 0.0
+    for passage in passages:
+        for candidate in re.split(r"(?<=[.!?;])\s+|\n+", passage):
+            other = _words(candidate)
+            overlap = len(content & other) / len(content)
+            if overlap > best_overlap:
+                best, best_overlap = other, overlap
+    if best is None or best_overlap < _MIN_OVERLAP:
+        return False
+    return _marks(words) != _marks(best)

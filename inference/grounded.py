@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from inference.backends.base import Backend, ChatTurn, GenerationRequest, GenerationResult
-from inference.factcheck import Fact, Sources, split_sentences, unsupported
+from inference.factcheck import Fact, Sources, contradicts, split_sentences, unsupported
 
 PASSED = "passed"  # the first answer held
 REGENERATED = "regenerated"  # the second one did
@@ -44,9 +44,11 @@ class SentenceGate:
         language: str,
         release: Callable[[str], Awaitable[None]],
         customer: Sources | None = None,
+        restates: Sequence[str] | None = None,
     ):
         self.sources = sources
         self.customer = customer
+        self.restates = list(restates) if restates is not None else sources.passages
         self.language = language
         self.release = release
         self.pending = ""
@@ -57,6 +59,8 @@ class SentenceGate:
         if " ".join(sentence.lower().split()) in {" ".join(r.lower().split()) for r in self.released}:
             raise _Unsupported(sentence)  # the model repeats itself: the answer ends here
         bad = unsupported(sentence, self.sources, language=self.language, customer=self.customer)
+        if not bad and contradicts(sentence, self.restates):
+            bad = [Fact("meaning", " ".join(sentence.split())[:80])]
         if bad:
             self.failed = bad
             raise _Unsupported(sentence)
@@ -104,13 +108,16 @@ async def write_checked(
     language: str,
     release: Callable[[str], Awaitable[None]],
     customer: Sources | None = None,
+    restates: Sequence[str] | None = None,
 ) -> Written:
     """Generate ``request`` on ``backend`` through a :class:`SentenceGate`; at most two
-    attempts. ``customer``: the customer's message, which vouches for some facts only."""
+    attempts. ``customer``: the customer's message, which vouches for some facts only;
+    ``restates``: the passage the answer is about (the cited entry), whose negations and
+    restrictions it must keep (default: every source)."""
     first_failure: list[Fact] = []
     attempt_request = request
     for attempt in (1, 2):
-        gate = SentenceGate(sources, language, release, customer)
+        gate = SentenceGate(sources, language, release, customer, restates)
         try:
             result = await backend.generate(attempt_request, on_delta=gate.add)
             await gate.finish(cut_off=result.finish_reason == "length")

@@ -279,6 +279,7 @@ class Worker:
                     language.texts_language(decision.language),
                     deltas.add,
                     customer=Sources([job.text]),
+                    restates=[p.text for p in decision.passages[:1]],  # the entry itself, not its title
                 )
                 metrics.FACT_CHECKS.labels(written.outcome).inc()
                 if written.unsupported:

@@ -205,3 +205,41 @@ def test_a_cut_off_or_odd_tool_call_is_reported_not_guessed():
     assert chatml.parse_choice('{"name": "a", "arguments": {"x": 1}}') == ("a", {"x": 1}, None)
     assert chatml.parse_choice('{"name": "a", "argu')[2].startswith("the model's tool call was not complete JSON")
     assert chatml.parse_choice(json.dumps([1]))[2].startswith("the model's tool call names no function")
+
+
+@pytest.mark.parametrize(
+    ("sentence", "passage"),
+    [
+        (
+            "Yes, you need to make an appointment to have your brakes adjusted.",
+            "Small jobs such as fixing a flat tyre or adjusting brakes are done while you wait, without an appointment.",
+        ),
+        (
+            "Yes, our coffee beans are certified organic.",
+            "About half of our coffees are certified organic; they're marked 'Bio' in the shop.",
+        ),
+    ],
+)
+def test_a_sentence_that_drops_the_passages_negation_or_restriction_is_caught(sentence, passage):
+    from inference.factcheck import contradicts
+
+    assert contradicts(sentence, [passage])
+    assert not contradicts(passage, [passage])
+
+
+async def test_a_contradicting_sentence_is_not_shown():
+    passage = "Small jobs such as adjusting brakes are done while you wait, without an appointment."
+    backend = Scripted(
+        "You need to make an appointment to have brakes adjusted.",
+        "Adjusting brakes is done while you wait, without an appointment.",
+    )
+    shown: list[str] = []
+
+    async def release(text):
+        shown.append(text)
+
+    written = await write_checked(backend, request(), Sources([passage]), "en", release)
+    assert written.outcome == REGENERATED and shown == [
+        "Adjusting brakes is done while you wait, without an appointment. "
+    ]
+    assert written.unsupported[0].kind == "meaning"

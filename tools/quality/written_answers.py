@@ -81,7 +81,7 @@ async def main() -> None:
                 done += 1
                 question = turns[-1]
                 request = build_grounded_request(question, decision.passages, 160, temperature=0.1)
-                sources = Sources([f"{p.title}\n{p.text}" for p in decision.passages[:4]] + [question])
+                sources = Sources([f"{p.title}\n{p.text}" for p in decision.passages[:4]])
                 shown: list[float] = []
                 t0 = time.perf_counter()
 
@@ -90,7 +90,13 @@ async def main() -> None:
                         shown.append((time.perf_counter() - t0) * 1000)
 
                 written = await write_checked(
-                    backend, request, sources, lang.texts_language(decision.language), release
+                    backend,
+                    request,
+                    sources,
+                    lang.texts_language(decision.language),
+                    release,
+                    customer=Sources([question]),
+                    restates=[p.text for p in decision.passages[:1]],
                 )
                 total = (time.perf_counter() - t0) * 1000
                 outcomes[written.outcome] += 1
