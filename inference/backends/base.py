@@ -147,6 +147,14 @@ class StreamStats:
     finish_reason: str | None = None
 
 
+def check_chat_turn(messages: Sequence[Mapping[str, Any]], max_tokens: int) -> None:
+    """The arguments of :meth:`Backend.complete_chat` every backend refuses alike."""
+    if not messages or not all(isinstance(m, Mapping) and m.get("role") for m in messages):
+        raise BackendError("messages must be a non-empty list of OpenAI chat messages (dicts with a role)")
+    if max_tokens < 1:
+        raise BackendError(f"max_tokens must be >= 1, got {max_tokens}")
+
+
 def estimate_tokens(text: str) -> int:
     """Crude token estimate (whitespace-separated words) for backends without a tokenizer."""
     return len(text.split())

@@ -57,6 +57,7 @@ from .base import (
     ToolCall,
     ToolCompletion,
     Usage,
+    check_chat_turn,
 )
 
 log = logs.get("inference.llamacpp")
@@ -283,23 +284,25 @@ class LlamaCppBackend(Backend):
                 retryable=True,
             ) from None
 
-    async def _open_stream(self, request: GenerationRequest, stats: StreamStats) -> AsyncIterator[Delta]:
+    async def _take_instance(self) -> Any:
+        """A free model instance, its slot held. The caller hands both back once the worker
+        thread has stopped using it (a done-callback), never merely when its consumer left."""
         if self._closed:
             raise BackendError(f"{self.name} backend is closed", retryable=True)
         if not self._instances:
             await self.start()
-
         await self._acquire_slot()
-        # From here on the slot is ours; it is handed back by the worker future's
-        # done-callback, i.e. only once the thread has stopped using the instance.
         if self._closed or not self._free or self._executor is None:
             self._sem.release()
             raise BackendError(f"{self.name} backend is closed", retryable=True)
+        return self._free.pop()
 
+    async def _open_stream(self, request: GenerationRequest, stats: StreamStats) -> AsyncIterator[Delta]:
+        llm = await self._take_instance()
+        assert self._executor is not None
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         stop = threading.Event()
-        llm = self._free.pop()
 
         def emit(kind: str, payload: Any) -> None:
             try:
@@ -369,10 +372,7 @@ class LlamaCppBackend(Backend):
 
         if not self.supports_tools:
             raise BackendError(f"the model {self.model} cannot call tools", retryable=False)
-        if not messages or not all(isinstance(m, Mapping) and m.get("role") for m in messages):
-            raise BackendError("messages must be a non-empty list of OpenAI chat messages (dicts with a role)")
-        if max_tokens < 1:
-            raise BackendError(f"max_tokens must be >= 1, got {max_tokens}")
+        check_chat_turn(messages, max_tokens)
         tool_list = normalize_tools(tools)
         choice = tool_choice if tool_choice is not None else "auto"
         if isinstance(choice, Mapping):  # {"type": "function", "function": {"name": ...}}
@@ -389,15 +389,8 @@ class LlamaCppBackend(Backend):
 
     async def _in_slot(self, work: Callable[[Any, threading.Event], Any]) -> Any:
         """Run ``work(llm, halt)`` in a worker thread on a free model instance."""
-        if self._closed:
-            raise BackendError(f"{self.name} backend is closed", retryable=True)
-        if not self._instances:
-            await self.start()
-        await self._acquire_slot()
-        if self._closed or not self._free or self._executor is None:
-            self._sem.release()
-            raise BackendError(f"{self.name} backend is closed", retryable=True)
-        llm = self._free.pop()
+        llm = await self._take_instance()
+        assert self._executor is not None
         halt = threading.Event()
         loop = asyncio.get_running_loop()
         try:

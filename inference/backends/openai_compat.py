@@ -63,7 +63,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mappin
 from typing import Any
 from urllib.parse import urlsplit
 
-from .base import Backend, BackendError, Delta, GenerationRequest, StreamStats, estimate_tokens
+from .base import Backend, BackendError, Delta, GenerationRequest, StreamStats, check_chat_turn, estimate_tokens
 
 log = logging.getLogger(__name__)
 
@@ -531,10 +531,7 @@ class OpenAICompatBackend(Backend):
     ) -> ToolCompletion:
         """:meth:`complete_with_tools` on raw OpenAI chat messages (the transcript of a
         tool loop: assistant turns with ``tool_calls``, ``tool`` turns with results)."""
-        if not messages or not all(isinstance(m, Mapping) and m.get("role") for m in messages):
-            raise BackendError("messages must be a non-empty list of OpenAI chat messages (dicts with a role)")
-        if max_tokens < 1:
-            raise BackendError(f"max_tokens must be >= 1, got {max_tokens}")
+        check_chat_turn(messages, max_tokens)
         tool_list = normalize_tools(tools)
         names = [tool["function"]["name"] for tool in tool_list]
         params: dict[str, Any] = {
