@@ -19,8 +19,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from frontdesk.common.v1 import common_pb2 as common
-from frontdesk.events.v1 import events_pb2 as ev
+from frontdesk_pb.common.v1 import common_pb2 as common
+from frontdesk_pb.events.v1 import events_pb2 as ev
 
 # -- histograms ---------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ and skipped, and a missing one is added:
 | --- | --- | --- |
 | customer message m | `received:<m.id>` | conversation/service.py send_customer_message |
 | AI reply r to question q | `reply:<q.id>` (the job id is the question's id) | inference/worker.py answer |
-| handoff notice n (system message) | `handoff:<n.id>` | frontdesk/handoff.py hand_off |
+| handoff notice n (system message) | `handoff:<n.id>` | conversation/rules.py hand_off |
 | thumbs on message m | `feedback:<m.id>:<0 or 1>` | conversation/service.py submit_feedback |
 | conversation rating s | `rating:<conversation id>:<s>` | conversation/service.py rate |
 | tool call c of job j | `tool:<j>:<c.call_id>` | inference/worker.py (tool loop) |
@@ -38,19 +38,23 @@ found too. Running the rebuild twice changes nothing the second time.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from google.protobuf.timestamp_pb2 import Timestamp
-
-from analytics.aggregate import hour_of
-from analytics.consumer import EventCounter, Tally
-from frontdesk import logs
-from frontdesk.common.v1 import common_pb2 as common
-from frontdesk.events.v1 import events_pb2 as ev
-from frontdesk.handoff import is_handoff_notice
+from analytics.aggregate import Sentiment, hour_of
+from analytics.service import parse_range
+from analytics.store import open_analytics_store
+from analytics.worker import EventCounter, Tally, backfill
+from frontdesk import bus, logs
+from frontdesk.clock import ms_of, ts_from_ms
+from frontdesk.settings import Settings
 from frontdesk.stores.base import LogStore
+from frontdesk.texts import is_handoff_notice
+from frontdesk_pb.analytics.v1 import analytics_pb2
+from frontdesk_pb.common.v1 import common_pb2 as common
+from frontdesk_pb.events.v1 import events_pb2 as ev
 
 log = logs.get("analytics.rebuild")
 
@@ -71,16 +75,6 @@ class Rebuilt:
     latest_ms: int
 
 
-def _ts(ms: int) -> Timestamp:
-    t = Timestamp()
-    t.FromMilliseconds(ms)
-    return t
-
-
-def _ms(ts: Timestamp) -> int:
-    return ts.ToMilliseconds()
-
-
 def _day_start_ms(d: date) -> int:
     return int(datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp() * 1000)
 
@@ -91,7 +85,7 @@ async def _conversations(store: LogStore, tenant_id: str, since_ms: int) -> Asyn
     while True:
         page, token = await store.list_conversations(tenant_id, limit=PAGE, page_token=token)
         for conv in page:
-            if _ms(conv.updated_at) < since_ms:
+            if ms_of(conv.updated_at) < since_ms:
                 return  # ordered by activity: every later one is older still
             yield conv
         if not token:
@@ -111,7 +105,7 @@ async def _messages(store: LogStore, tenant_id: str, conversation_id: str) -> li
 
 def _event(tenant_id: str, conv: common.Conversation, event_id: str, at_ms: int, **kind) -> ev.DomainEvent:
     return ev.DomainEvent(
-        event_id=event_id, tenant_id=tenant_id, conversation_id=conv.id, occurred_at=_ts(at_ms), **kind
+        event_id=event_id, tenant_id=tenant_id, conversation_id=conv.id, occurred_at=ts_from_ms(at_ms), **kind
     )
 
 
@@ -134,7 +128,7 @@ async def events_of(store: LogStore, tenant_id: str, conv: common.Conversation) 
     notices = [m for m in messages if m.role == common.ROLE_SYSTEM and is_handoff_notice(m.text)]
     last_customer: common.Message | None = None
     for m in messages:
-        at = _ms(m.created_at)
+        at = ms_of(m.created_at)
         if m.role == common.ROLE_CUSTOMER:
             last_customer = m
             add(
@@ -146,7 +140,7 @@ async def events_of(store: LogStore, tenant_id: str, conv: common.Conversation) 
             )
         elif m.role == common.ROLE_AI and m.in_reply_to:
             question = by_id.get(m.in_reply_to)
-            total_ms = max(at - _ms(question.created_at), 0) if question is not None else 0
+            total_ms = max(at - ms_of(question.created_at), 0) if question is not None else 0
             add(
                 f"reply:{m.in_reply_to}",
                 at,
@@ -181,9 +175,9 @@ async def events_of(store: LogStore, tenant_id: str, conv: common.Conversation) 
         # when it was rated is not stored: any time in the conversation's life
         add(
             f"rating:{conv.id}:{conv.rating}",
-            _ms(conv.updated_at),
-            earliest_ms=_ms(conv.created_at),
-            latest_ms=_ms(conv.updated_at) + PUBLISH_SLACK_MS,
+            ms_of(conv.updated_at),
+            earliest_ms=ms_of(conv.created_at),
+            latest_ms=ms_of(conv.updated_at) + PUBLISH_SLACK_MS,
             conversation_rated=ev.ConversationRated(score=conv.rating),
         )
     for call in await store.list_tool_calls(tenant_id, conv.id, limit=MAX_TOOL_CALLS):
@@ -204,7 +198,7 @@ async def backfill_from_logs(store: LogStore, counter: EventCounter, tenant_id: 
     conversations = 0
     lo, hi = _day_start_ms(start), _day_start_ms(end + timedelta(days=1))
     async for conv in _conversations(store, tenant_id, lo):
-        if _ms(conv.created_at) >= hi:
+        if ms_of(conv.created_at) >= hi:
             continue  # started after the range
         conversations += 1
         for item in await events_of(store, tenant_id, conv):
@@ -229,3 +223,42 @@ async def backfill_from_logs(store: LogStore, counter: EventCounter, tenant_id: 
         duplicates=tally.duplicates,
     )
     return tally
+
+
+async def run_backfill(
+    settings: Settings, slug: str, from_logs: bool = False, from_day: str = "", to_day: str = ""
+) -> analytics_pb2.BackfillResponse:
+    """`frontdesk analytics backfill --tenant SLUG [--from-logs --from DAY --to DAY]`:
+    the same backfill, from the shell."""
+    from frontdesk import stores
+    from frontdesk.errors import InvalidArgument
+
+    if from_logs:
+        from analytics.service import _today
+
+        try:
+            start, end = parse_range(analytics_pb2.DateRange(from_day=from_day, to_day=to_day), _today())
+        except InvalidArgument as err:
+            raise ValueError(str(err)) from None
+
+    tenant = await stores.tenant_by_slug(settings, slug)
+    if tenant is None:
+        raise ValueError(f"no tenant with slug {slug!r}")
+    store = open_analytics_store(settings)
+    await store.connect()
+    counter = EventCounter(store, await asyncio.to_thread(Sentiment))
+    if from_logs:
+        log_store = stores.open_log_store(settings)
+        try:
+            tally = await backfill_from_logs(log_store, counter, tenant.id, start, end)
+        finally:
+            await log_store.close()
+            await store.close()
+        return analytics_pb2.BackfillResponse(**tally.__dict__)
+    nc = await bus.connect(settings, "analytics-backfill")
+    try:
+        tally = await backfill(nc.jetstream(), counter, tenant.id)
+    finally:
+        await nc.drain()
+        await store.close()
+    return analytics_pb2.BackfillResponse(**tally.__dict__)

@@ -9,8 +9,8 @@ from datetime import UTC, date, datetime, timedelta
 from analytics.aggregate import NEGATIVE, POSITIVE, Bucket, Sentiment, percentile
 from analytics.prices import PriceTable
 from analytics.store import AnalyticsStore, ConversationScore
-from frontdesk.analytics.v1 import analytics_pb2 as pb
 from frontdesk.errors import InvalidArgument
+from frontdesk_pb.analytics.v1 import analytics_pb2 as pb
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366

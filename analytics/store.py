@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from analytics.aggregate import Bucket
+from frontdesk.settings import StartupError
 
 
 @dataclass(frozen=True)
@@ -121,4 +122,4 @@ def open_analytics_store(settings) -> AnalyticsStore:
         from frontdesk.stores import cql_options
 
         return CqlAnalyticsStore(**cql_options(settings))
-    raise SystemExit(f"unknown log store {settings.log_store!r} (known: embedded, scylla)")
+    raise StartupError(f"unknown log store {settings.log_store!r} (known: embedded, scylla)")

@@ -12,9 +12,9 @@ import json
 import filetype
 
 from frontdesk import ids
-from frontdesk.common.v1 import common_pb2 as common
 from frontdesk.errors import InvalidArgument, NotFound
 from frontdesk.stores.base import BlobStore
+from frontdesk_pb.common.v1 import common_pb2 as common
 
 # declared type -> the family its bytes must show
 ALLOWED = {

@@ -11,9 +11,9 @@ from conversation.service import ConversationCore
 from conversation.servicer import ConversationServicer
 from frontdesk import bus, busmetrics, grpcutil, logs, metrics, stores
 from frontdesk.caller import CallerCodec
-from frontdesk.conversation.v1 import conversation_pb2, conversation_pb2_grpc
 from frontdesk.publish import Publisher
 from frontdesk.settings import Settings
+from frontdesk_pb.conversation.v1 import conversation_pb2, conversation_pb2_grpc
 
 log = logs.get("conversation")
 SERVICE_NAME = conversation_pb2.DESCRIPTOR.services_by_name["ConversationService"].full_name

@@ -9,17 +9,17 @@ import asyncio
 import contextlib
 from typing import cast
 
+from conversation import rules
 from conversation.attachments import Attachments
 from frontdesk import bus, ids, logs, tracing
-from frontdesk.caller import Caller
+from frontdesk.caller import Caller, Kind, require_operator
 from frontdesk.clock import now_ts
-from frontdesk.common.v1 import common_pb2 as common
 from frontdesk.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
-from frontdesk.events.v1 import events_pb2 as ev
-from frontdesk.handoff import hand_off
-from frontdesk.inference.v1 import inference_pb2
 from frontdesk.publish import Publisher
 from frontdesk.stores.base import LogStore
+from frontdesk_pb.common.v1 import common_pb2 as common
+from frontdesk_pb.events.v1 import events_pb2 as ev
+from frontdesk_pb.inference.v1 import inference_pb2
 
 log = logs.get("conversation.service")
 
@@ -101,7 +101,7 @@ class ConversationCore:
         if not ids.is_id(conversation_id, "conversation"):
             raise NotFound(_NOT_FOUND)
         conv = await self.store.get_conversation(caller.tenant_id, conversation_id)
-        if conv is None or (caller.kind == "visitor" and conv.visitor_id != caller.subject):
+        if conv is None or (caller.kind == Kind.VISITOR and conv.visitor_id != caller.subject):
             raise NotFound(_NOT_FOUND)
         return conv
 
@@ -114,7 +114,7 @@ class ConversationCore:
         )
 
     async def list_conversations(self, caller: Caller, size: int, token: str, *, status: int = 0, visitor_id: str = ""):
-        if caller.kind == "visitor":
+        if caller.kind == Kind.VISITOR:
             visitor_id = caller.subject  # a visitor lists only their own
         try:
             return await self.store.list_conversations(
@@ -135,7 +135,7 @@ class ConversationCore:
             visitor_id=caller.subject,
             status=Status.CONVERSATION_STATUS_AI,
             channel=cast(
-                common.Channel, channel or (common.CHANNEL_API if caller.kind == "api_key" else common.CHANNEL_WEB)
+                common.Channel, channel or (common.CHANNEL_API if caller.kind == Kind.API_KEY else common.CHANNEL_WEB)
             ),
             created_at=now_ts(),
             attributes=attributes,
@@ -164,7 +164,7 @@ class ConversationCore:
         attachment_ids: list[str] | None = None,
     ) -> tuple[common.Message, bool]:
         """Store first, then queue the AI job; returns (message, queued_for_ai)."""
-        if caller.kind not in ("visitor", "api_key", "service"):
+        if caller.kind not in (Kind.VISITOR, Kind.API_KEY, Kind.SERVICE):
             raise PermissionDenied("only customers send customer messages; operators use SendAgentMessage")
         self._check_text(text)
         if len(client_message_id) > 128:
@@ -173,16 +173,8 @@ class ConversationCore:
             raise InvalidArgument("at most 10 attachments per message")
         conv = await self.get(caller, conversation_id)
         attached = [await self.attachment(caller, conversation_id, a) for a in attachment_ids or []]
-        if conv.status == Status.CONVERSATION_STATUS_CLOSED:
-            # a new question reopens a closed conversation with the AI
-            conv = await self.store.change_conversation(
-                caller.tenant_id,
-                conversation_id,
-                status=Status.CONVERSATION_STATUS_AI,
-                assigned_operator_id="",
-                handoff_reason="",
-            )
-            await self.pub.live(caller.tenant_id, conversation_id, status_changed=ev.StatusChanged(status=conv.status))
+        if rules.reopens(conv):
+            conv = await rules.reopen(self.store, self.pub, caller.tenant_id, conversation_id)
         msg = common.Message(
             id=ids.new_id("message"),
             conversation_id=conversation_id,
@@ -198,7 +190,7 @@ class ConversationCore:
             attachments=attached,
         )
         dedupe = f"client:{client_message_id}" if client_message_id else ""
-        queued = conv.status == Status.CONVERSATION_STATUS_AI
+        queued = rules.ai_answers(conv)
         # the message and its outbox entry are one write: from here on the AI job cannot be
         # lost, even if this process dies before publishing it (the outbox sweeper will)
         stored, created = await self.store.append_message(caller.tenant_id, msg, dedupe, enqueue=queued)
@@ -255,7 +247,7 @@ class ConversationCore:
         for entry in await self.store.outbox_due(older_than_ms):
             conv = await self.store.get_conversation(entry.tenant_id, entry.conversation_id)
             msg = await self.store.find_message(entry.tenant_id, entry.conversation_id, message_id=entry.message_id)
-            if conv is None or msg is None or conv.status != Status.CONVERSATION_STATUS_AI:
+            if conv is None or msg is None or not rules.ai_answers(conv):
                 await self.store.outbox_done(entry.tenant_id, entry.conversation_id, entry.message_id)
                 continue
             if not await self.queue_job(entry.tenant_id, conv, msg):
@@ -287,9 +279,9 @@ class ConversationCore:
 
     async def request_human(self, caller: Caller, conversation_id: str, reason: str) -> common.Conversation:
         conv = await self.get(caller, conversation_id)
-        if conv.status in (Status.CONVERSATION_STATUS_HANDOFF, Status.CONVERSATION_STATUS_HUMAN):
+        if rules.with_a_person(conv):
             return conv
-        return await hand_off(self.store, self.pub, caller.tenant_id, conv, "customer_request", reason[:500])
+        return await rules.hand_off(self.store, self.pub, caller.tenant_id, conv, "customer_request", reason[:500])
 
     async def submit_feedback(
         self, caller: Caller, conversation_id: str, message_id: str, helpful: bool, comment: str
@@ -327,8 +319,7 @@ class ConversationCore:
     # -- operator side ----------------------------------------------------------------
 
     def _operator(self, caller: Caller) -> None:
-        if not caller.is_operator_side:
-            raise PermissionDenied("this needs an operator or an API key")
+        require_operator(caller, "this needs an operator or an API key")
 
     async def take_over(self, caller: Caller, conversation_id: str) -> common.Conversation:
         self._operator(caller)

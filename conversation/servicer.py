@@ -4,12 +4,12 @@ call the domain core, shape the response."""
 from __future__ import annotations
 
 from conversation.service import ConversationCore
-from frontdesk.admin.v1 import admin_pb2
 from frontdesk.caller import Caller, CallerCodec
-from frontdesk.chat.v1 import chat_pb2
-from frontdesk.common.v1 import common_pb2 as common
-from frontdesk.conversation.v1 import conversation_pb2, conversation_pb2_grpc
-from frontdesk.errors import PermissionDenied, rpc
+from frontdesk.errors import rpc
+from frontdesk_pb.admin.v1 import admin_pb2
+from frontdesk_pb.chat.v1 import chat_pb2
+from frontdesk_pb.common.v1 import common_pb2 as common
+from frontdesk_pb.conversation.v1 import conversation_pb2, conversation_pb2_grpc
 
 Status = common.ConversationStatus
 
@@ -23,10 +23,7 @@ class ConversationServicer(conversation_pb2_grpc.ConversationServiceServicer):
         return await self.codec.require(context)
 
     async def _operator(self, context) -> Caller:
-        caller = await self._caller(context)
-        if not caller.is_operator_side:
-            raise PermissionDenied("this needs an operator or an API key")
-        return caller
+        return await self.codec.require_operator(context, "this needs an operator or an API key")
 
     # -- customer side -------------------------------------------------------------
 

@@ -12,6 +12,12 @@ Every subject starts with the tenant (`frontdesk.<tenant>.…`):
 - `frontdesk.<tenant>.kb.changed`        a new version of the tenant's knowledge base was
                                          published (core NATS; KV bucket KNOWLEDGE_HEADS
                                          holds the version itself)
+- `frontdesk.<tenant>.speech`            transcription jobs (stream SPEECH, work-queue
+                                         retention, durable consumer `speech`)
+
+Every queue consumer retries the same way (`Redelivery`): a failed message is redelivered
+after a delay that doubles up to a ceiling, a fixed number of times in all; the last
+failure is final (the consumer records it, tells whoever waits, and terms the message).
 """
 
 from __future__ import annotations
@@ -19,12 +25,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import nats
 import nats.errors
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
     DiscardPolicy,
     RetentionPolicy,
     StorageType,
@@ -42,6 +51,7 @@ EVENTS_STREAM = "EVENTS"
 SPEECH_STREAM = "SPEECH"
 KNOWLEDGE_STREAM = "KNOWLEDGE"
 KNOWLEDGE_CONSUMER = "ingest"
+SPEECH_CONSUMER = "speech"
 KNOWLEDGE_HEADS = "KNOWLEDGE_HEADS"  # KV bucket: one key per tenant, the published version
 LEGACY_CONSUMER = "inference"
 DUPLICATE_WINDOW_S = 120.0  # Nats-Msg-Id dedupe: a re-published job within this window is dropped
@@ -79,12 +89,46 @@ def kb_changed_subject(tenant_id: str) -> str:
     return f"frontdesk.{tenant_id}.kb.changed"
 
 
+def speech_subject(tenant_id: str) -> str:
+    """Transcription jobs of a tenant ('*' for every tenant's)."""
+    return f"frontdesk.{tenant_id}.speech"
+
+
 def tenant_of(subject: str) -> str:
     """The tenant a subject belongs to (second token)."""
     parts = subject.split(".")
     if len(parts) < 3 or parts[0] != "frontdesk":
         raise ValueError(f"not a frontdesk subject: {subject}")
     return parts[1]
+
+
+@dataclass(frozen=True)
+class Redelivery:
+    """The one retry policy of every queue consumer (AI jobs, ingestion, transcription).
+
+    A message that failed is nak'ed with `delay_s(deliveries)`: 2, 4, 8 ... seconds, at most
+    `max_delay_s` (a rate-limited API that said when to come back is waited for longer, up
+    to five minutes). After `max_deliver` deliveries in all the failure is final: JetStream
+    itself stops redelivering (the consumer is created with the same max_deliver), so a
+    message that always fails cannot loop forever even if its consumer dies mid-way."""
+
+    max_deliver: int = 4
+    max_delay_s: float = 30.0
+
+    def delay_s(self, deliveries: int, retry_after_s: float = 0.0) -> float:
+        delay = float(min(2 ** max(deliveries, 1), self.max_delay_s))
+        if retry_after_s:
+            delay = min(max(delay, retry_after_s), 300.0)
+        return delay
+
+    def is_final(self, deliveries: int) -> bool:
+        return deliveries >= self.max_deliver
+
+    def consumer(self, ack_wait_s: float, **options) -> ConsumerConfig:
+        """The durable consumer's config: explicit acks, this policy's max_deliver."""
+        return ConsumerConfig(
+            ack_policy=AckPolicy.EXPLICIT, ack_wait=ack_wait_s, max_deliver=self.max_deliver, **options
+        )
 
 
 async def connect(settings: Settings, name: str) -> Client:

@@ -13,26 +13,53 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import Collection
 from dataclasses import asdict, dataclass
+from enum import StrEnum
 
 import grpc
+
+from frontdesk.errors import PermissionDenied
 
 METADATA_KEY = "x-frontdesk-caller"
 REQUEST_ID_KEY = "x-request-id"
 _TTL_S = 300  # a forwarded context is only good for the call it rides on
 
 
+class Kind(StrEnum):
+    """Who is calling: the one list of caller kinds (a StrEnum, so it equals its wire string)."""
+
+    VISITOR = "visitor"  # a customer in the widget (or a customer of the tenant's own app)
+    OPERATOR = "operator"  # a person of the tenant's team, signed in
+    API_KEY = "api_key"  # the tenant's own systems
+    SERVICE = "service"  # one of our services, acting for the tenant
+
+
+OPERATOR_SIDE = frozenset({Kind.OPERATOR, Kind.API_KEY, Kind.SERVICE})
+
+
 @dataclass(frozen=True)
 class Caller:
     tenant_id: str
-    kind: str  # visitor, api_key, operator, service
+    kind: str  # a Kind
     subject: str  # visitor / key / operator id, or service name
     role: str  # visitor, admin, owner, agent, service
     name: str = ""
 
     @property
     def is_operator_side(self) -> bool:
-        return self.kind in ("operator", "api_key", "service")
+        return self.kind in OPERATOR_SIDE
+
+
+def require_operator(caller: Caller, refusal: str, roles: Collection[str] = ()) -> Caller:
+    """The caller, when it is on the tenant's side (an operator, an API key or one of our
+    services) and, if `roles` are given, holds one of them; else PERMISSION_DENIED saying
+    `refusal`. Every internal servicer checks its callers through this."""
+    if not caller.is_operator_side:
+        raise PermissionDenied(refusal)
+    if roles and caller.role not in roles:
+        raise PermissionDenied(f"needs the {' or '.join(r for r in roles if r != 'service')} role")
+    return caller
 
 
 class CallerCodec:
@@ -72,3 +99,9 @@ class CallerCodec:
                 break
         await context.abort(grpc.StatusCode.UNAUTHENTICATED, "internal call without a valid caller context")
         raise AssertionError("unreachable")
+
+    async def require_operator(
+        self, context: grpc.aio.ServicerContext, refusal: str, roles: Collection[str] = ()
+    ) -> Caller:
+        """The verified caller, checked by `require_operator`."""
+        return require_operator(await self.require(context), refusal, roles)

@@ -15,3 +15,12 @@ def ts_from_ms(ms: int) -> Timestamp:
     ts = Timestamp()
     ts.FromMilliseconds(int(ms))
     return ts
+
+
+def ts_from_s(seconds: float) -> Timestamp:
+    return ts_from_ms(int(seconds * 1000))
+
+
+def ms_of(ts: Timestamp) -> int:
+    """Milliseconds since the epoch (0 for an unset timestamp)."""
+    return ts.ToMilliseconds()

@@ -12,6 +12,8 @@ from google.protobuf import descriptor_pool
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from frontdesk.settings import StartupError
+
 # keepalives let long-lived event streams notice dead peers; larger limits suit uploads
 CHANNEL_OPTIONS = [
     ("grpc.keepalive_time_ms", 30_000),
@@ -76,7 +78,7 @@ class Server:
     def bind(self, host: str, port: int) -> int:
         self.port = self.grpc.add_insecure_port(f"{host}:{port}")
         if self.port == 0:
-            raise SystemExit(f"cannot listen on {host}:{port} (port in use?)")
+            raise StartupError(f"cannot listen on {host}:{port} (port in use?)")
         return self.port
 
     async def start(self) -> None:

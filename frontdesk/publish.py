@@ -10,7 +10,7 @@ from nats.js import JetStreamContext
 
 from frontdesk import bus, logs
 from frontdesk.clock import now_ts
-from frontdesk.events.v1 import events_pb2 as ev
+from frontdesk_pb.events.v1 import events_pb2 as ev
 
 log = logs.get("frontdesk.publish")
 

@@ -12,6 +12,11 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 
+class StartupError(Exception):
+    """This process cannot start as configured (a bad setting, a port in use, an unknown
+    store); the message says what to change. The launcher prints it and exits 1."""
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = field(
@@ -386,7 +391,7 @@ def load(env: dict[str, str] | None = None, **overrides: object) -> Settings:
             else:
                 values[f.name] = Path(raw) if kind is Path else kind(raw)
         except ValueError:
-            raise SystemExit(f"{env_name(f.name)}={raw!r} is not a valid {kind.__name__}") from None
+            raise StartupError(f"{env_name(f.name)}={raw!r} is not a valid {kind.__name__}") from None
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type] # each value was converted to its field's type above
 

@@ -80,3 +80,20 @@ def text(key: str, lang: str = "en", **values: str) -> str:
     if "{name}" in chosen and not values.get("name"):
         values = {**values, "name": DEFAULT_NAME.get(lang, DEFAULT_NAME["en"])}
     return chosen.format(**values) if values else chosen
+
+
+# -- the handoff notice (conversation/rules.py writes it; analytics/rebuild.py recognises it)
+
+HANDOFF_NOTICE = text("handoff_notice", "en")
+_NOTICES = frozenset(t for key in ("handoff_notice", "handoff_notice_frustrated") for t in TEXTS[key].values())
+
+
+def handoff_notice(reason: str, language: str = "en") -> str:
+    """What the customer reads when a person is brought in, in their language; an upset
+    customer is met with an apology first."""
+    return text("handoff_notice_frustrated" if reason == "frustrated" else "handoff_notice", language)
+
+
+def is_handoff_notice(message_text: str) -> bool:
+    """Whether a system message is one of the handoff notices, in any language."""
+    return message_text in _NOTICES

@@ -27,6 +27,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
+from frontdesk.settings import StartupError
+
 _enabled = False
 
 
@@ -73,7 +75,7 @@ def setup(service: str, settings) -> bool:
         endpoint = settings.otlp_endpoint.rstrip("/") + "/v1/traces" if settings.otlp_endpoint else None
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
     else:
-        raise SystemExit(f"FRONTDESK_TRACES must be empty, otlp or jsonl, not {settings.traces!r}")
+        raise StartupError(f"FRONTDESK_TRACES must be empty, otlp or jsonl, not {settings.traces!r}")
     trace.set_tracer_provider(provider)
     _enabled = True
     return True

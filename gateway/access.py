@@ -26,10 +26,11 @@ from dataclasses import dataclass
 
 import grpc
 
-from frontdesk.caller import Caller
+from frontdesk.caller import Caller, Kind
 from frontdesk.errors import PermissionDenied, ServiceError, abort_with
 
-VISITOR, OPERATOR, API_KEY, PLATFORM = "visitor", "operator", "api_key", "platform"
+VISITOR, OPERATOR, API_KEY = Kind.VISITOR, Kind.OPERATOR, Kind.API_KEY
+PLATFORM = "platform"  # the deployment's own admin credential (CreateTenant); never forwarded
 ROLE_RANK = {"agent": 1, "admin": 2, "owner": 3}
 # what an API key's role counts as (see the module docstring)
 API_KEY_ROLE = "admin"

@@ -45,12 +45,13 @@ from aiohttp import hdrs, web
 from google.protobuf.descriptor import ServiceDescriptor
 
 from frontdesk import grpcutil, logs
-from frontdesk.admin.v1 import admin_pb2
-from frontdesk.analytics.v1 import analytics_pb2
-from frontdesk.auth.v1 import auth_pb2
-from frontdesk.chat.v1 import chat_pb2
-from frontdesk.knowledge.v1 import knowledge_pb2
-from frontdesk.speech.v1 import speech_pb2
+from frontdesk.settings import StartupError
+from frontdesk_pb.admin.v1 import admin_pb2
+from frontdesk_pb.analytics.v1 import analytics_pb2
+from frontdesk_pb.auth.v1 import auth_pb2
+from frontdesk_pb.chat.v1 import chat_pb2
+from frontdesk_pb.knowledge.v1 import knowledge_pb2
+from frontdesk_pb.speech.v1 import speech_pb2
 
 log = logs.get("gateway.grpcweb")
 
@@ -417,7 +418,7 @@ class GrpcWebServer:
         except OSError as err:
             await self._runner.cleanup()
             await self._channel.close()
-            raise SystemExit(f"gRPC-web: cannot listen on {host}:{port} ({err.strerror or err})") from None
+            raise StartupError(f"gRPC-web: cannot listen on {host}:{port} ({err.strerror or err})") from None
         self.host, self.port = host, self._runner.addresses[0][1]
         log.info(
             "grpcweb.serving",

@@ -18,7 +18,7 @@ from frontdesk import bus, ids, logs, metrics
 from frontdesk.caller import Caller
 from frontdesk.clock import now_ts
 from frontdesk.errors import NotFound
-from frontdesk.events.v1 import events_pb2 as ev
+from frontdesk_pb.events.v1 import events_pb2 as ev
 
 log = logs.get("gateway.live")
 

@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 from frontdesk import bus, grpcutil, logs, metrics, stores
-from frontdesk.admin.v1 import admin_pb2, admin_pb2_grpc
-from frontdesk.analytics.v1 import analytics_pb2, analytics_pb2_grpc
-from frontdesk.auth.v1 import auth_pb2, auth_pb2_grpc
 from frontdesk.caller import CallerCodec
-from frontdesk.chat.v1 import chat_pb2, chat_pb2_grpc
-from frontdesk.conversation.v1 import conversation_pb2_grpc
-from frontdesk.knowledge.v1 import knowledge_pb2, knowledge_pb2_grpc
 from frontdesk.settings import Settings
-from frontdesk.speech.v1 import speech_pb2, speech_pb2_grpc
+from frontdesk_pb.admin.v1 import admin_pb2, admin_pb2_grpc
+from frontdesk_pb.analytics.v1 import analytics_pb2, analytics_pb2_grpc
+from frontdesk_pb.auth.v1 import auth_pb2, auth_pb2_grpc
+from frontdesk_pb.chat.v1 import chat_pb2, chat_pb2_grpc
+from frontdesk_pb.conversation.v1 import conversation_pb2_grpc
+from frontdesk_pb.inference.v1 import inference_pb2_grpc
+from frontdesk_pb.knowledge.v1 import knowledge_pb2, knowledge_pb2_grpc
+from frontdesk_pb.speech.v1 import speech_pb2, speech_pb2_grpc
 from gateway.abuse import SessionMinting
 from gateway.access import AccessInterceptor
 from gateway.accounts import Accounts
-from gateway.analytics_forwarder import AnalyticsServicer
+from gateway.admin import AdminEdge
 from gateway.auth import Authenticator
 from gateway.credentials import TokenSigner
+from gateway.forward import Forwarder
 from gateway.grpcweb import local_target, start_grpc_web
 from gateway.live import LiveHub
-from gateway.servicers import AdminServicer, AuthServicer, ChatServicer, Forwarder, KnowledgeServicer, SpeechServicer
+from gateway.servicer import AnalyticsEdge, AuthEdge, ChatEdge, KnowledgeEdge, SpeechEdge
 
 log = logs.get("gateway")
 
@@ -55,22 +57,29 @@ async def serve(settings: Settings) -> None:
     )
     # every public RPC is authenticated and authorized here, by gateway.access's table
     server = grpcutil.Server(SERVICES, interceptors=[AccessInterceptor(auth.authenticate)])
-    chat_pb2_grpc.add_ChatServiceServicer_to_server(ChatServicer(forwarder), server.grpc)
-    auth_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(accounts, forwarder), server.grpc)
+    chat_pb2_grpc.add_ChatServiceServicer_to_server(ChatEdge(forwarder), server.grpc)
+    auth_pb2_grpc.add_AuthServiceServicer_to_server(AuthEdge(accounts, forwarder), server.grpc)
     inference_channel = grpcutil.channel(settings.inference_target)
     knowledge_pb2_grpc.add_KnowledgeServiceServicer_to_server(
-        KnowledgeServicer(forwarder, knowledge_pb2_grpc.KnowledgeServiceStub(inference_channel)), server.grpc
+        KnowledgeEdge(forwarder, knowledge_pb2_grpc.KnowledgeServiceStub(inference_channel)), server.grpc
     )
     speech_channel = grpcutil.channel(settings.speech_target)
     speech_pb2_grpc.add_SpeechServiceServicer_to_server(
-        SpeechServicer(forwarder, speech_pb2_grpc.SpeechServiceStub(speech_channel)), server.grpc
+        SpeechEdge(forwarder, speech_pb2_grpc.SpeechServiceStub(speech_channel)), server.grpc
     )
     analytics_channel = grpcutil.channel(settings.analytics_target)
     analytics_pb2_grpc.add_AnalyticsServiceServicer_to_server(
-        AnalyticsServicer(forwarder, analytics_pb2_grpc.AnalyticsServiceStub(analytics_channel)), server.grpc
+        AnalyticsEdge(forwarder, analytics_pb2_grpc.AnalyticsServiceStub(analytics_channel)), server.grpc
     )
     admin_pb2_grpc.add_AdminServiceServicer_to_server(
-        AdminServicer(accounts, forwarder, nc.jetstream(), settings), server.grpc
+        AdminEdge(
+            accounts,
+            forwarder,
+            inference_pb2_grpc.InferenceServiceStub(inference_channel),
+            nc.jetstream(),
+            settings,
+        ),
+        server.grpc,
     )
     port = server.bind(settings.host, settings.gateway_port)
     stop = grpcutil.stop_event()

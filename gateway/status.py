@@ -8,8 +8,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from nats.js.errors import NotFoundError
 
 from frontdesk import bus, grpcutil
-from frontdesk.admin.v1 import admin_pb2
 from frontdesk.settings import Settings
+from frontdesk_pb.admin.v1 import admin_pb2
 
 
 async def system_status(settings: Settings, js) -> admin_pb2.SystemStatus:

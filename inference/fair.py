@@ -24,7 +24,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.api import DeliverPolicy
 from nats.js.errors import BadRequestError
 
 from frontdesk import bus, logs, metrics
@@ -89,13 +89,11 @@ class TenantQueues:
     async def _ensure_consumer(self, tenant_id: str) -> str:
         name = bus.tenant_consumer(tenant_id)
         if name not in self._consumers:
-            config = ConsumerConfig(
+            config = bus.Redelivery(self.settings.job_max_deliver).consumer(
+                self.settings.job_ack_wait_s,
                 durable_name=name,
                 filter_subject=bus.jobs_subject(tenant_id),
-                ack_policy=AckPolicy.EXPLICIT,
                 deliver_policy=DeliverPolicy.ALL,
-                ack_wait=self.settings.job_ack_wait_s,
-                max_deliver=self.settings.job_max_deliver,
                 max_ack_pending=10_000,
                 inactive_threshold=CONSUMER_IDLE_S,
             )

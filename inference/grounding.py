@@ -17,7 +17,7 @@ import dataclasses
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from frontdesk.common.v1 import common_pb2 as common
+from frontdesk_pb.common.v1 import common_pb2 as common
 from inference.knowledge import AnswerPolicy, Decision, KnowledgeBase
 from inference.knowledge.policy import HANDOFF, HANDOFF_TEXT, LOW_CONFIDENCE, SMALL_TALK
 

@@ -31,8 +31,6 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from nats.js.api import AckPolicy, ConsumerConfig
-
 from frontdesk import bus, logs
 from frontdesk.stores.base import BlobStore
 from inference.kbshare import KnowledgeShare
@@ -231,11 +229,11 @@ class IngestionWorker:
         self.jobs = jobs
         self.js = js
         self.ack_wait_s = ack_wait_s
-        self.max_deliver = max_deliver
+        self.redelivery = bus.Redelivery(max_deliver=max_deliver)
         self._crash_after = crash_after  # tests: a callable(items done) that may raise to "die" mid-job
 
     async def run(self, stop: asyncio.Event) -> None:
-        config = ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=self.ack_wait_s, max_deliver=self.max_deliver)
+        config = self.redelivery.consumer(self.ack_wait_s)
         await bus.work_through(
             self.js,
             bus.ingest_subject("*"),
@@ -268,14 +266,14 @@ class IngestionWorker:
             raise
         except Exception as err:  # noqa: BLE001 - store or NATS trouble: a later delivery may succeed
             log.warning("ingestion.retry", tenant=tenant_id, job=job_id, delivery=delivered, error=str(err))
-            if delivered >= self.max_deliver:
+            if self.redelivery.is_final(delivered):
                 try:
                     await self._finish(tenant_id, record, FAILED, f"ingestion failed: {err}")
                 except Exception as finish_err:  # noqa: BLE001 - the job ends anyway; its record may stay stale
                     log.warning("ingestion.finish_failed", tenant=tenant_id, job=job_id, error=str(finish_err))
                 await msg.term()
             else:
-                await msg.nak(delay=min(2**delivered, 30))
+                await msg.nak(delay=self.redelivery.delay_s(delivered))
 
     async def _finish(self, tenant_id: str, record: JobRecord | None, state: str, error: str = "") -> None:
         if record is None:

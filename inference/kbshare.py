@@ -47,6 +47,7 @@ from typing import Any
 from nats.js.errors import KeyDeletedError, KeyNotFoundError, KeyWrongLastSequenceError
 
 from frontdesk import bus, logs
+from frontdesk.settings import StartupError
 from frontdesk.stores.base import BlobStore, StoreUnavailable
 from inference.knowledge import AnswerPolicy, KnowledgeBase
 from inference.knowledge.index import DB_NAME
@@ -616,7 +617,7 @@ def cache_dir(settings) -> Path:
             continue
         _claimed[candidate] = fd
         return candidate
-    raise SystemExit(f"no free knowledge cache directory beside {base}")
+    raise StartupError(f"no free knowledge cache directory beside {base}")
 
 
 async def seed_knowledge(settings, tenant_id: str, faqs) -> bool:

@@ -4,7 +4,7 @@ answer policy is off) or the question with the knowledge passages the policy ret
 
 from __future__ import annotations
 
-from frontdesk.common.v1 import common_pb2 as common
+from frontdesk_pb.common.v1 import common_pb2 as common
 from inference.backends.base import ChatTurn, GenerationRequest
 
 SYSTEM_PROMPT = (

@@ -8,18 +8,17 @@ from concurrent.futures import ThreadPoolExecutor
 
 from frontdesk import bus, grpcutil, logs, metrics, stores
 from frontdesk.caller import CallerCodec
-from frontdesk.inference.v1 import inference_pb2, inference_pb2_grpc
-from frontdesk.knowledge.v1 import knowledge_pb2, knowledge_pb2_grpc
 from frontdesk.publish import Publisher
 from frontdesk.secretbox import SecretBox
-from frontdesk.settings import Settings
+from frontdesk.settings import Settings, StartupError
+from frontdesk_pb.inference.v1 import inference_pb2, inference_pb2_grpc
+from frontdesk_pb.knowledge.v1 import knowledge_pb2, knowledge_pb2_grpc
 from inference import models, ratelimit
 from inference.backends import make_backend
 from inference.grounding import Grounding
-from inference.inference_service import InferenceServicer
 from inference.ingestion import IngestionJobs, IngestionWorker
 from inference.kbshare import open_share
-from inference.knowledge_service import KnowledgeServicer
+from inference.servicer import InferenceServicer, KnowledgeServicer
 from inference.tenants import BackendPool, TenantConfigs
 from inference.worker import Worker
 
@@ -40,7 +39,7 @@ def backend_options(settings: Settings) -> dict:
         }
     if settings.backend == "openai":
         if not settings.openai_base_url or not settings.openai_model:
-            raise SystemExit("backend=openai needs FRONTDESK_OPENAI_BASE_URL and FRONTDESK_OPENAI_MODEL")
+            raise StartupError("backend=openai needs FRONTDESK_OPENAI_BASE_URL and FRONTDESK_OPENAI_MODEL")
         return {
             "base_url": settings.openai_base_url,
             "model": settings.openai_model,

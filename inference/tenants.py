@@ -20,6 +20,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from frontdesk import logs
+from frontdesk.ai_settings import API_KEY_PURPOSE, TENANT_BACKENDS, tool_secret_purpose, url_allowed
 from frontdesk.secretbox import SecretBox, SecretError
 from frontdesk.settings import Settings
 from frontdesk.stores.base import AccountStore, StoreUnavailable, ToolRecord
@@ -28,15 +29,8 @@ from inference.ratelimit import guard
 
 log = logs.get("inference.tenants")
 
-# backends a tenant may choose in its AI settings ("" = the deployment's default)
-TENANT_BACKENDS = ("openai", "anthropic", "gemini")
-API_KEY_PURPOSE = "ai_api_key"
 MAX_TENANTS_CACHED = 2048
 MAX_BACKENDS = 16
-
-
-def tool_secret_purpose(name: str) -> str:
-    return f"tool_secret/{name}"
 
 
 @dataclass(frozen=True)
@@ -250,17 +244,3 @@ class BackendPool:
         for backend in list(self._backends.values()):
             await backend.close()
         self._backends.clear()
-
-
-def url_allowed(url: str, allowlist: str) -> bool:
-    """Whether `url` is inside a comma-separated allowlist (inference.tools.Allowlist rules)."""
-    from inference.tools import Allowlist, _parse_url
-
-    entries = [e.strip() for e in allowlist.split(",") if e.strip()]
-    if not entries:
-        return False
-    try:
-        # a base URL is a root the SDK appends paths to: "…/v1" is inside a "…/v1/" prefix
-        return Allowlist(entries).permits(_parse_url(url.rstrip("/") + "/"))
-    except ValueError:
-        return False

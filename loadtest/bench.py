@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from frontdesk.supervisor import free_port  # noqa: E402
+from launcher.supervisor import free_port  # noqa: E402
 
 
 def start_mesh(data_dir: Path) -> tuple[subprocess.Popen, dict]:
@@ -54,7 +54,7 @@ def start_mesh(data_dir: Path) -> tuple[subprocess.Popen, dict]:
         }
     )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "frontdesk", "run"],
+        [sys.executable, "-m", "launcher", "run"],
         env=env,
         cwd=ROOT,
         stdout=subprocess.PIPE,

@@ -15,8 +15,8 @@ import time
 
 import grpc
 
-from frontdesk.auth.v1 import auth_pb2, auth_pb2_grpc
-from frontdesk.chat.v1 import chat_pb2, chat_pb2_grpc
+from frontdesk_pb.auth.v1 import auth_pb2, auth_pb2_grpc
+from frontdesk_pb.chat.v1 import chat_pb2, chat_pb2_grpc
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -25,8 +25,8 @@ import grpc  # noqa: E402
 from gevent.event import Event  # noqa: E402
 from locust import User, constant, constant_pacing, events, task  # noqa: E402
 
-from frontdesk.auth.v1 import auth_pb2, auth_pb2_grpc  # noqa: E402
-from frontdesk.chat.v1 import chat_pb2, chat_pb2_grpc  # noqa: E402
+from frontdesk_pb.auth.v1 import auth_pb2, auth_pb2_grpc  # noqa: E402
+from frontdesk_pb.chat.v1 import chat_pb2, chat_pb2_grpc  # noqa: E402
 
 
 def widget_key() -> str:

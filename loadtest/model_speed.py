@@ -21,12 +21,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from frontdesk.demo_knowledge import DEMO_FAQ  # noqa: E402
 from inference import models  # noqa: E402
 from inference.backends.llamacpp import LlamaCppBackend  # noqa: E402
 from inference.factcheck import Sources  # noqa: E402
 from inference.grounded import write_checked  # noqa: E402
 from inference.pipeline import build_grounded_request  # noqa: E402
+from launcher.demo_tenant import DEMO_FAQ  # noqa: E402
 
 QUESTION = "How long does delivery take to Austria?"
 

@@ -14,8 +14,8 @@ import time
 
 import grpc
 
-from frontdesk.auth.v1 import auth_pb2, auth_pb2_grpc
-from frontdesk.chat.v1 import chat_pb2, chat_pb2_grpc
+from frontdesk_pb.auth.v1 import auth_pb2, auth_pb2_grpc
+from frontdesk_pb.chat.v1 import chat_pb2, chat_pb2_grpc
 
 STREAMS_PER_CHANNEL = 500  # HTTP/2 connections, each multiplexing this many streams
 WAVE = 250

@@ -7,50 +7,16 @@ import asyncio
 
 from frontdesk import bus, grpcutil, logs, metrics, stores
 from frontdesk.caller import CallerCodec
-from frontdesk.conversation.v1 import conversation_pb2_grpc
-from frontdesk.errors import InvalidArgument, rpc
 from frontdesk.publish import Publisher
 from frontdesk.settings import Settings
-from frontdesk.speech.v1 import speech_pb2, speech_pb2_grpc
-from speech.service import SpeechCore, TranscriptionWorker
+from frontdesk_pb.conversation.v1 import conversation_pb2_grpc
+from frontdesk_pb.speech.v1 import speech_pb2, speech_pb2_grpc
+from speech.service import SpeechCore
+from speech.servicer import SpeechServicer
+from speech.worker import TranscriptionWorker
 
 log = logs.get("speech")
 SERVICE_NAME = speech_pb2.DESCRIPTOR.services_by_name["SpeechService"].full_name
-
-
-class SpeechServicer(speech_pb2_grpc.SpeechServiceServicer):
-    def __init__(self, core: SpeechCore):
-        self.core = core
-
-    @rpc
-    async def SubmitAudio(self, request, context):
-        caller = await self.core.codec.require(context)
-        return await self.core.submit(caller, request.header, request.data)
-
-    @rpc
-    async def SubmitAudioStream(self, request_iterator, context):
-        caller = await self.core.codec.require(context)
-        header, parts, size = None, [], 0
-        async for chunk in request_iterator:
-            if chunk.WhichOneof("kind") == "header":
-                if header is not None:
-                    raise InvalidArgument("send the header once, first")
-                header = chunk.header
-                continue
-            if header is None:
-                raise InvalidArgument("the first chunk must be the header")
-            size += len(chunk.data)
-            if size > self.core.max_bytes:
-                raise InvalidArgument(f"the recording is larger than {self.core.max_bytes} bytes")
-            parts.append(chunk.data)
-        if header is None:
-            raise InvalidArgument("no header and no audio were sent")
-        return await self.core.submit(caller, header, b"".join(parts))
-
-    @rpc
-    async def GetTranscription(self, request, context):
-        caller = await self.core.codec.require(context)
-        return await self.core.load_state(caller, request.audio_id)
 
 
 def make_transcriber(settings: Settings):

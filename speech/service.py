@@ -11,27 +11,18 @@ from __future__ import annotations
 import asyncio
 import json
 
-import grpc
-
 from frontdesk import bus, ids, logs
-from frontdesk.caller import Caller, CallerCodec
-from frontdesk.chat.v1 import chat_pb2
-from frontdesk.conversation.v1 import conversation_pb2, conversation_pb2_grpc
+from frontdesk.caller import Caller, CallerCodec, Kind
 from frontdesk.errors import InvalidArgument, NotFound, PermissionDenied
-from frontdesk.events.v1 import events_pb2 as ev
 from frontdesk.publish import Publisher
-from frontdesk.speech.v1 import speech_pb2
 from frontdesk.stores.base import BlobStore
+from frontdesk_pb.chat.v1 import chat_pb2
+from frontdesk_pb.conversation.v1 import conversation_pb2_grpc
+from frontdesk_pb.events.v1 import events_pb2 as ev
+from frontdesk_pb.speech.v1 import speech_pb2
 from speech.audio import AudioError, load_audio
 
 log = logs.get("speech.service")
-
-SPEECH_STREAM = bus.SPEECH_STREAM
-SPEECH_CONSUMER = "speech"
-
-
-def speech_subject(tenant_id: str) -> str:
-    return f"frontdesk.{tenant_id}.speech"
 
 
 class SpeechCore:
@@ -54,7 +45,7 @@ class SpeechCore:
     async def submit(
         self, caller: Caller, header: speech_pb2.AudioHeader, data: bytes
     ) -> speech_pb2.SubmitAudioResponse:
-        if caller.kind not in ("visitor", "api_key"):
+        if caller.kind not in (Kind.VISITOR, Kind.API_KEY):
             raise PermissionDenied("audio is submitted by customers")
         # may this caller post into the conversation? (NOT_FOUND for anyone else's)
         await self.conversations.GetConversation(
@@ -93,7 +84,7 @@ class SpeechCore:
             submitter_kind=caller.kind,
         )
         await self.pub.js.publish(
-            speech_subject(caller.tenant_id), job.SerializeToString(), headers={"Nats-Msg-Id": audio_id}, timeout=5
+            bus.speech_subject(caller.tenant_id), job.SerializeToString(), headers={"Nats-Msg-Id": audio_id}, timeout=5
         )
         await self.pub.live(
             caller.tenant_id,
@@ -152,79 +143,3 @@ class SpeechCore:
             message_id=saved["message_id"],
             error=saved["error"],
         )
-
-
-class TranscriptionWorker:
-    """Pulls transcription jobs, runs Whisper (one at a time: it uses both cores), posts the
-    transcript as the customer's voice message, acks."""
-
-    def __init__(self, core: SpeechCore, transcriber, settings):
-        self.core = core
-        self.transcriber = transcriber
-        self.settings = settings
-
-    async def run(self, stop: asyncio.Event) -> None:
-        await bus.work_through(
-            self.core.pub.js,
-            speech_subject("*"),
-            durable=SPEECH_CONSUMER,
-            stream=SPEECH_STREAM,
-            handle=self._handle,
-            stop=stop,
-        )
-
-    async def _handle(self, msg) -> None:
-        tenant_id = bus.tenant_of(msg.subject)
-        job = speech_pb2.TranscriptionJob.FromString(msg.data)
-        if job.tenant_id != tenant_id:
-            await msg.term()
-            return
-        state = speech_pb2.Transcription(audio_id=job.audio_id, state="transcribing")
-        await self.core.pub.live(
-            tenant_id,
-            job.conversation_id,
-            transcription=ev.TranscriptionProgress(audio_id=job.audio_id, state="transcribing"),
-        )
-        try:
-            data = b"".join([c async for c in self.core.blobs.get(tenant_id, job.object_key)])
-            decoded = await asyncio.to_thread(load_audio, data, job.content_type, self.core.max_seconds)
-            transcript = await asyncio.to_thread(self.transcriber.transcribe, decoded.samples, job.language or None)
-            state.duration_s = decoded.info.duration_s
-            if not transcript.text.strip():
-                state.state, state.error = "failed", "no speech was heard in the recording"
-            else:
-                caller = Caller(
-                    tenant_id=tenant_id,
-                    kind=job.submitter_kind or "visitor",
-                    subject=job.submitted_by,
-                    role=job.submitter_kind or "visitor",
-                )
-                posted = await self.core.conversations.PostVoiceMessage(
-                    conversation_pb2.PostVoiceMessageRequest(
-                        conversation_id=job.conversation_id,
-                        text=transcript.text.strip(),
-                        audio_id=job.audio_id,
-                        language=transcript.language or "",
-                        client_message_id=f"voice:{job.audio_id}",
-                    ),
-                    metadata=self.core.codec.metadata(caller),
-                    timeout=10,
-                )
-                state.state, state.text = "done", transcript.text.strip()
-                state.language, state.message_id = transcript.language or "", posted.message.id
-        except (AudioError, grpc.aio.AioRpcError) as err:
-            state.state, state.error = "failed", str(err.details() if isinstance(err, grpc.aio.AioRpcError) else err)
-        except Exception as err:  # noqa: BLE001 - a retry may help (store or model hiccup)
-            log.warning("transcription.retry", tenant=tenant_id, audio=job.audio_id, error=str(err))
-            await msg.nak(delay=2)
-            return
-        await self.core.save_state(tenant_id, job.conversation_id, state)
-        await self.core.pub.live(
-            tenant_id,
-            job.conversation_id,
-            transcription=ev.TranscriptionProgress(
-                audio_id=job.audio_id, state=state.state, text=state.text, language=state.language
-            ),
-        )
-        log.info("transcription.finished", tenant=tenant_id, audio=job.audio_id, state=state.state)
-        await msg.ack()

@@ -55,7 +55,7 @@ class Mesh:
 
     def cli(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [sys.executable, "-m", "frontdesk", *args],
+            [sys.executable, "-m", "launcher", *args],
             env=self.env,
             capture_output=True,
             text=True,
@@ -108,7 +108,7 @@ def start_mesh(
         }
     )
     process = subprocess.Popen(
-        [sys.executable, "-m", "frontdesk", "run"],
+        [sys.executable, "-m", "launcher", "run"],
         env=env,
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -152,7 +152,7 @@ class NatsServer:
 @pytest.fixture
 def nats_server(tmp_path):
     """A real nats-server with JetStream, for tests below the whole mesh."""
-    from frontdesk.supervisor import nats_server_binary
+    from launcher.supervisor import nats_server_binary
 
     port = service_port()
     process = subprocess.Popen(

@@ -3,6 +3,7 @@ account store (tenants, API keys, operators) and the blob store (uploads). The
 embedded default uses SQLite and a local directory; Scylla and MinIO implement the
 same interfaces for distributed deployments."""
 
+from frontdesk.settings import StartupError
 from frontdesk.stores.base import (
     AccountStore,
     ApiKeyRecord,
@@ -61,7 +62,7 @@ def open_log_store(settings):
         from frontdesk.stores.cql import CqlLogStore
 
         return CqlLogStore(**cql_options(settings))
-    raise SystemExit(f"unknown log store {settings.log_store!r} (known: embedded, scylla)")
+    raise StartupError(f"unknown log store {settings.log_store!r} (known: embedded, scylla)")
 
 
 def open_account_store(settings):
@@ -73,7 +74,7 @@ def open_account_store(settings):
         from frontdesk.stores.cql import CqlAccountStore
 
         return CqlAccountStore(**cql_options(settings))
-    raise SystemExit(f"unknown log store {settings.log_store!r} (known: embedded, scylla)")
+    raise StartupError(f"unknown log store {settings.log_store!r} (known: embedded, scylla)")
 
 
 async def tenant_by_slug(settings, slug: str):
@@ -100,4 +101,4 @@ def open_blob_store(settings):
             settings.minio_bucket,
             secure=settings.minio_secure,
         )
-    raise SystemExit(f"unknown blob store {settings.blob_store!r} (known: embedded, minio)")
+    raise StartupError(f"unknown blob store {settings.blob_store!r} (known: embedded, minio)")

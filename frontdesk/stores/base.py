@@ -8,7 +8,7 @@ import re
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
-from frontdesk.common.v1 import common_pb2 as common
+from frontdesk_pb.common.v1 import common_pb2 as common
 
 
 class StoreUnavailable(Exception):

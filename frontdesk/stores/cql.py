@@ -103,7 +103,6 @@ from cassandra.query import BatchStatement, BatchType, PreparedStatement, dict_f
 
 from frontdesk import ids
 from frontdesk.clock import ts_from_ms
-from frontdesk.common.v1 import common_pb2 as common
 from frontdesk.stores.base import (
     AccountStore,
     ApiKeyRecord,
@@ -117,6 +116,7 @@ from frontdesk.stores.base import (
     ToolRecord,
     split_conversation_token,
 )
+from frontdesk_pb.common.v1 import common_pb2 as common
 
 __all__ = ["CqlAccountStore", "CqlLogStore", "CqlSession"]
 

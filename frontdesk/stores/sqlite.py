@@ -16,7 +16,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from frontdesk.clock import ts_from_ms
-from frontdesk.common.v1 import common_pb2 as common
 from frontdesk.stores.base import (
     AccountStore,
     ApiKeyRecord,
@@ -30,6 +29,7 @@ from frontdesk.stores.base import (
     ToolRecord,
     split_conversation_token,
 )
+from frontdesk_pb.common.v1 import common_pb2 as common
 
 
 def _now_ms() -> int:

@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 
 from analytics.aggregate import Bucket, Sentiment, bin_of, bin_value, contribution, normalise_question, percentile
-from analytics.consumer import EventCounter
 from analytics.service import AnalyticsCore, parse_range
 from analytics.store_sqlite import SqliteAnalyticsStore
-from frontdesk.analytics.v1 import analytics_pb2 as pb
-from frontdesk.common.v1 import common_pb2 as common
+from analytics.worker import EventCounter
 from frontdesk.errors import InvalidArgument
-from frontdesk.events.v1 import events_pb2 as ev
+from frontdesk_pb.analytics.v1 import analytics_pb2 as pb
+from frontdesk_pb.common.v1 import common_pb2 as common
+from frontdesk_pb.events.v1 import events_pb2 as ev
 
 pytestmark = pytest.mark.unit
 

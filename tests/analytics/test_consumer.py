@@ -9,8 +9,8 @@ import pytest
 from nats.js.errors import NotFoundError
 
 from analytics.aggregate import Sentiment
-from analytics.consumer import DURABLE, EventCounter, backfill, consume
 from analytics.store_sqlite import SqliteAnalyticsStore
+from analytics.worker import DURABLE, EventCounter, backfill, consume
 from frontdesk import bus
 from frontdesk.settings import load
 from tests.analytics.test_aggregate import A, B, question, subject

@@ -11,14 +11,14 @@ from datetime import UTC, date, datetime
 import pytest
 
 from analytics.aggregate import Sentiment
-from analytics.consumer import EventCounter
 from analytics.prices import parse_prices
 from analytics.service import AnalyticsCore
 from analytics.store_sqlite import SqliteAnalyticsStore
-from frontdesk.analytics.v1 import analytics_pb2 as pb
-from frontdesk.common.v1 import common_pb2 as common
+from analytics.worker import EventCounter
 from frontdesk.errors import InvalidArgument
-from frontdesk.events.v1 import events_pb2 as ev
+from frontdesk_pb.analytics.v1 import analytics_pb2 as pb
+from frontdesk_pb.common.v1 import common_pb2 as common
+from frontdesk_pb.events.v1 import events_pb2 as ev
 from tests.conftest import ROOT
 
 A = "t_01aaaaaaaaaaaaaaaaaaaaaaaa"
@@ -107,7 +107,7 @@ def test_a_malformed_price_table_is_refused_with_what_is_wrong(raw, says):
 def test_analytics_refuses_to_start_with_a_malformed_price_table(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "FRONTDESK_DATA_DIR": str(tmp_path), "FRONTDESK_MODEL_PRICES": '{"echo": [1, 2]}'}
     done = subprocess.run(
-        [sys.executable, "-m", "frontdesk", "analytics"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "launcher", "analytics"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60
     )
     assert done.returncode != 0
     assert "analytics cannot start: FRONTDESK_MODEL_PRICES: key 'echo' must be" in done.stderr

@@ -15,10 +15,10 @@ import nats
 import pytest
 
 from frontdesk import bus
-from frontdesk.admin.v1 import admin_pb2
-from frontdesk.analytics.v1 import analytics_pb2 as pb
-from frontdesk.analytics.v1 import analytics_pb2_grpc
-from frontdesk.chat.v1 import chat_pb2
+from frontdesk_pb.admin.v1 import admin_pb2
+from frontdesk_pb.analytics.v1 import analytics_pb2 as pb
+from frontdesk_pb.analytics.v1 import analytics_pb2_grpc
+from frontdesk_pb.chat.v1 import chat_pb2
 from tests.conftest import PLATFORM_TOKEN
 from tests.e2e.helpers import Client, create_tenant
 

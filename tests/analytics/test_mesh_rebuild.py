@@ -15,9 +15,9 @@ import time
 import nats
 
 from frontdesk import bus
-from frontdesk.analytics.v1 import analytics_pb2 as pb
-from frontdesk.analytics.v1 import analytics_pb2_grpc
-from frontdesk.chat.v1 import chat_pb2
+from frontdesk_pb.analytics.v1 import analytics_pb2 as pb
+from frontdesk_pb.analytics.v1 import analytics_pb2_grpc
+from frontdesk_pb.chat.v1 import chat_pb2
 from tests.analytics.test_mesh_analytics import overview_when, settled
 from tests.conftest import PLATFORM_TOKEN
 from tests.e2e.helpers import Client, create_tenant

@@ -11,16 +11,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from analytics.aggregate import Sentiment
-from analytics.consumer import EventCounter
 from analytics.rebuild import backfill_from_logs, events_of
 from analytics.service import AnalyticsCore
 from analytics.store_sqlite import SqliteAnalyticsStore
+from analytics.worker import EventCounter
 from frontdesk import ids
-from frontdesk.analytics.v1 import analytics_pb2 as pb
-from frontdesk.common.v1 import common_pb2 as common
-from frontdesk.handoff import HANDOFF_NOTICE
 from frontdesk.stores.base import ToolCallEntry
 from frontdesk.stores.sqlite import SqliteLogStore
+from frontdesk.texts import HANDOFF_NOTICE
+from frontdesk_pb.analytics.v1 import analytics_pb2 as pb
+from frontdesk_pb.common.v1 import common_pb2 as common
 
 A = "t_01aaaaaaaaaaaaaaaaaaaaaaaa"
 B = "t_01bbbbbbbbbbbbbbbbbbbbbbbb"

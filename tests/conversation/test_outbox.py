@@ -9,10 +9,10 @@ from conversation.service import ConversationCore
 from frontdesk import bus, ids
 from frontdesk import settings as settings_mod
 from frontdesk.caller import Caller
-from frontdesk.common.v1 import common_pb2 as common
-from frontdesk.inference.v1 import inference_pb2
 from frontdesk.publish import Publisher
 from frontdesk.stores.sqlite import SqliteLogStore
+from frontdesk_pb.common.v1 import common_pb2 as common
+from frontdesk_pb.inference.v1 import inference_pb2
 
 TENANT = "t_01outboxtenant00000000000a"
 

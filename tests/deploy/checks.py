@@ -38,7 +38,7 @@ def check_cli_command(command: str) -> None:
     if command in _cli_checked:
         return
     result = subprocess.run(
-        [sys.executable, "-m", "frontdesk.cli", command, "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "launcher.cli", command, "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, f"`frontdesk {command}` is not a command of frontdesk/cli.py:\n{result.stderr}"
     _cli_checked.add(command)

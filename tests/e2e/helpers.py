@@ -6,9 +6,9 @@ import asyncio
 
 import grpc
 
-from frontdesk.admin.v1 import admin_pb2, admin_pb2_grpc
-from frontdesk.auth.v1 import auth_pb2, auth_pb2_grpc
-from frontdesk.chat.v1 import chat_pb2, chat_pb2_grpc
+from frontdesk_pb.admin.v1 import admin_pb2, admin_pb2_grpc
+from frontdesk_pb.auth.v1 import auth_pb2, auth_pb2_grpc
+from frontdesk_pb.chat.v1 import chat_pb2, chat_pb2_grpc
 
 
 def bearer(token: str) -> tuple[tuple[str, str], ...]:

@@ -13,9 +13,9 @@ import json
 import grpc
 import pytest
 
-from frontdesk.admin.v1 import admin_pb2
-from frontdesk.chat.v1 import chat_pb2
 from frontdesk.stores.sqlite import SqliteAccountStore
+from frontdesk_pb.admin.v1 import admin_pb2
+from frontdesk_pb.chat.v1 import chat_pb2
 from tests.conftest import PLATFORM_TOKEN, start_mesh
 from tests.e2e.helpers import Client, bearer, create_tenant
 from tests.inference.test_openai_compat import API_KEY, server  # noqa: F401 - the real server fixture

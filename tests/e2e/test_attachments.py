@@ -10,7 +10,7 @@ import zlib
 import grpc
 import pytest
 
-from frontdesk.chat.v1 import chat_pb2
+from frontdesk_pb.chat.v1 import chat_pb2
 from tests.e2e.helpers import Client
 
 

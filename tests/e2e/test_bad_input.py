@@ -9,9 +9,9 @@ import asyncio
 import grpc
 import pytest
 
-from frontdesk.admin.v1 import admin_pb2
-from frontdesk.auth.v1 import auth_pb2
-from frontdesk.chat.v1 import chat_pb2
+from frontdesk_pb.admin.v1 import admin_pb2
+from frontdesk_pb.auth.v1 import auth_pb2
+from frontdesk_pb.chat.v1 import chat_pb2
 from tests.conftest import PLATFORM_TOKEN
 from tests.e2e.helpers import Client, bearer, create_tenant
 

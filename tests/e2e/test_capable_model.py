@@ -10,9 +10,9 @@ import json
 
 import pytest
 
-from frontdesk.admin.v1 import admin_pb2
-from frontdesk.demo_knowledge import DEMO_FAQ
+from frontdesk_pb.admin.v1 import admin_pb2
 from inference.factcheck import Sources, unsupported
+from launcher.demo_tenant import DEMO_FAQ
 from tests.conftest import start_mesh
 from tests.e2e.helpers import Client, bearer
 from tests.e2e.test_grounded_answers import ask_until_settled

@@ -3,8 +3,8 @@ the answer streams back, is stored and is in history."""
 
 from __future__ import annotations
 
-from frontdesk.chat.v1 import chat_pb2
-from frontdesk.common.v1 import common_pb2 as common
+from frontdesk_pb.chat.v1 import chat_pb2
+from frontdesk_pb.common.v1 import common_pb2 as common
 from tests.e2e.helpers import Client
 
 

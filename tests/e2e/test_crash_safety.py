@@ -12,8 +12,8 @@ import time
 
 import grpc
 
-from frontdesk.chat.v1 import chat_pb2
-from frontdesk.common.v1 import common_pb2 as common
+from frontdesk_pb.chat.v1 import chat_pb2
+from frontdesk_pb.common.v1 import common_pb2 as common
 from tests.conftest import start_mesh
 from tests.e2e.helpers import Client
 

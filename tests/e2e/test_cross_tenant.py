@@ -13,13 +13,13 @@ import pytest
 from google.protobuf import message_factory
 
 from frontdesk import ids
-from frontdesk.admin.v1 import admin_pb2
-from frontdesk.analytics.v1 import analytics_pb2
-from frontdesk.auth.v1 import auth_pb2
-from frontdesk.chat.v1 import chat_pb2
-from frontdesk.knowledge.v1 import knowledge_pb2 as kpb
-from frontdesk.knowledge.v1 import knowledge_pb2_grpc
-from frontdesk.speech.v1 import speech_pb2, speech_pb2_grpc
+from frontdesk_pb.admin.v1 import admin_pb2
+from frontdesk_pb.analytics.v1 import analytics_pb2
+from frontdesk_pb.auth.v1 import auth_pb2
+from frontdesk_pb.chat.v1 import chat_pb2
+from frontdesk_pb.knowledge.v1 import knowledge_pb2 as kpb
+from frontdesk_pb.knowledge.v1 import knowledge_pb2_grpc
+from frontdesk_pb.speech.v1 import speech_pb2, speech_pb2_grpc
 from gateway import access
 from tests.conftest import PLATFORM_TOKEN, start_mesh
 from tests.e2e.helpers import Client, bearer, create_tenant

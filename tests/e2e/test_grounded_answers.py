@@ -9,9 +9,9 @@ import asyncio
 import grpc
 import pytest
 
-from frontdesk.chat.v1 import chat_pb2
-from frontdesk.common.v1 import common_pb2 as common
-from frontdesk.demo_knowledge import DEMO_FAQ
+from frontdesk_pb.chat.v1 import chat_pb2
+from frontdesk_pb.common.v1 import common_pb2 as common
+from launcher.demo_tenant import DEMO_FAQ
 from tests.conftest import start_mesh
 from tests.e2e.helpers import Client
 

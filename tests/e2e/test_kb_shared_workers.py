@@ -13,8 +13,8 @@ import sys
 
 import grpc
 
-from frontdesk.knowledge.v1 import knowledge_pb2 as kpb
-from frontdesk.knowledge.v1 import knowledge_pb2_grpc
+from frontdesk_pb.knowledge.v1 import knowledge_pb2 as kpb
+from frontdesk_pb.knowledge.v1 import knowledge_pb2_grpc
 from tests.conftest import ROOT, service_port, start_mesh
 from tests.e2e.helpers import Client
 from tests.e2e.test_grounded_answers import ask_until_settled
@@ -50,7 +50,7 @@ async def test_a_knowledge_base_imported_through_one_worker_is_used_by_another(t
             log = open(tmp_path / f"{name}-b.log", "wb")
             extra.append(
                 subprocess.Popen(
-                    [sys.executable, "-m", "frontdesk", name], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
+                    [sys.executable, "-m", "launcher", name], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
                 )
             )
         for port in ports.values():

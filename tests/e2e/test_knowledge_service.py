@@ -9,8 +9,8 @@ import json
 import grpc
 import pytest
 
-from frontdesk.knowledge.v1 import knowledge_pb2 as kpb
-from frontdesk.knowledge.v1 import knowledge_pb2_grpc
+from frontdesk_pb.knowledge.v1 import knowledge_pb2 as kpb
+from frontdesk_pb.knowledge.v1 import knowledge_pb2_grpc
 from tests.conftest import PLATFORM_TOKEN
 from tests.e2e.helpers import Client, bearer, create_tenant
 from tests.e2e.test_grounded_answers import ask_until_settled, grounded_mesh  # noqa: F401 - module fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from frontdesk.admin.v1 import admin_pb2
+from frontdesk_pb.admin.v1 import admin_pb2
 from tests.e2e.helpers import Client
 
 

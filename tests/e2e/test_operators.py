@@ -14,9 +14,9 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from frontdesk.admin.v1 import admin_pb2
-from frontdesk.chat.v1 import chat_pb2
-from frontdesk.common.v1 import common_pb2 as common
+from frontdesk_pb.admin.v1 import admin_pb2
+from frontdesk_pb.chat.v1 import chat_pb2
+from frontdesk_pb.common.v1 import common_pb2 as common
 from gateway.credentials import identity_hmac
 from tests.conftest import start_mesh
 from tests.e2e.helpers import Client, bearer

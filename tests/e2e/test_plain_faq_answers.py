@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 
 from frontdesk import texts
-from frontdesk.chat.v1 import chat_pb2
-from frontdesk.common.v1 import common_pb2 as common
-from frontdesk.demo_knowledge import DEMO_FAQ
+from frontdesk_pb.chat.v1 import chat_pb2
+from frontdesk_pb.common.v1 import common_pb2 as common
+from launcher.demo_tenant import DEMO_FAQ
 from tests.e2e.helpers import Client
 from tests.e2e.test_grounded_answers import ask_until_settled, grounded_mesh  # noqa: F401 - module fixture
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from frontdesk.chat.v1 import chat_pb2
+from frontdesk_pb.chat.v1 import chat_pb2
 from tests.conftest import start_mesh
 from tests.e2e.helpers import Client
 

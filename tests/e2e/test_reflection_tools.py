@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from frontdesk.chat.v1 import chat_pb2
+from frontdesk_pb.chat.v1 import chat_pb2
 from tests import gotools
 from tests.e2e.helpers import Client
 

@@ -11,11 +11,11 @@ import aiohttp
 import grpc
 import pytest
 
-from frontdesk.admin.v1 import admin_pb2
-from frontdesk.auth.v1 import auth_pb2
-from frontdesk.chat.v1 import chat_pb2
-from frontdesk.knowledge.v1 import knowledge_pb2 as kpb
-from frontdesk.knowledge.v1 import knowledge_pb2_grpc
+from frontdesk_pb.admin.v1 import admin_pb2
+from frontdesk_pb.auth.v1 import auth_pb2
+from frontdesk_pb.chat.v1 import chat_pb2
+from frontdesk_pb.knowledge.v1 import knowledge_pb2 as kpb
+from frontdesk_pb.knowledge.v1 import knowledge_pb2_grpc
 from gateway.auth import _ACCOUNT_TTL_S
 from tests.conftest import PLATFORM_TOKEN, start_mesh
 from tests.e2e.helpers import Client, bearer, create_tenant

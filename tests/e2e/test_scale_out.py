@@ -11,7 +11,7 @@ import sys
 import grpc
 
 from frontdesk import grpcutil
-from frontdesk.chat.v1 import chat_pb2
+from frontdesk_pb.chat.v1 import chat_pb2
 from tests.conftest import ROOT, service_port, start_mesh
 from tests.e2e.helpers import Client
 
@@ -36,7 +36,7 @@ async def test_two_of_each_service_share_one_nats(tmp_path):
             log = open(tmp_path / f"{name}-b.log", "wb")
             extra.append(
                 subprocess.Popen(
-                    [sys.executable, "-m", "frontdesk", name], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
+                    [sys.executable, "-m", "launcher", name], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
                 )
             )
         for port in ports.values():

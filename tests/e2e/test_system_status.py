@@ -3,7 +3,7 @@ the mesh with its real health, and the AI job queue."""
 
 from __future__ import annotations
 
-from frontdesk.admin.v1 import admin_pb2
+from frontdesk_pb.admin.v1 import admin_pb2
 from tests.e2e.helpers import Client
 
 

@@ -22,8 +22,8 @@ import nats
 import pytest
 from aiohttp import web
 
-from frontdesk.admin.v1 import admin_pb2
-from frontdesk.events.v1 import events_pb2
+from frontdesk_pb.admin.v1 import admin_pb2
+from frontdesk_pb.events.v1 import events_pb2
 from inference.factcheck import Sources, unsupported
 from tests.conftest import PLATFORM_TOKEN, service_port, start_mesh
 from tests.e2e.helpers import Client, bearer, create_tenant

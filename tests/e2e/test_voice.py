@@ -10,9 +10,9 @@ import grpc
 import numpy as np
 import pytest
 
-from frontdesk.chat.v1 import chat_pb2
-from frontdesk.common.v1 import common_pb2 as common
-from frontdesk.speech.v1 import speech_pb2, speech_pb2_grpc
+from frontdesk_pb.chat.v1 import chat_pb2
+from frontdesk_pb.common.v1 import common_pb2 as common
+from frontdesk_pb.speech.v1 import speech_pb2, speech_pb2_grpc
 from tests.e2e.helpers import Client
 from tests.speech import CLIP_TEXT, ENGLISH, WER_CLIP, concat_wavs, espeak_wav, pcm_to_wav, wer
 

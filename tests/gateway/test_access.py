@@ -6,15 +6,15 @@ import asyncio
 
 import pytest
 
-from frontdesk.admin.v1 import admin_pb2
-from frontdesk.analytics.v1 import analytics_pb2
-from frontdesk.auth.v1 import auth_pb2
 from frontdesk.caller import Caller
-from frontdesk.chat.v1 import chat_pb2
 from frontdesk.errors import PermissionDenied, ResourceExhausted, Unauthenticated
-from frontdesk.knowledge.v1 import knowledge_pb2
-from frontdesk.speech.v1 import speech_pb2
 from frontdesk.stores.base import OperatorRecord, TenantRecord
+from frontdesk_pb.admin.v1 import admin_pb2
+from frontdesk_pb.analytics.v1 import analytics_pb2
+from frontdesk_pb.auth.v1 import auth_pb2
+from frontdesk_pb.chat.v1 import chat_pb2
+from frontdesk_pb.knowledge.v1 import knowledge_pb2
+from frontdesk_pb.speech.v1 import speech_pb2
 from gateway import access, accounts, credentials
 from gateway.abuse import FREE_FAILURES, LoginThrottle, SessionMinting, client_address
 from gateway.auth import origin_allowed

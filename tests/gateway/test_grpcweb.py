@@ -14,14 +14,14 @@ import aiohttp
 import pytest
 
 from frontdesk import settings as fd_settings
-from frontdesk.auth.v1 import auth_pb2
-from frontdesk.chat.v1 import chat_pb2
-from frontdesk.common.v1 import common_pb2 as common
-from frontdesk.events.v1 import events_pb2
-from frontdesk.speech.v1 import speech_pb2
-from frontdesk.supervisor import free_port
+from frontdesk_pb.auth.v1 import auth_pb2
+from frontdesk_pb.chat.v1 import chat_pb2
+from frontdesk_pb.common.v1 import common_pb2 as common
+from frontdesk_pb.events.v1 import events_pb2
+from frontdesk_pb.speech.v1 import speech_pb2
 from gateway import grpcweb
 from gateway.grpcweb import SERVED, GrpcWebServer, start_grpc_web
+from launcher.supervisor import free_port
 
 BINARY = "application/grpc-web+proto"
 TEXT = "application/grpc-web-text"

@@ -2,7 +2,7 @@ import asyncio
 
 import pytest
 
-from inference.worker import DeltaBatcher
+from inference.service import DeltaBatcher
 
 pytestmark = pytest.mark.unit
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 import pytest
 
 from frontdesk import settings as settings_mod
+from frontdesk.ai_settings import API_KEY_PURPOSE, tool_secret_purpose
 from frontdesk.secretbox import SecretBox, SecretError
 from frontdesk.stores.base import TenantRecord, ToolRecord
 from frontdesk.stores.sqlite import SqliteAccountStore
 from inference.backends.base import BackendError
 from inference.backends.echo import EchoBackend
-from inference.tenants import API_KEY_PURPOSE, BackendPool, TenantConfigs, tool_secret_purpose
+from inference.tenants import BackendPool, TenantConfigs
 
 pytestmark = pytest.mark.unit
 

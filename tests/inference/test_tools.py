@@ -27,7 +27,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from frontdesk.admin.v1 import admin_pb2
+from frontdesk_pb.admin.v1 import admin_pb2
 from inference.tools import (
     BUILTIN_TOOLS,
     Allowlist,

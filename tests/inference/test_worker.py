@@ -10,10 +10,10 @@ import pytest
 
 from frontdesk import bus, ids
 from frontdesk import settings as settings_mod
-from frontdesk.common.v1 import common_pb2 as common
-from frontdesk.inference.v1 import inference_pb2
 from frontdesk.publish import Publisher
 from frontdesk.stores.sqlite import SqliteLogStore
+from frontdesk_pb.common.v1 import common_pb2 as common
+from frontdesk_pb.inference.v1 import inference_pb2
 from inference.backends.base import Backend, BackendError
 from inference.backends.echo import EchoBackend
 from inference.worker import Worker

@@ -12,10 +12,10 @@ import time
 import pytest
 
 from frontdesk import ids
-from frontdesk.common.v1 import common_pb2 as common
 from frontdesk.stores.base import Conflict, OperatorRecord, StoreUnavailable, TenantRecord
 from frontdesk.stores.cql import CqlAccountStore, CqlLogStore, CqlSession
 from frontdesk.stores.sqlite import SqliteLogStore
+from frontdesk_pb.common.v1 import common_pb2 as common
 from tests.stores.conftest import cassandra_runner, start_cassandra
 
 A = "t_01aaaaaaaaaaaaaaaaaaaaaaaa"

@@ -8,8 +8,8 @@ import asyncio
 import pytest
 
 from frontdesk import ids
-from frontdesk.common.v1 import common_pb2 as common
 from frontdesk.stores.sqlite import SqliteLogStore
+from frontdesk_pb.common.v1 import common_pb2 as common
 
 A = "t_01aaaaaaaaaaaaaaaaaaaaaaaa"
 B = "t_01bbbbbbbbbbbbbbbbbbbbbbbb"

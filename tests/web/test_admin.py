@@ -9,9 +9,9 @@ import time
 import jwt
 import pytest
 
-from frontdesk.auth.v1 import auth_pb2
-from frontdesk.chat.v1 import chat_pb2
-from frontdesk.common.v1 import common_pb2 as common
+from frontdesk_pb.auth.v1 import auth_pb2
+from frontdesk_pb.chat.v1 import chat_pb2
+from frontdesk_pb.common.v1 import common_pb2 as common
 from frontdesk import settings as fd_settings
 from gateway.grpcweb import start_grpc_web
 from tests.e2e.helpers import Client, bearer

@@ -15,9 +15,9 @@ import nats
 import pytest
 
 from frontdesk import bus
-from frontdesk.analytics.v1 import analytics_pb2 as pb
-from frontdesk.analytics.v1 import analytics_pb2_grpc
-from frontdesk.chat.v1 import chat_pb2
+from frontdesk_pb.analytics.v1 import analytics_pb2 as pb
+from frontdesk_pb.analytics.v1 import analytics_pb2_grpc
+from frontdesk_pb.chat.v1 import chat_pb2
 from tests.e2e.helpers import Client
 
 PAGE = 8  # the page's most-negative table (Analytics.tsx SENTIMENT_PAGE)

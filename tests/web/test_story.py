@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from frontdesk.admin.v1 import admin_pb2
-from frontdesk.common.v1 import common_pb2 as common
-from frontdesk.demo_knowledge import DEMO_FAQ
+from frontdesk_pb.admin.v1 import admin_pb2
+from frontdesk_pb.common.v1 import common_pb2 as common
+from launcher.demo_tenant import DEMO_FAQ
 from tests.e2e.helpers import Client
 
 ANSWERS = {entry["id"]: entry["answer"] for entry in DEMO_FAQ}

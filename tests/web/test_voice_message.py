@@ -10,9 +10,9 @@ import math
 import numpy as np
 import pytest
 
-from frontdesk.admin.v1 import admin_pb2
-from frontdesk.common.v1 import common_pb2 as common
-from frontdesk.demo_knowledge import DEMO_FAQ
+from frontdesk_pb.admin.v1 import admin_pb2
+from frontdesk_pb.common.v1 import common_pb2 as common
+from launcher.demo_tenant import DEMO_FAQ
 from tests.e2e.helpers import Client
 from tests.speech import espeak_wav, pcm_to_wav, wav_to_pcm, wer
 

@@ -8,10 +8,10 @@ import nats
 import pytest
 
 from frontdesk import bus
-from frontdesk.admin.v1 import admin_pb2
-from frontdesk.common.v1 import common_pb2 as common
-from frontdesk.demo_knowledge import DEMO_FAQ
-from frontdesk.events.v1 import events_pb2
+from frontdesk_pb.admin.v1 import admin_pb2
+from frontdesk_pb.common.v1 import common_pb2 as common
+from launcher.demo_tenant import DEMO_FAQ
+from frontdesk_pb.events.v1 import events_pb2
 from tests.e2e.helpers import Client
 
 ANSWERS = {entry["id"]: entry["answer"] for entry in DEMO_FAQ}

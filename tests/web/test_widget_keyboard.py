@@ -12,9 +12,9 @@ import asyncio
 import grpc
 import pytest
 
-from frontdesk.admin.v1 import admin_pb2
-from frontdesk.knowledge.v1 import knowledge_pb2 as kpb
-from frontdesk.knowledge.v1 import knowledge_pb2_grpc
+from frontdesk_pb.admin.v1 import admin_pb2
+from frontdesk_pb.knowledge.v1 import knowledge_pb2 as kpb
+from frontdesk_pb.knowledge.v1 import knowledge_pb2_grpc
 from tests.e2e.helpers import Client
 from tests.e2e.test_grounded_answers import ask_until_settled
 

@@ -83,7 +83,7 @@ async def main() -> None:
     question = probe["examples"][0]
     embedding.embed(["warm up"])
     tmp = Path(tempfile.mkdtemp())
-    from frontdesk.supervisor import nats_server_binary
+    from launcher.supervisor import nats_server_binary
     from tests.conftest import service_port
 
     port = service_port()

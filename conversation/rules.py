@@ -1,0 +1,94 @@
+"""The conversation's rules, in one place: who answers a conversation in each status, what
+a new customer message does to it, how it is handed to a person, and how the AI's reply is
+stored. Owned by the conversation service (conversation/service.py) and used as a library
+by the inference worker, so the reply path takes no extra network hop; both write through
+the same log store and announce on the same NATS subjects (frontdesk.publish).
+
+Statuses: AI (the AI answers), HANDOFF (waiting for a person), HUMAN (a person answers),
+CLOSED. A customer message to a closed conversation reopens it with the AI."""
+
+from __future__ import annotations
+
+from frontdesk import ids, logs, texts
+from frontdesk.clock import now_ts
+from frontdesk.publish import Publisher
+from frontdesk.stores.base import LogStore
+from frontdesk_pb.common.v1 import common_pb2 as common
+from frontdesk_pb.events.v1 import events_pb2 as ev
+
+log = logs.get("conversation.rules")
+
+Status = common.ConversationStatus
+
+
+def ai_answers(conv: common.Conversation | None) -> bool:
+    """Whether the AI may answer in this conversation now (not handed off, taken over or closed)."""
+    return conv is not None and conv.status == Status.CONVERSATION_STATUS_AI
+
+
+def with_a_person(conv: common.Conversation) -> bool:
+    """Handed off or taken over: asking for a person again changes nothing."""
+    return conv.status in (Status.CONVERSATION_STATUS_HANDOFF, Status.CONVERSATION_STATUS_HUMAN)
+
+
+def reopens(conv: common.Conversation) -> bool:
+    """A customer message to a closed conversation reopens it with the AI."""
+    return conv.status == Status.CONVERSATION_STATUS_CLOSED
+
+
+async def reopen(store: LogStore, pub: Publisher, tenant_id: str, conversation_id: str) -> common.Conversation:
+    conv = await store.change_conversation(
+        tenant_id, conversation_id, status=Status.CONVERSATION_STATUS_AI, assigned_operator_id="", handoff_reason=""
+    )
+    await pub.live(tenant_id, conversation_id, status_changed=ev.StatusChanged(status=conv.status))
+    return conv
+
+
+async def hand_off(
+    store: LogStore,
+    pub: Publisher,
+    tenant_id: str,
+    conv: common.Conversation,
+    reason: str,
+    detail: str = "",
+    dedupe_key: str = "",
+    language: str = "en",
+) -> common.Conversation:
+    """Flag the conversation for a human and tell the customer: one state change, one notice,
+    one live event, one domain event. With a dedupe_key, a repeated call (a redelivered job)
+    writes no second notice."""
+    updated = await store.change_conversation(
+        tenant_id, conv.id, status=Status.CONVERSATION_STATUS_HANDOFF, handoff_reason=reason
+    )
+    notice_text = texts.handoff_notice(reason, language)
+    notice = common.Message(
+        id=ids.new_id("message"),
+        conversation_id=conv.id,
+        role=common.ROLE_SYSTEM,
+        text=notice_text,
+        created_at=now_ts(),
+        language=language,
+    )
+    stored, created = await store.append_message(tenant_id, notice, dedupe_key)
+    await pub.live(tenant_id, conv.id, handoff=ev.Handoff(reason=reason, notice=notice_text))
+    await pub.live(tenant_id, conv.id, message=stored)
+    await pub.live(tenant_id, conv.id, status_changed=ev.StatusChanged(status=updated.status))
+    if created:
+        await pub.domain(
+            tenant_id,
+            conv.id,
+            f"handoff:{stored.id}",
+            handoff_requested=ev.HandoffRequested(reason=reason, question=detail),
+        )
+    log.info("conversation.handoff", tenant=tenant_id, conversation=conv.id, reason=reason)
+    return updated
+
+
+async def store_ai_reply(
+    store: LogStore, pub: Publisher, tenant_id: str, reply: common.Message, dedupe_key: str
+) -> common.Message:
+    """Store the AI's reply once (a redelivered job finds it by `dedupe_key`) and announce it;
+    the announcement also ends the typing indicator."""
+    stored, _ = await store.append_message(tenant_id, reply, dedupe_key)
+    await pub.live(tenant_id, reply.conversation_id, message=stored)
+    return stored

@@ -1,3 +1,0 @@
-from frontdesk.cli import main
-
-raise SystemExit(main())

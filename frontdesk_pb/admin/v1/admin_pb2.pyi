@@ -1,0 +1,421 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from frontdesk_pb.common.v1 import common_pb2 as _common_pb2
+from frontdesk_pb.chat.v1 import chat_pb2 as _chat_pb2
+from frontdesk_pb.events.v1 import events_pb2 as _events_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Tenant(_message.Message):
+    __slots__ = ("id", "slug", "name", "widget_key", "created_at", "greeting", "allowed_origins")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    SLUG_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    WIDGET_KEY_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    GREETING_FIELD_NUMBER: _ClassVar[int]
+    ALLOWED_ORIGINS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    slug: str
+    name: str
+    widget_key: str
+    created_at: _timestamp_pb2.Timestamp
+    greeting: str
+    allowed_origins: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, id: _Optional[str] = ..., slug: _Optional[str] = ..., name: _Optional[str] = ..., widget_key: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., greeting: _Optional[str] = ..., allowed_origins: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class CreateTenantRequest(_message.Message):
+    __slots__ = ("slug", "name", "owner_email", "owner_password")
+    SLUG_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    OWNER_EMAIL_FIELD_NUMBER: _ClassVar[int]
+    OWNER_PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    slug: str
+    name: str
+    owner_email: str
+    owner_password: str
+    def __init__(self, slug: _Optional[str] = ..., name: _Optional[str] = ..., owner_email: _Optional[str] = ..., owner_password: _Optional[str] = ...) -> None: ...
+
+class CreateTenantResponse(_message.Message):
+    __slots__ = ("tenant", "owner", "api_key", "identity_secret")
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    API_KEY_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_SECRET_FIELD_NUMBER: _ClassVar[int]
+    tenant: Tenant
+    owner: Operator
+    api_key: str
+    identity_secret: str
+    def __init__(self, tenant: _Optional[_Union[Tenant, _Mapping]] = ..., owner: _Optional[_Union[Operator, _Mapping]] = ..., api_key: _Optional[str] = ..., identity_secret: _Optional[str] = ...) -> None: ...
+
+class GetTenantRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class UpdateTenantRequest(_message.Message):
+    __slots__ = ("name", "greeting", "allowed_origins", "rotate_widget_key")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    GREETING_FIELD_NUMBER: _ClassVar[int]
+    ALLOWED_ORIGINS_FIELD_NUMBER: _ClassVar[int]
+    ROTATE_WIDGET_KEY_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    greeting: str
+    allowed_origins: _containers.RepeatedScalarFieldContainer[str]
+    rotate_widget_key: bool
+    def __init__(self, name: _Optional[str] = ..., greeting: _Optional[str] = ..., allowed_origins: _Optional[_Iterable[str]] = ..., rotate_widget_key: _Optional[bool] = ...) -> None: ...
+
+class ApiKey(_message.Message):
+    __slots__ = ("id", "name", "created_at", "revoked_at", "last_used_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    REVOKED_AT_FIELD_NUMBER: _ClassVar[int]
+    LAST_USED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    created_at: _timestamp_pb2.Timestamp
+    revoked_at: _timestamp_pb2.Timestamp
+    last_used_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revoked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_used_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class CreateApiKeyRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class CreateApiKeyResponse(_message.Message):
+    __slots__ = ("key", "plaintext")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    PLAINTEXT_FIELD_NUMBER: _ClassVar[int]
+    key: ApiKey
+    plaintext: str
+    def __init__(self, key: _Optional[_Union[ApiKey, _Mapping]] = ..., plaintext: _Optional[str] = ...) -> None: ...
+
+class ListApiKeysRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListApiKeysResponse(_message.Message):
+    __slots__ = ("keys",)
+    KEYS_FIELD_NUMBER: _ClassVar[int]
+    keys: _containers.RepeatedCompositeFieldContainer[ApiKey]
+    def __init__(self, keys: _Optional[_Iterable[_Union[ApiKey, _Mapping]]] = ...) -> None: ...
+
+class RevokeApiKeyRequest(_message.Message):
+    __slots__ = ("key_id",)
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    key_id: str
+    def __init__(self, key_id: _Optional[str] = ...) -> None: ...
+
+class Operator(_message.Message):
+    __slots__ = ("id", "email", "display_name", "role", "created_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    email: str
+    display_name: str
+    role: str
+    created_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., email: _Optional[str] = ..., display_name: _Optional[str] = ..., role: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class CreateOperatorRequest(_message.Message):
+    __slots__ = ("email", "display_name", "role", "password")
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    email: str
+    display_name: str
+    role: str
+    password: str
+    def __init__(self, email: _Optional[str] = ..., display_name: _Optional[str] = ..., role: _Optional[str] = ..., password: _Optional[str] = ...) -> None: ...
+
+class ListOperatorsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListOperatorsResponse(_message.Message):
+    __slots__ = ("operators",)
+    OPERATORS_FIELD_NUMBER: _ClassVar[int]
+    operators: _containers.RepeatedCompositeFieldContainer[Operator]
+    def __init__(self, operators: _Optional[_Iterable[_Union[Operator, _Mapping]]] = ...) -> None: ...
+
+class UpdateOperatorRequest(_message.Message):
+    __slots__ = ("operator_id", "display_name", "role", "password", "current_password")
+    OPERATOR_ID_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    operator_id: str
+    display_name: str
+    role: str
+    password: str
+    current_password: str
+    def __init__(self, operator_id: _Optional[str] = ..., display_name: _Optional[str] = ..., role: _Optional[str] = ..., password: _Optional[str] = ..., current_password: _Optional[str] = ...) -> None: ...
+
+class DeleteOperatorRequest(_message.Message):
+    __slots__ = ("operator_id",)
+    OPERATOR_ID_FIELD_NUMBER: _ClassVar[int]
+    operator_id: str
+    def __init__(self, operator_id: _Optional[str] = ...) -> None: ...
+
+class DeleteOperatorResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListConversationsRequest(_message.Message):
+    __slots__ = ("status", "visitor_id", "page_size", "page_token")
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    VISITOR_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    status: _common_pb2.ConversationStatus
+    visitor_id: str
+    page_size: int
+    page_token: str
+    def __init__(self, status: _Optional[_Union[_common_pb2.ConversationStatus, str]] = ..., visitor_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListConversationsResponse(_message.Message):
+    __slots__ = ("conversations", "next_page_token")
+    CONVERSATIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    conversations: _containers.RepeatedCompositeFieldContainer[_common_pb2.Conversation]
+    next_page_token: str
+    def __init__(self, conversations: _Optional[_Iterable[_Union[_common_pb2.Conversation, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class GetConversationRequest(_message.Message):
+    __slots__ = ("conversation_id",)
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    def __init__(self, conversation_id: _Optional[str] = ...) -> None: ...
+
+class ListMessagesRequest(_message.Message):
+    __slots__ = ("conversation_id", "page_size", "page_token")
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    page_size: int
+    page_token: str
+    def __init__(self, conversation_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListMessagesResponse(_message.Message):
+    __slots__ = ("messages", "next_page_token")
+    MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    messages: _containers.RepeatedCompositeFieldContainer[_common_pb2.Message]
+    next_page_token: str
+    def __init__(self, messages: _Optional[_Iterable[_Union[_common_pb2.Message, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class StreamConversationEventsRequest(_message.Message):
+    __slots__ = ("conversation_id", "after_message_id")
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    AFTER_MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    after_message_id: str
+    def __init__(self, conversation_id: _Optional[str] = ..., after_message_id: _Optional[str] = ...) -> None: ...
+
+class TakeOverRequest(_message.Message):
+    __slots__ = ("conversation_id",)
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    def __init__(self, conversation_id: _Optional[str] = ...) -> None: ...
+
+class SendAgentMessageRequest(_message.Message):
+    __slots__ = ("conversation_id", "text", "client_message_id")
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    text: str
+    client_message_id: str
+    def __init__(self, conversation_id: _Optional[str] = ..., text: _Optional[str] = ..., client_message_id: _Optional[str] = ...) -> None: ...
+
+class ReleaseConversationRequest(_message.Message):
+    __slots__ = ("conversation_id",)
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    def __init__(self, conversation_id: _Optional[str] = ...) -> None: ...
+
+class CloseConversationRequest(_message.Message):
+    __slots__ = ("conversation_id",)
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    def __init__(self, conversation_id: _Optional[str] = ...) -> None: ...
+
+class AiSettings(_message.Message):
+    __slots__ = ("backend", "model", "base_url", "has_api_key", "temperature", "max_tokens", "answer_threshold", "system_prompt", "enabled_tools", "tool_choice", "requests_per_minute")
+    BACKEND_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    BASE_URL_FIELD_NUMBER: _ClassVar[int]
+    HAS_API_KEY_FIELD_NUMBER: _ClassVar[int]
+    TEMPERATURE_FIELD_NUMBER: _ClassVar[int]
+    MAX_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    ANSWER_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    SYSTEM_PROMPT_FIELD_NUMBER: _ClassVar[int]
+    ENABLED_TOOLS_FIELD_NUMBER: _ClassVar[int]
+    TOOL_CHOICE_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_PER_MINUTE_FIELD_NUMBER: _ClassVar[int]
+    backend: str
+    model: str
+    base_url: str
+    has_api_key: bool
+    temperature: float
+    max_tokens: int
+    answer_threshold: float
+    system_prompt: str
+    enabled_tools: _containers.RepeatedScalarFieldContainer[str]
+    tool_choice: str
+    requests_per_minute: int
+    def __init__(self, backend: _Optional[str] = ..., model: _Optional[str] = ..., base_url: _Optional[str] = ..., has_api_key: _Optional[bool] = ..., temperature: _Optional[float] = ..., max_tokens: _Optional[int] = ..., answer_threshold: _Optional[float] = ..., system_prompt: _Optional[str] = ..., enabled_tools: _Optional[_Iterable[str]] = ..., tool_choice: _Optional[str] = ..., requests_per_minute: _Optional[int] = ...) -> None: ...
+
+class UpdateAiSettingsRequest(_message.Message):
+    __slots__ = ("settings", "api_key", "clear_api_key")
+    SETTINGS_FIELD_NUMBER: _ClassVar[int]
+    API_KEY_FIELD_NUMBER: _ClassVar[int]
+    CLEAR_API_KEY_FIELD_NUMBER: _ClassVar[int]
+    settings: AiSettings
+    api_key: str
+    clear_api_key: bool
+    def __init__(self, settings: _Optional[_Union[AiSettings, _Mapping]] = ..., api_key: _Optional[str] = ..., clear_api_key: _Optional[bool] = ...) -> None: ...
+
+class GetAiSettingsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class HttpTool(_message.Message):
+    __slots__ = ("name", "description", "parameters_schema", "url", "method", "timeout_ms", "has_secret")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    PARAMETERS_SCHEMA_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_MS_FIELD_NUMBER: _ClassVar[int]
+    HAS_SECRET_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    description: str
+    parameters_schema: str
+    url: str
+    method: str
+    timeout_ms: int
+    has_secret: bool
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., parameters_schema: _Optional[str] = ..., url: _Optional[str] = ..., method: _Optional[str] = ..., timeout_ms: _Optional[int] = ..., has_secret: _Optional[bool] = ...) -> None: ...
+
+class CreateToolRequest(_message.Message):
+    __slots__ = ("tool", "signing_secret")
+    TOOL_FIELD_NUMBER: _ClassVar[int]
+    SIGNING_SECRET_FIELD_NUMBER: _ClassVar[int]
+    tool: HttpTool
+    signing_secret: str
+    def __init__(self, tool: _Optional[_Union[HttpTool, _Mapping]] = ..., signing_secret: _Optional[str] = ...) -> None: ...
+
+class ListToolsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListToolsResponse(_message.Message):
+    __slots__ = ("tools",)
+    TOOLS_FIELD_NUMBER: _ClassVar[int]
+    tools: _containers.RepeatedCompositeFieldContainer[HttpTool]
+    def __init__(self, tools: _Optional[_Iterable[_Union[HttpTool, _Mapping]]] = ...) -> None: ...
+
+class DeleteToolRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class DeleteToolResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListToolCallsRequest(_message.Message):
+    __slots__ = ("conversation_id", "page_size")
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    page_size: int
+    def __init__(self, conversation_id: _Optional[str] = ..., page_size: _Optional[int] = ...) -> None: ...
+
+class ToolCallRecord(_message.Message):
+    __slots__ = ("job_id", "call_id", "tool", "arguments", "ok", "error", "duration_ms", "started_at", "result_bytes", "result_preview")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    CALL_ID_FIELD_NUMBER: _ClassVar[int]
+    TOOL_FIELD_NUMBER: _ClassVar[int]
+    ARGUMENTS_FIELD_NUMBER: _ClassVar[int]
+    OK_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    DURATION_MS_FIELD_NUMBER: _ClassVar[int]
+    STARTED_AT_FIELD_NUMBER: _ClassVar[int]
+    RESULT_BYTES_FIELD_NUMBER: _ClassVar[int]
+    RESULT_PREVIEW_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    call_id: str
+    tool: str
+    arguments: str
+    ok: bool
+    error: str
+    duration_ms: float
+    started_at: _timestamp_pb2.Timestamp
+    result_bytes: int
+    result_preview: str
+    def __init__(self, job_id: _Optional[str] = ..., call_id: _Optional[str] = ..., tool: _Optional[str] = ..., arguments: _Optional[str] = ..., ok: _Optional[bool] = ..., error: _Optional[str] = ..., duration_ms: _Optional[float] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., result_bytes: _Optional[int] = ..., result_preview: _Optional[str] = ...) -> None: ...
+
+class ListToolCallsResponse(_message.Message):
+    __slots__ = ("calls",)
+    CALLS_FIELD_NUMBER: _ClassVar[int]
+    calls: _containers.RepeatedCompositeFieldContainer[ToolCallRecord]
+    def __init__(self, calls: _Optional[_Iterable[_Union[ToolCallRecord, _Mapping]]] = ...) -> None: ...
+
+class GetSystemStatusRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ServiceStatus(_message.Message):
+    __slots__ = ("name", "address", "health", "detail")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    HEALTH_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    address: str
+    health: str
+    detail: str
+    def __init__(self, name: _Optional[str] = ..., address: _Optional[str] = ..., health: _Optional[str] = ..., detail: _Optional[str] = ...) -> None: ...
+
+class QueueStatus(_message.Message):
+    __slots__ = ("stream", "consumer", "pending", "ack_pending", "redelivered", "workers")
+    STREAM_FIELD_NUMBER: _ClassVar[int]
+    CONSUMER_FIELD_NUMBER: _ClassVar[int]
+    PENDING_FIELD_NUMBER: _ClassVar[int]
+    ACK_PENDING_FIELD_NUMBER: _ClassVar[int]
+    REDELIVERED_FIELD_NUMBER: _ClassVar[int]
+    WORKERS_FIELD_NUMBER: _ClassVar[int]
+    stream: str
+    consumer: str
+    pending: int
+    ack_pending: int
+    redelivered: int
+    workers: int
+    def __init__(self, stream: _Optional[str] = ..., consumer: _Optional[str] = ..., pending: _Optional[int] = ..., ack_pending: _Optional[int] = ..., redelivered: _Optional[int] = ..., workers: _Optional[int] = ...) -> None: ...
+
+class SystemStatus(_message.Message):
+    __slots__ = ("services", "queues", "checked_at")
+    SERVICES_FIELD_NUMBER: _ClassVar[int]
+    QUEUES_FIELD_NUMBER: _ClassVar[int]
+    CHECKED_AT_FIELD_NUMBER: _ClassVar[int]
+    services: _containers.RepeatedCompositeFieldContainer[ServiceStatus]
+    queues: _containers.RepeatedCompositeFieldContainer[QueueStatus]
+    checked_at: _timestamp_pb2.Timestamp
+    def __init__(self, services: _Optional[_Iterable[_Union[ServiceStatus, _Mapping]]] = ..., queues: _Optional[_Iterable[_Union[QueueStatus, _Mapping]]] = ..., checked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

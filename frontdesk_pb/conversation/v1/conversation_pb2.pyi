@@ -1,0 +1,40 @@
+from frontdesk_pb.common.v1 import common_pb2 as _common_pb2
+from frontdesk_pb.chat.v1 import chat_pb2 as _chat_pb2
+from frontdesk_pb.admin.v1 import admin_pb2 as _admin_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class OpenStreamRequest(_message.Message):
+    __slots__ = ("conversation_id", "after_message_id")
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    AFTER_MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    after_message_id: str
+    def __init__(self, conversation_id: _Optional[str] = ..., after_message_id: _Optional[str] = ...) -> None: ...
+
+class OpenStreamResponse(_message.Message):
+    __slots__ = ("conversation", "missed")
+    CONVERSATION_FIELD_NUMBER: _ClassVar[int]
+    MISSED_FIELD_NUMBER: _ClassVar[int]
+    conversation: _common_pb2.Conversation
+    missed: _containers.RepeatedCompositeFieldContainer[_common_pb2.Message]
+    def __init__(self, conversation: _Optional[_Union[_common_pb2.Conversation, _Mapping]] = ..., missed: _Optional[_Iterable[_Union[_common_pb2.Message, _Mapping]]] = ...) -> None: ...
+
+class PostVoiceMessageRequest(_message.Message):
+    __slots__ = ("conversation_id", "text", "audio_id", "language", "client_message_id")
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    AUDIO_ID_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    text: str
+    audio_id: str
+    language: str
+    client_message_id: str
+    def __init__(self, conversation_id: _Optional[str] = ..., text: _Optional[str] = ..., audio_id: _Optional[str] = ..., language: _Optional[str] = ..., client_message_id: _Optional[str] = ...) -> None: ...

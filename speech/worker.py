@@ -1,0 +1,102 @@
+"""The transcription queue consumer: one recording at a time through Whisper, the transcript
+posted as the customer's voice message, retried on the shared policy (frontdesk.bus.Redelivery)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import grpc
+
+from frontdesk import bus, logs
+from frontdesk.caller import Caller
+from frontdesk_pb.conversation.v1 import conversation_pb2
+from frontdesk_pb.events.v1 import events_pb2 as ev
+from frontdesk_pb.speech.v1 import speech_pb2
+from speech.audio import AudioError, load_audio
+from speech.service import SpeechCore
+
+log = logs.get("speech.worker")
+
+
+class TranscriptionWorker:
+    """Pulls transcription jobs, runs Whisper (one at a time: it uses both cores), posts the
+    transcript as the customer's voice message, acks."""
+
+    def __init__(self, core: SpeechCore, transcriber, settings):
+        self.core = core
+        self.transcriber = transcriber
+        self.settings = settings
+        self.redelivery = bus.Redelivery(max_deliver=4)
+        self.ack_wait_s = 120.0  # a minute of audio through Whisper base on 2 busy cores
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await bus.work_through(
+            self.core.pub.js,
+            bus.speech_subject("*"),
+            durable=bus.SPEECH_CONSUMER,
+            stream=bus.SPEECH_STREAM,
+            handle=self._handle,
+            stop=stop,
+            config=self.redelivery.consumer(self.ack_wait_s),
+        )
+
+    async def _handle(self, msg) -> None:
+        tenant_id = bus.tenant_of(msg.subject)
+        job = speech_pb2.TranscriptionJob.FromString(msg.data)
+        if job.tenant_id != tenant_id:
+            await msg.term()
+            return
+        state = speech_pb2.Transcription(audio_id=job.audio_id, state="transcribing")
+        await self.core.pub.live(
+            tenant_id,
+            job.conversation_id,
+            transcription=ev.TranscriptionProgress(audio_id=job.audio_id, state="transcribing"),
+        )
+        try:
+            data = b"".join([c async for c in self.core.blobs.get(tenant_id, job.object_key)])
+            decoded = await asyncio.to_thread(load_audio, data, job.content_type, self.core.max_seconds)
+            transcript = await asyncio.to_thread(self.transcriber.transcribe, decoded.samples, job.language or None)
+            state.duration_s = decoded.info.duration_s
+            if not transcript.text.strip():
+                state.state, state.error = "failed", "no speech was heard in the recording"
+            else:
+                caller = Caller(
+                    tenant_id=tenant_id,
+                    kind=job.submitter_kind or "visitor",
+                    subject=job.submitted_by,
+                    role=job.submitter_kind or "visitor",
+                )
+                posted = await self.core.conversations.PostVoiceMessage(
+                    conversation_pb2.PostVoiceMessageRequest(
+                        conversation_id=job.conversation_id,
+                        text=transcript.text.strip(),
+                        audio_id=job.audio_id,
+                        language=transcript.language or "",
+                        client_message_id=f"voice:{job.audio_id}",
+                    ),
+                    metadata=self.core.codec.metadata(caller),
+                    timeout=10,
+                )
+                state.state, state.text = "done", transcript.text.strip()
+                state.language, state.message_id = transcript.language or "", posted.message.id
+        except (AudioError, grpc.aio.AioRpcError) as err:
+            state.state, state.error = "failed", str(err.details() if isinstance(err, grpc.aio.AioRpcError) else err)
+        except Exception as err:  # noqa: BLE001 - a retry may help (store or model hiccup)
+            deliveries = msg.metadata.num_delivered if msg.metadata else 1
+            if not self.redelivery.is_final(deliveries):
+                log.warning("transcription.retry", tenant=tenant_id, audio=job.audio_id, error=str(err))
+                await msg.nak(delay=self.redelivery.delay_s(deliveries))
+                return
+            # the last try: the customer is told, instead of the recording waiting forever
+            log.error("transcription.failed", tenant=tenant_id, audio=job.audio_id, error=str(err))
+            state.state, state.error = "failed", "the recording could not be transcribed; please type your message"
+        await self.core.save_state(tenant_id, job.conversation_id, state)
+        await self.core.pub.live(
+            tenant_id,
+            job.conversation_id,
+            transcription=ev.TranscriptionProgress(
+                audio_id=job.audio_id, state=state.state, text=state.text, language=state.language
+            ),
+        )
+        log.info("transcription.finished", tenant=tenant_id, audio=job.audio_id, state=state.state)
+        await msg.ack()
