@@ -76,11 +76,15 @@ system:
 # the quick loop for contributors: lint, formatting, types, unit tests (well under 2 minutes)
 check: static unit
 
-# lint, import order and formatting (ruff), types (mypy), ESLint and tsc on web/
+# lint, import order and formatting (ruff), types (mypy), who may import whom (import-linter,
+# pyproject.toml), buf lint + buf breaking against the previous commit (buf.yaml), ESLint and
+# tsc on web/
 static: install web lint-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/python tools/proto_check.py
 	cd web && npm --prefix lint exec --silent -- eslint -c lint/eslint.config.js --max-warnings 0 .
 	npm --prefix web run --silent typecheck
 

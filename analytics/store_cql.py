@@ -56,7 +56,7 @@ from cassandra import ConsistencyLevel
 from analytics.aggregate import Bucket
 from analytics.store import AnalyticsStore, ConversationScore, MessageScore, sum_scores
 from frontdesk.stores.base import StoreUnavailable
-from frontdesk.stores.cql import CqlSession, _CqlStore, _is_cas_timeout
+from frontdesk.stores.cql import CqlSession, CqlStore, is_cas_timeout
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS {ks}.analytics_days (
@@ -102,7 +102,7 @@ def _days(from_day: str, to_day: str) -> list[str]:
     return [(start + timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
 
 
-class CqlAnalyticsStore(_CqlStore, AnalyticsStore):
+class CqlAnalyticsStore(CqlStore, AnalyticsStore):
     """`CqlAnalyticsStore(contact_points, keyspace=..., ...)` (the CqlSession options), or
     `CqlAnalyticsStore(session=shared_session)`."""
 
@@ -159,7 +159,7 @@ class CqlAnalyticsStore(_CqlStore, AnalyticsStore):
                     return True
                 # a condition failed: another writer counted this event or moved the version; look again
             except StoreUnavailable as err:
-                if not _is_cas_timeout(err) or attempt == _ATTEMPTS - 1:
+                if not is_cas_timeout(err) or attempt == _ATTEMPTS - 1:
                     raise
             await asyncio.sleep(random.uniform(0.002, 0.02) * min(attempt + 1, 10))  # spread racing writers
         raise StoreUnavailable(f"analytics: could not count event {event_id} after {_ATTEMPTS} contended attempts")

@@ -17,7 +17,7 @@ from inference import models, ratelimit
 from inference.backends import make_backend
 from inference.grounding import Grounding
 from inference.ingestion import IngestionJobs, IngestionWorker
-from inference.kbshare import open_share
+from inference.kbsetup import open_share
 from inference.servicer import InferenceServicer, KnowledgeServicer
 from inference.tenants import BackendPool, TenantConfigs
 from inference.worker import Worker

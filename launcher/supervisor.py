@@ -161,7 +161,7 @@ async def seed_demo_knowledge(settings: Settings, tenant_id: str) -> None:
 
 
 def _seed_demo_knowledge(settings: Settings, tenant_id: str) -> None:
-    from inference.kbshare import seed_knowledge
+    from inference.kbsetup import seed_knowledge
     from launcher.demo_tenant import DEMO_FAQ
 
     asyncio.run(seed_knowledge(settings, tenant_id, DEMO_FAQ))

@@ -56,14 +56,37 @@ they are read with ``getattr`` so plain :class:`ChatTurn` objects work unchanged
 
 from __future__ import annotations
 
-import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from .base import Backend, BackendError, Delta, GenerationRequest, StreamStats, check_chat_turn, estimate_tokens
+from .base import (
+    Backend,
+    BackendError,
+    Delta,
+    GenerationRequest,
+    StreamStats,
+    ToolCall,
+    ToolCompletion,
+    Usage,
+    check_chat_turn,
+    estimate_tokens,
+)
+from .openai_wire import (  # the wire format; normalize_* and the rest re-exported for existing imports
+    STALE_CONNECTION_ERRORS,
+    body_status,
+    is_stale_connection,
+    normalize_tool_choice,
+    normalize_tools,
+    parse_tool_call,
+    prepend,
+    server_message,
+    tool_call_to_openai,
+    turn_to_message,
+    wire_message,
+)
 
 log = logging.getLogger(__name__)
 
@@ -73,172 +96,17 @@ NO_API_KEY = "EMPTY"
 #: HTTP statuses worth retrying: the ones the openai SDK retries itself.
 RETRYABLE_STATUSES = frozenset({408, 409, 429})
 
-_TOOL_CHOICE_KEYWORDS = frozenset({"auto", "none", "required"})
-_MAX_ERROR_TEXT = 500
 
-
-# --------------------------------------------------------------------------- tool-call types
-# shared by every backend (base.py); re-exported here for existing imports
-from .base import ToolCall, ToolCompletion, Usage  # noqa: E402
-
-# --------------------------------------------------------------------------- helpers
-
-
-def normalize_tools(tools: Iterable[Mapping[str, Any]] | None) -> list[dict[str, Any]]:
-    """OpenAI ``tools`` list from function schemas (wrapped or bare)."""
-    result: list[dict[str, Any]] = []
-    for tool in tools or ():
-        if not isinstance(tool, Mapping):
-            raise BackendError(f"a tool must be a dict (OpenAI function schema), got {type(tool).__name__}")
-        if tool.get("type") == "function" and isinstance(tool.get("function"), Mapping):
-            function = dict(tool["function"])
-        elif "name" in tool:
-            function = dict(tool)
-        else:
-            raise BackendError(f"a tool needs a function name: {dict(tool)!r:.200}")
-        name = function.get("name")
-        if not isinstance(name, str) or not name:
-            raise BackendError(f"a tool needs a non-empty function name: {dict(tool)!r:.200}")
-        function.setdefault("parameters", {"type": "object", "properties": {}})
-        result.append({"type": "function", "function": function})
-    return result
-
-
-def normalize_tool_choice(tool_choice: str | Mapping[str, Any] | None, tool_names: Sequence[str]) -> Any:
-    """``"auto" | "none" | "required"``, a tool name (forced) or an OpenAI dict."""
-    if tool_choice is None:
-        return "auto"
-    if isinstance(tool_choice, Mapping):
-        return dict(tool_choice)
-    if isinstance(tool_choice, str):
-        if tool_choice in _TOOL_CHOICE_KEYWORDS:
-            return tool_choice
-        if tool_choice in tool_names:
-            return {"type": "function", "function": {"name": tool_choice}}
-        raise BackendError(
-            f"tool_choice {tool_choice!r} is neither auto/none/required nor one of the tools {list(tool_names)}"
-        )
-    raise BackendError(f"invalid tool_choice {tool_choice!r}")
-
-
-def parse_tool_call(
-    call_id: str | None, name: str | None, arguments: Any, known_names: Iterable[str] | None = None
-) -> ToolCall:
-    """Build a :class:`ToolCall` from what the server sent; never raises."""
-    call_id = call_id or ""
-    name = (name or "").strip()
-    error: str | None = None
-    parsed: dict[str, Any] = {}
-    if isinstance(arguments, Mapping):  # some servers send an object instead of a string
-        parsed = dict(arguments)
-        raw = json.dumps(parsed, ensure_ascii=False)
-    else:
-        raw = arguments if isinstance(arguments, str) else ("" if arguments is None else str(arguments))
-        if raw.strip():
-            try:
-                value = json.loads(raw)
-            except (ValueError, RecursionError) as exc:
-                error = f"arguments are not valid JSON ({exc})"
-            else:
-                if isinstance(value, dict):
-                    parsed = value
-                else:
-                    error = f"arguments must be a JSON object, got {type(value).__name__}"
-        # an empty string means "no arguments": {} is right for a function without parameters
-    if not name:
-        error = "tool call without a function name"
-    elif known_names is not None:
-        known = list(known_names)
-        if name not in known:
-            error = f"unknown tool {name!r}; offered: {known}"
-    return ToolCall(id=call_id, name=name, arguments=parsed, raw_arguments=raw, error=error)
-
-
-def turn_to_message(turn: Any) -> dict[str, Any]:
-    """OpenAI chat message of a :class:`ChatTurn` (or a turn with the tool-loop fields)."""
-    message: dict[str, Any] = {"role": turn.role, "content": turn.content}
-    if turn.role == "tool":
-        message["tool_call_id"] = getattr(turn, "tool_call_id", "") or ""
-        return message
-    calls = getattr(turn, "tool_calls", None) or ()
-    if calls:
-        message["tool_calls"] = [tool_call_to_openai(call) for call in calls]
-    return message
-
-
-def _wire_message(message: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy safe for every server: ``content: null`` (an assistant turn that only called
-    tools) becomes ``""``; llama-cpp-python's server rejects null with a 500."""
-    wire = dict(message)
-    if "content" in wire and wire["content"] is None:
-        wire["content"] = ""
-    return wire
-
-
-def tool_call_to_openai(call: ToolCall) -> dict[str, Any]:
-    """The OpenAI ``tool_calls`` item of a :class:`ToolCall` (arguments as the model wrote them)."""
-    return {
-        "id": call.id,
-        "type": "function",
-        "function": {
-            "name": call.name,
-            "arguments": call.raw_arguments or json.dumps(call.arguments, ensure_ascii=False),
-        },
-    }
-
-
-def _server_message(exc: Any) -> str:
-    body = getattr(exc, "body", None)
-    text: Any = None
-    if isinstance(body, Mapping):
-        inner = body.get("error")
-        if isinstance(inner, Mapping):
-            text = inner.get("message")
-        elif isinstance(inner, str):
-            text = inner
-        text = text or body.get("message") or body.get("detail")
-    elif isinstance(body, str):
-        text = body
-    if not text:
-        text = getattr(exc, "message", None) or str(exc)
-    text = " ".join(str(text).split())
-    return text if len(text) <= _MAX_ERROR_TEXT else text[: _MAX_ERROR_TEXT - 3] + "..."
-
-
-def _body_status(exc: Any) -> int | None:
-    """Status code carried inside an in-stream error event (vLLM sends ``code: 400``)."""
-    body = getattr(exc, "body", None)
-    if isinstance(body, Mapping):
-        inner: Mapping[str, Any] = body["error"] if isinstance(body.get("error"), Mapping) else body
-        for key in ("code", "status", "status_code"):
-            value = inner.get(key)
-            if isinstance(value, int):
-                return value
-            if isinstance(value, str) and value.isdigit():
-                return int(value)
-    return None
-
-
-#: Transport errors of a connection that was already open (httpx/httpx2 class names):
-#: what a pooled keep-alive connection that the server has closed meanwhile raises.
-#: A refused or timed-out *connect* (ConnectError, ConnectTimeout) is not among them,
-#: so a server that is down still fails at once.
-_STALE_CONNECTION_ERRORS = frozenset({"RemoteProtocolError", "ReadError", "WriteError"})
-
-
-def _is_stale_connection(exc: BaseException) -> bool:
-    """The request died on an already-open connection (closed or reset by the server)."""
-    cause = exc.__cause__ or exc.__context__
-    return type(cause).__name__ in _STALE_CONNECTION_ERRORS
-
-
-async def _prepend(first: Any, rest: Any) -> AsyncIterator[Any]:
-    """``first`` (unless ``None``) and then what is left of the stream ``rest``."""
-    if first is not None:
-        yield first
-    async for item in rest:
-        yield item
-
+__all__ = [
+    "OpenAICompatBackend",
+    "ToolCall",
+    "ToolCompletion",
+    "Usage",
+    "normalize_tool_choice",
+    "normalize_tools",
+    "parse_tool_call",
+    "turn_to_message",
+]
 
 # --------------------------------------------------------------------------- backend
 
@@ -357,13 +225,13 @@ class OpenAICompatBackend(Backend):
         elif isinstance(exc, openai.APIStatusError):
             status = exc.status_code
             retryable = status in RETRYABLE_STATUSES or status >= 500
-            message = f"{where}: HTTP {status}: {_server_message(exc)}"
+            message = f"{where}: HTTP {status}: {server_message(exc)}"
         elif isinstance(exc, openai.APIResponseValidationError):
-            message, retryable = f"{where}: malformed response: {_server_message(exc)}", False
+            message, retryable = f"{where}: malformed response: {server_message(exc)}", False
         elif isinstance(exc, openai.APIError):  # an error event inside a stream
-            in_stream = _body_status(exc)
+            in_stream = body_status(exc)
             retryable = in_stream is None or in_stream in RETRYABLE_STATUSES or in_stream >= 500
-            message = f"{where}: error during the stream: {_server_message(exc)}"
+            message = f"{where}: error during the stream: {server_message(exc)}"
         else:
             message, retryable = f"{where}: {type(exc).__name__}: {exc}", False
         return BackendError(self._redact(message), retryable=retryable)
@@ -391,7 +259,7 @@ class OpenAICompatBackend(Backend):
             try:
                 return await client.chat.completions.create(**params)
             except openai.APIConnectionError as exc:
-                if attempt == 1 and not isinstance(exc, openai.APITimeoutError) and _is_stale_connection(exc):
+                if attempt == 1 and not isinstance(exc, openai.APITimeoutError) and is_stale_connection(exc):
                     self.stale_connection_retries += 1
                     log.debug("openai_compat.stale_connection_retry base_url=%s", self.display_url)
                     continue
@@ -421,10 +289,10 @@ class OpenAICompatBackend(Backend):
                 # While the body is read the transport's own error (httpx's
                 # RemoteProtocolError) surfaces unwrapped; during the request openai
                 # wraps it in APIConnectionError.
-                stale = type(exc).__name__ in _STALE_CONNECTION_ERRORS or (
+                stale = type(exc).__name__ in STALE_CONNECTION_ERRORS or (
                     isinstance(exc, openai.APIConnectionError)
                     and not isinstance(exc, openai.APITimeoutError)
-                    and _is_stale_connection(exc)
+                    and is_stale_connection(exc)
                 )
                 if attempt == 1 and stale:
                     self.stale_connection_retries += 1
@@ -455,7 +323,7 @@ class OpenAICompatBackend(Backend):
         finish_reason: str | None = None
         try:
             try:
-                async for chunk in _prepend(first, chunks):
+                async for chunk in prepend(first, chunks):
                     got_chunk = True
                     usage = getattr(chunk, "usage", None)
                     if usage is not None:
@@ -475,7 +343,7 @@ class OpenAICompatBackend(Backend):
             except openai.OpenAIError as exc:
                 raise self.map_error(exc) from exc
             except Exception as exc:
-                if type(exc).__name__ not in _STALE_CONNECTION_ERRORS:
+                if type(exc).__name__ not in STALE_CONNECTION_ERRORS:
                     raise
                 raise BackendError(
                     f"{self.name} backend ({self.display_url}): the stream was cut off before it finished",
@@ -536,7 +404,7 @@ class OpenAICompatBackend(Backend):
         names = [tool["function"]["name"] for tool in tool_list]
         params: dict[str, Any] = {
             "model": self.model,
-            "messages": [_wire_message(m) for m in messages],
+            "messages": [wire_message(m) for m in messages],
             "max_tokens": max_tokens,
             "temperature": temperature,
         }

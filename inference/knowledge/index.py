@@ -17,14 +17,12 @@ reloads before answering (checked at most every ``refresh_interval`` seconds).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -40,67 +38,14 @@ from .documents import (
     extract_text,
     record_from_object,
 )
+from .records import DB_NAME, SCHEMA, SCHEMA_VERSION, EntryInfo, Hit, Row, text_hash
+from .snapshots import Snapshots
 
-DB_NAME = "knowledge.sqlite3"
-SCHEMA_VERSION = 1
 W_DENSE = 0.5
 W_SPARSE = 0.5
 
 
-@dataclass(frozen=True)
-class Hit:
-    entry_id: str
-    chunk_id: str  # "<entry id>#<chunk number>"
-    title: str  # FAQ: the question; document: title (and section heading)
-    text: str  # FAQ: the answer; document: the chunk
-    score: float  # hybrid score of the best row of this entry, 0..1
-    kind: str = "faq"  # "faq" | "document"
-    url: str = ""
-    matched: str = ""  # the row that matched best (an example phrasing, or the chunk)
-
-
-@dataclass(frozen=True)
-class EntryInfo:
-    id: str
-    kind: str
-    title: str
-    chunks: int
-    examples: int
-    url: str
-    updated_at: float
-
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS entries (
-    id TEXT PRIMARY KEY, kind TEXT NOT NULL, title TEXT NOT NULL, body TEXT NOT NULL,
-    examples TEXT NOT NULL, url TEXT NOT NULL, updated_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS rows (
-    entry_id TEXT NOT NULL, seq INTEGER NOT NULL, role TEXT NOT NULL, heading TEXT NOT NULL,
-    text TEXT NOT NULL, embedding BLOB NOT NULL);
-CREATE INDEX IF NOT EXISTS rows_entry ON rows (entry_id);
-CREATE TABLE IF NOT EXISTS vector_cache (
-    model TEXT NOT NULL, text_hash TEXT NOT NULL, vector BLOB NOT NULL, PRIMARY KEY (model, text_hash));
-"""
-_ATTACHMENTS = (
-    "CREATE TABLE IF NOT EXISTS attachments (name TEXT PRIMARY KEY, generation INTEGER NOT NULL, data BLOB NOT NULL)"
-)
-
-
-@dataclass
-class _Row:
-    entry_id: str
-    seq: int
-    role: str  # "chunk" | "alias"
-    heading: str
-    text: str
-
-
-def _text_hash(text: str) -> str:
-    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
-
-
-class KnowledgeBase:
+class KnowledgeBase(Snapshots):
     """One tenant's knowledge base.  Use :meth:`open`; the object is thread-safe."""
 
     def __init__(self, directory: Path, refresh_interval: float = 1.0):
@@ -111,7 +56,7 @@ class KnowledgeBase:
         self._db = sqlite3.connect(self.directory / DB_NAME, check_same_thread=False, isolation_level=None, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        self._db.executescript(SCHEMA)
         self._check_schema()
         self._generation = -1
         self._checked_at = 0.0
@@ -169,7 +114,7 @@ class KnowledgeBase:
     def _reload(self) -> None:
         with self._lock:
             gen = self._db_generation()
-            self._rows: list[_Row | None] = []
+            self._rows: list[Row | None] = []
             self._by_entry: dict[str, list[int]] = {}
             self._ord_of: dict[str, int] = {}
             self._ord_entry: list[str] = []
@@ -193,7 +138,7 @@ class KnowledgeBase:
                 if eid not in self._entries:
                     continue
                 idx = len(self._rows)
-                loaded = _Row(eid, seq, role, heading, text)
+                loaded = Row(eid, seq, role, heading, text)
                 self._rows.append(loaded)
                 self._by_entry.setdefault(eid, []).append(idx)
                 self._bm25.add(idx, self._index_text(loaded))
@@ -214,7 +159,7 @@ class KnowledgeBase:
             self._generation = gen
             self._checked_at = time.monotonic()
 
-    def _set_row_meta(self, idx: int, row: _Row) -> None:
+    def _set_row_meta(self, idx: int, row: Row) -> None:
         ordinal = self._ord_of.get(row.entry_id)
         if ordinal is None:
             ordinal = self._ord_of[row.entry_id] = len(self._ord_entry)
@@ -222,7 +167,7 @@ class KnowledgeBase:
         self._row_ord[idx] = ordinal
         self._row_doc[idx] = self._entries[row.entry_id]["kind"] == "document"
 
-    def _index_text(self, row: _Row) -> str:
+    def _index_text(self, row: Row) -> str:
         if row.role == "chunk":
             entry = self._entries[row.entry_id]
             prefix = entry["title"] if entry["kind"] == "document" else ""
@@ -247,7 +192,7 @@ class KnowledgeBase:
     # ------------------------------------------------------------ writes
 
     def _write(
-        self, entries: list[tuple[str, str, str, str, list[str], str]], rows_by_entry: dict[str, list[_Row]]
+        self, entries: list[tuple[str, str, str, str, list[str], str]], rows_by_entry: dict[str, list[Row]]
     ) -> None:
         """Replace the given entries (and their rows) in one transaction, then update the
         in-memory index (or reload it when another process wrote in between)."""
@@ -310,7 +255,7 @@ class KnowledgeBase:
             self._alive[idx] = False
             self._rows[idx] = None
 
-    def _append_rows(self, rows: list[_Row], vectors: np.ndarray, counts: list | None = None) -> None:
+    def _append_rows(self, rows: list[Row], vectors: np.ndarray, counts: list | None = None) -> None:
         start = len(self._rows)
         need = start + len(rows)
         dead = len(self._rows) - int(self._alive[: len(self._rows)].sum())
@@ -362,8 +307,8 @@ class KnowledgeBase:
         for e in dict((r.id, r) for r in records).values():  # last one wins within a batch
             examples = [x for x in dict.fromkeys(e.examples) if x != e.question]
             batch.append((e.id, "faq", e.question, e.answer, examples, e.url))
-            rows[e.id] = [_Row(e.id, 0, "chunk", "", f"{e.question}\n{e.answer}")] + [
-                _Row(e.id, 0, "alias", "", t) for t in [e.question, *examples]
+            rows[e.id] = [Row(e.id, 0, "chunk", "", f"{e.question}\n{e.answer}")] + [
+                Row(e.id, 0, "alias", "", t) for t in [e.question, *examples]
             ]
         for start in range(0, len(batch), 2000):
             part = batch[start : start + 2000]
@@ -377,19 +322,19 @@ class KnowledgeBase:
             raise KnowledgeError("empty", "the document has no text")
         chunks = chunk_text(text)
         title = (title or doc_id).strip()
-        rows = {doc_id: [_Row(doc_id, c.seq, "chunk", c.heading, c.text) for c in chunks]}
+        rows = {doc_id: [Row(doc_id, c.seq, "chunk", c.heading, c.text) for c in chunks]}
         self._write([(doc_id, "document", title, text, [], url)], rows)
         return len(chunks)
 
     def upsert_documents(self, documents: Iterable[DocumentRecord]) -> int:
         """Many documents in few transactions; returns the total chunk count."""
         batch: list[tuple] = []
-        rows: dict[str, list[_Row]] = {}
+        rows: dict[str, list[Row]] = {}
         total = 0
         for d in documents:
             chunks = chunk_text(d.text)
             batch.append((d.id, "document", d.title or d.id, d.text, [], d.url))
-            rows[d.id] = [_Row(d.id, c.seq, "chunk", c.heading, c.text) for c in chunks]
+            rows[d.id] = [Row(d.id, c.seq, "chunk", c.heading, c.text) for c in chunks]
             total += len(chunks)
             if len(batch) >= 500:
                 self._write(batch, rows)
@@ -495,7 +440,7 @@ class KnowledgeBase:
         ``embed(list) -> array`` now and stored, so a text is embedded once per model
         however often the router is rebuilt (an edited entry costs only its own texts)."""
         unique = list(dict.fromkeys(texts))
-        hashes = {_text_hash(t): t for t in unique}
+        hashes = {text_hash(t): t for t in unique}
         out: dict[str, np.ndarray] = {}
         with self._lock:
             keys = list(hashes)
@@ -514,7 +459,7 @@ class KnowledgeBase:
                 self._db.executemany(
                     "INSERT OR REPLACE INTO vector_cache VALUES (?,?,?)",
                     [
-                        (model, _text_hash(t), v.astype(np.float32).tobytes())
+                        (model, text_hash(t), v.astype(np.float32).tobytes())
                         for t, v in zip(missing, vectors, strict=True)
                     ],
                 )
@@ -574,7 +519,7 @@ class KnowledgeBase:
                     hits.append(self._hit(row, float(score[idx])))
             return hits
 
-    def _hit(self, row: _Row, score: float) -> Hit:
+    def _hit(self, row: Row, score: float) -> Hit:
         entry = self._entries[row.entry_id]
         if entry["kind"] == "faq":
             return Hit(
@@ -584,87 +529,3 @@ class KnowledgeBase:
         return Hit(
             row.entry_id, f"{row.entry_id}#{row.seq}", title, row.text, score, "document", entry["url"], row.text
         )
-
-    # ------------------------------------------------------------ snapshots (inference/kbshare.py)
-
-    @property
-    def shared_version(self) -> int:
-        """The version of the shared knowledge base this cache holds (meta 'shared_version'):
-        0 = never loaded, -1 = changed locally and not (yet) published."""
-        with self._lock:
-            row = self._db.execute("SELECT value FROM meta WHERE key='shared_version'").fetchone()
-            return int(row[0]) if row else 0
-
-    def set_shared_version(self, version: int) -> None:
-        with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('shared_version', ?)", (str(version),))
-
-    def export_snapshot(self, path: Path | str, attachments: dict[str, bytes] | None = None) -> None:
-        """Write the whole knowledge base (entries, rows and their embeddings) to one SQLite
-        file at ``path``: what another worker loads instead of embedding everything again.
-        ``attachments`` (the trained router, ``name -> bytes``) travel inside the file,
-        stamped with the generation they were made for: the one exported."""
-        with self._lock:
-            target = sqlite3.connect(path)
-            try:
-                self._db.backup(target)
-                target.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
-                target.execute("DELETE FROM meta WHERE key='shared_version'")
-                target.execute(_ATTACHMENTS)
-                generation = self._db_generation()
-                target.executemany(
-                    "INSERT OR REPLACE INTO attachments VALUES (?,?,?)",
-                    [(name, generation, data) for name, data in (attachments or {}).items()],
-                )
-                target.commit()
-            finally:
-                target.close()
-
-    def load_snapshot(self, path: Path | str, version: int) -> tuple[int, dict[str, bytes]]:
-        """Replace this knowledge base with a snapshot written by :meth:`export_snapshot`
-        and mark it as holding shared ``version``. The generation only ever grows, so an
-        answer policy trained on the old content retrains. Returns the snapshot's own
-        generation and its attachments made for exactly that generation."""
-        with self._lock:
-            source = sqlite3.connect(path)
-            try:
-                schema = source.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-                if schema is None or int(schema[0]) != SCHEMA_VERSION:
-                    raise KnowledgeError("invalid", f"snapshot schema {schema and schema[0]} is not {SCHEMA_VERSION}")
-                snapshot_generation = int(source.execute("SELECT value FROM meta WHERE key='generation'").fetchone()[0])
-                attachments: dict[str, bytes] = {}
-                if source.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='attachments'").fetchone():
-                    attachments = {
-                        name: bytes(data)
-                        for name, generation, data in source.execute("SELECT name, generation, data FROM attachments")
-                        if generation == snapshot_generation
-                    }
-                before = max(self._generation, self._db_generation())
-                source.backup(self._db)
-            finally:
-                source.close()
-            self._db.execute("DROP TABLE IF EXISTS attachments")  # kept beside the cache, not in it
-            loaded = self._db_generation()
-            self._db.execute("UPDATE meta SET value=? WHERE key='generation'", (str(max(before, loaded) + 1),))
-            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('shared_version', ?)", (str(version),))
-            model = self._db.execute("SELECT value FROM meta WHERE key='embedder'").fetchone()
-            if model and model[0] != embedding.MODEL_NAME:
-                self._reembed_all()
-            self._reload()
-            return snapshot_generation, attachments
-
-    def copy_to(self, directory: Path | str, refresh_interval: float | None = None) -> KnowledgeBase:
-        """An independent copy of this knowledge base (same content, generation and shared
-        version) in ``directory``: what a change is applied to while this one serves."""
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        # a connection of its own reads the committed state (WAL: a consistent snapshot), so
-        # readers of this knowledge base are not held up meanwhile
-        source = sqlite3.connect(self.directory / DB_NAME, timeout=30)
-        target = sqlite3.connect(directory / DB_NAME)
-        try:
-            source.backup(target)
-        finally:
-            target.close()
-            source.close()
-        return KnowledgeBase.open(directory, self.refresh_interval if refresh_interval is None else refresh_interval)
