@@ -64,7 +64,7 @@ async def serve(settings: Settings) -> None:
         log.error("analytics.consumer_failed", exc_info=consumer.exception())
         stop.set()
     log.info("analytics.stopping")
-    await server.stop(grace_s=3)
+    await server.stop()
     await stopping
     await asyncio.gather(
         consumer, return_exceptions=True

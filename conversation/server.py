@@ -60,7 +60,7 @@ async def serve(settings: Settings) -> None:
     log.info("conversation.stopping")
     await sweeper
     await watcher
-    await server.stop(grace_s=3)
+    await server.stop()
     await core.outbox.flush()
     await publisher.flush()
     await nc.drain()

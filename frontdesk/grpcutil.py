@@ -1,5 +1,7 @@
-"""gRPC plumbing every server and client shares: health checking, reflection,
-graceful stop, channel options."""
+"""The runtime every service's server.py is wired on: a gRPC server with health checking,
+reflection, metrics, tracing and error decoding (`Server`), graceful shutdown on SIGTERM
+(`stop_event`, then `Server.stop`: NOT_SERVING first, then a grace period for the calls in
+flight), and the channel to another service (`channel`)."""
 
 from __future__ import annotations
 
@@ -30,6 +32,9 @@ SERVER_OPTIONS = [
     ("grpc.max_send_message_length", 32 * 1024 * 1024),
     ("grpc.max_concurrent_streams", 100_000),
 ]
+
+
+SHUTDOWN_GRACE_S = 3.0  # how long calls in flight may finish after SIGTERM
 
 
 class _MethodAwarePool:
@@ -81,16 +86,18 @@ class Server:
             raise StartupError(f"cannot listen on {host}:{port} (port in use?)")
         return self.port
 
-    async def start(self) -> None:
+    async def start(self, serving: bool = True) -> None:
+        """Start answering; serving=False keeps health at NOT_SERVING until `set_serving(True)`
+        (a service that is not ready until its model or consumer is)."""
         await self.grpc.start()
-        await self.set_serving(True)
+        await self.set_serving(serving)
 
     async def set_serving(self, serving: bool) -> None:
         status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
         for name in ["", *self._names]:
             await self.health.set(name, status)
 
-    async def stop(self, grace_s: float = 5.0) -> None:
+    async def stop(self, grace_s: float = SHUTDOWN_GRACE_S) -> None:
         await self.set_serving(False)
         await self.grpc.stop(grace_s)
 

@@ -1,8 +1,9 @@
 """Every fixed text a customer may read, in each language we answer in (en, de, es, fr).
 
 One table, so a new language is one column and nothing is missed:
-tests/unit/test_texts.py checks that every text has every language. A text is picked by
-key and language with :func:`text`; an unknown language gets English.
+tests/inference/knowledge/test_conversation_basics.py checks that every text has every
+language. A text is picked by key and language with :func:`text`; an unknown language gets
+English.
 """
 
 from __future__ import annotations

@@ -15,14 +15,13 @@ from frontdesk_pb.knowledge.v1 import knowledge_pb2, knowledge_pb2_grpc
 from frontdesk_pb.speech.v1 import speech_pb2, speech_pb2_grpc
 from gateway.abuse import SessionMinting
 from gateway.access import AccessInterceptor
-from gateway.accounts import Accounts
-from gateway.admin import AdminEdge
 from gateway.auth import Authenticator
 from gateway.credentials import TokenSigner
 from gateway.forward import Forwarder
 from gateway.grpcweb import local_target, start_grpc_web
 from gateway.live import LiveHub
-from gateway.servicer import AnalyticsEdge, AuthEdge, ChatEdge, KnowledgeEdge, SpeechEdge
+from gateway.service import Accounts
+from gateway.servicer import AdminEdge, AnalyticsEdge, AuthEdge, ChatEdge, KnowledgeEdge, SpeechEdge
 
 log = logs.get("gateway")
 
@@ -91,7 +90,7 @@ async def serve(settings: Settings) -> None:
     log.info("gateway.stopping")
     if web is not None:
         await web.stop()  # open browser streams end with UNAVAILABLE and reconnect elsewhere
-    await server.stop(grace_s=3)
+    await server.stop()
     await channel.close()
     await inference_channel.close()
     await speech_channel.close()

@@ -74,8 +74,7 @@ async def serve(settings: Settings) -> None:
     store = stores.open_log_store(settings)
     inference_pb2_grpc.add_InferenceServiceServicer_to_server(InferenceServicer(store, codec), server.grpc)
     port = server.bind(settings.host, settings.inference_port)
-    await server.grpc.start()
-    await server.set_serving(False)  # not ready until the model is loaded and the consumer bound
+    await server.start(serving=False)  # not ready until the model is loaded and the consumer bound
     stop = grpcutil.stop_event()
     backend = make_backend(settings.backend, **backend_options(settings))
     await backend.start()
@@ -116,7 +115,7 @@ async def serve(settings: Settings) -> None:
     await loop_task  # finishes the jobs in hand before letting go
     await ingest_task  # finishes the ingestion job in hand (or leaves it for redelivery)
     await share.close()
-    await server.grpc.stop(1)
+    await server.stop()
     await publisher.flush()
     await nc.drain()
     await backends.close()

@@ -107,8 +107,8 @@ class Child:
 
 async def seed_demo_tenant(settings: Settings) -> dict:
     """The demo tenant, created on first start; its credentials live in data_dir/demo.json."""
-    from gateway.accounts import Accounts
     from gateway.credentials import TokenSigner
+    from gateway.service import Accounts
 
     path = settings.data_dir / "demo.json"
     store = stores.open_account_store(settings)

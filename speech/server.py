@@ -50,8 +50,7 @@ async def serve(settings: Settings) -> None:
     server = grpcutil.Server([SERVICE_NAME])
     speech_pb2_grpc.add_SpeechServiceServicer_to_server(SpeechServicer(core), server.grpc)  # before start
     port = server.bind(settings.host, settings.speech_port)
-    await server.grpc.start()
-    await server.set_serving(False)  # not ready until the model is loaded
+    await server.start(serving=False)  # not ready until the model is loaded
     stop = grpcutil.stop_event()
     transcriber = await asyncio.to_thread(make_transcriber, settings)
     worker = asyncio.create_task(TranscriptionWorker(core, transcriber, settings).run(stop))
@@ -59,7 +58,7 @@ async def serve(settings: Settings) -> None:
     log.info("speech.serving", address=f"{settings.host}:{port}", model=transcriber.model_name)
     await stop.wait()
     log.info("speech.stopping")
-    await server.stop(grace_s=3)
+    await server.stop()
     await worker
     await channel.close()
     await nc.drain()

@@ -1,6 +1,6 @@
 """Fixtures of the analytics tests: a real Cassandra (tools/servers/cassandra, the same
-runner as tests/stores) for the CQL store's contract, started once for this folder's
-store module and stopped after it, so it never overlaps the one tests/stores starts."""
+runner as tests/frontdesk/stores) for the CQL store's contract, started once for this folder's
+store module and stopped after it, so it never overlaps the one tests/frontdesk/stores starts."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from tests.stores.conftest import start_cassandra
+from tests.frontdesk.stores.conftest import start_cassandra
 
 
 @pytest.fixture(scope="module")

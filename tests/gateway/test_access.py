@@ -15,7 +15,8 @@ from frontdesk_pb.auth.v1 import auth_pb2
 from frontdesk_pb.chat.v1 import chat_pb2
 from frontdesk_pb.knowledge.v1 import knowledge_pb2
 from frontdesk_pb.speech.v1 import speech_pb2
-from gateway import access, accounts, credentials
+from gateway import access, credentials
+from gateway import service as accounts
 from gateway.abuse import FREE_FAILURES, LoginThrottle, SessionMinting, client_address
 from gateway.auth import origin_allowed
 

@@ -27,7 +27,7 @@ async def test_visitor_asks_and_rates_operator_takes_over_and_the_widget_shows_t
     # the operator found THAT conversation and opened it
     assert conv_id in r["rowText"] and r["headerText"] == conv_id
     # the widget showed the agent joining and the reply, after the AI's answer
-    owner_name = "Demo Company"  # the demo owner's display name (gateway/accounts.py: the tenant's name)
+    owner_name = "Demo Company"  # the demo owner's display name (gateway/service.py: the tenant's name)
     assert r["joinedText"] == f"{owner_name} joined the conversation"
     assert r["order"] == ["fd-message-ai", "fd-agent-joined", "fd-message-agent"]
     assert f"{owner_name} is helping you" in r["panelHeader"]

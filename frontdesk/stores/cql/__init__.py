@@ -1,7 +1,7 @@
 """The log and account stores on ScyllaDB (or Apache Cassandra): CQL through `scylla-driver`.
 
 Same interfaces and semantics as the embedded SQLite stores (`frontdesk.stores.sqlite`);
-the contract tests in tests/stores run against both, the CQL one against a real server.
+the contract tests in tests/frontdesk/stores run against both, the CQL one against a real server.
 
 Tables (every key starts with the tenant, except the sweeper's outbox and the lookups
 that find a caller's tenant: slug, widget key, API key id):

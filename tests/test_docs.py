@@ -6,7 +6,7 @@ from frontdesk.settings import markdown_table
 
 pytestmark = pytest.mark.unit
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 def test_readme_lists_every_setting_as_the_code_defines_it():

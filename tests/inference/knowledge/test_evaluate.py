@@ -5,7 +5,7 @@ import json
 import pytest
 
 from inference.knowledge import evaluate
-from tests.knowledge import FAQ, GUIDE
+from tests.inference.knowledge import FAQ, GUIDE
 
 pytestmark = pytest.mark.unit
 

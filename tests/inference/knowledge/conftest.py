@@ -1,9 +1,9 @@
-"""Fixtures of the knowledge-base tests (the data lives in tests/knowledge/__init__.py)."""
+"""Fixtures of the knowledge-base tests (the data lives in tests/inference/knowledge/__init__.py)."""
 
 import pytest
 
 from inference.knowledge import AnswerPolicy, KnowledgeBase  # noqa: F401
-from tests.knowledge import FAQ, GUIDE  # noqa: F401
+from tests.inference.knowledge import FAQ, GUIDE  # noqa: F401
 
 
 @pytest.fixture

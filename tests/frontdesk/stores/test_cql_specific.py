@@ -1,7 +1,7 @@
 """What only the CQL stores have: bucketed partitions, the idempotent schema migration,
 the behaviour when the server goes away, and the bookkeeping tables behind the recency
 index, the outbox and the unique claims. Runs against the real Cassandra of
-tests/stores/conftest.py (a second, short-lived one for the outage test)."""
+tests/frontdesk/stores/conftest.py (a second, short-lived one for the outage test)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from frontdesk.stores.base import Conflict, OperatorRecord, StoreUnavailable, Te
 from frontdesk.stores.cql import CqlAccountStore, CqlLogStore, CqlSession
 from frontdesk.stores.sqlite import SqliteLogStore
 from frontdesk_pb.common.v1 import common_pb2 as common
-from tests.stores.conftest import cassandra_runner, start_cassandra
+from tests.frontdesk.stores.conftest import cassandra_runner, start_cassandra
 
 A = "t_01aaaaaaaaaaaaaaaaaaaaaaaa"
 B = "t_01bbbbbbbbbbbbbbbbbbbbbbbb"

@@ -17,7 +17,7 @@ B = "t_01bbbbbbbbbbbbbbbbbbbbbbbb"
 
 @pytest.fixture(params=["embedded", "cql"])
 async def log_store(request, tmp_path):
-    if request.param == "cql":  # a real CQL server (tests/stores/conftest.py), a fresh keyspace
+    if request.param == "cql":  # a real CQL server (tests/frontdesk/stores/conftest.py), a fresh keyspace
         from frontdesk.stores.cql import CqlLogStore
 
         store = CqlLogStore(**request.getfixturevalue("cql_options"))

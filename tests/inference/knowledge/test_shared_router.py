@@ -21,8 +21,8 @@ from inference.grounding import Grounding
 from inference.knowledge import FaqEntry
 from inference.knowledge import policy as policy_mod
 from inference.knowledge import router as router_mod
-from tests.knowledge import FAQ
-from tests.knowledge.test_shared_kb import A, js, until, workers  # noqa: F401 - fixtures
+from tests.inference.knowledge import FAQ
+from tests.inference.knowledge.test_shared_kb import A, js, until, workers  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.timeout(300)
 

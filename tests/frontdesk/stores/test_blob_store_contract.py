@@ -30,7 +30,7 @@ from frontdesk.stores.base import StoreUnavailable
 from frontdesk.stores.localblob import LocalBlobStore
 from frontdesk.stores.s3blob import MinioBlobStore
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 A = "t_01aaaaaaaaaaaaaaaaaaaaaaaa"
 B = "t_01bbbbbbbbbbbbbbbbbbbbbbbb"
 KiB = 1024

@@ -10,7 +10,7 @@ from frontdesk.stores.sqlite import SqliteAccountStore
 
 @pytest.fixture(params=["embedded", "cql"])
 async def accounts(request, tmp_path):
-    if request.param == "cql":  # a real CQL server (tests/stores/conftest.py), a fresh keyspace
+    if request.param == "cql":  # a real CQL server (tests/frontdesk/stores/conftest.py), a fresh keyspace
         from frontdesk.stores.cql import CqlAccountStore
 
         store = CqlAccountStore(**request.getfixturevalue("cql_options"))

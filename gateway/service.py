@@ -1,4 +1,5 @@
-"""Tenants and their credentials: creation, API keys, operators, sign-in.
+"""The gateway's domain core: tenants and their credentials (creation, API keys, operators,
+sign-in).
 
 The gateway owns the account store; every other service learns the tenant from the
 caller context the gateway signs."""
@@ -26,7 +27,7 @@ from gateway import credentials as cred
 from gateway.abuse import LoginThrottle, SessionMinting
 from gateway.auth import origin_allowed
 
-log = logs.get("gateway.accounts")
+log = logs.get("gateway.service")
 
 _SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]\Z")
 _EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\Z")

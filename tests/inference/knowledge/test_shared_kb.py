@@ -26,9 +26,9 @@ from inference.ingestion import IngestionJobs, IngestionWorker
 from inference.kbshare import HEAD_COPY, KnowledgeShare
 from inference.knowledge import FaqEntry
 from inference.knowledge import index as kb_index
-from tests.knowledge import FAQ
+from tests.inference.knowledge import FAQ
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 A = "t_01aaaaaaaaaaaaaaaaaaaaaaaa"
 B = "t_01bbbbbbbbbbbbbbbbbbbbbbbb"
 
