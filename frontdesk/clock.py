@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from google.protobuf.timestamp_pb2 import Timestamp
 
 
@@ -24,3 +26,8 @@ def ts_from_s(seconds: float) -> Timestamp:
 def ms_of(ts: Timestamp) -> int:
     """Milliseconds since the epoch (0 for an unset timestamp)."""
     return ts.ToMilliseconds()
+
+
+def now_ms() -> int:
+    """Milliseconds since the epoch, as the stores keep time."""
+    return int(time.time() * 1000)

@@ -21,7 +21,7 @@ import hmac
 import time
 
 from frontdesk import logs
-from frontdesk.caller import Caller
+from frontdesk.caller import Caller, Kind
 from frontdesk.errors import PermissionDenied, ResourceExhausted, Unauthenticated
 from frontdesk.settings import Settings
 from frontdesk.stores.base import AccountStore, OperatorRecord
@@ -71,7 +71,7 @@ class Authenticator:
         principal = await self._principal(credential)
         if principal.kind not in kinds:
             raise PermissionDenied(wrong_kind(principal.kind, _Rule(frozenset(kinds))))
-        if principal.kind == "visitor":
+        if principal.kind == Kind.VISITOR:
             await self._check_origin(principal.tenant_id, metadata)
         if principal.kind != PLATFORM:
             self._limit(principal)
@@ -99,7 +99,7 @@ class Authenticator:
                     raise cred.CredentialError("token names an unknown tenant")
                 return principal
             principal = self.signer.verify(credential)
-            if principal.kind == "operator":
+            if principal.kind == Kind.OPERATOR:
                 record: OperatorRecord | None = await self._cached(
                     f"op:{principal.tenant_id}:{principal.subject}", self._operator, principal, _ACCOUNT_TTL_S
                 )
@@ -121,7 +121,7 @@ class Authenticator:
         if record.revoked_ms:
             raise cred.CredentialError("API key has been revoked")
         return cred.Principal(
-            tenant_id=record.tenant_id, kind="api_key", subject=record.id, role="admin", display_name=record.name
+            tenant_id=record.tenant_id, kind=Kind.API_KEY, subject=record.id, role="admin", display_name=record.name
         )
 
     async def _cached(self, key: str, load, principal: cred.Principal, ttl_s: float = _CACHE_TTL_S):
@@ -150,7 +150,7 @@ class Authenticator:
         origin = next((v for k, v in metadata or () if k == ORIGIN_KEY), "")
         if not origin:
             return
-        probe = cred.Principal(tenant_id=tenant_id, kind="visitor", subject="", role="visitor")
+        probe = cred.Principal(tenant_id=tenant_id, kind=Kind.VISITOR, subject="", role="visitor")
         tenant = await self._cached(f"tenant-record:{tenant_id}", self._tenant, probe, _ACCOUNT_TTL_S)
         if tenant is not None and not origin_allowed(origin, tenant.allowed_origins):
             raise PermissionDenied(f"this site ({origin[:100]}) is not allowed to use this chat widget")
@@ -166,7 +166,7 @@ class Authenticator:
     def _limit(self, principal: cred.Principal) -> None:
         wait = max(
             self.tenant_limits.acquire(principal.tenant_id),
-            (self.caller_limits if principal.kind == "visitor" else self.staff_limits).acquire(
+            (self.caller_limits if principal.kind == Kind.VISITOR else self.staff_limits).acquire(
                 f"{principal.tenant_id}:{principal.kind}:{principal.subject}"
             ),
         )

@@ -22,6 +22,8 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from frontdesk.caller import Kind
+
 
 class CredentialError(Exception):
     """Authentication failed. The message is returned to the caller, so it
@@ -33,7 +35,7 @@ class Principal:
     """Who is calling, as established by one of the verifiers below."""
 
     tenant_id: str
-    kind: str  # "api_key" | "operator" | "visitor"
+    kind: str  # a frontdesk.caller.Kind: api_key, operator or visitor
     subject: str  # api key id / operator id / visitor id
     role: str  # "owner" | "admin" | "agent" for operators, "admin" for api keys, "visitor" for visitors
     verified_identity: bool = False  # visitor whose external identity was HMAC-verified
@@ -281,7 +283,7 @@ class TokenSigner:
                 raise CredentialError("invalid token")
             return Principal(
                 tenant_id=tenant_id,
-                kind="operator",
+                kind=Kind.OPERATOR,
                 subject=subject,
                 role=str(role),
                 display_name=str(claims.get("name", "")),
@@ -292,7 +294,7 @@ class TokenSigner:
             # never carry operator privileges.
             return Principal(
                 tenant_id=tenant_id,
-                kind="visitor",
+                kind=Kind.VISITOR,
                 subject=subject,
                 role="visitor",
                 verified_identity=claims.get("vid") is True,
@@ -373,7 +375,7 @@ class OidcVerifier:
             raise CredentialError(f"token '{self._role_claim}' claim must be one of owner, admin, agent")
         return Principal(
             tenant_id=tenant_id,
-            kind="operator",
+            kind=Kind.OPERATOR,
             subject="oidc:" + str(claims["sub"]),
             role=role,
             display_name=str(claims.get("name") or claims.get("email") or ""),

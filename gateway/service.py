@@ -13,7 +13,8 @@ import secrets
 import time
 
 from frontdesk import ids, logs
-from frontdesk.caller import Caller
+from frontdesk.caller import Caller, Kind
+from frontdesk.clock import now_ms
 from frontdesk.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -32,10 +33,6 @@ log = logs.get("gateway.service")
 _SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]\Z")
 _EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\Z")
 LOGIN_FAILED = "email or password is not correct"
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def _check_email(email: str) -> str:
@@ -107,7 +104,7 @@ class Accounts:
             name=name.strip(),
             widget_key=cred.new_widget_key(),
             identity_secret=secrets.token_hex(32),
-            created_ms=_now_ms(),
+            created_ms=now_ms(),
         )
         try:
             await self.store.create_tenant(tenant)
@@ -120,7 +117,7 @@ class Accounts:
             display_name=name.strip(),
             role="owner",
             password_hash=password_hash,
-            created_ms=_now_ms(),
+            created_ms=now_ms(),
         )
         await self.store.create_operator(owner)
         key, plaintext = await self.create_api_key(tenant.id, "default")
@@ -144,13 +141,13 @@ class Accounts:
             tenant_id=tenant_id,
             name=name.strip() or "unnamed",
             secret_hash=secret_hash,
-            created_ms=_now_ms(),
+            created_ms=now_ms(),
         )
         await self.store.create_api_key(record)
         return record, plaintext
 
     async def revoke_api_key(self, tenant_id: str, key_id: str) -> ApiKeyRecord:
-        key = await self.store.revoke_api_key(tenant_id, key_id, _now_ms())
+        key = await self.store.revoke_api_key(tenant_id, key_id, now_ms())
         if key is None:
             raise NotFound("API key not found")
         return key
@@ -167,7 +164,7 @@ class Accounts:
             display_name=display_name.strip()[:200] or email,
             role=_check_role(role),
             password_hash=await self._hash(password),
-            created_ms=_now_ms(),
+            created_ms=now_ms(),
         )
         try:
             await self.store.create_operator(op)
@@ -196,7 +193,7 @@ class Accounts:
         owners change roles (never their own: another owner does that). A new password or
         role ends that operator's sessions (session_epoch), on every gateway."""
         op = await self.operator(caller.tenant_id, operator_id)
-        own = caller.kind == "operator" and caller.subject == op.id
+        own = caller.kind == Kind.OPERATOR and caller.subject == op.id
         if not own and caller.role != "owner":
             raise PermissionDenied("only an owner may change another operator")
         ends_sessions = False
@@ -290,7 +287,7 @@ class Accounts:
         elif previous_token:
             try:
                 previous = self.signer.verify(previous_token)
-                if previous.kind == "visitor" and previous.tenant_id == tenant.id and not previous.verified_identity:
+                if previous.kind == Kind.VISITOR and previous.tenant_id == tenant.id and not previous.verified_identity:
                     visitor_id = previous.subject
             except cred.CredentialError:
                 pass  # an expired or foreign token just starts a new anonymous visitor

@@ -11,11 +11,10 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from frontdesk.clock import ts_from_ms
+from frontdesk.clock import now_ms, ts_from_ms
 from frontdesk.stores.base import (
     AccountStore,
     ApiKeyRecord,
@@ -30,10 +29,6 @@ from frontdesk.stores.base import (
     split_conversation_token,
 )
 from frontdesk_pb.common.v1 import common_pb2 as common
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 class _Database:
@@ -176,7 +171,7 @@ class SqliteLogStore(LogStore):
         self._db = _Database(path, _LOG_SCHEMA)
 
     async def create_conversation(self, tenant_id, conversation):
-        created = conversation.created_at.ToMilliseconds() or _now_ms()
+        created = conversation.created_at.ToMilliseconds() or now_ms()
 
         def op(conn):
             conn.execute(
@@ -220,7 +215,7 @@ class SqliteLogStore(LogStore):
             def op(conn):
                 conn.execute(
                     f"UPDATE conversations SET {sets}, updated_ms=max(updated_ms, ?) WHERE tenant_id=? AND id=?",
-                    (*changes.values(), _now_ms(), tenant_id, conversation_id),
+                    (*changes.values(), now_ms(), tenant_id, conversation_id),
                 )
 
             await self._db.run(op)
@@ -253,7 +248,7 @@ class SqliteLogStore(LogStore):
 
     async def append_message(self, tenant_id, message, dedupe_key="", *, enqueue=False):
         if not message.created_at.seconds:
-            message.created_at.FromMilliseconds(_now_ms())
+            message.created_at.FromMilliseconds(now_ms())
         body = message.SerializeToString()
         preview = message.text[:140]
 
@@ -278,7 +273,7 @@ class SqliteLogStore(LogStore):
                 if enqueue:
                     conn.execute(
                         "INSERT INTO outbox (tenant_id, conversation_id, message_id, created_ms) VALUES (?,?,?,?)",
-                        (tenant_id, message.conversation_id, message.id, _now_ms()),
+                        (tenant_id, message.conversation_id, message.id, now_ms()),
                     )
                 return body, True
 
@@ -382,7 +377,7 @@ class SqliteLogStore(LogStore):
             conn.execute(
                 "INSERT INTO feedback (tenant_id, conversation_id, message_id, helpful, comment, at_ms) VALUES (?,?,?,?,?,?) "
                 "ON CONFLICT (tenant_id, conversation_id, message_id) DO UPDATE SET helpful=excluded.helpful, comment=excluded.comment, at_ms=excluded.at_ms",
-                (tenant_id, conversation_id, message_id, int(helpful), comment, _now_ms()),
+                (tenant_id, conversation_id, message_id, int(helpful), comment, now_ms()),
             )
 
         await self._db.run(op)

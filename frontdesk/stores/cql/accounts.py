@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
+from frontdesk.clock import now_ms
 from frontdesk.stores.base import (
     AccountStore,
     ApiKeyRecord,
@@ -14,7 +15,7 @@ from frontdesk.stores.base import (
     TenantRecord,
     ToolRecord,
 )
-from frontdesk.stores.cql.session import CqlSession, CqlStore, applied, now_ms
+from frontdesk.stores.cql.session import CqlSession, CqlStore, applied
 
 _ACCOUNT_SCHEMA = (
     "CREATE TABLE IF NOT EXISTS {ks}.tenants (id text PRIMARY KEY, slug text, widget_key text, body text)",

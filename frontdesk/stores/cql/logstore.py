@@ -8,6 +8,7 @@ import zlib
 from collections.abc import Iterable
 
 from frontdesk import ids
+from frontdesk.clock import now_ms
 from frontdesk.stores.base import (
     Conflict,
     LogStore,
@@ -16,7 +17,7 @@ from frontdesk.stores.base import (
     ToolCallEntry,
 )
 from frontdesk.stores.cql.log_schema import LOG_SCHEMA, LOG_STATEMENTS, UPDATABLE, conversation_of, scopes, split_token
-from frontdesk.stores.cql.session import CAS_ATTEMPTS, DAY_MS, MAX_MS, MINUTE_MS, CqlSession, CqlStore, applied, now_ms
+from frontdesk.stores.cql.session import CAS_ATTEMPTS, DAY_MS, MAX_MS, MINUTE_MS, CqlSession, CqlStore, applied
 from frontdesk_pb.common.v1 import common_pb2 as common
 
 

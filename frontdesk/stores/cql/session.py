@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
-import time
 from collections.abc import Iterable, Mapping, Sequence
 
 from cassandra import (
@@ -47,10 +46,6 @@ _UNAVAILABLE = (
 )
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,47}\Z")
 _OPTION = re.compile(r"^[A-Za-z0-9_.\-]+\Z")
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def applied(rows: list[dict]) -> bool:
