@@ -6,7 +6,7 @@ import globals from "globals";
 import tseslint from "typescript-eslint";
 
 // The widget is embedded on tenants' sites: its bundle must never carry operator code.
-// Applied to the widget and to everything it may import (shared helpers, the chat client).
+// Applied to the widget and to everything it may import (shared helpers, the client and live stream).
 const ADMIN_CODE = {
   patterns: [
     { group: ["**/admin", "**/admin/**", "**/admin.ts", "**/admin.tsx"], message: "the widget never imports admin code (it ships to every visitor)" },
@@ -33,7 +33,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ["src/widget/**", "src/shared/**", "src/api/client.ts"],
+    files: ["src/widget/**", "src/shared/**", "src/api/**"],
     rules: { "no-restricted-imports": ["error", ADMIN_CODE] },
   },
   {
