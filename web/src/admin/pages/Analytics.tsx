@@ -5,7 +5,8 @@
 
 import { useState } from "react";
 
-import { api, Code, errorCode } from "../api";
+import { Code, codeOf } from "../../api/client";
+import { api } from "../api";
 import { BarChart, HBars, LineChart, SplitBar } from "../charts";
 import { Badge, Button, Card, ErrorBanner, inputClass, Link, Notice, PageHeader, Spinner, Table, Td, useLoad } from "../components";
 import type { ConversationSentiment, DailyStat } from "../../gen/frontdesk/analytics/v1/analytics_pb";
@@ -53,7 +54,7 @@ export function AnalyticsPage() {
     return { overview, days: daily.days, unanswered: unanswered.questions };
   }, [from, to], 60_000);
 
-  const code = data.error ? errorCode(data.error) : undefined;
+  const code = data.error ? codeOf(data.error) : undefined;
   const unavailable = code === Code.Unimplemented || code === Code.Unavailable;
 
   return (
