@@ -37,6 +37,15 @@ export default tseslint.config(
     rules: { "no-restricted-imports": ["error", ADMIN_CODE] },
   },
   {
+    // what two pages share lives beside them (components.tsx, labels.ts, a module of its own)
+    files: ["src/admin/pages/**"],
+    rules: {
+      "no-restricted-imports": ["error", {
+        patterns: [{ group: ["./*", "../pages/*"], message: "a page never imports another page: move what they share out of pages/" }],
+      }],
+    },
+  },
+  {
     files: ["scripts/**/*.mjs"],
     languageOptions: { globals: globals.node },
   },
