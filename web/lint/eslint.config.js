@@ -6,7 +6,7 @@ import globals from "globals";
 import tseslint from "typescript-eslint";
 
 // The widget is embedded on tenants' sites: its bundle must never carry operator code.
-// Applied to the widget and to everything it may import (shared helpers, the chat client).
+// Applied to the widget and to everything it may import (shared helpers, the client and live stream).
 const ADMIN_CODE = {
   patterns: [
     { group: ["**/admin", "**/admin/**", "**/admin.ts", "**/admin.tsx"], message: "the widget never imports admin code (it ships to every visitor)" },
@@ -33,8 +33,17 @@ export default tseslint.config(
     },
   },
   {
-    files: ["src/widget/**", "src/shared/**", "src/api/client.ts"],
+    files: ["src/widget/**", "src/shared/**", "src/api/**"],
     rules: { "no-restricted-imports": ["error", ADMIN_CODE] },
+  },
+  {
+    // what two pages share lives beside them (components.tsx, labels.ts, a module of its own)
+    files: ["src/admin/pages/**"],
+    rules: {
+      "no-restricted-imports": ["error", {
+        patterns: [{ group: ["./*", "../pages/*"], message: "a page never imports another page: move what they share out of pages/" }],
+      }],
+    },
   },
   {
     files: ["scripts/**/*.mjs"],

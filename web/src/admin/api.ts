@@ -1,18 +1,15 @@
-// The admin panel's connection to frontdesk: one gRPC-web transport to the gateway that
-// served this page, the operator's token (kept in sessionStorage: gone with the tab), and
-// the sentences people see when a call fails. Every API type comes from ../gen.
+// The admin panel's connection to frontdesk: its clients on the one gRPC-web transport of
+// ../api/client, the operator's token (kept in sessionStorage: gone with the tab) and its
+// expiry. Every API type comes from ../gen; the sentences for failures from ../api/client.
 
 import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
-import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 
 import { AdminService } from "../gen/frontdesk/admin/v1/admin_pb";
 import { AnalyticsService } from "../gen/frontdesk/analytics/v1/analytics_pb";
 import { AuthService } from "../gen/frontdesk/auth/v1/auth_pb";
 import { KnowledgeService } from "../gen/frontdesk/knowledge/v1/knowledge_pb";
-import { retryAfterSeconds } from "../api/client";
-
-export { Code, ConnectError };
+import { createTransport, rateLimitPatience } from "../api/client";
 
 export interface Session {
   token: string;
@@ -42,11 +39,6 @@ class AdminApi {
   readonly analytics: Client<typeof AnalyticsService>;
 
   constructor(baseUrl: string) {
-    const bearer: Interceptor = (next) => async (req) => {
-      const token = this.session?.token;
-      if (token && !req.header.has("authorization")) req.header.set("authorization", `Bearer ${token}`);
-      return next(req);
-    };
     // A token the gateway no longer accepts (expired, signed with an old secret, operator
     // deleted) ends the session wherever it happens, unary call or stream.
     const expiry: Interceptor = (next) => async (req) => {
@@ -78,22 +70,7 @@ class AdminApi {
         throw err;
       }
     };
-    // The gateway limits each operator's request rate; its refusal (RESOURCE_EXHAUSTED with
-    // retry-after) comes before anything is done, so a unary call is simply sent again after
-    // the wait it names: pages that load several things at once do not show an error.
-    const patience: Interceptor = (next) => async (req) => {
-      for (let attempt = 0; ; attempt++) {
-        try {
-          return await next(req);
-        } catch (err) {
-          const wait = retryAfterSeconds(err);
-          if (req.stream || wait === undefined || wait > 5 || attempt >= 3 || req.signal.aborted) throw err;
-          await new Promise((r) => setTimeout(r, Math.max(50, wait * 1000)));
-        }
-      }
-    };
-    const transport = createGrpcWebTransport({ baseUrl, useBinaryFormat: true,
-                                               interceptors: [bearer, expiry, patience] });
+    const transport = createTransport(baseUrl, () => this.session?.token, { interceptors: [expiry, rateLimitPatience] });
     this.admin = createClient(AdminService, transport);
     this.auth = createClient(AuthService, transport);
     this.knowledge = createClient(KnowledgeService, transport);
@@ -173,54 +150,6 @@ function readSession(): Session | null {
 
 // the gateway that served this page also serves gRPC-web (or Envoy in front of both)
 export const api = new AdminApi(window.location.origin);
-
-function sentence(text: string): string {
-  const t = text.trim().replace(/[.\s]+$/, "");
-  return t ? t.charAt(0).toUpperCase() + t.slice(1) : "";
-}
-
-/** A sentence for people, from any failure of an RPC (or of the network under it). */
-export function describeError(err: unknown): string {
-  const e = ConnectError.from(err);
-  const detail = sentence(e.rawMessage);
-  const withDetail = (lead: string) => (detail ? `${lead}: ${detail}.` : `${lead}.`);
-  if (e.code === Code.Unknown && /fetch|network|load failed/i.test(e.rawMessage)) {
-    return "Cannot reach the frontdesk server. Check the connection and try again.";
-  }
-  switch (e.code) {
-    case Code.Unauthenticated:
-      return withDetail("You are not signed in, or your session has ended");
-    case Code.PermissionDenied:
-      return withDetail("Your role does not allow this");
-    case Code.NotFound:
-      return withDetail("Not found (it may have been deleted)");
-    case Code.InvalidArgument:
-      return withDetail("Please check what you entered");
-    case Code.FailedPrecondition:
-      return withDetail("This cannot be done right now");
-    case Code.AlreadyExists:
-      return withDetail("That already exists");
-    case Code.ResourceExhausted: {
-      const wait = retryAfterSeconds(err);
-      return wait !== undefined ? `Too many requests; please wait ${Math.ceil(wait)} s and try again.`
-        : withDetail("Too many requests or a limit was reached");
-    }
-    case Code.Unavailable:
-      return "The service is temporarily unavailable. Please try again in a moment.";
-    case Code.DeadlineExceeded:
-      return "The server took too long to answer. Please try again.";
-    case Code.Unimplemented:
-      return "This server does not offer this feature (yet).";
-    case Code.Canceled:
-      return "The request was cancelled.";
-    default:
-      return withDetail(`Something went wrong on the server (${Code[e.code] ?? e.code})`);
-  }
-}
-
-export function errorCode(err: unknown): Code {
-  return ConnectError.from(err).code;
-}
 
 export function toDate(ts: Timestamp | undefined): Date | undefined {
   return ts && (ts.seconds > 0n || ts.nanos > 0) ? timestampDate(ts) : undefined;

@@ -4,7 +4,7 @@
 
 import { Component, useCallback, useEffect, useRef, useState, type ButtonHTMLAttributes, type ReactNode } from "react";
 
-import { describeError } from "./api";
+import { describeError } from "../api/client";
 import { href, navigate } from "./router";
 
 export function cx(...classes: (string | false | undefined | null)[]): string {
@@ -58,7 +58,7 @@ export function ErrorBanner({ error, onRetry }: { error: unknown; onRetry?: () =
   if (!error) return null;
   return (
     <div role="alert" className="mb-3 flex items-start justify-between gap-3 rounded-md border border-red-200 bg-red-50 p-3 text-sm text-red-800">
-      <span>{typeof error === "string" ? error : describeError(error)}</span>
+      <span>{typeof error === "string" ? error : describeError(error, "operator")}</span>
       {onRetry && <Button onClick={onRetry}>Retry</Button>}
     </div>
   );

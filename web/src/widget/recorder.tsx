@@ -5,7 +5,7 @@
 
 import { useEffect, useRef, useState } from "react";
 
-import { IconButton } from "../shared/icons";
+import { IconButton } from "./icons";
 
 const MAX_RECORDING_MS = 120_000;
 const MIC = "M12 3a3 3 0 0 0-3 3v6a3 3 0 0 0 6 0V6a3 3 0 0 0-3-3zM5 11a7 7 0 0 0 14 0M12 18v3";

@@ -3,7 +3,8 @@
 
 import { useEffect, useState, type FormEvent } from "react";
 
-import { api, Code, errorCode } from "../api";
+import { Code, codeOf } from "../../api/client";
+import { api } from "../api";
 import { Badge, Button, Card, ErrorBanner, Field, inputClass, Notice, PageHeader, Spinner, Table, Td, useAction, useLoad } from "../components";
 import type { AiSettings, HttpTool } from "../../gen/frontdesk/admin/v1/admin_pb";
 
@@ -51,7 +52,7 @@ export function AiSettingsPage() {
     try {
       return { tools: (await api.admin.listTools({}, { signal, timeoutMs: 15_000 })).tools, unavailable: false };
     } catch (err) {
-      if (errorCode(err) === Code.Unimplemented) return { tools: [] as HttpTool[], unavailable: true };
+      if (codeOf(err) === Code.Unimplemented) return { tools: [] as HttpTool[], unavailable: true };
       throw err;
     }
   }, []);

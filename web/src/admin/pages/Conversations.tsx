@@ -3,7 +3,7 @@ import { useState } from "react";
 import { api, formatTime } from "../api";
 import { Badge, Button, Card, ErrorBanner, inputClass, Link, PageHeader, Spinner, Table, Td, useLoad } from "../components";
 import { CHANNEL_LABEL, ConversationStatus, STATUS_LABEL, STATUS_TONE } from "../labels";
-import { SentimentBadge } from "./Analytics";
+import { SentimentBadge } from "../sentiment";
 import type { ConversationSentiment } from "../../gen/frontdesk/analytics/v1/analytics_pb";
 
 const PAGE_SIZE = 20;

@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from "react";
 
-import { api, Code, describeError, errorCode, type SignedOutReason } from "../api";
+import { Code, codeOf, describeError } from "../../api/client";
+import { api, type SignedOutReason } from "../api";
 import { Button, Field, inputClass, Notice } from "../components";
 
 const LAST_TENANT = "frontdesk.admin.tenant";
@@ -25,9 +26,9 @@ export function LoginPage({ reason }: { reason: SignedOutReason | null }) {
       localStorage.setItem(LAST_TENANT, tenant.trim());
     } catch (err) {
       // the gateway answers an unknown tenant, email or password alike; so do we
-      setError(errorCode(err) === Code.Unauthenticated
+      setError(codeOf(err) === Code.Unauthenticated
         ? "Sign-in failed: the organisation, email or password is not correct."
-        : describeError(err));
+        : describeError(err, "operator"));
       setPassword("");
     } finally {
       setBusy(false);
