@@ -16,11 +16,11 @@ from frontdesk_pb.knowledge.v1 import knowledge_pb2, knowledge_pb2_grpc
 from inference import models, ratelimit
 from inference.backends import make_backend
 from inference.grounding import Grounding
-from inference.ingestion import IngestionJobs, IngestionWorker
+from inference.ingestion import IngestionJobs
 from inference.kbsetup import open_share
 from inference.servicer import InferenceServicer, KnowledgeServicer
 from inference.tenants import BackendPool, TenantConfigs
-from inference.worker import Worker
+from inference.worker import IngestionWorker, Worker
 
 log = logs.get("inference")
 

@@ -1,14 +1,19 @@
-"""The JetStream job loop of an inference worker: tenants' jobs in turn (inference/fair.py),
-a bounded number at a time, each answered by the Answerer (inference/service.py) and acked
-only after its reply is stored. Failures are retried on the shared policy
-(frontdesk.bus.Redelivery); the last delivery hands the conversation to a human instead of
-leaving it waiting.
+"""The queue consumers of an inference worker, both on the shared retry policy
+(frontdesk.bus.Redelivery):
+
+- `Worker`: AI jobs, tenants in turn (inference/fair.py), a bounded number at a time, each
+  answered by the Answerer (inference/service.py) and acked only after its reply is stored;
+  the last delivery hands the conversation to a human instead of leaving it waiting.
+- `IngestionWorker`: knowledge-base ingestion jobs (inference/ingestion.py has the jobs, what
+  an upload becomes, and how it is applied), with progress, applied once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import time
 
 from nats.js import JetStreamContext
 
@@ -20,10 +25,25 @@ from frontdesk_pb.inference.v1 import inference_pb2
 from inference.backends.base import Backend, BackendError
 from inference.fair import TenantQueues
 from inference.grounding import Grounding
+from inference.ingestion import (
+    DONE,
+    FAILED,
+    MAX_ERRORS_KEPT,
+    PROGRESS_EVERY_S,
+    RUNNING,
+    TRAINING,
+    IngestionJobs,
+    JobRecord,
+    apply,
+    plan,
+)
+from inference.kbshare import KnowledgeShare
+from inference.knowledge import KnowledgeError
 from inference.service import Answerer
 from inference.tenants import BackendPool, TenantConfigs
 
 log = logs.get("inference.worker")
+ingestion_log = logs.get("inference.ingestion")
 
 
 class Worker:
@@ -137,3 +157,157 @@ class Worker:
             await asyncio.sleep(max(self.settings.job_ack_wait_s / 3, 1))
             with contextlib.suppress(Exception):
                 await msg.in_progress()
+
+
+class IngestionWorker:
+    """Pulls ingestion jobs of every tenant (one at a time per process: embedding uses the
+    cores) and applies them to the shared knowledge base."""
+
+    def __init__(
+        self,
+        share: KnowledgeShare,
+        jobs: IngestionJobs,
+        js,
+        *,
+        ack_wait_s: float = 60.0,
+        max_deliver: int = 4,
+        crash_after=None,
+    ):
+        self.share = share
+        self.jobs = jobs
+        self.js = js
+        self.ack_wait_s = ack_wait_s
+        self.redelivery = bus.Redelivery(max_deliver=max_deliver)
+        self._crash_after = crash_after  # tests: a callable(items done) that may raise to "die" mid-job
+
+    async def run(self, stop: asyncio.Event) -> None:
+        config = self.redelivery.consumer(self.ack_wait_s)
+        await bus.work_through(
+            self.js,
+            bus.ingest_subject("*"),
+            durable=bus.KNOWLEDGE_CONSUMER,
+            stream=bus.KNOWLEDGE_STREAM,
+            handle=self.handle,
+            stop=stop,
+            config=config,
+        )
+
+    async def handle(self, msg) -> None:
+        tenant_id = bus.tenant_of(msg.subject)
+        try:
+            job_id = json.loads(msg.data)["job_id"]
+        except (ValueError, KeyError, TypeError):
+            await msg.term()
+            return
+        delivered = msg.metadata.num_delivered if msg.metadata else 1
+        record = None
+        try:
+            record = await self.jobs.get(tenant_id, job_id)
+            if record is None or record.state in (DONE, FAILED):
+                await msg.ack()
+                return
+            await self._process(tenant_id, record, msg, delivered)
+        except KnowledgeError as err:
+            await self._finish(tenant_id, record, FAILED, f"{record.filename if record else job_id}: {err}")
+            await msg.ack()
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:  # noqa: BLE001 - store or NATS trouble: a later delivery may succeed
+            ingestion_log.warning("ingestion.retry", tenant=tenant_id, job=job_id, delivery=delivered, error=str(err))
+            if self.redelivery.is_final(delivered):
+                try:
+                    await self._finish(tenant_id, record, FAILED, f"ingestion failed: {err}")
+                except Exception as finish_err:  # noqa: BLE001 - the job ends anyway; its record may stay stale
+                    ingestion_log.warning(
+                        "ingestion.finish_failed", tenant=tenant_id, job=job_id, error=str(finish_err)
+                    )
+                await msg.term()
+            else:
+                await msg.nak(delay=self.redelivery.delay_s(delivered))
+
+    async def _finish(self, tenant_id: str, record: JobRecord | None, state: str, error: str = "") -> None:
+        if record is None:
+            return
+        record.state, record.error = state, error
+        await self.jobs.save(tenant_id, record)
+        ingestion_log.info(
+            "ingestion.finished",
+            tenant=tenant_id,
+            job=record.id,
+            state=state,
+            done=record.done,
+            total=record.total,
+            rejected=record.rejected,
+            error=error or None,
+        )
+
+    async def _process(self, tenant_id: str, record: JobRecord, msg, delivered: int) -> None:
+        head = await self.share.head(tenant_id)
+        if head is not None and record.id in head.jobs:  # published before a crash: only the record is behind
+            record.done, record.version = record.total, head.version
+            await self._finish(tenant_id, record, DONE)
+            await msg.ack()
+            return
+        record.state, record.deliveries, record.done, record.error = RUNNING, delivered, 0, ""
+        data = b"".join([c async for c in self.share.blobs.get(tenant_id, record.upload)])
+        work = await self.share._run(plan, record, data)
+        record.total = work.total
+        record.rejected = len(work.errors)
+        record.errors = work.errors[:MAX_ERRORS_KEPT]
+        await self.jobs.save(tenant_id, record)
+        if not work.total:  # every line was rejected: nothing to publish
+            await self._finish(tenant_id, record, DONE)
+            await msg.ack()
+            return
+
+        loop = asyncio.get_running_loop()
+        done = [0]
+        crash = self._crash_after
+
+        def progress(items: int) -> None:
+            done[0] = items
+            if crash is not None:
+                crash(items)
+
+        saving: list[asyncio.Task] = []
+        save_lock = asyncio.Lock()  # one record save at a time: a report never lands after "training"
+
+        async def save_training() -> None:
+            async with save_lock:
+                await self.jobs.save(tenant_id, record)
+
+        def stage(name: str) -> None:
+            if name == "training":
+                record.state, record.done = TRAINING, done[0]
+                saving.append(loop.create_task(save_training()))
+
+        async def report() -> None:
+            saved, beat = 0, time.monotonic()
+            while True:
+                await asyncio.sleep(PROGRESS_EVERY_S)
+                async with save_lock:
+                    if done[0] != saved and record.state == RUNNING:
+                        saved = record.done = done[0]
+                        await self.jobs.save(tenant_id, record)
+                if time.monotonic() - beat >= self.ack_wait_s / 3:
+                    await msg.in_progress()
+                    beat = time.monotonic()
+
+        reporter = loop.create_task(report())
+        try:
+            _, published = await self.share.write(
+                tenant_id, lambda kb: apply(kb, work, progress), job_id=record.id, stage=stage
+            )
+        finally:
+            reporter.cancel()
+            # the reporter only reports progress: how it ended changes nothing here
+            await asyncio.gather(reporter, return_exceptions=True)
+            for task in saving:  # the "training" record is saved before "done" overwrites it
+                try:
+                    await task
+                except Exception as err:  # noqa: BLE001 - only a progress report
+                    ingestion_log.info("ingestion.progress_not_saved", tenant=tenant_id, job=record.id, error=str(err))
+        record.done = record.total
+        record.version = published.version if published else 0
+        await self._finish(tenant_id, record, DONE)
+        await msg.ack()

@@ -25,9 +25,10 @@ import nats
 from frontdesk import bus
 from frontdesk.settings import Settings
 from frontdesk.stores.localblob import LocalBlobStore
-from inference.ingestion import IngestionJobs, IngestionWorker
+from inference.ingestion import IngestionJobs
 from inference.kbshare import KnowledgeShare
 from inference.knowledge import embedding
+from inference.worker import IngestionWorker
 from launcher.supervisor import nats_server_binary
 
 spec = importlib.util.spec_from_file_location("rq", ROOT / "tools" / "quality" / "run_quality.py")

@@ -31,9 +31,10 @@ import nats  # noqa: E402
 from frontdesk import bus  # noqa: E402
 from frontdesk.settings import Settings  # noqa: E402
 from frontdesk.stores.localblob import LocalBlobStore  # noqa: E402
-from inference.ingestion import IngestionJobs, IngestionWorker  # noqa: E402
+from inference.ingestion import IngestionJobs  # noqa: E402
 from inference.kbshare import KnowledgeShare  # noqa: E402
 from inference.knowledge import FaqEntry, embedding  # noqa: E402
+from inference.worker import IngestionWorker  # noqa: E402
 
 T = "t_01benchswap00000000000000"
 

@@ -22,10 +22,11 @@ from frontdesk.settings import Settings
 from frontdesk.stores.localblob import LocalBlobStore
 from frontdesk.stores.s3blob import MinioBlobStore
 from inference import ingestion
-from inference.ingestion import IngestionJobs, IngestionWorker
+from inference.ingestion import IngestionJobs
 from inference.kbshare import HEAD_COPY, KnowledgeShare
 from inference.knowledge import FaqEntry
 from inference.knowledge import index as kb_index
+from inference.worker import IngestionWorker
 from tests.inference.knowledge import FAQ
 
 ROOT = Path(__file__).resolve().parents[3]
