@@ -14,7 +14,7 @@ from pathlib import Path
 
 from analytics.aggregate import Bucket
 from analytics.store import AnalyticsStore, ConversationScore, MessageScore
-from frontdesk.stores.sqlite import _Database, _transaction
+from frontdesk.stores.sqlite_db import Database, transaction
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS analytics_seen (
@@ -54,7 +54,7 @@ def _put_score(conn: sqlite3.Connection, tenant_id: str, score: MessageScore) ->
 
 class SqliteAnalyticsStore(AnalyticsStore):
     def __init__(self, path: Path):
-        self._db = _Database(Path(path), _SCHEMA)
+        self._db = Database(Path(path), _SCHEMA)
 
     async def connect(self) -> None:
         await self._db.run(lambda conn: None)
@@ -63,7 +63,7 @@ class SqliteAnalyticsStore(AnalyticsStore):
         self, tenant_id: str, event_id: str, hour: str, delta: Bucket, score: MessageScore | None = None
     ) -> bool:
         def tx(conn: sqlite3.Connection) -> bool:
-            with _transaction(conn):
+            with transaction(conn):
                 if score is not None:
                     _put_score(conn, tenant_id, score)
                 claimed = conn.execute(
@@ -95,7 +95,7 @@ class SqliteAnalyticsStore(AnalyticsStore):
 
     async def put_score(self, tenant_id: str, score: MessageScore) -> None:
         def tx(conn: sqlite3.Connection) -> None:
-            with _transaction(conn):
+            with transaction(conn):
                 _put_score(conn, tenant_id, score)
 
         await self._db.run(tx)

@@ -5,7 +5,8 @@ by the inference worker, so the reply path takes no extra network hop; both writ
 the same log store and announce on the same NATS subjects (frontdesk.publish).
 
 Statuses: AI (the AI answers), HANDOFF (waiting for a person), HUMAN (a person answers),
-CLOSED. A customer message to a closed conversation reopens it with the AI."""
+CLOSED. A customer message to a closed conversation reopens it with the AI; an operator
+takes one over (HUMAN), releases it to the AI or closes it (`set_status`)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,11 @@ def ai_answers(conv: common.Conversation | None) -> bool:
 def with_a_person(conv: common.Conversation) -> bool:
     """Handed off or taken over: asking for a person again changes nothing."""
     return conv.status in (Status.CONVERSATION_STATUS_HANDOFF, Status.CONVERSATION_STATUS_HUMAN)
+
+
+def answered_by(conv: common.Conversation, operator_id: str) -> bool:
+    """Whether this operator has taken the conversation over (and so may reply in it)."""
+    return conv.status == Status.CONVERSATION_STATUS_HUMAN and conv.assigned_operator_id == operator_id
 
 
 def reopens(conv: common.Conversation) -> bool:
@@ -92,3 +98,37 @@ async def store_ai_reply(
     stored, _ = await store.append_message(tenant_id, reply, dedupe_key)
     await pub.live(tenant_id, reply.conversation_id, message=stored)
     return stored
+
+
+async def take_over(
+    store: LogStore, pub: Publisher, tenant_id: str, conv: common.Conversation, operator_id: str, operator_name: str
+) -> common.Conversation:
+    """An operator takes the conversation: the AI stops answering it, the customer is told who joined."""
+    if answered_by(conv, operator_id):
+        return conv
+    updated = await store.change_conversation(
+        tenant_id, conv.id, status=Status.CONVERSATION_STATUS_HUMAN, assigned_operator_id=operator_id
+    )
+    await pub.live(tenant_id, conv.id, agent_joined=ev.AgentJoined(operator_id=operator_id, display_name=operator_name))
+    await pub.live(tenant_id, conv.id, status_changed=ev.StatusChanged(status=updated.status))
+    log.info("conversation.taken_over", tenant=tenant_id, conversation=conv.id, operator=operator_id)
+    return updated
+
+
+async def set_status(
+    store: LogStore, pub: Publisher, tenant_id: str, before: common.Conversation, status: int, operator_id: str
+) -> common.Conversation:
+    """Release to the AI or close, by an operator: the assignment and the handoff reason end;
+    a close is one domain event (analytics: resolved by a person or by the AI alone)."""
+    updated = await store.change_conversation(
+        tenant_id, before.id, status=status, assigned_operator_id="", handoff_reason=""
+    )
+    await pub.live(tenant_id, before.id, status_changed=ev.StatusChanged(status=updated.status))
+    if status == Status.CONVERSATION_STATUS_CLOSED and before.status != Status.CONVERSATION_STATUS_CLOSED:
+        await pub.domain(
+            tenant_id,
+            before.id,
+            f"closed:{before.id}:{updated.updated_at.ToMilliseconds()}",
+            conversation_closed=ev.ConversationClosed(previous_status=before.status, operator_id=operator_id),
+        )
+    return updated

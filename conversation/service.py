@@ -17,6 +17,7 @@ from frontdesk.clock import now_ts
 from frontdesk.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from frontdesk.publish import Publisher
 from frontdesk.stores.base import LogStore
+from frontdesk_pb.admin.v1 import admin_pb2
 from frontdesk_pb.common.v1 import common_pb2 as common
 from frontdesk_pb.events.v1 import events_pb2 as ev
 from frontdesk_pb.inference.v1 import inference_pb2
@@ -25,6 +26,7 @@ log = logs.get("conversation.service")
 
 Status = common.ConversationStatus
 MAX_PAGE = 200
+MAX_NOTE_CHARS = 10_000
 _NOT_FOUND = "conversation not found"
 
 
@@ -324,24 +326,7 @@ class ConversationCore:
     async def take_over(self, caller: Caller, conversation_id: str) -> common.Conversation:
         self._operator(caller)
         conv = await self.get(caller, conversation_id)
-        if conv.status == Status.CONVERSATION_STATUS_HUMAN and conv.assigned_operator_id == caller.subject:
-            return conv
-        updated = await self.store.change_conversation(
-            caller.tenant_id,
-            conversation_id,
-            status=Status.CONVERSATION_STATUS_HUMAN,
-            assigned_operator_id=caller.subject,
-        )
-        await self.pub.live(
-            caller.tenant_id,
-            conversation_id,
-            agent_joined=ev.AgentJoined(operator_id=caller.subject, display_name=caller.name),
-        )
-        await self.pub.live(caller.tenant_id, conversation_id, status_changed=ev.StatusChanged(status=updated.status))
-        log.info(
-            "conversation.taken_over", tenant=caller.tenant_id, conversation=conversation_id, operator=caller.subject
-        )
-        return updated
+        return await rules.take_over(self.store, self.pub, caller.tenant_id, conv, caller.subject, caller.name)
 
     async def send_agent_message(
         self, caller: Caller, conversation_id: str, text: str, client_message_id: str
@@ -349,7 +334,7 @@ class ConversationCore:
         self._operator(caller)
         self._check_text(text)
         conv = await self.get(caller, conversation_id)
-        if conv.status != Status.CONVERSATION_STATUS_HUMAN or conv.assigned_operator_id != caller.subject:
+        if not rules.answered_by(conv, caller.subject):
             await self.take_over(caller, conversation_id)  # replying as a person means taking over
         msg = common.Message(
             id=ids.new_id("message"),
@@ -371,19 +356,35 @@ class ConversationCore:
     async def set_status(self, caller: Caller, conversation_id: str, status: int) -> common.Conversation:
         self._operator(caller)
         before = await self.get(caller, conversation_id)
-        updated = await self.store.change_conversation(
-            caller.tenant_id, conversation_id, status=status, assigned_operator_id="", handoff_reason=""
+        return await rules.set_status(self.store, self.pub, caller.tenant_id, before, status, caller.subject)
+
+    # -- private notes of the team ----------------------------------------------------
+
+    async def add_note(self, caller: Caller, conversation_id: str, text: str) -> admin_pb2.Note:
+        """A note for the team: stored apart from the messages, announced on no conversation
+        subject, so neither the customer nor the AI ever reads it."""
+        require_operator(caller, "notes are written by the tenant's team")
+        text = text.strip()
+        if not text:
+            raise InvalidArgument("the note is empty")
+        if len(text) > MAX_NOTE_CHARS:
+            raise InvalidArgument(f"the note is {len(text)} characters; the limit is {MAX_NOTE_CHARS}")
+        await self.get(caller, conversation_id)
+        note = admin_pb2.Note(
+            id=ids.new_id("note"),
+            conversation_id=conversation_id,
+            author_id=caller.subject,
+            author_name=caller.name,
+            text=text,
+            created_at=now_ts(),
         )
-        await self.pub.live(caller.tenant_id, conversation_id, status_changed=ev.StatusChanged(status=updated.status))
-        if status == Status.CONVERSATION_STATUS_CLOSED and before.status != Status.CONVERSATION_STATUS_CLOSED:
-            # analytics: who resolved it (a person, or the AI alone); one event per close
-            await self.pub.domain(
-                caller.tenant_id,
-                conversation_id,
-                f"closed:{conversation_id}:{updated.updated_at.ToMilliseconds()}",
-                conversation_closed=ev.ConversationClosed(previous_status=before.status, operator_id=caller.subject),
-            )
-        return updated
+        await self.store.add_note(caller.tenant_id, note)
+        log.info("conversation.note_added", tenant=caller.tenant_id, conversation=conversation_id)
+        return note
+
+    async def notes(self, caller: Caller, conversation_id: str) -> list[admin_pb2.Note]:
+        require_operator(caller, "notes are for the tenant's team")
+        return await self.store.list_notes(caller.tenant_id, conversation_id)
 
     # -- live events ------------------------------------------------------------------
 

@@ -114,7 +114,13 @@ class ConversationServicer(conversation_pb2_grpc.ConversationServiceServicer):
         msgs, token = await self.core.list_messages(
             caller, request.conversation_id, request.page_size, request.page_token
         )
-        return admin_pb2.ListMessagesResponse(messages=msgs, next_page_token=token)
+        # the team's notes come with the first page (the operator's view); never on the chat side
+        notes = [] if request.page_token else await self.core.notes(caller, request.conversation_id)
+        return admin_pb2.ListMessagesResponse(messages=msgs, next_page_token=token, notes=notes)
+
+    @rpc
+    async def AddNote(self, request, context):
+        return await self.core.add_note(await self._operator(context), request.conversation_id, request.text)
 
     @rpc
     async def TakeOver(self, request, context):

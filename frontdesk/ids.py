@@ -21,6 +21,7 @@ KINDS = {
     "attachment": "a",
     "event": "e",
     "audio": "au",
+    "note": "n",
 }
 
 

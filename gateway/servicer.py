@@ -30,6 +30,7 @@ from frontdesk_pb.chat.v1 import chat_pb2_grpc
 from frontdesk_pb.inference.v1 import inference_pb2_grpc
 from frontdesk_pb.knowledge.v1 import knowledge_pb2_grpc
 from frontdesk_pb.speech.v1 import speech_pb2_grpc
+from gateway import canned
 from gateway.access import current_caller
 from gateway.auth import ORIGIN_KEY
 from gateway.credentials import new_widget_key
@@ -240,6 +241,7 @@ MAX_SECRET_CHARS = 512
         "SendAgentMessage": To(),
         "ReleaseConversation": To(),
         "CloseConversation": To(),
+        "AddNote": To(),
         "GetAttachment": To(),
     },
 )
@@ -509,6 +511,36 @@ class AdminEdge(admin_pb2_grpc.AdminServiceServicer):
                 tenant.ai_settings["tool_choice"] = ""
             await self.accounts.store.update_tenant(tenant)
         return admin_pb2.DeleteToolResponse()
+
+    # -- canned responses ----------------------------------------------------------------
+
+    @rpc
+    async def ListCannedResponses(self, request, context):
+        caller = current_caller()
+        if len(request.query) > 200:
+            raise InvalidArgument("query is longer than 200 characters")
+        saved = await self.accounts.store.list_canned_responses(caller.tenant_id)
+        return admin_pb2.ListCannedResponsesResponse(
+            responses=[canned.to_pb(r) for r in saved if canned.matches(r, request.query)]
+        )
+
+    @rpc
+    async def SaveCannedResponse(self, request, context):
+        caller = current_caller()
+        record = canned.checked(caller.tenant_id, request.response, caller.subject, int(time.time() * 1000))
+        saved = await self.accounts.store.list_canned_responses(caller.tenant_id)
+        if len(saved) >= canned.MAX_PER_TENANT and all(r.shortcut != record.shortcut for r in saved):
+            raise FailedPrecondition(f"a tenant may keep at most {canned.MAX_PER_TENANT} canned responses")
+        await self.accounts.store.save_canned_response(record)
+        return canned.to_pb(record)
+
+    @rpc
+    async def DeleteCannedResponse(self, request, context):
+        caller = current_caller()
+        shortcut = canned.shortcut_of(request.shortcut)
+        if not await self.accounts.store.delete_canned_response(caller.tenant_id, shortcut):
+            raise NotFound("canned response not found")
+        return admin_pb2.DeleteCannedResponseResponse()
 
     # -- system status ---------------------------------------------------------------
 

@@ -8,6 +8,7 @@ import re
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
+from frontdesk_pb.admin.v1 import admin_pb2
 from frontdesk_pb.common.v1 import common_pb2 as common
 
 
@@ -142,6 +143,15 @@ class LogStore(abc.ABC):
     async def list_tool_calls(self, tenant_id: str, conversation_id: str, limit: int = 100) -> list[ToolCallEntry]:
         """The conversation's latest `limit` tool calls, oldest first."""
 
+    @abc.abstractmethod
+    async def add_note(self, tenant_id: str, note: admin_pb2.Note) -> None:
+        """Keep a private note of the team on a conversation. Notes live apart from the
+        messages, so no read of messages (the customer's, the AI's history) can include one."""
+
+    @abc.abstractmethod
+    async def list_notes(self, tenant_id: str, conversation_id: str, limit: int = 200) -> list[admin_pb2.Note]:
+        """The conversation's latest `limit` notes, oldest first."""
+
     async def close(self) -> None:
         return None
 
@@ -182,6 +192,18 @@ class ToolRecord:
     timeout_ms: int
     created_ms: int
     secret_sealed: str = ""
+
+
+@dataclass
+class CannedResponseRecord:
+    """A saved reply of a tenant's team, found by its shortcut (unique per tenant)."""
+
+    tenant_id: str
+    shortcut: str
+    title: str
+    text: str
+    updated_ms: int
+    updated_by: str = ""
 
 
 @dataclass
@@ -278,6 +300,18 @@ class AccountStore(abc.ABC):
 
     @abc.abstractmethod
     async def delete_tool(self, tenant_id: str, name: str) -> bool: ...
+
+    @abc.abstractmethod
+    async def save_canned_response(self, response: CannedResponseRecord) -> None:
+        """Create it, or replace the tenant's response with the same shortcut."""
+
+    @abc.abstractmethod
+    async def list_canned_responses(self, tenant_id: str) -> list[CannedResponseRecord]:
+        """The tenant's canned responses, by shortcut."""
+
+    @abc.abstractmethod
+    async def delete_canned_response(self, tenant_id: str, shortcut: str) -> bool:
+        """False when the tenant has none with that shortcut."""
 
     async def close(self) -> None:
         return None

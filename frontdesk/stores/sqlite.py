@@ -1,4 +1,5 @@
-"""The embedded stores on SQLite (WAL mode), shared by the processes of one machine.
+"""The embedded log store on SQLite (WAL mode), shared by the processes of one machine (the
+account store is in sqlite_accounts.py, the connection in sqlite_db.py).
 
 Each store owns one connection on one thread, so the asyncio loop never blocks on a
 disk write or on another process holding the write lock. WAL with synchronous=NORMAL
@@ -8,80 +9,22 @@ is the embedded default's trade-off (the distributed deployment uses Scylla).
 
 from __future__ import annotations
 
-import asyncio
 import json
-import sqlite3
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from frontdesk.clock import now_ms, ts_from_ms
 from frontdesk.stores.base import (
-    AccountStore,
-    ApiKeyRecord,
-    Conflict,
     LogStore,
-    OperatorRecord,
     OutboxEntry,
-    StoreUnavailable,
-    TenantRecord,
     ToolCallEntry,
-    ToolRecord,
     split_conversation_token,
 )
+from frontdesk.stores.sqlite_accounts import SqliteAccountStore
+from frontdesk.stores.sqlite_db import Database, transaction
+from frontdesk_pb.admin.v1 import admin_pb2
 from frontdesk_pb.common.v1 import common_pb2 as common
 
-
-class _Database:
-    def __init__(self, path: Path, schema: str):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"sqlite-{path.stem}")
-        self._path = path
-        self._schema = schema
-        self._conn: sqlite3.Connection | None = None
-
-    def _connect(self) -> sqlite3.Connection:
-        if self._conn is None:
-            conn = sqlite3.connect(self._path, timeout=10, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.executescript(self._schema)
-            self._conn = conn
-        return self._conn
-
-    async def run(self, fn, *args):
-        def call():
-            conn = self._connect()
-            try:
-                return fn(conn, *args)
-            except sqlite3.OperationalError as err:
-                raise StoreUnavailable(f"embedded store: {err}") from err
-
-        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
-
-    async def close(self) -> None:
-        def shut():
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
-        await asyncio.get_running_loop().run_in_executor(self._executor, shut)
-        self._executor.shutdown(wait=True)
-
-
-def _transaction(conn: sqlite3.Connection):
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error."""
-
-    class _Tx:
-        def __enter__(self):
-            conn.execute("BEGIN IMMEDIATE")
-            return conn
-
-        def __exit__(self, exc_type, exc, tb):
-            conn.execute("ROLLBACK" if exc_type else "COMMIT")
-            return False
-
-    return _Tx()
+__all__ = ["SqliteAccountStore", "SqliteLogStore"]
 
 
 _LOG_SCHEMA = """
@@ -139,6 +82,13 @@ CREATE TABLE IF NOT EXISTS tool_calls (
     PRIMARY KEY (tenant_id, conversation_id, job_id, call_id)
 );
 CREATE INDEX IF NOT EXISTS tool_calls_by_time ON tool_calls (tenant_id, conversation_id, started_ms);
+CREATE TABLE IF NOT EXISTS notes (
+    tenant_id TEXT NOT NULL,
+    conversation_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    body BLOB NOT NULL,
+    PRIMARY KEY (tenant_id, conversation_id, id)
+) WITHOUT ROWID;
 """
 
 _CONV_COLUMNS = "id, visitor_id, status, channel, created_ms, updated_ms, last_preview, assigned_operator_id, handoff_reason, rating, message_count, attributes"
@@ -168,7 +118,7 @@ _split_token = split_conversation_token
 
 class SqliteLogStore(LogStore):
     def __init__(self, path: Path):
-        self._db = _Database(path, _LOG_SCHEMA)
+        self._db = Database(path, _LOG_SCHEMA)
 
     async def create_conversation(self, tenant_id, conversation):
         created = conversation.created_at.ToMilliseconds() or now_ms()
@@ -253,7 +203,7 @@ class SqliteLogStore(LogStore):
         preview = message.text[:140]
 
         def op(conn):
-            with _transaction(conn):
+            with transaction(conn):
                 if dedupe_key:
                     row = conn.execute(
                         "SELECT body FROM messages WHERE tenant_id=? AND conversation_id=? AND dedupe_key=?",
@@ -340,7 +290,7 @@ class SqliteLogStore(LogStore):
         rows = list(entries)
 
         def op(conn):
-            with _transaction(conn):  # one commit for the batch
+            with transaction(conn):  # one commit for the batch
                 conn.executemany("DELETE FROM outbox WHERE tenant_id=? AND conversation_id=? AND message_id=?", rows)
 
         if rows:
@@ -402,6 +352,23 @@ class SqliteLogStore(LogStore):
         )
         return [ToolCallEntry(**json.loads(r[0])) for r in reversed(rows)]
 
+    async def add_note(self, tenant_id, note):
+        await self._db.run(
+            lambda conn: conn.execute(
+                "INSERT INTO notes (tenant_id, conversation_id, id, body) VALUES (?,?,?,?)",
+                (tenant_id, note.conversation_id, note.id, note.SerializeToString()),
+            )
+        )
+
+    async def list_notes(self, tenant_id, conversation_id, limit=200):
+        rows = await self._db.run(
+            lambda conn: conn.execute(
+                "SELECT body FROM notes WHERE tenant_id=? AND conversation_id=? ORDER BY id DESC LIMIT ?",
+                (tenant_id, conversation_id, limit),
+            ).fetchall()
+        )
+        return [admin_pb2.Note.FromString(r[0]) for r in reversed(rows)]
+
     async def close(self):
         await self._db.close()
 
@@ -415,163 +382,3 @@ class SqliteLogStore(LogStore):
             ).fetchall()
         )
         return [FeedbackEntry(message_id, bool(helpful), at_ms) for message_id, helpful, at_ms in rows]
-
-
-_ACCOUNT_SCHEMA = """
-CREATE TABLE IF NOT EXISTS tenants (
-    id TEXT PRIMARY KEY,
-    slug TEXT NOT NULL UNIQUE,
-    widget_key TEXT NOT NULL UNIQUE,
-    body TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS api_keys (
-    id TEXT PRIMARY KEY,
-    tenant_id TEXT NOT NULL,
-    body TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS api_keys_by_tenant ON api_keys (tenant_id);
-CREATE TABLE IF NOT EXISTS operators (
-    tenant_id TEXT NOT NULL,
-    id TEXT NOT NULL,
-    email TEXT NOT NULL,
-    body TEXT NOT NULL,
-    PRIMARY KEY (tenant_id, id),
-    UNIQUE (tenant_id, email)
-);
-CREATE TABLE IF NOT EXISTS tools (
-    tenant_id TEXT NOT NULL,
-    name TEXT NOT NULL,
-    body TEXT NOT NULL,
-    PRIMARY KEY (tenant_id, name)
-);
-"""
-
-
-class SqliteAccountStore(AccountStore):
-    def __init__(self, path: Path):
-        self._db = _Database(path, _ACCOUNT_SCHEMA)
-
-    @staticmethod
-    def _body(record) -> str:
-        return json.dumps(record.__dict__)
-
-    async def _insert(self, sql: str, args: tuple, what: str) -> None:
-        def op(conn):
-            try:
-                conn.execute(sql, args)
-            except sqlite3.IntegrityError as err:
-                raise Conflict(f"{what} already exists") from err
-
-        await self._db.run(op)
-
-    async def _one(self, cls, sql: str, args: tuple):
-        row = await self._db.run(lambda conn: conn.execute(sql, args).fetchone())
-        return cls(**json.loads(row[0])) if row else None
-
-    async def _many(self, cls, sql: str, args: tuple):
-        rows = await self._db.run(lambda conn: conn.execute(sql, args).fetchall())
-        return [cls(**json.loads(r[0])) for r in rows]
-
-    async def create_tenant(self, tenant):
-        await self._insert(
-            "INSERT INTO tenants (id, slug, widget_key, body) VALUES (?,?,?,?)",
-            (tenant.id, tenant.slug, tenant.widget_key, self._body(tenant)),
-            f"tenant {tenant.slug!r}",
-        )
-
-    async def get_tenant(self, tenant_id):
-        return await self._one(TenantRecord, "SELECT body FROM tenants WHERE id=?", (tenant_id,))
-
-    async def find_tenant(self, *, slug="", widget_key=""):
-        if slug:
-            return await self._one(TenantRecord, "SELECT body FROM tenants WHERE slug=?", (slug,))
-        return await self._one(TenantRecord, "SELECT body FROM tenants WHERE widget_key=?", (widget_key,))
-
-    async def update_tenant(self, tenant):
-        await self._db.run(
-            lambda conn: conn.execute(
-                "UPDATE tenants SET slug=?, widget_key=?, body=? WHERE id=?",
-                (tenant.slug, tenant.widget_key, self._body(tenant), tenant.id),
-            )
-        )
-
-    async def create_api_key(self, key):
-        await self._insert(
-            "INSERT INTO api_keys (id, tenant_id, body) VALUES (?,?,?)",
-            (key.id, key.tenant_id, self._body(key)),
-            "API key",
-        )
-
-    async def get_api_key(self, key_id):
-        return await self._one(ApiKeyRecord, "SELECT body FROM api_keys WHERE id=?", (key_id,))
-
-    async def list_api_keys(self, tenant_id):
-        return await self._many(ApiKeyRecord, "SELECT body FROM api_keys WHERE tenant_id=? ORDER BY id", (tenant_id,))
-
-    async def revoke_api_key(self, tenant_id, key_id, at_ms):
-        key = await self._one(ApiKeyRecord, "SELECT body FROM api_keys WHERE id=? AND tenant_id=?", (key_id, tenant_id))
-        if key is None:
-            return None
-        if not key.revoked_ms:
-            key.revoked_ms = at_ms
-            await self._db.run(
-                lambda conn: conn.execute(
-                    "UPDATE api_keys SET body=? WHERE id=? AND tenant_id=?", (self._body(key), key_id, tenant_id)
-                )
-            )
-        return key
-
-    async def create_operator(self, operator):
-        await self._insert(
-            "INSERT INTO operators (tenant_id, id, email, body) VALUES (?,?,?,?)",
-            (operator.tenant_id, operator.id, operator.email.lower(), self._body(operator)),
-            f"operator {operator.email!r}",
-        )
-
-    async def get_operator(self, tenant_id, operator_id):
-        return await self._one(
-            OperatorRecord, "SELECT body FROM operators WHERE tenant_id=? AND id=?", (tenant_id, operator_id)
-        )
-
-    async def find_operator_by_email(self, tenant_id, email):
-        return await self._one(
-            OperatorRecord, "SELECT body FROM operators WHERE tenant_id=? AND email=?", (tenant_id, email.lower())
-        )
-
-    async def list_operators(self, tenant_id):
-        return await self._many(
-            OperatorRecord, "SELECT body FROM operators WHERE tenant_id=? ORDER BY email", (tenant_id,)
-        )
-
-    async def update_operator(self, operator):
-        await self._db.run(
-            lambda conn: conn.execute(
-                "UPDATE operators SET body=? WHERE tenant_id=? AND id=?",
-                (self._body(operator), operator.tenant_id, operator.id),
-            )
-        )
-
-    async def delete_operator(self, tenant_id, operator_id):
-        cur = await self._db.run(
-            lambda conn: conn.execute("DELETE FROM operators WHERE tenant_id=? AND id=?", (tenant_id, operator_id))
-        )
-        return cur.rowcount > 0
-
-    async def create_tool(self, tool):
-        await self._insert(
-            "INSERT INTO tools (tenant_id, name, body) VALUES (?,?,?)",
-            (tool.tenant_id, tool.name, self._body(tool)),
-            f"tool {tool.name!r}",
-        )
-
-    async def list_tools(self, tenant_id):
-        return await self._many(ToolRecord, "SELECT body FROM tools WHERE tenant_id=? ORDER BY name", (tenant_id,))
-
-    async def delete_tool(self, tenant_id, name):
-        cur = await self._db.run(
-            lambda conn: conn.execute("DELETE FROM tools WHERE tenant_id=? AND name=?", (tenant_id, name))
-        )
-        return cur.rowcount > 0
-
-    async def close(self):
-        await self._db.close()

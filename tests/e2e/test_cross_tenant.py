@@ -88,6 +88,12 @@ async def _two_tenants(mesh) -> dict:
         admin_pb2.CreateOperatorRequest(email="agent@tenant-b.example", role="agent", password=PASSWORD),
         metadata=b[access.OPERATOR],
     )
+    await c.admin.SaveCannedResponse(
+        admin_pb2.SaveCannedResponseRequest(
+            response=admin_pb2.CannedResponse(shortcut="b-refund", text="B's refund text")
+        ),
+        metadata=b[access.OPERATOR],
+    )
     world["b_ids"] = {
         "conversation_id": conv,
         "message_id": sent.message.id,
@@ -98,6 +104,7 @@ async def _two_tenants(mesh) -> dict:
         "operator_id": operator.id,
         "entry_id": "b-secret",
         "id": "b-secret",  # KnowledgeService.DeleteEntry
+        "shortcut": "b-refund",  # AdminService.DeleteCannedResponse
     }
     return world
 
@@ -114,6 +121,8 @@ def _cases():
     for module in PUBLIC:
         for service in module.DESCRIPTOR.services_by_name.values():
             for method in service.methods:
+                if method.name.startswith("Save"):
+                    continue  # a save names no existing resource: it writes the caller's own
                 names = {f.name for f in method.input_type.fields}
                 # the ids a request names directly (nested headers included)
                 for f in method.input_type.fields:
@@ -135,6 +144,7 @@ _RESOURCE_FIELDS = {
     "operator_id",
     "entry_id",
     "id",
+    "shortcut",
 }
 
 
@@ -146,7 +156,7 @@ def _request(method, fields: list[str], values: dict[str, str]):
         for part in parents:
             target = getattr(target, part)
         setattr(target, leaf, values[leaf])
-    if method.input_type.name == "SendMessageRequest":
+    if method.input_type.name in ("SendMessageRequest", "AddNoteRequest"):
         msg.text = "hello"
     return msg
 
@@ -194,7 +204,7 @@ def test_another_tenants_id_is_answered_like_a_missing_one(tenants, method, fiel
 
 
 def test_tenant_b_still_has_all_of_it(tenants):
-    """Nothing A tried changed B: the entry, the key and the operator are all there."""
+    """Nothing A tried changed B: the entry, the key, the operator and the canned response are all there."""
     mesh, loop, world = tenants
     b = world["tenant-b"]
 
@@ -208,5 +218,9 @@ def test_tenant_b_still_has_all_of_it(tenants):
         assert any(k.id == world["b_ids"]["key_id"] and not k.HasField("revoked_at") for k in keys.keys)
         ops = await Client(ch).admin.ListOperators(admin_pb2.ListOperatorsRequest(), metadata=b[access.OPERATOR])
         assert world["b_ids"]["operator_id"] in {o.id for o in ops.operators}
+        canned = await Client(ch).admin.ListCannedResponses(
+            admin_pb2.ListCannedResponsesRequest(), metadata=b[access.OPERATOR]
+        )
+        assert [(r.shortcut, r.text) for r in canned.responses] == [("b-refund", "B's refund text")]
 
     loop.run_until_complete(check())

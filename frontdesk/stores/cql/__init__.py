@@ -17,10 +17,12 @@ that find a caller's tenant: slug, widget key, API key id):
   outbox_lookup              ((tenant_id, conversation_id), message_id)    where an entry lives, for outbox_done
   feedback                   ((tenant_id, conversation_id), message_id)
   tool_calls                 ((tenant_id, conversation_id), job_id, call_id)   the AI's tool calls, for the admin
+  notes                      ((tenant_id, conversation_id), id DESC)       the team's private notes, apart from messages
   tenants (id) · tenant_slugs (slug) · tenant_widget_keys (widget_key)    slug/key claimed by LWT
   api_keys (id) · api_keys_by_tenant ((tenant_id), id)
   operators ((tenant_id), id) · operator_emails ((tenant_id, email))      email claimed by LWT
   tools ((tenant_id), name)                                                tenant HTTP tools, created by LWT
+  canned_responses ((tenant_id), shortcut)                                 saved replies, upserted by shortcut
 
 Choices, briefly:
 

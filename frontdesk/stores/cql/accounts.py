@@ -1,5 +1,5 @@
-"""The account store on CQL: tenants, API keys, operators and tools; unique slugs, widget keys
-and emails claimed with lightweight transactions."""
+"""The account store on CQL: tenants, API keys, operators, tools and canned responses; unique
+slugs, widget keys and emails claimed with lightweight transactions."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from frontdesk.clock import now_ms
 from frontdesk.stores.base import (
     AccountStore,
     ApiKeyRecord,
+    CannedResponseRecord,
     Conflict,
     OperatorRecord,
     TenantRecord,
@@ -30,6 +31,8 @@ _ACCOUNT_SCHEMA = (
         tenant_id text, email text, operator_id text, claimed_ms bigint, PRIMARY KEY ((tenant_id, email)))""",
     """CREATE TABLE IF NOT EXISTS {ks}.tools (
         tenant_id text, name text, body text, PRIMARY KEY ((tenant_id), name))""",
+    """CREATE TABLE IF NOT EXISTS {ks}.canned_responses (
+        tenant_id text, shortcut text, body text, PRIMARY KEY ((tenant_id), shortcut))""",
 )
 
 # claim kinds: table, key columns, owner column
@@ -72,6 +75,10 @@ _ACCOUNT_STATEMENTS = {
     "tool_create": "INSERT INTO {ks}.tools (tenant_id, name, body) VALUES (?, ?, ?) IF NOT EXISTS",
     "tool_delete": "DELETE FROM {ks}.tools WHERE tenant_id = ? AND name = ? IF EXISTS",
     "tools": "SELECT body FROM {ks}.tools WHERE tenant_id = ?",
+    # a save replaces the response of that shortcut: a plain upsert, no LWT needed
+    "canned_save": "INSERT INTO {ks}.canned_responses (tenant_id, shortcut, body) VALUES (?, ?, ?)",
+    "canned_delete": "DELETE FROM {ks}.canned_responses WHERE tenant_id = ? AND shortcut = ? IF EXISTS",
+    "canned": "SELECT body FROM {ks}.canned_responses WHERE tenant_id = ?",
 }
 
 
@@ -290,3 +297,15 @@ class CqlAccountStore(CqlStore, AccountStore):
 
     async def delete_tool(self, tenant_id, name):
         return applied(await self._lwt("tool_delete", tenant_id, name))
+
+    # -- canned responses -----------------------------------------------------------------------
+
+    async def save_canned_response(self, response):
+        await self._q("canned_save", response.tenant_id, response.shortcut, _body(response))
+
+    async def list_canned_responses(self, tenant_id):
+        rows = await self._q("canned", tenant_id)  # clustered by shortcut: already in order
+        return [CannedResponseRecord(**json.loads(r["body"])) for r in rows if r.get("body")]
+
+    async def delete_canned_response(self, tenant_id, shortcut):
+        return applied(await self._lwt("canned_delete", tenant_id, shortcut))

@@ -50,6 +50,10 @@ LOG_SCHEMA = (
         tenant_id text, conversation_id text, job_id text, call_id text, body text,
         PRIMARY KEY ((tenant_id, conversation_id), job_id, call_id))
         WITH CLUSTERING ORDER BY (job_id DESC, call_id ASC)""",
+    # the team's private notes, apart from the messages (ids are time-ordered: newest first)
+    """CREATE TABLE IF NOT EXISTS {ks}.notes (
+        tenant_id text, conversation_id text, id text, body blob,
+        PRIMARY KEY ((tenant_id, conversation_id), id)) WITH CLUSTERING ORDER BY (id DESC)""",
 )
 
 _CONV_MUTABLE = "status, updated_ms, last_preview, assigned_operator_id, handoff_reason, rating, message_count"
@@ -152,6 +156,8 @@ LOG_STATEMENTS = {
     # job ids are message ids, which are time-ordered: the newest jobs come first
     "tool_calls": "SELECT body FROM {ks}.tool_calls WHERE tenant_id = ? AND conversation_id = ? LIMIT ?",
     "feedback_list": "SELECT message_id, helpful, at_ms FROM {ks}.feedback WHERE tenant_id = ? AND conversation_id = ?",
+    "note_put": "INSERT INTO {ks}.notes (tenant_id, conversation_id, id, body) VALUES (?, ?, ?, ?)",
+    "notes": "SELECT body FROM {ks}.notes WHERE tenant_id = ? AND conversation_id = ? LIMIT ?",
 }
 
 UPDATABLE = {"status", "assigned_operator_id", "handoff_reason", "rating"}

@@ -18,6 +18,7 @@ from frontdesk.stores.base import (
 )
 from frontdesk.stores.cql.log_schema import LOG_SCHEMA, LOG_STATEMENTS, UPDATABLE, conversation_of, scopes, split_token
 from frontdesk.stores.cql.session import CAS_ATTEMPTS, DAY_MS, MAX_MS, MINUTE_MS, CqlSession, CqlStore, applied
+from frontdesk_pb.admin.v1 import admin_pb2
 from frontdesk_pb.common.v1 import common_pb2 as common
 
 
@@ -470,6 +471,13 @@ class CqlLogStore(CqlStore, LogStore):
             for r in await self._q("tool_calls", tenant_id, conversation_id, limit)
         ]
         return sorted(calls, key=lambda c: (c.started_ms, c.job_id, c.call_id))
+
+    async def add_note(self, tenant_id, note):
+        await self._q("note_put", tenant_id, note.conversation_id, note.id, note.SerializeToString())
+
+    async def list_notes(self, tenant_id, conversation_id, limit=200):
+        rows = await self._q("notes", tenant_id, conversation_id, limit)  # newest first
+        return [admin_pb2.Note.FromString(r["body"]) for r in reversed(rows)]
 
     async def list_feedback(self, tenant_id, conversation_id):
         from frontdesk.stores.base import FeedbackEntry

@@ -211,12 +211,14 @@ class ListMessagesRequest(_message.Message):
     def __init__(self, conversation_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListMessagesResponse(_message.Message):
-    __slots__ = ("messages", "next_page_token")
+    __slots__ = ("messages", "next_page_token", "notes")
     MESSAGES_FIELD_NUMBER: _ClassVar[int]
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    NOTES_FIELD_NUMBER: _ClassVar[int]
     messages: _containers.RepeatedCompositeFieldContainer[_common_pb2.Message]
     next_page_token: str
-    def __init__(self, messages: _Optional[_Iterable[_Union[_common_pb2.Message, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+    notes: _containers.RepeatedCompositeFieldContainer[Note]
+    def __init__(self, messages: _Optional[_Iterable[_Union[_common_pb2.Message, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., notes: _Optional[_Iterable[_Union[Note, _Mapping]]] = ...) -> None: ...
 
 class StreamConversationEventsRequest(_message.Message):
     __slots__ = ("conversation_id", "after_message_id")
@@ -419,3 +421,71 @@ class SystemStatus(_message.Message):
     queues: _containers.RepeatedCompositeFieldContainer[QueueStatus]
     checked_at: _timestamp_pb2.Timestamp
     def __init__(self, services: _Optional[_Iterable[_Union[ServiceStatus, _Mapping]]] = ..., queues: _Optional[_Iterable[_Union[QueueStatus, _Mapping]]] = ..., checked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class CannedResponse(_message.Message):
+    __slots__ = ("shortcut", "title", "text", "variables", "updated_at", "updated_by")
+    SHORTCUT_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    VARIABLES_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_BY_FIELD_NUMBER: _ClassVar[int]
+    shortcut: str
+    title: str
+    text: str
+    variables: _containers.RepeatedScalarFieldContainer[str]
+    updated_at: _timestamp_pb2.Timestamp
+    updated_by: str
+    def __init__(self, shortcut: _Optional[str] = ..., title: _Optional[str] = ..., text: _Optional[str] = ..., variables: _Optional[_Iterable[str]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_by: _Optional[str] = ...) -> None: ...
+
+class ListCannedResponsesRequest(_message.Message):
+    __slots__ = ("query",)
+    QUERY_FIELD_NUMBER: _ClassVar[int]
+    query: str
+    def __init__(self, query: _Optional[str] = ...) -> None: ...
+
+class ListCannedResponsesResponse(_message.Message):
+    __slots__ = ("responses",)
+    RESPONSES_FIELD_NUMBER: _ClassVar[int]
+    responses: _containers.RepeatedCompositeFieldContainer[CannedResponse]
+    def __init__(self, responses: _Optional[_Iterable[_Union[CannedResponse, _Mapping]]] = ...) -> None: ...
+
+class SaveCannedResponseRequest(_message.Message):
+    __slots__ = ("response",)
+    RESPONSE_FIELD_NUMBER: _ClassVar[int]
+    response: CannedResponse
+    def __init__(self, response: _Optional[_Union[CannedResponse, _Mapping]] = ...) -> None: ...
+
+class DeleteCannedResponseRequest(_message.Message):
+    __slots__ = ("shortcut",)
+    SHORTCUT_FIELD_NUMBER: _ClassVar[int]
+    shortcut: str
+    def __init__(self, shortcut: _Optional[str] = ...) -> None: ...
+
+class DeleteCannedResponseResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class AddNoteRequest(_message.Message):
+    __slots__ = ("conversation_id", "text")
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    text: str
+    def __init__(self, conversation_id: _Optional[str] = ..., text: _Optional[str] = ...) -> None: ...
+
+class Note(_message.Message):
+    __slots__ = ("id", "conversation_id", "author_id", "author_name", "text", "created_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    AUTHOR_ID_FIELD_NUMBER: _ClassVar[int]
+    AUTHOR_NAME_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    conversation_id: str
+    author_id: str
+    author_name: str
+    text: str
+    created_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., conversation_id: _Optional[str] = ..., author_id: _Optional[str] = ..., author_name: _Optional[str] = ..., text: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

@@ -127,6 +127,11 @@ class AdminServiceStub:
                 request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.CloseConversationRequest.SerializeToString,
                 response_deserializer=frontdesk_dot_common_dot_v1_dot_common__pb2.Conversation.FromString,
                 _registered_method=True)
+        self.AddNote = channel.unary_unary(
+                '/frontdesk.admin.v1.AdminService/AddNote',
+                request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.AddNoteRequest.SerializeToString,
+                response_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.Note.FromString,
+                _registered_method=True)
         self.GetAttachment = channel.unary_unary(
                 '/frontdesk.admin.v1.AdminService/GetAttachment',
                 request_serializer=frontdesk_dot_chat_dot_v1_dot_chat__pb2.GetAttachmentRequest.SerializeToString,
@@ -166,6 +171,21 @@ class AdminServiceStub:
                 '/frontdesk.admin.v1.AdminService/GetSystemStatus',
                 request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.GetSystemStatusRequest.SerializeToString,
                 response_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.SystemStatus.FromString,
+                _registered_method=True)
+        self.ListCannedResponses = channel.unary_unary(
+                '/frontdesk.admin.v1.AdminService/ListCannedResponses',
+                request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.ListCannedResponsesRequest.SerializeToString,
+                response_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.ListCannedResponsesResponse.FromString,
+                _registered_method=True)
+        self.SaveCannedResponse = channel.unary_unary(
+                '/frontdesk.admin.v1.AdminService/SaveCannedResponse',
+                request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.SaveCannedResponseRequest.SerializeToString,
+                response_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.CannedResponse.FromString,
+                _registered_method=True)
+        self.DeleteCannedResponse = channel.unary_unary(
+                '/frontdesk.admin.v1.AdminService/DeleteCannedResponse',
+                request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.DeleteCannedResponseRequest.SerializeToString,
+                response_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.DeleteCannedResponseResponse.FromString,
                 _registered_method=True)
 
 
@@ -286,6 +306,14 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AddNote(self, request, context):
+        """A private note on a conversation, for the team only: a visitor's ListMessages and
+        StreamEvents never contain it, and the AI never reads it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetAttachment(self, request, context):
         """A file attached to one of the tenant's conversations.
         """
@@ -336,6 +364,26 @@ class AdminServiceServicer:
     def GetSystemStatus(self, request, context):
         """Health of every service, queue depth and consumer lag, workers.
         """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCannedResponses(self, request, context):
+        """Canned responses: the tenant's saved replies, inserted by shortcut ("/refund"). Every
+        operator role lists them; owners and admins save and delete them.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SaveCannedResponse(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteCannedResponse(self, request, context):
+        """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -433,6 +481,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     request_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.CloseConversationRequest.FromString,
                     response_serializer=frontdesk_dot_common_dot_v1_dot_common__pb2.Conversation.SerializeToString,
             ),
+            'AddNote': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddNote,
+                    request_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.AddNoteRequest.FromString,
+                    response_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.Note.SerializeToString,
+            ),
             'GetAttachment': grpc.unary_unary_rpc_method_handler(
                     servicer.GetAttachment,
                     request_deserializer=frontdesk_dot_chat_dot_v1_dot_chat__pb2.GetAttachmentRequest.FromString,
@@ -472,6 +525,21 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.GetSystemStatus,
                     request_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.GetSystemStatusRequest.FromString,
                     response_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.SystemStatus.SerializeToString,
+            ),
+            'ListCannedResponses': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCannedResponses,
+                    request_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.ListCannedResponsesRequest.FromString,
+                    response_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.ListCannedResponsesResponse.SerializeToString,
+            ),
+            'SaveCannedResponse': grpc.unary_unary_rpc_method_handler(
+                    servicer.SaveCannedResponse,
+                    request_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.SaveCannedResponseRequest.FromString,
+                    response_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.CannedResponse.SerializeToString,
+            ),
+            'DeleteCannedResponse': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteCannedResponse,
+                    request_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.DeleteCannedResponseRequest.FromString,
+                    response_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.DeleteCannedResponseResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -971,6 +1039,33 @@ class AdminService:
             _registered_method=True)
 
     @staticmethod
+    def AddNote(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/frontdesk.admin.v1.AdminService/AddNote',
+            frontdesk_dot_admin_dot_v1_dot_admin__pb2.AddNoteRequest.SerializeToString,
+            frontdesk_dot_admin_dot_v1_dot_admin__pb2.Note.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def GetAttachment(request,
             target,
             options=(),
@@ -1176,6 +1271,87 @@ class AdminService:
             '/frontdesk.admin.v1.AdminService/GetSystemStatus',
             frontdesk_dot_admin_dot_v1_dot_admin__pb2.GetSystemStatusRequest.SerializeToString,
             frontdesk_dot_admin_dot_v1_dot_admin__pb2.SystemStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCannedResponses(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/frontdesk.admin.v1.AdminService/ListCannedResponses',
+            frontdesk_dot_admin_dot_v1_dot_admin__pb2.ListCannedResponsesRequest.SerializeToString,
+            frontdesk_dot_admin_dot_v1_dot_admin__pb2.ListCannedResponsesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SaveCannedResponse(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/frontdesk.admin.v1.AdminService/SaveCannedResponse',
+            frontdesk_dot_admin_dot_v1_dot_admin__pb2.SaveCannedResponseRequest.SerializeToString,
+            frontdesk_dot_admin_dot_v1_dot_admin__pb2.CannedResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteCannedResponse(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/frontdesk.admin.v1.AdminService/DeleteCannedResponse',
+            frontdesk_dot_admin_dot_v1_dot_admin__pb2.DeleteCannedResponseRequest.SerializeToString,
+            frontdesk_dot_admin_dot_v1_dot_admin__pb2.DeleteCannedResponseResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -112,6 +112,11 @@ class ConversationServiceStub:
                 request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.CloseConversationRequest.SerializeToString,
                 response_deserializer=frontdesk_dot_common_dot_v1_dot_common__pb2.Conversation.FromString,
                 _registered_method=True)
+        self.AddNote = channel.unary_unary(
+                '/frontdesk.conversation.v1.ConversationService/AddNote',
+                request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.AddNoteRequest.SerializeToString,
+                response_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.Note.FromString,
+                _registered_method=True)
         self.UploadAttachment = channel.unary_unary(
                 '/frontdesk.conversation.v1.ConversationService/UploadAttachment',
                 request_serializer=frontdesk_dot_chat_dot_v1_dot_chat__pb2.UploadAttachmentRequest.SerializeToString,
@@ -229,6 +234,12 @@ class ConversationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AddNote(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def UploadAttachment(self, request, context):
         """Attachments (images, PDFs, audio) of a conversation, in the blob store.
         """
@@ -334,6 +345,11 @@ def add_ConversationServiceServicer_to_server(servicer, server):
                     servicer.CloseConversation,
                     request_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.CloseConversationRequest.FromString,
                     response_serializer=frontdesk_dot_common_dot_v1_dot_common__pb2.Conversation.SerializeToString,
+            ),
+            'AddNote': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddNote,
+                    request_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.AddNoteRequest.FromString,
+                    response_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.Note.SerializeToString,
             ),
             'UploadAttachment': grpc.unary_unary_rpc_method_handler(
                     servicer.UploadAttachment,
@@ -761,6 +777,33 @@ class ConversationService:
             '/frontdesk.conversation.v1.ConversationService/CloseConversation',
             frontdesk_dot_admin_dot_v1_dot_admin__pb2.CloseConversationRequest.SerializeToString,
             frontdesk_dot_common_dot_v1_dot_common__pb2.Conversation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddNote(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/frontdesk.conversation.v1.ConversationService/AddNote',
+            frontdesk_dot_admin_dot_v1_dot_admin__pb2.AddNoteRequest.SerializeToString,
+            frontdesk_dot_admin_dot_v1_dot_admin__pb2.Note.FromString,
             options,
             channel_credentials,
             insecure,

@@ -91,3 +91,29 @@ async def test_tools_are_unique_by_name_within_a_tenant_and_isolated(accounts):
     assert not await accounts.delete_tool("t_1", "order_status")
     assert [t.name for t in await accounts.list_tools("t_1")] == ["cancel_order"]
     assert [t.name for t in await accounts.list_tools("t_2")] == ["order_status"]
+
+
+async def test_canned_responses_are_replaced_by_shortcut_listed_in_order_and_isolated(accounts):
+    from frontdesk.stores.base import CannedResponseRecord
+
+    def canned(tenant_id: str, shortcut: str, text: str) -> CannedResponseRecord:
+        return CannedResponseRecord(
+            tenant_id=tenant_id, shortcut=shortcut, title=shortcut.title(), text=text, updated_ms=5, updated_by="op_1"
+        )
+
+    await accounts.save_canned_response(canned("t_1", "refund", "Your refund is on its way, {customer_name}."))
+    await accounts.save_canned_response(canned("t_1", "hours", "We are open 9-17."))
+    await accounts.save_canned_response(canned("t_1", "refund", "Refunds take 5 days."))  # replaces, no second one
+    await accounts.save_canned_response(canned("t_2", "refund", "another tenant's"))
+    listed = await accounts.list_canned_responses("t_1")
+    assert [(c.shortcut, c.text) for c in listed] == [
+        ("hours", "We are open 9-17."),
+        ("refund", "Refunds take 5 days."),
+    ]
+    assert listed[1].updated_by == "op_1" and listed[1].updated_ms == 5 and listed[1].tenant_id == "t_1"
+    assert await accounts.list_canned_responses("t_3") == []
+    assert not await accounts.delete_canned_response("t_3", "refund")  # another tenant's shortcut is not found
+    assert await accounts.delete_canned_response("t_1", "refund")
+    assert not await accounts.delete_canned_response("t_1", "refund")
+    assert [c.shortcut for c in await accounts.list_canned_responses("t_1")] == ["hours"]
+    assert [c.text for c in await accounts.list_canned_responses("t_2")] == ["another tenant's"]

@@ -224,3 +224,23 @@ async def test_feedback_is_listed_per_conversation_latest_verdict_only(log_store
     assert all(f.at_ms > 0 for f in listed)
     assert await log_store.list_feedback(A, other.id) == []
     assert await log_store.list_feedback(B, conv.id) == []  # another tenant sees nothing
+
+
+async def test_notes_are_kept_apart_from_messages_oldest_first_and_per_tenant(log_store):
+    from frontdesk_pb.admin.v1 import admin_pb2
+
+    conv = await new_conversation(log_store)
+    other = await new_conversation(log_store)
+    written = []
+    for text in ("first", "second", "third"):
+        note = admin_pb2.Note(id=ids.new_id("note"), conversation_id=conv.id, author_id="op_1", text=text)
+        await log_store.add_note(A, note)
+        written.append(note)
+    assert [n.text for n in await log_store.list_notes(A, conv.id)] == ["first", "second", "third"]
+    assert [n.text for n in await log_store.list_notes(A, conv.id, limit=2)] == ["second", "third"]
+    assert (await log_store.list_notes(A, conv.id))[0] == written[0]
+    assert await log_store.list_notes(A, other.id) == []
+    assert await log_store.list_notes(B, conv.id) == []  # another tenant: nothing, as for a missing one
+    # a note is not a message: the conversation, its history and its count are untouched
+    messages, _ = await log_store.list_messages(A, conv.id)
+    assert messages == [] and (await log_store.get_conversation(A, conv.id)).message_count == 0

@@ -13,11 +13,13 @@ import { ConversationsPage } from "./pages/Conversations";
 import { ConversationView } from "./pages/ConversationView";
 import { KnowledgePage } from "./pages/Knowledge";
 import { LoginPage } from "./pages/Login";
+import { SavedRepliesPage } from "./pages/SavedReplies";
 import { StatusPage } from "./pages/Status";
 
 const NAV: { to: string; label: string }[] = [
   { to: "/", label: "System status" },
   { to: "/conversations", label: "Conversations" },
+  { to: "/replies", label: "Saved replies" },
   { to: "/knowledge", label: "Knowledge base" },
   { to: "/ai", label: "AI settings" },
   { to: "/access", label: "API keys & operators" },
@@ -44,6 +46,7 @@ export function App() {
   if (route === "/" || route === "/login") page = <StatusPage />;
   else if (route === "/conversations") page = <ConversationsPage />;
   else if (conversation) page = <ConversationView id={decodeURIComponent(conversation[1]!)} />;
+  else if (route === "/replies") page = <SavedRepliesPage />;
   else if (route === "/knowledge") page = <KnowledgePage />;
   else if (route === "/ai") page = <AiSettingsPage />;
   else if (route === "/access") page = <AccessPage />;

@@ -5,13 +5,14 @@
 import { useState, type FormEvent } from "react";
 
 import { Code, codeOf } from "../api/client";
-import type { ToolCallRecord } from "../gen/frontdesk/admin/v1/admin_pb";
+import type { CannedResponse, ToolCallRecord } from "../gen/frontdesk/admin/v1/admin_pb";
 import type { Message } from "../gen/frontdesk/common/v1/common_pb";
 import { safeUrl } from "../shared/url";
 import { api, formatTime } from "./api";
 import { Badge, Button, Card, ErrorBanner, Notice, useAction } from "./components";
 import { Role, ROLE_LABEL } from "./labels";
 import type { Draft } from "./live-conversation";
+import { CannedSuggestions, fillVariables, useCannedSuggestions } from "./workspace";
 
 /** Stored messages in the order they were written (then by id). */
 export function byTime(a: Message, b: Message): number {
@@ -72,9 +73,13 @@ export function MessageBubble({ m }: { m: Message }) {
   );
 }
 
-export function ReplyBox({ conversationId, onSent }: { conversationId: string; onSent: (m: Message) => void }) {
+export function ReplyBox({ conversationId, onSent, customerName = "" }:
+  { conversationId: string; onSent: (m: Message) => void; customerName?: string }) {
   const [text, setText] = useState("");
   const send = useAction();
+  const suggestions = useCannedSuggestions(text.trim());
+  const pick = (r: CannedResponse) =>
+    setText(fillVariables(r.text, { customer_name: customerName, agent_name: api.session?.displayName ?? "" }));
   async function submit(e: FormEvent) {
     e.preventDefault();
     const body = text.trim();
@@ -89,11 +94,12 @@ export function ReplyBox({ conversationId, onSent }: { conversationId: string; o
     <form onSubmit={submit} className="rounded-lg border border-slate-200 bg-white p-3 shadow-sm">
       <ErrorBanner error={send.error} />
       <label className="mb-1 block text-sm font-medium" htmlFor="reply">Reply to the customer</label>
+      <CannedSuggestions items={suggestions} onPick={pick} />
       <textarea id="reply" name="reply" rows={3} maxLength={10_000} value={text} onChange={(e) => setText(e.target.value)}
                 onKeyDown={(e) => { if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) void submit(e); }}
                 className="w-full rounded-md border border-slate-300 p-2 text-sm focus:border-indigo-500 focus:outline-none focus:ring-1 focus:ring-indigo-500" />
       <div className="mt-2 flex items-center justify-between">
-        <span className="text-xs text-slate-500">Ctrl+Enter sends</span>
+        <span className="text-xs text-slate-500">Ctrl+Enter sends · type / for a saved reply</span>
         <Button type="submit" variant="primary" disabled={send.busy || !text.trim()}>{send.busy ? "Sending…" : "Send"}</Button>
       </div>
     </form>

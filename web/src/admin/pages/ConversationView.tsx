@@ -10,6 +10,7 @@ import { Badge, Button, Card, ErrorBanner, Link, Notice, PageHeader, Spinner, us
 import { CHANNEL_LABEL, ConversationStatus, HANDOFF_REASON, ROLE_LABEL, STATUS_LABEL, STATUS_TONE } from "../labels";
 import { useLiveConversation } from "../live-conversation";
 import { byTime, DraftBubble, MessageBubble, ReplyBox, ToolCalls } from "../transcript";
+import { Notes } from "../workspace";
 
 export function ConversationView({ id }: { id: string }) {
   const { conv, setConv, loadError, messages, drafts, typing, events, link, streamError, addMessages } = useLiveConversation(id);
@@ -86,9 +87,11 @@ export function ConversationView({ id }: { id: string }) {
         )}
       </Card>
 
+      <Notes conversationId={id} />
+
       <ToolCalls conversationId={id} />
 
-      {mine ? <ReplyBox conversationId={id} onSent={(m) => addMessages([m])} />
+      {mine ? <ReplyBox conversationId={id} onSent={(m) => addMessages([m])} customerName={conv.attributes["name"] ?? ""} />
         : <Notice>{conv.status === ConversationStatus.HUMAN
           ? "Another operator is handling this conversation. Take over to reply."
           : "The AI answers this conversation. Take over to reply as a person; the AI then stops answering it."}</Notice>}

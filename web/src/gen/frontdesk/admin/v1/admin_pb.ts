@@ -22,7 +22,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file frontdesk/admin/v1/admin.proto.
  */
 export const file_frontdesk_admin_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("Ch5mcm9udGRlc2svYWRtaW4vdjEvYWRtaW4ucHJvdG8SEmZyb250ZGVzay5hZG1pbi52MSKfAQoGVGVuYW50EgoKAmlkGAEgASgJEgwKBHNsdWcYAiABKAkSDAoEbmFtZRgDIAEoCRISCgp3aWRnZXRfa2V5GAQgASgJEi4KCmNyZWF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGdyZWV0aW5nGAYgASgJEhcKD2FsbG93ZWRfb3JpZ2lucxgHIAMoCSJeChNDcmVhdGVUZW5hbnRSZXF1ZXN0EgwKBHNsdWcYASABKAkSDAoEbmFtZRgCIAEoCRITCgtvd25lcl9lbWFpbBgDIAEoCRIWCg5vd25lcl9wYXNzd29yZBgEIAEoCSKZAQoUQ3JlYXRlVGVuYW50UmVzcG9uc2USKgoGdGVuYW50GAEgASgLMhouZnJvbnRkZXNrLmFkbWluLnYxLlRlbmFudBIrCgVvd25lchgCIAEoCzIcLmZyb250ZGVzay5hZG1pbi52MS5PcGVyYXRvchIPCgdhcGlfa2V5GAMgASgJEhcKD2lkZW50aXR5X3NlY3JldBgEIAEoCSISChBHZXRUZW5hbnRSZXF1ZXN0ImkKE1VwZGF0ZVRlbmFudFJlcXVlc3QSDAoEbmFtZRgBIAEoCRIQCghncmVldGluZxgCIAEoCRIXCg9hbGxvd2VkX29yaWdpbnMYAyADKAkSGQoRcm90YXRlX3dpZGdldF9rZXkYBCABKAgitAEKBkFwaUtleRIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEi4KCmNyZWF0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnJldm9rZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGxhc3RfdXNlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiIwoTQ3JlYXRlQXBpS2V5UmVxdWVzdBIMCgRuYW1lGAEgASgJIlIKFENyZWF0ZUFwaUtleVJlc3BvbnNlEicKA2tleRgBIAEoCzIaLmZyb250ZGVzay5hZG1pbi52MS5BcGlLZXkSEQoJcGxhaW50ZXh0GAIgASgJIhQKEkxpc3RBcGlLZXlzUmVxdWVzdCI/ChNMaXN0QXBpS2V5c1Jlc3BvbnNlEigKBGtleXMYASADKAsyGi5mcm9udGRlc2suYWRtaW4udjEuQXBpS2V5IiUKE1Jldm9rZUFwaUtleVJlcXVlc3QSDgoGa2V5X2lkGAEgASgJInkKCE9wZXJhdG9yEgoKAmlkGAEgASgJEg0KBWVtYWlsGAIgASgJEhQKDGRpc3BsYXlfbmFtZRgDIAEoCRIMCgRyb2xlGAQgASgJEi4KCmNyZWF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIlwKFUNyZWF0ZU9wZXJhdG9yUmVxdWVzdBINCgVlbWFpbBgBIAEoCRIUCgxkaXNwbGF5X25hbWUYAiABKAkSDAoEcm9sZRgDIAEoCRIQCghwYXNzd29yZBgEIAEoCSIWChRMaXN0T3BlcmF0b3JzUmVxdWVzdCJIChVMaXN0T3BlcmF0b3JzUmVzcG9uc2USLwoJb3BlcmF0b3JzGAEgAygLMhwuZnJvbnRkZXNrLmFkbWluLnYxLk9wZXJhdG9yInwKFVVwZGF0ZU9wZXJhdG9yUmVxdWVzdBITCgtvcGVyYXRvcl9pZBgBIAEoCRIUCgxkaXNwbGF5X25hbWUYAiABKAkSDAoEcm9sZRgDIAEoCRIQCghwYXNzd29yZBgEIAEoCRIYChBjdXJyZW50X3Bhc3N3b3JkGAUgASgJIiwKFURlbGV0ZU9wZXJhdG9yUmVxdWVzdBITCgtvcGVyYXRvcl9pZBgBIAEoCSIYChZEZWxldGVPcGVyYXRvclJlc3BvbnNlIo4BChhMaXN0Q29udmVyc2F0aW9uc1JlcXVlc3QSNwoGc3RhdHVzGAEgASgOMicuZnJvbnRkZXNrLmNvbW1vbi52MS5Db252ZXJzYXRpb25TdGF0dXMSEgoKdmlzaXRvcl9pZBgCIAEoCRIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCSJuChlMaXN0Q29udmVyc2F0aW9uc1Jlc3BvbnNlEjgKDWNvbnZlcnNhdGlvbnMYASADKAsyIS5mcm9udGRlc2suY29tbW9uLnYxLkNvbnZlcnNhdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiMQoWR2V0Q29udmVyc2F0aW9uUmVxdWVzdBIXCg9jb252ZXJzYXRpb25faWQYASABKAkiVQoTTGlzdE1lc3NhZ2VzUmVxdWVzdBIXCg9jb252ZXJzYXRpb25faWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiXwoUTGlzdE1lc3NhZ2VzUmVzcG9uc2USLgoIbWVzc2FnZXMYASADKAsyHC5mcm9udGRlc2suY29tbW9uLnYxLk1lc3NhZ2USFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIlQKH1N0cmVhbUNvbnZlcnNhdGlvbkV2ZW50c1JlcXVlc3QSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJEhgKEGFmdGVyX21lc3NhZ2VfaWQYAiABKAkiKgoPVGFrZU92ZXJSZXF1ZXN0EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCSJbChdTZW5kQWdlbnRNZXNzYWdlUmVxdWVzdBIXCg9jb252ZXJzYXRpb25faWQYASABKAkSDAoEdGV4dBgCIAEoCRIZChFjbGllbnRfbWVzc2FnZV9pZBgDIAEoCSI1ChpSZWxlYXNlQ29udmVyc2F0aW9uUmVxdWVzdBIXCg9jb252ZXJzYXRpb25faWQYASABKAkiMwoYQ2xvc2VDb252ZXJzYXRpb25SZXF1ZXN0EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCSL2AQoKQWlTZXR0aW5ncxIPCgdiYWNrZW5kGAEgASgJEg0KBW1vZGVsGAIgASgJEhAKCGJhc2VfdXJsGAMgASgJEhMKC2hhc19hcGlfa2V5GAQgASgIEhMKC3RlbXBlcmF0dXJlGAUgASgCEhIKCm1heF90b2tlbnMYBiABKAUSGAoQYW5zd2VyX3RocmVzaG9sZBgHIAEoAhIVCg1zeXN0ZW1fcHJvbXB0GAggASgJEhUKDWVuYWJsZWRfdG9vbHMYCSADKAkSEwoLdG9vbF9jaG9pY2UYCiABKAkSGwoTcmVxdWVzdHNfcGVyX21pbnV0ZRgLIAEoBSJzChdVcGRhdGVBaVNldHRpbmdzUmVxdWVzdBIwCghzZXR0aW5ncxgBIAEoCzIeLmZyb250ZGVzay5hZG1pbi52MS5BaVNldHRpbmdzEg8KB2FwaV9rZXkYAiABKAkSFQoNY2xlYXJfYXBpX2tleRgDIAEoCCIWChRHZXRBaVNldHRpbmdzUmVxdWVzdCKNAQoISHR0cFRvb2wSDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRIZChFwYXJhbWV0ZXJzX3NjaGVtYRgDIAEoCRILCgN1cmwYBCABKAkSDgoGbWV0aG9kGAUgASgJEhIKCnRpbWVvdXRfbXMYBiABKAUSEgoKaGFzX3NlY3JldBgHIAEoCCJXChFDcmVhdGVUb29sUmVxdWVzdBIqCgR0b29sGAEgASgLMhwuZnJvbnRkZXNrLmFkbWluLnYxLkh0dHBUb29sEhYKDnNpZ25pbmdfc2VjcmV0GAIgASgJIhIKEExpc3RUb29sc1JlcXVlc3QiQAoRTGlzdFRvb2xzUmVzcG9uc2USKwoFdG9vbHMYASADKAsyHC5mcm9udGRlc2suYWRtaW4udjEuSHR0cFRvb2wiIQoRRGVsZXRlVG9vbFJlcXVlc3QSDAoEbmFtZRgBIAEoCSIUChJEZWxldGVUb29sUmVzcG9uc2UiQgoUTGlzdFRvb2xDYWxsc1JlcXVlc3QSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBSLgAQoOVG9vbENhbGxSZWNvcmQSDgoGam9iX2lkGAEgASgJEg8KB2NhbGxfaWQYAiABKAkSDAoEdG9vbBgDIAEoCRIRCglhcmd1bWVudHMYBCABKAkSCgoCb2sYBSABKAgSDQoFZXJyb3IYBiABKAkSEwoLZHVyYXRpb25fbXMYByABKAESLgoKc3RhcnRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFAoMcmVzdWx0X2J5dGVzGAkgASgDEhYKDnJlc3VsdF9wcmV2aWV3GAogASgJIkoKFUxpc3RUb29sQ2FsbHNSZXNwb25zZRIxCgVjYWxscxgBIAMoCzIiLmZyb250ZGVzay5hZG1pbi52MS5Ub29sQ2FsbFJlY29yZCIYChZHZXRTeXN0ZW1TdGF0dXNSZXF1ZXN0Ik4KDVNlcnZpY2VTdGF0dXMSDAoEbmFtZRgBIAEoCRIPCgdhZGRyZXNzGAIgASgJEg4KBmhlYWx0aBgDIAEoCRIOCgZkZXRhaWwYBCABKAkiewoLUXVldWVTdGF0dXMSDgoGc3RyZWFtGAEgASgJEhAKCGNvbnN1bWVyGAIgASgJEg8KB3BlbmRpbmcYAyABKAMSEwoLYWNrX3BlbmRpbmcYBCABKAMSEwoLcmVkZWxpdmVyZWQYBSABKAMSDwoHd29ya2VycxgGIAEoBSKkAQoMU3lzdGVtU3RhdHVzEjMKCHNlcnZpY2VzGAEgAygLMiEuZnJvbnRkZXNrLmFkbWluLnYxLlNlcnZpY2VTdGF0dXMSLwoGcXVldWVzGAIgAygLMh8uZnJvbnRkZXNrLmFkbWluLnYxLlF1ZXVlU3RhdHVzEi4KCmNoZWNrZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wMtgTCgxBZG1pblNlcnZpY2USYQoMQ3JlYXRlVGVuYW50EicuZnJvbnRkZXNrLmFkbWluLnYxLkNyZWF0ZVRlbmFudFJlcXVlc3QaKC5mcm9udGRlc2suYWRtaW4udjEuQ3JlYXRlVGVuYW50UmVzcG9uc2USTQoJR2V0VGVuYW50EiQuZnJvbnRkZXNrLmFkbWluLnYxLkdldFRlbmFudFJlcXVlc3QaGi5mcm9udGRlc2suYWRtaW4udjEuVGVuYW50ElMKDFVwZGF0ZVRlbmFudBInLmZyb250ZGVzay5hZG1pbi52MS5VcGRhdGVUZW5hbnRSZXF1ZXN0GhouZnJvbnRkZXNrLmFkbWluLnYxLlRlbmFudBJhCgxDcmVhdGVBcGlLZXkSJy5mcm9udGRlc2suYWRtaW4udjEuQ3JlYXRlQXBpS2V5UmVxdWVzdBooLmZyb250ZGVzay5hZG1pbi52MS5DcmVhdGVBcGlLZXlSZXNwb25zZRJeCgtMaXN0QXBpS2V5cxImLmZyb250ZGVzay5hZG1pbi52MS5MaXN0QXBpS2V5c1JlcXVlc3QaJy5mcm9udGRlc2suYWRtaW4udjEuTGlzdEFwaUtleXNSZXNwb25zZRJTCgxSZXZva2VBcGlLZXkSJy5mcm9udGRlc2suYWRtaW4udjEuUmV2b2tlQXBpS2V5UmVxdWVzdBoaLmZyb250ZGVzay5hZG1pbi52MS5BcGlLZXkSWQoOQ3JlYXRlT3BlcmF0b3ISKS5mcm9udGRlc2suYWRtaW4udjEuQ3JlYXRlT3BlcmF0b3JSZXF1ZXN0GhwuZnJvbnRkZXNrLmFkbWluLnYxLk9wZXJhdG9yEmQKDUxpc3RPcGVyYXRvcnMSKC5mcm9udGRlc2suYWRtaW4udjEuTGlzdE9wZXJhdG9yc1JlcXVlc3QaKS5mcm9udGRlc2suYWRtaW4udjEuTGlzdE9wZXJhdG9yc1Jlc3BvbnNlElkKDlVwZGF0ZU9wZXJhdG9yEikuZnJvbnRkZXNrLmFkbWluLnYxLlVwZGF0ZU9wZXJhdG9yUmVxdWVzdBocLmZyb250ZGVzay5hZG1pbi52MS5PcGVyYXRvchJnCg5EZWxldGVPcGVyYXRvchIpLmZyb250ZGVzay5hZG1pbi52MS5EZWxldGVPcGVyYXRvclJlcXVlc3QaKi5mcm9udGRlc2suYWRtaW4udjEuRGVsZXRlT3BlcmF0b3JSZXNwb25zZRJwChFMaXN0Q29udmVyc2F0aW9ucxIsLmZyb250ZGVzay5hZG1pbi52MS5MaXN0Q29udmVyc2F0aW9uc1JlcXVlc3QaLS5mcm9udGRlc2suYWRtaW4udjEuTGlzdENvbnZlcnNhdGlvbnNSZXNwb25zZRJgCg9HZXRDb252ZXJzYXRpb24SKi5mcm9udGRlc2suYWRtaW4udjEuR2V0Q29udmVyc2F0aW9uUmVxdWVzdBohLmZyb250ZGVzay5jb21tb24udjEuQ29udmVyc2F0aW9uEmEKDExpc3RNZXNzYWdlcxInLmZyb250ZGVzay5hZG1pbi52MS5MaXN0TWVzc2FnZXNSZXF1ZXN0GiguZnJvbnRkZXNrLmFkbWluLnYxLkxpc3RNZXNzYWdlc1Jlc3BvbnNlEnkKGFN0cmVhbUNvbnZlcnNhdGlvbkV2ZW50cxIzLmZyb250ZGVzay5hZG1pbi52MS5TdHJlYW1Db252ZXJzYXRpb25FdmVudHNSZXF1ZXN0GiYuZnJvbnRkZXNrLmV2ZW50cy52MS5Db252ZXJzYXRpb25FdmVudDABElIKCFRha2VPdmVyEiMuZnJvbnRkZXNrLmFkbWluLnYxLlRha2VPdmVyUmVxdWVzdBohLmZyb250ZGVzay5jb21tb24udjEuQ29udmVyc2F0aW9uEl0KEFNlbmRBZ2VudE1lc3NhZ2USKy5mcm9udGRlc2suYWRtaW4udjEuU2VuZEFnZW50TWVzc2FnZVJlcXVlc3QaHC5mcm9udGRlc2suY29tbW9uLnYxLk1lc3NhZ2USaAoTUmVsZWFzZUNvbnZlcnNhdGlvbhIuLmZyb250ZGVzay5hZG1pbi52MS5SZWxlYXNlQ29udmVyc2F0aW9uUmVxdWVzdBohLmZyb250ZGVzay5jb21tb24udjEuQ29udmVyc2F0aW9uEmQKEUNsb3NlQ29udmVyc2F0aW9uEiwuZnJvbnRkZXNrLmFkbWluLnYxLkNsb3NlQ29udmVyc2F0aW9uUmVxdWVzdBohLmZyb250ZGVzay5jb21tb24udjEuQ29udmVyc2F0aW9uEmIKDUdldEF0dGFjaG1lbnQSJy5mcm9udGRlc2suY2hhdC52MS5HZXRBdHRhY2htZW50UmVxdWVzdBooLmZyb250ZGVzay5jaGF0LnYxLkdldEF0dGFjaG1lbnRSZXNwb25zZRJZCg1HZXRBaVNldHRpbmdzEiguZnJvbnRkZXNrLmFkbWluLnYxLkdldEFpU2V0dGluZ3NSZXF1ZXN0Gh4uZnJvbnRkZXNrLmFkbWluLnYxLkFpU2V0dGluZ3MSXwoQVXBkYXRlQWlTZXR0aW5ncxIrLmZyb250ZGVzay5hZG1pbi52MS5VcGRhdGVBaVNldHRpbmdzUmVxdWVzdBoeLmZyb250ZGVzay5hZG1pbi52MS5BaVNldHRpbmdzElEKCkNyZWF0ZVRvb2wSJS5mcm9udGRlc2suYWRtaW4udjEuQ3JlYXRlVG9vbFJlcXVlc3QaHC5mcm9udGRlc2suYWRtaW4udjEuSHR0cFRvb2wSWAoJTGlzdFRvb2xzEiQuZnJvbnRkZXNrLmFkbWluLnYxLkxpc3RUb29sc1JlcXVlc3QaJS5mcm9udGRlc2suYWRtaW4udjEuTGlzdFRvb2xzUmVzcG9uc2USWwoKRGVsZXRlVG9vbBIlLmZyb250ZGVzay5hZG1pbi52MS5EZWxldGVUb29sUmVxdWVzdBomLmZyb250ZGVzay5hZG1pbi52MS5EZWxldGVUb29sUmVzcG9uc2USZAoNTGlzdFRvb2xDYWxscxIoLmZyb250ZGVzay5hZG1pbi52MS5MaXN0VG9vbENhbGxzUmVxdWVzdBopLmZyb250ZGVzay5hZG1pbi52MS5MaXN0VG9vbENhbGxzUmVzcG9uc2USXwoPR2V0U3lzdGVtU3RhdHVzEiouZnJvbnRkZXNrLmFkbWluLnYxLkdldFN5c3RlbVN0YXR1c1JlcXVlc3QaIC5mcm9udGRlc2suYWRtaW4udjEuU3lzdGVtU3RhdHVzYgZwcm90bzM", [file_google_protobuf_timestamp, file_frontdesk_common_v1_common, file_frontdesk_chat_v1_chat, file_frontdesk_events_v1_events]);
+  fileDesc("Ch5mcm9udGRlc2svYWRtaW4vdjEvYWRtaW4ucHJvdG8SEmZyb250ZGVzay5hZG1pbi52MSKfAQoGVGVuYW50EgoKAmlkGAEgASgJEgwKBHNsdWcYAiABKAkSDAoEbmFtZRgDIAEoCRISCgp3aWRnZXRfa2V5GAQgASgJEi4KCmNyZWF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGdyZWV0aW5nGAYgASgJEhcKD2FsbG93ZWRfb3JpZ2lucxgHIAMoCSJeChNDcmVhdGVUZW5hbnRSZXF1ZXN0EgwKBHNsdWcYASABKAkSDAoEbmFtZRgCIAEoCRITCgtvd25lcl9lbWFpbBgDIAEoCRIWCg5vd25lcl9wYXNzd29yZBgEIAEoCSKZAQoUQ3JlYXRlVGVuYW50UmVzcG9uc2USKgoGdGVuYW50GAEgASgLMhouZnJvbnRkZXNrLmFkbWluLnYxLlRlbmFudBIrCgVvd25lchgCIAEoCzIcLmZyb250ZGVzay5hZG1pbi52MS5PcGVyYXRvchIPCgdhcGlfa2V5GAMgASgJEhcKD2lkZW50aXR5X3NlY3JldBgEIAEoCSISChBHZXRUZW5hbnRSZXF1ZXN0ImkKE1VwZGF0ZVRlbmFudFJlcXVlc3QSDAoEbmFtZRgBIAEoCRIQCghncmVldGluZxgCIAEoCRIXCg9hbGxvd2VkX29yaWdpbnMYAyADKAkSGQoRcm90YXRlX3dpZGdldF9rZXkYBCABKAgitAEKBkFwaUtleRIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEi4KCmNyZWF0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnJldm9rZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGxhc3RfdXNlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiIwoTQ3JlYXRlQXBpS2V5UmVxdWVzdBIMCgRuYW1lGAEgASgJIlIKFENyZWF0ZUFwaUtleVJlc3BvbnNlEicKA2tleRgBIAEoCzIaLmZyb250ZGVzay5hZG1pbi52MS5BcGlLZXkSEQoJcGxhaW50ZXh0GAIgASgJIhQKEkxpc3RBcGlLZXlzUmVxdWVzdCI/ChNMaXN0QXBpS2V5c1Jlc3BvbnNlEigKBGtleXMYASADKAsyGi5mcm9udGRlc2suYWRtaW4udjEuQXBpS2V5IiUKE1Jldm9rZUFwaUtleVJlcXVlc3QSDgoGa2V5X2lkGAEgASgJInkKCE9wZXJhdG9yEgoKAmlkGAEgASgJEg0KBWVtYWlsGAIgASgJEhQKDGRpc3BsYXlfbmFtZRgDIAEoCRIMCgRyb2xlGAQgASgJEi4KCmNyZWF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIlwKFUNyZWF0ZU9wZXJhdG9yUmVxdWVzdBINCgVlbWFpbBgBIAEoCRIUCgxkaXNwbGF5X25hbWUYAiABKAkSDAoEcm9sZRgDIAEoCRIQCghwYXNzd29yZBgEIAEoCSIWChRMaXN0T3BlcmF0b3JzUmVxdWVzdCJIChVMaXN0T3BlcmF0b3JzUmVzcG9uc2USLwoJb3BlcmF0b3JzGAEgAygLMhwuZnJvbnRkZXNrLmFkbWluLnYxLk9wZXJhdG9yInwKFVVwZGF0ZU9wZXJhdG9yUmVxdWVzdBITCgtvcGVyYXRvcl9pZBgBIAEoCRIUCgxkaXNwbGF5X25hbWUYAiABKAkSDAoEcm9sZRgDIAEoCRIQCghwYXNzd29yZBgEIAEoCRIYChBjdXJyZW50X3Bhc3N3b3JkGAUgASgJIiwKFURlbGV0ZU9wZXJhdG9yUmVxdWVzdBITCgtvcGVyYXRvcl9pZBgBIAEoCSIYChZEZWxldGVPcGVyYXRvclJlc3BvbnNlIo4BChhMaXN0Q29udmVyc2F0aW9uc1JlcXVlc3QSNwoGc3RhdHVzGAEgASgOMicuZnJvbnRkZXNrLmNvbW1vbi52MS5Db252ZXJzYXRpb25TdGF0dXMSEgoKdmlzaXRvcl9pZBgCIAEoCRIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCSJuChlMaXN0Q29udmVyc2F0aW9uc1Jlc3BvbnNlEjgKDWNvbnZlcnNhdGlvbnMYASADKAsyIS5mcm9udGRlc2suY29tbW9uLnYxLkNvbnZlcnNhdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiMQoWR2V0Q29udmVyc2F0aW9uUmVxdWVzdBIXCg9jb252ZXJzYXRpb25faWQYASABKAkiVQoTTGlzdE1lc3NhZ2VzUmVxdWVzdBIXCg9jb252ZXJzYXRpb25faWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiiAEKFExpc3RNZXNzYWdlc1Jlc3BvbnNlEi4KCG1lc3NhZ2VzGAEgAygLMhwuZnJvbnRkZXNrLmNvbW1vbi52MS5NZXNzYWdlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCRInCgVub3RlcxgDIAMoCzIYLmZyb250ZGVzay5hZG1pbi52MS5Ob3RlIlQKH1N0cmVhbUNvbnZlcnNhdGlvbkV2ZW50c1JlcXVlc3QSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJEhgKEGFmdGVyX21lc3NhZ2VfaWQYAiABKAkiKgoPVGFrZU92ZXJSZXF1ZXN0EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCSJbChdTZW5kQWdlbnRNZXNzYWdlUmVxdWVzdBIXCg9jb252ZXJzYXRpb25faWQYASABKAkSDAoEdGV4dBgCIAEoCRIZChFjbGllbnRfbWVzc2FnZV9pZBgDIAEoCSI1ChpSZWxlYXNlQ29udmVyc2F0aW9uUmVxdWVzdBIXCg9jb252ZXJzYXRpb25faWQYASABKAkiMwoYQ2xvc2VDb252ZXJzYXRpb25SZXF1ZXN0EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCSL2AQoKQWlTZXR0aW5ncxIPCgdiYWNrZW5kGAEgASgJEg0KBW1vZGVsGAIgASgJEhAKCGJhc2VfdXJsGAMgASgJEhMKC2hhc19hcGlfa2V5GAQgASgIEhMKC3RlbXBlcmF0dXJlGAUgASgCEhIKCm1heF90b2tlbnMYBiABKAUSGAoQYW5zd2VyX3RocmVzaG9sZBgHIAEoAhIVCg1zeXN0ZW1fcHJvbXB0GAggASgJEhUKDWVuYWJsZWRfdG9vbHMYCSADKAkSEwoLdG9vbF9jaG9pY2UYCiABKAkSGwoTcmVxdWVzdHNfcGVyX21pbnV0ZRgLIAEoBSJzChdVcGRhdGVBaVNldHRpbmdzUmVxdWVzdBIwCghzZXR0aW5ncxgBIAEoCzIeLmZyb250ZGVzay5hZG1pbi52MS5BaVNldHRpbmdzEg8KB2FwaV9rZXkYAiABKAkSFQoNY2xlYXJfYXBpX2tleRgDIAEoCCIWChRHZXRBaVNldHRpbmdzUmVxdWVzdCKNAQoISHR0cFRvb2wSDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRIZChFwYXJhbWV0ZXJzX3NjaGVtYRgDIAEoCRILCgN1cmwYBCABKAkSDgoGbWV0aG9kGAUgASgJEhIKCnRpbWVvdXRfbXMYBiABKAUSEgoKaGFzX3NlY3JldBgHIAEoCCJXChFDcmVhdGVUb29sUmVxdWVzdBIqCgR0b29sGAEgASgLMhwuZnJvbnRkZXNrLmFkbWluLnYxLkh0dHBUb29sEhYKDnNpZ25pbmdfc2VjcmV0GAIgASgJIhIKEExpc3RUb29sc1JlcXVlc3QiQAoRTGlzdFRvb2xzUmVzcG9uc2USKwoFdG9vbHMYASADKAsyHC5mcm9udGRlc2suYWRtaW4udjEuSHR0cFRvb2wiIQoRRGVsZXRlVG9vbFJlcXVlc3QSDAoEbmFtZRgBIAEoCSIUChJEZWxldGVUb29sUmVzcG9uc2UiQgoUTGlzdFRvb2xDYWxsc1JlcXVlc3QSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBSLgAQoOVG9vbENhbGxSZWNvcmQSDgoGam9iX2lkGAEgASgJEg8KB2NhbGxfaWQYAiABKAkSDAoEdG9vbBgDIAEoCRIRCglhcmd1bWVudHMYBCABKAkSCgoCb2sYBSABKAgSDQoFZXJyb3IYBiABKAkSEwoLZHVyYXRpb25fbXMYByABKAESLgoKc3RhcnRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFAoMcmVzdWx0X2J5dGVzGAkgASgDEhYKDnJlc3VsdF9wcmV2aWV3GAogASgJIkoKFUxpc3RUb29sQ2FsbHNSZXNwb25zZRIxCgVjYWxscxgBIAMoCzIiLmZyb250ZGVzay5hZG1pbi52MS5Ub29sQ2FsbFJlY29yZCIYChZHZXRTeXN0ZW1TdGF0dXNSZXF1ZXN0Ik4KDVNlcnZpY2VTdGF0dXMSDAoEbmFtZRgBIAEoCRIPCgdhZGRyZXNzGAIgASgJEg4KBmhlYWx0aBgDIAEoCRIOCgZkZXRhaWwYBCABKAkiewoLUXVldWVTdGF0dXMSDgoGc3RyZWFtGAEgASgJEhAKCGNvbnN1bWVyGAIgASgJEg8KB3BlbmRpbmcYAyABKAMSEwoLYWNrX3BlbmRpbmcYBCABKAMSEwoLcmVkZWxpdmVyZWQYBSABKAMSDwoHd29ya2VycxgGIAEoBSKkAQoMU3lzdGVtU3RhdHVzEjMKCHNlcnZpY2VzGAEgAygLMiEuZnJvbnRkZXNrLmFkbWluLnYxLlNlcnZpY2VTdGF0dXMSLwoGcXVldWVzGAIgAygLMh8uZnJvbnRkZXNrLmFkbWluLnYxLlF1ZXVlU3RhdHVzEi4KCmNoZWNrZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIpYBCg5DYW5uZWRSZXNwb25zZRIQCghzaG9ydGN1dBgBIAEoCRINCgV0aXRsZRgCIAEoCRIMCgR0ZXh0GAMgASgJEhEKCXZhcmlhYmxlcxgEIAMoCRIuCgp1cGRhdGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgp1cGRhdGVkX2J5GAYgASgJIisKGkxpc3RDYW5uZWRSZXNwb25zZXNSZXF1ZXN0Eg0KBXF1ZXJ5GAEgASgJIlQKG0xpc3RDYW5uZWRSZXNwb25zZXNSZXNwb25zZRI1CglyZXNwb25zZXMYASADKAsyIi5mcm9udGRlc2suYWRtaW4udjEuQ2FubmVkUmVzcG9uc2UiUQoZU2F2ZUNhbm5lZFJlc3BvbnNlUmVxdWVzdBI0CghyZXNwb25zZRgBIAEoCzIiLmZyb250ZGVzay5hZG1pbi52MS5DYW5uZWRSZXNwb25zZSIvChtEZWxldGVDYW5uZWRSZXNwb25zZVJlcXVlc3QSEAoIc2hvcnRjdXQYASABKAkiHgocRGVsZXRlQ2FubmVkUmVzcG9uc2VSZXNwb25zZSI3Cg5BZGROb3RlUmVxdWVzdBIXCg9jb252ZXJzYXRpb25faWQYASABKAkSDAoEdGV4dBgCIAEoCSKRAQoETm90ZRIKCgJpZBgBIAEoCRIXCg9jb252ZXJzYXRpb25faWQYAiABKAkSEQoJYXV0aG9yX2lkGAMgASgJEhMKC2F1dGhvcl9uYW1lGAQgASgJEgwKBHRleHQYBSABKAkSLgoKY3JlYXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAy/RYKDEFkbWluU2VydmljZRJhCgxDcmVhdGVUZW5hbnQSJy5mcm9udGRlc2suYWRtaW4udjEuQ3JlYXRlVGVuYW50UmVxdWVzdBooLmZyb250ZGVzay5hZG1pbi52MS5DcmVhdGVUZW5hbnRSZXNwb25zZRJNCglHZXRUZW5hbnQSJC5mcm9udGRlc2suYWRtaW4udjEuR2V0VGVuYW50UmVxdWVzdBoaLmZyb250ZGVzay5hZG1pbi52MS5UZW5hbnQSUwoMVXBkYXRlVGVuYW50EicuZnJvbnRkZXNrLmFkbWluLnYxLlVwZGF0ZVRlbmFudFJlcXVlc3QaGi5mcm9udGRlc2suYWRtaW4udjEuVGVuYW50EmEKDENyZWF0ZUFwaUtleRInLmZyb250ZGVzay5hZG1pbi52MS5DcmVhdGVBcGlLZXlSZXF1ZXN0GiguZnJvbnRkZXNrLmFkbWluLnYxLkNyZWF0ZUFwaUtleVJlc3BvbnNlEl4KC0xpc3RBcGlLZXlzEiYuZnJvbnRkZXNrLmFkbWluLnYxLkxpc3RBcGlLZXlzUmVxdWVzdBonLmZyb250ZGVzay5hZG1pbi52MS5MaXN0QXBpS2V5c1Jlc3BvbnNlElMKDFJldm9rZUFwaUtleRInLmZyb250ZGVzay5hZG1pbi52MS5SZXZva2VBcGlLZXlSZXF1ZXN0GhouZnJvbnRkZXNrLmFkbWluLnYxLkFwaUtleRJZCg5DcmVhdGVPcGVyYXRvchIpLmZyb250ZGVzay5hZG1pbi52MS5DcmVhdGVPcGVyYXRvclJlcXVlc3QaHC5mcm9udGRlc2suYWRtaW4udjEuT3BlcmF0b3ISZAoNTGlzdE9wZXJhdG9ycxIoLmZyb250ZGVzay5hZG1pbi52MS5MaXN0T3BlcmF0b3JzUmVxdWVzdBopLmZyb250ZGVzay5hZG1pbi52MS5MaXN0T3BlcmF0b3JzUmVzcG9uc2USWQoOVXBkYXRlT3BlcmF0b3ISKS5mcm9udGRlc2suYWRtaW4udjEuVXBkYXRlT3BlcmF0b3JSZXF1ZXN0GhwuZnJvbnRkZXNrLmFkbWluLnYxLk9wZXJhdG9yEmcKDkRlbGV0ZU9wZXJhdG9yEikuZnJvbnRkZXNrLmFkbWluLnYxLkRlbGV0ZU9wZXJhdG9yUmVxdWVzdBoqLmZyb250ZGVzay5hZG1pbi52MS5EZWxldGVPcGVyYXRvclJlc3BvbnNlEnAKEUxpc3RDb252ZXJzYXRpb25zEiwuZnJvbnRkZXNrLmFkbWluLnYxLkxpc3RDb252ZXJzYXRpb25zUmVxdWVzdBotLmZyb250ZGVzay5hZG1pbi52MS5MaXN0Q29udmVyc2F0aW9uc1Jlc3BvbnNlEmAKD0dldENvbnZlcnNhdGlvbhIqLmZyb250ZGVzay5hZG1pbi52MS5HZXRDb252ZXJzYXRpb25SZXF1ZXN0GiEuZnJvbnRkZXNrLmNvbW1vbi52MS5Db252ZXJzYXRpb24SYQoMTGlzdE1lc3NhZ2VzEicuZnJvbnRkZXNrLmFkbWluLnYxLkxpc3RNZXNzYWdlc1JlcXVlc3QaKC5mcm9udGRlc2suYWRtaW4udjEuTGlzdE1lc3NhZ2VzUmVzcG9uc2USeQoYU3RyZWFtQ29udmVyc2F0aW9uRXZlbnRzEjMuZnJvbnRkZXNrLmFkbWluLnYxLlN0cmVhbUNvbnZlcnNhdGlvbkV2ZW50c1JlcXVlc3QaJi5mcm9udGRlc2suZXZlbnRzLnYxLkNvbnZlcnNhdGlvbkV2ZW50MAESUgoIVGFrZU92ZXISIy5mcm9udGRlc2suYWRtaW4udjEuVGFrZU92ZXJSZXF1ZXN0GiEuZnJvbnRkZXNrLmNvbW1vbi52MS5Db252ZXJzYXRpb24SXQoQU2VuZEFnZW50TWVzc2FnZRIrLmZyb250ZGVzay5hZG1pbi52MS5TZW5kQWdlbnRNZXNzYWdlUmVxdWVzdBocLmZyb250ZGVzay5jb21tb24udjEuTWVzc2FnZRJoChNSZWxlYXNlQ29udmVyc2F0aW9uEi4uZnJvbnRkZXNrLmFkbWluLnYxLlJlbGVhc2VDb252ZXJzYXRpb25SZXF1ZXN0GiEuZnJvbnRkZXNrLmNvbW1vbi52MS5Db252ZXJzYXRpb24SZAoRQ2xvc2VDb252ZXJzYXRpb24SLC5mcm9udGRlc2suYWRtaW4udjEuQ2xvc2VDb252ZXJzYXRpb25SZXF1ZXN0GiEuZnJvbnRkZXNrLmNvbW1vbi52MS5Db252ZXJzYXRpb24SRwoHQWRkTm90ZRIiLmZyb250ZGVzay5hZG1pbi52MS5BZGROb3RlUmVxdWVzdBoYLmZyb250ZGVzay5hZG1pbi52MS5Ob3RlEmIKDUdldEF0dGFjaG1lbnQSJy5mcm9udGRlc2suY2hhdC52MS5HZXRBdHRhY2htZW50UmVxdWVzdBooLmZyb250ZGVzay5jaGF0LnYxLkdldEF0dGFjaG1lbnRSZXNwb25zZRJZCg1HZXRBaVNldHRpbmdzEiguZnJvbnRkZXNrLmFkbWluLnYxLkdldEFpU2V0dGluZ3NSZXF1ZXN0Gh4uZnJvbnRkZXNrLmFkbWluLnYxLkFpU2V0dGluZ3MSXwoQVXBkYXRlQWlTZXR0aW5ncxIrLmZyb250ZGVzay5hZG1pbi52MS5VcGRhdGVBaVNldHRpbmdzUmVxdWVzdBoeLmZyb250ZGVzay5hZG1pbi52MS5BaVNldHRpbmdzElEKCkNyZWF0ZVRvb2wSJS5mcm9udGRlc2suYWRtaW4udjEuQ3JlYXRlVG9vbFJlcXVlc3QaHC5mcm9udGRlc2suYWRtaW4udjEuSHR0cFRvb2wSWAoJTGlzdFRvb2xzEiQuZnJvbnRkZXNrLmFkbWluLnYxLkxpc3RUb29sc1JlcXVlc3QaJS5mcm9udGRlc2suYWRtaW4udjEuTGlzdFRvb2xzUmVzcG9uc2USWwoKRGVsZXRlVG9vbBIlLmZyb250ZGVzay5hZG1pbi52MS5EZWxldGVUb29sUmVxdWVzdBomLmZyb250ZGVzay5hZG1pbi52MS5EZWxldGVUb29sUmVzcG9uc2USZAoNTGlzdFRvb2xDYWxscxIoLmZyb250ZGVzay5hZG1pbi52MS5MaXN0VG9vbENhbGxzUmVxdWVzdBopLmZyb250ZGVzay5hZG1pbi52MS5MaXN0VG9vbENhbGxzUmVzcG9uc2USXwoPR2V0U3lzdGVtU3RhdHVzEiouZnJvbnRkZXNrLmFkbWluLnYxLkdldFN5c3RlbVN0YXR1c1JlcXVlc3QaIC5mcm9udGRlc2suYWRtaW4udjEuU3lzdGVtU3RhdHVzEnYKE0xpc3RDYW5uZWRSZXNwb25zZXMSLi5mcm9udGRlc2suYWRtaW4udjEuTGlzdENhbm5lZFJlc3BvbnNlc1JlcXVlc3QaLy5mcm9udGRlc2suYWRtaW4udjEuTGlzdENhbm5lZFJlc3BvbnNlc1Jlc3BvbnNlEmcKElNhdmVDYW5uZWRSZXNwb25zZRItLmZyb250ZGVzay5hZG1pbi52MS5TYXZlQ2FubmVkUmVzcG9uc2VSZXF1ZXN0GiIuZnJvbnRkZXNrLmFkbWluLnYxLkNhbm5lZFJlc3BvbnNlEnkKFERlbGV0ZUNhbm5lZFJlc3BvbnNlEi8uZnJvbnRkZXNrLmFkbWluLnYxLkRlbGV0ZUNhbm5lZFJlc3BvbnNlUmVxdWVzdBowLmZyb250ZGVzay5hZG1pbi52MS5EZWxldGVDYW5uZWRSZXNwb25zZVJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp, file_frontdesk_common_v1_common, file_frontdesk_chat_v1_chat, file_frontdesk_events_v1_events]);
 
 /**
  * @generated from message frontdesk.admin.v1.Tenant
@@ -612,6 +612,14 @@ export type ListMessagesResponse = Message<"frontdesk.admin.v1.ListMessagesRespo
    * @generated from field: string next_page_token = 2;
    */
   nextPageToken: string;
+
+  /**
+   * the team's private notes on the conversation, oldest first (the latest 200; on the
+   * first page only): never part of the customer's messages, never shown to a visitor
+   *
+   * @generated from field: repeated frontdesk.admin.v1.Note notes = 3;
+   */
+  notes: Note[];
 };
 
 /**
@@ -1226,6 +1234,218 @@ export const SystemStatusSchema: GenMessage<SystemStatus> = /*@__PURE__*/
   messageDesc(file_frontdesk_admin_v1_admin, 43);
 
 /**
+ * A saved reply. The text may hold variables, filled in when an operator inserts it:
+ * {customer_name}, {agent_name}, {company_name}.
+ *
+ * @generated from message frontdesk.admin.v1.CannedResponse
+ */
+export type CannedResponse = Message<"frontdesk.admin.v1.CannedResponse"> & {
+  /**
+   * [a-z0-9][a-z0-9_-]{0,31}, typed as "/refund"
+   *
+   * @generated from field: string shortcut = 1;
+   */
+  shortcut: string;
+
+  /**
+   * at most 200 characters
+   *
+   * @generated from field: string title = 2;
+   */
+  title: string;
+
+  /**
+   * 1 to 10,000 characters
+   *
+   * @generated from field: string text = 3;
+   */
+  text: string;
+
+  /**
+   * the variables the text uses (output only)
+   *
+   * @generated from field: repeated string variables = 4;
+   */
+  variables: string[];
+
+  /**
+   * output only
+   *
+   * @generated from field: google.protobuf.Timestamp updated_at = 5;
+   */
+  updatedAt?: Timestamp | undefined;
+
+  /**
+   * the operator (or API key) who saved it; output only
+   *
+   * @generated from field: string updated_by = 6;
+   */
+  updatedBy: string;
+};
+
+/**
+ * Describes the message frontdesk.admin.v1.CannedResponse.
+ * Use `create(CannedResponseSchema)` to create a new message.
+ */
+export const CannedResponseSchema: GenMessage<CannedResponse> = /*@__PURE__*/
+  messageDesc(file_frontdesk_admin_v1_admin, 44);
+
+/**
+ * @generated from message frontdesk.admin.v1.ListCannedResponsesRequest
+ */
+export type ListCannedResponsesRequest = Message<"frontdesk.admin.v1.ListCannedResponsesRequest"> & {
+  /**
+   * optional: only those whose shortcut or title starts with it (a leading "/" is ignored)
+   *
+   * @generated from field: string query = 1;
+   */
+  query: string;
+};
+
+/**
+ * Describes the message frontdesk.admin.v1.ListCannedResponsesRequest.
+ * Use `create(ListCannedResponsesRequestSchema)` to create a new message.
+ */
+export const ListCannedResponsesRequestSchema: GenMessage<ListCannedResponsesRequest> = /*@__PURE__*/
+  messageDesc(file_frontdesk_admin_v1_admin, 45);
+
+/**
+ * @generated from message frontdesk.admin.v1.ListCannedResponsesResponse
+ */
+export type ListCannedResponsesResponse = Message<"frontdesk.admin.v1.ListCannedResponsesResponse"> & {
+  /**
+   * by shortcut
+   *
+   * @generated from field: repeated frontdesk.admin.v1.CannedResponse responses = 1;
+   */
+  responses: CannedResponse[];
+};
+
+/**
+ * Describes the message frontdesk.admin.v1.ListCannedResponsesResponse.
+ * Use `create(ListCannedResponsesResponseSchema)` to create a new message.
+ */
+export const ListCannedResponsesResponseSchema: GenMessage<ListCannedResponsesResponse> = /*@__PURE__*/
+  messageDesc(file_frontdesk_admin_v1_admin, 46);
+
+/**
+ * Creates the response, or replaces the one with the same shortcut.
+ *
+ * @generated from message frontdesk.admin.v1.SaveCannedResponseRequest
+ */
+export type SaveCannedResponseRequest = Message<"frontdesk.admin.v1.SaveCannedResponseRequest"> & {
+  /**
+   * @generated from field: frontdesk.admin.v1.CannedResponse response = 1;
+   */
+  response?: CannedResponse | undefined;
+};
+
+/**
+ * Describes the message frontdesk.admin.v1.SaveCannedResponseRequest.
+ * Use `create(SaveCannedResponseRequestSchema)` to create a new message.
+ */
+export const SaveCannedResponseRequestSchema: GenMessage<SaveCannedResponseRequest> = /*@__PURE__*/
+  messageDesc(file_frontdesk_admin_v1_admin, 47);
+
+/**
+ * @generated from message frontdesk.admin.v1.DeleteCannedResponseRequest
+ */
+export type DeleteCannedResponseRequest = Message<"frontdesk.admin.v1.DeleteCannedResponseRequest"> & {
+  /**
+   * @generated from field: string shortcut = 1;
+   */
+  shortcut: string;
+};
+
+/**
+ * Describes the message frontdesk.admin.v1.DeleteCannedResponseRequest.
+ * Use `create(DeleteCannedResponseRequestSchema)` to create a new message.
+ */
+export const DeleteCannedResponseRequestSchema: GenMessage<DeleteCannedResponseRequest> = /*@__PURE__*/
+  messageDesc(file_frontdesk_admin_v1_admin, 48);
+
+/**
+ * @generated from message frontdesk.admin.v1.DeleteCannedResponseResponse
+ */
+export type DeleteCannedResponseResponse = Message<"frontdesk.admin.v1.DeleteCannedResponseResponse"> & {
+};
+
+/**
+ * Describes the message frontdesk.admin.v1.DeleteCannedResponseResponse.
+ * Use `create(DeleteCannedResponseResponseSchema)` to create a new message.
+ */
+export const DeleteCannedResponseResponseSchema: GenMessage<DeleteCannedResponseResponse> = /*@__PURE__*/
+  messageDesc(file_frontdesk_admin_v1_admin, 49);
+
+/**
+ * @generated from message frontdesk.admin.v1.AddNoteRequest
+ */
+export type AddNoteRequest = Message<"frontdesk.admin.v1.AddNoteRequest"> & {
+  /**
+   * @generated from field: string conversation_id = 1;
+   */
+  conversationId: string;
+
+  /**
+   * 1 to 10,000 characters
+   *
+   * @generated from field: string text = 2;
+   */
+  text: string;
+};
+
+/**
+ * Describes the message frontdesk.admin.v1.AddNoteRequest.
+ * Use `create(AddNoteRequestSchema)` to create a new message.
+ */
+export const AddNoteRequestSchema: GenMessage<AddNoteRequest> = /*@__PURE__*/
+  messageDesc(file_frontdesk_admin_v1_admin, 50);
+
+/**
+ * @generated from message frontdesk.admin.v1.Note
+ */
+export type Note = Message<"frontdesk.admin.v1.Note"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string conversation_id = 2;
+   */
+  conversationId: string;
+
+  /**
+   * the operator (or API key) who wrote it
+   *
+   * @generated from field: string author_id = 3;
+   */
+  authorId: string;
+
+  /**
+   * @generated from field: string author_name = 4;
+   */
+  authorName: string;
+
+  /**
+   * @generated from field: string text = 5;
+   */
+  text: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 6;
+   */
+  createdAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message frontdesk.admin.v1.Note.
+ * Use `create(NoteSchema)` to create a new message.
+ */
+export const NoteSchema: GenMessage<Note> = /*@__PURE__*/
+  messageDesc(file_frontdesk_admin_v1_admin, 51);
+
+/**
  * @generated from service frontdesk.admin.v1.AdminService
  */
 export const AdminService: GenService<{
@@ -1386,6 +1606,17 @@ export const AdminService: GenService<{
     output: typeof ConversationSchema;
   },
   /**
+   * A private note on a conversation, for the team only: a visitor's ListMessages and
+   * StreamEvents never contain it, and the AI never reads it.
+   *
+   * @generated from rpc frontdesk.admin.v1.AdminService.AddNote
+   */
+  addNote: {
+    methodKind: "unary";
+    input: typeof AddNoteRequestSchema;
+    output: typeof NoteSchema;
+  },
+  /**
    * A file attached to one of the tenant's conversations.
    *
    * @generated from rpc frontdesk.admin.v1.AdminService.GetAttachment
@@ -1459,6 +1690,33 @@ export const AdminService: GenService<{
     methodKind: "unary";
     input: typeof GetSystemStatusRequestSchema;
     output: typeof SystemStatusSchema;
+  },
+  /**
+   * Canned responses: the tenant's saved replies, inserted by shortcut ("/refund"). Every
+   * operator role lists them; owners and admins save and delete them.
+   *
+   * @generated from rpc frontdesk.admin.v1.AdminService.ListCannedResponses
+   */
+  listCannedResponses: {
+    methodKind: "unary";
+    input: typeof ListCannedResponsesRequestSchema;
+    output: typeof ListCannedResponsesResponseSchema;
+  },
+  /**
+   * @generated from rpc frontdesk.admin.v1.AdminService.SaveCannedResponse
+   */
+  saveCannedResponse: {
+    methodKind: "unary";
+    input: typeof SaveCannedResponseRequestSchema;
+    output: typeof CannedResponseSchema;
+  },
+  /**
+   * @generated from rpc frontdesk.admin.v1.AdminService.DeleteCannedResponse
+   */
+  deleteCannedResponse: {
+    methodKind: "unary";
+    input: typeof DeleteCannedResponseRequestSchema;
+    output: typeof DeleteCannedResponseResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_frontdesk_admin_v1_admin, 0);

@@ -1,0 +1,67 @@
+"""The SQLite connection every embedded store uses: one connection on one thread, so the
+asyncio loop never blocks on a disk write or on another process holding the write lock; WAL
+with synchronous=NORMAL survives any process crash (kill -9)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from frontdesk.stores.base import StoreUnavailable
+
+
+class Database:
+    """One SQLite file on one thread: `run(fn)` calls fn(connection) there."""
+
+    def __init__(self, path: Path, schema: str):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"sqlite-{path.stem}")
+        self._path = path
+        self._schema = schema
+        self._conn: sqlite3.Connection | None = None
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._conn is None:
+            conn = sqlite3.connect(self._path, timeout=10, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.executescript(self._schema)
+            self._conn = conn
+        return self._conn
+
+    async def run(self, fn, *args):
+        def call():
+            conn = self._connect()
+            try:
+                return fn(conn, *args)
+            except sqlite3.OperationalError as err:
+                raise StoreUnavailable(f"embedded store: {err}") from err
+
+        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+
+    async def close(self) -> None:
+        def shut():
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+        await asyncio.get_running_loop().run_in_executor(self._executor, shut)
+        self._executor.shutdown(wait=True)
+
+
+def transaction(conn: sqlite3.Connection):
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error."""
+
+    class _Tx:
+        def __enter__(self):
+            conn.execute("BEGIN IMMEDIATE")
+            return conn
+
+        def __exit__(self, exc_type, exc, tb):
+            conn.execute("ROLLBACK" if exc_type else "COMMIT")
+            return False
+
+    return _Tx()

@@ -1,0 +1,83 @@
+// The operator's helpers on a conversation: the team's private notes (never shown to the
+// customer: they are stored apart from the messages) and the saved replies an operator
+// inserts by typing their shortcut ("/refund") in the reply box.
+
+import { useState, type FormEvent } from "react";
+
+import type { CannedResponse, Note } from "../gen/frontdesk/admin/v1/admin_pb";
+import { api, formatTime } from "./api";
+import { Button, Card, ErrorBanner, useAction, useLoad } from "./components";
+
+const opts = { timeoutMs: 15_000 };
+
+/** The team's notes on the conversation, with a box to add one. */
+export function Notes({ conversationId }: { conversationId: string }) {
+  const loaded = useLoad(async (signal) =>
+    (await api.admin.listMessages({ conversationId, pageSize: 1 }, { ...opts, signal })).notes, [conversationId]);
+  const [added, setAdded] = useState<Note[]>([]);
+  const [text, setText] = useState("");
+  const add = useAction();
+  const notes = [...(loaded.data ?? []), ...added.filter((n) => !loaded.data?.some((l) => l.id === n.id))];
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    const body = text.trim();
+    if (!body) return;
+    const ok = await add.run(async () => {
+      const note = await api.admin.addNote({ conversationId, text: body }, opts);
+      setAdded((a) => [...a, note]);
+    });
+    if (ok) setText("");
+  }
+
+  return (
+    <Card title="Notes for the team">
+      <ErrorBanner error={loaded.error ?? add.error} />
+      <ul data-testid="notes" className="space-y-1 text-sm">
+        {notes.length === 0 && <li className="text-slate-500">No notes. The customer never sees notes.</li>}
+        {notes.map((n) => (
+          <li key={n.id} className="rounded border border-yellow-200 bg-yellow-50 p-2">
+            <p className="text-xs text-slate-500">{n.authorName || n.authorId} · {formatTime(n.createdAt)}</p>
+            <p className="whitespace-pre-wrap break-words" data-testid="note-text">{n.text}</p>
+          </li>
+        ))}
+      </ul>
+      <form onSubmit={submit} className="mt-2 flex gap-2">
+        <label className="sr-only" htmlFor="note">Add a note</label>
+        <input id="note" maxLength={10_000} value={text} onChange={(e) => setText(e.target.value)}
+               placeholder="Add a note (only the team sees it)"
+               className="flex-1 rounded-md border border-slate-300 px-2 py-1 text-sm" />
+        <Button type="submit" disabled={add.busy || !text.trim()}>Add note</Button>
+      </form>
+    </Card>
+  );
+}
+
+/** The reply with its variables filled where they are known; unknown ones stay for the operator to edit. */
+export function fillVariables(text: string, values: Record<string, string>): string {
+  return text.replace(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (whole, name: string) => values[name] || whole);
+}
+
+/** The saved replies matching what was typed after "/", for the reply box. */
+export function useCannedSuggestions(typed: string) {
+  const query = /^\/[a-z0-9_-]*$/i.test(typed) ? typed : "";
+  const loaded = useLoad(async (signal) =>
+    query ? (await api.admin.listCannedResponses({ query }, { ...opts, signal })).responses : [], [query]);
+  return query ? (loaded.data ?? []) : [];
+}
+
+export function CannedSuggestions({ items, onPick }: { items: CannedResponse[]; onPick: (r: CannedResponse) => void }) {
+  if (items.length === 0) return null;
+  return (
+    <ul data-testid="canned-suggestions" aria-label="Saved replies" className="mb-2 rounded-md border border-slate-200 text-sm">
+      {items.slice(0, 8).map((r) => (
+        <li key={r.shortcut}>
+          <button type="button" onClick={() => onPick(r)} className="block w-full px-2 py-1 text-left hover:bg-indigo-50">
+            <span className="font-mono text-indigo-700">/{r.shortcut}</span> {r.title}
+            <span className="block truncate text-xs text-slate-500">{r.text}</span>
+          </button>
+        </li>
+      ))}
+    </ul>
+  );
+}
