@@ -11,12 +11,18 @@ import csv
 import io
 import json
 import re
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024  # a 20 MiB upload is already a book
 MAX_PDF_PAGES = 2000
+# A PDF bomb (a few KB that inflate to megabytes of page content) would keep the shared
+# loader busy for every tenant: each stream may inflate to 1 MiB (a long page of text is
+# ~50 KB), and reading a PDF's text gets a time budget.
+MAX_PDF_STREAM_BYTES = 1024 * 1024
+MAX_PDF_SECONDS = 30.0
 MAX_TEXT_CHARS = 5_000_000  # after extraction
 MAX_ID_CHARS = 200
 MAX_FIELD_CHARS = 20_000  # one FAQ question/answer/example
@@ -353,9 +359,35 @@ def _html_to_text(source: str) -> tuple[str, str]:
 
 
 def _pdf_to_text(data: bytes) -> tuple[str, str]:
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    import pypdf
+    from pypdf.errors import LimitReachedError
 
+    limits = {
+        name: MAX_PDF_STREAM_BYTES
+        for name in (
+            "zlib_maximum_output_length",
+            "lzw_maximum_output_length",
+            "run_length_maximum_output_length",
+            "array_based_stream_maximum_output_length",
+            "brotli_maximum_output_length",
+        )
+    }
+    try:
+        with pypdf.apply_configuration(**limits):
+            return _read_pdf(data)
+    except LimitReachedError:
+        raise KnowledgeError(
+            "too_large",
+            f"the PDF holds a stream that decompresses to more than {MAX_PDF_STREAM_BYTES // 1024} KiB; "
+            "export it again or upload its text",
+        ) from None
+
+
+def _read_pdf(data: bytes) -> tuple[str, str]:
+    from pypdf import PdfReader
+    from pypdf.errors import LimitReachedError, PdfReadError
+
+    started = time.monotonic()
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
@@ -373,8 +405,15 @@ def _pdf_to_text(data: bytes) -> tuple[str, str]:
             title = str(reader.metadata.get("/Title") or "" if reader.metadata else "").strip()
         except Exception:  # noqa: BLE001 - malformed metadata costs the title only, never the document
             title = ""
-        pages = [page.extract_text() or "" for page in reader.pages]
-    except KnowledgeError:
+        pages = []
+        for page in reader.pages:
+            if time.monotonic() - started > MAX_PDF_SECONDS:
+                raise KnowledgeError(
+                    "too_large",
+                    f"reading the PDF's text took longer than {MAX_PDF_SECONDS:.0f} s; split it into smaller files",
+                )
+            pages.append(page.extract_text() or "")
+    except (KnowledgeError, LimitReachedError):
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
         raise KnowledgeError("unreadable", f"the PDF could not be read: {exc}") from exc

@@ -177,3 +177,42 @@ def test_chunks_stay_under_their_heading_and_respect_the_size():
 def test_nested_headings_form_a_path():
     chunks = chunk_text("# Guide\n\nIntro.\n\n## Setup\n\nSteps.\n\n# Other\n\nMore.")
     assert [c.heading for c in chunks] == ["Guide", "Guide > Setup", "Other"]
+
+
+def _pdf_bomb(inflated_bytes: int, streams: int = 2) -> bytes:
+    """A one-page PDF whose content streams are a few KB on disk and `inflated_bytes` each once decompressed."""
+    import zlib
+
+    op = b"BT /F1 12 Tf 72 720 Td (x) Tj ET\n"
+    packed = zlib.compress(op * (inflated_bytes // len(op)), 9)
+    kids = " ".join(f"{4 + i} 0 R" for i in range(streams)).encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents [" + kids + b"] "
+        b"/Resources << /Font << /F1 %d 0 R >> >> >>" % (4 + streams),
+        *[b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(packed) + packed + b"\nendstream"] * streams,
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out, offsets = b"%PDF-1.4\n", []
+    for i, obj in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + obj + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1) + b"".join(
+        b"%010d 00000 n \n" % o for o in offsets
+    )
+    return out + b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+
+
+def test_a_pdf_bomb_is_refused_before_it_is_read():
+    bomb = _pdf_bomb(3 * 1024 * 1024)  # the outside tester's shape: ~18 KB inflating to 2 x 3 MB of page content
+    assert len(bomb) < 64 * 1024
+    with pytest.raises(KnowledgeError) as err:
+        extract_text(bomb, "bomb.pdf")
+    assert err.value.code == "too_large" and "decompresses to more than" in err.value.message
+
+
+def test_a_compressed_page_of_ordinary_size_is_still_read():
+    _, text = extract_text(_pdf_bomb(200 * 1024, streams=1), "long-page.pdf")
+    assert text.count("x") > 1000
