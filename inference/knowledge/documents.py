@@ -362,18 +362,14 @@ def _pdf_to_text(data: bytes) -> tuple[str, str]:
     import pypdf
     from pypdf.errors import LimitReachedError
 
-    limits = {
-        name: MAX_PDF_STREAM_BYTES
-        for name in (
-            "zlib_maximum_output_length",
-            "lzw_maximum_output_length",
-            "run_length_maximum_output_length",
-            "array_based_stream_maximum_output_length",
-            "brotli_maximum_output_length",
-        )
-    }
     try:
-        with pypdf.apply_configuration(**limits):
+        with pypdf.apply_configuration(
+            zlib_maximum_output_length=MAX_PDF_STREAM_BYTES,
+            lzw_maximum_output_length=MAX_PDF_STREAM_BYTES,
+            run_length_maximum_output_length=MAX_PDF_STREAM_BYTES,
+            array_based_stream_maximum_output_length=MAX_PDF_STREAM_BYTES,
+            brotli_maximum_output_length=MAX_PDF_STREAM_BYTES,
+        ):
             return _read_pdf(data)
     except LimitReachedError:
         raise KnowledgeError(

@@ -1,0 +1,109 @@
+// The operator's workspace in Chromium against the real mesh (tests/web/test_workspace.py runs it):
+// the owner saves a reply (/refund, with variables) on the saved-replies page; a visitor
+// asks; the operator opens that conversation, writes a private note, takes over, types
+// "/ref", picks the saved reply (their name filled in, the customer's left to edit), edits
+// and sends it. The visitor's own stream gets the reply and never the note; after a reload
+// the note is still on the conversation page.
+
+import type { Page } from "playwright-core";
+
+import { FrontdeskClient, type ConversationEvent } from "../src/api/client";
+import { Role } from "../src/gen/frontdesk/common/v1/common_pb";
+import { check, env, launch, newPage, run, shot } from "./lib";
+
+const QUESTION = "I would like my money back for order 1234";
+const NOTE = "Order 1234 was returned on Monday; refund approved by the owner";
+const SAVED = "Hi {customer_name}, this is {agent_name}: your refund is on its way.";
+
+async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 60_000): Promise<T> {
+  // waits for what the visitor's stream delivers (no timing is asserted: the limit only ends a hang)
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = probe();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function nav(page: Page, label: string, heading: string) {
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: label }).click();
+  await page.getByRole("heading", { level: 1, name: heading }).waitFor();
+}
+
+run(async () => {
+  const visitor = new FrontdeskClient({ baseUrl: env.webUrl });
+  await visitor.createVisitorSession(env.widgetKey);
+  const conversationId = await visitor.startConversation({ page: "https://shop.example/orders" });
+  const events: ConversationEvent[] = [];
+  const stop = new AbortController();
+  void (async () => {
+    try {
+      for await (const ev of visitor.streamEvents(conversationId, { signal: stop.signal })) events.push(ev);
+    } catch { /* ended by stop.abort() */ }
+  })();
+  const asked = await visitor.chat.sendMessage({ conversationId, text: QUESTION });
+  await until("the AI's answer or handoff", () => events.find(
+    (e) => e.kind.case === "message" && e.kind.value.role !== Role.CUSTOMER && e.kind.value.id > asked.message!.id), 120_000);
+
+  const browser = await launch();
+  const { page, errors } = await newPage(browser);
+  await page.goto(env.adminUrl);
+  await page.getByLabel("Organisation").fill(env.tenant);
+  await page.getByLabel("Email").fill(env.operatorEmail);
+  await page.getByLabel("Password").fill(env.operatorPassword);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { level: 1, name: "System status" }).waitFor();
+
+  // -- a saved reply ----------------------------------------------------------------------------
+  await nav(page, "Saved replies", "Saved replies");
+  await page.getByLabel("Shortcut").fill("/refund");
+  await page.getByLabel("Title").fill("Refund on its way");
+  await page.getByRole("textbox", { name: /^Reply/ }).fill(SAVED);
+  await page.getByRole("button", { name: "Save reply" }).click();
+  const savedRow = page.locator('[data-reply="refund"]');
+  await savedRow.waitFor();
+  const savedRowText = (await savedRow.innerText()).replace(/\s+/g, " ").trim();
+  await shot(page, "workspace-saved-replies");
+
+  // -- the conversation: a note, then the saved reply ----------------------------------------------
+  await nav(page, "Conversations", "Conversations");
+  const row = page.locator(`[data-conversation="${conversationId}"]`);
+  await row.waitFor({ timeout: 30_000 });
+  await row.getByRole("link").click();
+  await page.getByRole("heading", { level: 1, name: "Conversation" }).waitFor();
+  await page.getByLabel("Add a note").fill(NOTE);
+  await page.getByRole("button", { name: "Add note" }).click();
+  await page.getByTestId("notes").getByText(NOTE, { exact: true }).waitFor();
+
+  await page.getByRole("button", { name: "Take over" }).click();
+  await page.getByTestId("conversation-status").getByText("Operator handling").waitFor();
+  const reply = page.getByLabel("Reply to the customer");
+  await reply.fill("/ref");
+  const suggestion = page.getByTestId("canned-suggestions").getByRole("button").filter({ hasText: "/refund" });
+  await suggestion.waitFor();
+  await suggestion.click();
+  const inserted = await reply.inputValue();
+  const sent = inserted.replace("{customer_name}", "Alex");
+  await reply.fill(sent);
+  await shot(page, "workspace-reply-from-saved");
+  await page.getByRole("button", { name: "Send", exact: true }).click();
+  await page.getByTestId("transcript").getByText(sent, { exact: true }).waitFor();
+
+  // -- the visitor: the reply, never the note ------------------------------------------------------
+  const got = await until("the operator's reply on the visitor's stream", () => events.find(
+    (e) => e.kind.case === "message" && e.kind.value.role === Role.AGENT && e.kind.value.text === sent));
+  const text = (v: unknown) => JSON.stringify(v ?? {}, (_k, x) => (typeof x === "bigint" ? x.toString() : x));
+  const visitorSawNote = events.some((e) => text(e.kind.value).includes("refund approved"));
+  stop.abort();
+
+  await page.reload();
+  await page.getByRole("heading", { level: 1, name: "Conversation" }).waitFor();
+  await page.getByTestId("notes").getByText(NOTE, { exact: true }).waitFor();
+  await shot(page, "workspace-note");
+  check(errors.length === 0, `page errors: ${errors.join("; ")}`);
+  return {
+    conversationId, visitorToken: visitor.token, savedRowText, inserted, sent,
+    agentMessageId: got.kind.case === "message" ? got.kind.value.id : "", visitorSawNote,
+  };
+});
