@@ -42,11 +42,21 @@ def reopens(conv: common.Conversation) -> bool:
     return conv.status == Status.CONVERSATION_STATUS_CLOSED
 
 
+async def announce_status(pub: Publisher, tenant_id: str, conv: common.Conversation) -> None:
+    """A status change, to the conversation's watchers (live) and to the team's inbox and
+    analytics (a domain event, one per change: the id holds the time of the change)."""
+    changed = ev.StatusChanged(status=conv.status)
+    await pub.live(tenant_id, conv.id, status_changed=changed)
+    await pub.domain(
+        tenant_id, conv.id, f"status:{conv.id}:{conv.status}:{conv.updated_at.ToMilliseconds()}", status_changed=changed
+    )
+
+
 async def reopen(store: LogStore, pub: Publisher, tenant_id: str, conversation_id: str) -> common.Conversation:
     conv = await store.change_conversation(
         tenant_id, conversation_id, status=Status.CONVERSATION_STATUS_AI, assigned_operator_id="", handoff_reason=""
     )
-    await pub.live(tenant_id, conversation_id, status_changed=ev.StatusChanged(status=conv.status))
+    await announce_status(pub, tenant_id, conv)
     return conv
 
 
@@ -83,6 +93,12 @@ async def hand_off(
         await pub.domain(
             tenant_id,
             conv.id,
+            f"status:{conv.id}:{updated.status}:{stored.id}",
+            status_changed=ev.StatusChanged(status=updated.status),
+        )
+        await pub.domain(
+            tenant_id,
+            conv.id,
             f"handoff:{stored.id}",
             handoff_requested=ev.HandoffRequested(reason=reason, question=detail),
         )
@@ -110,7 +126,9 @@ async def take_over(
         tenant_id, conv.id, status=Status.CONVERSATION_STATUS_HUMAN, assigned_operator_id=operator_id
     )
     await pub.live(tenant_id, conv.id, agent_joined=ev.AgentJoined(operator_id=operator_id, display_name=operator_name))
-    await pub.live(tenant_id, conv.id, status_changed=ev.StatusChanged(status=updated.status))
+    await announce_status(pub, tenant_id, updated)
+    if conv.assigned_operator_id != operator_id:
+        await _announce_assignment(pub, tenant_id, updated, operator_name, operator_id)
     log.info("conversation.taken_over", tenant=tenant_id, conversation=conv.id, operator=operator_id)
     return updated
 
@@ -123,7 +141,9 @@ async def set_status(
     updated = await store.change_conversation(
         tenant_id, before.id, status=status, assigned_operator_id="", handoff_reason=""
     )
-    await pub.live(tenant_id, before.id, status_changed=ev.StatusChanged(status=updated.status))
+    await announce_status(pub, tenant_id, updated)
+    if before.assigned_operator_id:
+        await _announce_assignment(pub, tenant_id, updated, "", operator_id)
     if status == Status.CONVERSATION_STATUS_CLOSED and before.status != Status.CONVERSATION_STATUS_CLOSED:
         await pub.domain(
             tenant_id,
@@ -132,3 +152,46 @@ async def set_status(
             conversation_closed=ev.ConversationClosed(previous_status=before.status, operator_id=operator_id),
         )
     return updated
+
+
+async def assign(
+    store: LogStore,
+    pub: Publisher,
+    tenant_id: str,
+    conv: common.Conversation,
+    operator_id: str,
+    display_name: str,
+    by_operator_id: str,
+) -> common.Conversation:
+    """Give the conversation an owner on the team, or none. The status stays, except that a
+    conversation a person was answering goes back to waiting for a person when its owner is
+    taken away (the AI does not silently resume it); a new owner of such a conversation is
+    the one answering, and the customer is told who joined."""
+    if conv.assigned_operator_id == operator_id:
+        return conv
+    changes: dict = {"assigned_operator_id": operator_id}
+    if conv.status == Status.CONVERSATION_STATUS_HUMAN and not operator_id:
+        changes["status"] = Status.CONVERSATION_STATUS_HANDOFF
+    updated = await store.change_conversation(tenant_id, conv.id, **changes)
+    if updated.status == Status.CONVERSATION_STATUS_HUMAN:
+        await pub.live(
+            tenant_id, conv.id, agent_joined=ev.AgentJoined(operator_id=operator_id, display_name=display_name)
+        )
+    if updated.status != conv.status:
+        await announce_status(pub, tenant_id, updated)
+    await _announce_assignment(pub, tenant_id, updated, display_name, by_operator_id)
+    log.info("conversation.assigned", tenant=tenant_id, conversation=conv.id, operator=operator_id or "-")
+    return updated
+
+
+async def _announce_assignment(
+    pub: Publisher, tenant_id: str, conv: common.Conversation, display_name: str, by_operator_id: str
+) -> None:
+    await pub.domain(
+        tenant_id,
+        conv.id,
+        f"assigned:{conv.id}:{conv.assigned_operator_id}:{conv.updated_at.ToMilliseconds()}",
+        conversation_assigned=ev.ConversationAssigned(
+            operator_id=conv.assigned_operator_id, display_name=display_name, by_operator_id=by_operator_id
+        ),
+    )

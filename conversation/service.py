@@ -143,6 +143,12 @@ class ConversationCore:
             attributes=attributes,
         )
         stored = await self.store.create_conversation(caller.tenant_id, conv)
+        await self.pub.domain(
+            caller.tenant_id,
+            conv.id,
+            f"started:{conv.id}",
+            conversation_started=ev.ConversationStarted(channel=stored.channel),
+        )
         log.info("conversation.started", tenant=caller.tenant_id, conversation=conv.id)
         return stored
 
@@ -352,6 +358,18 @@ class ConversationCore:
         if created:
             await self.pub.live(caller.tenant_id, conversation_id, message=stored)
         return stored
+
+    async def assign(
+        self, caller: Caller, conversation_id: str, operator_id: str, display_name: str
+    ) -> common.Conversation:
+        """The gateway has checked that operator_id is one of the caller's tenant."""
+        self._operator(caller)
+        conv = await self.get(caller, conversation_id)
+        if conv.status == Status.CONVERSATION_STATUS_CLOSED and operator_id:
+            raise FailedPrecondition("the conversation is closed; a new customer message reopens it")
+        return await rules.assign(
+            self.store, self.pub, caller.tenant_id, conv, operator_id, display_name, caller.subject
+        )
 
     async def set_status(self, caller: Caller, conversation_id: str, status: int) -> common.Conversation:
         self._operator(caller)

@@ -123,6 +123,12 @@ class ConversationServicer(conversation_pb2_grpc.ConversationServiceServicer):
         return await self.core.add_note(await self._operator(context), request.conversation_id, request.text)
 
     @rpc
+    async def AssignConversation(self, request, context):
+        return await self.core.assign(
+            await self._operator(context), request.conversation_id, request.operator_id, request.display_name
+        )
+
+    @rpc
     async def TakeOver(self, request, context):
         return await self.core.take_over(await self._operator(context), request.conversation_id)
 

@@ -121,6 +121,8 @@ RULES: dict[str, Rule] = {
         "GetAttachment",
         "GetSystemStatus",
         "ListCannedResponses",
+        "StreamInbox",
+        "AssignConversation",
     ),
     **_rules(
         _ADMIN,

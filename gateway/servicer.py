@@ -27,10 +27,11 @@ from frontdesk_pb.admin.v1 import admin_pb2, admin_pb2_grpc
 from frontdesk_pb.analytics.v1 import analytics_pb2_grpc
 from frontdesk_pb.auth.v1 import auth_pb2, auth_pb2_grpc
 from frontdesk_pb.chat.v1 import chat_pb2_grpc
+from frontdesk_pb.conversation.v1 import conversation_pb2
 from frontdesk_pb.inference.v1 import inference_pb2_grpc
 from frontdesk_pb.knowledge.v1 import knowledge_pb2_grpc
 from frontdesk_pb.speech.v1 import speech_pb2_grpc
-from gateway import canned
+from gateway import canned, inbox
 from gateway.access import current_caller
 from gateway.auth import ORIGIN_KEY
 from gateway.credentials import new_widget_key
@@ -271,6 +272,24 @@ class AdminEdge(admin_pb2_grpc.AdminServiceServicer):
     async def StreamConversationEvents(self, request, context):
         async for event in self.fwd.events(request, context):
             yield event
+
+    @rpc
+    async def StreamInbox(self, request, context):
+        async for event in inbox.stream(
+            self.js, current_caller().tenant_id, request.after_cursor if request.HasField("after_cursor") else None
+        ):
+            yield event
+
+    @rpc
+    async def AssignConversation(self, request, context):
+        caller = current_caller()
+        name = ""
+        if request.operator_id:  # one of the caller's tenant, or NOT_FOUND like a missing one
+            name = (await self.accounts.operator(caller.tenant_id, request.operator_id)).display_name
+        assign = conversation_pb2.AssignRequest(
+            conversation_id=request.conversation_id, operator_id=request.operator_id, display_name=name
+        )
+        return await self.conv.AssignConversation(assign, **self.fwd.call_options(caller, context))
 
     # -- tenants -----------------------------------------------------------------
 

@@ -489,3 +489,45 @@ class Note(_message.Message):
     text: str
     created_at: _timestamp_pb2.Timestamp
     def __init__(self, id: _Optional[str] = ..., conversation_id: _Optional[str] = ..., author_id: _Optional[str] = ..., author_name: _Optional[str] = ..., text: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class StreamInboxRequest(_message.Message):
+    __slots__ = ("after_cursor",)
+    AFTER_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    after_cursor: int
+    def __init__(self, after_cursor: _Optional[int] = ...) -> None: ...
+
+class InboxEvent(_message.Message):
+    __slots__ = ("cursor", "conversation_id", "at", "caught_up", "started", "handed_off", "customer_message", "assigned", "status_changed")
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    CAUGHT_UP_FIELD_NUMBER: _ClassVar[int]
+    STARTED_FIELD_NUMBER: _ClassVar[int]
+    HANDED_OFF_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNED_FIELD_NUMBER: _ClassVar[int]
+    STATUS_CHANGED_FIELD_NUMBER: _ClassVar[int]
+    cursor: int
+    conversation_id: str
+    at: _timestamp_pb2.Timestamp
+    caught_up: InboxCaughtUp
+    started: _events_pb2.ConversationStarted
+    handed_off: _events_pb2.HandoffRequested
+    customer_message: _events_pb2.MessageReceived
+    assigned: _events_pb2.ConversationAssigned
+    status_changed: _events_pb2.StatusChanged
+    def __init__(self, cursor: _Optional[int] = ..., conversation_id: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., caught_up: _Optional[_Union[InboxCaughtUp, _Mapping]] = ..., started: _Optional[_Union[_events_pb2.ConversationStarted, _Mapping]] = ..., handed_off: _Optional[_Union[_events_pb2.HandoffRequested, _Mapping]] = ..., customer_message: _Optional[_Union[_events_pb2.MessageReceived, _Mapping]] = ..., assigned: _Optional[_Union[_events_pb2.ConversationAssigned, _Mapping]] = ..., status_changed: _Optional[_Union[_events_pb2.StatusChanged, _Mapping]] = ...) -> None: ...
+
+class InboxCaughtUp(_message.Message):
+    __slots__ = ("reset",)
+    RESET_FIELD_NUMBER: _ClassVar[int]
+    reset: bool
+    def __init__(self, reset: _Optional[bool] = ...) -> None: ...
+
+class AssignConversationRequest(_message.Message):
+    __slots__ = ("conversation_id", "operator_id")
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    OPERATOR_ID_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    operator_id: str
+    def __init__(self, conversation_id: _Optional[str] = ..., operator_id: _Optional[str] = ...) -> None: ...

@@ -187,6 +187,16 @@ class AdminServiceStub:
                 request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.DeleteCannedResponseRequest.SerializeToString,
                 response_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.DeleteCannedResponseResponse.FromString,
                 _registered_method=True)
+        self.StreamInbox = channel.unary_stream(
+                '/frontdesk.admin.v1.AdminService/StreamInbox',
+                request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.StreamInboxRequest.SerializeToString,
+                response_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.InboxEvent.FromString,
+                _registered_method=True)
+        self.AssignConversation = channel.unary_unary(
+                '/frontdesk.admin.v1.AdminService/AssignConversation',
+                request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.AssignConversationRequest.SerializeToString,
+                response_deserializer=frontdesk_dot_common_dot_v1_dot_common__pb2.Conversation.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -388,6 +398,23 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StreamInbox(self, request, context):
+        """The operators' live inbox: one stream for the whole tenant (a conversation started, handed
+        off, assigned, a customer wrote, a status changed). Each event carries a cursor; a client
+        that reconnects with the last one it saw misses nothing (events are kept 7 days).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AssignConversation(self, request, context):
+        """Gives a conversation an owner on the team (or none). Another tenant's or an unknown
+        operator answers NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -540,6 +567,16 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.DeleteCannedResponse,
                     request_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.DeleteCannedResponseRequest.FromString,
                     response_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.DeleteCannedResponseResponse.SerializeToString,
+            ),
+            'StreamInbox': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamInbox,
+                    request_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.StreamInboxRequest.FromString,
+                    response_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.InboxEvent.SerializeToString,
+            ),
+            'AssignConversation': grpc.unary_unary_rpc_method_handler(
+                    servicer.AssignConversation,
+                    request_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.AssignConversationRequest.FromString,
+                    response_serializer=frontdesk_dot_common_dot_v1_dot_common__pb2.Conversation.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1352,6 +1389,60 @@ class AdminService:
             '/frontdesk.admin.v1.AdminService/DeleteCannedResponse',
             frontdesk_dot_admin_dot_v1_dot_admin__pb2.DeleteCannedResponseRequest.SerializeToString,
             frontdesk_dot_admin_dot_v1_dot_admin__pb2.DeleteCannedResponseResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamInbox(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/frontdesk.admin.v1.AdminService/StreamInbox',
+            frontdesk_dot_admin_dot_v1_dot_admin__pb2.StreamInboxRequest.SerializeToString,
+            frontdesk_dot_admin_dot_v1_dot_admin__pb2.InboxEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AssignConversation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/frontdesk.admin.v1.AdminService/AssignConversation',
+            frontdesk_dot_admin_dot_v1_dot_admin__pb2.AssignConversationRequest.SerializeToString,
+            frontdesk_dot_common_dot_v1_dot_common__pb2.Conversation.FromString,
             options,
             channel_credentials,
             insecure,

@@ -38,3 +38,13 @@ class PostVoiceMessageRequest(_message.Message):
     language: str
     client_message_id: str
     def __init__(self, conversation_id: _Optional[str] = ..., text: _Optional[str] = ..., audio_id: _Optional[str] = ..., language: _Optional[str] = ..., client_message_id: _Optional[str] = ...) -> None: ...
+
+class AssignRequest(_message.Message):
+    __slots__ = ("conversation_id", "operator_id", "display_name")
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    OPERATOR_ID_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    operator_id: str
+    display_name: str
+    def __init__(self, conversation_id: _Optional[str] = ..., operator_id: _Optional[str] = ..., display_name: _Optional[str] = ...) -> None: ...

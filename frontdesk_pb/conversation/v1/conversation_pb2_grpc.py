@@ -112,6 +112,11 @@ class ConversationServiceStub:
                 request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.CloseConversationRequest.SerializeToString,
                 response_deserializer=frontdesk_dot_common_dot_v1_dot_common__pb2.Conversation.FromString,
                 _registered_method=True)
+        self.AssignConversation = channel.unary_unary(
+                '/frontdesk.conversation.v1.ConversationService/AssignConversation',
+                request_serializer=frontdesk_dot_conversation_dot_v1_dot_conversation__pb2.AssignRequest.SerializeToString,
+                response_deserializer=frontdesk_dot_common_dot_v1_dot_common__pb2.Conversation.FromString,
+                _registered_method=True)
         self.AddNote = channel.unary_unary(
                 '/frontdesk.conversation.v1.ConversationService/AddNote',
                 request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.AddNoteRequest.SerializeToString,
@@ -234,6 +239,13 @@ class ConversationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AssignConversation(self, request, context):
+        """The gateway has checked the operator (it holds the accounts) and names them here.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def AddNote(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -344,6 +356,11 @@ def add_ConversationServiceServicer_to_server(servicer, server):
             'CloseConversation': grpc.unary_unary_rpc_method_handler(
                     servicer.CloseConversation,
                     request_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.CloseConversationRequest.FromString,
+                    response_serializer=frontdesk_dot_common_dot_v1_dot_common__pb2.Conversation.SerializeToString,
+            ),
+            'AssignConversation': grpc.unary_unary_rpc_method_handler(
+                    servicer.AssignConversation,
+                    request_deserializer=frontdesk_dot_conversation_dot_v1_dot_conversation__pb2.AssignRequest.FromString,
                     response_serializer=frontdesk_dot_common_dot_v1_dot_common__pb2.Conversation.SerializeToString,
             ),
             'AddNote': grpc.unary_unary_rpc_method_handler(
@@ -776,6 +793,33 @@ class ConversationService:
             target,
             '/frontdesk.conversation.v1.ConversationService/CloseConversation',
             frontdesk_dot_admin_dot_v1_dot_admin__pb2.CloseConversationRequest.SerializeToString,
+            frontdesk_dot_common_dot_v1_dot_common__pb2.Conversation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AssignConversation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/frontdesk.conversation.v1.ConversationService/AssignConversation',
+            frontdesk_dot_conversation_dot_v1_dot_conversation__pb2.AssignRequest.SerializeToString,
             frontdesk_dot_common_dot_v1_dot_common__pb2.Conversation.FromString,
             options,
             channel_credentials,

@@ -182,6 +182,22 @@ class ConversationClosed(_message.Message):
     operator_id: str
     def __init__(self, previous_status: _Optional[_Union[_common_pb2.ConversationStatus, str]] = ..., operator_id: _Optional[str] = ...) -> None: ...
 
+class ConversationStarted(_message.Message):
+    __slots__ = ("channel",)
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    channel: _common_pb2.Channel
+    def __init__(self, channel: _Optional[_Union[_common_pb2.Channel, str]] = ...) -> None: ...
+
+class ConversationAssigned(_message.Message):
+    __slots__ = ("operator_id", "display_name", "by_operator_id")
+    OPERATOR_ID_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    BY_OPERATOR_ID_FIELD_NUMBER: _ClassVar[int]
+    operator_id: str
+    display_name: str
+    by_operator_id: str
+    def __init__(self, operator_id: _Optional[str] = ..., display_name: _Optional[str] = ..., by_operator_id: _Optional[str] = ...) -> None: ...
+
 class JobFailed(_message.Message):
     __slots__ = ("job_id", "deliveries", "error")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
@@ -193,7 +209,7 @@ class JobFailed(_message.Message):
     def __init__(self, job_id: _Optional[str] = ..., deliveries: _Optional[int] = ..., error: _Optional[str] = ...) -> None: ...
 
 class DomainEvent(_message.Message):
-    __slots__ = ("event_id", "tenant_id", "conversation_id", "occurred_at", "message_received", "reply_completed", "handoff_requested", "feedback_given", "conversation_rated", "tool_called", "job_failed", "conversation_closed")
+    __slots__ = ("event_id", "tenant_id", "conversation_id", "occurred_at", "message_received", "reply_completed", "handoff_requested", "feedback_given", "conversation_rated", "tool_called", "job_failed", "conversation_closed", "conversation_started", "status_changed", "conversation_assigned")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
@@ -206,6 +222,9 @@ class DomainEvent(_message.Message):
     TOOL_CALLED_FIELD_NUMBER: _ClassVar[int]
     JOB_FAILED_FIELD_NUMBER: _ClassVar[int]
     CONVERSATION_CLOSED_FIELD_NUMBER: _ClassVar[int]
+    CONVERSATION_STARTED_FIELD_NUMBER: _ClassVar[int]
+    STATUS_CHANGED_FIELD_NUMBER: _ClassVar[int]
+    CONVERSATION_ASSIGNED_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     tenant_id: str
     conversation_id: str
@@ -218,4 +237,7 @@ class DomainEvent(_message.Message):
     tool_called: ToolCalled
     job_failed: JobFailed
     conversation_closed: ConversationClosed
-    def __init__(self, event_id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., conversation_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., message_received: _Optional[_Union[MessageReceived, _Mapping]] = ..., reply_completed: _Optional[_Union[ReplyCompleted, _Mapping]] = ..., handoff_requested: _Optional[_Union[HandoffRequested, _Mapping]] = ..., feedback_given: _Optional[_Union[FeedbackGiven, _Mapping]] = ..., conversation_rated: _Optional[_Union[ConversationRated, _Mapping]] = ..., tool_called: _Optional[_Union[ToolCalled, _Mapping]] = ..., job_failed: _Optional[_Union[JobFailed, _Mapping]] = ..., conversation_closed: _Optional[_Union[ConversationClosed, _Mapping]] = ...) -> None: ...
+    conversation_started: ConversationStarted
+    status_changed: StatusChanged
+    conversation_assigned: ConversationAssigned
+    def __init__(self, event_id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., conversation_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., message_received: _Optional[_Union[MessageReceived, _Mapping]] = ..., reply_completed: _Optional[_Union[ReplyCompleted, _Mapping]] = ..., handoff_requested: _Optional[_Union[HandoffRequested, _Mapping]] = ..., feedback_given: _Optional[_Union[FeedbackGiven, _Mapping]] = ..., conversation_rated: _Optional[_Union[ConversationRated, _Mapping]] = ..., tool_called: _Optional[_Union[ToolCalled, _Mapping]] = ..., job_failed: _Optional[_Union[JobFailed, _Mapping]] = ..., conversation_closed: _Optional[_Union[ConversationClosed, _Mapping]] = ..., conversation_started: _Optional[_Union[ConversationStarted, _Mapping]] = ..., status_changed: _Optional[_Union[StatusChanged, _Mapping]] = ..., conversation_assigned: _Optional[_Union[ConversationAssigned, _Mapping]] = ...) -> None: ...

@@ -5,6 +5,7 @@ import { useEffect, useSyncExternalStore } from "react";
 
 import { api } from "./api";
 import { Button, cx, ErrorBoundary, Link } from "./components";
+import { inbox, reasonText, useInbox } from "./inbox";
 import { navigate, useRoute } from "./router";
 import { AccessPage } from "./pages/Access";
 import { AiSettingsPage } from "./pages/AiSettings";
@@ -33,6 +34,15 @@ function useSession() {
 export function App() {
   const session = useSession();
   const route = useRoute();
+  const live = useInbox();
+
+  // one live inbox per signed-in tab; a new sign-in starts a new one
+  const token = session?.token;
+  useEffect(() => {
+    if (!token) return;
+    inbox.start();
+    return () => inbox.stop();
+  }, [token]);
 
   // a bookmarked sign-in page, once signed in, is the start page
   useEffect(() => {
@@ -73,12 +83,25 @@ export function App() {
         </ul>
         <div className="px-4 pb-4 text-xs text-slate-400">
           <p className="truncate">{session.displayName || "operator"} ({session.role})</p>
+          <p data-testid="inbox-link" aria-live="polite">
+            {live.link === "live" ? "Inbox: live" : live.link === "reconnecting" ? "Inbox: reconnecting…" : "Inbox: connecting…"}
+          </p>
           <Button className="mt-2" onClick={() => api.endSession({ kind: "signed_out", message: "You have signed out." })}>
             Sign out
           </Button>
         </div>
       </nav>
       <main className="min-w-0 flex-1 p-4 md:p-6">
+        {live.waiting && (
+          <div role="alert" data-testid="inbox-alert"
+               className="mb-4 flex items-center justify-between gap-3 rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-sm">
+            <span>
+              A customer is waiting ({reasonText(live.waiting.reason)}).{" "}
+              <Link to={`/conversations/${encodeURIComponent(live.waiting.conversationId)}`}>Open the conversation</Link>
+            </span>
+            <Button onClick={() => inbox.dismiss()}>Dismiss</Button>
+          </div>
+        )}
         {/* a page that fails to render leaves the navigation usable */}
         <ErrorBoundary key={route}>{page}</ErrorBoundary>
       </main>

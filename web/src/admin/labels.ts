@@ -36,6 +36,7 @@ export const HANDOFF_REASON: Record<string, string> = {
   customer_request: "the customer asked for a person",
   low_confidence: "the AI was not confident",
   ai_failure: "the AI failed to answer",
+  frustrated: "the customer is upset",
   operator: "an operator took over",
 };
 

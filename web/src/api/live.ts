@@ -1,6 +1,6 @@
-// A conversation's live events, kept open: the one stream-and-reconnect loop of the widget
-// (ChatService.StreamEvents) and of the admin panel's live view (AdminService.
-// StreamConversationEvents). Both streams take `after_message_id`: a reopened stream first
+// Live events, kept open: the one stream-and-reconnect loop of the widget (ChatService.
+// StreamEvents), of the admin panel's live view (AdminService.StreamConversationEvents) and
+// of its inbox (AdminService.StreamInbox, resumed by cursor). Both streams take `after_message_id`: a reopened stream first
 // replays the stored messages after the newest one held, so nothing is missed; `mergeById`
 // holds each message once, so nothing doubles.
 //
@@ -22,13 +22,17 @@ export type LinkState = "connecting" | "live" | "reconnecting";
  */
 export type Next = "retry" | "again" | "stop";
 
-export interface LiveStreamOptions {
-  /** Opens one stream that first replays the stored messages after `afterMessageId` ("" = none). */
-  open(afterMessageId: string, signal: AbortSignal): AsyncIterable<ConversationEvent>;
-  /** The id of the newest message held: where a reopened stream resumes. */
-  resumeAfter(): string;
+/**
+ * E: the stream's events; C: its resume cursor. A conversation's stream resumes after a
+ * message id, the operators' inbox (AdminService.StreamInbox) after an event cursor.
+ */
+export interface LiveStreamOptions<E = ConversationEvent, C = string> {
+  /** Opens one stream that first replays what came after `resume` (for a conversation: the stored messages after that id, "" = none). */
+  open(resume: C, signal: AbortSignal): AsyncIterable<E>;
+  /** Where a reopened stream resumes (for a conversation: the id of the newest message held). */
+  resumeAfter(): C;
   /** Each event, in order; a returned promise is awaited before the next event is applied. */
-  onEvent(ev: ConversationEvent): void | Promise<unknown>;
+  onEvent(ev: E): void | Promise<unknown>;
   /**
    * "connecting" before a try after none or only a restart, "reconnecting" while waiting to
    * retry and before that try, "live" at the first event of each try.
@@ -55,15 +59,15 @@ export function backoffMs(attempt: number): number {
 
 const OFFLINE_WAIT_MS = 60_000;
 
-/** One conversation's event stream, reopened after every end or failure until `stop()`. */
-export class LiveStream {
+/** One event stream (a conversation's, the inbox), reopened after every end or failure until `stop()`. */
+export class LiveStream<E = ConversationEvent, C = string> {
   private generation = 0;
   private abort: AbortController | undefined;
   private wake: (() => void) | undefined;
   private readonly onOffline = () => this.restart();
   private readonly onOnline = () => this.wake?.();
 
-  constructor(private readonly options: LiveStreamOptions) {}
+  constructor(private readonly options: LiveStreamOptions<E, C>) {}
 
   /** (Re)starts the loop; a running one is stopped first. */
   start(): void {

@@ -3,11 +3,11 @@ import { useState } from "react";
 import { api, formatTime } from "../api";
 import { Badge, Button, Card, ErrorBanner, inputClass, Link, PageHeader, Spinner, Table, Td, useLoad } from "../components";
 import { CHANNEL_LABEL, ConversationStatus, STATUS_LABEL, STATUS_TONE } from "../labels";
+import { useInbox } from "../inbox";
 import { SentimentBadge } from "../sentiment";
 import type { ConversationSentiment } from "../../gen/frontdesk/analytics/v1/analytics_pb";
 
 const PAGE_SIZE = 20;
-const REFRESH_MS = 5000;
 const FILTERS = [ConversationStatus.UNSPECIFIED, ConversationStatus.HANDOFF, ConversationStatus.HUMAN,
                  ConversationStatus.AI, ConversationStatus.CLOSED];
 
@@ -16,6 +16,8 @@ export function ConversationsPage() {
   // tokens of the pages before this one, for "Previous"
   const [pages, setPages] = useState<string[]>([""]);
   const pageToken = pages.at(-1) ?? "";
+  // the live inbox says when something changed; no polling
+  const { version } = useInbox();
   const list = useLoad(async (signal) => {
     const page = await api.admin.listConversations({ status, pageSize: PAGE_SIZE, pageToken }, { signal, timeoutMs: 15_000 });
     // the sentiment badges come from analytics; the list stands without them (analytics away)
@@ -30,7 +32,7 @@ export function ConversationsPage() {
       }
     }
     return { conversations: page.conversations, nextPageToken: page.nextPageToken, sentiment };
-  }, [status, pageToken], REFRESH_MS);
+  }, [status, pageToken, version]);
 
   return (
     <div>

@@ -2,6 +2,7 @@ import { useState, type FormEvent } from "react";
 
 import { Code, codeOf, describeError } from "../../api/client";
 import { api, type SignedOutReason } from "../api";
+import { askNotificationsOnce } from "../inbox";
 import { Button, Field, inputClass, Notice } from "../components";
 
 const LAST_TENANT = "frontdesk.admin.tenant";
@@ -21,6 +22,7 @@ export function LoginPage({ reason }: { reason: SignedOutReason | null }) {
     }
     setBusy(true);
     setError(undefined);
+    askNotificationsOnce(); // in the click itself: browsers ask only from a user's gesture
     try {
       await api.login(tenant.trim(), email.trim(), password);
       localStorage.setItem(LAST_TENANT, tenant.trim());

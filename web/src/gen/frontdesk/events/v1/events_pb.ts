@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file frontdesk/events/v1/events.proto.
  */
 export const file_frontdesk_events_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("CiBmcm9udGRlc2svZXZlbnRzL3YxL2V2ZW50cy5wcm90bxITZnJvbnRkZXNrLmV2ZW50cy52MSJBCgZUeXBpbmcSJwoEcm9sZRgBIAEoDjIZLmZyb250ZGVzay5jb21tb24udjEuUm9sZRIOCgZhY3RpdmUYAiABKAgiUAoKVG9rZW5EZWx0YRIQCghyZXBseV9pZBgBIAEoCRITCgtpbl9yZXBseV90bxgCIAEoCRIMCgR0ZXh0GAMgASgJEg0KBWluZGV4GAQgASgFIikKB0hhbmRvZmYSDgoGcmVhc29uGAEgASgJEg4KBm5vdGljZRgCIAEoCSI4CgtBZ2VudEpvaW5lZBITCgtvcGVyYXRvcl9pZBgBIAEoCRIUCgxkaXNwbGF5X25hbWUYAiABKAkiSAoNU3RhdHVzQ2hhbmdlZBI3CgZzdGF0dXMYASABKA4yJy5mcm9udGRlc2suY29tbW9uLnYxLkNvbnZlcnNhdGlvblN0YXR1cyJYChVUcmFuc2NyaXB0aW9uUHJvZ3Jlc3MSEAoIYXVkaW9faWQYASABKAkSDQoFc3RhdGUYAiABKAkSDAoEdGV4dBgDIAEoCRIQCghsYW5ndWFnZRgEIAEoCSIsCgtFcnJvck5vdGljZRIMCgRjb2RlGAEgASgJEg8KB21lc3NhZ2UYAiABKAkijwQKEUNvbnZlcnNhdGlvbkV2ZW50EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRImCgJhdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoGdHlwaW5nGAogASgLMhsuZnJvbnRkZXNrLmV2ZW50cy52MS5UeXBpbmdIABIwCgV0b2tlbhgLIAEoCzIfLmZyb250ZGVzay5ldmVudHMudjEuVG9rZW5EZWx0YUgAEi8KB21lc3NhZ2UYDCABKAsyHC5mcm9udGRlc2suY29tbW9uLnYxLk1lc3NhZ2VIABIvCgdoYW5kb2ZmGA0gASgLMhwuZnJvbnRkZXNrLmV2ZW50cy52MS5IYW5kb2ZmSAASOAoMYWdlbnRfam9pbmVkGA4gASgLMiAuZnJvbnRkZXNrLmV2ZW50cy52MS5BZ2VudEpvaW5lZEgAEjwKDnN0YXR1c19jaGFuZ2VkGA8gASgLMiIuZnJvbnRkZXNrLmV2ZW50cy52MS5TdGF0dXNDaGFuZ2VkSAASQwoNdHJhbnNjcmlwdGlvbhgQIAEoCzIqLmZyb250ZGVzay5ldmVudHMudjEuVHJhbnNjcmlwdGlvblByb2dyZXNzSAASMQoFZXJyb3IYESABKAsyIC5mcm9udGRlc2suZXZlbnRzLnYxLkVycm9yTm90aWNlSABCBgoEa2luZCKbAQoPTWVzc2FnZVJlY2VpdmVkEhIKCm1lc3NhZ2VfaWQYASABKAkSJwoEcm9sZRgCIAEoDjIZLmZyb250ZGVzay5jb21tb24udjEuUm9sZRItCgdjaGFubmVsGAMgASgOMhwuZnJvbnRkZXNrLmNvbW1vbi52MS5DaGFubmVsEg4KBmxlbmd0aBgEIAEoBRIMCgR0ZXh0GAUgASgJIoECCg5SZXBseUNvbXBsZXRlZBIQCghyZXBseV9pZBgBIAEoCRITCgtpbl9yZXBseV90bxgCIAEoCRIPCgdiYWNrZW5kGAMgASgJEg0KBW1vZGVsGAQgASgJEhUKDXF1ZXVlX3dhaXRfbXMYBSABKAESFgoOZmlyc3RfdG9rZW5fbXMYBiABKAESEAoIdG90YWxfbXMYByABKAESFQoNcHJvbXB0X3Rva2VucxgIIAEoBRIZChFjb21wbGV0aW9uX3Rva2VucxgJIAEoBRIRCgljaXRlZF9pZHMYCiADKAkSEAoIYW5zd2VyZWQYCyABKAgSEAoIcXVlc3Rpb24YDCABKAkiNAoQSGFuZG9mZlJlcXVlc3RlZBIOCgZyZWFzb24YASABKAkSEAoIcXVlc3Rpb24YAiABKAkiNAoNRmVlZGJhY2tHaXZlbhISCgptZXNzYWdlX2lkGAEgASgJEg8KB2hlbHBmdWwYAiABKAgiMwoRQ29udmVyc2F0aW9uUmF0ZWQSDQoFc2NvcmUYASABKAUSDwoHY29tbWVudBgCIAEoCSJKCgpUb29sQ2FsbGVkEgwKBHRvb2wYASABKAkSCgoCb2sYAiABKAgSEwoLZHVyYXRpb25fbXMYAyABKAESDQoFZXJyb3IYBCABKAkiawoSQ29udmVyc2F0aW9uQ2xvc2VkEkAKD3ByZXZpb3VzX3N0YXR1cxgBIAEoDjInLmZyb250ZGVzay5jb21tb24udjEuQ29udmVyc2F0aW9uU3RhdHVzEhMKC29wZXJhdG9yX2lkGAIgASgJIj4KCUpvYkZhaWxlZBIOCgZqb2JfaWQYASABKAkSEgoKZGVsaXZlcmllcxgCIAEoBRINCgVlcnJvchgDIAEoCSKEBQoLRG9tYWluRXZlbnQSEAoIZXZlbnRfaWQYASABKAkSEQoJdGVuYW50X2lkGAIgASgJEhcKD2NvbnZlcnNhdGlvbl9pZBgDIAEoCRIvCgtvY2N1cnJlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASQAoQbWVzc2FnZV9yZWNlaXZlZBgKIAEoCzIkLmZyb250ZGVzay5ldmVudHMudjEuTWVzc2FnZVJlY2VpdmVkSAASPgoPcmVwbHlfY29tcGxldGVkGAsgASgLMiMuZnJvbnRkZXNrLmV2ZW50cy52MS5SZXBseUNvbXBsZXRlZEgAEkIKEWhhbmRvZmZfcmVxdWVzdGVkGAwgASgLMiUuZnJvbnRkZXNrLmV2ZW50cy52MS5IYW5kb2ZmUmVxdWVzdGVkSAASPAoOZmVlZGJhY2tfZ2l2ZW4YDSABKAsyIi5mcm9udGRlc2suZXZlbnRzLnYxLkZlZWRiYWNrR2l2ZW5IABJEChJjb252ZXJzYXRpb25fcmF0ZWQYDiABKAsyJi5mcm9udGRlc2suZXZlbnRzLnYxLkNvbnZlcnNhdGlvblJhdGVkSAASNgoLdG9vbF9jYWxsZWQYDyABKAsyHy5mcm9udGRlc2suZXZlbnRzLnYxLlRvb2xDYWxsZWRIABI0Cgpqb2JfZmFpbGVkGBAgASgLMh4uZnJvbnRkZXNrLmV2ZW50cy52MS5Kb2JGYWlsZWRIABJGChNjb252ZXJzYXRpb25fY2xvc2VkGBEgASgLMicuZnJvbnRkZXNrLmV2ZW50cy52MS5Db252ZXJzYXRpb25DbG9zZWRIAEIGCgRraW5kYgZwcm90bzM", [file_google_protobuf_timestamp, file_frontdesk_common_v1_common]);
+  fileDesc("CiBmcm9udGRlc2svZXZlbnRzL3YxL2V2ZW50cy5wcm90bxITZnJvbnRkZXNrLmV2ZW50cy52MSJBCgZUeXBpbmcSJwoEcm9sZRgBIAEoDjIZLmZyb250ZGVzay5jb21tb24udjEuUm9sZRIOCgZhY3RpdmUYAiABKAgiUAoKVG9rZW5EZWx0YRIQCghyZXBseV9pZBgBIAEoCRITCgtpbl9yZXBseV90bxgCIAEoCRIMCgR0ZXh0GAMgASgJEg0KBWluZGV4GAQgASgFIikKB0hhbmRvZmYSDgoGcmVhc29uGAEgASgJEg4KBm5vdGljZRgCIAEoCSI4CgtBZ2VudEpvaW5lZBITCgtvcGVyYXRvcl9pZBgBIAEoCRIUCgxkaXNwbGF5X25hbWUYAiABKAkiSAoNU3RhdHVzQ2hhbmdlZBI3CgZzdGF0dXMYASABKA4yJy5mcm9udGRlc2suY29tbW9uLnYxLkNvbnZlcnNhdGlvblN0YXR1cyJYChVUcmFuc2NyaXB0aW9uUHJvZ3Jlc3MSEAoIYXVkaW9faWQYASABKAkSDQoFc3RhdGUYAiABKAkSDAoEdGV4dBgDIAEoCRIQCghsYW5ndWFnZRgEIAEoCSIsCgtFcnJvck5vdGljZRIMCgRjb2RlGAEgASgJEg8KB21lc3NhZ2UYAiABKAkijwQKEUNvbnZlcnNhdGlvbkV2ZW50EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRImCgJhdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoGdHlwaW5nGAogASgLMhsuZnJvbnRkZXNrLmV2ZW50cy52MS5UeXBpbmdIABIwCgV0b2tlbhgLIAEoCzIfLmZyb250ZGVzay5ldmVudHMudjEuVG9rZW5EZWx0YUgAEi8KB21lc3NhZ2UYDCABKAsyHC5mcm9udGRlc2suY29tbW9uLnYxLk1lc3NhZ2VIABIvCgdoYW5kb2ZmGA0gASgLMhwuZnJvbnRkZXNrLmV2ZW50cy52MS5IYW5kb2ZmSAASOAoMYWdlbnRfam9pbmVkGA4gASgLMiAuZnJvbnRkZXNrLmV2ZW50cy52MS5BZ2VudEpvaW5lZEgAEjwKDnN0YXR1c19jaGFuZ2VkGA8gASgLMiIuZnJvbnRkZXNrLmV2ZW50cy52MS5TdGF0dXNDaGFuZ2VkSAASQwoNdHJhbnNjcmlwdGlvbhgQIAEoCzIqLmZyb250ZGVzay5ldmVudHMudjEuVHJhbnNjcmlwdGlvblByb2dyZXNzSAASMQoFZXJyb3IYESABKAsyIC5mcm9udGRlc2suZXZlbnRzLnYxLkVycm9yTm90aWNlSABCBgoEa2luZCKbAQoPTWVzc2FnZVJlY2VpdmVkEhIKCm1lc3NhZ2VfaWQYASABKAkSJwoEcm9sZRgCIAEoDjIZLmZyb250ZGVzay5jb21tb24udjEuUm9sZRItCgdjaGFubmVsGAMgASgOMhwuZnJvbnRkZXNrLmNvbW1vbi52MS5DaGFubmVsEg4KBmxlbmd0aBgEIAEoBRIMCgR0ZXh0GAUgASgJIoECCg5SZXBseUNvbXBsZXRlZBIQCghyZXBseV9pZBgBIAEoCRITCgtpbl9yZXBseV90bxgCIAEoCRIPCgdiYWNrZW5kGAMgASgJEg0KBW1vZGVsGAQgASgJEhUKDXF1ZXVlX3dhaXRfbXMYBSABKAESFgoOZmlyc3RfdG9rZW5fbXMYBiABKAESEAoIdG90YWxfbXMYByABKAESFQoNcHJvbXB0X3Rva2VucxgIIAEoBRIZChFjb21wbGV0aW9uX3Rva2VucxgJIAEoBRIRCgljaXRlZF9pZHMYCiADKAkSEAoIYW5zd2VyZWQYCyABKAgSEAoIcXVlc3Rpb24YDCABKAkiNAoQSGFuZG9mZlJlcXVlc3RlZBIOCgZyZWFzb24YASABKAkSEAoIcXVlc3Rpb24YAiABKAkiNAoNRmVlZGJhY2tHaXZlbhISCgptZXNzYWdlX2lkGAEgASgJEg8KB2hlbHBmdWwYAiABKAgiMwoRQ29udmVyc2F0aW9uUmF0ZWQSDQoFc2NvcmUYASABKAUSDwoHY29tbWVudBgCIAEoCSJKCgpUb29sQ2FsbGVkEgwKBHRvb2wYASABKAkSCgoCb2sYAiABKAgSEwoLZHVyYXRpb25fbXMYAyABKAESDQoFZXJyb3IYBCABKAkiawoSQ29udmVyc2F0aW9uQ2xvc2VkEkAKD3ByZXZpb3VzX3N0YXR1cxgBIAEoDjInLmZyb250ZGVzay5jb21tb24udjEuQ29udmVyc2F0aW9uU3RhdHVzEhMKC29wZXJhdG9yX2lkGAIgASgJIkQKE0NvbnZlcnNhdGlvblN0YXJ0ZWQSLQoHY2hhbm5lbBgBIAEoDjIcLmZyb250ZGVzay5jb21tb24udjEuQ2hhbm5lbCJZChRDb252ZXJzYXRpb25Bc3NpZ25lZBITCgtvcGVyYXRvcl9pZBgBIAEoCRIUCgxkaXNwbGF5X25hbWUYAiABKAkSFgoOYnlfb3BlcmF0b3JfaWQYAyABKAkiPgoJSm9iRmFpbGVkEg4KBmpvYl9pZBgBIAEoCRISCgpkZWxpdmVyaWVzGAIgASgFEg0KBWVycm9yGAMgASgJItgGCgtEb21haW5FdmVudBIQCghldmVudF9pZBgBIAEoCRIRCgl0ZW5hbnRfaWQYAiABKAkSFwoPY29udmVyc2F0aW9uX2lkGAMgASgJEi8KC29jY3VycmVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBJAChBtZXNzYWdlX3JlY2VpdmVkGAogASgLMiQuZnJvbnRkZXNrLmV2ZW50cy52MS5NZXNzYWdlUmVjZWl2ZWRIABI+Cg9yZXBseV9jb21wbGV0ZWQYCyABKAsyIy5mcm9udGRlc2suZXZlbnRzLnYxLlJlcGx5Q29tcGxldGVkSAASQgoRaGFuZG9mZl9yZXF1ZXN0ZWQYDCABKAsyJS5mcm9udGRlc2suZXZlbnRzLnYxLkhhbmRvZmZSZXF1ZXN0ZWRIABI8Cg5mZWVkYmFja19naXZlbhgNIAEoCzIiLmZyb250ZGVzay5ldmVudHMudjEuRmVlZGJhY2tHaXZlbkgAEkQKEmNvbnZlcnNhdGlvbl9yYXRlZBgOIAEoCzImLmZyb250ZGVzay5ldmVudHMudjEuQ29udmVyc2F0aW9uUmF0ZWRIABI2Cgt0b29sX2NhbGxlZBgPIAEoCzIfLmZyb250ZGVzay5ldmVudHMudjEuVG9vbENhbGxlZEgAEjQKCmpvYl9mYWlsZWQYECABKAsyHi5mcm9udGRlc2suZXZlbnRzLnYxLkpvYkZhaWxlZEgAEkYKE2NvbnZlcnNhdGlvbl9jbG9zZWQYESABKAsyJy5mcm9udGRlc2suZXZlbnRzLnYxLkNvbnZlcnNhdGlvbkNsb3NlZEgAEkgKFGNvbnZlcnNhdGlvbl9zdGFydGVkGBIgASgLMiguZnJvbnRkZXNrLmV2ZW50cy52MS5Db252ZXJzYXRpb25TdGFydGVkSAASPAoOc3RhdHVzX2NoYW5nZWQYEyABKAsyIi5mcm9udGRlc2suZXZlbnRzLnYxLlN0YXR1c0NoYW5nZWRIABJKChVjb252ZXJzYXRpb25fYXNzaWduZWQYFCABKAsyKS5mcm9udGRlc2suZXZlbnRzLnYxLkNvbnZlcnNhdGlvbkFzc2lnbmVkSABCBgoEa2luZGIGcHJvdG8z", [file_google_protobuf_timestamp, file_frontdesk_common_v1_common]);
 
 /**
  * Someone is writing. The AI sends active=true when it starts; its final message (or a
@@ -546,6 +546,54 @@ export const ConversationClosedSchema: GenMessage<ConversationClosed> = /*@__PUR
   messageDesc(file_frontdesk_events_v1_events, 14);
 
 /**
+ * @generated from message frontdesk.events.v1.ConversationStarted
+ */
+export type ConversationStarted = Message<"frontdesk.events.v1.ConversationStarted"> & {
+  /**
+   * @generated from field: frontdesk.common.v1.Channel channel = 1;
+   */
+  channel: Channel;
+};
+
+/**
+ * Describes the message frontdesk.events.v1.ConversationStarted.
+ * Use `create(ConversationStartedSchema)` to create a new message.
+ */
+export const ConversationStartedSchema: GenMessage<ConversationStarted> = /*@__PURE__*/
+  messageDesc(file_frontdesk_events_v1_events, 15);
+
+/**
+ * The conversation's owner on the team changed (operator_id empty: nobody).
+ *
+ * @generated from message frontdesk.events.v1.ConversationAssigned
+ */
+export type ConversationAssigned = Message<"frontdesk.events.v1.ConversationAssigned"> & {
+  /**
+   * @generated from field: string operator_id = 1;
+   */
+  operatorId: string;
+
+  /**
+   * @generated from field: string display_name = 2;
+   */
+  displayName: string;
+
+  /**
+   * who assigned it
+   *
+   * @generated from field: string by_operator_id = 3;
+   */
+  byOperatorId: string;
+};
+
+/**
+ * Describes the message frontdesk.events.v1.ConversationAssigned.
+ * Use `create(ConversationAssignedSchema)` to create a new message.
+ */
+export const ConversationAssignedSchema: GenMessage<ConversationAssigned> = /*@__PURE__*/
+  messageDesc(file_frontdesk_events_v1_events, 16);
+
+/**
  * @generated from message frontdesk.events.v1.JobFailed
  */
 export type JobFailed = Message<"frontdesk.events.v1.JobFailed"> & {
@@ -570,7 +618,7 @@ export type JobFailed = Message<"frontdesk.events.v1.JobFailed"> & {
  * Use `create(JobFailedSchema)` to create a new message.
  */
 export const JobFailedSchema: GenMessage<JobFailed> = /*@__PURE__*/
-  messageDesc(file_frontdesk_events_v1_events, 15);
+  messageDesc(file_frontdesk_events_v1_events, 17);
 
 /**
  * A fact that happened, published on JetStream subject frontdesk.<tenant>.events.<kind>.
@@ -652,6 +700,24 @@ export type DomainEvent = Message<"frontdesk.events.v1.DomainEvent"> & {
      */
     value: ConversationClosed;
     case: "conversationClosed";
+  } | {
+    /**
+     * @generated from field: frontdesk.events.v1.ConversationStarted conversation_started = 18;
+     */
+    value: ConversationStarted;
+    case: "conversationStarted";
+  } | {
+    /**
+     * @generated from field: frontdesk.events.v1.StatusChanged status_changed = 19;
+     */
+    value: StatusChanged;
+    case: "statusChanged";
+  } | {
+    /**
+     * @generated from field: frontdesk.events.v1.ConversationAssigned conversation_assigned = 20;
+     */
+    value: ConversationAssigned;
+    case: "conversationAssigned";
   } | { case: undefined; value?: undefined };
 };
 
@@ -660,5 +726,5 @@ export type DomainEvent = Message<"frontdesk.events.v1.DomainEvent"> & {
  * Use `create(DomainEventSchema)` to create a new message.
  */
 export const DomainEventSchema: GenMessage<DomainEvent> = /*@__PURE__*/
-  messageDesc(file_frontdesk_events_v1_events, 16);
+  messageDesc(file_frontdesk_events_v1_events, 18);
 

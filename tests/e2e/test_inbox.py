@@ -1,0 +1,216 @@
+"""The operators' live inbox and assignment through the real mesh (NATS JetStream underneath).
+
+StreamInbox: one stream of the tenant's conversations (started, a customer wrote, handed off,
+status changed, assigned); another tenant's never show; a client that reconnects with its last
+cursor gets what it missed, once; a cursor the stream no longer holds says so (reset).
+AssignConversation: an owner on the team, never another tenant's operator."""
+
+from __future__ import annotations
+
+import asyncio
+
+import grpc
+import pytest
+
+from frontdesk_pb.admin.v1 import admin_pb2
+from frontdesk_pb.chat.v1 import chat_pb2
+from frontdesk_pb.common.v1 import common_pb2 as common
+from tests.conftest import start_mesh
+from tests.e2e.helpers import Client
+from tests.e2e.test_roles import code_of, denied, tenant_with_staff
+
+HANDOFF = common.CONVERSATION_STATUS_HANDOFF
+HUMAN = common.CONVERSATION_STATUS_HUMAN
+
+
+@pytest.fixture(scope="module")
+def mesh(tmp_path_factory):
+    m = start_mesh(tmp_path_factory.mktemp("inbox"))
+    yield m
+    m.stop()
+
+
+class Inbox:
+    """One operator's open StreamInbox, read in the background."""
+
+    def __init__(self, c: Client, md, after_cursor: int | None = None):
+        request = admin_pb2.StreamInboxRequest(after_cursor=after_cursor)
+        self.call = c.admin.StreamInbox(request, metadata=md)
+        self.events: list[admin_pb2.InboxEvent] = []
+        self._changed = asyncio.Event()
+        self._task = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        async for event in self.call:
+            self.events.append(event)
+            self._changed.set()
+
+    async def until(self, predicate, timeout: float = 20.0) -> list[admin_pb2.InboxEvent]:
+        async def wait():
+            while not predicate(self.events):
+                self._changed.clear()
+                await self._changed.wait()
+
+        await asyncio.wait_for(wait(), timeout)
+        return self.events
+
+    def kinds(self, conversation_id: str) -> list[str]:
+        return [e.WhichOneof("kind") for e in self.events if e.conversation_id == conversation_id]
+
+    def close(self) -> None:
+        self.call.cancel()
+        self._task.cancel()
+
+
+def has_all(conversation_id: str, *kinds: str):
+    def check(events):
+        seen = {e.WhichOneof("kind") for e in events if e.conversation_id == conversation_id}
+        return set(kinds) <= seen
+
+    return check
+
+
+async def test_the_inbox_shows_the_tenants_conversations_live_and_no_one_elses(mesh):
+    async with mesh.channel() as ch:
+        c = Client(ch)
+        created, _, _, agent, _ = await tenant_with_staff(c, "inbox-live")
+        other, _, _, _, _ = await tenant_with_staff(c, "inbox-other")
+        inbox = Inbox(c, agent)
+        try:
+            first = (await inbox.until(lambda evs: len(evs) >= 1))[0]
+            assert first.WhichOneof("kind") == "caught_up" and not first.caught_up.reset
+            _, visitor = await c.visitor(created.tenant.widget_key)
+            conv = await c.start(visitor)
+            await c.chat.SendMessage(
+                chat_pb2.SendMessageRequest(conversation_id=conv, text="Where is my order 1234?"), metadata=visitor
+            )
+            await c.chat.RequestHuman(
+                chat_pb2.RequestHumanRequest(conversation_id=conv, reason="late"), metadata=visitor
+            )
+            # the other tenant's customer does the same meanwhile
+            _, stranger = await c.visitor(other.tenant.widget_key)
+            foreign = await c.start(stranger)
+            await c.chat.SendMessage(
+                chat_pb2.SendMessageRequest(conversation_id=foreign, text="A secret question"), metadata=stranger
+            )
+            await c.chat.RequestHuman(chat_pb2.RequestHumanRequest(conversation_id=foreign), metadata=stranger)
+
+            events = await inbox.until(
+                has_all(conv, "started", "customer_message", "handed_off", "status_changed"), timeout=30
+            )
+            mine = [e for e in events if e.conversation_id == conv]
+            said = next(e for e in mine if e.WhichOneof("kind") == "customer_message")
+            assert said.customer_message.text == "Where is my order 1234?"
+            assert said.customer_message.role == common.ROLE_CUSTOMER
+            handed = next(e for e in mine if e.WhichOneof("kind") == "handed_off")
+            assert handed.handed_off.reason == "customer_request"
+            assert any(e.status_changed.status == HANDOFF for e in mine if e.WhichOneof("kind") == "status_changed")
+            cursors = [e.cursor for e in events]
+            assert cursors == sorted(cursors) and len(set(cursors)) == len(cursors)
+            # the AI's own replies are not inbox events, and another tenant never shows; the
+            # other tenant's handoff is on the stream by now (it was published before ours
+            # finished), so waiting a moment longer proves nothing more
+            await asyncio.sleep(1.0)
+            assert all(e.conversation_id != foreign for e in inbox.events)
+            assert "A secret question" not in str(inbox.events)
+        finally:
+            inbox.close()
+
+
+async def test_a_reconnecting_inbox_gets_what_it_missed_once(mesh):
+    async with mesh.channel() as ch:
+        c = Client(ch)
+        created, _, _, agent, ids = await tenant_with_staff(c, "inbox-resume")
+        _, visitor = await c.visitor(created.tenant.widget_key)
+        conv = await c.start(visitor)
+        inbox = Inbox(c, agent)
+        await c.chat.SendMessage(chat_pb2.SendMessageRequest(conversation_id=conv, text="first"), metadata=visitor)
+        events = await inbox.until(lambda evs: any(e.customer_message.text == "first" for e in evs))
+        cursor = events[-1].cursor
+        inbox.close()
+        # while the operator's connection is down
+        await c.chat.SendMessage(chat_pb2.SendMessageRequest(conversation_id=conv, text="second"), metadata=visitor)
+        await c.chat.RequestHuman(chat_pb2.RequestHumanRequest(conversation_id=conv), metadata=visitor)
+        await c.admin.AssignConversation(
+            admin_pb2.AssignConversationRequest(conversation_id=conv, operator_id=ids["agent"]), metadata=agent
+        )
+        await asyncio.sleep(1.0)  # domain events are published in the background
+        again = Inbox(c, agent, after_cursor=cursor)
+        try:
+            replayed = await again.until(lambda evs: any(e.WhichOneof("kind") == "caught_up" for e in evs))
+            kinds = [e.WhichOneof("kind") for e in replayed]
+            assert kinds[-1] == "caught_up"
+            missed = replayed[:-1]
+            assert all(e.cursor > cursor for e in missed)
+            assert [e.customer_message.text for e in missed if e.WhichOneof("kind") == "customer_message"] == ["second"]
+            assert {"handed_off", "assigned"} <= set(kinds)
+            assigned = next(e for e in missed if e.WhichOneof("kind") == "assigned")
+            assert assigned.assigned.operator_id == ids["agent"] and assigned.assigned.display_name
+            # and it stays live after the replay
+            await c.chat.SendMessage(chat_pb2.SendMessageRequest(conversation_id=conv, text="third"), metadata=visitor)
+            await again.until(lambda evs: any(e.customer_message.text == "third" for e in evs))
+            texts = [e.customer_message.text for e in again.events if e.WhichOneof("kind") == "customer_message"]
+            assert texts == ["second", "third"]
+        finally:
+            again.close()
+
+
+async def test_a_cursor_the_stream_no_longer_holds_asks_for_a_reload(mesh):
+    async with mesh.channel() as ch:
+        c = Client(ch)
+        _, _, _, agent, _ = await tenant_with_staff(c, "inbox-reset")
+        inbox = Inbox(c, agent, after_cursor=10**15)
+        try:
+            first = (await inbox.until(lambda evs: len(evs) >= 1))[0]
+            assert first.WhichOneof("kind") == "caught_up" and first.caught_up.reset
+            assert first.cursor < 10**15
+        finally:
+            inbox.close()
+
+
+async def test_assignment_stays_in_the_tenant_and_unassigning_a_live_chat_waits_for_a_person(mesh):
+    async with mesh.channel() as ch:
+        c = Client(ch)
+        created, owner, _, agent, ids = await tenant_with_staff(c, "assign")
+        _, _, _, _, other_ids = await tenant_with_staff(c, "assign-other")
+        _, visitor = await c.visitor(created.tenant.widget_key)
+        conv = await c.start(visitor)
+        await c.chat.RequestHuman(chat_pb2.RequestHumanRequest(conversation_id=conv), metadata=visitor)
+
+        assigned = await c.admin.AssignConversation(
+            admin_pb2.AssignConversationRequest(conversation_id=conv, operator_id=ids["agent"]), metadata=owner
+        )
+        assert assigned.assigned_operator_id == ids["agent"] and assigned.status == HANDOFF  # still waiting
+        for wrong in (other_ids["agent"], "o_" + "0" * 26, "not an id"):
+            code = await code_of(
+                c.admin.AssignConversation(
+                    admin_pb2.AssignConversationRequest(conversation_id=conv, operator_id=wrong), metadata=owner
+                )
+            )
+            assert code == grpc.StatusCode.NOT_FOUND, wrong
+        missing = await code_of(
+            c.admin.AssignConversation(
+                admin_pb2.AssignConversationRequest(conversation_id="c_" + "0" * 26, operator_id=ids["agent"]),
+                metadata=owner,
+            )
+        )
+        assert missing == grpc.StatusCode.NOT_FOUND
+        await denied(
+            c.admin.AssignConversation(
+                admin_pb2.AssignConversationRequest(conversation_id=conv, operator_id=ids["agent"]), metadata=visitor
+            )
+        )
+        await denied(c.admin.StreamInbox(admin_pb2.StreamInboxRequest(), metadata=visitor).read())
+
+        # the owner takes it over (the owner is now the one answering), then hands it to nobody:
+        # it waits for a person again instead of going quietly back to the AI
+        taken = await c.admin.TakeOver(admin_pb2.TakeOverRequest(conversation_id=conv), metadata=owner)
+        assert taken.status == HUMAN and taken.assigned_operator_id == created.owner.id
+        moved = await c.admin.AssignConversation(
+            admin_pb2.AssignConversationRequest(conversation_id=conv, operator_id=ids["agent"]), metadata=owner
+        )
+        assert moved.status == HUMAN and moved.assigned_operator_id == ids["agent"]
+        nobody = await c.admin.AssignConversation(
+            admin_pb2.AssignConversationRequest(conversation_id=conv, operator_id=""), metadata=agent
+        )
+        assert nobody.status == HANDOFF and nobody.assigned_operator_id == ""

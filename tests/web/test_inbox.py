@@ -1,0 +1,35 @@
+"""The operators' live inbox in a real browser (web/e2e/inbox.ts) against the real mesh of
+tests/web/conftest.py: a handoff reaches an operator's open conversation list and banner
+without a reload, and again after the operator's browser was offline meanwhile (resumed by
+cursor); checked over gRPC that both conversations are waiting for a person."""
+
+from __future__ import annotations
+
+import pytest
+
+from frontdesk_pb.admin.v1 import admin_pb2
+from frontdesk_pb.auth.v1 import auth_pb2
+from frontdesk_pb.common.v1 import common_pb2 as common
+from tests.e2e.helpers import Client, bearer
+
+
+@pytest.mark.timeout(600)
+async def test_a_handoff_reaches_the_open_inbox_live_and_after_a_reconnect(web_site, run_e2e):
+    result = run_e2e("inbox.ts", timeout=300)
+
+    async with web_site.mesh.channel() as ch:
+        c = Client(ch)
+        login = await c.auth.OperatorLogin(
+            auth_pb2.OperatorLoginRequest(
+                tenant=web_site.tenant, email=web_site.operator_email, password=web_site.operator_password
+            ),
+            timeout=10,
+        )
+        for conversation_id in (result["first"], result["second"]):
+            conv = await c.admin.GetConversation(
+                admin_pb2.GetConversationRequest(conversation_id=conversation_id),
+                metadata=bearer(login.token),
+                timeout=10,
+            )
+            assert conv.status == common.CONVERSATION_STATUS_HANDOFF
+            assert conv.handoff_reason == "customer_request"

@@ -1,0 +1,64 @@
+// The operators' live inbox in Chromium against the real mesh (tests/web/test_inbox.py runs it):
+// an operator has the conversation list open; a customer asks for a person; the list shows that
+// conversation and a banner says a customer is waiting, with no reload and no polling (the page
+// has none: the inbox stream tells it). Then the operator's browser goes offline, a second
+// customer asks for a person meanwhile, and once back online the inbox resumes from its cursor
+// and shows the second one too.
+
+import type { Page } from "playwright-core";
+
+import { FrontdeskClient } from "../src/api/client";
+import { check, env, launch, newPage, run, shot } from "./lib";
+
+async function customerAsksForAPerson(question: string): Promise<string> {
+  const visitor = new FrontdeskClient({ baseUrl: env.webUrl });
+  await visitor.createVisitorSession(env.widgetKey);
+  const conversationId = await visitor.startConversation({ page: "https://shop.example/help" });
+  await visitor.chat.sendMessage({ conversationId, text: question });
+  await visitor.chat.requestHuman({ conversationId, reason: "wants a person" });
+  return conversationId;
+}
+
+async function waitingBanner(page: Page, conversationId: string) {
+  const alert = page.getByTestId("inbox-alert");
+  await alert.getByText("asked for a person").waitFor();
+  const href = await alert.getByRole("link", { name: "Open the conversation" }).getAttribute("href");
+  check(href?.includes(encodeURIComponent(conversationId)), `the banner links to ${href}, not ${conversationId}`);
+}
+
+run(async () => {
+  const browser = await launch();
+  const { page, errors } = await newPage(browser);
+  await page.goto(env.adminUrl);
+  await page.getByLabel("Organisation").fill(env.tenant);
+  await page.getByLabel("Email").fill(env.operatorEmail);
+  await page.getByLabel("Password").fill(env.operatorPassword);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Conversations" }).click();
+  await page.getByRole("heading", { level: 1, name: "Conversations" }).waitFor();
+  await page.getByTestId("inbox-link").getByText("Inbox: live").waitFor();
+
+  const first = await customerAsksForAPerson("My bike was delivered broken, I need someone");
+  await waitingBanner(page, first);
+  await page.locator(`tr[data-conversation="${first}"]`).waitFor();
+  await shot(page, "inbox-handoff-live");
+
+  // offline: the stream drops; what happens meanwhile comes after the cursor once back
+  await page.context().setOffline(true);
+  await page.getByTestId("inbox-link").getByText("Inbox: reconnecting…").waitFor();
+  await page.getByRole("button", { name: "Dismiss" }).click();
+  const second = await customerAsksForAPerson("Second customer: please call me back");
+  await page.context().setOffline(false);
+  await waitingBanner(page, second);
+  await page.locator(`tr[data-conversation="${second}"]`).waitFor();
+  await page.getByTestId("inbox-link").getByText("Inbox: live").waitFor();
+
+  // one click from the banner to the conversation
+  await page.getByTestId("inbox-alert").getByRole("link", { name: "Open the conversation" }).click();
+  await page.getByRole("heading", { level: 1, name: "Conversation" }).waitFor();
+  await page.getByText("Second customer: please call me back").first().waitFor();
+  // going offline may log a failed request; anything else on the page is a fault
+  const real = errors.filter((e) => !/network|fetch|ERR_INTERNET_DISCONNECTED/i.test(e));
+  check(real.length === 0, `page errors: ${real.join("; ")}`);
+  return { first, second };
+});
