@@ -7,8 +7,10 @@ import contextlib
 import time
 
 from conversation.attachments import Attachments
+from conversation.presence import Assigner, PresenceBook
 from conversation.service import ConversationCore
 from conversation.servicer import ConversationServicer
+from conversation.worker import AssignmentWorker, sweep_presence_forever
 from frontdesk import bus, busmetrics, grpcutil, logs, metrics, stores
 from frontdesk.caller import CallerCodec
 from frontdesk.publish import Publisher
@@ -42,8 +44,9 @@ async def serve(settings: Settings) -> None:
     publisher = Publisher(nc, js)
     blobs = stores.open_blob_store(settings)
     await blobs.start()
+    assigner = Assigner(store, publisher, PresenceBook(await bus.presence_bucket(js, settings)))
     core = ConversationCore(
-        store, publisher, settings.max_message_chars, Attachments(blobs, settings.max_attachment_bytes)
+        store, publisher, settings.max_message_chars, Attachments(blobs, settings.max_attachment_bytes), assigner
     )
     server = grpcutil.Server([SERVICE_NAME])
     conversation_pb2_grpc.add_ConversationServiceServicer_to_server(
@@ -53,12 +56,16 @@ async def serve(settings: Settings) -> None:
     stop = grpcutil.stop_event()
     await server.start()
     sweeper = asyncio.create_task(sweep_outbox_forever(core, stop))
+    assigning = asyncio.create_task(AssignmentWorker(js, assigner).run(stop))
+    presence_sweeper = asyncio.create_task(sweep_presence_forever(assigner, stop))
     # queue depth and lag on /metrics (Grafana's queue panels, alerts on a growing backlog)
     watcher = asyncio.create_task(busmetrics.watch(js, (bus.JOBS_STREAM, bus.EVENTS_STREAM, bus.SPEECH_STREAM), stop))
     log.info("conversation.serving", address=f"{settings.host}:{port}")
     await stop.wait()
     log.info("conversation.stopping")
     await sweeper
+    await assigning
+    await presence_sweeper
     await watcher
     await server.stop()
     await core.outbox.flush()

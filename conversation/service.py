@@ -11,6 +11,7 @@ from typing import cast
 
 from conversation import rules
 from conversation.attachments import Attachments
+from conversation.presence import MAX_CAPACITY, Assigner
 from frontdesk import bus, ids, logs, tracing
 from frontdesk.caller import Caller, Kind, require_operator
 from frontdesk.clock import now_ts
@@ -88,8 +89,10 @@ class ConversationCore:
         publisher: Publisher,
         max_message_chars: int = 10_000,
         attachments: Attachments | None = None,
+        assigner: Assigner | None = None,
     ):
         self.store = store
+        self.assigner = assigner
         self.pub = publisher
         self.max_chars = max_message_chars
         self.attachments = attachments
@@ -370,6 +373,18 @@ class ConversationCore:
         return await rules.assign(
             self.store, self.pub, caller.tenant_id, conv, operator_id, display_name, caller.subject
         )
+
+    async def set_presence(self, caller: Caller, state: int, capacity: int) -> ev.Presence:
+        """An operator's presence (state unspecified: their inbox is still open)."""
+        if caller.kind != Kind.OPERATOR:
+            raise PermissionDenied("presence is a signed-in operator's; an API key has none")
+        if state not in ev.PresenceState.values():
+            raise InvalidArgument("state must be online, away or offline")
+        if not 0 <= capacity <= MAX_CAPACITY:
+            raise InvalidArgument(f"capacity must be between 1 and {MAX_CAPACITY} (0 keeps the current one)")
+        if self.assigner is None:
+            raise FailedPrecondition("presence is not configured on this deployment")
+        return await self.assigner.set_presence(caller.tenant_id, caller.subject, caller.name, state, capacity)
 
     async def set_status(self, caller: Caller, conversation_id: str, status: int) -> common.Conversation:
         self._operator(caller)

@@ -129,6 +129,10 @@ class ConversationServicer(conversation_pb2_grpc.ConversationServiceServicer):
         )
 
     @rpc
+    async def SetPresence(self, request, context):
+        return await self.core.set_presence(await self._operator(context), request.state, request.capacity)
+
+    @rpc
     async def TakeOver(self, request, context):
         return await self.core.take_over(await self._operator(context), request.conversation_id)
 

@@ -15,6 +15,9 @@ Every subject starts with the tenant (`frontdesk.<tenant>.…`):
 - `frontdesk.<tenant>.speech`            transcription jobs (stream SPEECH, work-queue
                                          retention, durable consumer `speech`)
 
+Key-value buckets: KNOWLEDGE_HEADS (a tenant's published knowledge version, key = tenant) and
+PRESENCE (operators' presence, key = `<tenant>.<operator>`).
+
 Every queue consumer retries the same way (`Redelivery`): a failed message is redelivered
 after a delay that doubles up to a ceiling, a fixed number of times in all; the last
 failure is final (the consumer records it, tells whoever waits, and terms the message).
@@ -53,6 +56,10 @@ KNOWLEDGE_STREAM = "KNOWLEDGE"
 KNOWLEDGE_CONSUMER = "ingest"
 SPEECH_CONSUMER = "speech"
 KNOWLEDGE_HEADS = "KNOWLEDGE_HEADS"  # KV bucket: one key per tenant, the published version
+PRESENCE = "PRESENCE"  # KV bucket: one key per operator, `<tenant>.<operator>` (conversation/presence.py)
+PRESENCE_SEEN_EVERY_S = 30.0  # the gateway refreshes a record this often while the operator's inbox is open
+PRESENCE_STALE_AFTER_S = 90.0  # an online record not refreshed for this long counts as offline
+ASSIGN_CONSUMER = "assign"  # durable consumer of handoffs on EVENTS (conversation/worker.py)
 LEGACY_CONSUMER = "inference"
 DUPLICATE_WINDOW_S = 120.0  # Nats-Msg-Id dedupe: a re-published job within this window is dropped
 
@@ -92,6 +99,10 @@ def kb_changed_subject(tenant_id: str) -> str:
 def speech_subject(tenant_id: str) -> str:
     """Transcription jobs of a tenant ('*' for every tenant's)."""
     return f"frontdesk.{tenant_id}.speech"
+
+
+def presence_key(tenant_id: str, operator_id: str) -> str:
+    return f"{tenant_id}.{operator_id}"
 
 
 def tenant_of(subject: str) -> str:
@@ -256,3 +267,16 @@ async def work_through(
                 await handle(msg)
     finally:
         await sub.unsubscribe()
+
+
+async def presence_bucket(js: JetStreamContext, settings: Settings):
+    """The KV bucket of operators' presence, created on first use (conversation/presence.py)."""
+    from nats.js.api import KeyValueConfig
+    from nats.js.errors import BucketNotFoundError
+
+    try:
+        return await js.key_value(PRESENCE)
+    except (BucketNotFoundError, NotFoundError):
+        return await js.create_key_value(
+            KeyValueConfig(bucket=PRESENCE, history=1, storage=StorageType.FILE, replicas=settings.stream_replicas)
+        )

@@ -123,6 +123,7 @@ RULES: dict[str, Rule] = {
         "ListCannedResponses",
         "StreamInbox",
         "AssignConversation",
+        "SetPresence",
     ),
     **_rules(
         _ADMIN,

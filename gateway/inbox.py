@@ -33,6 +33,7 @@ SHOWN = {
     "message_received": "customer_message",
     "conversation_assigned": "assigned",
     "status_changed": "status_changed",
+    "presence_changed": "presence",
 }
 QUEUE_LIMIT = 10_000  # events one slow client may lag; past it the stream ends and the client resumes by cursor
 
@@ -61,7 +62,32 @@ def start_point(after_cursor: int | None, first_seq: int, last_seq: int) -> tupl
     return after_cursor + 1, False
 
 
-async def stream(js: JetStreamContext, tenant_id: str, after_cursor: int | None) -> AsyncIterator[admin_pb2.InboxEvent]:
+async def stream(
+    js: JetStreamContext, tenant_id: str, after_cursor: int | None, still_here=None
+) -> AsyncIterator[admin_pb2.InboxEvent]:
+    """`still_here`: called every bus.PRESENCE_SEEN_EVERY_S while the stream is open (an
+    operator's presence stays fresh while their panel is open)."""
+    keepalive = asyncio.create_task(_every(bus.PRESENCE_SEEN_EVERY_S, still_here)) if still_here else None
+    try:
+        async for event in _events(js, tenant_id, after_cursor):
+            yield event
+    finally:
+        if keepalive is not None:
+            keepalive.cancel()
+
+
+async def _every(period_s: float, call) -> None:
+    while True:
+        try:
+            await call()
+        except Exception as err:  # noqa: BLE001 - a missed refresh is made up by the next one
+            log.warning("inbox.presence_refresh_failed", error=str(err))
+        await asyncio.sleep(period_s)
+
+
+async def _events(
+    js: JetStreamContext, tenant_id: str, after_cursor: int | None
+) -> AsyncIterator[admin_pb2.InboxEvent]:
     info = await js.stream_info(bus.EVENTS_STREAM)
     start, reset = start_point(after_cursor, info.state.first_seq, info.state.last_seq)
     queue: asyncio.Queue = asyncio.Queue(maxsize=QUEUE_LIMIT)

@@ -18,6 +18,7 @@ from frontdesk.ai_settings import (
     tool_secret_purpose,
     url_allowed,
 )
+from frontdesk.caller import Kind
 from frontdesk.clock import ts_from_ms, ts_from_s
 from frontdesk.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, rpc
 from frontdesk.secretbox import SecretBox
@@ -28,6 +29,7 @@ from frontdesk_pb.analytics.v1 import analytics_pb2_grpc
 from frontdesk_pb.auth.v1 import auth_pb2, auth_pb2_grpc
 from frontdesk_pb.chat.v1 import chat_pb2_grpc
 from frontdesk_pb.conversation.v1 import conversation_pb2
+from frontdesk_pb.events.v1.events_pb2 import PresenceState
 from frontdesk_pb.inference.v1 import inference_pb2_grpc
 from frontdesk_pb.knowledge.v1 import knowledge_pb2_grpc
 from frontdesk_pb.speech.v1 import speech_pb2_grpc
@@ -275,10 +277,24 @@ class AdminEdge(admin_pb2_grpc.AdminServiceServicer):
 
     @rpc
     async def StreamInbox(self, request, context):
-        async for event in inbox.stream(
-            self.js, current_caller().tenant_id, request.after_cursor if request.HasField("after_cursor") else None
-        ):
+        caller = current_caller()
+        still_here = None
+        if caller.kind == Kind.OPERATOR:  # an open inbox keeps the operator's presence fresh
+            options = self.fwd.call_options(caller, context)
+
+            async def still_here():
+                await self.conv.SetPresence(conversation_pb2.PresenceUpdate(), **options)
+
+        after = request.after_cursor if request.HasField("after_cursor") else None
+        async for event in inbox.stream(self.js, caller.tenant_id, after, still_here):
             yield event
+
+    @rpc
+    async def SetPresence(self, request, context):
+        if request.state == PresenceState.PRESENCE_STATE_UNSPECIFIED:
+            raise InvalidArgument("state is required: online, away or offline")
+        update = conversation_pb2.PresenceUpdate(state=request.state, capacity=request.capacity)
+        return await self.conv.SetPresence(update, **self.fwd.call_options(current_caller(), context))
 
     @rpc
     async def AssignConversation(self, request, context):

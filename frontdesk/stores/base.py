@@ -69,9 +69,17 @@ class LogStore(abc.ABC):
 
     @abc.abstractmethod
     async def list_conversations(
-        self, tenant_id: str, *, visitor_id: str = "", status: int = 0, limit: int = 50, page_token: str = ""
+        self,
+        tenant_id: str,
+        *,
+        visitor_id: str = "",
+        status: int = 0,
+        assignee: str | None = None,
+        limit: int = 50,
+        page_token: str = "",
     ) -> tuple[list[common.Conversation], str]:
-        """Most recently active first; returns (page, next_page_token)."""
+        """Most recently active first; returns (page, next_page_token). `assignee`: only the
+        conversations of that operator ("" = of nobody; None = any)."""
 
     @abc.abstractmethod
     async def append_message(

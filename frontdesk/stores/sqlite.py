@@ -46,6 +46,7 @@ CREATE TABLE IF NOT EXISTS conversations (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS conversations_by_activity ON conversations (tenant_id, updated_ms DESC, id DESC);
 CREATE INDEX IF NOT EXISTS conversations_by_visitor ON conversations (tenant_id, visitor_id, updated_ms DESC, id DESC);
+CREATE INDEX IF NOT EXISTS conversations_by_assignee ON conversations (tenant_id, assigned_operator_id, updated_ms DESC, id DESC);
 CREATE TABLE IF NOT EXISTS messages (
     tenant_id TEXT NOT NULL,
     conversation_id TEXT NOT NULL,
@@ -171,8 +172,11 @@ class SqliteLogStore(LogStore):
             await self._db.run(op)
         return await self.get_conversation(tenant_id, conversation_id)
 
-    async def list_conversations(self, tenant_id, *, visitor_id="", status=0, limit=50, page_token=""):
+    async def list_conversations(self, tenant_id, *, visitor_id="", status=0, assignee=None, limit=50, page_token=""):
         where, args = ["tenant_id=?"], [tenant_id]
+        if assignee is not None:
+            where.append("assigned_operator_id=?")
+            args.append(assignee)
         if visitor_id:
             where.append("visitor_id=?")
             args.append(visitor_id)

@@ -15,8 +15,9 @@ import pytest
 from frontdesk_pb.admin.v1 import admin_pb2
 from frontdesk_pb.chat.v1 import chat_pb2
 from frontdesk_pb.common.v1 import common_pb2 as common
+from frontdesk_pb.events.v1 import events_pb2 as ev_pb
 from tests.conftest import start_mesh
-from tests.e2e.helpers import Client
+from tests.e2e.helpers import Client, bearer
 from tests.e2e.test_roles import code_of, denied, tenant_with_staff
 
 HANDOFF = common.CONVERSATION_STATUS_HANDOFF
@@ -214,3 +215,94 @@ async def test_assignment_stays_in_the_tenant_and_unassigning_a_live_chat_waits_
             admin_pb2.AssignConversationRequest(conversation_id=conv, operator_id=""), metadata=agent
         )
         assert nobody.status == HANDOFF and nobody.assigned_operator_id == ""
+
+
+async def presence(c: Client, md, state, capacity: int = 0):
+    return await c.admin.SetPresence(admin_pb2.SetPresenceRequest(state=state, capacity=capacity), metadata=md)
+
+
+async def owner_of(c: Client, md, conversation_id: str, want, timeout: float = 20.0) -> common.Conversation:
+    """The conversation once `want(conv)` holds (auto-assignment runs off the request path)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        conv = await c.admin.GetConversation(
+            admin_pb2.GetConversationRequest(conversation_id=conversation_id), metadata=md
+        )
+        if want(conv) or asyncio.get_running_loop().time() > deadline:
+            return conv
+        await asyncio.sleep(0.2)
+
+
+async def test_handoffs_go_to_online_operators_under_capacity_and_move_on_when_one_goes_offline(mesh):
+    async with mesh.channel() as ch:
+        c = Client(ch)
+        created, owner, admin, agent, ids = await tenant_with_staff(c, "auto-assign")
+        inbox = Inbox(c, owner)
+        try:
+            await inbox.until(lambda evs: len(evs) >= 1)
+            got = await presence(c, agent, ev_pb.PRESENCE_STATE_ONLINE, capacity=1)
+            assert got.state == ev_pb.PRESENCE_STATE_ONLINE and got.capacity == 1 and got.operator_id == ids["agent"]
+            await presence(c, admin, ev_pb.PRESENCE_STATE_ONLINE, capacity=1)
+            await inbox.until(
+                lambda evs: (
+                    {e.presence.operator_id for e in evs if e.WhichOneof("kind") == "presence"}
+                    >= {ids["agent"], ids["admin"]}
+                )
+            )
+
+            async def waiting_customer(text: str) -> str:
+                _, visitor = await c.visitor(created.tenant.widget_key)
+                conv = await c.start(visitor)
+                await c.chat.SendMessage(chat_pb2.SendMessageRequest(conversation_id=conv, text=text), metadata=visitor)
+                await c.chat.RequestHuman(chat_pb2.RequestHumanRequest(conversation_id=conv), metadata=visitor)
+                return conv
+
+            first = await waiting_customer("first customer")
+            one = await owner_of(c, owner, first, lambda cv: cv.assigned_operator_id)
+            second = await waiting_customer("second customer")
+            two = await owner_of(c, owner, second, lambda cv: cv.assigned_operator_id)
+            # one each: the least loaded gets the next one
+            assert {one.assigned_operator_id, two.assigned_operator_id} == {ids["agent"], ids["admin"]}
+            assert one.status == two.status == HANDOFF
+            third = await waiting_customer("third customer")
+            await asyncio.sleep(2.0)  # the worker has had its chance: both are at capacity
+            queued = await owner_of(c, owner, third, lambda cv: False, timeout=0)
+            assert queued.assigned_operator_id == "" and queued.status == HANDOFF
+
+            # the agent signs off: their customer goes back to the queue (the admin is full)
+            agents = first if one.assigned_operator_id == ids["agent"] else second
+            await presence(c, agent, ev_pb.PRESENCE_STATE_OFFLINE)
+            back = await owner_of(c, owner, agents, lambda cv: cv.assigned_operator_id == "", timeout=0)
+            assert back.assigned_operator_id == "" and back.status == HANDOFF
+            # the admin makes room for three: the two waiting ones come to them, oldest first
+            await presence(c, admin, ev_pb.PRESENCE_STATE_ONLINE, capacity=3)
+            for conv_id in (agents, third):
+                taken = await owner_of(c, owner, conv_id, lambda cv: cv.assigned_operator_id == ids["admin"], timeout=0)
+                assert taken.assigned_operator_id == ids["admin"], conv_id
+            assigned = [e for e in inbox.events if e.WhichOneof("kind") == "assigned"]
+            assert any(e.conversation_id == third and e.assigned.operator_id == ids["admin"] for e in assigned)
+        finally:
+            inbox.close()
+
+
+async def test_presence_is_an_operators_and_refuses_bad_input(mesh):
+    async with mesh.channel() as ch:
+        c = Client(ch)
+        created, owner, _, _, _ = await tenant_with_staff(c, "presence-input")
+        _, visitor = await c.visitor(created.tenant.widget_key)
+        await denied(presence(c, visitor, ev_pb.PRESENCE_STATE_ONLINE))
+        await denied(presence(c, bearer(created.api_key), ev_pb.PRESENCE_STATE_ONLINE))
+        for state, capacity, words in (
+            (ev_pb.PRESENCE_STATE_UNSPECIFIED, 0, "state is required"),
+            (99, 0, "state must be"),
+            (ev_pb.PRESENCE_STATE_ONLINE, 51, "capacity"),
+            (ev_pb.PRESENCE_STATE_ONLINE, -1, "capacity"),
+        ):
+            try:
+                await presence(c, owner, state, capacity)
+            except grpc.aio.AioRpcError as err:
+                assert err.code() == grpc.StatusCode.INVALID_ARGUMENT and words in err.details(), err.details()
+            else:
+                raise AssertionError(f"accepted state={state} capacity={capacity}")
+        away = await presence(c, owner, ev_pb.PRESENCE_STATE_AWAY)
+        assert away.state == ev_pb.PRESENCE_STATE_AWAY and away.capacity == 5  # the default

@@ -1,7 +1,8 @@
 """The operators' live inbox in a real browser (web/e2e/inbox.ts) against the real mesh of
 tests/web/conftest.py: a handoff reaches an operator's open conversation list and banner
 without a reload, and again after the operator's browser was offline meanwhile (resumed by
-cursor); checked over gRPC that both conversations are waiting for a person."""
+cursor); the operator assigns one from the conversation page. Checked over gRPC: both are
+waiting for a person, the second with the owner chosen in the browser."""
 
 from __future__ import annotations
 
@@ -33,3 +34,7 @@ async def test_a_handoff_reaches_the_open_inbox_live_and_after_a_reconnect(web_s
             )
             assert conv.status == common.CONVERSATION_STATUS_HANDOFF
             assert conv.handoff_reason == "customer_request"
+            if conversation_id == result["second"]:  # assigned in the browser
+                assert conv.assigned_operator_id == result["assignedTo"]
+        team = await c.admin.ListOperators(admin_pb2.ListOperatorsRequest(), metadata=bearer(login.token), timeout=10)
+        assert result["assignedTo"] in [o.id for o in team.operators]

@@ -3,7 +3,8 @@
 // conversation and a banner says a customer is waiting, with no reload and no polling (the page
 // has none: the inbox stream tells it). Then the operator's browser goes offline, a second
 // customer asks for a person meanwhile, and once back online the inbox resumes from its cursor
-// and shows the second one too.
+// and shows the second one too. From the banner to the conversation, which the operator then
+// assigns on the team.
 
 import type { Page } from "playwright-core";
 
@@ -57,8 +58,18 @@ run(async () => {
   await page.getByTestId("inbox-alert").getByRole("link", { name: "Open the conversation" }).click();
   await page.getByRole("heading", { level: 1, name: "Conversation" }).waitFor();
   await page.getByText("Second customer: please call me back").first().waitFor();
+  // the operator is online (the panel said so at sign-in), so auto-assignment may have given it
+  // to them already; either way they hand it to nobody, then to the first on the team list
+  const owner = page.getByLabel("Assigned to");
+  await owner.locator("option").nth(1).waitFor({ state: "attached" });
+  await owner.selectOption("");
+  await page.waitForFunction(() => (document.querySelector("select[aria-label='Assigned to']") as HTMLSelectElement | null)?.value === "");
+  await owner.selectOption({ index: 1 });
+  const assignedTo = await owner.inputValue();
+  check(assignedTo !== "", "an operator was chosen");
+  await page.getByTestId("conversation-status").getByText("Waiting for a person").waitFor();
   // going offline may log a failed request; anything else on the page is a fault
   const real = errors.filter((e) => !/network|fetch|ERR_INTERNET_DISCONNECTED/i.test(e));
   check(real.length === 0, `page errors: ${real.join("; ")}`);
-  return { first, second };
+  return { first, second, assignedTo };
 });

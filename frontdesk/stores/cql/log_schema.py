@@ -183,5 +183,7 @@ def conversation_of(row: dict) -> common.Conversation:
 split_token = split_conversation_token
 
 
-def scopes(visitor_id: str, status: int) -> list[str]:
-    return ["all", f"v:{visitor_id}", f"s:{status}"]
+def scopes(visitor_id: str, status: int, assignee: str = "") -> list[str]:
+    """The index partitions a conversation is listed in: all of the tenant's, its visitor's,
+    its status's and, while it has one, its assignee's."""
+    return ["all", f"v:{visitor_id}", f"s:{status}", *([f"a:{assignee}"] if assignee else [])]

@@ -97,21 +97,30 @@ class CqlLogStore(CqlStore, LogStore):
         row = rows[0] if rows else None
         return row if row is not None and row.get("created_ms") is not None else None
 
-    def _index_puts(self, tenant_id: str, conversation_id: str, visitor_id: str, status: int, updated_ms: int):
+    def _index_puts(
+        self, tenant_id: str, conversation_id: str, visitor_id: str, status: int, updated_ms: int, assignee: str = ""
+    ):
         bucket, stamp = self._activity_bucket(updated_ms), updated_ms * 1000
         out: list[tuple[str, tuple]] = []
-        for scope in scopes(visitor_id, status):
+        for scope in scopes(visitor_id, status, assignee):
             out.append(("index_put", (tenant_id, scope, bucket, updated_ms, conversation_id, stamp)))
             out.append(("index_bucket_put", (tenant_id, scope, bucket, self._registry_stamp(updated_ms))))
         return out
 
     def _index_drops(
-        self, tenant_id: str, conversation_id: str, visitor_id: str, status: int, updated_ms: int, at_ms: int
+        self,
+        tenant_id: str,
+        conversation_id: str,
+        visitor_id: str,
+        status: int,
+        updated_ms: int,
+        at_ms: int,
+        assignee: str = "",
     ):
         bucket = self._activity_bucket(updated_ms)
         return [
             ("index_drop", (at_ms * 1000, tenant_id, scope, bucket, updated_ms, conversation_id))
-            for scope in scopes(visitor_id, status)
+            for scope in scopes(visitor_id, status, assignee)
         ]
 
     async def create_conversation(self, tenant_id, conversation):
@@ -170,7 +179,14 @@ class CqlLogStore(CqlStore, LogStore):
             wanted = apply(new)
             new["updated_ms"] = max(row["updated_ms"] + 1, wanted)
             await self._batch(
-                self._index_puts(tenant_id, conversation_id, new["visitor_id"], new["status"], new["updated_ms"])
+                self._index_puts(
+                    tenant_id,
+                    conversation_id,
+                    new["visitor_id"],
+                    new["status"],
+                    new["updated_ms"],
+                    new["assigned_operator_id"] or "",
+                )
             )
             rows = await self._lwt(
                 "conv_cas",
@@ -194,6 +210,7 @@ class CqlLogStore(CqlStore, LogStore):
                         row["status"],
                         row["updated_ms"],
                         new["updated_ms"],
+                        row["assigned_operator_id"] or "",
                     )
                 )
                 return new
@@ -217,9 +234,16 @@ class CqlLogStore(CqlStore, LogStore):
         row = await self._change(tenant_id, conversation_id, apply)
         return conversation_of(row) if row else None
 
-    async def list_conversations(self, tenant_id, *, visitor_id="", status=0, limit=50, page_token=""):
+    async def list_conversations(self, tenant_id, *, visitor_id="", status=0, assignee=None, limit=50, page_token=""):
         before = split_token(page_token) if page_token else (MAX_MS, "")
-        scope = f"v:{visitor_id}" if visitor_id else (f"s:{status}" if status else "all")
+        # the narrowest index partition that holds them all; the rest is checked on the row
+        # (nobody's conversations have no partition: the status's or the tenant's is read)
+        if visitor_id:
+            scope = f"v:{visitor_id}"
+        elif assignee:
+            scope = f"a:{assignee}"
+        else:
+            scope = f"s:{status}" if status else "all"
         want = limit + 1
         found: list[dict] = []
         stale: list[tuple] = []
@@ -250,7 +274,11 @@ class CqlLogStore(CqlStore, LogStore):
                                 )
                             )
                         continue
-                    if (status and row["status"] != status) or (visitor_id and row["visitor_id"] != visitor_id):
+                    if (
+                        (status and row["status"] != status)
+                        or (visitor_id and row["visitor_id"] != visitor_id)
+                        or (assignee is not None and (row["assigned_operator_id"] or "") != assignee)
+                    ):
                         continue  # (an entry written by a create that lost to an existing id)
                     found.append(row)
                     if len(found) == want:

@@ -497,7 +497,7 @@ class StreamInboxRequest(_message.Message):
     def __init__(self, after_cursor: _Optional[int] = ...) -> None: ...
 
 class InboxEvent(_message.Message):
-    __slots__ = ("cursor", "conversation_id", "at", "caught_up", "started", "handed_off", "customer_message", "assigned", "status_changed")
+    __slots__ = ("cursor", "conversation_id", "at", "caught_up", "started", "handed_off", "customer_message", "assigned", "status_changed", "presence")
     CURSOR_FIELD_NUMBER: _ClassVar[int]
     CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
     AT_FIELD_NUMBER: _ClassVar[int]
@@ -507,6 +507,7 @@ class InboxEvent(_message.Message):
     CUSTOMER_MESSAGE_FIELD_NUMBER: _ClassVar[int]
     ASSIGNED_FIELD_NUMBER: _ClassVar[int]
     STATUS_CHANGED_FIELD_NUMBER: _ClassVar[int]
+    PRESENCE_FIELD_NUMBER: _ClassVar[int]
     cursor: int
     conversation_id: str
     at: _timestamp_pb2.Timestamp
@@ -516,7 +517,8 @@ class InboxEvent(_message.Message):
     customer_message: _events_pb2.MessageReceived
     assigned: _events_pb2.ConversationAssigned
     status_changed: _events_pb2.StatusChanged
-    def __init__(self, cursor: _Optional[int] = ..., conversation_id: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., caught_up: _Optional[_Union[InboxCaughtUp, _Mapping]] = ..., started: _Optional[_Union[_events_pb2.ConversationStarted, _Mapping]] = ..., handed_off: _Optional[_Union[_events_pb2.HandoffRequested, _Mapping]] = ..., customer_message: _Optional[_Union[_events_pb2.MessageReceived, _Mapping]] = ..., assigned: _Optional[_Union[_events_pb2.ConversationAssigned, _Mapping]] = ..., status_changed: _Optional[_Union[_events_pb2.StatusChanged, _Mapping]] = ...) -> None: ...
+    presence: _events_pb2.Presence
+    def __init__(self, cursor: _Optional[int] = ..., conversation_id: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., caught_up: _Optional[_Union[InboxCaughtUp, _Mapping]] = ..., started: _Optional[_Union[_events_pb2.ConversationStarted, _Mapping]] = ..., handed_off: _Optional[_Union[_events_pb2.HandoffRequested, _Mapping]] = ..., customer_message: _Optional[_Union[_events_pb2.MessageReceived, _Mapping]] = ..., assigned: _Optional[_Union[_events_pb2.ConversationAssigned, _Mapping]] = ..., status_changed: _Optional[_Union[_events_pb2.StatusChanged, _Mapping]] = ..., presence: _Optional[_Union[_events_pb2.Presence, _Mapping]] = ...) -> None: ...
 
 class InboxCaughtUp(_message.Message):
     __slots__ = ("reset",)
@@ -531,3 +533,11 @@ class AssignConversationRequest(_message.Message):
     conversation_id: str
     operator_id: str
     def __init__(self, conversation_id: _Optional[str] = ..., operator_id: _Optional[str] = ...) -> None: ...
+
+class SetPresenceRequest(_message.Message):
+    __slots__ = ("state", "capacity")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    state: _events_pb2.PresenceState
+    capacity: int
+    def __init__(self, state: _Optional[_Union[_events_pb2.PresenceState, str]] = ..., capacity: _Optional[int] = ...) -> None: ...

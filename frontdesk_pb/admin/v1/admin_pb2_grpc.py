@@ -197,6 +197,11 @@ class AdminServiceStub:
                 request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.AssignConversationRequest.SerializeToString,
                 response_deserializer=frontdesk_dot_common_dot_v1_dot_common__pb2.Conversation.FromString,
                 _registered_method=True)
+        self.SetPresence = channel.unary_unary(
+                '/frontdesk.admin.v1.AdminService/SetPresence',
+                request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.SetPresenceRequest.SerializeToString,
+                response_deserializer=frontdesk_dot_events_dot_v1_dot_events__pb2.Presence.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -415,6 +420,15 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetPresence(self, request, context):
+        """The calling operator's presence. Conversations handed to the team are assigned to online
+        operators (the least loaded under their capacity first); one who goes offline (or whose
+        panel has not been seen for 90 s) has their waiting conversations given to others.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -577,6 +591,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.AssignConversation,
                     request_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.AssignConversationRequest.FromString,
                     response_serializer=frontdesk_dot_common_dot_v1_dot_common__pb2.Conversation.SerializeToString,
+            ),
+            'SetPresence': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetPresence,
+                    request_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.SetPresenceRequest.FromString,
+                    response_serializer=frontdesk_dot_events_dot_v1_dot_events__pb2.Presence.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1443,6 +1462,33 @@ class AdminService:
             '/frontdesk.admin.v1.AdminService/AssignConversation',
             frontdesk_dot_admin_dot_v1_dot_admin__pb2.AssignConversationRequest.SerializeToString,
             frontdesk_dot_common_dot_v1_dot_common__pb2.Conversation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetPresence(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/frontdesk.admin.v1.AdminService/SetPresence',
+            frontdesk_dot_admin_dot_v1_dot_admin__pb2.SetPresenceRequest.SerializeToString,
+            frontdesk_dot_events_dot_v1_dot_events__pb2.Presence.FromString,
             options,
             channel_credentials,
             insecure,

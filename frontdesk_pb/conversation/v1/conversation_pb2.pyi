@@ -1,6 +1,7 @@
 from frontdesk_pb.common.v1 import common_pb2 as _common_pb2
 from frontdesk_pb.chat.v1 import chat_pb2 as _chat_pb2
 from frontdesk_pb.admin.v1 import admin_pb2 as _admin_pb2
+from frontdesk_pb.events.v1 import events_pb2 as _events_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -48,3 +49,11 @@ class AssignRequest(_message.Message):
     operator_id: str
     display_name: str
     def __init__(self, conversation_id: _Optional[str] = ..., operator_id: _Optional[str] = ..., display_name: _Optional[str] = ...) -> None: ...
+
+class PresenceUpdate(_message.Message):
+    __slots__ = ("state", "capacity")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    state: _events_pb2.PresenceState
+    capacity: int
+    def __init__(self, state: _Optional[_Union[_events_pb2.PresenceState, str]] = ..., capacity: _Optional[int] = ...) -> None: ...

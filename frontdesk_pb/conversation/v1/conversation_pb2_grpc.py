@@ -7,6 +7,7 @@ from frontdesk_pb.admin.v1 import admin_pb2 as frontdesk_dot_admin_dot_v1_dot_ad
 from frontdesk_pb.chat.v1 import chat_pb2 as frontdesk_dot_chat_dot_v1_dot_chat__pb2
 from frontdesk_pb.common.v1 import common_pb2 as frontdesk_dot_common_dot_v1_dot_common__pb2
 from frontdesk_pb.conversation.v1 import conversation_pb2 as frontdesk_dot_conversation_dot_v1_dot_conversation__pb2
+from frontdesk_pb.events.v1 import events_pb2 as frontdesk_dot_events_dot_v1_dot_events__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -116,6 +117,11 @@ class ConversationServiceStub:
                 '/frontdesk.conversation.v1.ConversationService/AssignConversation',
                 request_serializer=frontdesk_dot_conversation_dot_v1_dot_conversation__pb2.AssignRequest.SerializeToString,
                 response_deserializer=frontdesk_dot_common_dot_v1_dot_common__pb2.Conversation.FromString,
+                _registered_method=True)
+        self.SetPresence = channel.unary_unary(
+                '/frontdesk.conversation.v1.ConversationService/SetPresence',
+                request_serializer=frontdesk_dot_conversation_dot_v1_dot_conversation__pb2.PresenceUpdate.SerializeToString,
+                response_deserializer=frontdesk_dot_events_dot_v1_dot_events__pb2.Presence.FromString,
                 _registered_method=True)
         self.AddNote = channel.unary_unary(
                 '/frontdesk.conversation.v1.ConversationService/AddNote',
@@ -246,6 +252,14 @@ class ConversationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetPresence(self, request, context):
+        """The calling operator's presence; state unspecified = still here (the gateway says so
+        while the operator's inbox stream is open).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def AddNote(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -362,6 +376,11 @@ def add_ConversationServiceServicer_to_server(servicer, server):
                     servicer.AssignConversation,
                     request_deserializer=frontdesk_dot_conversation_dot_v1_dot_conversation__pb2.AssignRequest.FromString,
                     response_serializer=frontdesk_dot_common_dot_v1_dot_common__pb2.Conversation.SerializeToString,
+            ),
+            'SetPresence': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetPresence,
+                    request_deserializer=frontdesk_dot_conversation_dot_v1_dot_conversation__pb2.PresenceUpdate.FromString,
+                    response_serializer=frontdesk_dot_events_dot_v1_dot_events__pb2.Presence.SerializeToString,
             ),
             'AddNote': grpc.unary_unary_rpc_method_handler(
                     servicer.AddNote,
@@ -821,6 +840,33 @@ class ConversationService:
             '/frontdesk.conversation.v1.ConversationService/AssignConversation',
             frontdesk_dot_conversation_dot_v1_dot_conversation__pb2.AssignRequest.SerializeToString,
             frontdesk_dot_common_dot_v1_dot_common__pb2.Conversation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetPresence(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/frontdesk.conversation.v1.ConversationService/SetPresence',
+            frontdesk_dot_conversation_dot_v1_dot_conversation__pb2.PresenceUpdate.SerializeToString,
+            frontdesk_dot_events_dot_v1_dot_events__pb2.Presence.FromString,
             options,
             channel_credentials,
             insecure,

@@ -3,12 +3,24 @@ import datetime
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from frontdesk_pb.common.v1 import common_pb2 as _common_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class PresenceState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PRESENCE_STATE_UNSPECIFIED: _ClassVar[PresenceState]
+    PRESENCE_STATE_ONLINE: _ClassVar[PresenceState]
+    PRESENCE_STATE_AWAY: _ClassVar[PresenceState]
+    PRESENCE_STATE_OFFLINE: _ClassVar[PresenceState]
+PRESENCE_STATE_UNSPECIFIED: PresenceState
+PRESENCE_STATE_ONLINE: PresenceState
+PRESENCE_STATE_AWAY: PresenceState
+PRESENCE_STATE_OFFLINE: PresenceState
 
 class Typing(_message.Message):
     __slots__ = ("role", "active")
@@ -198,6 +210,20 @@ class ConversationAssigned(_message.Message):
     by_operator_id: str
     def __init__(self, operator_id: _Optional[str] = ..., display_name: _Optional[str] = ..., by_operator_id: _Optional[str] = ...) -> None: ...
 
+class Presence(_message.Message):
+    __slots__ = ("operator_id", "display_name", "state", "capacity", "seen_at")
+    OPERATOR_ID_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    SEEN_AT_FIELD_NUMBER: _ClassVar[int]
+    operator_id: str
+    display_name: str
+    state: PresenceState
+    capacity: int
+    seen_at: _timestamp_pb2.Timestamp
+    def __init__(self, operator_id: _Optional[str] = ..., display_name: _Optional[str] = ..., state: _Optional[_Union[PresenceState, str]] = ..., capacity: _Optional[int] = ..., seen_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
 class JobFailed(_message.Message):
     __slots__ = ("job_id", "deliveries", "error")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
@@ -209,7 +235,7 @@ class JobFailed(_message.Message):
     def __init__(self, job_id: _Optional[str] = ..., deliveries: _Optional[int] = ..., error: _Optional[str] = ...) -> None: ...
 
 class DomainEvent(_message.Message):
-    __slots__ = ("event_id", "tenant_id", "conversation_id", "occurred_at", "message_received", "reply_completed", "handoff_requested", "feedback_given", "conversation_rated", "tool_called", "job_failed", "conversation_closed", "conversation_started", "status_changed", "conversation_assigned")
+    __slots__ = ("event_id", "tenant_id", "conversation_id", "occurred_at", "message_received", "reply_completed", "handoff_requested", "feedback_given", "conversation_rated", "tool_called", "job_failed", "conversation_closed", "conversation_started", "status_changed", "conversation_assigned", "presence_changed")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
@@ -225,6 +251,7 @@ class DomainEvent(_message.Message):
     CONVERSATION_STARTED_FIELD_NUMBER: _ClassVar[int]
     STATUS_CHANGED_FIELD_NUMBER: _ClassVar[int]
     CONVERSATION_ASSIGNED_FIELD_NUMBER: _ClassVar[int]
+    PRESENCE_CHANGED_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     tenant_id: str
     conversation_id: str
@@ -240,4 +267,5 @@ class DomainEvent(_message.Message):
     conversation_started: ConversationStarted
     status_changed: StatusChanged
     conversation_assigned: ConversationAssigned
-    def __init__(self, event_id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., conversation_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., message_received: _Optional[_Union[MessageReceived, _Mapping]] = ..., reply_completed: _Optional[_Union[ReplyCompleted, _Mapping]] = ..., handoff_requested: _Optional[_Union[HandoffRequested, _Mapping]] = ..., feedback_given: _Optional[_Union[FeedbackGiven, _Mapping]] = ..., conversation_rated: _Optional[_Union[ConversationRated, _Mapping]] = ..., tool_called: _Optional[_Union[ToolCalled, _Mapping]] = ..., job_failed: _Optional[_Union[JobFailed, _Mapping]] = ..., conversation_closed: _Optional[_Union[ConversationClosed, _Mapping]] = ..., conversation_started: _Optional[_Union[ConversationStarted, _Mapping]] = ..., status_changed: _Optional[_Union[StatusChanged, _Mapping]] = ..., conversation_assigned: _Optional[_Union[ConversationAssigned, _Mapping]] = ...) -> None: ...
+    presence_changed: Presence
+    def __init__(self, event_id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., conversation_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., message_received: _Optional[_Union[MessageReceived, _Mapping]] = ..., reply_completed: _Optional[_Union[ReplyCompleted, _Mapping]] = ..., handoff_requested: _Optional[_Union[HandoffRequested, _Mapping]] = ..., feedback_given: _Optional[_Union[FeedbackGiven, _Mapping]] = ..., conversation_rated: _Optional[_Union[ConversationRated, _Mapping]] = ..., tool_called: _Optional[_Union[ToolCalled, _Mapping]] = ..., job_failed: _Optional[_Union[JobFailed, _Mapping]] = ..., conversation_closed: _Optional[_Union[ConversationClosed, _Mapping]] = ..., conversation_started: _Optional[_Union[ConversationStarted, _Mapping]] = ..., status_changed: _Optional[_Union[StatusChanged, _Mapping]] = ..., conversation_assigned: _Optional[_Union[ConversationAssigned, _Mapping]] = ..., presence_changed: _Optional[_Union[Presence, _Mapping]] = ...) -> None: ...

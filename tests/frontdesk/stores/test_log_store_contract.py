@@ -117,6 +117,30 @@ async def test_conversations_list_by_recency_with_filters_and_paging(log_store):
     assert [c.id for c in waiting] == [convs[2].id] and waiting[0].handoff_reason == "x"
 
 
+async def test_conversations_list_by_assignee_and_of_nobody(log_store):
+    convs = [await new_conversation(log_store) for _ in range(4)]
+    other = await new_conversation(log_store, tenant=B)
+    waiting = common.CONVERSATION_STATUS_HANDOFF
+    for c in convs[:3]:
+        await log_store.update_conversation(A, c.id, status=waiting)
+    await log_store.update_conversation(A, convs[0].id, assigned_operator_id="op_1")
+    await log_store.update_conversation(A, convs[1].id, assigned_operator_id="op_1")
+    await log_store.update_conversation(B, other.id, assigned_operator_id="op_1")  # another tenant's op_1
+    mine, _ = await log_store.list_conversations(A, assignee="op_1")
+    assert {c.id for c in mine} == {convs[0].id, convs[1].id}
+    # reassigned: listed under the new owner only, paged like any list
+    await log_store.update_conversation(A, convs[1].id, assigned_operator_id="op_2")
+    mine, _ = await log_store.list_conversations(A, assignee="op_1")
+    assert [c.id for c in mine] == [convs[0].id]
+    first, token = await log_store.list_conversations(A, assignee="op_2", limit=1)
+    assert [c.id for c in first] == [convs[1].id] and token == ""
+    # the queue: waiting and nobody's
+    queue, _ = await log_store.list_conversations(A, status=waiting, assignee="")
+    assert [c.id for c in queue] == [convs[2].id]
+    nobody, _ = await log_store.list_conversations(A, assignee="")
+    assert {c.id for c in nobody} == {convs[2].id, convs[3].id}
+
+
 async def test_feedback_is_recorded_per_message(log_store):
     conv = await new_conversation(log_store)
     msg, _ = await add(log_store, conv, "answer", role=common.ROLE_AI)

@@ -5,6 +5,7 @@ import { useEffect, useSyncExternalStore } from "react";
 
 import { api } from "./api";
 import { Button, cx, ErrorBoundary, Link } from "./components";
+import { PresenceState } from "../gen/frontdesk/events/v1/events_pb";
 import { inbox, reasonText, useInbox } from "./inbox";
 import { navigate, useRoute } from "./router";
 import { AccessPage } from "./pages/Access";
@@ -86,7 +87,16 @@ export function App() {
           <p data-testid="inbox-link" aria-live="polite">
             {live.link === "live" ? "Inbox: live" : live.link === "reconnecting" ? "Inbox: reconnecting…" : "Inbox: connecting…"}
           </p>
-          <Button className="mt-2" onClick={() => api.endSession({ kind: "signed_out", message: "You have signed out." })}>
+          <label className="mt-2 flex items-center gap-2">
+            <span>Status</span>
+            <select aria-label="Your status" className="rounded bg-slate-800 px-1 py-0.5 text-slate-100"
+                    value={live.presence} onChange={(e) => inbox.setPresence(Number(e.target.value) as PresenceState)}>
+              <option value={PresenceState.ONLINE}>Online</option>
+              <option value={PresenceState.AWAY}>Away</option>
+            </select>
+          </label>
+          <Button className="mt-2" onClick={() => void inbox.signOff().then(() =>
+            api.endSession({ kind: "signed_out", message: "You have signed out." }))}>
             Sign out
           </Button>
         </div>

@@ -8,6 +8,7 @@ import { useSyncExternalStore } from "react";
 
 import { LiveStream, type LinkState } from "../api/live";
 import type { InboxEvent } from "../gen/frontdesk/admin/v1/admin_pb";
+import { PresenceState } from "../gen/frontdesk/events/v1/events_pb";
 import { api } from "./api";
 import { HANDOFF_REASON } from "./labels";
 import { navigate } from "./router";
@@ -23,17 +24,25 @@ export interface InboxState {
   link: LinkState;
   /** The latest conversation handed to the team, until dismissed. */
   waiting: Waiting | null;
+  /** What this operator chose: online takes customers from auto-assignment, away keeps theirs. */
+  presence: PresenceState;
 }
 
 const RELOAD_MS = 400; // a busy tenant's inbox reloads a list at most this often
 const ASKED_KEY = "frontdesk.admin.notifications-asked";
+const PRESENCE_KEY = "frontdesk.admin.presence";
+
+function chosenPresence(): PresenceState {
+  const saved = Number(sessionStorage.getItem(PRESENCE_KEY));
+  return saved === PresenceState.AWAY ? PresenceState.AWAY : PresenceState.ONLINE;
+}
 
 class Inbox {
   private stream: LiveStream<InboxEvent, bigint | undefined> | undefined;
   private cursor: bigint | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private listeners = new Set<() => void>();
-  state: InboxState = { version: 0, link: "connecting", waiting: null };
+  state: InboxState = { version: 0, link: "connecting", waiting: null, presence: chosenPresence() };
 
   subscribe(fn: () => void): () => void {
     this.listeners.add(fn);
@@ -60,6 +69,29 @@ class Inbox {
     this.timer = undefined;
   }
 
+  /** Online or away (kept for this tab); the server hears it now and after every reconnect. */
+  setPresence(presence: PresenceState): void {
+    sessionStorage.setItem(PRESENCE_KEY, String(presence));
+    this.set({ presence });
+    this.tellPresence();
+  }
+
+  /** Signing out: this operator's waiting customers go to someone else now, not in 90 s. */
+  async signOff(): Promise<void> {
+    this.stop();
+    try {
+      await api.admin.setPresence({ state: PresenceState.OFFLINE }, { timeoutMs: 3_000 });
+    } catch {
+      // not seen for 90 s counts as offline too
+    }
+  }
+
+  private tellPresence(): void {
+    void api.admin.setPresence({ state: this.state.presence }, { timeoutMs: 15_000 }).catch(() => {
+      // told again after the next reconnect
+    });
+  }
+
   dismiss(): void {
     this.set({ waiting: null });
   }
@@ -68,6 +100,7 @@ class Inbox {
     this.cursor = ev.cursor;
     if (ev.kind.case === "caughtUp") {
       this.set({ version: this.state.version + 1 }); // load the list now: nothing is pending
+      this.tellPresence(); // (again) after a reconnect: a long drop may have made us offline
       return;
     }
     if (ev.kind.case === "handedOff") {

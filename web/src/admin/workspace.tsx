@@ -1,12 +1,13 @@
 // The operator's helpers on a conversation: the team's private notes (never shown to the
 // customer: they are stored apart from the messages) and the saved replies an operator
-// inserts by typing their shortcut ("/refund") in the reply box.
+// inserts by typing their shortcut ("/refund") in the reply box; who owns the conversation.
 
 import { useState, type FormEvent } from "react";
 
 import type { CannedResponse, Note } from "../gen/frontdesk/admin/v1/admin_pb";
+import type { Conversation } from "../gen/frontdesk/common/v1/common_pb";
 import { api, formatTime } from "./api";
-import { Button, Card, ErrorBanner, useAction, useLoad } from "./components";
+import { Button, Card, ErrorBanner, inputClass, useAction, useLoad } from "./components";
 
 const opts = { timeoutMs: 15_000 };
 
@@ -79,5 +80,29 @@ export function CannedSuggestions({ items, onPick }: { items: CannedResponse[]; 
         </li>
       ))}
     </ul>
+  );
+}
+
+/** Who on the team owns the conversation; any operator may hand it to anyone (or nobody). */
+export function Assignee({ conv, onChanged }: { conv: Conversation; onChanged: (c: Conversation) => void }) {
+  const team = useLoad(async (signal) => (await api.admin.listOperators({}, { ...opts, signal })).operators, []);
+  const assign = useAction();
+  return (
+    <label className="flex items-center gap-2 text-sm">
+      <span>Assigned to</span>
+      <select aria-label="Assigned to" className={inputClass} disabled={assign.busy || !team.data}
+              value={conv.assignedOperatorId}
+              onChange={(e) => {
+                const operatorId = e.target.value;
+                void assign.run(async () => onChanged(
+                  await api.admin.assignConversation({ conversationId: conv.id, operatorId }, opts)));
+              }}>
+        <option value="">nobody</option>
+        {(team.data ?? []).map((o) => <option key={o.id} value={o.id}>{o.displayName || o.email}</option>)}
+        {conv.assignedOperatorId && team.data && !team.data.some((o) => o.id === conv.assignedOperatorId) &&
+          <option value={conv.assignedOperatorId}>{conv.assignedOperatorId}</option>}
+      </select>
+      {assign.error !== undefined && <ErrorBanner error={assign.error} />}
+    </label>
   );
 }

@@ -10,7 +10,7 @@ import { Badge, Button, Card, ErrorBanner, Link, Notice, PageHeader, Spinner, us
 import { CHANNEL_LABEL, ConversationStatus, HANDOFF_REASON, ROLE_LABEL, STATUS_LABEL, STATUS_TONE } from "../labels";
 import { useLiveConversation } from "../live-conversation";
 import { byTime, DraftBubble, MessageBubble, ReplyBox, ToolCalls } from "../transcript";
-import { Notes } from "../workspace";
+import { Assignee, Notes } from "../workspace";
 
 export function ConversationView({ id }: { id: string }) {
   const { conv, setConv, loadError, messages, drafts, typing, events, link, streamError, addMessages } = useLiveConversation(id);
@@ -55,6 +55,7 @@ export function ConversationView({ id }: { id: string }) {
         {conv.rating ? ` · rated ${conv.rating}/5` : ""}
         {conv.handoffReason ? ` · handoff: ${HANDOFF_REASON[conv.handoffReason] ?? conv.handoffReason}` : ""}
       </div>
+      <Assignee conv={conv} onChanged={setConv} />
       {Object.keys(conv.attributes).length > 0 && (
         <dl className="flex flex-wrap gap-x-4 text-xs text-slate-600">
           {Object.entries(conv.attributes).map(([k, v]) => <div key={k}><dt className="inline font-medium">{k}: </dt><dd className="inline break-all">{v}</dd></div>)}

@@ -5,8 +5,8 @@
 // @generated from file frontdesk/events/v1/events.proto (package frontdesk.events.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Channel, ConversationStatus, Message as Message$1, Role } from "../../common/v1/common_pb";
@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file frontdesk/events/v1/events.proto.
  */
 export const file_frontdesk_events_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("CiBmcm9udGRlc2svZXZlbnRzL3YxL2V2ZW50cy5wcm90bxITZnJvbnRkZXNrLmV2ZW50cy52MSJBCgZUeXBpbmcSJwoEcm9sZRgBIAEoDjIZLmZyb250ZGVzay5jb21tb24udjEuUm9sZRIOCgZhY3RpdmUYAiABKAgiUAoKVG9rZW5EZWx0YRIQCghyZXBseV9pZBgBIAEoCRITCgtpbl9yZXBseV90bxgCIAEoCRIMCgR0ZXh0GAMgASgJEg0KBWluZGV4GAQgASgFIikKB0hhbmRvZmYSDgoGcmVhc29uGAEgASgJEg4KBm5vdGljZRgCIAEoCSI4CgtBZ2VudEpvaW5lZBITCgtvcGVyYXRvcl9pZBgBIAEoCRIUCgxkaXNwbGF5X25hbWUYAiABKAkiSAoNU3RhdHVzQ2hhbmdlZBI3CgZzdGF0dXMYASABKA4yJy5mcm9udGRlc2suY29tbW9uLnYxLkNvbnZlcnNhdGlvblN0YXR1cyJYChVUcmFuc2NyaXB0aW9uUHJvZ3Jlc3MSEAoIYXVkaW9faWQYASABKAkSDQoFc3RhdGUYAiABKAkSDAoEdGV4dBgDIAEoCRIQCghsYW5ndWFnZRgEIAEoCSIsCgtFcnJvck5vdGljZRIMCgRjb2RlGAEgASgJEg8KB21lc3NhZ2UYAiABKAkijwQKEUNvbnZlcnNhdGlvbkV2ZW50EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRImCgJhdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoGdHlwaW5nGAogASgLMhsuZnJvbnRkZXNrLmV2ZW50cy52MS5UeXBpbmdIABIwCgV0b2tlbhgLIAEoCzIfLmZyb250ZGVzay5ldmVudHMudjEuVG9rZW5EZWx0YUgAEi8KB21lc3NhZ2UYDCABKAsyHC5mcm9udGRlc2suY29tbW9uLnYxLk1lc3NhZ2VIABIvCgdoYW5kb2ZmGA0gASgLMhwuZnJvbnRkZXNrLmV2ZW50cy52MS5IYW5kb2ZmSAASOAoMYWdlbnRfam9pbmVkGA4gASgLMiAuZnJvbnRkZXNrLmV2ZW50cy52MS5BZ2VudEpvaW5lZEgAEjwKDnN0YXR1c19jaGFuZ2VkGA8gASgLMiIuZnJvbnRkZXNrLmV2ZW50cy52MS5TdGF0dXNDaGFuZ2VkSAASQwoNdHJhbnNjcmlwdGlvbhgQIAEoCzIqLmZyb250ZGVzay5ldmVudHMudjEuVHJhbnNjcmlwdGlvblByb2dyZXNzSAASMQoFZXJyb3IYESABKAsyIC5mcm9udGRlc2suZXZlbnRzLnYxLkVycm9yTm90aWNlSABCBgoEa2luZCKbAQoPTWVzc2FnZVJlY2VpdmVkEhIKCm1lc3NhZ2VfaWQYASABKAkSJwoEcm9sZRgCIAEoDjIZLmZyb250ZGVzay5jb21tb24udjEuUm9sZRItCgdjaGFubmVsGAMgASgOMhwuZnJvbnRkZXNrLmNvbW1vbi52MS5DaGFubmVsEg4KBmxlbmd0aBgEIAEoBRIMCgR0ZXh0GAUgASgJIoECCg5SZXBseUNvbXBsZXRlZBIQCghyZXBseV9pZBgBIAEoCRITCgtpbl9yZXBseV90bxgCIAEoCRIPCgdiYWNrZW5kGAMgASgJEg0KBW1vZGVsGAQgASgJEhUKDXF1ZXVlX3dhaXRfbXMYBSABKAESFgoOZmlyc3RfdG9rZW5fbXMYBiABKAESEAoIdG90YWxfbXMYByABKAESFQoNcHJvbXB0X3Rva2VucxgIIAEoBRIZChFjb21wbGV0aW9uX3Rva2VucxgJIAEoBRIRCgljaXRlZF9pZHMYCiADKAkSEAoIYW5zd2VyZWQYCyABKAgSEAoIcXVlc3Rpb24YDCABKAkiNAoQSGFuZG9mZlJlcXVlc3RlZBIOCgZyZWFzb24YASABKAkSEAoIcXVlc3Rpb24YAiABKAkiNAoNRmVlZGJhY2tHaXZlbhISCgptZXNzYWdlX2lkGAEgASgJEg8KB2hlbHBmdWwYAiABKAgiMwoRQ29udmVyc2F0aW9uUmF0ZWQSDQoFc2NvcmUYASABKAUSDwoHY29tbWVudBgCIAEoCSJKCgpUb29sQ2FsbGVkEgwKBHRvb2wYASABKAkSCgoCb2sYAiABKAgSEwoLZHVyYXRpb25fbXMYAyABKAESDQoFZXJyb3IYBCABKAkiawoSQ29udmVyc2F0aW9uQ2xvc2VkEkAKD3ByZXZpb3VzX3N0YXR1cxgBIAEoDjInLmZyb250ZGVzay5jb21tb24udjEuQ29udmVyc2F0aW9uU3RhdHVzEhMKC29wZXJhdG9yX2lkGAIgASgJIkQKE0NvbnZlcnNhdGlvblN0YXJ0ZWQSLQoHY2hhbm5lbBgBIAEoDjIcLmZyb250ZGVzay5jb21tb24udjEuQ2hhbm5lbCJZChRDb252ZXJzYXRpb25Bc3NpZ25lZBITCgtvcGVyYXRvcl9pZBgBIAEoCRIUCgxkaXNwbGF5X25hbWUYAiABKAkSFgoOYnlfb3BlcmF0b3JfaWQYAyABKAkiPgoJSm9iRmFpbGVkEg4KBmpvYl9pZBgBIAEoCRISCgpkZWxpdmVyaWVzGAIgASgFEg0KBWVycm9yGAMgASgJItgGCgtEb21haW5FdmVudBIQCghldmVudF9pZBgBIAEoCRIRCgl0ZW5hbnRfaWQYAiABKAkSFwoPY29udmVyc2F0aW9uX2lkGAMgASgJEi8KC29jY3VycmVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBJAChBtZXNzYWdlX3JlY2VpdmVkGAogASgLMiQuZnJvbnRkZXNrLmV2ZW50cy52MS5NZXNzYWdlUmVjZWl2ZWRIABI+Cg9yZXBseV9jb21wbGV0ZWQYCyABKAsyIy5mcm9udGRlc2suZXZlbnRzLnYxLlJlcGx5Q29tcGxldGVkSAASQgoRaGFuZG9mZl9yZXF1ZXN0ZWQYDCABKAsyJS5mcm9udGRlc2suZXZlbnRzLnYxLkhhbmRvZmZSZXF1ZXN0ZWRIABI8Cg5mZWVkYmFja19naXZlbhgNIAEoCzIiLmZyb250ZGVzay5ldmVudHMudjEuRmVlZGJhY2tHaXZlbkgAEkQKEmNvbnZlcnNhdGlvbl9yYXRlZBgOIAEoCzImLmZyb250ZGVzay5ldmVudHMudjEuQ29udmVyc2F0aW9uUmF0ZWRIABI2Cgt0b29sX2NhbGxlZBgPIAEoCzIfLmZyb250ZGVzay5ldmVudHMudjEuVG9vbENhbGxlZEgAEjQKCmpvYl9mYWlsZWQYECABKAsyHi5mcm9udGRlc2suZXZlbnRzLnYxLkpvYkZhaWxlZEgAEkYKE2NvbnZlcnNhdGlvbl9jbG9zZWQYESABKAsyJy5mcm9udGRlc2suZXZlbnRzLnYxLkNvbnZlcnNhdGlvbkNsb3NlZEgAEkgKFGNvbnZlcnNhdGlvbl9zdGFydGVkGBIgASgLMiguZnJvbnRkZXNrLmV2ZW50cy52MS5Db252ZXJzYXRpb25TdGFydGVkSAASPAoOc3RhdHVzX2NoYW5nZWQYEyABKAsyIi5mcm9udGRlc2suZXZlbnRzLnYxLlN0YXR1c0NoYW5nZWRIABJKChVjb252ZXJzYXRpb25fYXNzaWduZWQYFCABKAsyKS5mcm9udGRlc2suZXZlbnRzLnYxLkNvbnZlcnNhdGlvbkFzc2lnbmVkSABCBgoEa2luZGIGcHJvdG8z", [file_google_protobuf_timestamp, file_frontdesk_common_v1_common]);
+  fileDesc("CiBmcm9udGRlc2svZXZlbnRzL3YxL2V2ZW50cy5wcm90bxITZnJvbnRkZXNrLmV2ZW50cy52MSJBCgZUeXBpbmcSJwoEcm9sZRgBIAEoDjIZLmZyb250ZGVzay5jb21tb24udjEuUm9sZRIOCgZhY3RpdmUYAiABKAgiUAoKVG9rZW5EZWx0YRIQCghyZXBseV9pZBgBIAEoCRITCgtpbl9yZXBseV90bxgCIAEoCRIMCgR0ZXh0GAMgASgJEg0KBWluZGV4GAQgASgFIikKB0hhbmRvZmYSDgoGcmVhc29uGAEgASgJEg4KBm5vdGljZRgCIAEoCSI4CgtBZ2VudEpvaW5lZBITCgtvcGVyYXRvcl9pZBgBIAEoCRIUCgxkaXNwbGF5X25hbWUYAiABKAkiSAoNU3RhdHVzQ2hhbmdlZBI3CgZzdGF0dXMYASABKA4yJy5mcm9udGRlc2suY29tbW9uLnYxLkNvbnZlcnNhdGlvblN0YXR1cyJYChVUcmFuc2NyaXB0aW9uUHJvZ3Jlc3MSEAoIYXVkaW9faWQYASABKAkSDQoFc3RhdGUYAiABKAkSDAoEdGV4dBgDIAEoCRIQCghsYW5ndWFnZRgEIAEoCSIsCgtFcnJvck5vdGljZRIMCgRjb2RlGAEgASgJEg8KB21lc3NhZ2UYAiABKAkijwQKEUNvbnZlcnNhdGlvbkV2ZW50EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRImCgJhdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoGdHlwaW5nGAogASgLMhsuZnJvbnRkZXNrLmV2ZW50cy52MS5UeXBpbmdIABIwCgV0b2tlbhgLIAEoCzIfLmZyb250ZGVzay5ldmVudHMudjEuVG9rZW5EZWx0YUgAEi8KB21lc3NhZ2UYDCABKAsyHC5mcm9udGRlc2suY29tbW9uLnYxLk1lc3NhZ2VIABIvCgdoYW5kb2ZmGA0gASgLMhwuZnJvbnRkZXNrLmV2ZW50cy52MS5IYW5kb2ZmSAASOAoMYWdlbnRfam9pbmVkGA4gASgLMiAuZnJvbnRkZXNrLmV2ZW50cy52MS5BZ2VudEpvaW5lZEgAEjwKDnN0YXR1c19jaGFuZ2VkGA8gASgLMiIuZnJvbnRkZXNrLmV2ZW50cy52MS5TdGF0dXNDaGFuZ2VkSAASQwoNdHJhbnNjcmlwdGlvbhgQIAEoCzIqLmZyb250ZGVzay5ldmVudHMudjEuVHJhbnNjcmlwdGlvblByb2dyZXNzSAASMQoFZXJyb3IYESABKAsyIC5mcm9udGRlc2suZXZlbnRzLnYxLkVycm9yTm90aWNlSABCBgoEa2luZCKbAQoPTWVzc2FnZVJlY2VpdmVkEhIKCm1lc3NhZ2VfaWQYASABKAkSJwoEcm9sZRgCIAEoDjIZLmZyb250ZGVzay5jb21tb24udjEuUm9sZRItCgdjaGFubmVsGAMgASgOMhwuZnJvbnRkZXNrLmNvbW1vbi52MS5DaGFubmVsEg4KBmxlbmd0aBgEIAEoBRIMCgR0ZXh0GAUgASgJIoECCg5SZXBseUNvbXBsZXRlZBIQCghyZXBseV9pZBgBIAEoCRITCgtpbl9yZXBseV90bxgCIAEoCRIPCgdiYWNrZW5kGAMgASgJEg0KBW1vZGVsGAQgASgJEhUKDXF1ZXVlX3dhaXRfbXMYBSABKAESFgoOZmlyc3RfdG9rZW5fbXMYBiABKAESEAoIdG90YWxfbXMYByABKAESFQoNcHJvbXB0X3Rva2VucxgIIAEoBRIZChFjb21wbGV0aW9uX3Rva2VucxgJIAEoBRIRCgljaXRlZF9pZHMYCiADKAkSEAoIYW5zd2VyZWQYCyABKAgSEAoIcXVlc3Rpb24YDCABKAkiNAoQSGFuZG9mZlJlcXVlc3RlZBIOCgZyZWFzb24YASABKAkSEAoIcXVlc3Rpb24YAiABKAkiNAoNRmVlZGJhY2tHaXZlbhISCgptZXNzYWdlX2lkGAEgASgJEg8KB2hlbHBmdWwYAiABKAgiMwoRQ29udmVyc2F0aW9uUmF0ZWQSDQoFc2NvcmUYASABKAUSDwoHY29tbWVudBgCIAEoCSJKCgpUb29sQ2FsbGVkEgwKBHRvb2wYASABKAkSCgoCb2sYAiABKAgSEwoLZHVyYXRpb25fbXMYAyABKAESDQoFZXJyb3IYBCABKAkiawoSQ29udmVyc2F0aW9uQ2xvc2VkEkAKD3ByZXZpb3VzX3N0YXR1cxgBIAEoDjInLmZyb250ZGVzay5jb21tb24udjEuQ29udmVyc2F0aW9uU3RhdHVzEhMKC29wZXJhdG9yX2lkGAIgASgJIkQKE0NvbnZlcnNhdGlvblN0YXJ0ZWQSLQoHY2hhbm5lbBgBIAEoDjIcLmZyb250ZGVzay5jb21tb24udjEuQ2hhbm5lbCJZChRDb252ZXJzYXRpb25Bc3NpZ25lZBITCgtvcGVyYXRvcl9pZBgBIAEoCRIUCgxkaXNwbGF5X25hbWUYAiABKAkSFgoOYnlfb3BlcmF0b3JfaWQYAyABKAkipwEKCFByZXNlbmNlEhMKC29wZXJhdG9yX2lkGAEgASgJEhQKDGRpc3BsYXlfbmFtZRgCIAEoCRIxCgVzdGF0ZRgDIAEoDjIiLmZyb250ZGVzay5ldmVudHMudjEuUHJlc2VuY2VTdGF0ZRIQCghjYXBhY2l0eRgEIAEoBRIrCgdzZWVuX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI+CglKb2JGYWlsZWQSDgoGam9iX2lkGAEgASgJEhIKCmRlbGl2ZXJpZXMYAiABKAUSDQoFZXJyb3IYAyABKAkikwcKC0RvbWFpbkV2ZW50EhAKCGV2ZW50X2lkGAEgASgJEhEKCXRlbmFudF9pZBgCIAEoCRIXCg9jb252ZXJzYXRpb25faWQYAyABKAkSLwoLb2NjdXJyZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEkAKEG1lc3NhZ2VfcmVjZWl2ZWQYCiABKAsyJC5mcm9udGRlc2suZXZlbnRzLnYxLk1lc3NhZ2VSZWNlaXZlZEgAEj4KD3JlcGx5X2NvbXBsZXRlZBgLIAEoCzIjLmZyb250ZGVzay5ldmVudHMudjEuUmVwbHlDb21wbGV0ZWRIABJCChFoYW5kb2ZmX3JlcXVlc3RlZBgMIAEoCzIlLmZyb250ZGVzay5ldmVudHMudjEuSGFuZG9mZlJlcXVlc3RlZEgAEjwKDmZlZWRiYWNrX2dpdmVuGA0gASgLMiIuZnJvbnRkZXNrLmV2ZW50cy52MS5GZWVkYmFja0dpdmVuSAASRAoSY29udmVyc2F0aW9uX3JhdGVkGA4gASgLMiYuZnJvbnRkZXNrLmV2ZW50cy52MS5Db252ZXJzYXRpb25SYXRlZEgAEjYKC3Rvb2xfY2FsbGVkGA8gASgLMh8uZnJvbnRkZXNrLmV2ZW50cy52MS5Ub29sQ2FsbGVkSAASNAoKam9iX2ZhaWxlZBgQIAEoCzIeLmZyb250ZGVzay5ldmVudHMudjEuSm9iRmFpbGVkSAASRgoTY29udmVyc2F0aW9uX2Nsb3NlZBgRIAEoCzInLmZyb250ZGVzay5ldmVudHMudjEuQ29udmVyc2F0aW9uQ2xvc2VkSAASSAoUY29udmVyc2F0aW9uX3N0YXJ0ZWQYEiABKAsyKC5mcm9udGRlc2suZXZlbnRzLnYxLkNvbnZlcnNhdGlvblN0YXJ0ZWRIABI8Cg5zdGF0dXNfY2hhbmdlZBgTIAEoCzIiLmZyb250ZGVzay5ldmVudHMudjEuU3RhdHVzQ2hhbmdlZEgAEkoKFWNvbnZlcnNhdGlvbl9hc3NpZ25lZBgUIAEoCzIpLmZyb250ZGVzay5ldmVudHMudjEuQ29udmVyc2F0aW9uQXNzaWduZWRIABI5ChBwcmVzZW5jZV9jaGFuZ2VkGBUgASgLMh0uZnJvbnRkZXNrLmV2ZW50cy52MS5QcmVzZW5jZUgAQgYKBGtpbmQqfwoNUHJlc2VuY2VTdGF0ZRIeChpQUkVTRU5DRV9TVEFURV9VTlNQRUNJRklFRBAAEhkKFVBSRVNFTkNFX1NUQVRFX09OTElORRABEhcKE1BSRVNFTkNFX1NUQVRFX0FXQVkQAhIaChZQUkVTRU5DRV9TVEFURV9PRkZMSU5FEANiBnByb3RvMw", [file_google_protobuf_timestamp, file_frontdesk_common_v1_common]);
 
 /**
  * Someone is writing. The AI sends active=true when it starts; its final message (or a
@@ -594,6 +594,45 @@ export const ConversationAssignedSchema: GenMessage<ConversationAssigned> = /*@_
   messageDesc(file_frontdesk_events_v1_events, 16);
 
 /**
+ * An operator's presence (conversation_id empty in its DomainEvent).
+ *
+ * @generated from message frontdesk.events.v1.Presence
+ */
+export type Presence = Message<"frontdesk.events.v1.Presence"> & {
+  /**
+   * @generated from field: string operator_id = 1;
+   */
+  operatorId: string;
+
+  /**
+   * @generated from field: string display_name = 2;
+   */
+  displayName: string;
+
+  /**
+   * @generated from field: frontdesk.events.v1.PresenceState state = 3;
+   */
+  state: PresenceState;
+
+  /**
+   * @generated from field: int32 capacity = 4;
+   */
+  capacity: number;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp seen_at = 5;
+   */
+  seenAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message frontdesk.events.v1.Presence.
+ * Use `create(PresenceSchema)` to create a new message.
+ */
+export const PresenceSchema: GenMessage<Presence> = /*@__PURE__*/
+  messageDesc(file_frontdesk_events_v1_events, 17);
+
+/**
  * @generated from message frontdesk.events.v1.JobFailed
  */
 export type JobFailed = Message<"frontdesk.events.v1.JobFailed"> & {
@@ -618,7 +657,7 @@ export type JobFailed = Message<"frontdesk.events.v1.JobFailed"> & {
  * Use `create(JobFailedSchema)` to create a new message.
  */
 export const JobFailedSchema: GenMessage<JobFailed> = /*@__PURE__*/
-  messageDesc(file_frontdesk_events_v1_events, 17);
+  messageDesc(file_frontdesk_events_v1_events, 18);
 
 /**
  * A fact that happened, published on JetStream subject frontdesk.<tenant>.events.<kind>.
@@ -718,6 +757,12 @@ export type DomainEvent = Message<"frontdesk.events.v1.DomainEvent"> & {
      */
     value: ConversationAssigned;
     case: "conversationAssigned";
+  } | {
+    /**
+     * @generated from field: frontdesk.events.v1.Presence presence_changed = 21;
+     */
+    value: Presence;
+    case: "presenceChanged";
   } | { case: undefined; value?: undefined };
 };
 
@@ -726,5 +771,42 @@ export type DomainEvent = Message<"frontdesk.events.v1.DomainEvent"> & {
  * Use `create(DomainEventSchema)` to create a new message.
  */
 export const DomainEventSchema: GenMessage<DomainEvent> = /*@__PURE__*/
-  messageDesc(file_frontdesk_events_v1_events, 18);
+  messageDesc(file_frontdesk_events_v1_events, 19);
+
+/**
+ * @generated from enum frontdesk.events.v1.PresenceState
+ */
+export enum PresenceState {
+  /**
+   * @generated from enum value: PRESENCE_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * takes conversations from auto-assignment
+   *
+   * @generated from enum value: PRESENCE_STATE_ONLINE = 1;
+   */
+  ONLINE = 1,
+
+  /**
+   * keeps what they have, gets nothing new
+   *
+   * @generated from enum value: PRESENCE_STATE_AWAY = 2;
+   */
+  AWAY = 2,
+
+  /**
+   * their waiting conversations go to others
+   *
+   * @generated from enum value: PRESENCE_STATE_OFFLINE = 3;
+   */
+  OFFLINE = 3,
+}
+
+/**
+ * Describes the enum frontdesk.events.v1.PresenceState.
+ */
+export const PresenceStateSchema: GenEnum<PresenceState> = /*@__PURE__*/
+  enumDesc(file_frontdesk_events_v1_events, 0);
 
