@@ -124,6 +124,8 @@ RULES: dict[str, Rule] = {
         "StreamInbox",
         "AssignConversation",
         "SetPresence",
+        "SummarizeConversation",
+        "SuggestReplies",
     ),
     **_rules(
         _ADMIN,

@@ -77,6 +77,7 @@ async def serve(settings: Settings) -> None:
             inference_pb2_grpc.InferenceServiceStub(inference_channel),
             nc.jetstream(),
             settings,
+            knowledge_pb2_grpc.KnowledgeServiceStub(inference_channel),
         ),
         server.grpc,
     )

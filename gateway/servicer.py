@@ -18,7 +18,6 @@ from frontdesk.ai_settings import (
     tool_secret_purpose,
     url_allowed,
 )
-from frontdesk.caller import Kind
 from frontdesk.clock import ts_from_ms, ts_from_s
 from frontdesk.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, rpc
 from frontdesk.secretbox import SecretBox
@@ -28,18 +27,17 @@ from frontdesk_pb.admin.v1 import admin_pb2, admin_pb2_grpc
 from frontdesk_pb.analytics.v1 import analytics_pb2_grpc
 from frontdesk_pb.auth.v1 import auth_pb2, auth_pb2_grpc
 from frontdesk_pb.chat.v1 import chat_pb2_grpc
-from frontdesk_pb.conversation.v1 import conversation_pb2
-from frontdesk_pb.events.v1.events_pb2 import PresenceState
 from frontdesk_pb.inference.v1 import inference_pb2_grpc
 from frontdesk_pb.knowledge.v1 import knowledge_pb2_grpc
 from frontdesk_pb.speech.v1 import speech_pb2_grpc
-from gateway import canned, inbox
 from gateway.access import current_caller
 from gateway.auth import ORIGIN_KEY
+from gateway.copilot import Copilot
 from gateway.credentials import new_widget_key
 from gateway.forward import Forwarder, To, forwards
 from gateway.service import Accounts
 from gateway.status import system_status
+from gateway.workspace import WorkspaceMethods
 
 
 def web_origin(context) -> str:
@@ -249,7 +247,7 @@ MAX_SECRET_CHARS = 512
     },
 )
 @forwards("inference", {"ListToolCalls": To()})
-class AdminEdge(admin_pb2_grpc.AdminServiceServicer):
+class AdminEdge(WorkspaceMethods, admin_pb2_grpc.AdminServiceServicer):
     """AdminService: tenants, keys, operators, AI settings and tools are served here from
     the account store; conversations are the conversation service's, tool-call records the
     inference service's. Who may call what is gateway/access.py's table."""
@@ -261,8 +259,10 @@ class AdminEdge(admin_pb2_grpc.AdminServiceServicer):
         inference: inference_pb2_grpc.InferenceServiceStub,
         nats_js,
         settings: Settings,
+        knowledge: knowledge_pb2_grpc.KnowledgeServiceStub,
     ):
         self.accounts = accounts
+        self.copilot = Copilot(knowledge, forwarder.conv, accounts)
         self.fwd = forwarder
         self.conv = forwarder.conv
         self.inference = inference
@@ -274,38 +274,6 @@ class AdminEdge(admin_pb2_grpc.AdminServiceServicer):
     async def StreamConversationEvents(self, request, context):
         async for event in self.fwd.events(request, context):
             yield event
-
-    @rpc
-    async def StreamInbox(self, request, context):
-        caller = current_caller()
-        still_here = None
-        if caller.kind == Kind.OPERATOR:  # an open inbox keeps the operator's presence fresh
-            options = self.fwd.call_options(caller, context)
-
-            async def still_here():
-                await self.conv.SetPresence(conversation_pb2.PresenceUpdate(), **options)
-
-        after = request.after_cursor if request.HasField("after_cursor") else None
-        async for event in inbox.stream(self.js, caller.tenant_id, after, still_here):
-            yield event
-
-    @rpc
-    async def SetPresence(self, request, context):
-        if request.state == PresenceState.PRESENCE_STATE_UNSPECIFIED:
-            raise InvalidArgument("state is required: online, away or offline")
-        update = conversation_pb2.PresenceUpdate(state=request.state, capacity=request.capacity)
-        return await self.conv.SetPresence(update, **self.fwd.call_options(current_caller(), context))
-
-    @rpc
-    async def AssignConversation(self, request, context):
-        caller = current_caller()
-        name = ""
-        if request.operator_id:  # one of the caller's tenant, or NOT_FOUND like a missing one
-            name = (await self.accounts.operator(caller.tenant_id, request.operator_id)).display_name
-        assign = conversation_pb2.AssignRequest(
-            conversation_id=request.conversation_id, operator_id=request.operator_id, display_name=name
-        )
-        return await self.conv.AssignConversation(assign, **self.fwd.call_options(caller, context))
 
     # -- tenants -----------------------------------------------------------------
 
@@ -546,36 +514,6 @@ class AdminEdge(admin_pb2_grpc.AdminServiceServicer):
                 tenant.ai_settings["tool_choice"] = ""
             await self.accounts.store.update_tenant(tenant)
         return admin_pb2.DeleteToolResponse()
-
-    # -- canned responses ----------------------------------------------------------------
-
-    @rpc
-    async def ListCannedResponses(self, request, context):
-        caller = current_caller()
-        if len(request.query) > 200:
-            raise InvalidArgument("query is longer than 200 characters")
-        saved = await self.accounts.store.list_canned_responses(caller.tenant_id)
-        return admin_pb2.ListCannedResponsesResponse(
-            responses=[canned.to_pb(r) for r in saved if canned.matches(r, request.query)]
-        )
-
-    @rpc
-    async def SaveCannedResponse(self, request, context):
-        caller = current_caller()
-        record = canned.checked(caller.tenant_id, request.response, caller.subject, int(time.time() * 1000))
-        saved = await self.accounts.store.list_canned_responses(caller.tenant_id)
-        if len(saved) >= canned.MAX_PER_TENANT and all(r.shortcut != record.shortcut for r in saved):
-            raise FailedPrecondition(f"a tenant may keep at most {canned.MAX_PER_TENANT} canned responses")
-        await self.accounts.store.save_canned_response(record)
-        return canned.to_pb(record)
-
-    @rpc
-    async def DeleteCannedResponse(self, request, context):
-        caller = current_caller()
-        shortcut = canned.shortcut_of(request.shortcut)
-        if not await self.accounts.store.delete_canned_response(caller.tenant_id, shortcut):
-            raise NotFound("canned response not found")
-        return admin_pb2.DeleteCannedResponseResponse()
 
     # -- system status ---------------------------------------------------------------
 

@@ -33,6 +33,7 @@ from inference.ingestion import MAX_FILE_BYTES, IngestionJobs, JobRecord, check_
 from inference.kbshare import KnowledgeShare
 from inference.knowledge import FaqEntry, KnowledgeError, evaluate
 from inference.knowledge.documents import check_url
+from inference.knowledge.router import DOCUMENTS_CLASS
 
 MAX_ENTRIES_PER_CALL = 5_000
 
@@ -167,11 +168,29 @@ class KnowledgeServicer(knowledge_pb2_grpc.KnowledgeServiceServicer):
         if request.limit < 0:
             raise InvalidArgument("limit must not be negative")
         limit = min(request.limit or 5, 20)
-        hits = await self._run((await self._kb(caller)).search, request.query, limit)
+        kb = await self._kb(caller)
+        hits = await self._run(kb.search, request.query, limit)
         decision = await self.grounding.decide(caller.tenant_id, request.query, [])
+        ranked = []
+        for entry_id, score in decision.scores.get("ranking", [])[:limit]:
+            entry = kb.get(entry_id) if entry_id != DOCUMENTS_CLASS else None
+            if isinstance(entry, FaqEntry):
+                ranked.append(
+                    kpb.SearchHit(
+                        entry_id=entry.id,
+                        chunk_id=f"{entry.id}#0",
+                        title=entry.question,
+                        text=entry.answer,
+                        score=float(score),
+                        url=entry.url,
+                    )
+                )
         return kpb.SearchResponse(
+            ranked=ranked,
             hits=[
-                kpb.SearchHit(entry_id=h.entry_id, chunk_id=h.chunk_id, title=h.title, text=h.text, score=h.score)
+                kpb.SearchHit(
+                    entry_id=h.entry_id, chunk_id=h.chunk_id, title=h.title, text=h.text, score=h.score, url=h.url
+                )
                 for h in hits
             ],
             confidence=decision.confidence,

@@ -24,6 +24,8 @@ async def test_saved_reply_and_private_note_in_the_operators_day(web_site, run_e
     assert result["sent"] == "Hi Alex, this is Demo Company: your refund is on its way."
     assert result["agentMessageId"], "the visitor's stream delivered the operator's reply"
     assert not result["visitorSawNote"]
+    # the copilot's first suggestion for "my money back for order 1234": the demo FAQ's refund entry
+    assert "refund" in result["suggested"].lower(), result["suggested"]
 
     visitor = bearer(result["visitorToken"])
     async with web_site.mesh.channel() as ch:

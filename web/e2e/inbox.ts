@@ -15,8 +15,10 @@ async function customerAsksForAPerson(question: string): Promise<string> {
   const visitor = new FrontdeskClient({ baseUrl: env.webUrl });
   await visitor.createVisitorSession(env.widgetKey);
   const conversationId = await visitor.startConversation({ page: "https://shop.example/help" });
-  await visitor.chat.sendMessage({ conversationId, text: question });
+  // the person first, then the question: the AI (which might hand over for a reason of its
+  // own, racing this) does not answer a conversation waiting for a person
   await visitor.chat.requestHuman({ conversationId, reason: "wants a person" });
+  await visitor.chat.sendMessage({ conversationId, text: question });
   return conversationId;
 }
 
@@ -65,6 +67,8 @@ run(async () => {
   await owner.selectOption("");
   await page.waitForFunction(() => (document.querySelector("select[aria-label='Assigned to']") as HTMLSelectElement | null)?.value === "");
   await owner.selectOption({ index: 1 });
+  // the select shows the stored owner: it changes once AssignConversation has answered
+  await page.waitForFunction(() => (document.querySelector("select[aria-label='Assigned to']") as HTMLSelectElement | null)?.value !== "");
   const assignedTo = await owner.inputValue();
   check(assignedTo !== "", "an operator was chosen");
   await page.getByTestId("conversation-status").getByText("Waiting for a person").waitFor();

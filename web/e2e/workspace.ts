@@ -1,6 +1,7 @@
 // The operator's workspace in Chromium against the real mesh (tests/web/test_workspace.py runs it):
 // the owner saves a reply (/refund, with variables) on the saved-replies page; a visitor
-// asks; the operator opens that conversation, writes a private note, takes over, types
+// asks; the operator opens that conversation, writes a private note, takes over, reads the
+// copilot's summary and inserts a suggested reply, types
 // "/ref", picks the saved reply (their name filled in, the customer's left to edit), edits
 // and sends it. The visitor's own stream gets the reply and never the note; after a reload
 // the note is still on the conversation page.
@@ -78,11 +79,25 @@ run(async () => {
 
   await page.getByRole("button", { name: "Take over" }).click();
   await page.getByTestId("conversation-status").getByText("Operator handling").waitFor();
+  // the copilot: the summary quotes the customer (with the order number), a suggestion is one click away
+  const summary = page.getByTestId("summary");
+  await summary.getByText(QUESTION, { exact: true }).waitFor();
+  await summary.getByText("1234", { exact: true }).waitFor();
   const reply = page.getByLabel("Reply to the customer");
+  await page.getByTestId("suggestions").locator("li").first().waitFor();
+  // the policy is unsure about "my money back for order 1234" (it handed over): of its candidates
+  // the operator picks the refund entry
+  const refund = page.getByTestId("suggestions").locator("li").filter({ hasText: /refund/i });
+  const suggestion = (await refund.count()) ? refund.first() : page.getByTestId("suggestions").locator("li").first();
+  await suggestion.getByRole("button", { name: "Insert" }).click();
+  const suggested = await reply.inputValue();
+  check(suggested.length > 0 && (await suggestion.innerText()).includes(suggested.split("\n")[0]!),
+        `the suggestion was inserted (${suggested})`);
+  await shot(page, "workspace-copilot");
   await reply.fill("/ref");
-  const suggestion = page.getByTestId("canned-suggestions").getByRole("button").filter({ hasText: "/refund" });
-  await suggestion.waitFor();
-  await suggestion.click();
+  const saved = page.getByTestId("canned-suggestions").getByRole("button").filter({ hasText: "/refund" });
+  await saved.waitFor();
+  await saved.click();
   const inserted = await reply.inputValue();
   const sent = inserted.replace("{customer_name}", "Alex");
   await reply.fill(sent);
@@ -103,7 +118,7 @@ run(async () => {
   await shot(page, "workspace-note");
   check(errors.length === 0, `page errors: ${errors.join("; ")}`);
   return {
-    conversationId, visitorToken: visitor.token, savedRowText, inserted, sent,
+    conversationId, visitorToken: visitor.token, savedRowText, inserted, sent, suggested,
     agentMessageId: got.kind.case === "message" ? got.kind.value.id : "", visitorSawNote,
   };
 });

@@ -541,3 +541,57 @@ class SetPresenceRequest(_message.Message):
     state: _events_pb2.PresenceState
     capacity: int
     def __init__(self, state: _Optional[_Union[_events_pb2.PresenceState, str]] = ..., capacity: _Optional[int] = ...) -> None: ...
+
+class SummarizeConversationRequest(_message.Message):
+    __slots__ = ("conversation_id",)
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    def __init__(self, conversation_id: _Optional[str] = ...) -> None: ...
+
+class ConversationSummary(_message.Message):
+    __slots__ = ("customer_wants", "customer_latest", "details", "ai_said", "handoff_reason", "handoff_explained", "customer_messages", "written_by")
+    CUSTOMER_WANTS_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_LATEST_FIELD_NUMBER: _ClassVar[int]
+    DETAILS_FIELD_NUMBER: _ClassVar[int]
+    AI_SAID_FIELD_NUMBER: _ClassVar[int]
+    HANDOFF_REASON_FIELD_NUMBER: _ClassVar[int]
+    HANDOFF_EXPLAINED_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    WRITTEN_BY_FIELD_NUMBER: _ClassVar[int]
+    customer_wants: str
+    customer_latest: str
+    details: _containers.RepeatedScalarFieldContainer[str]
+    ai_said: str
+    handoff_reason: str
+    handoff_explained: str
+    customer_messages: int
+    written_by: str
+    def __init__(self, customer_wants: _Optional[str] = ..., customer_latest: _Optional[str] = ..., details: _Optional[_Iterable[str]] = ..., ai_said: _Optional[str] = ..., handoff_reason: _Optional[str] = ..., handoff_explained: _Optional[str] = ..., customer_messages: _Optional[int] = ..., written_by: _Optional[str] = ...) -> None: ...
+
+class SuggestRepliesRequest(_message.Message):
+    __slots__ = ("conversation_id",)
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    def __init__(self, conversation_id: _Optional[str] = ...) -> None: ...
+
+class SuggestedReply(_message.Message):
+    __slots__ = ("text", "source", "citations", "shortcut", "score")
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    CITATIONS_FIELD_NUMBER: _ClassVar[int]
+    SHORTCUT_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    text: str
+    source: str
+    citations: _containers.RepeatedCompositeFieldContainer[_common_pb2.Citation]
+    shortcut: str
+    score: float
+    def __init__(self, text: _Optional[str] = ..., source: _Optional[str] = ..., citations: _Optional[_Iterable[_Union[_common_pb2.Citation, _Mapping]]] = ..., shortcut: _Optional[str] = ..., score: _Optional[float] = ...) -> None: ...
+
+class SuggestRepliesResponse(_message.Message):
+    __slots__ = ("replies", "message_id")
+    REPLIES_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    replies: _containers.RepeatedCompositeFieldContainer[SuggestedReply]
+    message_id: str
+    def __init__(self, replies: _Optional[_Iterable[_Union[SuggestedReply, _Mapping]]] = ..., message_id: _Optional[str] = ...) -> None: ...

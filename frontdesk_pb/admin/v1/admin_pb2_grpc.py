@@ -202,6 +202,16 @@ class AdminServiceStub:
                 request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.SetPresenceRequest.SerializeToString,
                 response_deserializer=frontdesk_dot_events_dot_v1_dot_events__pb2.Presence.FromString,
                 _registered_method=True)
+        self.SummarizeConversation = channel.unary_unary(
+                '/frontdesk.admin.v1.AdminService/SummarizeConversation',
+                request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.SummarizeConversationRequest.SerializeToString,
+                response_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.ConversationSummary.FromString,
+                _registered_method=True)
+        self.SuggestReplies = channel.unary_unary(
+                '/frontdesk.admin.v1.AdminService/SuggestReplies',
+                request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.SuggestRepliesRequest.SerializeToString,
+                response_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.SuggestRepliesResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -429,6 +439,23 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SummarizeConversation(self, request, context):
+        """Copilot for the operator who picks up a conversation. SummarizeConversation: what the
+        customer wants (in their words, with the order numbers, emails and amounts they gave),
+        what the AI already said, why it was handed over. SuggestReplies: up to three replies to
+        the last customer message, from the knowledge base (with citations) and the saved replies,
+        for the operator to insert and edit; nothing is sent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SuggestReplies(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -596,6 +623,16 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.SetPresence,
                     request_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.SetPresenceRequest.FromString,
                     response_serializer=frontdesk_dot_events_dot_v1_dot_events__pb2.Presence.SerializeToString,
+            ),
+            'SummarizeConversation': grpc.unary_unary_rpc_method_handler(
+                    servicer.SummarizeConversation,
+                    request_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.SummarizeConversationRequest.FromString,
+                    response_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.ConversationSummary.SerializeToString,
+            ),
+            'SuggestReplies': grpc.unary_unary_rpc_method_handler(
+                    servicer.SuggestReplies,
+                    request_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.SuggestRepliesRequest.FromString,
+                    response_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.SuggestRepliesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1489,6 +1526,60 @@ class AdminService:
             '/frontdesk.admin.v1.AdminService/SetPresence',
             frontdesk_dot_admin_dot_v1_dot_admin__pb2.SetPresenceRequest.SerializeToString,
             frontdesk_dot_events_dot_v1_dot_events__pb2.Presence.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SummarizeConversation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/frontdesk.admin.v1.AdminService/SummarizeConversation',
+            frontdesk_dot_admin_dot_v1_dot_admin__pb2.SummarizeConversationRequest.SerializeToString,
+            frontdesk_dot_admin_dot_v1_dot_admin__pb2.ConversationSummary.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SuggestReplies(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/frontdesk.admin.v1.AdminService/SuggestReplies',
+            frontdesk_dot_admin_dot_v1_dot_admin__pb2.SuggestRepliesRequest.SerializeToString,
+            frontdesk_dot_admin_dot_v1_dot_admin__pb2.SuggestRepliesResponse.FromString,
             options,
             channel_credentials,
             insecure,

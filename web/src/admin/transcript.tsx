@@ -12,6 +12,7 @@ import { api, formatTime } from "./api";
 import { Badge, Button, Card, ErrorBanner, Notice, useAction } from "./components";
 import { Role, ROLE_LABEL } from "./labels";
 import type { Draft } from "./live-conversation";
+import { Suggestions } from "./copilot";
 import { CannedSuggestions, fillVariables, useCannedSuggestions } from "./workspace";
 
 /** Stored messages in the order they were written (then by id). */
@@ -73,8 +74,8 @@ export function MessageBubble({ m }: { m: Message }) {
   );
 }
 
-export function ReplyBox({ conversationId, onSent, customerName = "" }:
-  { conversationId: string; onSent: (m: Message) => void; customerName?: string }) {
+export function ReplyBox({ conversationId, onSent, customerName = "", version = "" }:
+  { conversationId: string; onSent: (m: Message) => void; customerName?: string; version?: string }) {
   const [text, setText] = useState("");
   const send = useAction();
   const suggestions = useCannedSuggestions(text.trim());
@@ -94,6 +95,7 @@ export function ReplyBox({ conversationId, onSent, customerName = "" }:
     <form onSubmit={submit} className="rounded-lg border border-slate-200 bg-white p-3 shadow-sm">
       <ErrorBanner error={send.error} />
       <label className="mb-1 block text-sm font-medium" htmlFor="reply">Reply to the customer</label>
+      <Suggestions conversationId={conversationId} version={version} onPick={setText} />
       <CannedSuggestions items={suggestions} onPick={pick} />
       <textarea id="reply" name="reply" rows={3} maxLength={10_000} value={text} onChange={(e) => setText(e.target.value)}
                 onKeyDown={(e) => { if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) void submit(e); }}

@@ -4,12 +4,13 @@
 import { useEffect, useRef } from "react";
 
 import { describeError } from "../../api/client";
-import type { Conversation } from "../../gen/frontdesk/common/v1/common_pb";
+import { Role, type Conversation } from "../../gen/frontdesk/common/v1/common_pb";
 import { api, formatTime } from "../api";
 import { Badge, Button, Card, ErrorBanner, Link, Notice, PageHeader, Spinner, useAction } from "../components";
 import { CHANNEL_LABEL, ConversationStatus, HANDOFF_REASON, ROLE_LABEL, STATUS_LABEL, STATUS_TONE } from "../labels";
 import { useLiveConversation } from "../live-conversation";
 import { byTime, DraftBubble, MessageBubble, ReplyBox, ToolCalls } from "../transcript";
+import { Summary } from "../copilot";
 import { Assignee, Notes } from "../workspace";
 
 export function ConversationView({ id }: { id: string }) {
@@ -36,6 +37,10 @@ export function ConversationView({ id }: { id: string }) {
   }
   if (!conv) return <Spinner />;
 
+  // the copilot reloads when the customer writes again or the status changes
+  const lastCustomer = [...messages].filter((m) => m.role === Role.CUSTOMER).sort(byTime).at(-1)?.id ?? "";
+  const copilotVersion = `${lastCustomer}:${conv.status}`;
+  const withTeam = conv.status === ConversationStatus.HANDOFF || conv.status === ConversationStatus.HUMAN;
   const mine = conv.status === ConversationStatus.HUMAN && conv.assignedOperatorId === api.session?.operatorId;
   const act = (fn: () => Promise<Conversation>) => action.run(async () => setConv(await fn()));
   const opts = { timeoutMs: 15_000 };
@@ -56,6 +61,7 @@ export function ConversationView({ id }: { id: string }) {
         {conv.handoffReason ? ` · handoff: ${HANDOFF_REASON[conv.handoffReason] ?? conv.handoffReason}` : ""}
       </div>
       <Assignee conv={conv} onChanged={setConv} />
+      {withTeam && <Summary conversationId={id} version={copilotVersion} />}
       {Object.keys(conv.attributes).length > 0 && (
         <dl className="flex flex-wrap gap-x-4 text-xs text-slate-600">
           {Object.entries(conv.attributes).map(([k, v]) => <div key={k}><dt className="inline font-medium">{k}: </dt><dd className="inline break-all">{v}</dd></div>)}
@@ -92,7 +98,8 @@ export function ConversationView({ id }: { id: string }) {
 
       <ToolCalls conversationId={id} />
 
-      {mine ? <ReplyBox conversationId={id} onSent={(m) => addMessages([m])} customerName={conv.attributes["name"] ?? ""} />
+      {mine ? <ReplyBox conversationId={id} onSent={(m) => addMessages([m])} customerName={conv.attributes["name"] ?? ""}
+                        version={copilotVersion} />
         : <Notice>{conv.status === ConversationStatus.HUMAN
           ? "Another operator is handling this conversation. Take over to reply."
           : "The AI answers this conversation. Take over to reply as a person; the AI then stops answering it."}</Notice>}
