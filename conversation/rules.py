@@ -4,9 +4,11 @@ stored. Owned by the conversation service (conversation/service.py) and used as 
 by the inference worker, so the reply path takes no extra network hop; both write through
 the same log store and announce on the same NATS subjects (frontdesk.publish).
 
-Statuses: AI (the AI answers), HANDOFF (waiting for a person), HUMAN (a person answers),
-CLOSED. A customer message to a closed conversation reopens it with the AI; an operator
-takes one over (HUMAN), releases it to the AI or closes it (`set_status`)."""
+Statuses: AI (open: the AI answers), HANDOFF (pending: waiting for a person), HUMAN (a person
+answers), SNOOZED (put aside until a time), CLOSED (resolved). A customer message to a closed
+conversation reopens it with the AI, one to a snoozed conversation makes it pending again (as
+does the end of the snooze); an operator takes one over (HUMAN), releases it to the AI or
+closes it (`set_status`), snoozes it or puts it back to pending."""
 
 from __future__ import annotations
 
@@ -42,6 +44,11 @@ def reopens(conv: common.Conversation) -> bool:
     return conv.status == Status.CONVERSATION_STATUS_CLOSED
 
 
+def wakes(conv: common.Conversation) -> bool:
+    """A customer message to a snoozed conversation brings it back to the team."""
+    return conv.status == Status.CONVERSATION_STATUS_SNOOZED
+
+
 async def announce_status(pub: Publisher, tenant_id: str, conv: common.Conversation) -> None:
     """A status change, to the conversation's watchers (live) and to the team's inbox and
     analytics (a domain event, one per change: the id holds the time of the change)."""
@@ -54,10 +61,42 @@ async def announce_status(pub: Publisher, tenant_id: str, conv: common.Conversat
 
 async def reopen(store: LogStore, pub: Publisher, tenant_id: str, conversation_id: str) -> common.Conversation:
     conv = await store.change_conversation(
-        tenant_id, conversation_id, status=Status.CONVERSATION_STATUS_AI, assigned_operator_id="", handoff_reason=""
+        tenant_id,
+        conversation_id,
+        status=Status.CONVERSATION_STATUS_AI,
+        assigned_operator_id="",
+        handoff_reason="",
+        snoozed_until_ms=0,
     )
     await announce_status(pub, tenant_id, conv)
     return conv
+
+
+async def snooze(
+    store: LogStore, pub: Publisher, tenant_id: str, conv: common.Conversation, until_ms: int
+) -> common.Conversation:
+    """Put aside by the team until `until_ms` (the caller has queued the wake-up); its owner stays."""
+    updated = await store.change_conversation(
+        tenant_id, conv.id, status=Status.CONVERSATION_STATUS_SNOOZED, snoozed_until_ms=until_ms
+    )
+    await announce_status(pub, tenant_id, updated)
+    return updated
+
+
+async def wait_for_a_person(
+    store: LogStore, pub: Publisher, tenant_id: str, conv: common.Conversation
+) -> common.Conversation:
+    """Pending: a snooze ended, the customer wrote to a snoozed conversation, or an operator put
+    it back to waiting. Its owner and the reason it came to the team stay; the AI stays out."""
+    updated = await store.change_conversation(
+        tenant_id,
+        conv.id,
+        status=Status.CONVERSATION_STATUS_HANDOFF,
+        snoozed_until_ms=0,
+        handoff_reason=conv.handoff_reason or "operator",
+    )
+    await announce_status(pub, tenant_id, updated)
+    return updated
 
 
 async def hand_off(
@@ -139,7 +178,7 @@ async def set_status(
     """Release to the AI or close, by an operator: the assignment and the handoff reason end;
     a close is one domain event (analytics: resolved by a person or by the AI alone)."""
     updated = await store.change_conversation(
-        tenant_id, before.id, status=status, assigned_operator_id="", handoff_reason=""
+        tenant_id, before.id, status=status, assigned_operator_id="", handoff_reason="", snoozed_until_ms=0
     )
     await announce_status(pub, tenant_id, updated)
     if before.assigned_operator_id:

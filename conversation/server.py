@@ -10,7 +10,7 @@ from conversation.attachments import Attachments
 from conversation.presence import Assigner, PresenceBook
 from conversation.service import ConversationCore
 from conversation.servicer import ConversationServicer
-from conversation.worker import AssignmentWorker, sweep_presence_forever
+from conversation.worker import AssignmentWorker, TimerWorker, sweep_presence_forever
 from frontdesk import bus, busmetrics, grpcutil, logs, metrics, stores
 from frontdesk.caller import CallerCodec
 from frontdesk.publish import Publisher
@@ -58,6 +58,7 @@ async def serve(settings: Settings) -> None:
     sweeper = asyncio.create_task(sweep_outbox_forever(core, stop))
     assigning = asyncio.create_task(AssignmentWorker(js, assigner).run(stop))
     presence_sweeper = asyncio.create_task(sweep_presence_forever(assigner, stop))
+    timers = asyncio.create_task(TimerWorker(js, core.wake).run(stop))
     # queue depth and lag on /metrics (Grafana's queue panels, alerts on a growing backlog)
     watcher = asyncio.create_task(busmetrics.watch(js, (bus.JOBS_STREAM, bus.EVENTS_STREAM, bus.SPEECH_STREAM), stop))
     log.info("conversation.serving", address=f"{settings.host}:{port}")
@@ -66,6 +67,7 @@ async def serve(settings: Settings) -> None:
     await sweeper
     await assigning
     await presence_sweeper
+    await timers
     await watcher
     await server.stop()
     await core.outbox.flush()

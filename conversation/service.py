@@ -14,12 +14,13 @@ from conversation.attachments import Attachments
 from conversation.presence import MAX_CAPACITY, Assigner
 from frontdesk import bus, ids, logs, tracing
 from frontdesk.caller import Caller, Kind, require_operator
-from frontdesk.clock import now_ts
-from frontdesk.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from frontdesk.clock import now_ms, now_ts
+from frontdesk.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, Unavailable
 from frontdesk.publish import Publisher
 from frontdesk.stores.base import LogStore
 from frontdesk_pb.admin.v1 import admin_pb2
 from frontdesk_pb.common.v1 import common_pb2 as common
+from frontdesk_pb.conversation.v1 import conversation_pb2
 from frontdesk_pb.events.v1 import events_pb2 as ev
 from frontdesk_pb.inference.v1 import inference_pb2
 
@@ -28,6 +29,13 @@ log = logs.get("conversation.service")
 Status = common.ConversationStatus
 MAX_PAGE = 200
 MAX_NOTE_CHARS = 10_000
+MAX_SNOOZE_MS = 90 * 86_400_000
+_SETTABLE = (
+    Status.CONVERSATION_STATUS_AI,
+    Status.CONVERSATION_STATUS_HANDOFF,
+    Status.CONVERSATION_STATUS_SNOOZED,
+    Status.CONVERSATION_STATUS_CLOSED,
+)
 _NOT_FOUND = "conversation not found"
 
 
@@ -186,6 +194,8 @@ class ConversationCore:
         attached = [await self.attachment(caller, conversation_id, a) for a in attachment_ids or []]
         if rules.reopens(conv):
             conv = await rules.reopen(self.store, self.pub, caller.tenant_id, conversation_id)
+        elif rules.wakes(conv):
+            conv = await rules.wait_for_a_person(self.store, self.pub, caller.tenant_id, conv)
         msg = common.Message(
             id=ids.new_id("message"),
             conversation_id=conversation_id,
@@ -385,6 +395,54 @@ class ConversationCore:
         if self.assigner is None:
             raise FailedPrecondition("presence is not configured on this deployment")
         return await self.assigner.set_presence(caller.tenant_id, caller.subject, caller.name, state, capacity)
+
+    async def set_conversation_status(
+        self, caller: Caller, conversation_id: str, status: int, snooze_until_ms: int
+    ) -> common.Conversation:
+        """Open (the AI answers), pending (waiting for a person), snoozed until a time, resolved."""
+        self._operator(caller)
+        if status == Status.CONVERSATION_STATUS_HUMAN:
+            raise InvalidArgument("an operator takes a conversation over with TakeOver")
+        if status not in _SETTABLE:
+            raise InvalidArgument("status must be AI (open), HANDOFF (pending), SNOOZED or CLOSED (resolved)")
+        now = now_ms()
+        if status == Status.CONVERSATION_STATUS_SNOOZED:
+            if snooze_until_ms <= now:
+                raise InvalidArgument("snooze_until must be in the future")
+            if snooze_until_ms > now + MAX_SNOOZE_MS:
+                raise InvalidArgument(f"snooze_until may be at most {MAX_SNOOZE_MS // 86_400_000} days ahead")
+        elif snooze_until_ms:
+            raise InvalidArgument("snooze_until is only for SNOOZED")
+        conv = await self.get(caller, conversation_id)
+        if status == Status.CONVERSATION_STATUS_HANDOFF:
+            return await rules.wait_for_a_person(self.store, self.pub, caller.tenant_id, conv)
+        if status == Status.CONVERSATION_STATUS_SNOOZED:
+            # the wake-up first: a snooze whose wake-up was lost would sleep forever
+            await self.queue_timer(caller.tenant_id, conv.id, snooze_until_ms)
+            return await rules.snooze(self.store, self.pub, caller.tenant_id, conv, snooze_until_ms)
+        return await rules.set_status(self.store, self.pub, caller.tenant_id, conv, status, caller.subject)
+
+    async def queue_timer(self, tenant_id: str, conversation_id: str, due_ms: int) -> None:
+        timer = conversation_pb2.ConversationTimer(conversation_id=conversation_id, due_ms=due_ms)
+        try:
+            await self.pub.js.publish(
+                bus.timers_subject(tenant_id),
+                timer.SerializeToString(),
+                headers={"Nats-Msg-Id": f"timer:{conversation_id}:{due_ms}"},
+                timeout=5,
+            )
+        except Exception as err:  # noqa: BLE001 - NATS away: the snooze is refused, nothing changed
+            raise Unavailable("the snooze could not be scheduled right now; try again in a moment") from err
+
+    async def wake(self, tenant_id: str, conversation_id: str, due_ms: int) -> bool:
+        """A snooze's time has come: the conversation waits for a person again, unless it was
+        woken, snoozed anew or changed meanwhile. True when it was woken now."""
+        conv = await self.store.get_conversation(tenant_id, conversation_id)
+        if conv is None or not rules.wakes(conv) or conv.snoozed_until.ToMilliseconds() != due_ms:
+            return False
+        await rules.wait_for_a_person(self.store, self.pub, tenant_id, conv)
+        log.info("conversation.snooze_ended", tenant=tenant_id, conversation=conversation_id)
+        return True
 
     async def set_status(self, caller: Caller, conversation_id: str, status: int) -> common.Conversation:
         self._operator(caller)

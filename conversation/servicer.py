@@ -129,6 +129,13 @@ class ConversationServicer(conversation_pb2_grpc.ConversationServiceServicer):
         )
 
     @rpc
+    async def SetConversationStatus(self, request, context):
+        until = request.snooze_until.ToMilliseconds() if request.HasField("snooze_until") else 0
+        return await self.core.set_conversation_status(
+            await self._operator(context), request.conversation_id, request.status, until
+        )
+
+    @rpc
     async def SetPresence(self, request, context):
         return await self.core.set_presence(await self._operator(context), request.state, request.capacity)
 

@@ -1,6 +1,6 @@
-"""The conversation service's queue consumer and sweep: conversations handed to the team are
-assigned to an operator who is free (conversation/presence.py), and operators no longer seen
-hand theirs on.
+"""The conversation service's queue consumers and sweep: conversations handed to the team are
+assigned to an operator who is free (conversation/presence.py), operators no longer seen hand
+theirs on, and snoozes end on time (TimerWorker).
 
 Handoffs are read from the EVENTS stream through the durable consumer `assign`. It starts at
 the events that come after it was created: it does not assign a deployment's past. Delivery
@@ -14,10 +14,12 @@ import contextlib
 
 from google.protobuf.message import DecodeError
 from nats.js import JetStreamContext
-from nats.js.api import DeliverPolicy
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from conversation.presence import Assigner
 from frontdesk import bus, logs
+from frontdesk.clock import now_ms
+from frontdesk_pb.conversation.v1 import conversation_pb2
 from frontdesk_pb.events.v1 import events_pb2 as ev
 
 log = logs.get("conversation.worker")
@@ -66,6 +68,51 @@ class AssignmentWorker:
                 await msg.term()  # it stays waiting, unassigned: whoever comes online next takes it
             else:
                 await msg.nak(delay=self.redelivery.delay_s(deliveries))
+            return
+        await msg.ack()
+
+
+class TimerWorker:
+    """Snoozes that end. A timer is held back with nak delays until it is due (at most
+    HOLD_S at a time, so a consumer restarted meanwhile picks it up within that). It is
+    delivered as often as that takes: this consumer has no delivery limit, because a lost
+    timer would leave a conversation asleep for good."""
+
+    HOLD_S = 3600.0
+    RETRY_S = 5.0
+
+    def __init__(self, js: JetStreamContext, wake):
+        self.js = js
+        self.wake = wake  # ConversationCore.wake(tenant_id, conversation_id, due_ms)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await bus.work_through(
+            self.js,
+            bus.timers_subject("*"),
+            durable=bus.TIMERS_CONSUMER,
+            stream=bus.TIMERS_STREAM,
+            handle=self.handle,
+            stop=stop,
+            config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=30.0, max_deliver=-1),
+        )
+
+    async def handle(self, msg) -> None:
+        try:
+            tenant_id = bus.tenant_of(msg.subject)
+            timer = conversation_pb2.ConversationTimer.FromString(msg.data)
+        except (ValueError, DecodeError) as err:
+            log.warning("timer.unreadable", subject=msg.subject, error=str(err))
+            await msg.term()
+            return
+        wait_s = (timer.due_ms - now_ms()) / 1000
+        if wait_s > 0:
+            await msg.nak(delay=min(wait_s, self.HOLD_S))
+            return
+        try:
+            await self.wake(tenant_id, timer.conversation_id, timer.due_ms)
+        except Exception as err:  # noqa: BLE001 - the store away: the timer comes back shortly
+            log.warning("timer.failed", tenant=tenant_id, conversation=timer.conversation_id, error=str(err))
+            await msg.nak(delay=self.RETRY_S)
             return
         await msg.ack()
 

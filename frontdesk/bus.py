@@ -14,6 +14,9 @@ Every subject starts with the tenant (`frontdesk.<tenant>.…`):
                                          holds the version itself)
 - `frontdesk.<tenant>.speech`            transcription jobs (stream SPEECH, work-queue
                                          retention, durable consumer `speech`)
+- `frontdesk.<tenant>.timers`            moments a conversation is looked at again (a snooze
+                                         ends; stream TIMERS, work-queue retention, durable
+                                         consumer `timers`, held back by nak delays until due)
 
 Key-value buckets: KNOWLEDGE_HEADS (a tenant's published knowledge version, key = tenant) and
 PRESENCE (operators' presence, key = `<tenant>.<operator>`).
@@ -53,6 +56,8 @@ JOBS_STREAM = "JOBS"
 EVENTS_STREAM = "EVENTS"
 SPEECH_STREAM = "SPEECH"
 KNOWLEDGE_STREAM = "KNOWLEDGE"
+TIMERS_STREAM = "TIMERS"
+TIMERS_CONSUMER = "timers"
 KNOWLEDGE_CONSUMER = "ingest"
 SPEECH_CONSUMER = "speech"
 KNOWLEDGE_HEADS = "KNOWLEDGE_HEADS"  # KV bucket: one key per tenant, the published version
@@ -99,6 +104,10 @@ def kb_changed_subject(tenant_id: str) -> str:
 def speech_subject(tenant_id: str) -> str:
     """Transcription jobs of a tenant ('*' for every tenant's)."""
     return f"frontdesk.{tenant_id}.speech"
+
+
+def timers_subject(tenant_id: str) -> str:
+    return f"frontdesk.{tenant_id}.timers"
 
 
 def presence_key(tenant_id: str, operator_id: str) -> str:
@@ -202,6 +211,16 @@ async def ensure_streams(js: JetStreamContext, settings: Settings) -> None:
             retention=RetentionPolicy.WORK_QUEUE,  # ingestion jobs (inference/ingestion.py)
             storage=StorageType.FILE,
             duplicate_window=DUPLICATE_WINDOW_S,  # Nats-Msg-Id = job id
+            discard=DiscardPolicy.NEW,
+        )
+    )
+    streams.append(
+        StreamConfig(
+            name=TIMERS_STREAM,
+            subjects=[timers_subject("*")],
+            retention=RetentionPolicy.WORK_QUEUE,  # conversation/worker.py
+            storage=StorageType.FILE,
+            duplicate_window=DUPLICATE_WINDOW_S,
             discard=DiscardPolicy.NEW,
         )
     )

@@ -126,6 +126,7 @@ RULES: dict[str, Rule] = {
         "SetPresence",
         "SummarizeConversation",
         "SuggestReplies",
+        "SetConversationStatus",
     ),
     **_rules(
         _ADMIN,

@@ -244,6 +244,7 @@ MAX_SECRET_CHARS = 512
         "CloseConversation": To(),
         "AddNote": To(),
         "GetAttachment": To(),
+        "SetConversationStatus": To(),
     },
 )
 @forwards("inference", {"ListToolCalls": To()})

@@ -5,8 +5,9 @@ Figures: messages answered per second end to end at saturation (locust customers
 back to back); the latency the mesh adds from send to the first streamed token (p50/p99;
 the echo backend's own first token is immediate, so nothing is subtracted) with N
 concurrent conversations each sending a message every --pacing seconds, measured by the
-asyncio client of loadtest/latency.py; and how many concurrent event streams one gateway
-process held, with its memory.
+asyncio client of loadtest/latency.py; whether 100 operators' inbox streams on one gateway
+each receive every event of a 50 msg/s load (loadtest/inbox.py); and how many concurrent
+event streams one gateway process held, with its memory.
 """
 
 from __future__ import annotations
@@ -115,6 +116,8 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=50, help="concurrent conversations")
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--streams", type=int, default=10_000)
+    parser.add_argument("--inboxes", type=int, default=100, help="operators' inbox streams in the inbox phase")
+    parser.add_argument("--inbox-rate", type=float, default=50.0, help="customer messages per second meanwhile")
     parser.add_argument(
         "--pacing", type=float, default=1.0, help="seconds between a customer's messages in the latency phase"
     )
@@ -153,6 +156,40 @@ def main() -> None:
                 )
                 .stdout.strip()
                 .splitlines()[-1]
+            )
+            demo = json.loads((tmp / "data" / "demo.json").read_text())
+            inbox = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "loadtest.inbox",
+                    "--gateway",
+                    runtime["gateway"],
+                    "--widget-key",
+                    widget,
+                    "--tenant",
+                    demo["slug"],
+                    "--email",
+                    demo["owner_email"],
+                    "--password",
+                    demo["owner_password"],
+                    "-n",
+                    str(args.inboxes),
+                    "--rate",
+                    str(args.inbox_rate),
+                    "--seconds",
+                    str(args.seconds),
+                ],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+            inbox_result = (
+                json.loads(inbox.stdout.strip().splitlines()[-1])
+                if inbox.returncode == 0
+                else {"error": inbox.stderr[-500:]}
             )
             streams = subprocess.run(
                 [
@@ -195,6 +232,7 @@ def main() -> None:
         "first_token_added_ms_p50": latency["first_token_ms_p50"],
         "first_token_added_ms_p99": latency["first_token_ms_p99"],
         "latency_phase": latency,
+        "inboxes": inbox_result,
         "open_streams": stream_result,
         "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }

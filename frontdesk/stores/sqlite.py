@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS conversations (
     rating INTEGER NOT NULL DEFAULT 0,
     message_count INTEGER NOT NULL DEFAULT 0,
     attributes TEXT NOT NULL DEFAULT '{}',
+    snoozed_until_ms INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (tenant_id, id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS conversations_by_activity ON conversations (tenant_id, updated_ms DESC, id DESC);
@@ -92,13 +93,15 @@ CREATE TABLE IF NOT EXISTS notes (
 ) WITHOUT ROWID;
 """
 
-_CONV_COLUMNS = "id, visitor_id, status, channel, created_ms, updated_ms, last_preview, assigned_operator_id, handoff_reason, rating, message_count, attributes"
-_UPDATABLE = {"status", "assigned_operator_id", "handoff_reason", "rating"}
+_CONV_COLUMNS = "id, visitor_id, status, channel, created_ms, updated_ms, last_preview, assigned_operator_id, handoff_reason, rating, message_count, attributes, snoozed_until_ms"
+_UPDATABLE = {"status", "assigned_operator_id", "handoff_reason", "rating", "snoozed_until_ms"}
+# columns newer than the first version of the file (added when an older file is opened)
+_ADDED_COLUMNS = (("conversations", "snoozed_until_ms", "INTEGER NOT NULL DEFAULT 0"),)
 
 
 def _conversation(row) -> common.Conversation:
-    (cid, visitor, status, channel, created, updated, preview, operator, reason, rating, count, attrs) = row
-    return common.Conversation(
+    (cid, visitor, status, channel, created, updated, preview, operator, reason, rating, count, attrs, snoozed) = row
+    conv = common.Conversation(
         id=cid,
         visitor_id=visitor,
         status=status,
@@ -112,6 +115,9 @@ def _conversation(row) -> common.Conversation:
         message_count=count,
         attributes=json.loads(attrs),
     )
+    if snoozed:
+        conv.snoozed_until.CopyFrom(ts_from_ms(snoozed))
+    return conv
 
 
 _split_token = split_conversation_token
@@ -119,14 +125,14 @@ _split_token = split_conversation_token
 
 class SqliteLogStore(LogStore):
     def __init__(self, path: Path):
-        self._db = Database(path, _LOG_SCHEMA)
+        self._db = Database(path, _LOG_SCHEMA, _ADDED_COLUMNS)
 
     async def create_conversation(self, tenant_id, conversation):
         created = conversation.created_at.ToMilliseconds() or now_ms()
 
         def op(conn):
             conn.execute(
-                f"INSERT INTO conversations ({_CONV_COLUMNS}, tenant_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                f"INSERT INTO conversations ({_CONV_COLUMNS}, tenant_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     conversation.id,
                     conversation.visitor_id,
@@ -140,6 +146,7 @@ class SqliteLogStore(LogStore):
                     0,
                     0,
                     json.dumps(dict(conversation.attributes)),
+                    0,
                     tenant_id,
                 ),
             )

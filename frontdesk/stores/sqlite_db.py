@@ -15,8 +15,10 @@ from frontdesk.stores.base import StoreUnavailable
 class Database:
     """One SQLite file on one thread: `run(fn)` calls fn(connection) there."""
 
-    def __init__(self, path: Path, schema: str):
+    def __init__(self, path: Path, schema: str, columns: tuple[tuple[str, str, str], ...] = ()):
+        """`columns`: (table, column, definition) added to a file made by an older version."""
         path.parent.mkdir(parents=True, exist_ok=True)
+        self._columns = columns
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"sqlite-{path.stem}")
         self._path = path
         self._schema = schema
@@ -29,6 +31,10 @@ class Database:
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.executescript(self._schema)
+            for table, column, definition in self._columns:
+                present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+                if column not in present:
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
             self._conn = conn
         return self._conn
 

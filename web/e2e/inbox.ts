@@ -4,7 +4,7 @@
 // has none: the inbox stream tells it). Then the operator's browser goes offline, a second
 // customer asks for a person meanwhile, and once back online the inbox resumes from its cursor
 // and shows the second one too. From the banner to the conversation, which the operator then
-// assigns on the team.
+// assigns on the team, snoozes and wakes again.
 
 import type { Page } from "playwright-core";
 
@@ -71,6 +71,12 @@ run(async () => {
   await page.waitForFunction(() => (document.querySelector("select[aria-label='Assigned to']") as HTMLSelectElement | null)?.value !== "");
   const assignedTo = await owner.inputValue();
   check(assignedTo !== "", "an operator was chosen");
+  await page.getByTestId("conversation-status").getByText("Waiting for a person").waitFor();
+  // put aside for four hours, then woken by hand: waiting for a person again
+  await page.getByRole("button", { name: "Snooze", exact: true }).click();
+  await page.getByTestId("conversation-status").getByText("Snoozed").waitFor();
+  await page.getByText(/^Snoozed until /).waitFor();
+  await page.getByRole("button", { name: "Wake up now" }).click();
   await page.getByTestId("conversation-status").getByText("Waiting for a person").waitFor();
   // going offline may log a failed request; anything else on the page is a fault
   const real = errors.filter((e) => !/network|fetch|ERR_INTERNET_DISCONNECTED/i.test(e));

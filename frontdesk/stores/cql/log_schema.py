@@ -15,7 +15,7 @@ LOG_SCHEMA = (
         tenant_id text, id text,
         visitor_id text, channel int, created_ms bigint, attributes map<text, text>,
         status int, updated_ms bigint, last_preview text, assigned_operator_id text, handoff_reason text,
-        rating int, message_count int,
+        rating int, message_count int, snoozed_until_ms bigint,
         PRIMARY KEY ((tenant_id, id)))""",
     """CREATE TABLE IF NOT EXISTS {ks}.conversation_index (
         tenant_id text, scope text, bucket bigint, updated_ms bigint, conversation_id text,
@@ -67,7 +67,8 @@ LOG_STATEMENTS = {
     ),
     "conv_cas": (
         "UPDATE {ks}.conversations SET status = ?, updated_ms = ?, last_preview = ?, assigned_operator_id = ?, "
-        "handoff_reason = ?, rating = ?, message_count = ? WHERE tenant_id = ? AND id = ? IF updated_ms = ?"
+        "handoff_reason = ?, rating = ?, message_count = ?, snoozed_until_ms = ? "
+        "WHERE tenant_id = ? AND id = ? IF updated_ms = ?"
     ),
     "index_put": (
         "INSERT INTO {ks}.conversation_index (tenant_id, scope, bucket, updated_ms, conversation_id) "
@@ -160,11 +161,13 @@ LOG_STATEMENTS = {
     "notes": "SELECT body FROM {ks}.notes WHERE tenant_id = ? AND conversation_id = ? LIMIT ?",
 }
 
-UPDATABLE = {"status", "assigned_operator_id", "handoff_reason", "rating"}
+UPDATABLE = {"status", "assigned_operator_id", "handoff_reason", "rating", "snoozed_until_ms"}
+# columns newer than the first version of a table: added to a keyspace made by an older version
+LOG_ADDED_COLUMNS = (("conversations", "snoozed_until_ms", "bigint"),)
 
 
 def conversation_of(row: dict) -> common.Conversation:
-    return common.Conversation(
+    conv = common.Conversation(
         id=row["id"],
         visitor_id=row["visitor_id"] or "",
         status=cast(common.ConversationStatus, row["status"] or 0),
@@ -178,6 +181,9 @@ def conversation_of(row: dict) -> common.Conversation:
         message_count=row["message_count"] or 0,
         attributes=dict(row["attributes"] or {}),
     )
+    if row.get("snoozed_until_ms"):
+        conv.snoozed_until.CopyFrom(ts_from_ms(row["snoozed_until_ms"]))
+    return conv
 
 
 split_token = split_conversation_token

@@ -16,7 +16,15 @@ from frontdesk.stores.base import (
     StoreUnavailable,
     ToolCallEntry,
 )
-from frontdesk.stores.cql.log_schema import LOG_SCHEMA, LOG_STATEMENTS, UPDATABLE, conversation_of, scopes, split_token
+from frontdesk.stores.cql.log_schema import (
+    LOG_ADDED_COLUMNS,
+    LOG_SCHEMA,
+    LOG_STATEMENTS,
+    UPDATABLE,
+    conversation_of,
+    scopes,
+    split_token,
+)
 from frontdesk.stores.cql.session import CAS_ATTEMPTS, DAY_MS, MAX_MS, MINUTE_MS, CqlSession, CqlStore, applied
 from frontdesk_pb.admin.v1 import admin_pb2
 from frontdesk_pb.common.v1 import common_pb2 as common
@@ -33,6 +41,7 @@ class CqlLogStore(CqlStore, LogStore):
 
     _NAME = "log"
     _SCHEMA = LOG_SCHEMA
+    _ADDED_COLUMNS = LOG_ADDED_COLUMNS
     _STATEMENTS = LOG_STATEMENTS
 
     def __init__(
@@ -197,6 +206,7 @@ class CqlLogStore(CqlStore, LogStore):
                 new["handoff_reason"],
                 new["rating"],
                 new["message_count"] or 0,
+                new.get("snoozed_until_ms") or 0,
                 tenant_id,
                 conversation_id,
                 row["updated_ms"],

@@ -205,7 +205,11 @@ class CqlSession:
         self._cluster, self._session = cluster, session
 
     def _ensure_blocking(
-        self, name: str, schema: Sequence[str], statements: Mapping[str, str]
+        self,
+        name: str,
+        schema: Sequence[str],
+        statements: Mapping[str, str],
+        added_columns: Sequence[tuple[str, str, str]] = (),
     ) -> dict[str, PreparedStatement]:
         with self._thread_lock:  # one migration at a time, even from several event loops
             if name in self._prepared:
@@ -216,6 +220,19 @@ class CqlSession:
             try:
                 for ddl in schema:
                     self._session.execute(ddl.format(ks=ks), timeout=self.schema_timeout_s)
+                for table, column, kind in added_columns:  # a keyspace made by an older version
+                    present = {
+                        row["column_name"]
+                        for row in self._session.execute(
+                            "SELECT column_name FROM system_schema.columns WHERE keyspace_name = %s AND table_name = %s",
+                            (ks, table),
+                            timeout=self.schema_timeout_s,
+                        )
+                    }
+                    if column not in present:
+                        self._session.execute(
+                            f"ALTER TABLE {ks}.{table} ADD {column} {kind}", timeout=self.schema_timeout_s
+                        )
                 prepared = {key: self._session.prepare(cql.format(ks=ks)) for key, cql in statements.items()}
             except _UNAVAILABLE as err:
                 raise StoreUnavailable(self.describe(err, f"creating the {name} tables")) from err
@@ -223,14 +240,18 @@ class CqlSession:
             return prepared
 
     async def ensure_schema(
-        self, name: str, schema: Sequence[str], statements: Mapping[str, str]
+        self,
+        name: str,
+        schema: Sequence[str],
+        statements: Mapping[str, str],
+        added_columns: Sequence[tuple[str, str, str]] = (),
     ) -> dict[str, PreparedStatement]:
         """Connect (once), create the tables of `schema` if missing and prepare
         `statements`; `{ks}` in either is the keyspace. Idempotent."""
         if name in self._prepared:
             return self._prepared[name]
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(None, self._ensure_blocking, name, schema, statements)
+        return await loop.run_in_executor(None, self._ensure_blocking, name, schema, statements, added_columns)
 
     # -- running statements ---------------------------------------------------------
 
@@ -311,6 +332,7 @@ def is_cas_timeout(err: StoreUnavailable) -> bool:
 class CqlStore:
     _NAME = ""
     _SCHEMA: Sequence[str] = ()
+    _ADDED_COLUMNS: Sequence[tuple[str, str, str]] = ()  # (table, column, CQL type) newer than the table
     _STATEMENTS: Mapping[str, str] = {}
 
     def __init__(self, contact_points, session: CqlSession | None, options: dict):
@@ -326,7 +348,7 @@ class CqlStore:
 
     async def _ready(self) -> dict[str, PreparedStatement]:
         if self._st is None:
-            self._st = await self._cql.ensure_schema(self._NAME, self._SCHEMA, self._STATEMENTS)
+            self._st = await self._cql.ensure_schema(self._NAME, self._SCHEMA, self._STATEMENTS, self._ADDED_COLUMNS)
         return self._st
 
     async def _q(self, name: str, *params, consistency: int | None = None) -> list[dict]:

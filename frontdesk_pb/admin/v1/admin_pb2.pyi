@@ -595,3 +595,13 @@ class SuggestRepliesResponse(_message.Message):
     replies: _containers.RepeatedCompositeFieldContainer[SuggestedReply]
     message_id: str
     def __init__(self, replies: _Optional[_Iterable[_Union[SuggestedReply, _Mapping]]] = ..., message_id: _Optional[str] = ...) -> None: ...
+
+class SetConversationStatusRequest(_message.Message):
+    __slots__ = ("conversation_id", "status", "snooze_until")
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    SNOOZE_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    status: _common_pb2.ConversationStatus
+    snooze_until: _timestamp_pb2.Timestamp
+    def __init__(self, conversation_id: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.ConversationStatus, str]] = ..., snooze_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

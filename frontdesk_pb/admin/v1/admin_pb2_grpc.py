@@ -202,6 +202,11 @@ class AdminServiceStub:
                 request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.SetPresenceRequest.SerializeToString,
                 response_deserializer=frontdesk_dot_events_dot_v1_dot_events__pb2.Presence.FromString,
                 _registered_method=True)
+        self.SetConversationStatus = channel.unary_unary(
+                '/frontdesk.admin.v1.AdminService/SetConversationStatus',
+                request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.SetConversationStatusRequest.SerializeToString,
+                response_deserializer=frontdesk_dot_common_dot_v1_dot_common__pb2.Conversation.FromString,
+                _registered_method=True)
         self.SummarizeConversation = channel.unary_unary(
                 '/frontdesk.admin.v1.AdminService/SummarizeConversation',
                 request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.SummarizeConversationRequest.SerializeToString,
@@ -439,6 +444,14 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetConversationStatus(self, request, context):
+        """Moves a conversation to open (the AI answers), pending (waiting for a person), snoozed
+        until a time, or resolved. Taking it over is TakeOver.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def SummarizeConversation(self, request, context):
         """Copilot for the operator who picks up a conversation. SummarizeConversation: what the
         customer wants (in their words, with the order numbers, emails and amounts they gave),
@@ -623,6 +636,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.SetPresence,
                     request_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.SetPresenceRequest.FromString,
                     response_serializer=frontdesk_dot_events_dot_v1_dot_events__pb2.Presence.SerializeToString,
+            ),
+            'SetConversationStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetConversationStatus,
+                    request_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.SetConversationStatusRequest.FromString,
+                    response_serializer=frontdesk_dot_common_dot_v1_dot_common__pb2.Conversation.SerializeToString,
             ),
             'SummarizeConversation': grpc.unary_unary_rpc_method_handler(
                     servicer.SummarizeConversation,
@@ -1526,6 +1544,33 @@ class AdminService:
             '/frontdesk.admin.v1.AdminService/SetPresence',
             frontdesk_dot_admin_dot_v1_dot_admin__pb2.SetPresenceRequest.SerializeToString,
             frontdesk_dot_events_dot_v1_dot_events__pb2.Presence.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetConversationStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/frontdesk.admin.v1.AdminService/SetConversationStatus',
+            frontdesk_dot_admin_dot_v1_dot_admin__pb2.SetConversationStatusRequest.SerializeToString,
+            frontdesk_dot_common_dot_v1_dot_common__pb2.Conversation.FromString,
             options,
             channel_credentials,
             insecure,

@@ -25,6 +25,7 @@ class ConversationStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CONVERSATION_STATUS_HANDOFF: _ClassVar[ConversationStatus]
     CONVERSATION_STATUS_HUMAN: _ClassVar[ConversationStatus]
     CONVERSATION_STATUS_CLOSED: _ClassVar[ConversationStatus]
+    CONVERSATION_STATUS_SNOOZED: _ClassVar[ConversationStatus]
 
 class Channel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -42,6 +43,7 @@ CONVERSATION_STATUS_AI: ConversationStatus
 CONVERSATION_STATUS_HANDOFF: ConversationStatus
 CONVERSATION_STATUS_HUMAN: ConversationStatus
 CONVERSATION_STATUS_CLOSED: ConversationStatus
+CONVERSATION_STATUS_SNOOZED: ConversationStatus
 CHANNEL_UNSPECIFIED: Channel
 CHANNEL_WEB: Channel
 CHANNEL_VOICE: Channel
@@ -106,7 +108,7 @@ class Message(_message.Message):
     def __init__(self, id: _Optional[str] = ..., conversation_id: _Optional[str] = ..., role: _Optional[_Union[Role, str]] = ..., text: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., author_id: _Optional[str] = ..., author_name: _Optional[str] = ..., citations: _Optional[_Iterable[_Union[Citation, _Mapping]]] = ..., attachments: _Optional[_Iterable[_Union[Attachment, _Mapping]]] = ..., in_reply_to: _Optional[str] = ..., voice: _Optional[bool] = ..., audio_id: _Optional[str] = ..., client_message_id: _Optional[str] = ..., language: _Optional[str] = ...) -> None: ...
 
 class Conversation(_message.Message):
-    __slots__ = ("id", "visitor_id", "status", "channel", "created_at", "updated_at", "last_message_preview", "assigned_operator_id", "handoff_reason", "rating", "message_count", "attributes")
+    __slots__ = ("id", "visitor_id", "status", "channel", "created_at", "updated_at", "last_message_preview", "assigned_operator_id", "handoff_reason", "rating", "message_count", "attributes", "snoozed_until")
     class AttributesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -126,6 +128,7 @@ class Conversation(_message.Message):
     RATING_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_COUNT_FIELD_NUMBER: _ClassVar[int]
     ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    SNOOZED_UNTIL_FIELD_NUMBER: _ClassVar[int]
     id: str
     visitor_id: str
     status: ConversationStatus
@@ -138,4 +141,5 @@ class Conversation(_message.Message):
     rating: int
     message_count: int
     attributes: _containers.ScalarMap[str, str]
-    def __init__(self, id: _Optional[str] = ..., visitor_id: _Optional[str] = ..., status: _Optional[_Union[ConversationStatus, str]] = ..., channel: _Optional[_Union[Channel, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_message_preview: _Optional[str] = ..., assigned_operator_id: _Optional[str] = ..., handoff_reason: _Optional[str] = ..., rating: _Optional[int] = ..., message_count: _Optional[int] = ..., attributes: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    snoozed_until: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., visitor_id: _Optional[str] = ..., status: _Optional[_Union[ConversationStatus, str]] = ..., channel: _Optional[_Union[Channel, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_message_preview: _Optional[str] = ..., assigned_operator_id: _Optional[str] = ..., handoff_reason: _Optional[str] = ..., rating: _Optional[int] = ..., message_count: _Optional[int] = ..., attributes: _Optional[_Mapping[str, str]] = ..., snoozed_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

@@ -123,6 +123,11 @@ class ConversationServiceStub:
                 request_serializer=frontdesk_dot_conversation_dot_v1_dot_conversation__pb2.PresenceUpdate.SerializeToString,
                 response_deserializer=frontdesk_dot_events_dot_v1_dot_events__pb2.Presence.FromString,
                 _registered_method=True)
+        self.SetConversationStatus = channel.unary_unary(
+                '/frontdesk.conversation.v1.ConversationService/SetConversationStatus',
+                request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.SetConversationStatusRequest.SerializeToString,
+                response_deserializer=frontdesk_dot_common_dot_v1_dot_common__pb2.Conversation.FromString,
+                _registered_method=True)
         self.AddNote = channel.unary_unary(
                 '/frontdesk.conversation.v1.ConversationService/AddNote',
                 request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.AddNoteRequest.SerializeToString,
@@ -260,6 +265,12 @@ class ConversationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetConversationStatus(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def AddNote(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -381,6 +392,11 @@ def add_ConversationServiceServicer_to_server(servicer, server):
                     servicer.SetPresence,
                     request_deserializer=frontdesk_dot_conversation_dot_v1_dot_conversation__pb2.PresenceUpdate.FromString,
                     response_serializer=frontdesk_dot_events_dot_v1_dot_events__pb2.Presence.SerializeToString,
+            ),
+            'SetConversationStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetConversationStatus,
+                    request_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.SetConversationStatusRequest.FromString,
+                    response_serializer=frontdesk_dot_common_dot_v1_dot_common__pb2.Conversation.SerializeToString,
             ),
             'AddNote': grpc.unary_unary_rpc_method_handler(
                     servicer.AddNote,
@@ -867,6 +883,33 @@ class ConversationService:
             '/frontdesk.conversation.v1.ConversationService/SetPresence',
             frontdesk_dot_conversation_dot_v1_dot_conversation__pb2.PresenceUpdate.SerializeToString,
             frontdesk_dot_events_dot_v1_dot_events__pb2.Presence.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetConversationStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/frontdesk.conversation.v1.ConversationService/SetConversationStatus',
+            frontdesk_dot_admin_dot_v1_dot_admin__pb2.SetConversationStatusRequest.SerializeToString,
+            frontdesk_dot_common_dot_v1_dot_common__pb2.Conversation.FromString,
             options,
             channel_credentials,
             insecure,

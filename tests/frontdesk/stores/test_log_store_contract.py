@@ -268,3 +268,19 @@ async def test_notes_are_kept_apart_from_messages_oldest_first_and_per_tenant(lo
     # a note is not a message: the conversation, its history and its count are untouched
     messages, _ = await log_store.list_messages(A, conv.id)
     assert messages == [] and (await log_store.get_conversation(A, conv.id)).message_count == 0
+
+
+async def test_a_snooze_time_is_kept_and_cleared(log_store):
+    conv = await new_conversation(log_store)
+    until = 1_900_000_000_000
+    snoozed = await log_store.update_conversation(
+        A, conv.id, status=common.CONVERSATION_STATUS_SNOOZED, snoozed_until_ms=until
+    )
+    assert snoozed is not None and snoozed.snoozed_until.ToMilliseconds() == until
+    again = await log_store.get_conversation(A, conv.id)
+    assert again is not None and again.status == common.CONVERSATION_STATUS_SNOOZED
+    assert again.snoozed_until.ToMilliseconds() == until
+    woken = await log_store.update_conversation(
+        A, conv.id, status=common.CONVERSATION_STATUS_HANDOFF, snoozed_until_ms=0
+    )
+    assert woken is not None and not woken.HasField("snoozed_until")

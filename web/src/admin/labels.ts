@@ -7,6 +7,7 @@ export const STATUS_LABEL: Record<ConversationStatus, string> = {
   [ConversationStatus.HANDOFF]: "Waiting for a person",
   [ConversationStatus.HUMAN]: "Operator handling",
   [ConversationStatus.CLOSED]: "Closed",
+  [ConversationStatus.SNOOZED]: "Snoozed",
 };
 
 export const STATUS_TONE: Record<ConversationStatus, "slate" | "green" | "red" | "amber" | "indigo" | "sky"> = {
@@ -15,6 +16,7 @@ export const STATUS_TONE: Record<ConversationStatus, "slate" | "green" | "red" |
   [ConversationStatus.HANDOFF]: "amber",
   [ConversationStatus.HUMAN]: "indigo",
   [ConversationStatus.CLOSED]: "slate",
+  [ConversationStatus.SNOOZED]: "slate",
 };
 
 export const CHANNEL_LABEL: Record<Channel, string> = {

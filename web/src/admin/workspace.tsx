@@ -1,11 +1,13 @@
 // The operator's helpers on a conversation: the team's private notes (never shown to the
 // customer: they are stored apart from the messages) and the saved replies an operator
-// inserts by typing their shortcut ("/refund") in the reply box; who owns the conversation.
+// inserts by typing their shortcut ("/refund") in the reply box; who owns the conversation,
+// and snoozing it.
 
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { useState, type FormEvent } from "react";
 
 import type { CannedResponse, Note } from "../gen/frontdesk/admin/v1/admin_pb";
-import type { Conversation } from "../gen/frontdesk/common/v1/common_pb";
+import { ConversationStatus, type Conversation } from "../gen/frontdesk/common/v1/common_pb";
 import { api, formatTime } from "./api";
 import { Button, Card, ErrorBanner, inputClass, useAction, useLoad } from "./components";
 
@@ -104,5 +106,35 @@ export function Assignee({ conv, onChanged }: { conv: Conversation; onChanged: (
       </select>
       {assign.error !== undefined && <ErrorBanner error={assign.error} />}
     </label>
+  );
+}
+
+const SNOOZE_FOR: [string, number][] = [["1 hour", 1], ["4 hours", 4], ["1 day", 24], ["1 week", 168]];
+
+/** Put the conversation aside for a while (a customer message or the time brings it back), or back to waiting. */
+export function Snooze({ conv, onChanged }: { conv: Conversation; onChanged: (c: Conversation) => void }) {
+  const [hours, setHours] = useState(4);
+  const act = useAction();
+  const withTeam = conv.status === ConversationStatus.HANDOFF || conv.status === ConversationStatus.HUMAN;
+  const snoozed = conv.status === ConversationStatus.SNOOZED;
+  if (!withTeam && !snoozed) return null;
+  const set = (status: ConversationStatus, untilMs?: number) => void act.run(async () => onChanged(
+    await api.admin.setConversationStatus({
+      conversationId: conv.id, status, snoozeUntil: untilMs ? timestampFromMs(untilMs) : undefined,
+    }, opts)));
+  return (
+    <div className="flex flex-wrap items-center gap-2 text-sm">
+      {withTeam && <>
+        <select aria-label="Snooze for" className={inputClass} value={hours} onChange={(e) => setHours(Number(e.target.value))}>
+          {SNOOZE_FOR.map(([label, h]) => <option key={h} value={h}>{label}</option>)}
+        </select>
+        <Button disabled={act.busy} onClick={() => set(ConversationStatus.SNOOZED, Date.now() + hours * 3_600_000)}>Snooze</Button>
+      </>}
+      {snoozed && <>
+        <span>Snoozed until {formatTime(conv.snoozedUntil)}</span>
+        <Button disabled={act.busy} onClick={() => set(ConversationStatus.HANDOFF)}>Wake up now</Button>
+      </>}
+      {act.error !== undefined && <ErrorBanner error={act.error} />}
+    </div>
   );
 }

@@ -60,7 +60,9 @@ function Panel({ state, controller, onClose }: { state: ChatState; controller: C
   }, [state.messages.length, state.streaming, state.pending.length, state.aiTyping, state.transcriptions.length]);
 
   const lastAi = [...state.messages].reverse().find((m) => m.role === Role.AI);
-  const human = state.status === ConversationStatus.HANDOFF || state.status === ConversationStatus.HUMAN;
+  // snoozed is the team's own state: to the customer it is still with the team
+  const human = state.status === ConversationStatus.HANDOFF || state.status === ConversationStatus.HUMAN
+    || state.status === ConversationStatus.SNOOZED;
   return (
     <section
       role="dialog"

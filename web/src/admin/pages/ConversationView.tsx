@@ -11,7 +11,7 @@ import { CHANNEL_LABEL, ConversationStatus, HANDOFF_REASON, ROLE_LABEL, STATUS_L
 import { useLiveConversation } from "../live-conversation";
 import { byTime, DraftBubble, MessageBubble, ReplyBox, ToolCalls } from "../transcript";
 import { Summary } from "../copilot";
-import { Assignee, Notes } from "../workspace";
+import { Assignee, Notes, Snooze } from "../workspace";
 
 export function ConversationView({ id }: { id: string }) {
   const { conv, setConv, loadError, messages, drafts, typing, events, link, streamError, addMessages } = useLiveConversation(id);
@@ -60,7 +60,10 @@ export function ConversationView({ id }: { id: string }) {
         {conv.rating ? ` · rated ${conv.rating}/5` : ""}
         {conv.handoffReason ? ` · handoff: ${HANDOFF_REASON[conv.handoffReason] ?? conv.handoffReason}` : ""}
       </div>
-      <Assignee conv={conv} onChanged={setConv} />
+      <div className="flex flex-wrap items-center gap-4">
+        <Assignee conv={conv} onChanged={setConv} />
+        <Snooze conv={conv} onChanged={setConv} />
+      </div>
       {withTeam && <Summary conversationId={id} version={copilotVersion} />}
       {Object.keys(conv.attributes).length > 0 && (
         <dl className="flex flex-wrap gap-x-4 text-xs text-slate-600">

@@ -8,16 +8,17 @@ import { SentimentBadge } from "../sentiment";
 import type { ConversationSentiment } from "../../gen/frontdesk/analytics/v1/analytics_pb";
 
 const PAGE_SIZE = 20;
+const FALLBACK_POLL_MS = 15_000;
 const FILTERS = [ConversationStatus.UNSPECIFIED, ConversationStatus.HANDOFF, ConversationStatus.HUMAN,
-                 ConversationStatus.AI, ConversationStatus.CLOSED];
+                 ConversationStatus.SNOOZED, ConversationStatus.AI, ConversationStatus.CLOSED];
 
 export function ConversationsPage() {
   const [status, setStatus] = useState(ConversationStatus.UNSPECIFIED);
   // tokens of the pages before this one, for "Previous"
   const [pages, setPages] = useState<string[]>([""]);
   const pageToken = pages.at(-1) ?? "";
-  // the live inbox says when something changed; no polling
-  const { version } = useInbox();
+  // the live inbox says when something changed; only while it is down does the list poll
+  const { version, link } = useInbox();
   const list = useLoad(async (signal) => {
     const page = await api.admin.listConversations({ status, pageSize: PAGE_SIZE, pageToken }, { signal, timeoutMs: 15_000 });
     // the sentiment badges come from analytics; the list stands without them (analytics away)
@@ -32,7 +33,7 @@ export function ConversationsPage() {
       }
     }
     return { conversations: page.conversations, nextPageToken: page.nextPageToken, sentiment };
-  }, [status, pageToken, version]);
+  }, [status, pageToken, version], link === "live" ? undefined : FALLBACK_POLL_MS);
 
   return (
     <div>

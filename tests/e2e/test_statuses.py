@@ -1,0 +1,139 @@
+"""Conversation statuses set by the team, through the real mesh: open (the AI answers),
+pending (waiting for a person), snoozed until a time (woken by that time or by the customer),
+resolved. A conversation released to the AI resumes cleanly: the AI answers the next question
+and the earlier handoff is not repeated."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import grpc
+import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from frontdesk_pb.admin.v1 import admin_pb2
+from frontdesk_pb.chat.v1 import chat_pb2
+from frontdesk_pb.common.v1 import common_pb2 as common
+from frontdesk_pb.knowledge.v1 import knowledge_pb2 as kpb
+from frontdesk_pb.knowledge.v1 import knowledge_pb2_grpc
+from tests.conftest import start_mesh
+from tests.e2e.helpers import Client
+from tests.e2e.test_roles import code_of, denied, tenant_with_staff
+
+S = common.ConversationStatus
+HOURS = kpb.FaqEntry(id="hours", question="When are you open?", answer="We are open 9:00 to 17:00, Monday to Friday.")
+
+
+@pytest.fixture(scope="module")
+def mesh(tmp_path_factory):
+    m = start_mesh(tmp_path_factory.mktemp("statuses"), answer_policy="knowledge")
+    yield m
+    m.stop()
+
+
+def at(seconds_from_now: float) -> Timestamp:
+    ts = Timestamp()
+    ts.FromMilliseconds(int((time.time() + seconds_from_now) * 1000))
+    return ts
+
+
+def set_status(c: Client, md, conv: str, status, until: Timestamp | None = None):
+    request = admin_pb2.SetConversationStatusRequest(conversation_id=conv, status=status)
+    if until is not None:
+        request.snooze_until.CopyFrom(until)
+    return c.admin.SetConversationStatus(request, metadata=md)
+
+
+async def status_of(c: Client, md, conv: str, want, timeout: float = 20.0) -> common.Conversation:
+    deadline = time.monotonic() + timeout
+    while True:
+        got = await c.admin.GetConversation(admin_pb2.GetConversationRequest(conversation_id=conv), metadata=md)
+        if got.status == want or time.monotonic() > deadline:
+            return got
+        await asyncio.sleep(0.2)
+
+
+async def test_a_snooze_ends_on_time_or_when_the_customer_writes(mesh):
+    async with mesh.channel() as ch:
+        c = Client(ch)
+        created, owner, _, agent, ids = await tenant_with_staff(c, "snooze")
+        _, visitor = await c.visitor(created.tenant.widget_key)
+        conv = await c.start(visitor)
+        await c.chat.RequestHuman(chat_pb2.RequestHumanRequest(conversation_id=conv), metadata=visitor)
+        await c.admin.AssignConversation(
+            admin_pb2.AssignConversationRequest(conversation_id=conv, operator_id=ids["agent"]), metadata=agent
+        )
+        snoozed = await set_status(c, agent, conv, S.CONVERSATION_STATUS_SNOOZED, at(2.0))
+        assert snoozed.status == S.CONVERSATION_STATUS_SNOOZED and snoozed.snoozed_until.seconds > 0
+        listed = await c.admin.ListConversations(
+            admin_pb2.ListConversationsRequest(status=S.CONVERSATION_STATUS_SNOOZED), metadata=agent
+        )
+        assert [x.id for x in listed.conversations] == [conv]
+        # its time comes: waiting for a person again, with its owner
+        woken = await status_of(c, agent, conv, S.CONVERSATION_STATUS_HANDOFF)
+        assert woken.status == S.CONVERSATION_STATUS_HANDOFF and woken.assigned_operator_id == ids["agent"]
+        assert not woken.HasField("snoozed_until")
+
+        # snoozed for an hour, but the customer writes: pending at once, and the AI stays out
+        await set_status(c, agent, conv, S.CONVERSATION_STATUS_SNOOZED, at(3600))
+        await c.chat.SendMessage(chat_pb2.SendMessageRequest(conversation_id=conv, text="any news?"), metadata=visitor)
+        back = await c.admin.GetConversation(admin_pb2.GetConversationRequest(conversation_id=conv), metadata=agent)
+        assert back.status == S.CONVERSATION_STATUS_HANDOFF and back.assigned_operator_id == ids["agent"]
+        # resolved, then a new message opens it with the AI
+        resolved = await set_status(c, owner, conv, S.CONVERSATION_STATUS_CLOSED)
+        assert resolved.status == S.CONVERSATION_STATUS_CLOSED and resolved.assigned_operator_id == ""
+
+
+async def test_released_to_the_ai_it_answers_again_without_repeating_the_handoff(mesh):
+    async with mesh.channel() as ch:
+        c = Client(ch)
+        created, owner, _, agent, _ = await tenant_with_staff(c, "release")
+        kb = knowledge_pb2_grpc.KnowledgeServiceStub(ch)
+        await kb.UpsertFaqEntries(kpb.UpsertFaqEntriesRequest(entries=[HOURS]), metadata=owner, timeout=120)
+        _, visitor = await c.visitor(created.tenant.widget_key)
+        conv = await c.start(visitor)
+        await c.chat.SendMessage(
+            chat_pb2.SendMessageRequest(conversation_id=conv, text="I want to talk to a human please"), metadata=visitor
+        )
+        handed = await status_of(c, agent, conv, S.CONVERSATION_STATUS_HANDOFF, timeout=60)
+        assert handed.status == S.CONVERSATION_STATUS_HANDOFF and handed.handoff_reason == "customer_request"
+        opened = await set_status(c, agent, conv, S.CONVERSATION_STATUS_AI)
+        assert opened.status == S.CONVERSATION_STATUS_AI and opened.handoff_reason == ""
+        _, _, answer = await c.ask(visitor, conv, "When are you open?")
+        assert answer.role == common.ROLE_AI and "9:00 to 17:00" in answer.text
+        history = await c.chat.ListMessages(chat_pb2.ListMessagesRequest(conversation_id=conv), metadata=visitor)
+        notices = [m for m in history.messages if m.role == common.ROLE_SYSTEM]
+        assert len(notices) == 1, [m.text for m in notices]
+        now = await c.admin.GetConversation(admin_pb2.GetConversationRequest(conversation_id=conv), metadata=agent)
+        assert now.status == S.CONVERSATION_STATUS_AI
+
+
+async def test_bad_statuses_and_snooze_times_are_refused_with_the_reason(mesh):
+    async with mesh.channel() as ch:
+        c = Client(ch)
+        created, owner, _, _, _ = await tenant_with_staff(c, "status-input")
+        _, visitor = await c.visitor(created.tenant.widget_key)
+        conv = await c.start(visitor)
+        for status, until, words in (
+            (S.CONVERSATION_STATUS_SNOOZED, at(-60), "in the future"),
+            (S.CONVERSATION_STATUS_SNOOZED, None, "in the future"),
+            (S.CONVERSATION_STATUS_SNOOZED, at(91 * 86400), "90 days"),
+            (S.CONVERSATION_STATUS_CLOSED, at(60), "only for SNOOZED"),
+            (S.CONVERSATION_STATUS_HUMAN, None, "TakeOver"),
+            (S.CONVERSATION_STATUS_UNSPECIFIED, None, "status must be"),
+            (42, None, "status must be"),
+        ):
+            try:
+                await set_status(c, owner, conv, status, until)
+            except grpc.aio.AioRpcError as err:
+                assert err.code() == grpc.StatusCode.INVALID_ARGUMENT and words in err.details(), err.details()
+            else:
+                raise AssertionError(f"accepted status {status}")
+        await denied(set_status(c, visitor, conv, S.CONVERSATION_STATUS_CLOSED))
+        missing = await code_of(set_status(c, owner, "c_" + "0" * 26, S.CONVERSATION_STATUS_CLOSED))
+        assert missing == grpc.StatusCode.NOT_FOUND
+        unchanged = await c.admin.GetConversation(
+            admin_pb2.GetConversationRequest(conversation_id=conv), metadata=owner
+        )
+        assert unchanged.status == S.CONVERSATION_STATUS_AI
