@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from conversation.service import ConversationCore
 from frontdesk.caller import Caller, CallerCodec
-from frontdesk.errors import rpc
+from frontdesk.clock import ms_of_input
+from frontdesk.errors import InvalidArgument, rpc
 from frontdesk_pb.admin.v1 import admin_pb2
 from frontdesk_pb.chat.v1 import chat_pb2
 from frontdesk_pb.common.v1 import common_pb2 as common
@@ -130,7 +131,10 @@ class ConversationServicer(conversation_pb2_grpc.ConversationServiceServicer):
 
     @rpc
     async def SetConversationStatus(self, request, context):
-        until = request.snooze_until.ToMilliseconds() if request.HasField("snooze_until") else 0
+        try:
+            until = ms_of_input(request.snooze_until, "snooze_until") if request.HasField("snooze_until") else 0
+        except ValueError as err:
+            raise InvalidArgument(str(err)) from None
         return await self.core.set_conversation_status(
             await self._operator(context), request.conversation_id, request.status, until
         )
