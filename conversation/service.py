@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from typing import cast
 
 from conversation import rules
@@ -30,6 +31,8 @@ Status = common.ConversationStatus
 MAX_PAGE = 200
 MAX_NOTE_CHARS = 10_000
 MAX_SNOOZE_MS = 90 * 86_400_000
+MAX_LABELS = 10
+_LABEL = re.compile(r"[^\W_][\w -]{0,31}")  # letters of any script, digits, spaces, '-', '_'
 _SETTABLE = (
     Status.CONVERSATION_STATUS_AI,
     Status.CONVERSATION_STATUS_HANDOFF,
@@ -37,6 +40,17 @@ _SETTABLE = (
     Status.CONVERSATION_STATUS_CLOSED,
 )
 _NOT_FOUND = "conversation not found"
+
+
+def label_of(raw: str) -> str:
+    """A label as stored: trimmed, lower case; INVALID_ARGUMENT unless 1 to 32 letters (any
+    script), digits, spaces, '-' or '_', starting with a letter or digit."""
+    label = " ".join(raw.split()).lower()
+    if not _LABEL.fullmatch(label):
+        raise InvalidArgument(
+            f"label {raw[:40]!r} must be 1 to 32 letters, digits, spaces, '-' or '_', starting with a letter or digit"
+        )
+    return label
 
 
 def page_size(requested: int, default: int = 50) -> int:
@@ -126,12 +140,39 @@ class ConversationCore:
             caller.tenant_id, conversation_id, limit=page_size(size), page_token=token
         )
 
-    async def list_conversations(self, caller: Caller, size: int, token: str, *, status: int = 0, visitor_id: str = ""):
+    async def list_conversations(
+        self,
+        caller: Caller,
+        size: int,
+        token: str,
+        *,
+        status: int = 0,
+        visitor_id: str = "",
+        assignee: str = "",
+        label: str = "",
+    ):
         if caller.kind == Kind.VISITOR:
             visitor_id = caller.subject  # a visitor lists only their own
+        if status and status not in Status.values():
+            raise InvalidArgument("unknown status")
+        owner: str | None = None  # anyone's
+        if assignee == "me":
+            owner = caller.subject
+        elif assignee == "none":
+            owner = ""
+        elif assignee:
+            if not ids.is_id(assignee, "operator"):
+                raise InvalidArgument('assignee must be an operator id, "me" or "none"')
+            owner = assignee
         try:
             return await self.store.list_conversations(
-                caller.tenant_id, visitor_id=visitor_id, status=status, limit=page_size(size, 20), page_token=token
+                caller.tenant_id,
+                visitor_id=visitor_id,
+                status=status,
+                assignee=owner,
+                label=label_of(label) if label else "",
+                limit=page_size(size, 20),
+                page_token=token,
             )
         except ValueError as err:
             raise InvalidArgument(str(err)) from None
@@ -395,6 +436,19 @@ class ConversationCore:
         if self.assigner is None:
             raise FailedPrecondition("presence is not configured on this deployment")
         return await self.assigner.set_presence(caller.tenant_id, caller.subject, caller.name, state, capacity)
+
+    async def set_labels(self, caller: Caller, conversation_id: str, labels: list[str]) -> common.Conversation:
+        """Replaces the team's labels on the conversation (never shown to the customer)."""
+        self._operator(caller)
+        wanted = sorted({label_of(raw) for raw in labels})
+        if len(wanted) > MAX_LABELS:
+            raise InvalidArgument(f"at most {MAX_LABELS} labels per conversation")
+        conv = await self.get(caller, conversation_id)
+        if list(conv.labels) == wanted:
+            return conv
+        updated = await self.store.change_conversation(caller.tenant_id, conversation_id, labels=wanted)
+        log.info("conversation.labelled", tenant=caller.tenant_id, conversation=conversation_id, labels=len(wanted))
+        return updated
 
     async def set_conversation_status(
         self, caller: Caller, conversation_id: str, status: int, snooze_until_ms: int

@@ -15,6 +15,16 @@ from frontdesk_pb.conversation.v1 import conversation_pb2, conversation_pb2_grpc
 Status = common.ConversationStatus
 
 
+def customer_view(conv: common.Conversation) -> common.Conversation:
+    """What the customer's side (ChatService) sees of a conversation: not the team's labels or
+    snooze time."""
+    shown = common.Conversation()
+    shown.CopyFrom(conv)
+    shown.ClearField("labels")
+    shown.ClearField("snoozed_until")
+    return shown
+
+
 class ConversationServicer(conversation_pb2_grpc.ConversationServiceServicer):
     def __init__(self, core: ConversationCore, codec: CallerCodec):
         self.core = core
@@ -32,7 +42,7 @@ class ConversationServicer(conversation_pb2_grpc.ConversationServiceServicer):
     async def StartConversation(self, request, context):
         caller = await self._caller(context)
         conv = await self.core.start(caller, request.channel, dict(request.attributes))
-        return chat_pb2.StartConversationResponse(conversation=conv)
+        return chat_pb2.StartConversationResponse(conversation=customer_view(conv))
 
     @rpc
     async def SendMessage(self, request, context):
@@ -71,11 +81,13 @@ class ConversationServicer(conversation_pb2_grpc.ConversationServiceServicer):
     async def ListConversations(self, request, context):
         caller = await self._caller(context)
         convs, token = await self.core.list_conversations(caller, request.page_size, request.page_token)
-        return chat_pb2.ListConversationsResponse(conversations=convs, next_page_token=token)
+        return chat_pb2.ListConversationsResponse(
+            conversations=[customer_view(c) for c in convs], next_page_token=token
+        )
 
     @rpc
     async def GetConversation(self, request, context):
-        return await self.core.get(await self._caller(context), request.conversation_id)
+        return customer_view(await self.core.get(await self._caller(context), request.conversation_id))
 
     @rpc
     async def SubmitFeedback(self, request, context):
@@ -93,7 +105,8 @@ class ConversationServicer(conversation_pb2_grpc.ConversationServiceServicer):
 
     @rpc
     async def RequestHuman(self, request, context):
-        return await self.core.request_human(await self._caller(context), request.conversation_id, request.reason)
+        conv = await self.core.request_human(await self._caller(context), request.conversation_id, request.reason)
+        return customer_view(conv)
 
     # -- operator side -------------------------------------------------------------
 
@@ -101,7 +114,13 @@ class ConversationServicer(conversation_pb2_grpc.ConversationServiceServicer):
     async def AdminListConversations(self, request, context):
         caller = await self._operator(context)
         convs, token = await self.core.list_conversations(
-            caller, request.page_size, request.page_token, status=request.status, visitor_id=request.visitor_id
+            caller,
+            request.page_size,
+            request.page_token,
+            status=request.status,
+            visitor_id=request.visitor_id,
+            assignee=request.assignee,
+            label=request.label,
         )
         return admin_pb2.ListConversationsResponse(conversations=convs, next_page_token=token)
 
@@ -128,6 +147,10 @@ class ConversationServicer(conversation_pb2_grpc.ConversationServiceServicer):
         return await self.core.assign(
             await self._operator(context), request.conversation_id, request.operator_id, request.display_name
         )
+
+    @rpc
+    async def SetConversationLabels(self, request, context):
+        return await self.core.set_labels(await self._operator(context), request.conversation_id, list(request.labels))
 
     @rpc
     async def SetConversationStatus(self, request, context):

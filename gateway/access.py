@@ -127,6 +127,7 @@ RULES: dict[str, Rule] = {
         "SummarizeConversation",
         "SuggestReplies",
         "SetConversationStatus",
+        "SetConversationLabels",
     ),
     **_rules(
         _ADMIN,

@@ -245,6 +245,7 @@ MAX_SECRET_CHARS = 512
         "AddNote": To(),
         "GetAttachment": To(),
         "SetConversationStatus": To(),
+        "SetConversationLabels": To(),
     },
 )
 @forwards("inference", {"ListToolCalls": To()})

@@ -75,11 +75,12 @@ class LogStore(abc.ABC):
         visitor_id: str = "",
         status: int = 0,
         assignee: str | None = None,
+        label: str = "",
         limit: int = 50,
         page_token: str = "",
     ) -> tuple[list[common.Conversation], str]:
         """Most recently active first; returns (page, next_page_token). `assignee`: only the
-        conversations of that operator ("" = of nobody; None = any)."""
+        conversations of that operator ("" = of nobody; None = any); `label`: only those with it."""
 
     @abc.abstractmethod
     async def append_message(

@@ -43,6 +43,7 @@ CREATE TABLE IF NOT EXISTS conversations (
     message_count INTEGER NOT NULL DEFAULT 0,
     attributes TEXT NOT NULL DEFAULT '{}',
     snoozed_until_ms INTEGER NOT NULL DEFAULT 0,
+    labels TEXT NOT NULL DEFAULT '[]',
     PRIMARY KEY (tenant_id, id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS conversations_by_activity ON conversations (tenant_id, updated_ms DESC, id DESC);
@@ -93,14 +94,32 @@ CREATE TABLE IF NOT EXISTS notes (
 ) WITHOUT ROWID;
 """
 
-_CONV_COLUMNS = "id, visitor_id, status, channel, created_ms, updated_ms, last_preview, assigned_operator_id, handoff_reason, rating, message_count, attributes, snoozed_until_ms"
-_UPDATABLE = {"status", "assigned_operator_id", "handoff_reason", "rating", "snoozed_until_ms"}
+_CONV_COLUMNS = "id, visitor_id, status, channel, created_ms, updated_ms, last_preview, assigned_operator_id, handoff_reason, rating, message_count, attributes, snoozed_until_ms, labels"
+_UPDATABLE = {"status", "assigned_operator_id", "handoff_reason", "rating", "snoozed_until_ms", "labels"}
 # columns newer than the first version of the file (added when an older file is opened)
-_ADDED_COLUMNS = (("conversations", "snoozed_until_ms", "INTEGER NOT NULL DEFAULT 0"),)
+_ADDED_COLUMNS = (
+    ("conversations", "snoozed_until_ms", "INTEGER NOT NULL DEFAULT 0"),
+    ("conversations", "labels", "TEXT NOT NULL DEFAULT '[]'"),
+)
 
 
 def _conversation(row) -> common.Conversation:
-    (cid, visitor, status, channel, created, updated, preview, operator, reason, rating, count, attrs, snoozed) = row
+    (
+        cid,
+        visitor,
+        status,
+        channel,
+        created,
+        updated,
+        preview,
+        operator,
+        reason,
+        rating,
+        count,
+        attrs,
+        snoozed,
+        labels,
+    ) = row
     conv = common.Conversation(
         id=cid,
         visitor_id=visitor,
@@ -114,6 +133,7 @@ def _conversation(row) -> common.Conversation:
         rating=rating,
         message_count=count,
         attributes=json.loads(attrs),
+        labels=json.loads(labels),
     )
     if snoozed:
         conv.snoozed_until.CopyFrom(ts_from_ms(snoozed))
@@ -132,7 +152,7 @@ class SqliteLogStore(LogStore):
 
         def op(conn):
             conn.execute(
-                f"INSERT INTO conversations ({_CONV_COLUMNS}, tenant_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                f"INSERT INTO conversations ({_CONV_COLUMNS}, tenant_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     conversation.id,
                     conversation.visitor_id,
@@ -147,6 +167,7 @@ class SqliteLogStore(LogStore):
                     0,
                     json.dumps(dict(conversation.attributes)),
                     0,
+                    "[]",
                     tenant_id,
                 ),
             )
@@ -167,6 +188,8 @@ class SqliteLogStore(LogStore):
         unknown = set(changes) - _UPDATABLE
         if unknown:
             raise ValueError(f"cannot update {sorted(unknown)}")
+        if "labels" in changes:
+            changes = {**changes, "labels": json.dumps(sorted(changes["labels"]))}
         if changes:
             sets = ", ".join(f"{k}=?" for k in changes)
 
@@ -179,8 +202,13 @@ class SqliteLogStore(LogStore):
             await self._db.run(op)
         return await self.get_conversation(tenant_id, conversation_id)
 
-    async def list_conversations(self, tenant_id, *, visitor_id="", status=0, assignee=None, limit=50, page_token=""):
+    async def list_conversations(
+        self, tenant_id, *, visitor_id="", status=0, assignee=None, label="", limit=50, page_token=""
+    ):
         where, args = ["tenant_id=?"], [tenant_id]
+        if label:
+            where.append("EXISTS (SELECT 1 FROM json_each(conversations.labels) WHERE value = ?)")
+            args.append(label)
         if assignee is not None:
             where.append("assigned_operator_id=?")
             args.append(assignee)

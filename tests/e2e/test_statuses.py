@@ -137,3 +137,55 @@ async def test_bad_statuses_and_snooze_times_are_refused_with_the_reason(mesh):
             admin_pb2.GetConversationRequest(conversation_id=conv), metadata=owner
         )
         assert unchanged.status == S.CONVERSATION_STATUS_AI
+
+
+async def test_labels_and_filters_by_owner_and_label_are_the_teams_alone(mesh):
+    async with mesh.channel() as ch:
+        c = Client(ch)
+        created, owner, _, agent, ids = await tenant_with_staff(c, "labels")
+        _, visitor = await c.visitor(created.tenant.widget_key)
+        first, second = await c.start(visitor), await c.start(visitor)
+        labelled = await c.admin.SetConversationLabels(
+            admin_pb2.SetConversationLabelsRequest(conversation_id=first, labels=["VIP", " Refund  request ", "vip"]),
+            metadata=agent,
+        )
+        assert list(labelled.labels) == ["refund request", "vip"]
+        await c.admin.AssignConversation(
+            admin_pb2.AssignConversationRequest(conversation_id=second, operator_id=ids["agent"]), metadata=owner
+        )
+
+        async def listed(**filters) -> list[str]:
+            got = await c.admin.ListConversations(admin_pb2.ListConversationsRequest(**filters), metadata=agent)
+            return sorted(x.id for x in got.conversations)
+
+        assert await listed(label="vip") == [first]
+        assert await listed(label="Refund request") == [first]
+        assert await listed(assignee="me") == [second]
+        assert await listed(assignee=ids["agent"]) == [second]
+        assert await listed(assignee="none") == [first]
+        assert await listed(assignee="none", label="vip") == [first]
+        # the customer never sees the team's labels
+        seen = await c.chat.GetConversation(chat_pb2.GetConversationRequest(conversation_id=first), metadata=visitor)
+        assert list(seen.labels) == []
+        mine = await c.chat.ListConversations(chat_pb2.ListConversationsRequest(), metadata=visitor)
+        assert all(list(x.labels) == [] for x in mine.conversations)
+        # bad input
+        for labels, words in ((["x" * 33], "32"), (["-dash"], "must be"), ([f"l{i}" for i in range(11)], "at most 10")):
+            try:
+                await c.admin.SetConversationLabels(
+                    admin_pb2.SetConversationLabelsRequest(conversation_id=first, labels=labels), metadata=agent
+                )
+            except grpc.aio.AioRpcError as err:
+                assert err.code() == grpc.StatusCode.INVALID_ARGUMENT and words in err.details(), err.details()
+            else:
+                raise AssertionError(f"accepted {labels}")
+        for filters in ({"assignee": "someone"}, {"status": 42}, {"label": "!"}):
+            code = await code_of(
+                c.admin.ListConversations(admin_pb2.ListConversationsRequest(**filters), metadata=agent)
+            )
+            assert code == grpc.StatusCode.INVALID_ARGUMENT, filters
+        await denied(
+            c.admin.SetConversationLabels(
+                admin_pb2.SetConversationLabelsRequest(conversation_id=first, labels=["x"]), metadata=visitor
+            )
+        )

@@ -34,7 +34,8 @@ async def test_a_handoff_reaches_the_open_inbox_live_and_after_a_reconnect(web_s
             )
             assert conv.status == common.CONVERSATION_STATUS_HANDOFF
             assert conv.handoff_reason == "customer_request"
-            if conversation_id == result["second"]:  # assigned in the browser
+            if conversation_id == result["second"]:  # assigned and labelled in the browser
                 assert conv.assigned_operator_id == result["assignedTo"]
+                assert list(conv.labels) == ["callback", "vip"]
         team = await c.admin.ListOperators(admin_pb2.ListOperatorsRequest(), metadata=bearer(login.token), timeout=10)
         assert result["assignedTo"] in [o.id for o in team.operators]

@@ -4,7 +4,7 @@
 // has none: the inbox stream tells it). Then the operator's browser goes offline, a second
 // customer asks for a person meanwhile, and once back online the inbox resumes from its cursor
 // and shows the second one too. From the banner to the conversation, which the operator then
-// assigns on the team, snoozes and wakes again.
+// assigns on the team, snoozes and wakes again, and labels.
 
 import type { Page } from "playwright-core";
 
@@ -78,6 +78,10 @@ run(async () => {
   await page.getByText(/^Snoozed until /).waitFor();
   await page.getByRole("button", { name: "Wake up now" }).click();
   await page.getByTestId("conversation-status").getByText("Waiting for a person").waitFor();
+  // labelled for the team: stored in lower case, sorted
+  await page.getByLabel("Labels").fill("VIP, Callback");
+  await page.getByRole("button", { name: "Save labels" }).click();
+  await page.waitForFunction(() => (document.getElementById("labels") as HTMLInputElement | null)?.value === "callback, vip");
   // going offline may log a failed request; anything else on the page is a fault
   const real = errors.filter((e) => !/network|fetch|ERR_INTERNET_DISCONNECTED/i.test(e));
   check(real.length === 0, `page errors: ${real.join("; ")}`);

@@ -15,7 +15,7 @@ LOG_SCHEMA = (
         tenant_id text, id text,
         visitor_id text, channel int, created_ms bigint, attributes map<text, text>,
         status int, updated_ms bigint, last_preview text, assigned_operator_id text, handoff_reason text,
-        rating int, message_count int, snoozed_until_ms bigint,
+        rating int, message_count int, snoozed_until_ms bigint, labels set<text>,
         PRIMARY KEY ((tenant_id, id)))""",
     """CREATE TABLE IF NOT EXISTS {ks}.conversation_index (
         tenant_id text, scope text, bucket bigint, updated_ms bigint, conversation_id text,
@@ -67,7 +67,7 @@ LOG_STATEMENTS = {
     ),
     "conv_cas": (
         "UPDATE {ks}.conversations SET status = ?, updated_ms = ?, last_preview = ?, assigned_operator_id = ?, "
-        "handoff_reason = ?, rating = ?, message_count = ?, snoozed_until_ms = ? "
+        "handoff_reason = ?, rating = ?, message_count = ?, snoozed_until_ms = ?, labels = ? "
         "WHERE tenant_id = ? AND id = ? IF updated_ms = ?"
     ),
     "index_put": (
@@ -161,9 +161,9 @@ LOG_STATEMENTS = {
     "notes": "SELECT body FROM {ks}.notes WHERE tenant_id = ? AND conversation_id = ? LIMIT ?",
 }
 
-UPDATABLE = {"status", "assigned_operator_id", "handoff_reason", "rating", "snoozed_until_ms"}
+UPDATABLE = {"status", "assigned_operator_id", "handoff_reason", "rating", "snoozed_until_ms", "labels"}
 # columns newer than the first version of a table: added to a keyspace made by an older version
-LOG_ADDED_COLUMNS = (("conversations", "snoozed_until_ms", "bigint"),)
+LOG_ADDED_COLUMNS = (("conversations", "snoozed_until_ms", "bigint"), ("conversations", "labels", "set<text>"))
 
 
 def conversation_of(row: dict) -> common.Conversation:
@@ -180,6 +180,7 @@ def conversation_of(row: dict) -> common.Conversation:
         rating=row["rating"] or 0,
         message_count=row["message_count"] or 0,
         attributes=dict(row["attributes"] or {}),
+        labels=sorted(row.get("labels") or ()),
     )
     if row.get("snoozed_until_ms"):
         conv.snoozed_until.CopyFrom(ts_from_ms(row["snoozed_until_ms"]))
@@ -189,7 +190,13 @@ def conversation_of(row: dict) -> common.Conversation:
 split_token = split_conversation_token
 
 
-def scopes(visitor_id: str, status: int, assignee: str = "") -> list[str]:
+def scopes(visitor_id: str, status: int, assignee: str = "", labels=()) -> list[str]:
     """The index partitions a conversation is listed in: all of the tenant's, its visitor's,
-    its status's and, while it has one, its assignee's."""
-    return ["all", f"v:{visitor_id}", f"s:{status}", *([f"a:{assignee}"] if assignee else [])]
+    its status's, its assignee's while it has one, and each of its labels'."""
+    return [
+        "all",
+        f"v:{visitor_id}",
+        f"s:{status}",
+        *([f"a:{assignee}"] if assignee else []),
+        *(f"l:{label}" for label in sorted(labels or ())),
+    ]

@@ -107,11 +107,18 @@ class CqlLogStore(CqlStore, LogStore):
         return row if row is not None and row.get("created_ms") is not None else None
 
     def _index_puts(
-        self, tenant_id: str, conversation_id: str, visitor_id: str, status: int, updated_ms: int, assignee: str = ""
+        self,
+        tenant_id: str,
+        conversation_id: str,
+        visitor_id: str,
+        status: int,
+        updated_ms: int,
+        assignee: str = "",
+        labels=(),
     ):
         bucket, stamp = self._activity_bucket(updated_ms), updated_ms * 1000
         out: list[tuple[str, tuple]] = []
-        for scope in scopes(visitor_id, status, assignee):
+        for scope in scopes(visitor_id, status, assignee, labels):
             out.append(("index_put", (tenant_id, scope, bucket, updated_ms, conversation_id, stamp)))
             out.append(("index_bucket_put", (tenant_id, scope, bucket, self._registry_stamp(updated_ms))))
         return out
@@ -125,11 +132,12 @@ class CqlLogStore(CqlStore, LogStore):
         updated_ms: int,
         at_ms: int,
         assignee: str = "",
+        labels=(),
     ):
         bucket = self._activity_bucket(updated_ms)
         return [
             ("index_drop", (at_ms * 1000, tenant_id, scope, bucket, updated_ms, conversation_id))
-            for scope in scopes(visitor_id, status, assignee)
+            for scope in scopes(visitor_id, status, assignee, labels)
         ]
 
     async def create_conversation(self, tenant_id, conversation):
@@ -195,6 +203,7 @@ class CqlLogStore(CqlStore, LogStore):
                     new["status"],
                     new["updated_ms"],
                     new["assigned_operator_id"] or "",
+                    new.get("labels") or (),
                 )
             )
             rows = await self._lwt(
@@ -207,6 +216,7 @@ class CqlLogStore(CqlStore, LogStore):
                 new["rating"],
                 new["message_count"] or 0,
                 new.get("snoozed_until_ms") or 0,
+                set(new.get("labels") or ()) or None,
                 tenant_id,
                 conversation_id,
                 row["updated_ms"],
@@ -221,6 +231,7 @@ class CqlLogStore(CqlStore, LogStore):
                         row["updated_ms"],
                         new["updated_ms"],
                         row["assigned_operator_id"] or "",
+                        row.get("labels") or (),
                     )
                 )
                 return new
@@ -244,7 +255,9 @@ class CqlLogStore(CqlStore, LogStore):
         row = await self._change(tenant_id, conversation_id, apply)
         return conversation_of(row) if row else None
 
-    async def list_conversations(self, tenant_id, *, visitor_id="", status=0, assignee=None, limit=50, page_token=""):
+    async def list_conversations(
+        self, tenant_id, *, visitor_id="", status=0, assignee=None, label="", limit=50, page_token=""
+    ):
         before = split_token(page_token) if page_token else (MAX_MS, "")
         # the narrowest index partition that holds them all; the rest is checked on the row
         # (nobody's conversations have no partition: the status's or the tenant's is read)
@@ -252,6 +265,8 @@ class CqlLogStore(CqlStore, LogStore):
             scope = f"v:{visitor_id}"
         elif assignee:
             scope = f"a:{assignee}"
+        elif label:
+            scope = f"l:{label}"
         else:
             scope = f"s:{status}" if status else "all"
         want = limit + 1
@@ -288,6 +303,7 @@ class CqlLogStore(CqlStore, LogStore):
                         (status and row["status"] != status)
                         or (visitor_id and row["visitor_id"] != visitor_id)
                         or (assignee is not None and (row["assigned_operator_id"] or "") != assignee)
+                        or (label and label not in (row.get("labels") or ()))
                     ):
                         continue  # (an entry written by a create that lost to an existing id)
                     found.append(row)

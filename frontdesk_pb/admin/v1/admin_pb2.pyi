@@ -175,16 +175,20 @@ class DeleteOperatorResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class ListConversationsRequest(_message.Message):
-    __slots__ = ("status", "visitor_id", "page_size", "page_token")
+    __slots__ = ("status", "visitor_id", "page_size", "page_token", "assignee", "label")
     STATUS_FIELD_NUMBER: _ClassVar[int]
     VISITOR_ID_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNEE_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
     status: _common_pb2.ConversationStatus
     visitor_id: str
     page_size: int
     page_token: str
-    def __init__(self, status: _Optional[_Union[_common_pb2.ConversationStatus, str]] = ..., visitor_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    assignee: str
+    label: str
+    def __init__(self, status: _Optional[_Union[_common_pb2.ConversationStatus, str]] = ..., visitor_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., assignee: _Optional[str] = ..., label: _Optional[str] = ...) -> None: ...
 
 class ListConversationsResponse(_message.Message):
     __slots__ = ("conversations", "next_page_token")
@@ -605,3 +609,11 @@ class SetConversationStatusRequest(_message.Message):
     status: _common_pb2.ConversationStatus
     snooze_until: _timestamp_pb2.Timestamp
     def __init__(self, conversation_id: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.ConversationStatus, str]] = ..., snooze_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class SetConversationLabelsRequest(_message.Message):
+    __slots__ = ("conversation_id", "labels")
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    labels: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, conversation_id: _Optional[str] = ..., labels: _Optional[_Iterable[str]] = ...) -> None: ...

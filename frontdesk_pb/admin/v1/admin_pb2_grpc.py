@@ -207,6 +207,11 @@ class AdminServiceStub:
                 request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.SetConversationStatusRequest.SerializeToString,
                 response_deserializer=frontdesk_dot_common_dot_v1_dot_common__pb2.Conversation.FromString,
                 _registered_method=True)
+        self.SetConversationLabels = channel.unary_unary(
+                '/frontdesk.admin.v1.AdminService/SetConversationLabels',
+                request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.SetConversationLabelsRequest.SerializeToString,
+                response_deserializer=frontdesk_dot_common_dot_v1_dot_common__pb2.Conversation.FromString,
+                _registered_method=True)
         self.SummarizeConversation = channel.unary_unary(
                 '/frontdesk.admin.v1.AdminService/SummarizeConversation',
                 request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.SummarizeConversationRequest.SerializeToString,
@@ -452,6 +457,14 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetConversationLabels(self, request, context):
+        """Replaces the conversation's labels (at most 10; each 1 to 32 letters, digits, spaces, '-'
+        or '_', kept in lower case).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def SummarizeConversation(self, request, context):
         """Copilot for the operator who picks up a conversation. SummarizeConversation: what the
         customer wants (in their words, with the order numbers, emails and amounts they gave),
@@ -640,6 +653,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
             'SetConversationStatus': grpc.unary_unary_rpc_method_handler(
                     servicer.SetConversationStatus,
                     request_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.SetConversationStatusRequest.FromString,
+                    response_serializer=frontdesk_dot_common_dot_v1_dot_common__pb2.Conversation.SerializeToString,
+            ),
+            'SetConversationLabels': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetConversationLabels,
+                    request_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.SetConversationLabelsRequest.FromString,
                     response_serializer=frontdesk_dot_common_dot_v1_dot_common__pb2.Conversation.SerializeToString,
             ),
             'SummarizeConversation': grpc.unary_unary_rpc_method_handler(
@@ -1570,6 +1588,33 @@ class AdminService:
             target,
             '/frontdesk.admin.v1.AdminService/SetConversationStatus',
             frontdesk_dot_admin_dot_v1_dot_admin__pb2.SetConversationStatusRequest.SerializeToString,
+            frontdesk_dot_common_dot_v1_dot_common__pb2.Conversation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetConversationLabels(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/frontdesk.admin.v1.AdminService/SetConversationLabels',
+            frontdesk_dot_admin_dot_v1_dot_admin__pb2.SetConversationLabelsRequest.SerializeToString,
             frontdesk_dot_common_dot_v1_dot_common__pb2.Conversation.FromString,
             options,
             channel_credentials,

@@ -128,6 +128,11 @@ class ConversationServiceStub:
                 request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.SetConversationStatusRequest.SerializeToString,
                 response_deserializer=frontdesk_dot_common_dot_v1_dot_common__pb2.Conversation.FromString,
                 _registered_method=True)
+        self.SetConversationLabels = channel.unary_unary(
+                '/frontdesk.conversation.v1.ConversationService/SetConversationLabels',
+                request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.SetConversationLabelsRequest.SerializeToString,
+                response_deserializer=frontdesk_dot_common_dot_v1_dot_common__pb2.Conversation.FromString,
+                _registered_method=True)
         self.AddNote = channel.unary_unary(
                 '/frontdesk.conversation.v1.ConversationService/AddNote',
                 request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.AddNoteRequest.SerializeToString,
@@ -271,6 +276,12 @@ class ConversationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetConversationLabels(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def AddNote(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -396,6 +407,11 @@ def add_ConversationServiceServicer_to_server(servicer, server):
             'SetConversationStatus': grpc.unary_unary_rpc_method_handler(
                     servicer.SetConversationStatus,
                     request_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.SetConversationStatusRequest.FromString,
+                    response_serializer=frontdesk_dot_common_dot_v1_dot_common__pb2.Conversation.SerializeToString,
+            ),
+            'SetConversationLabels': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetConversationLabels,
+                    request_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.SetConversationLabelsRequest.FromString,
                     response_serializer=frontdesk_dot_common_dot_v1_dot_common__pb2.Conversation.SerializeToString,
             ),
             'AddNote': grpc.unary_unary_rpc_method_handler(
@@ -909,6 +925,33 @@ class ConversationService:
             target,
             '/frontdesk.conversation.v1.ConversationService/SetConversationStatus',
             frontdesk_dot_admin_dot_v1_dot_admin__pb2.SetConversationStatusRequest.SerializeToString,
+            frontdesk_dot_common_dot_v1_dot_common__pb2.Conversation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetConversationLabels(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/frontdesk.conversation.v1.ConversationService/SetConversationLabels',
+            frontdesk_dot_admin_dot_v1_dot_admin__pb2.SetConversationLabelsRequest.SerializeToString,
             frontdesk_dot_common_dot_v1_dot_common__pb2.Conversation.FromString,
             options,
             channel_credentials,

@@ -1,5 +1,5 @@
 """A store opened on data written by an older version gains the columns added since (the
-conversation's snooze time), on SQLite and on a real CQL server, and keeps what was there."""
+conversation's snooze time and labels), on SQLite and on a real CQL server, and keeps what was there."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ OLD_CQL = """CREATE TABLE {ks}.conversations (
     rating int, message_count int, PRIMARY KEY ((tenant_id, id)))"""
 
 
-async def test_an_older_sqlite_file_gains_the_snooze_column(tmp_path):
+async def test_an_older_sqlite_file_gains_the_snooze_and_label_columns(tmp_path):
     path = tmp_path / "logs.db"
     with sqlite3.connect(path) as conn:
         conn.executescript(OLD_SQLITE)
@@ -38,14 +38,15 @@ async def test_an_older_sqlite_file_gains_the_snooze_column(tmp_path):
         assert old is not None and old.status == common.CONVERSATION_STATUS_HANDOFF
         assert not old.HasField("snoozed_until")
         snoozed = await store.update_conversation(
-            TENANT, "c_old", status=common.CONVERSATION_STATUS_SNOOZED, snoozed_until_ms=5_000
+            TENANT, "c_old", status=common.CONVERSATION_STATUS_SNOOZED, snoozed_until_ms=5_000, labels=["vip"]
         )
         assert snoozed is not None and snoozed.snoozed_until.ToMilliseconds() == 5_000
+        assert list(snoozed.labels) == ["vip"]
     finally:
         await store.close()
 
 
-async def test_an_older_cql_keyspace_gains_the_snooze_column(cql_admin, cql_keyspace, cql_options):
+async def test_an_older_cql_keyspace_gains_the_snooze_and_label_columns(cql_admin, cql_keyspace, cql_options):
     from frontdesk.stores.cql import CqlLogStore
 
     cql_admin.execute(
@@ -62,9 +63,10 @@ async def test_an_older_cql_keyspace_gains_the_snooze_column(cql_admin, cql_keys
         old = await store.get_conversation(TENANT, "c_old")
         assert old is not None and old.status == common.CONVERSATION_STATUS_HANDOFF
         snoozed = await store.update_conversation(
-            TENANT, "c_old", status=common.CONVERSATION_STATUS_SNOOZED, snoozed_until_ms=5_000
+            TENANT, "c_old", status=common.CONVERSATION_STATUS_SNOOZED, snoozed_until_ms=5_000, labels=["vip"]
         )
         assert snoozed is not None and snoozed.snoozed_until.ToMilliseconds() == 5_000
+        assert list(snoozed.labels) == ["vip"]
         # and a second opening finds the column there (nothing added twice)
         await store.close()
         store = CqlLogStore(**cql_options)

@@ -284,3 +284,23 @@ async def test_a_snooze_time_is_kept_and_cleared(log_store):
         A, conv.id, status=common.CONVERSATION_STATUS_HANDOFF, snoozed_until_ms=0
     )
     assert woken is not None and not woken.HasField("snoozed_until")
+
+
+async def test_labels_are_kept_sorted_and_listed_by_label(log_store):
+    convs = [await new_conversation(log_store) for _ in range(3)]
+    other = await new_conversation(log_store, tenant=B)
+    labelled = await log_store.update_conversation(A, convs[0].id, labels=["vip", "refund"])
+    assert labelled is not None and list(labelled.labels) == ["refund", "vip"]
+    await log_store.update_conversation(A, convs[1].id, labels=["refund"])
+    await log_store.update_conversation(B, other.id, labels=["refund"])  # another tenant's
+    refunds, _ = await log_store.list_conversations(A, label="refund")
+    assert {c.id for c in refunds} == {convs[0].id, convs[1].id}
+    # a label taken off: no longer listed under it
+    await log_store.update_conversation(A, convs[0].id, labels=["vip"])
+    refunds, _ = await log_store.list_conversations(A, label="refund")
+    assert [c.id for c in refunds] == [convs[1].id]
+    vip, _ = await log_store.list_conversations(A, label="vip", status=common.CONVERSATION_STATUS_AI)
+    assert [c.id for c in vip] == [convs[0].id]
+    cleared = await log_store.update_conversation(A, convs[0].id, labels=[])
+    assert cleared is not None and list(cleared.labels) == []
+    assert (await log_store.list_conversations(A, label="vip"))[0] == []

@@ -4,7 +4,7 @@
 // and snoozing it.
 
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { useState, type FormEvent } from "react";
+import { useEffect, useState, type FormEvent } from "react";
 
 import type { CannedResponse, Note } from "../gen/frontdesk/admin/v1/admin_pb";
 import { ConversationStatus, type Conversation } from "../gen/frontdesk/common/v1/common_pb";
@@ -136,5 +136,25 @@ export function Snooze({ conv, onChanged }: { conv: Conversation; onChanged: (c:
       </>}
       {act.error !== undefined && <ErrorBanner error={act.error} />}
     </div>
+  );
+}
+
+/** The team's labels on the conversation (the customer never sees them), comma-separated. */
+export function Labels({ conv, onChanged }: { conv: Conversation; onChanged: (c: Conversation) => void }) {
+  const [text, setText] = useState(conv.labels.join(", "));
+  const save = useAction();
+  useEffect(() => setText(conv.labels.join(", ")), [conv.labels.join(",")]); // eslint-disable-line react-hooks/exhaustive-deps
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    const labels = text.split(",").map((l) => l.trim()).filter(Boolean);
+    void save.run(async () => onChanged(await api.admin.setConversationLabels({ conversationId: conv.id, labels }, opts)));
+  };
+  return (
+    <form onSubmit={submit} className="flex items-center gap-2 text-sm">
+      <label htmlFor="labels">Labels</label>
+      <input id="labels" className={inputClass} value={text} placeholder="vip, refund" onChange={(e) => setText(e.target.value)} />
+      <Button type="submit" disabled={save.busy}>Save labels</Button>
+      {save.error !== undefined && <ErrorBanner error={save.error} />}
+    </form>
   );
 }

@@ -14,13 +14,16 @@ const FILTERS = [ConversationStatus.UNSPECIFIED, ConversationStatus.HANDOFF, Con
 
 export function ConversationsPage() {
   const [status, setStatus] = useState(ConversationStatus.UNSPECIFIED);
+  const [assignee, setAssignee] = useState(""); // "", "me" or "none"
+  const [label, setLabel] = useState("");
   // tokens of the pages before this one, for "Previous"
   const [pages, setPages] = useState<string[]>([""]);
   const pageToken = pages.at(-1) ?? "";
   // the live inbox says when something changed; only while it is down does the list poll
   const { version, link } = useInbox();
   const list = useLoad(async (signal) => {
-    const page = await api.admin.listConversations({ status, pageSize: PAGE_SIZE, pageToken }, { signal, timeoutMs: 15_000 });
+    const page = await api.admin.listConversations({ status, assignee, label: label.trim(), pageSize: PAGE_SIZE, pageToken },
+                                                   { signal, timeoutMs: 15_000 });
     // the sentiment badges come from analytics; the list stands without them (analytics away)
     let sentiment = new Map<string, ConversationSentiment>();
     if (page.conversations.length) {
@@ -33,7 +36,7 @@ export function ConversationsPage() {
       }
     }
     return { conversations: page.conversations, nextPageToken: page.nextPageToken, sentiment };
-  }, [status, pageToken, version], link === "live" ? undefined : FALLBACK_POLL_MS);
+  }, [status, assignee, label, pageToken, version], link === "live" ? undefined : FALLBACK_POLL_MS);
 
   return (
     <div>
@@ -44,6 +47,20 @@ export function ConversationsPage() {
                   onChange={(e) => { setStatus(Number(e.target.value) as ConversationStatus); setPages([""]); }}>
             {FILTERS.map((s) => <option key={s} value={s}>{STATUS_LABEL[s]}</option>)}
           </select>
+        </label>
+        <label className="flex items-center gap-2 text-sm">
+          <span>Assigned</span>
+          <select aria-label="Assigned filter" className={inputClass} value={assignee}
+                  onChange={(e) => { setAssignee(e.target.value); setPages([""]); }}>
+            <option value="">to anyone</option>
+            <option value="me">to me</option>
+            <option value="none">to nobody</option>
+          </select>
+        </label>
+        <label className="flex items-center gap-2 text-sm">
+          <span>Label</span>
+          <input aria-label="Label filter" className={inputClass} value={label} placeholder="any"
+                 onChange={(e) => { setLabel(e.target.value); setPages([""]); }} />
         </label>
       </PageHeader>
       <ErrorBanner error={list.error} onRetry={list.reload} />
@@ -62,6 +79,9 @@ export function ConversationsPage() {
                     <span className="line-clamp-2 break-words">{c.lastMessagePreview || "(no messages yet)"}</span>
                   </Link>
                   <span className="block font-mono text-[11px] text-slate-400">{c.id}</span>
+                  {c.labels.length > 0 && (
+                    <span className="mt-0.5 flex flex-wrap gap-1">{c.labels.map((l) => <Badge key={l} tone="slate">{l}</Badge>)}</span>
+                  )}
                 </Td>
                 <Td>{c.messageCount}</Td>
                 <Td>{CHANNEL_LABEL[c.channel]}</Td>
