@@ -251,17 +251,89 @@ def _ebml_doctype(data: bytes) -> str | None:
 
 
 _EBML_SEGMENT, _EBML_CLUSTER = 0x18538067, 0x1F43B675
+# Matroska's master elements (those whose body is more elements): walked into, so a bomb of
+# tiny or deeply nested elements inside them is counted before FFmpeg spends seconds on it
+_EBML_MASTERS = frozenset(
+    {
+        0x1A45DFA3,
+        _EBML_SEGMENT,
+        _EBML_CLUSTER,  # EBML header, Segment, Cluster
+        0x114D9B74,
+        0x4DBB,
+        0x1549A966,
+        0x6924,
+        0x1654AE6B,
+        0xAE,  # SeekHead, Seek, Info, ChapterTranslate, Tracks, TrackEntry
+        0xE0,
+        0xE1,
+        0x55B0,
+        0x55D0,
+        0x7670,
+        0xE2,
+        0xE3,
+        0xE4,
+        0xE9,  # Video, Audio, Colour, ..., TrackOperation
+        0x6624,
+        0x41E4,
+        0x6D80,
+        0x6240,
+        0x5034,
+        0x5035,
+        0x47E7,  # TrackTranslate, BlockAdditionMapping, ContentEncodings ...
+        0xA0,
+        0x75A1,
+        0xA6,
+        0x8E,
+        0xE8,
+        0x5854,  # BlockGroup, BlockAdditions, BlockMore, Slices, TimeSlice, SilentTracks
+        0x1C53BB6B,
+        0xBB,
+        0xB7,
+        0xDB,  # Cues, CuePoint, CueTrackPositions, CueReference
+        0x1941A469,
+        0x61A7,
+        0x1043A770,
+        0x45B9,
+        0xB6,
+        0x8F,
+        0x80,
+        0x6944,
+        0x6911,  # Attachments, Chapters ...
+        0x1254C367,
+        0x7373,
+        0x63C0,
+        0x67C8,  # Tags, Tag, Targets, SimpleTag
+    }
+)
+MAX_EBML_ELEMENTS = 100_000  # 10 minutes of Opus in 20 ms blocks is about 30,000 elements
+# a recording's elements are mostly audio blocks of 20 bytes and more; a file of far smaller
+# ones is a bomb, told apart after the first few thousand instead of after 100,000
+MIN_EBML_BYTES_PER_ELEMENT, DENSITY_CHECK_AFTER = 8, 5_000
+MAX_EBML_DEPTH = 16  # FFmpeg's own limit; MediaRecorder writes 4 levels
 
 
 def _check_webm_complete(data: bytes) -> None:
-    """Walk the EBML elements: every element must end inside the data. MediaRecorder writes
-    the segment and its clusters with unknown sizes, so their children are walked."""
-    pos = 0
+    """Walk the EBML elements: every element must end inside the data, there may be at most
+    MAX_EBML_ELEMENTS of them, nested at most MAX_EBML_DEPTH deep. MediaRecorder writes the
+    segment and its clusters with unknown sizes, so their children are walked as they follow;
+    a master element of known size is walked into."""
+    pos, count = 0, 0
+    ends = [len(data)]  # where each open master element ends, innermost last
     try:
         while pos < len(data):
+            while len(ends) > 1 and pos >= ends[-1]:
+                ends.pop()
             eid, n, _ = _read_vint(data, pos, keep_marker=True)
             size, m, unknown = _read_vint(data, pos + n, keep_marker=False)
             body = pos + n + m
+            count += 1
+            if count > MAX_EBML_ELEMENTS or (
+                count == DENSITY_CHECK_AFTER and pos < DENSITY_CHECK_AFTER * MIN_EBML_BYTES_PER_ELEMENT
+            ):
+                raise AudioError(
+                    "unreadable",
+                    f"the WebM data holds too many elements ({count:,} in {pos:,} bytes); it is not a recording",
+                )
             if unknown:
                 if eid in (_EBML_SEGMENT, _EBML_CLUSTER):
                     pos = body  # walk into it: its children follow as a flat sequence
@@ -272,6 +344,14 @@ def _check_webm_complete(data: bytes) -> None:
                     "unreadable",
                     f"the WebM data is truncated: an element at byte {pos} needs {body + size - len(data)} more bytes",
                 )
+            if eid in _EBML_MASTERS and size:
+                if len(ends) > MAX_EBML_DEPTH:
+                    raise AudioError(
+                        "unreadable", f"the WebM data nests elements more than {MAX_EBML_DEPTH} deep at byte {pos}"
+                    )
+                ends.append(body + size)
+                pos = body
+                continue
             pos = body + size
     except IndexError:
         raise AudioError("unreadable", "the WebM data is truncated inside an element header") from None

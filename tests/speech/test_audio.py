@@ -262,3 +262,34 @@ def test_corrupted_bytes_give_a_code_or_audio(encoded, name):
             load_audio(bytes(data), "")
         except AudioError as exc:
             assert exc.code in ("unreadable", "unsupported_format", "silent")
+
+
+def _ebml(eid: bytes, body: bytes = b"", unknown: bool = False) -> bytes:
+    """One EBML element: its id, an 8-byte size (or 'unknown'), its body."""
+    size = b"\x01\xff\xff\xff\xff\xff\xff\xff" if unknown else b"\x01" + len(body).to_bytes(7, "big")
+    return eid + size + body
+
+
+WEBM_HEADER = _ebml(b"\x1a\x45\xdf\xa3", _ebml(b"\x42\x82", b"webm"))
+
+
+def test_a_webm_of_countless_tiny_elements_is_refused_before_decoding(encoded):
+    # a live-recorded segment and cluster (unknown sizes), then 300,000 empty Void elements
+    bomb = WEBM_HEADER + _ebml(b"\x18\x53\x80\x67", unknown=True) + _ebml(b"\x1f\x43\xb6\x75", unknown=True)
+    bomb += b"\xec\x80" * 300_000
+    with pytest.raises(AudioError) as caught:
+        inspect_audio(bomb, "audio/webm")
+    assert caught.value.code == "unreadable" and "too many elements" in caught.value.message
+    # a real recording walks through (the limit is far above what 10 minutes of Opus needs)
+    assert inspect_audio(encoded["webm-live"], "audio/webm").format == "webm"
+
+
+def test_a_webm_nested_deeper_than_matroska_allows_is_refused():
+    inner = _ebml(b"\x45\xa3", b"x")  # TagName
+    for _ in range(40):
+        inner = _ebml(b"\x67\xc8", inner)  # SimpleTag inside SimpleTag inside ...
+    tags = _ebml(b"\x12\x54\xc3\x67", _ebml(b"\x73\x73", inner))
+    deep = WEBM_HEADER + _ebml(b"\x18\x53\x80\x67", tags)
+    with pytest.raises(AudioError) as caught:
+        inspect_audio(deep, "audio/webm")
+    assert caught.value.code == "unreadable" and "deep" in caught.value.message
