@@ -60,6 +60,7 @@ JOBS_KEPT = 200  # ids of the latest ingestion jobs applied, kept in the head
 MAX_SNAPSHOT_BYTES = 2 * 1024**3
 _CHUNK = 1024 * 1024
 ROUTER_ATTACHMENT = "router"  # the snapshot's attachment holding the trained router
+LOADER_THREADS = 2  # tenants whose knowledge is loaded, changed or trained at once (each one call at a time)
 MAX_ROUTER_BYTES = 900 * 1024**2  # under SQLite's 1e9-byte blob limit (a ~2,500-entry FAQ: ~800 MB)
 
 
@@ -107,6 +108,7 @@ class Served:
 @dataclass
 class _Tenant:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one catch-up or write at a time
+    loading: asyncio.Lock = field(default_factory=asyncio.Lock)  # one loader call at a time
     checked_at: float = -1e9
     stale: bool = True
     served: Served | None = None
@@ -150,7 +152,8 @@ class KnowledgeShare:
     """The shared knowledge bases and this process's cache of them.
 
     `executor` runs the questions (reads of served versions); the share's own `loader`
-    thread downloads, opens, changes and trains, so questions never queue behind those."""
+    threads download, open, change and train, so questions never queue behind those, and
+    one tenant's work never holds up another's (`_run`)."""
 
     def __init__(
         self, blobs: BlobStore, heads, cache_dir: Path, executor: Executor, nc=None, check_interval_s: float = 1.0
@@ -159,7 +162,7 @@ class KnowledgeShare:
         self.heads = heads  # the KNOWLEDGE_HEADS KV bucket
         self.cache_dir = Path(cache_dir)
         self.executor = executor
-        self.loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="knowledge-load")
+        self.loader = ThreadPoolExecutor(max_workers=LOADER_THREADS, thread_name_prefix="knowledge-load")
         self.nc = nc
         self.check_interval_s = check_interval_s
         self._tenants: dict[str, _Tenant] = {}
@@ -179,9 +182,21 @@ class KnowledgeShare:
             state = self._tenants[tenant_id] = _Tenant()
         return state
 
-    async def _run(self, fn: Callable, *args) -> Any:
-        """Background work (downloads, changes, training): the loader thread."""
-        return await asyncio.get_running_loop().run_in_executor(self.loader, fn, *args)
+    async def work(self, tenant_id: str, fn: Callable, *args) -> Any:
+        """`fn(*args)` for the tenant in the loader threads (an upload's parsing, for one)."""
+        return await self._run(tenant_id, fn, *args)
+
+    async def _run(self, tenant_id: str, fn: Callable, *args) -> Any:
+        """Background work (downloads, changes, training) of one tenant: in the loader threads,
+        one call of a tenant at a time. So a tenant's long training (or a bad upload) holds one
+        thread, and the other tenants' writes and loads go on in the others."""
+        async with self._state(tenant_id).loading:
+            done = asyncio.get_running_loop().run_in_executor(self.loader, fn, *args)
+            try:
+                return await asyncio.shield(done)
+            except asyncio.CancelledError:
+                await asyncio.wait([done])  # the thread ends before this tenant's next call starts
+                raise
 
     def _tenant_dir(self, tenant_id: str) -> Path:
         return self.cache_dir / tenant_id
@@ -258,7 +273,7 @@ class KnowledgeShare:
             # nothing to answer from yet (a change under way, e.g. the first import, is not
             # waited for: until it is published there is no knowledge base)
             await self.sync(tenant_id)
-            return state.served or await self._run(self._served_now, tenant_id)
+            return state.served or await self._run(tenant_id, self._served_now, tenant_id)
         if due and not state.lock.locked() and not state.refreshing:
             self._refresh_soon(tenant_id)
         return served
@@ -291,22 +306,22 @@ class KnowledgeShare:
                         state.stale = True
                         raise
                     state.checked_at = checked
-        served = state.served or await self._run(self._served_now, tenant_id)
+        served = state.served or await self._run(tenant_id, self._served_now, tenant_id)
         return served.kb
 
     async def _catch_up(self, tenant_id: str) -> None:
-        served = await self._run(self._served_now, tenant_id)
+        served = await self._run(tenant_id, self._served_now, tenant_id)
         for _ in range(3):
             head = await self.head(tenant_id)
             if head is None:
                 if served.version == 0 and len(served.kb):
                     # a knowledge base written before it was shared: publish it as version 1
-                    router, _ = await self._run(prepare_router, served.kb)
+                    router, _ = await self._run(tenant_id, prepare_router, served.kb)
                     published = await self._publish(tenant_id, served.kb, None, router=router)
                     self._swap(tenant_id, Served(published.version, served.kb, served.policy))
                     log.info("knowledge.migrated", tenant=tenant_id, entries=len(served.kb))
                 elif served.version != 0:  # the head is gone (both copies): nothing is published
-                    self._swap(tenant_id, await self._run(self._empty, tenant_id))
+                    self._swap(tenant_id, await self._run(tenant_id, self._empty, tenant_id))
                 return
             if served.version == head.version:
                 return
@@ -325,13 +340,13 @@ class KnowledgeShare:
         """The head's version opened beside the served one, router included: the one in the
         snapshot, or (missing, stale or incompatible) one trained here, in the loader."""
         started = time.perf_counter()
-        directory = await self._run(self._new_dir, tenant_id, head.version)
+        directory = await self._run(tenant_id, self._new_dir, tenant_id, head.version)
         tmp = directory / f".snapshot-{secrets.token_hex(4)}.db"
         try:
             with open(tmp, "wb") as out:  # noqa: ASYNC230 - opening is instant; the writes go to a thread
                 async for chunk in self.blobs.get(tenant_id, head.snapshot):
                     await asyncio.to_thread(out.write, chunk)
-            served = await self._run(self._open_snapshot, tenant_id, directory, tmp, head.version)
+            served = await self._run(tenant_id, self._open_snapshot, tenant_id, directory, tmp, head.version)
         except BaseException:
             shutil.rmtree(directory, ignore_errors=True)
             raise
@@ -413,7 +428,7 @@ class KnowledgeShare:
                 head = await self.head(tenant_id)
                 if head is not None and job_id and job_id in head.jobs:
                     return None, head
-                served = await self._run(self._served_now, tenant_id)
+                served = await self._run(tenant_id, self._served_now, tenant_id)
                 if head is not None and served.version != head.version:
                     try:
                         served = await self._load(tenant_id, head)
@@ -421,12 +436,12 @@ class KnowledgeShare:
                         continue
                     self._swap(tenant_id, served)
                 base = served if head is not None or served.version == 0 else None  # head lost: start empty
-                work = await self._run(self._working_copy, tenant_id, base)
+                work = await self._run(tenant_id, self._working_copy, tenant_id, base)
                 try:
-                    result = await self._run(change, work)
+                    result = await self._run(tenant_id, change, work)
                     if stage is not None:
                         stage("training")
-                    router, trained = await self._run(prepare_router, work)
+                    router, trained = await self._run(tenant_id, prepare_router, work)
                     if trained:
                         log.info(
                             "knowledge.router_trained",
@@ -439,10 +454,10 @@ class KnowledgeShare:
                         stage("publishing")
                     published = await self._publish(tenant_id, work, head, job_id, router)
                 except _Lost:
-                    await self._run(self._discard, tenant_id, work)
+                    await self._run(tenant_id, self._discard, tenant_id, work)
                     continue
                 except BaseException:
-                    await asyncio.shield(self._run(self._discard, tenant_id, work))
+                    await asyncio.shield(self._run(tenant_id, self._discard, tenant_id, work))
                     state.stale = True
                     raise
                 self._swap(tenant_id, Served(published.version, work, AnswerPolicy(work, router=router), trained))
@@ -471,14 +486,14 @@ class KnowledgeShare:
         tmp = kb.directory / f".publish-{secrets.token_hex(4)}.db"
         attachments = None
         if router is not None:
-            data = await self._run(router_bytes, router)
+            data = await self._run(tenant_id, router_bytes, router)
             if len(data) <= MAX_ROUTER_BYTES:
                 attachments = {ROUTER_ATTACHMENT: data}
             else:  # SQLite's blob limit: published without it, a loading worker trains its own
                 log.warning("knowledge.router_too_large", tenant=tenant_id, version=version, bytes=len(data))
             del data
         try:
-            await self._run(kb.export_snapshot, tmp, attachments)
+            await self._run(tenant_id, kb.export_snapshot, tmp, attachments)
             await self.blobs.put(
                 tenant_id, key, _file_chunks(tmp), content_type="application/vnd.sqlite3", max_bytes=MAX_SNAPSHOT_BYTES
             )
@@ -495,7 +510,7 @@ class KnowledgeShare:
             await self._forget(tenant_id, key)
             raise _Lost() from None
         new = Head(new.version, new.snapshot, new.previous, new.jobs, revision)
-        await self._run(kb.set_shared_version, version)
+        await self._run(tenant_id, kb.set_shared_version, version)
         try:
             await self.blobs.put(
                 tenant_id, HEAD_COPY, _one(new.value()), content_type="application/json", max_bytes=1024 * 1024

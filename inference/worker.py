@@ -250,7 +250,7 @@ class IngestionWorker:
             return
         record.state, record.deliveries, record.done, record.error = RUNNING, delivered, 0, ""
         data = b"".join([c async for c in self.share.blobs.get(tenant_id, record.upload)])
-        work = await self.share._run(plan, record, data)
+        work = await self.share.work(tenant_id, plan, record, data)
         record.total = work.total
         record.rejected = len(work.errors)
         record.errors = work.errors[:MAX_ERRORS_KEPT]

@@ -337,3 +337,28 @@ def test_an_entry_is_kept_apart_from_the_unpublished(tmp_path):
     assert {e.id for e in dst.entries()} == {e.id for e in FAQ}
     src.close()
     dst.close()
+
+
+async def test_one_tenants_long_knowledge_work_does_not_hold_up_anothers_write(workers, blobs):
+    """A tenant whose upload takes long to read (a bad PDF, a huge FAQ) holds one loader thread;
+    another tenant's write goes on meanwhile. Order, not time, is what is checked: tenant B's
+    write finishes while tenant A's work is still running."""
+    share = workers("a")
+    started, release = asyncio.Event(), asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def slow_upload() -> str:  # runs in a loader thread until the test lets it go
+        loop.call_soon_threadsafe(started.set)
+        asyncio.run_coroutine_threadsafe(release.wait(), loop).result(timeout=120)
+        return "read"
+
+    slow = asyncio.create_task(share.work(A, slow_upload))
+    await asyncio.wait_for(started.wait(), 30)
+    _, head = await asyncio.wait_for(share.write(B, lambda kb: kb.upsert_faq(FAQ[:2])), 120)
+    assert head.version == 1 and not slow.done()
+    # and the same tenant's next call waits for its first: one at a time per tenant
+    second = asyncio.create_task(share.work(A, lambda: "second"))
+    await asyncio.sleep(0.2)
+    assert not second.done()
+    release.set()
+    assert await slow == "read" and await second == "second"
