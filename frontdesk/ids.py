@@ -22,6 +22,7 @@ KINDS = {
     "event": "e",
     "audio": "au",
     "note": "n",
+    "audit": "ad",
 }
 
 

@@ -28,6 +28,7 @@ import grpc
 
 from frontdesk.caller import Caller, Kind
 from frontdesk.errors import PermissionDenied, ServiceError, abort_with
+from gateway.audit import AUDITED
 
 VISITOR, OPERATOR, API_KEY = Kind.VISITOR, Kind.OPERATOR, Kind.API_KEY
 PLATFORM = "platform"  # the deployment's own admin credential (CreateTenant); never forwarded
@@ -142,7 +143,9 @@ RULES: dict[str, Rule] = {
         "SaveCannedResponse",
         "DeleteCannedResponse",
     ),
-    **_rules(_ADMIN, OWNER, "CreateApiKey", "ListApiKeys", "RevokeApiKey", "CreateOperator", "DeleteOperator"),
+    **_rules(
+        _ADMIN, OWNER, "CreateApiKey", "ListApiKeys", "RevokeApiKey", "CreateOperator", "DeleteOperator", "ListAuditLog"
+    ),
     **_rules(_ADMIN, OPERATOR_SELF, "UpdateOperator"),
 }
 
@@ -182,11 +185,13 @@ def check(caller: Caller, rule: Rule) -> None:
 
 
 class AccessInterceptor(grpc.aio.ServerInterceptor):
-    """Authenticates and authorizes every call before its servicer runs."""
+    """Authenticates and authorizes every call before its servicer runs, and writes the audit
+    record of every call that changes something (gateway/audit.py), refused ones included."""
 
-    def __init__(self, authenticate):
+    def __init__(self, authenticate, auditor=None):
         # authenticate(metadata, kinds) -> Caller (raises ServiceError); see gateway.auth
         self._authenticate = authenticate
+        self._auditor = auditor
 
     async def intercept_service(self, continuation, handler_call_details):
         handler = await continuation(handler_call_details)
@@ -196,6 +201,9 @@ class AccessInterceptor(grpc.aio.ServerInterceptor):
         rule = RULES.get(method)
         if rule is PUBLIC:
             return handler
+        auditor = self._auditor if method in AUDITED else None
+        if auditor is not None and handler.unary_unary is not None:
+            return _audited(handler, rule, self._authenticate, auditor, method)
         return _guarded(handler, rule, self._authenticate)
 
 
@@ -205,6 +213,44 @@ async def _admit(rule: Rule | None, authenticate, context) -> Caller:
     caller = await authenticate(context.invocation_metadata(), rule.kinds)
     check(caller, rule)
     return caller
+
+
+def _outcome(context) -> str:
+    try:
+        code = context.code()
+    except Exception:  # noqa: BLE001 - a context without a code: the call failed somehow
+        code = None
+    if isinstance(code, grpc.StatusCode):
+        return code.name
+    return "ERROR" if code is None else str(code)
+
+
+def _audited(handler, rule: Rule | None, authenticate, auditor, method: str):
+    """A unary call that changes something: admitted, run, then recorded with its outcome."""
+    inner = handler.unary_unary
+
+    async def unary_unary(request, context):
+        caller: Caller | None = None
+        try:
+            if rule is None:
+                raise PermissionDenied("this RPC has no access rule and is not served")
+            caller = await authenticate(context.invocation_metadata(), rule.kinds)
+            check(caller, rule)
+        except ServiceError as err:
+            if caller is not None:  # signed in, but not allowed: worth a record
+                await auditor.record(caller, method, request, "PERMISSION_DENIED")
+            await abort_with(context, err)
+        assert caller is not None  # abort_with raised otherwise
+        _current.set(caller)
+        try:
+            response = await inner(request, context)
+        except BaseException:
+            await auditor.record(caller, method, request, _outcome(context))
+            raise
+        await auditor.record(caller, method, request, "ok")
+        return response
+
+    return handler._replace(unary_unary=unary_unary)
 
 
 def _guarded(handler, rule: Rule | None, authenticate):

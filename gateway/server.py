@@ -15,6 +15,7 @@ from frontdesk_pb.knowledge.v1 import knowledge_pb2, knowledge_pb2_grpc
 from frontdesk_pb.speech.v1 import speech_pb2, speech_pb2_grpc
 from gateway.abuse import SessionMinting
 from gateway.access import AccessInterceptor
+from gateway.audit import Auditor
 from gateway.auth import Authenticator
 from gateway.credentials import TokenSigner
 from gateway.forward import Forwarder
@@ -55,7 +56,7 @@ async def serve(settings: Settings) -> None:
         settings, auth, CallerCodec(secret), conversation_pb2_grpc.ConversationServiceStub(channel), LiveHub(nc)
     )
     # every public RPC is authenticated and authorized here, by gateway.access's table
-    server = grpcutil.Server(SERVICES, interceptors=[AccessInterceptor(auth.authenticate)])
+    server = grpcutil.Server(SERVICES, interceptors=[AccessInterceptor(auth.authenticate, Auditor(account_store))])
     chat_pb2_grpc.add_ChatServiceServicer_to_server(ChatEdge(forwarder), server.grpc)
     auth_pb2_grpc.add_AuthServiceServicer_to_server(AuthEdge(accounts, forwarder), server.grpc)
     inference_channel = grpcutil.channel(settings.inference_target)

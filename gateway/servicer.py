@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 
+from frontdesk import ids
 from frontdesk.ai_settings import (
     API_KEY_PURPOSE,
     BUILTIN_NAMES,
@@ -516,6 +517,35 @@ class AdminEdge(WorkspaceMethods, admin_pb2_grpc.AdminServiceServicer):
                 tenant.ai_settings["tool_choice"] = ""
             await self.accounts.store.update_tenant(tenant)
         return admin_pb2.DeleteToolResponse()
+
+    # -- the audit log ----------------------------------------------------------------
+
+    @rpc
+    async def ListAuditLog(self, request, context):
+        if not 0 <= request.page_size <= 500:
+            raise InvalidArgument("page_size must be between 1 and 500 (0 = 100)")
+        if request.page_token and not ids.is_id(request.page_token, "audit"):
+            raise InvalidArgument("page_token is not valid")
+        size = request.page_size or 100
+        records = await self.accounts.store.list_audit(current_caller().tenant_id, size + 1, request.page_token)
+        page = records[:size]
+        return admin_pb2.ListAuditLogResponse(
+            entries=[
+                admin_pb2.AuditEntry(
+                    id=r.id,
+                    at=ts_from_ms(r.at_ms),
+                    actor_kind=r.actor_kind,
+                    actor_id=r.actor_id,
+                    actor_name=r.actor_name,
+                    actor_role=r.actor_role,
+                    method=r.method,
+                    target=r.target,
+                    outcome=r.outcome,
+                )
+                for r in page
+            ],
+            next_page_token=page[-1].id if len(records) > size else "",
+        )
 
     # -- system status ---------------------------------------------------------------
 

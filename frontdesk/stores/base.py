@@ -204,6 +204,22 @@ class ToolRecord:
 
 
 @dataclass
+class AuditRecord:
+    """One action of the tenant's team (or an API key), as the gateway saw it: append-only."""
+
+    tenant_id: str
+    id: str  # time-ordered (frontdesk.ids): newest first is by id
+    at_ms: int
+    actor_kind: str  # operator, api_key
+    actor_id: str
+    actor_name: str
+    actor_role: str
+    method: str  # "AdminService.UpdateOperator"
+    target: dict = field(default_factory=dict)  # what it named: ids, shortcut, role, status (never secrets)
+    outcome: str = "ok"  # ok, or the gRPC status name (PERMISSION_DENIED, NOT_FOUND, ...)
+
+
+@dataclass
 class CannedResponseRecord:
     """A saved reply of a tenant's team, found by its shortcut (unique per tenant)."""
 
@@ -321,6 +337,14 @@ class AccountStore(abc.ABC):
     @abc.abstractmethod
     async def delete_canned_response(self, tenant_id: str, shortcut: str) -> bool:
         """False when the tenant has none with that shortcut."""
+
+    @abc.abstractmethod
+    async def append_audit(self, record: AuditRecord) -> None:
+        """Store one audit record (never changed or deleted afterwards)."""
+
+    @abc.abstractmethod
+    async def list_audit(self, tenant_id: str, limit: int, before_id: str = "") -> list[AuditRecord]:
+        """The tenant's audit records, newest first, older than `before_id` when given."""
 
     async def close(self) -> None:
         return None

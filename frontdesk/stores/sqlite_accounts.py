@@ -9,6 +9,7 @@ from pathlib import Path
 from frontdesk.stores.base import (
     AccountStore,
     ApiKeyRecord,
+    AuditRecord,
     CannedResponseRecord,
     Conflict,
     OperatorRecord,
@@ -44,6 +45,16 @@ CREATE TABLE IF NOT EXISTS tools (
     body TEXT NOT NULL,
     PRIMARY KEY (tenant_id, name)
 );
+CREATE TABLE IF NOT EXISTS audit_log (
+    tenant_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS audit_log_append_only_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_log_append_only_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TABLE IF NOT EXISTS canned_responses (
     tenant_id TEXT NOT NULL,
     shortcut TEXT NOT NULL,
@@ -202,6 +213,21 @@ class SqliteAccountStore(AccountStore):
             )
         )
         return cur.rowcount > 0
+
+    async def append_audit(self, record):
+        await self._db.run(
+            lambda conn: conn.execute(
+                "INSERT INTO audit_log (tenant_id, id, body) VALUES (?,?,?)",
+                (record.tenant_id, record.id, self._body(record)),
+            )
+        )
+
+    async def list_audit(self, tenant_id, limit, before_id=""):
+        return await self._many(
+            AuditRecord,
+            "SELECT body FROM audit_log WHERE tenant_id=? AND id < ? ORDER BY id DESC LIMIT ?",
+            (tenant_id, before_id or "\uffff", limit),
+        )
 
     async def close(self):
         await self._db.close()

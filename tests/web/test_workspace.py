@@ -26,6 +26,8 @@ async def test_saved_reply_and_private_note_in_the_operators_day(web_site, run_e
     assert not result["visitorSawNote"]
     # the copilot's first suggestion for "my money back for order 1234": the demo FAQ's refund entry
     assert "refund" in result["suggested"].lower(), result["suggested"]
+    # the audit log page shows who saved the reply, and never its text
+    assert "response.shortcut: /refund" in result["auditRow"] and "your refund is on its way" not in result["auditRow"]
 
     visitor = bearer(result["visitorToken"])
     async with web_site.mesh.channel() as ch:

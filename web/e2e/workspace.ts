@@ -116,9 +116,15 @@ run(async () => {
   await page.getByRole("heading", { level: 1, name: "Conversation" }).waitFor();
   await page.getByTestId("notes").getByText(NOTE, { exact: true }).waitFor();
   await shot(page, "workspace-note");
+  // the owner's audit log has the saved reply and the takeover
+  await nav(page, "Audit log", "Audit log");
+  const audit = page.locator('[data-audit="AdminService.SaveCannedResponse"]').first();
+  await audit.waitFor();
+  const auditRow = await audit.innerText();
+  await page.locator('[data-audit="AdminService.TakeOver"]').first().waitFor();
   check(errors.length === 0, `page errors: ${errors.join("; ")}`);
   return {
     conversationId, visitorToken: visitor.token, savedRowText, inserted, sent, suggested,
-    agentMessageId: got.kind.case === "message" ? got.kind.value.id : "", visitorSawNote,
+    agentMessageId: got.kind.case === "message" ? got.kind.value.id : "", visitorSawNote, auditRow,
   };
 });

@@ -4,12 +4,15 @@ slugs, widget keys and emails claimed with lightweight transactions."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable
 
+from frontdesk import ids
 from frontdesk.clock import now_ms
 from frontdesk.stores.base import (
     AccountStore,
     ApiKeyRecord,
+    AuditRecord,
     CannedResponseRecord,
     Conflict,
     OperatorRecord,
@@ -31,6 +34,10 @@ _ACCOUNT_SCHEMA = (
         tenant_id text, email text, operator_id text, claimed_ms bigint, PRIMARY KEY ((tenant_id, email)))""",
     """CREATE TABLE IF NOT EXISTS {ks}.tools (
         tenant_id text, name text, body text, PRIMARY KEY ((tenant_id), name))""",
+    # a partition per tenant and month (a busy team's years of actions stay in bounded partitions)
+    """CREATE TABLE IF NOT EXISTS {ks}.audit_log (
+        tenant_id text, month int, id text, body text, PRIMARY KEY ((tenant_id, month), id))
+        WITH CLUSTERING ORDER BY (id DESC)""",
     """CREATE TABLE IF NOT EXISTS {ks}.canned_responses (
         tenant_id text, shortcut text, body text, PRIMARY KEY ((tenant_id), shortcut))""",
 )
@@ -76,10 +83,20 @@ _ACCOUNT_STATEMENTS = {
     "tool_delete": "DELETE FROM {ks}.tools WHERE tenant_id = ? AND name = ? IF EXISTS",
     "tools": "SELECT body FROM {ks}.tools WHERE tenant_id = ?",
     # a save replaces the response of that shortcut: a plain upsert, no LWT needed
+    "audit_append": "INSERT INTO {ks}.audit_log (tenant_id, month, id, body) VALUES (?, ?, ?, ?)",
+    "audit_page": "SELECT body FROM {ks}.audit_log WHERE tenant_id = ? AND month = ? AND id < ? LIMIT ?",
     "canned_save": "INSERT INTO {ks}.canned_responses (tenant_id, shortcut, body) VALUES (?, ?, ?)",
     "canned_delete": "DELETE FROM {ks}.canned_responses WHERE tenant_id = ? AND shortcut = ? IF EXISTS",
     "canned": "SELECT body FROM {ks}.canned_responses WHERE tenant_id = ?",
 }
+
+
+AUDIT_MONTHS_READ = 36  # how far back one page of the audit log looks
+
+
+def _month(ms: int) -> int:
+    t = time.gmtime(ms / 1000)
+    return t.tm_year * 100 + t.tm_mon
 
 
 def _body(record) -> str:
@@ -309,3 +326,22 @@ class CqlAccountStore(CqlStore, AccountStore):
 
     async def delete_canned_response(self, tenant_id, shortcut):
         return applied(await self._lwt("canned_delete", tenant_id, shortcut))
+
+    # -- the audit log ---------------------------------------------------------------------------
+
+    async def append_audit(self, record):
+        await self._q("audit_append", record.tenant_id, _month(record.at_ms), record.id, _body(record))
+
+    async def list_audit(self, tenant_id, limit, before_id=""):
+        """Newest first: the month of `before_id` (or this one) and then earlier months, back
+        to AUDIT_MONTHS_READ."""
+        found: list[AuditRecord] = []
+        start = _month(ids.id_time_ms(before_id)) if before_id else _month(now_ms())
+        year, month = divmod(start, 100)
+        for _ in range(AUDIT_MONTHS_READ):
+            rows = await self._q("audit_page", tenant_id, year * 100 + month, before_id or "\uffff", limit - len(found))
+            found += [AuditRecord(**json.loads(r["body"])) for r in rows if r.get("body")]
+            if len(found) >= limit:
+                break
+            year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+        return found

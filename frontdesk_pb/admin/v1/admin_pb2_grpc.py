@@ -212,6 +212,11 @@ class AdminServiceStub:
                 request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.SetConversationLabelsRequest.SerializeToString,
                 response_deserializer=frontdesk_dot_common_dot_v1_dot_common__pb2.Conversation.FromString,
                 _registered_method=True)
+        self.ListAuditLog = channel.unary_unary(
+                '/frontdesk.admin.v1.AdminService/ListAuditLog',
+                request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.ListAuditLogRequest.SerializeToString,
+                response_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.ListAuditLogResponse.FromString,
+                _registered_method=True)
         self.SummarizeConversation = channel.unary_unary(
                 '/frontdesk.admin.v1.AdminService/SummarizeConversation',
                 request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.SummarizeConversationRequest.SerializeToString,
@@ -465,6 +470,14 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListAuditLog(self, request, context):
+        """The audit log (owners): every change made through the API by the team or an API key,
+        refused attempts included, newest first. Append-only: nothing here edits or deletes it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def SummarizeConversation(self, request, context):
         """Copilot for the operator who picks up a conversation. SummarizeConversation: what the
         customer wants (in their words, with the order numbers, emails and amounts they gave),
@@ -659,6 +672,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.SetConversationLabels,
                     request_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.SetConversationLabelsRequest.FromString,
                     response_serializer=frontdesk_dot_common_dot_v1_dot_common__pb2.Conversation.SerializeToString,
+            ),
+            'ListAuditLog': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAuditLog,
+                    request_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.ListAuditLogRequest.FromString,
+                    response_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.ListAuditLogResponse.SerializeToString,
             ),
             'SummarizeConversation': grpc.unary_unary_rpc_method_handler(
                     servicer.SummarizeConversation,
@@ -1616,6 +1634,33 @@ class AdminService:
             '/frontdesk.admin.v1.AdminService/SetConversationLabels',
             frontdesk_dot_admin_dot_v1_dot_admin__pb2.SetConversationLabelsRequest.SerializeToString,
             frontdesk_dot_common_dot_v1_dot_common__pb2.Conversation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAuditLog(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/frontdesk.admin.v1.AdminService/ListAuditLog',
+            frontdesk_dot_admin_dot_v1_dot_admin__pb2.ListAuditLogRequest.SerializeToString,
+            frontdesk_dot_admin_dot_v1_dot_admin__pb2.ListAuditLogResponse.FromString,
             options,
             channel_credentials,
             insecure,

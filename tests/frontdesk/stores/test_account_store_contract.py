@@ -117,3 +117,44 @@ async def test_canned_responses_are_replaced_by_shortcut_listed_in_order_and_iso
     assert not await accounts.delete_canned_response("t_1", "refund")
     assert [c.shortcut for c in await accounts.list_canned_responses("t_1")] == ["hours"]
     assert [c.text for c in await accounts.list_canned_responses("t_2")] == ["another tenant's"]
+
+
+async def test_the_audit_log_is_per_tenant_newest_first_and_paged_across_months(accounts):
+    from frontdesk import ids
+    from frontdesk.stores.base import AuditRecord
+
+    def record(tenant_id: str, at_ms: int, method: str) -> AuditRecord:
+        return AuditRecord(
+            tenant_id=tenant_id,
+            id=ids.new_id("audit", now_ms=at_ms),
+            at_ms=at_ms,
+            actor_kind="operator",
+            actor_id="op_1",
+            actor_name="Ana",
+            actor_role="owner",
+            method=method,
+            target={"operator_id": "op_2", "role": "agent"},
+        )
+
+    now = 1_790_000_000_000  # in 2026
+    month = 31 * 86_400_000
+    written = [
+        record("t_a", now - 3 * month, "AdminService.CreateApiKey"),
+        record("t_a", now - month, "AdminService.CreateTool"),
+    ]
+    written += [record("t_a", now - 1000 + i, f"AdminService.UpdateOperator{i}") for i in range(3)]
+    for r in written:
+        await accounts.append_audit(r)
+    await accounts.append_audit(record("t_b", now, "AdminService.DeleteOperator"))
+    first = await accounts.list_audit("t_a", 2, before_id=ids.new_id("audit", now_ms=now + 1))
+    assert [r.method for r in first] == ["AdminService.UpdateOperator2", "AdminService.UpdateOperator1"]
+    rest = await accounts.list_audit("t_a", 10, before_id=first[-1].id)
+    assert [r.method for r in rest] == [
+        "AdminService.UpdateOperator0",
+        "AdminService.CreateTool",
+        "AdminService.CreateApiKey",
+    ]
+    assert rest[0].target == {"operator_id": "op_2", "role": "agent"} and rest[0].actor_name == "Ana"
+    assert [r.method for r in await accounts.list_audit("t_b", 10, before_id=ids.new_id("audit", now_ms=now + 1))] == [
+        "AdminService.DeleteOperator"
+    ]

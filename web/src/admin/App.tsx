@@ -11,6 +11,7 @@ import { navigate, useRoute } from "./router";
 import { AccessPage } from "./pages/Access";
 import { AiSettingsPage } from "./pages/AiSettings";
 import { AnalyticsPage } from "./pages/Analytics";
+import { AuditLogPage } from "./pages/AuditLog";
 import { ConversationsPage } from "./pages/Conversations";
 import { ConversationView } from "./pages/ConversationView";
 import { KnowledgePage } from "./pages/Knowledge";
@@ -26,6 +27,7 @@ const NAV: { to: string; label: string }[] = [
   { to: "/ai", label: "AI settings" },
   { to: "/access", label: "API keys & operators" },
   { to: "/analytics", label: "Analytics" },
+  { to: "/audit", label: "Audit log" },
 ];
 
 function useSession() {
@@ -62,6 +64,7 @@ export function App() {
   else if (route === "/ai") page = <AiSettingsPage />;
   else if (route === "/access") page = <AccessPage />;
   else if (route === "/analytics") page = <AnalyticsPage />;
+  else if (route === "/audit") page = <AuditLogPage />;
   else page = <p className="text-sm">There is no page here. <Link to="/">Back to the system status</Link>.</p>;
 
   const active = NAV.filter((n) => n.to === "/" ? route === "/" : route.startsWith(n.to)).at(-1)?.to;
