@@ -82,9 +82,16 @@ def test_visitors_and_staff_stay_on_their_side():
         access.check(caller("operator", "owner"), access.PLATFORM_ONLY)
 
 
-def test_operator_management_belongs_to_owners():
+def test_operator_management_and_the_audit_log_belong_to_owners():
     owner_only = {m.rsplit("/", 1)[1] for m, r in access.RULES.items() if r is access.OWNER}
-    assert owner_only == {"CreateApiKey", "ListApiKeys", "RevokeApiKey", "CreateOperator", "DeleteOperator"}
+    assert owner_only == {
+        "CreateApiKey",
+        "ListApiKeys",
+        "RevokeApiKey",
+        "CreateOperator",
+        "DeleteOperator",
+        "ListAuditLog",
+    }
     assert access.RULES["/frontdesk.admin.v1.AdminService/UpdateOperator"].kinds == {"operator"}
 
 
