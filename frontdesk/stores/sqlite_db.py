@@ -6,10 +6,25 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from frontdesk.stores.base import StoreUnavailable
+
+
+def _wal(conn: sqlite3.Connection, attempts: int = 100) -> None:
+    """WAL mode (it stays set in the file). Switching needs a moment's exclusive lock, and
+    SQLite answers "database is locked" at once instead of waiting for it when another process
+    opens the same file at the same instant: so wait and try again, for up to 10 s."""
+    for attempt in range(attempts):
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or attempt == attempts - 1:
+                raise
+            time.sleep(0.1)
 
 
 class Database:
@@ -27,7 +42,7 @@ class Database:
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
             conn = sqlite3.connect(self._path, timeout=10, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
+            _wal(conn)
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.executescript(self._schema)
