@@ -75,3 +75,16 @@ async def create_tenant(client: Client, platform_token: str, slug: str) -> admin
         metadata=bearer(platform_token),
         timeout=10,
     )
+
+
+async def conversation_when(c: Client, md, conversation_id: str, want, timeout: float = 20.0):
+    """The conversation once `want(conv)` holds, or as it is after `timeout` s (what the mesh
+    does off the request path: auto-assignment, a snooze's end, the AI's handoff)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        conv = await c.admin.GetConversation(
+            admin_pb2.GetConversationRequest(conversation_id=conversation_id), metadata=md
+        )
+        if want(conv) or asyncio.get_running_loop().time() > deadline:
+            return conv
+        await asyncio.sleep(0.2)

@@ -17,7 +17,7 @@ from frontdesk_pb.chat.v1 import chat_pb2
 from frontdesk_pb.common.v1 import common_pb2 as common
 from frontdesk_pb.events.v1 import events_pb2 as ev_pb
 from tests.conftest import start_mesh
-from tests.e2e.helpers import Client, bearer
+from tests.e2e.helpers import Client, bearer, conversation_when
 from tests.e2e.test_roles import code_of, denied, tenant_with_staff
 
 HANDOFF = common.CONVERSATION_STATUS_HANDOFF
@@ -226,18 +226,6 @@ async def presence(c: Client, md, state, capacity: int = 0):
     return await c.admin.SetPresence(admin_pb2.SetPresenceRequest(state=state, capacity=capacity), metadata=md)
 
 
-async def owner_of(c: Client, md, conversation_id: str, want, timeout: float = 20.0) -> common.Conversation:
-    """The conversation once `want(conv)` holds (auto-assignment runs off the request path)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        conv = await c.admin.GetConversation(
-            admin_pb2.GetConversationRequest(conversation_id=conversation_id), metadata=md
-        )
-        if want(conv) or asyncio.get_running_loop().time() > deadline:
-            return conv
-        await asyncio.sleep(0.2)
-
-
 async def test_handoffs_go_to_online_operators_under_capacity_and_move_on_when_one_goes_offline(mesh):
     async with mesh.channel() as ch:
         c = Client(ch)
@@ -263,26 +251,28 @@ async def test_handoffs_go_to_online_operators_under_capacity_and_move_on_when_o
                 return conv
 
             first = await waiting_customer("first customer")
-            one = await owner_of(c, owner, first, lambda cv: cv.assigned_operator_id)
+            one = await conversation_when(c, owner, first, lambda cv: cv.assigned_operator_id)
             second = await waiting_customer("second customer")
-            two = await owner_of(c, owner, second, lambda cv: cv.assigned_operator_id)
+            two = await conversation_when(c, owner, second, lambda cv: cv.assigned_operator_id)
             # one each: the least loaded gets the next one
             assert {one.assigned_operator_id, two.assigned_operator_id} == {ids["agent"], ids["admin"]}
             assert one.status == two.status == HANDOFF
             third = await waiting_customer("third customer")
             await asyncio.sleep(2.0)  # the worker has had its chance: both are at capacity
-            queued = await owner_of(c, owner, third, lambda cv: False, timeout=0)
+            queued = await conversation_when(c, owner, third, lambda cv: False, timeout=0)
             assert queued.assigned_operator_id == "" and queued.status == HANDOFF
 
             # the agent signs off: their customer goes back to the queue (the admin is full)
             agents = first if one.assigned_operator_id == ids["agent"] else second
             await presence(c, agent, ev_pb.PRESENCE_STATE_OFFLINE)
-            back = await owner_of(c, owner, agents, lambda cv: cv.assigned_operator_id == "", timeout=0)
+            back = await conversation_when(c, owner, agents, lambda cv: cv.assigned_operator_id == "", timeout=0)
             assert back.assigned_operator_id == "" and back.status == HANDOFF
             # the admin makes room for three: the two waiting ones come to them, oldest first
             await presence(c, admin, ev_pb.PRESENCE_STATE_ONLINE, capacity=3)
             for conv_id in (agents, third):
-                taken = await owner_of(c, owner, conv_id, lambda cv: cv.assigned_operator_id == ids["admin"], timeout=0)
+                taken = await conversation_when(
+                    c, owner, conv_id, lambda cv: cv.assigned_operator_id == ids["admin"], timeout=0
+                )
                 assert taken.assigned_operator_id == ids["admin"], conv_id
             # and the team's inboxes were told (the event is published off the request path)
             await inbox.until(

@@ -5,7 +5,6 @@ and the earlier handoff is not repeated."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 import grpc
@@ -18,7 +17,7 @@ from frontdesk_pb.common.v1 import common_pb2 as common
 from frontdesk_pb.knowledge.v1 import knowledge_pb2 as kpb
 from frontdesk_pb.knowledge.v1 import knowledge_pb2_grpc
 from tests.conftest import start_mesh
-from tests.e2e.helpers import Client
+from tests.e2e.helpers import Client, conversation_when
 from tests.e2e.test_roles import code_of, denied, tenant_with_staff
 
 S = common.ConversationStatus
@@ -46,12 +45,7 @@ def set_status(c: Client, md, conv: str, status, until: Timestamp | None = None)
 
 
 async def status_of(c: Client, md, conv: str, want, timeout: float = 20.0) -> common.Conversation:
-    deadline = time.monotonic() + timeout
-    while True:
-        got = await c.admin.GetConversation(admin_pb2.GetConversationRequest(conversation_id=conv), metadata=md)
-        if got.status == want or time.monotonic() > deadline:
-            return got
-        await asyncio.sleep(0.2)
+    return await conversation_when(c, md, conv, lambda got: got.status == want, timeout)
 
 
 async def test_a_snooze_ends_on_time_or_when_the_customer_writes(mesh):

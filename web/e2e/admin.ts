@@ -12,24 +12,13 @@ import type { Page } from "playwright-core";
 
 import { FrontdeskClient, type ConversationEvent } from "../src/api/client";
 import { Role } from "../src/gen/frontdesk/common/v1/common_pb";
-import { check, env, launch, newPage, run, shot } from "./lib";
+import { check, env, launch, newPage, run, shot, until } from "./lib";
 
 const SESSION_KEY = "frontdesk.admin.session";
 const FIRST_QUESTION = "How can I track my order?"; // in the demo FAQ: the AI answers
 // markup a visitor might type: it must appear as these characters, never as elements
 const SECOND_QUESTION = 'Where is my order? <img src=x onerror="window.__pwned=1"><b>urgent</b>';
 const AGENT_REPLY = "Hi, this is Sam from support <i>here</i>. Your order ships today.";
-
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 60_000): Promise<T> {
-  // waits for something the visitor's stream delivers (no timing is asserted: the limit only ends a hang)
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** The whole page (long pages: analytics, knowledge), into FRONTDESK_SCREENSHOTS. */
 async function fullShot(page: Page, name: string) {

@@ -9,7 +9,7 @@
 import type { Page } from "playwright-core";
 
 import { FrontdeskClient } from "../src/api/client";
-import { check, env, launch, newPage, run, shot } from "./lib";
+import { check, env, launch, newPage, run, shot, signInToAdmin } from "./lib";
 
 async function customerAsksForAPerson(question: string): Promise<string> {
   const visitor = new FrontdeskClient({ baseUrl: env.webUrl });
@@ -32,11 +32,7 @@ async function waitingBanner(page: Page, conversationId: string) {
 run(async () => {
   const browser = await launch();
   const { page, errors } = await newPage(browser);
-  await page.goto(env.adminUrl);
-  await page.getByLabel("Organisation").fill(env.tenant);
-  await page.getByLabel("Email").fill(env.operatorEmail);
-  await page.getByLabel("Password").fill(env.operatorPassword);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await signInToAdmin(page);
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Conversations" }).click();
   await page.getByRole("heading", { level: 1, name: "Conversations" }).waitFor();
   await page.getByTestId("inbox-link").getByText("Inbox: live").waitFor();

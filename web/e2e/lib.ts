@@ -96,6 +96,26 @@ export async function shot(page: Page, name: string): Promise<string> {
   return path;
 }
 
+/** Waits until `probe` gives a value (what a stream delivers; no timing is asserted: the limit only ends a hang). */
+export async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 60_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = probe();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Signs in to the admin panel as the demo tenant's operator. */
+export async function signInToAdmin(page: Page): Promise<void> {
+  await page.goto(env.adminUrl);
+  await page.getByLabel("Organisation").fill(env.tenant);
+  await page.getByLabel("Email").fill(env.operatorEmail);
+  await page.getByLabel("Password").fill(env.operatorPassword);
+  await page.getByRole("button", { name: "Sign in" }).click();
+}
+
 /** Throws (failing the script) unless `condition`. */
 export function check(condition: unknown, message: string): asserts condition {
   if (!condition) throw new Error(`check failed: ${message}`);

@@ -10,22 +10,11 @@ import type { Page } from "playwright-core";
 
 import { FrontdeskClient, type ConversationEvent } from "../src/api/client";
 import { Role } from "../src/gen/frontdesk/common/v1/common_pb";
-import { check, env, launch, newPage, run, shot } from "./lib";
+import { check, env, launch, newPage, run, shot, signInToAdmin, until } from "./lib";
 
 const QUESTION = "I would like my money back for order 1234";
 const NOTE = "Order 1234 was returned on Monday; refund approved by the owner";
 const SAVED = "Hi {customer_name}, this is {agent_name}: your refund is on its way.";
-
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 60_000): Promise<T> {
-  // waits for what the visitor's stream delivers (no timing is asserted: the limit only ends a hang)
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function nav(page: Page, label: string, heading: string) {
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: label }).click();
@@ -49,11 +38,7 @@ run(async () => {
 
   const browser = await launch();
   const { page, errors } = await newPage(browser);
-  await page.goto(env.adminUrl);
-  await page.getByLabel("Organisation").fill(env.tenant);
-  await page.getByLabel("Email").fill(env.operatorEmail);
-  await page.getByLabel("Password").fill(env.operatorPassword);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await signInToAdmin(page);
   await page.getByRole("heading", { level: 1, name: "System status" }).waitFor();
 
   // -- a saved reply ----------------------------------------------------------------------------
