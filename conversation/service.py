@@ -19,6 +19,7 @@ from frontdesk.clock import now_ms, now_ts
 from frontdesk.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, Unavailable
 from frontdesk.publish import Publisher
 from frontdesk.stores.base import LogStore
+from frontdesk.stores.search import query_terms, snippet
 from frontdesk_pb.admin.v1 import admin_pb2
 from frontdesk_pb.common.v1 import common_pb2 as common
 from frontdesk_pb.conversation.v1 import conversation_pb2
@@ -51,6 +52,17 @@ def label_of(raw: str) -> str:
             f"label {raw[:40]!r} must be 1 to 32 letters, digits, spaces, '-' or '_', starting with a letter or digit"
         )
     return label
+
+
+def assignee_of(caller: Caller, assignee: str) -> str | None:
+    """The assignee filter as the store takes it: None = anyone's, "" = nobody's."""
+    if assignee == "me":
+        return caller.subject
+    if assignee == "none":
+        return ""
+    if assignee and not ids.is_id(assignee, "operator"):
+        raise InvalidArgument('assignee must be an operator id, "me" or "none"')
+    return assignee or None
 
 
 def page_size(requested: int, default: int = 50) -> int:
@@ -155,27 +167,54 @@ class ConversationCore:
             visitor_id = caller.subject  # a visitor lists only their own
         if status and status not in Status.values():
             raise InvalidArgument("unknown status")
-        owner: str | None = None  # anyone's
-        if assignee == "me":
-            owner = caller.subject
-        elif assignee == "none":
-            owner = ""
-        elif assignee:
-            if not ids.is_id(assignee, "operator"):
-                raise InvalidArgument('assignee must be an operator id, "me" or "none"')
-            owner = assignee
         try:
             return await self.store.list_conversations(
                 caller.tenant_id,
                 visitor_id=visitor_id,
                 status=status,
-                assignee=owner,
+                assignee=assignee_of(caller, assignee),
                 label=label_of(label) if label else "",
                 limit=page_size(size, 20),
                 page_token=token,
             )
         except ValueError as err:
             raise InvalidArgument(str(err)) from None
+
+    async def search(self, caller: Caller, request) -> admin_pb2.SearchConversationsResponse:
+        """SearchConversations: the tenant's messages holding every word of the query."""
+        try:
+            terms = query_terms(request.query)
+        except ValueError as err:
+            raise InvalidArgument(str(err)) from None
+        if request.status and request.status not in Status.values():
+            raise InvalidArgument("unknown status")
+        if request.page_size < 0:
+            raise InvalidArgument("page_size must not be negative")
+        try:
+            hits, token = await self.store.search_messages(
+                caller.tenant_id,
+                terms,
+                status=request.status,
+                assignee=assignee_of(caller, request.assignee),
+                label=label_of(request.label) if request.label else "",
+                limit=min(request.page_size or 20, 100),
+                page_token=request.page_token,
+            )
+        except ValueError as err:
+            raise InvalidArgument(str(err)) from None
+        return admin_pb2.SearchConversationsResponse(
+            hits=[
+                admin_pb2.SearchHit(
+                    conversation=conv,
+                    message_id=message.id,
+                    role=message.role,
+                    snippet=snippet(message.text, terms),
+                    created_at=message.created_at,
+                )
+                for conv, message in hits
+            ],
+            next_page_token=token,
+        )
 
     # -- customer side ---------------------------------------------------------------
 

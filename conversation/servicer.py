@@ -143,6 +143,10 @@ class ConversationServicer(conversation_pb2_grpc.ConversationServiceServicer):
         return await self.core.add_note(await self._operator(context), request.conversation_id, request.text)
 
     @rpc
+    async def SearchConversations(self, request, context):
+        return await self.core.search(await self._operator(context), request)
+
+    @rpc
     async def AssignConversation(self, request, context):
         return await self.core.assign(
             await self._operator(context), request.conversation_id, request.operator_id, request.display_name

@@ -127,6 +127,7 @@ RULES: dict[str, Rule] = {
         "SetPresence",
         "SummarizeConversation",
         "SuggestReplies",
+        "SearchConversations",
         "SetConversationStatus",
         "SetConversationLabels",
     ),

@@ -247,6 +247,7 @@ MAX_SECRET_CHARS = 512
         "GetAttachment": To(),
         "SetConversationStatus": To(),
         "SetConversationLabels": To(),
+        "SearchConversations": To(),
     },
 )
 @forwards("inference", {"ListToolCalls": To()})

@@ -126,6 +126,24 @@ class LogStore(abc.ABC):
         return None, conversation, history
 
     @abc.abstractmethod
+    async def search_messages(
+        self,
+        tenant_id: str,
+        terms: list[str],
+        *,
+        status: int = 0,
+        assignee: str | None = None,
+        label: str = "",
+        limit: int = 20,
+        page_token: str = "",
+    ) -> tuple[list[tuple[common.Conversation, common.Message]], str]:
+        """The tenant's messages that hold every one of `terms` (frontdesk/stores/search.py's
+        words), newest first, each with its conversation (filtered like list_conversations),
+        and the token of the next page ('' at the end). A page may be short while the token
+        says more may follow: a call reads a bounded part of the index. ValueError for a
+        token this store did not make."""
+
+    @abc.abstractmethod
     async def list_messages(
         self, tenant_id: str, conversation_id: str, *, limit: int = 50, page_token: str = ""
     ) -> tuple[list[common.Message], str]:

@@ -19,6 +19,7 @@ from frontdesk.stores.base import (
     ToolCallEntry,
     split_conversation_token,
 )
+from frontdesk.stores.search import message_terms
 from frontdesk.stores.sqlite_accounts import SqliteAccountStore
 from frontdesk.stores.sqlite_db import Database, transaction
 from frontdesk_pb.admin.v1 import admin_pb2
@@ -85,6 +86,11 @@ CREATE TABLE IF NOT EXISTS tool_calls (
     PRIMARY KEY (tenant_id, conversation_id, job_id, call_id)
 );
 CREATE INDEX IF NOT EXISTS tool_calls_by_time ON tool_calls (tenant_id, conversation_id, started_ms);
+-- the conversation search: each searched message's words (frontdesk/stores/search.py) under
+-- its tenant's token; column detail only (no positions: a search is words, not phrases)
+CREATE VIRTUAL TABLE IF NOT EXISTS message_search USING fts5(
+    tenant, terms, conversation_id UNINDEXED, message_id UNINDEXED, detail=column
+);
 CREATE TABLE IF NOT EXISTS notes (
     tenant_id TEXT NOT NULL,
     conversation_id TEXT NOT NULL,
@@ -141,11 +147,39 @@ def _conversation(row) -> common.Conversation:
 
 
 _split_token = split_conversation_token
+_SEARCH_VERSION = 1  # PRAGMA user_version once the messages of an older file are in the search
+
+
+def _tenant_token(tenant_id: str) -> str:
+    """The tenant as one FTS5 word (hex: nothing in an id can split or collide)."""
+    return tenant_id.encode().hex()
+
+
+def _index_for_search(conn, tenant_id: str, message: common.Message) -> None:
+    terms = message_terms(message)
+    if terms:
+        conn.execute(
+            "INSERT INTO message_search (tenant, terms, conversation_id, message_id) VALUES (?,?,?,?)",
+            (_tenant_token(tenant_id), " ".join(terms), message.conversation_id, message.id),
+        )
+
+
+def _index_older_messages(conn) -> None:
+    """A file made before the search existed: put its messages in the search, once."""
+    if conn.execute("PRAGMA user_version").fetchone()[0] >= _SEARCH_VERSION:
+        return
+    with transaction(conn):  # another process may be doing it at the same instant
+        if conn.execute("PRAGMA user_version").fetchone()[0] >= _SEARCH_VERSION:
+            return
+        conn.execute("DELETE FROM message_search")
+        for tenant_id, body in conn.execute("SELECT tenant_id, body FROM messages ORDER BY id").fetchall():
+            _index_for_search(conn, tenant_id, common.Message.FromString(body))
+        conn.execute(f"PRAGMA user_version={_SEARCH_VERSION}")
 
 
 class SqliteLogStore(LogStore):
     def __init__(self, path: Path):
-        self._db = Database(path, _LOG_SCHEMA, _ADDED_COLUMNS)
+        self._db = Database(path, _LOG_SCHEMA, _ADDED_COLUMNS, upgrade=_index_older_messages)
 
     async def create_conversation(self, tenant_id, conversation):
         created = conversation.created_at.ToMilliseconds() or now_ms()
@@ -259,6 +293,7 @@ class SqliteLogStore(LogStore):
                     "WHERE tenant_id=? AND id=?",
                     (preview, message.created_at.ToMilliseconds(), tenant_id, message.conversation_id),
                 )
+                _index_for_search(conn, tenant_id, message)
                 if enqueue:
                     conn.execute(
                         "INSERT INTO outbox (tenant_id, conversation_id, message_id, created_ms) VALUES (?,?,?,?)",
@@ -268,6 +303,40 @@ class SqliteLogStore(LogStore):
 
         stored, created = await self._db.run(op)
         return common.Message.FromString(stored), created
+
+    async def search_messages(self, tenant_id, terms, *, status=0, assignee=None, label="", limit=20, page_token=""):
+        if page_token and not (page_token.isascii() and page_token.isdigit() and len(page_token) <= 18):
+            raise ValueError("page_token is not valid")
+        match = " AND ".join([f'tenant : "{_tenant_token(tenant_id)}"', *(f'terms : "{t}"' for t in terms)])
+        where: list[str] = ["message_search MATCH ?"]
+        args: list[object] = [match]
+        if page_token:
+            where.append("message_search.rowid < ?")
+            args.append(int(page_token))
+        if status:
+            where.append("c.status=?")
+            args.append(status)
+        if assignee is not None:
+            where.append("c.assigned_operator_id=?")
+            args.append(assignee)
+        if label:
+            where.append("EXISTS (SELECT 1 FROM json_each(c.labels) WHERE value = ?)")
+            args.append(label)
+        columns = ", ".join(f"c.{name.strip()}" for name in _CONV_COLUMNS.split(","))
+
+        def op(conn):
+            return conn.execute(
+                f"SELECT {columns}, message_search.rowid, m.body FROM message_search "
+                "JOIN conversations c ON c.tenant_id=? AND c.id=message_search.conversation_id "
+                "JOIN messages m ON m.tenant_id=? AND m.conversation_id=message_search.conversation_id "
+                f"AND m.id=message_search.message_id WHERE {' AND '.join(where)} "
+                "ORDER BY message_search.rowid DESC LIMIT ?",
+                (tenant_id, tenant_id, *args, limit + 1),
+            ).fetchall()
+
+        rows = await self._db.run(op)
+        hits = [(_conversation(r[:-2]), common.Message.FromString(r[-1])) for r in rows[:limit]]
+        return hits, str(rows[limit - 1][-2]) if len(rows) > limit else ""
 
     async def find_message(self, tenant_id, conversation_id, *, message_id="", dedupe_key=""):
         column, value = ("id", message_id) if message_id else ("dedupe_key", dedupe_key)

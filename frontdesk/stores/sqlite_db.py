@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -30,8 +31,16 @@ def _wal(conn: sqlite3.Connection, attempts: int = 100) -> None:
 class Database:
     """One SQLite file on one thread: `run(fn)` calls fn(connection) there."""
 
-    def __init__(self, path: Path, schema: str, columns: tuple[tuple[str, str, str], ...] = ()):
-        """`columns`: (table, column, definition) added to a file made by an older version."""
+    def __init__(
+        self,
+        path: Path,
+        schema: str,
+        columns: tuple[tuple[str, str, str], ...] = (),
+        upgrade: Callable[[sqlite3.Connection], None] | None = None,
+    ):
+        """`columns`: (table, column, definition) added to a file made by an older version;
+        `upgrade(connection)`: what else such a file needs, run once the schema is there."""
+        self._upgrade = upgrade
         path.parent.mkdir(parents=True, exist_ok=True)
         self._columns = columns
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"sqlite-{path.stem}")
@@ -50,6 +59,8 @@ class Database:
                 present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
                 if column not in present:
                     conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+            if self._upgrade is not None:
+                self._upgrade(conn)
             self._conn = conn
         return self._conn
 

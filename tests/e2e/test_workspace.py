@@ -16,6 +16,7 @@ import pytest
 
 from frontdesk_pb.admin.v1 import admin_pb2
 from frontdesk_pb.chat.v1 import chat_pb2
+from frontdesk_pb.common.v1 import common_pb2 as common
 from tests.conftest import start_mesh
 from tests.e2e.helpers import Client, bearer
 from tests.e2e.test_roles import code_of, denied, tenant_with_staff
@@ -160,3 +161,47 @@ async def test_notes_refuse_bad_input_visitors_and_unknown_conversations(mesh):
         )
         assert unknown == grpc.StatusCode.NOT_FOUND
         await denied(c.admin.AddNote(admin_pb2.AddNoteRequest(conversation_id=conv, text="hi"), metadata=visitor))
+
+
+async def test_the_team_searches_its_conversations_and_nobody_else_can(mesh):
+    async with mesh.channel() as ch:
+        c = Client(ch)
+        created, owner, _, agent, _ = await tenant_with_staff(c, "search")
+        other, other_owner, _, _, _ = await tenant_with_staff(c, "search-other")
+        asked = []
+        for text in ("Where is order 4711? It was due Monday", "Can I change the delivery address?"):
+            _, visitor = await c.visitor(created.tenant.widget_key, name="Jo")
+            conv = await c.start(visitor)
+            await c.ask(visitor, conv, text)  # and the AI's answer is stored
+            asked.append(conv)
+        await c.admin.SendAgentMessage(
+            admin_pb2.SendAgentMessageRequest(conversation_id=asked[0], text="Order 4711 left our warehouse today."),
+            metadata=agent,
+        )
+        _, stranger = await c.visitor(other.tenant.widget_key)
+        theirs = await c.start(stranger)
+        await c.chat.SendMessage(
+            chat_pb2.SendMessageRequest(conversation_id=theirs, text="order 4711 is mine too"), metadata=stranger
+        )
+
+        def find(md, query, **filters):
+            return c.admin.SearchConversations(
+                admin_pb2.SearchConversationsRequest(query=query, **filters), metadata=md
+            )
+
+        found = await find(agent, "ORDER 4711")
+        # newest first, every hit from the one conversation that has both words
+        assert {h.conversation.id for h in found.hits} == {asked[0]}
+        assert found.hits[0].role == common.ROLE_AGENT and found.hits[-1].role == common.ROLE_CUSTOMER
+        assert found.hits[-1].snippet == "Where is order 4711? It was due Monday"
+        assert found.hits[0].message_id.startswith("m_") and found.hits[0].created_at.seconds > 0
+        assert {h.conversation.id for h in (await find(owner, "delivery address")).hits} == {asked[1]}
+        assert {h.conversation.id for h in (await find(other_owner, "4711")).hits} == {theirs}
+        # the agent's reply made the conversation theirs; none is the owner's
+        assert {h.conversation.id for h in (await find(agent, "4711", assignee="me")).hits} == {asked[0]}
+        assert (await find(owner, "4711", assignee="me")).hits == []
+        assert "at least one word" in await invalid(find(agent, " ?! "))
+        assert "8 words" in await invalid(find(agent, "a1 b2 c3 d4 e5 f6 g7 h8 i9"))
+        assert "page_token" in await invalid(find(agent, "order", page_token="not a token"))
+        _, visitor = await c.visitor(created.tenant.widget_key)
+        await denied(find(visitor, "order"))

@@ -12,6 +12,7 @@ from frontdesk_pb.chat.v1 import chat_pb2
 from tests.e2e.helpers import Client, bearer
 
 NOTE = "Order 1234 was returned on Monday; refund approved by the owner"
+QUESTION = "I would like my money back for order 1234"
 
 
 @pytest.mark.timeout(600)
@@ -28,6 +29,10 @@ async def test_saved_reply_and_private_note_in_the_operators_day(web_site, run_e
     assert "refund" in result["suggested"].lower(), result["suggested"]
     # the audit log page shows who saved the reply, and never its text
     assert "response.shortcut: /refund" in result["auditRow"] and "your refund is on its way" not in result["auditRow"]
+
+    # the search found the customer's message and opened its conversation
+    assert QUESTION in result["searchHit"] and "Customer" in result["searchHit"], result["searchHit"]
+    assert result["openedFromSearch"].endswith(f"/conversations/{result['conversationId']}")
 
     visitor = bearer(result["visitorToken"])
     async with web_site.mesh.channel() as ch:

@@ -4,7 +4,8 @@
 // copilot's summary and inserts a suggested reply, types
 // "/ref", picks the saved reply (their name filled in, the customer's left to edit), edits
 // and sends it. The visitor's own stream gets the reply and never the note; after a reload
-// the note is still on the conversation page.
+// the note is still on the conversation page; a search for the customer's words finds and
+// opens the conversation.
 
 import type { Page } from "playwright-core";
 
@@ -101,6 +102,17 @@ run(async () => {
   await page.getByRole("heading", { level: 1, name: "Conversation" }).waitFor();
   await page.getByTestId("notes").getByText(NOTE, { exact: true }).waitFor();
   await shot(page, "workspace-note");
+  // -- search: the customer's words find the conversation ----------------------------------------
+  await nav(page, "Conversations", "Conversations");
+  await page.getByLabel("Search messages").fill("money 1234");
+  await page.getByLabel("Search messages").press("Enter");
+  const hit = page.locator("[data-hit]").filter({ hasText: "my money back" }).first();
+  await hit.waitFor({ timeout: 30_000 });
+  const searchHit = (await hit.innerText()).replace(/\s+/g, " ").trim();
+  await shot(page, "workspace-search");
+  await hit.getByRole("link").click();
+  await page.getByRole("heading", { level: 1, name: "Conversation" }).waitFor();
+  const openedFromSearch = page.url();
   // the owner's audit log has the saved reply and the takeover
   await nav(page, "Audit log", "Audit log");
   const audit = page.locator('[data-audit="AdminService.SaveCannedResponse"]').first();
@@ -111,5 +123,6 @@ run(async () => {
   return {
     conversationId, visitorToken: visitor.token, savedRowText, inserted, sent, suggested,
     agentMessageId: got.kind.case === "message" ? got.kind.value.id : "", visitorSawNote, auditRow,
+    searchHit, openedFromSearch,
   };
 });

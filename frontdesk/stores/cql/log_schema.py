@@ -50,6 +50,13 @@ LOG_SCHEMA = (
         tenant_id text, conversation_id text, job_id text, call_id text, body text,
         PRIMARY KEY ((tenant_id, conversation_id), job_id, call_id))
         WITH CLUSTERING ORDER BY (job_id DESC, call_id ASC)""",
+    # the conversation search: one posting per (tenant, word, month) and message, newest
+    # first (message ids are time-ordered); a search reads only the postings of its words
+    """CREATE TABLE IF NOT EXISTS {ks}.message_terms (
+        tenant_id text, term text, bucket bigint, message_id text, conversation_id text,
+        PRIMARY KEY ((tenant_id, term, bucket), message_id)) WITH CLUSTERING ORDER BY (message_id DESC)""",
+    """CREATE TABLE IF NOT EXISTS {ks}.message_term_buckets (
+        tenant_id text, bucket bigint, PRIMARY KEY ((tenant_id), bucket)) WITH CLUSTERING ORDER BY (bucket DESC)""",
     # the team's private notes, apart from the messages (ids are time-ordered: newest first)
     """CREATE TABLE IF NOT EXISTS {ks}.notes (
         tenant_id text, conversation_id text, id text, body blob,
@@ -157,6 +164,19 @@ LOG_STATEMENTS = {
     # job ids are message ids, which are time-ordered: the newest jobs come first
     "tool_calls": "SELECT body FROM {ks}.tool_calls WHERE tenant_id = ? AND conversation_id = ? LIMIT ?",
     "feedback_list": "SELECT message_id, helpful, at_ms FROM {ks}.feedback WHERE tenant_id = ? AND conversation_id = ?",
+    "term_put": (
+        "INSERT INTO {ks}.message_terms (tenant_id, term, bucket, message_id, conversation_id) VALUES (?, ?, ?, ?, ?)"
+    ),
+    "term_bucket_put": "INSERT INTO {ks}.message_term_buckets (tenant_id, bucket) VALUES (?, ?)",
+    "term_buckets": "SELECT bucket FROM {ks}.message_term_buckets WHERE tenant_id = ?",
+    "term_upto": (
+        "SELECT message_id, conversation_id FROM {ks}.message_terms "
+        "WHERE tenant_id = ? AND term = ? AND bucket = ? AND message_id <= ? LIMIT ?"
+    ),
+    "term_below": (
+        "SELECT message_id, conversation_id FROM {ks}.message_terms "
+        "WHERE tenant_id = ? AND term = ? AND bucket = ? AND message_id < ? LIMIT ?"
+    ),
     "note_put": "INSERT INTO {ks}.notes (tenant_id, conversation_id, id, body) VALUES (?, ?, ?, ?)",
     "notes": "SELECT body FROM {ks}.notes WHERE tenant_id = ? AND conversation_id = ? LIMIT ?",
 }

@@ -16,6 +16,7 @@ from frontdesk.stores.base import (
     StoreUnavailable,
     ToolCallEntry,
 )
+from frontdesk.stores.cql import search
 from frontdesk.stores.cql.log_schema import (
     LOG_ADDED_COLUMNS,
     LOG_SCHEMA,
@@ -386,6 +387,7 @@ class CqlLogStore(CqlStore, LogStore):
             )
             if not applied(rows) and rows[0].get("message_id") != message.id:
                 return await self._existing(tenant_id, message.conversation_id, dedupe_key, rows[0]), False
+        await search.write_postings(self, tenant_id, message)  # first: see search.py
         await self._batch(self._message_writes(tenant_id, message, body, dedupe_key, enqueue))
         await self._bump(tenant_id, message)
         return common.Message.FromString(body), True
@@ -396,6 +398,7 @@ class CqlLogStore(CqlStore, LogStore):
         stored = common.Message.FromString(claim["body"])
         if now_ms() - (claim.get("claimed_ms") or 0) >= self.repair_after_ms:
             if await self._message(tenant_id, conversation_id, stored.id) is None:
+                await search.write_postings(self, tenant_id, stored)
                 await self._batch(
                     self._message_writes(tenant_id, stored, claim["body"], dedupe_key, bool(claim.get("enqueue")))
                 )
@@ -443,6 +446,30 @@ class CqlLogStore(CqlStore, LogStore):
             if len(out) >= limit:
                 break
         return out
+
+    async def search_messages(self, tenant_id, terms, *, status=0, assignee=None, label="", limit=20, page_token=""):
+        hits: list[tuple[common.Conversation, common.Message]] = []
+        rows: dict[str, dict | None] = {}
+        token = page_token
+        for _ in range(3):  # a few rounds when the filters drop candidates
+            found, token = await search.candidates(self._q, tenant_id, terms, token, limit - len(hits))
+            unread = list({cid for _, cid in found} - rows.keys())
+            rows.update(zip(unread, await asyncio.gather(*(self._row(tenant_id, c) for c in unread)), strict=True))
+            messages = await asyncio.gather(*(self._message(tenant_id, cid, mid) for mid, cid in found))
+            for (_, cid), message in zip(found, messages, strict=True):
+                row = rows.get(cid)
+                if row is None or message is None:  # a posting whose write did not finish
+                    continue
+                if (
+                    (status and row["status"] != status)
+                    or (assignee is not None and (row["assigned_operator_id"] or "") != assignee)
+                    or (label and label not in (row.get("labels") or ()))
+                ):
+                    continue
+                hits.append((conversation_of(row), message))
+            if len(hits) >= limit or not token:
+                break
+        return hits, token
 
     # -- outbox -----------------------------------------------------------------------
 

@@ -227,6 +227,11 @@ class AdminServiceStub:
                 request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.SuggestRepliesRequest.SerializeToString,
                 response_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.SuggestRepliesResponse.FromString,
                 _registered_method=True)
+        self.SearchConversations = channel.unary_unary(
+                '/frontdesk.admin.v1.AdminService/SearchConversations',
+                request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.SearchConversationsRequest.SerializeToString,
+                response_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.SearchConversationsResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -495,6 +500,16 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SearchConversations(self, request, context):
+        """Words across the tenant's messages (customers', the AI's and the team's), newest first,
+        with the filters of ListConversations. Every word must appear (case and accents do not
+        matter; whole words, no stemming). A page may hold fewer hits than asked while
+        next_page_token says more may follow (each call reads a bounded share of the index).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -687,6 +702,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.SuggestReplies,
                     request_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.SuggestRepliesRequest.FromString,
                     response_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.SuggestRepliesResponse.SerializeToString,
+            ),
+            'SearchConversations': grpc.unary_unary_rpc_method_handler(
+                    servicer.SearchConversations,
+                    request_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.SearchConversationsRequest.FromString,
+                    response_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.SearchConversationsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1715,6 +1735,33 @@ class AdminService:
             '/frontdesk.admin.v1.AdminService/SuggestReplies',
             frontdesk_dot_admin_dot_v1_dot_admin__pb2.SuggestRepliesRequest.SerializeToString,
             frontdesk_dot_admin_dot_v1_dot_admin__pb2.SuggestRepliesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SearchConversations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/frontdesk.admin.v1.AdminService/SearchConversations',
+            frontdesk_dot_admin_dot_v1_dot_admin__pb2.SearchConversationsRequest.SerializeToString,
+            frontdesk_dot_admin_dot_v1_dot_admin__pb2.SearchConversationsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -138,6 +138,11 @@ class ConversationServiceStub:
                 request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.AddNoteRequest.SerializeToString,
                 response_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.Note.FromString,
                 _registered_method=True)
+        self.SearchConversations = channel.unary_unary(
+                '/frontdesk.conversation.v1.ConversationService/SearchConversations',
+                request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.SearchConversationsRequest.SerializeToString,
+                response_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.SearchConversationsResponse.FromString,
+                _registered_method=True)
         self.UploadAttachment = channel.unary_unary(
                 '/frontdesk.conversation.v1.ConversationService/UploadAttachment',
                 request_serializer=frontdesk_dot_chat_dot_v1_dot_chat__pb2.UploadAttachmentRequest.SerializeToString,
@@ -288,6 +293,12 @@ class ConversationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SearchConversations(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def UploadAttachment(self, request, context):
         """Attachments (images, PDFs, audio) of a conversation, in the blob store.
         """
@@ -418,6 +429,11 @@ def add_ConversationServiceServicer_to_server(servicer, server):
                     servicer.AddNote,
                     request_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.AddNoteRequest.FromString,
                     response_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.Note.SerializeToString,
+            ),
+            'SearchConversations': grpc.unary_unary_rpc_method_handler(
+                    servicer.SearchConversations,
+                    request_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.SearchConversationsRequest.FromString,
+                    response_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.SearchConversationsResponse.SerializeToString,
             ),
             'UploadAttachment': grpc.unary_unary_rpc_method_handler(
                     servicer.UploadAttachment,
@@ -980,6 +996,33 @@ class ConversationService:
             '/frontdesk.conversation.v1.ConversationService/AddNote',
             frontdesk_dot_admin_dot_v1_dot_admin__pb2.AddNoteRequest.SerializeToString,
             frontdesk_dot_admin_dot_v1_dot_admin__pb2.Note.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SearchConversations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/frontdesk.conversation.v1.ConversationService/SearchConversations',
+            frontdesk_dot_admin_dot_v1_dot_admin__pb2.SearchConversationsRequest.SerializeToString,
+            frontdesk_dot_admin_dot_v1_dot_admin__pb2.SearchConversationsResponse.FromString,
             options,
             channel_credentials,
             insecure,

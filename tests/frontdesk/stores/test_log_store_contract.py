@@ -304,3 +304,74 @@ async def test_labels_are_kept_sorted_and_listed_by_label(log_store):
     cleared = await log_store.update_conversation(A, convs[0].id, labels=[])
     assert cleared is not None and list(cleared.labels) == []
     assert (await log_store.list_conversations(A, label="vip"))[0] == []
+
+
+async def search(store, query, tenant=A, **filters):
+    from frontdesk.stores.search import query_terms
+
+    hits, token = await store.search_messages(tenant, query_terms(query), **filters)
+    return [message.text for _, message in hits], token
+
+
+async def test_search_finds_every_word_newest_first_within_the_tenant(log_store):
+    first, second = await new_conversation(log_store), await new_conversation(log_store)
+    other = await new_conversation(log_store, tenant=B)
+    await add(log_store, first, "My order 1234 has not arrived")
+    await add(log_store, first, "Sorry, order 1234 ships tomorrow", role=common.ROLE_AGENT)
+    await add(log_store, second, "Wo ist meine Rücksendung? Order 1234", role=common.ROLE_CUSTOMER)
+    await add(log_store, second, "a person will reply shortly: order 1234", role=common.ROLE_SYSTEM)
+    await add(log_store, other, "order 1234 of tenant B", tenant=B)
+    texts, _ = await search(log_store, "ORDER 1234")
+    # newest first; the platform's own notice and the other tenant's message are not found
+    assert texts == [
+        "Wo ist meine Rücksendung? Order 1234",
+        "Sorry, order 1234 ships tomorrow",
+        "My order 1234 has not arrived",
+    ]
+    assert (await search(log_store, "rucksendung"))[0] == ["Wo ist meine Rücksendung? Order 1234"]
+    assert (await search(log_store, "arrived tomorrow"))[0] == []  # every word, in one message
+    assert (await search(log_store, "order", tenant=B))[0] == ["order 1234 of tenant B"]
+    hits, _ = await log_store.search_messages(A, ["arrived"])
+    assert [(c.id, m.role) for c, m in hits] == [(first.id, common.ROLE_CUSTOMER)]
+
+
+async def test_search_pages_and_filters_like_the_conversation_list(log_store):
+    convs = [await new_conversation(log_store) for _ in range(3)]
+    for i, conv in enumerate(convs):
+        for j in range(4):
+            await add(log_store, conv, f"refund request {i}.{j}")
+    await log_store.update_conversation(A, convs[1].id, status=common.CONVERSATION_STATUS_HUMAN, labels=["vip"])
+    await log_store.update_conversation(A, convs[2].id, assigned_operator_id="op_1")
+    seen, token = [], ""
+    for _ in range(10):
+        texts, token = await search(log_store, "refund", limit=5, page_token=token)
+        seen += texts
+        if not token:
+            break
+    assert seen == [f"refund request {i}.{j}" for i in (2, 1, 0) for j in (3, 2, 1, 0)]
+    assert (await search(log_store, "refund", status=common.CONVERSATION_STATUS_HUMAN))[0] == [
+        f"refund request 1.{j}" for j in (3, 2, 1, 0)
+    ]
+    assert (await search(log_store, "refund", label="vip"))[0] == [f"refund request 1.{j}" for j in (3, 2, 1, 0)]
+    assert (await search(log_store, "refund", assignee="op_1"))[0] == [f"refund request 2.{j}" for j in (3, 2, 1, 0)]
+    nobodys, _ = await search(log_store, "refund", assignee="")
+    assert nobodys == [f"refund request {i}.{j}" for i in (1, 0) for j in (3, 2, 1, 0)]
+    with pytest.raises(ValueError):
+        await log_store.search_messages(A, ["refund"], page_token="99999999999999999999x")
+
+
+async def test_an_embedded_file_from_before_the_search_is_indexed_when_opened(tmp_path):
+    import sqlite3
+
+    store = SqliteLogStore(tmp_path / "logs.db")
+    conv = await new_conversation(store)
+    await add(store, conv, "the blue bike is lovely")
+    await store.close()
+    old = sqlite3.connect(tmp_path / "logs.db")  # as a file made before the search existed
+    old.executescript("DROP TABLE message_search; PRAGMA user_version=0;")
+    old.close()
+    store = SqliteLogStore(tmp_path / "logs.db")
+    assert (await search(store, "blue bike"))[0] == ["the blue bike is lovely"]
+    await add(store, conv, "a blue bell")
+    assert (await search(store, "blue"))[0] == ["a blue bell", "the blue bike is lovely"]
+    await store.close()
