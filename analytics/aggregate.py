@@ -257,9 +257,16 @@ def contribution(event: ev.DomainEvent, sentiment: Sentiment | None, score: int 
     elif kind == "conversation_rated":
         score = event.conversation_rated.score
         if 1 <= score <= 5:
+            side = "team" if event.conversation_rated.by_the_team else "ai"
             b.add("ratings")
             b.add("rating_sum", score)
             b.add(f"rating_{score}")
+            b.add(f"ratings_{side}")
+            b.add(f"rating_sum_{side}", score)
+    elif kind == "first_response":
+        f = event.first_response
+        b.observe("first_response_ms", f.wait_ms)
+        b.group("operator", f.operator_id or "unknown", first_responses=1, first_response_ms=max(round(f.wait_ms), 0))
     elif kind == "tool_called":
         t = event.tool_called
         b.add("tool_calls")
@@ -274,4 +281,9 @@ def contribution(event: ev.DomainEvent, sentiment: Sentiment | None, score: int 
             common.CONVERSATION_STATUS_HANDOFF,
         )
         b.add("human_resolved" if by_person else "ai_resolved")
+        took = event.conversation_closed.resolution_ms
+        if by_person and took > 0:
+            b.observe("resolution_ms", took)
+            operator = event.conversation_closed.operator_id or "unknown"
+            b.group("operator", operator, resolved=1, resolution_ms=max(round(took), 0))
     return b

@@ -15,6 +15,7 @@ and skipped, and a missing one is added:
 | handoff notice n (system message) | `handoff:<n.id>` | conversation/rules.py hand_off |
 | thumbs on message m | `feedback:<m.id>:<0 or 1>` | conversation/service.py submit_feedback |
 | conversation rating s | `rating:<conversation id>:<s>` | conversation/service.py rate |
+| the team's first reply a after a handoff notice | `first_response:<a.id>` | conversation/rules.py first_response |
 | tool call c of job j | `tool:<j>:<c.call_id>` | inference/worker.py (tool loop) |
 
 What the logs do not keep, and a rebuilt event therefore lacks:
@@ -26,6 +27,8 @@ What the logs do not keep, and a rebuilt event therefore lacks:
 - closes (`closed:` ids carry the conversation's update time at the close, which later
   changes overwrite) and failed jobs (their notice looks like any handoff's): human- and
   AI-resolved counts and failed jobs are recovered from the stream backfill only;
+- first replies of a turn the team began by taking over from the AI (no notice marks its
+  start), and resolution times (from the close events, above);
 - an earlier verdict of a flipped thumb, or an earlier score of a re-rated conversation
   (only the latest is stored).
 
@@ -127,8 +130,20 @@ async def events_of(store: LogStore, tenant_id: str, conv: common.Conversation) 
     by_id = {m.id: m for m in messages}
     notices = [m for m in messages if m.role == common.ROLE_SYSTEM and is_handoff_notice(m.text)]
     last_customer: common.Message | None = None
+    waiting_since: int | None = None  # the latest handoff notice the team has not answered yet
     for m in messages:
         at = ms_of(m.created_at)
+        if m.role == common.ROLE_AGENT and waiting_since is not None:
+            add(
+                f"first_response:{m.id}",
+                at,
+                first_response=ev.FirstResponse(
+                    operator_id=m.author_id, message_id=m.id, wait_ms=max(at - waiting_since, 0)
+                ),
+            )
+            waiting_since = None
+        if m.role == common.ROLE_SYSTEM and is_handoff_notice(m.text) and waiting_since is None:
+            waiting_since = at
         if m.role == common.ROLE_CUSTOMER:
             last_customer = m
             add(
@@ -178,7 +193,7 @@ async def events_of(store: LogStore, tenant_id: str, conv: common.Conversation) 
             ms_of(conv.updated_at),
             earliest_ms=ms_of(conv.created_at),
             latest_ms=ms_of(conv.updated_at) + PUBLISH_SLACK_MS,
-            conversation_rated=ev.ConversationRated(score=conv.rating),
+            conversation_rated=ev.ConversationRated(score=conv.rating, by_the_team=bool(conv.handed_off_at.seconds)),
         )
     for call in await store.list_tool_calls(tenant_id, conv.id, limit=MAX_TOOL_CALLS):
         done_ms = call.started_ms + max(round(call.duration_ms), 0)

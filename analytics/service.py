@@ -147,7 +147,23 @@ class AnalyticsCore:
             prompt_tokens=c.get("prompt_tokens", 0),
             completion_tokens=c.get("completion_tokens", 0),
             jobs_failed=c.get("jobs_failed", 0),
+            first_response=_latency(b.hists.get("first_response_ms", {})),
+            resolution=_latency(b.hists.get("resolution_ms", {})),
+            ratings_ai=c.get("ratings_ai", 0),
+            ratings_team=c.get("ratings_team", 0),
+            satisfaction_ai=_ratio(c.get("rating_sum_ai", 0), c.get("ratings_ai", 0)),
+            satisfaction_team=_ratio(c.get("rating_sum_team", 0), c.get("ratings_team", 0)),
         )
+        operators = b.groups.get("operator", {})
+        for name in sorted(operators, key=lambda n: (-operators[n].get("first_responses", 0), n)):
+            counts = operators[name]
+            out.operators.add(
+                operator_id=name,
+                first_responses=counts.get("first_responses", 0),
+                mean_first_response_ms=_ratio(counts.get("first_response_ms", 0), counts.get("first_responses", 0)),
+                resolved=counts.get("resolved", 0),
+                mean_resolution_ms=_ratio(counts.get("resolution_ms", 0), counts.get("resolved", 0)),
+            )
         for name, counts in sorted(b.groups.get("handoff_reason", {}).items(), key=lambda kv: (-kv[1]["n"], kv[0])):
             out.handoff_reasons.add(name=name, count=counts["n"])
         for name, counts in sorted(b.groups.get("channel", {}).items(), key=lambda kv: (-kv[1]["n"], kv[0])):

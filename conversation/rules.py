@@ -13,7 +13,7 @@ closes it (`set_status`), snoozes it or puts it back to pending."""
 from __future__ import annotations
 
 from frontdesk import ids, logs, texts
-from frontdesk.clock import now_ts
+from frontdesk.clock import ms_of, now_ms, now_ts
 from frontdesk.publish import Publisher
 from frontdesk.stores.base import LogStore
 from frontdesk_pb.common.v1 import common_pb2 as common
@@ -44,6 +44,18 @@ def reopens(conv: common.Conversation) -> bool:
     return conv.status == Status.CONVERSATION_STATUS_CLOSED
 
 
+def team_episode(conv: common.Conversation) -> dict:
+    """The changes that start the team's turn, when a handoff or a take-over begins one: its
+    start (first-response and resolution times count from it) and no first reply yet. A
+    conversation already with the team keeps the turn it is in."""
+    if conv.handed_off_at.seconds and conv.status not in (
+        Status.CONVERSATION_STATUS_AI,
+        Status.CONVERSATION_STATUS_CLOSED,
+    ):
+        return {}
+    return {"handoff_ms": now_ms(), "first_response_ms": 0}
+
+
 def wakes(conv: common.Conversation) -> bool:
     """A customer message to a snoozed conversation brings it back to the team."""
     return conv.status == Status.CONVERSATION_STATUS_SNOOZED
@@ -67,6 +79,8 @@ async def reopen(store: LogStore, pub: Publisher, tenant_id: str, conversation_i
         assigned_operator_id="",
         handoff_reason="",
         snoozed_until_ms=0,
+        handoff_ms=0,
+        first_response_ms=0,
     )
     await announce_status(pub, tenant_id, conv)
     return conv
@@ -113,7 +127,7 @@ async def hand_off(
     one live event, one domain event. With a dedupe_key, a repeated call (a redelivered job)
     writes no second notice."""
     updated = await store.change_conversation(
-        tenant_id, conv.id, status=Status.CONVERSATION_STATUS_HANDOFF, handoff_reason=reason
+        tenant_id, conv.id, status=Status.CONVERSATION_STATUS_HANDOFF, handoff_reason=reason, **team_episode(conv)
     )
     notice_text = texts.handoff_notice(reason, language)
     notice = common.Message(
@@ -162,7 +176,11 @@ async def take_over(
     if answered_by(conv, operator_id):
         return conv
     updated = await store.change_conversation(
-        tenant_id, conv.id, status=Status.CONVERSATION_STATUS_HUMAN, assigned_operator_id=operator_id
+        tenant_id,
+        conv.id,
+        status=Status.CONVERSATION_STATUS_HUMAN,
+        assigned_operator_id=operator_id,
+        **team_episode(conv),
     )
     await pub.live(tenant_id, conv.id, agent_joined=ev.AgentJoined(operator_id=operator_id, display_name=operator_name))
     await announce_status(pub, tenant_id, updated)
@@ -176,9 +194,11 @@ async def set_status(
     store: LogStore, pub: Publisher, tenant_id: str, before: common.Conversation, status: int, operator_id: str
 ) -> common.Conversation:
     """Release to the AI or close, by an operator: the assignment and the handoff reason end;
-    a close is one domain event (analytics: resolved by a person or by the AI alone)."""
+    a close is one domain event (analytics: resolved by a person or by the AI alone, and how
+    long the team took). Released, the team's turn ends; closed, it is kept for the rating."""
+    turn = {} if status == Status.CONVERSATION_STATUS_CLOSED else {"handoff_ms": 0, "first_response_ms": 0}
     updated = await store.change_conversation(
-        tenant_id, before.id, status=status, assigned_operator_id="", handoff_reason="", snoozed_until_ms=0
+        tenant_id, before.id, status=status, assigned_operator_id="", handoff_reason="", snoozed_until_ms=0, **turn
     )
     await announce_status(pub, tenant_id, updated)
     if before.assigned_operator_id:
@@ -188,9 +208,30 @@ async def set_status(
             tenant_id,
             before.id,
             f"closed:{before.id}:{updated.updated_at.ToMilliseconds()}",
-            conversation_closed=ev.ConversationClosed(previous_status=before.status, operator_id=operator_id),
+            conversation_closed=ev.ConversationClosed(
+                previous_status=before.status,
+                operator_id=operator_id,
+                resolution_ms=max(now_ms() - ms_of(before.handed_off_at), 0) if before.handed_off_at.seconds else 0,
+            ),
         )
     return updated
+
+
+async def first_response(store: LogStore, pub: Publisher, tenant_id: str, conv: common.Conversation, reply) -> None:
+    """The team's first reply in its turn: remembered on the conversation and announced once
+    (analytics: time to first response, per operator)."""
+    if not conv.handed_off_at.seconds or conv.first_response_at.seconds:
+        return
+    at = ms_of(reply.created_at)
+    await store.change_conversation(tenant_id, conv.id, first_response_ms=at)
+    await pub.domain(
+        tenant_id,
+        conv.id,
+        f"first_response:{reply.id}",
+        first_response=ev.FirstResponse(
+            operator_id=reply.author_id, message_id=reply.id, wait_ms=max(at - ms_of(conv.handed_off_at), 0)
+        ),
+    )
 
 
 async def assign(

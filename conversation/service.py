@@ -408,13 +408,15 @@ class ConversationCore:
     async def rate(self, caller: Caller, conversation_id: str, score: int, comment: str) -> None:
         if not 1 <= score <= 5:
             raise InvalidArgument("score must be between 1 and 5")
-        await self.get(caller, conversation_id)
+        conv = await self.get(caller, conversation_id)
         await self.store.update_conversation(caller.tenant_id, conversation_id, rating=score)
         await self.pub.domain(
             caller.tenant_id,
             conversation_id,
             f"rating:{conversation_id}:{score}",
-            conversation_rated=ev.ConversationRated(score=score, comment=comment[:2000]),
+            conversation_rated=ev.ConversationRated(
+                score=score, comment=comment[:2000], by_the_team=bool(conv.handed_off_at.seconds)
+            ),
         )
 
     # -- operator side ----------------------------------------------------------------
@@ -434,7 +436,7 @@ class ConversationCore:
         self._check_text(text)
         conv = await self.get(caller, conversation_id)
         if not rules.answered_by(conv, caller.subject):
-            await self.take_over(caller, conversation_id)  # replying as a person means taking over
+            conv = await self.take_over(caller, conversation_id)  # replying as a person means taking over
         msg = common.Message(
             id=ids.new_id("message"),
             conversation_id=conversation_id,
@@ -450,6 +452,7 @@ class ConversationCore:
         )
         if created:
             await self.pub.live(caller.tenant_id, conversation_id, message=stored)
+            await rules.first_response(self.store, self.pub, caller.tenant_id, conv, stored)
         return stored
 
     async def assign(

@@ -16,12 +16,12 @@ Status = common.ConversationStatus
 
 
 def customer_view(conv: common.Conversation) -> common.Conversation:
-    """What the customer's side (ChatService) sees of a conversation: not the team's labels or
-    snooze time."""
+    """What the customer's side (ChatService) sees of a conversation: not the team's labels,
+    snooze time or response times."""
     shown = common.Conversation()
     shown.CopyFrom(conv)
-    shown.ClearField("labels")
-    shown.ClearField("snoozed_until")
+    for team_only in ("labels", "snoozed_until", "handed_off_at", "first_response_at"):
+        shown.ClearField(team_only)
     return shown
 
 

@@ -45,6 +45,8 @@ CREATE TABLE IF NOT EXISTS conversations (
     attributes TEXT NOT NULL DEFAULT '{}',
     snoozed_until_ms INTEGER NOT NULL DEFAULT 0,
     labels TEXT NOT NULL DEFAULT '[]',
+    handoff_ms INTEGER NOT NULL DEFAULT 0,
+    first_response_ms INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (tenant_id, id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS conversations_by_activity ON conversations (tenant_id, updated_ms DESC, id DESC);
@@ -100,12 +102,26 @@ CREATE TABLE IF NOT EXISTS notes (
 ) WITHOUT ROWID;
 """
 
-_CONV_COLUMNS = "id, visitor_id, status, channel, created_ms, updated_ms, last_preview, assigned_operator_id, handoff_reason, rating, message_count, attributes, snoozed_until_ms, labels"
-_UPDATABLE = {"status", "assigned_operator_id", "handoff_reason", "rating", "snoozed_until_ms", "labels"}
+_CONV_COLUMNS = (
+    "id, visitor_id, status, channel, created_ms, updated_ms, last_preview, assigned_operator_id, handoff_reason, "
+    "rating, message_count, attributes, snoozed_until_ms, labels, handoff_ms, first_response_ms"
+)
+_UPDATABLE = {
+    "status",
+    "assigned_operator_id",
+    "handoff_reason",
+    "rating",
+    "snoozed_until_ms",
+    "labels",
+    "handoff_ms",
+    "first_response_ms",
+}
 # columns newer than the first version of the file (added when an older file is opened)
 _ADDED_COLUMNS = (
     ("conversations", "snoozed_until_ms", "INTEGER NOT NULL DEFAULT 0"),
     ("conversations", "labels", "TEXT NOT NULL DEFAULT '[]'"),
+    ("conversations", "handoff_ms", "INTEGER NOT NULL DEFAULT 0"),
+    ("conversations", "first_response_ms", "INTEGER NOT NULL DEFAULT 0"),
 )
 
 
@@ -125,6 +141,8 @@ def _conversation(row) -> common.Conversation:
         attrs,
         snoozed,
         labels,
+        handoff,
+        first_response,
     ) = row
     conv = common.Conversation(
         id=cid,
@@ -143,6 +161,10 @@ def _conversation(row) -> common.Conversation:
     )
     if snoozed:
         conv.snoozed_until.CopyFrom(ts_from_ms(snoozed))
+    if handoff:
+        conv.handed_off_at.CopyFrom(ts_from_ms(handoff))
+    if first_response:
+        conv.first_response_at.CopyFrom(ts_from_ms(first_response))
     return conv
 
 
@@ -186,7 +208,7 @@ class SqliteLogStore(LogStore):
 
         def op(conn):
             conn.execute(
-                f"INSERT INTO conversations ({_CONV_COLUMNS}, tenant_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                f"INSERT INTO conversations ({_CONV_COLUMNS}, tenant_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     conversation.id,
                     conversation.visitor_id,
@@ -202,6 +224,8 @@ class SqliteLogStore(LogStore):
                     json.dumps(dict(conversation.attributes)),
                     0,
                     "[]",
+                    0,
+                    0,
                     tenant_id,
                 ),
             )

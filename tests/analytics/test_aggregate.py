@@ -187,6 +187,41 @@ def test_agent_and_system_messages_are_not_questions(sentiment):
     assert contribution(e, sentiment) == Bucket()
 
 
+async def test_the_teams_times_per_operator_and_ratings_split_by_who_had_the_conversation(counted):
+    events = [
+        event("fr1", first_response=ev.FirstResponse(operator_id="op_a", wait_ms=60_000)),
+        event("fr2", first_response=ev.FirstResponse(operator_id="op_a", wait_ms=120_000)),
+        event("fr3", first_response=ev.FirstResponse(operator_id="op_b", wait_ms=30_000)),
+        event(
+            "cl1",
+            conversation_closed=ev.ConversationClosed(
+                previous_status=common.CONVERSATION_STATUS_HUMAN, operator_id="op_b", resolution_ms=600_000
+            ),
+        ),
+        # the AI alone had it: no resolution time, nobody's figure
+        event(
+            "cl2",
+            conversation_closed=ev.ConversationClosed(
+                previous_status=common.CONVERSATION_STATUS_AI, operator_id="op_b", resolution_ms=0
+            ),
+        ),
+        event("r1", conversation_rated=ev.ConversationRated(score=5)),
+        event("r2", conversation_rated=ev.ConversationRated(score=4)),
+        event("r3", conversation_rated=ev.ConversationRated(score=2, by_the_team=True)),
+    ]
+    for seq, e in enumerate(events):
+        assert await counted(e, seq=seq) == "applied"
+    o = await AnalyticsCore(counted.store, today=lambda: date(2026, 3, 10)).overview(A, pb.DateRange())
+    assert o.first_response.count == 3 and 0.94 * 60_000 <= o.first_response.p50_ms <= 1.06 * 60_000
+    assert o.resolution.count == 1 and (o.human_resolved, o.ai_resolved) == (1, 1)
+    assert (o.ratings_ai, o.satisfaction_ai, o.ratings_team, o.satisfaction_team) == (2, 4.5, 1, 2.0)
+    assert o.satisfaction == pytest.approx(11 / 3)
+    assert [
+        (s.operator_id, s.first_responses, s.mean_first_response_ms, s.resolved, s.mean_resolution_ms)
+        for s in o.operators
+    ] == [("op_a", 2, 90_000.0, 0, 0.0), ("op_b", 1, 30_000.0, 1, 600_000.0)]
+
+
 # -- exactly once, in its own hour, any order -----------------------------------------------
 
 

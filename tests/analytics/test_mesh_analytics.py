@@ -151,3 +151,75 @@ async def test_the_operator_sees_what_customers_did_and_a_duplicate_counts_once(
     assert 'frontdesk_analytics_events_total{outcome="applied"}' in text
     assert 'frontdesk_analytics_events_total{outcome="duplicate"}' in text
     assert 'frontdesk_rpc_total{code="OK",method="GetOverview",service="AnalyticsService"}' in text
+
+
+async def test_the_teams_response_and_resolution_times_and_its_ratings_apart_from_the_ais(mesh):
+    async with mesh.channel() as ch:
+        c = Client(ch)
+        analytics = analytics_pb2_grpc.AnalyticsServiceStub(ch)
+        tenant = await create_tenant(c, PLATFORM_TOKEN, "team-times")
+        owner = await c.operator("team-times", "owner@team-times.example", "correct horse battery")
+        agent_id = (
+            await c.admin.CreateOperator(
+                admin_pb2.CreateOperatorRequest(
+                    email="agent@team-times.example", role="agent", password="agent pass 123"
+                ),
+                metadata=owner,
+                timeout=10,
+            )
+        ).id
+        agent = await c.operator("team-times", "agent@team-times.example", "agent pass 123")
+        _, md = await c.visitor(tenant.tenant.widget_key)
+        # the AI alone: rated 5
+        alone = await c.start(md)
+        await c.ask(md, alone, "Do you ship to Austria?")
+        await c.chat.RateConversation(
+            chat_pb2.RateConversationRequest(conversation_id=alone, score=5), metadata=md, timeout=10
+        )
+        # with the team: handed over, answered by the agent a moment later, resolved, rated 3
+        helped = await c.start(md)
+        await c.chat.RequestHuman(
+            chat_pb2.RequestHumanRequest(conversation_id=helped, reason="a person please"), metadata=md, timeout=10
+        )
+        await asyncio.sleep(0.3)
+        await c.admin.SendAgentMessage(
+            admin_pb2.SendAgentMessageRequest(conversation_id=helped, text="Hi, I am here."), metadata=agent, timeout=10
+        )
+        await c.admin.SendAgentMessage(  # a second reply is not a first response
+            admin_pb2.SendAgentMessageRequest(conversation_id=helped, text="Sorted."), metadata=agent, timeout=10
+        )
+        team_view = await c.admin.GetConversation(
+            admin_pb2.GetConversationRequest(conversation_id=helped), metadata=agent, timeout=10
+        )
+        assert team_view.handed_off_at.seconds and team_view.first_response_at.seconds
+        wait_ms = team_view.first_response_at.ToMilliseconds() - team_view.handed_off_at.ToMilliseconds()
+        assert wait_ms >= 300
+        await c.admin.CloseConversation(
+            admin_pb2.CloseConversationRequest(conversation_id=helped), metadata=agent, timeout=10
+        )
+        customer_view = await c.chat.GetConversation(
+            chat_pb2.GetConversationRequest(conversation_id=helped), metadata=md, timeout=10
+        )
+        assert not customer_view.HasField("handed_off_at") and not customer_view.HasField("first_response_at")
+        await c.chat.RateConversation(
+            chat_pb2.RateConversationRequest(conversation_id=helped, score=3), metadata=md, timeout=10
+        )
+
+        o = await overview_when(
+            analytics,
+            owner,
+            lambda o: o.ratings == 2 and o.resolution.count == 1 and o.first_response.count == 1,
+            "the team's figures",
+        )
+        assert (o.ratings_ai, o.satisfaction_ai, o.ratings_team, o.satisfaction_team) == (1, 5.0, 1, 3.0)
+        # percentiles come from log-spaced bins (within ~6%); the wait was at least 300 ms
+        assert o.first_response.p50_ms >= 300 * 0.94 and o.resolution.p50_ms >= o.first_response.p50_ms * 0.94
+        [stat] = o.operators
+        assert (stat.operator_id, stat.first_responses, stat.resolved) == (agent_id, 1, 1)
+        assert (
+            abs(stat.mean_first_response_ms - wait_ms) < 50 and stat.mean_resolution_ms >= stat.mean_first_response_ms
+        )
+        # rebuilt from the logs, the first response and the ratings are the ones already counted
+        rebuilt = await analytics.Backfill(pb.BackfillRequest(from_logs=True), metadata=owner, timeout=120)
+        assert rebuilt.applied == 0, rebuilt
+        assert await analytics.GetOverview(pb.GetOverviewRequest(), metadata=owner, timeout=10) == o

@@ -16,6 +16,7 @@ LOG_SCHEMA = (
         visitor_id text, channel int, created_ms bigint, attributes map<text, text>,
         status int, updated_ms bigint, last_preview text, assigned_operator_id text, handoff_reason text,
         rating int, message_count int, snoozed_until_ms bigint, labels set<text>,
+        handoff_ms bigint, first_response_ms bigint,
         PRIMARY KEY ((tenant_id, id)))""",
     """CREATE TABLE IF NOT EXISTS {ks}.conversation_index (
         tenant_id text, scope text, bucket bigint, updated_ms bigint, conversation_id text,
@@ -74,7 +75,8 @@ LOG_STATEMENTS = {
     ),
     "conv_cas": (
         "UPDATE {ks}.conversations SET status = ?, updated_ms = ?, last_preview = ?, assigned_operator_id = ?, "
-        "handoff_reason = ?, rating = ?, message_count = ?, snoozed_until_ms = ?, labels = ? "
+        "handoff_reason = ?, rating = ?, message_count = ?, snoozed_until_ms = ?, labels = ?, "
+        "handoff_ms = ?, first_response_ms = ? "
         "WHERE tenant_id = ? AND id = ? IF updated_ms = ?"
     ),
     "index_put": (
@@ -181,9 +183,23 @@ LOG_STATEMENTS = {
     "notes": "SELECT body FROM {ks}.notes WHERE tenant_id = ? AND conversation_id = ? LIMIT ?",
 }
 
-UPDATABLE = {"status", "assigned_operator_id", "handoff_reason", "rating", "snoozed_until_ms", "labels"}
+UPDATABLE = {
+    "status",
+    "assigned_operator_id",
+    "handoff_reason",
+    "rating",
+    "snoozed_until_ms",
+    "labels",
+    "handoff_ms",
+    "first_response_ms",
+}
 # columns newer than the first version of a table: added to a keyspace made by an older version
-LOG_ADDED_COLUMNS = (("conversations", "snoozed_until_ms", "bigint"), ("conversations", "labels", "set<text>"))
+LOG_ADDED_COLUMNS = (
+    ("conversations", "snoozed_until_ms", "bigint"),
+    ("conversations", "labels", "set<text>"),
+    ("conversations", "handoff_ms", "bigint"),
+    ("conversations", "first_response_ms", "bigint"),
+)
 
 
 def conversation_of(row: dict) -> common.Conversation:
@@ -204,6 +220,10 @@ def conversation_of(row: dict) -> common.Conversation:
     )
     if row.get("snoozed_until_ms"):
         conv.snoozed_until.CopyFrom(ts_from_ms(row["snoozed_until_ms"]))
+    if row.get("handoff_ms"):
+        conv.handed_off_at.CopyFrom(ts_from_ms(row["handoff_ms"]))
+    if row.get("first_response_ms"):
+        conv.first_response_at.CopyFrom(ts_from_ms(row["first_response_ms"]))
     return conv
 
 

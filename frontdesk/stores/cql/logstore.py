@@ -218,6 +218,8 @@ class CqlLogStore(CqlStore, LogStore):
                 new["message_count"] or 0,
                 new.get("snoozed_until_ms") or 0,
                 set(new.get("labels") or ()) or None,
+                new.get("handoff_ms") or 0,
+                new.get("first_response_ms") or 0,
                 tenant_id,
                 conversation_id,
                 row["updated_ms"],

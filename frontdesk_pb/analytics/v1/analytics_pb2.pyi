@@ -78,7 +78,7 @@ class ToolStat(_message.Message):
     def __init__(self, tool: _Optional[str] = ..., calls: _Optional[int] = ..., errors: _Optional[int] = ..., mean_ms: _Optional[float] = ...) -> None: ...
 
 class Overview(_message.Message):
-    __slots__ = ("questions", "ai_answered", "handed_off", "human_resolved", "accuracy", "satisfaction", "first_token_p50_ms", "first_token_p99_ms", "reply_p50_ms", "reply_p99_ms", "sentiment", "prompt_tokens", "completion_tokens", "from_day", "to_day", "helpful", "not_helpful", "ratings", "rating_counts", "ai_resolved", "closed", "jobs_failed", "first_token", "reply", "queue_wait", "handoff_reasons", "backends", "tools", "positive_messages", "neutral_messages", "negative_messages", "channels", "cost_usd", "unpriced_replies")
+    __slots__ = ("questions", "ai_answered", "handed_off", "human_resolved", "accuracy", "satisfaction", "first_token_p50_ms", "first_token_p99_ms", "reply_p50_ms", "reply_p99_ms", "sentiment", "prompt_tokens", "completion_tokens", "from_day", "to_day", "helpful", "not_helpful", "ratings", "rating_counts", "ai_resolved", "closed", "jobs_failed", "first_token", "reply", "queue_wait", "handoff_reasons", "backends", "tools", "positive_messages", "neutral_messages", "negative_messages", "channels", "cost_usd", "unpriced_replies", "first_response", "resolution", "satisfaction_ai", "satisfaction_team", "ratings_ai", "ratings_team", "operators")
     QUESTIONS_FIELD_NUMBER: _ClassVar[int]
     AI_ANSWERED_FIELD_NUMBER: _ClassVar[int]
     HANDED_OFF_FIELD_NUMBER: _ClassVar[int]
@@ -113,6 +113,13 @@ class Overview(_message.Message):
     CHANNELS_FIELD_NUMBER: _ClassVar[int]
     COST_USD_FIELD_NUMBER: _ClassVar[int]
     UNPRICED_REPLIES_FIELD_NUMBER: _ClassVar[int]
+    FIRST_RESPONSE_FIELD_NUMBER: _ClassVar[int]
+    RESOLUTION_FIELD_NUMBER: _ClassVar[int]
+    SATISFACTION_AI_FIELD_NUMBER: _ClassVar[int]
+    SATISFACTION_TEAM_FIELD_NUMBER: _ClassVar[int]
+    RATINGS_AI_FIELD_NUMBER: _ClassVar[int]
+    RATINGS_TEAM_FIELD_NUMBER: _ClassVar[int]
+    OPERATORS_FIELD_NUMBER: _ClassVar[int]
     questions: int
     ai_answered: int
     handed_off: int
@@ -147,7 +154,28 @@ class Overview(_message.Message):
     channels: _containers.RepeatedCompositeFieldContainer[CountByName]
     cost_usd: float
     unpriced_replies: int
-    def __init__(self, questions: _Optional[int] = ..., ai_answered: _Optional[int] = ..., handed_off: _Optional[int] = ..., human_resolved: _Optional[int] = ..., accuracy: _Optional[float] = ..., satisfaction: _Optional[float] = ..., first_token_p50_ms: _Optional[float] = ..., first_token_p99_ms: _Optional[float] = ..., reply_p50_ms: _Optional[float] = ..., reply_p99_ms: _Optional[float] = ..., sentiment: _Optional[float] = ..., prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ..., from_day: _Optional[str] = ..., to_day: _Optional[str] = ..., helpful: _Optional[int] = ..., not_helpful: _Optional[int] = ..., ratings: _Optional[int] = ..., rating_counts: _Optional[_Iterable[int]] = ..., ai_resolved: _Optional[int] = ..., closed: _Optional[int] = ..., jobs_failed: _Optional[int] = ..., first_token: _Optional[_Union[LatencyStat, _Mapping]] = ..., reply: _Optional[_Union[LatencyStat, _Mapping]] = ..., queue_wait: _Optional[_Union[LatencyStat, _Mapping]] = ..., handoff_reasons: _Optional[_Iterable[_Union[CountByName, _Mapping]]] = ..., backends: _Optional[_Iterable[_Union[BackendStat, _Mapping]]] = ..., tools: _Optional[_Iterable[_Union[ToolStat, _Mapping]]] = ..., positive_messages: _Optional[int] = ..., neutral_messages: _Optional[int] = ..., negative_messages: _Optional[int] = ..., channels: _Optional[_Iterable[_Union[CountByName, _Mapping]]] = ..., cost_usd: _Optional[float] = ..., unpriced_replies: _Optional[int] = ...) -> None: ...
+    first_response: LatencyStat
+    resolution: LatencyStat
+    satisfaction_ai: float
+    satisfaction_team: float
+    ratings_ai: int
+    ratings_team: int
+    operators: _containers.RepeatedCompositeFieldContainer[OperatorStat]
+    def __init__(self, questions: _Optional[int] = ..., ai_answered: _Optional[int] = ..., handed_off: _Optional[int] = ..., human_resolved: _Optional[int] = ..., accuracy: _Optional[float] = ..., satisfaction: _Optional[float] = ..., first_token_p50_ms: _Optional[float] = ..., first_token_p99_ms: _Optional[float] = ..., reply_p50_ms: _Optional[float] = ..., reply_p99_ms: _Optional[float] = ..., sentiment: _Optional[float] = ..., prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ..., from_day: _Optional[str] = ..., to_day: _Optional[str] = ..., helpful: _Optional[int] = ..., not_helpful: _Optional[int] = ..., ratings: _Optional[int] = ..., rating_counts: _Optional[_Iterable[int]] = ..., ai_resolved: _Optional[int] = ..., closed: _Optional[int] = ..., jobs_failed: _Optional[int] = ..., first_token: _Optional[_Union[LatencyStat, _Mapping]] = ..., reply: _Optional[_Union[LatencyStat, _Mapping]] = ..., queue_wait: _Optional[_Union[LatencyStat, _Mapping]] = ..., handoff_reasons: _Optional[_Iterable[_Union[CountByName, _Mapping]]] = ..., backends: _Optional[_Iterable[_Union[BackendStat, _Mapping]]] = ..., tools: _Optional[_Iterable[_Union[ToolStat, _Mapping]]] = ..., positive_messages: _Optional[int] = ..., neutral_messages: _Optional[int] = ..., negative_messages: _Optional[int] = ..., channels: _Optional[_Iterable[_Union[CountByName, _Mapping]]] = ..., cost_usd: _Optional[float] = ..., unpriced_replies: _Optional[int] = ..., first_response: _Optional[_Union[LatencyStat, _Mapping]] = ..., resolution: _Optional[_Union[LatencyStat, _Mapping]] = ..., satisfaction_ai: _Optional[float] = ..., satisfaction_team: _Optional[float] = ..., ratings_ai: _Optional[int] = ..., ratings_team: _Optional[int] = ..., operators: _Optional[_Iterable[_Union[OperatorStat, _Mapping]]] = ...) -> None: ...
+
+class OperatorStat(_message.Message):
+    __slots__ = ("operator_id", "first_responses", "mean_first_response_ms", "resolved", "mean_resolution_ms")
+    OPERATOR_ID_FIELD_NUMBER: _ClassVar[int]
+    FIRST_RESPONSES_FIELD_NUMBER: _ClassVar[int]
+    MEAN_FIRST_RESPONSE_MS_FIELD_NUMBER: _ClassVar[int]
+    RESOLVED_FIELD_NUMBER: _ClassVar[int]
+    MEAN_RESOLUTION_MS_FIELD_NUMBER: _ClassVar[int]
+    operator_id: str
+    first_responses: int
+    mean_first_response_ms: float
+    resolved: int
+    mean_resolution_ms: float
+    def __init__(self, operator_id: _Optional[str] = ..., first_responses: _Optional[int] = ..., mean_first_response_ms: _Optional[float] = ..., resolved: _Optional[int] = ..., mean_resolution_ms: _Optional[float] = ...) -> None: ...
 
 class DailyStat(_message.Message):
     __slots__ = ("day", "questions", "ai_answered", "handed_off", "helpful", "not_helpful", "ratings", "rating_sum", "hour", "human_resolved", "ai_resolved", "sentiment", "first_token_p50_ms", "reply_p50_ms", "reply_p99_ms", "prompt_tokens", "completion_tokens", "jobs_failed")

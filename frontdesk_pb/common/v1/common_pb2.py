@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n frontdesk/common/v1/common.proto\x12\x13\x66rontdesk.common.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"H\n\x08\x43itation\x12\x11\n\tsource_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x0b\n\x03url\x18\x03 \x01(\t\x12\r\n\x05score\x18\x04 \x01(\x02\"d\n\nAttachment\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08\x66ilename\x18\x02 \x01(\t\x12\x14\n\x0c\x63ontent_type\x18\x03 \x01(\t\x12\x12\n\nsize_bytes\x18\x04 \x01(\x03\x12\x0e\n\x06sha256\x18\x05 \x01(\t\"\x88\x03\n\x07Message\x12\n\n\x02id\x18\x01 \x01(\t\x12\x17\n\x0f\x63onversation_id\x18\x02 \x01(\t\x12\'\n\x04role\x18\x03 \x01(\x0e\x32\x19.frontdesk.common.v1.Role\x12\x0c\n\x04text\x18\x04 \x01(\t\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tauthor_id\x18\x06 \x01(\t\x12\x13\n\x0b\x61uthor_name\x18\x07 \x01(\t\x12\x30\n\tcitations\x18\x08 \x03(\x0b\x32\x1d.frontdesk.common.v1.Citation\x12\x34\n\x0b\x61ttachments\x18\t \x03(\x0b\x32\x1f.frontdesk.common.v1.Attachment\x12\x13\n\x0bin_reply_to\x18\n \x01(\t\x12\r\n\x05voice\x18\x0b \x01(\x08\x12\x10\n\x08\x61udio_id\x18\x0c \x01(\t\x12\x19\n\x11\x63lient_message_id\x18\r \x01(\t\x12\x10\n\x08language\x18\x0e \x01(\t\"\xae\x04\n\x0c\x43onversation\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\nvisitor_id\x18\x02 \x01(\t\x12\x37\n\x06status\x18\x03 \x01(\x0e\x32\'.frontdesk.common.v1.ConversationStatus\x12-\n\x07\x63hannel\x18\x04 \x01(\x0e\x32\x1c.frontdesk.common.v1.Channel\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1c\n\x14last_message_preview\x18\x07 \x01(\t\x12\x1c\n\x14\x61ssigned_operator_id\x18\x08 \x01(\t\x12\x16\n\x0ehandoff_reason\x18\t \x01(\t\x12\x0e\n\x06rating\x18\n \x01(\x05\x12\x15\n\rmessage_count\x18\x0b \x01(\x05\x12\x45\n\nattributes\x18\x0c \x03(\x0b\x32\x31.frontdesk.common.v1.Conversation.AttributesEntry\x12\x31\n\rsnoozed_until\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06labels\x18\x0e \x03(\t\x1a\x31\n\x0f\x41ttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01*]\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x11\n\rROLE_CUSTOMER\x10\x01\x12\x0b\n\x07ROLE_AI\x10\x02\x12\x0e\n\nROLE_AGENT\x10\x03\x12\x0f\n\x0bROLE_SYSTEM\x10\x04*\xd6\x01\n\x12\x43onversationStatus\x12#\n\x1f\x43ONVERSATION_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x43ONVERSATION_STATUS_AI\x10\x01\x12\x1f\n\x1b\x43ONVERSATION_STATUS_HANDOFF\x10\x02\x12\x1d\n\x19\x43ONVERSATION_STATUS_HUMAN\x10\x03\x12\x1e\n\x1a\x43ONVERSATION_STATUS_CLOSED\x10\x04\x12\x1f\n\x1b\x43ONVERSATION_STATUS_SNOOZED\x10\x05*W\n\x07\x43hannel\x12\x17\n\x13\x43HANNEL_UNSPECIFIED\x10\x00\x12\x0f\n\x0b\x43HANNEL_WEB\x10\x01\x12\x11\n\rCHANNEL_VOICE\x10\x02\x12\x0f\n\x0b\x43HANNEL_API\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n frontdesk/common/v1/common.proto\x12\x13\x66rontdesk.common.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"H\n\x08\x43itation\x12\x11\n\tsource_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x0b\n\x03url\x18\x03 \x01(\t\x12\r\n\x05score\x18\x04 \x01(\x02\"d\n\nAttachment\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08\x66ilename\x18\x02 \x01(\t\x12\x14\n\x0c\x63ontent_type\x18\x03 \x01(\t\x12\x12\n\nsize_bytes\x18\x04 \x01(\x03\x12\x0e\n\x06sha256\x18\x05 \x01(\t\"\x88\x03\n\x07Message\x12\n\n\x02id\x18\x01 \x01(\t\x12\x17\n\x0f\x63onversation_id\x18\x02 \x01(\t\x12\'\n\x04role\x18\x03 \x01(\x0e\x32\x19.frontdesk.common.v1.Role\x12\x0c\n\x04text\x18\x04 \x01(\t\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tauthor_id\x18\x06 \x01(\t\x12\x13\n\x0b\x61uthor_name\x18\x07 \x01(\t\x12\x30\n\tcitations\x18\x08 \x03(\x0b\x32\x1d.frontdesk.common.v1.Citation\x12\x34\n\x0b\x61ttachments\x18\t \x03(\x0b\x32\x1f.frontdesk.common.v1.Attachment\x12\x13\n\x0bin_reply_to\x18\n \x01(\t\x12\r\n\x05voice\x18\x0b \x01(\x08\x12\x10\n\x08\x61udio_id\x18\x0c \x01(\t\x12\x19\n\x11\x63lient_message_id\x18\r \x01(\t\x12\x10\n\x08language\x18\x0e \x01(\t\"\x98\x05\n\x0c\x43onversation\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\nvisitor_id\x18\x02 \x01(\t\x12\x37\n\x06status\x18\x03 \x01(\x0e\x32\'.frontdesk.common.v1.ConversationStatus\x12-\n\x07\x63hannel\x18\x04 \x01(\x0e\x32\x1c.frontdesk.common.v1.Channel\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1c\n\x14last_message_preview\x18\x07 \x01(\t\x12\x1c\n\x14\x61ssigned_operator_id\x18\x08 \x01(\t\x12\x16\n\x0ehandoff_reason\x18\t \x01(\t\x12\x0e\n\x06rating\x18\n \x01(\x05\x12\x15\n\rmessage_count\x18\x0b \x01(\x05\x12\x45\n\nattributes\x18\x0c \x03(\x0b\x32\x31.frontdesk.common.v1.Conversation.AttributesEntry\x12\x31\n\rsnoozed_until\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06labels\x18\x0e \x03(\t\x12\x31\n\rhanded_off_at\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x11\x66irst_response_at\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a\x31\n\x0f\x41ttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01*]\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x11\n\rROLE_CUSTOMER\x10\x01\x12\x0b\n\x07ROLE_AI\x10\x02\x12\x0e\n\nROLE_AGENT\x10\x03\x12\x0f\n\x0bROLE_SYSTEM\x10\x04*\xd6\x01\n\x12\x43onversationStatus\x12#\n\x1f\x43ONVERSATION_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x43ONVERSATION_STATUS_AI\x10\x01\x12\x1f\n\x1b\x43ONVERSATION_STATUS_HANDOFF\x10\x02\x12\x1d\n\x19\x43ONVERSATION_STATUS_HUMAN\x10\x03\x12\x1e\n\x1a\x43ONVERSATION_STATUS_CLOSED\x10\x04\x12\x1f\n\x1b\x43ONVERSATION_STATUS_SNOOZED\x10\x05*W\n\x07\x43hannel\x12\x17\n\x13\x43HANNEL_UNSPECIFIED\x10\x00\x12\x0f\n\x0b\x43HANNEL_WEB\x10\x01\x12\x11\n\rCHANNEL_VOICE\x10\x02\x12\x0f\n\x0b\x43HANNEL_API\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,12 +34,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_CONVERSATION_ATTRIBUTESENTRY']._loaded_options = None
   _globals['_CONVERSATION_ATTRIBUTESENTRY']._serialized_options = b'8\001'
-  _globals['_ROLE']._serialized_start=1222
-  _globals['_ROLE']._serialized_end=1315
-  _globals['_CONVERSATIONSTATUS']._serialized_start=1318
-  _globals['_CONVERSATIONSTATUS']._serialized_end=1532
-  _globals['_CHANNEL']._serialized_start=1534
-  _globals['_CHANNEL']._serialized_end=1621
+  _globals['_ROLE']._serialized_start=1328
+  _globals['_ROLE']._serialized_end=1421
+  _globals['_CONVERSATIONSTATUS']._serialized_start=1424
+  _globals['_CONVERSATIONSTATUS']._serialized_end=1638
+  _globals['_CHANNEL']._serialized_start=1640
+  _globals['_CHANNEL']._serialized_end=1727
   _globals['_CITATION']._serialized_start=90
   _globals['_CITATION']._serialized_end=162
   _globals['_ATTACHMENT']._serialized_start=164
@@ -47,7 +47,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_MESSAGE']._serialized_start=267
   _globals['_MESSAGE']._serialized_end=659
   _globals['_CONVERSATION']._serialized_start=662
-  _globals['_CONVERSATION']._serialized_end=1220
-  _globals['_CONVERSATION_ATTRIBUTESENTRY']._serialized_start=1171
-  _globals['_CONVERSATION_ATTRIBUTESENTRY']._serialized_end=1220
+  _globals['_CONVERSATION']._serialized_end=1326
+  _globals['_CONVERSATION_ATTRIBUTESENTRY']._serialized_start=1277
+  _globals['_CONVERSATION_ATTRIBUTESENTRY']._serialized_end=1326
 # @@protoc_insertion_point(module_scope)

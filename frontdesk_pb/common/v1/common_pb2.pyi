@@ -108,7 +108,7 @@ class Message(_message.Message):
     def __init__(self, id: _Optional[str] = ..., conversation_id: _Optional[str] = ..., role: _Optional[_Union[Role, str]] = ..., text: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., author_id: _Optional[str] = ..., author_name: _Optional[str] = ..., citations: _Optional[_Iterable[_Union[Citation, _Mapping]]] = ..., attachments: _Optional[_Iterable[_Union[Attachment, _Mapping]]] = ..., in_reply_to: _Optional[str] = ..., voice: _Optional[bool] = ..., audio_id: _Optional[str] = ..., client_message_id: _Optional[str] = ..., language: _Optional[str] = ...) -> None: ...
 
 class Conversation(_message.Message):
-    __slots__ = ("id", "visitor_id", "status", "channel", "created_at", "updated_at", "last_message_preview", "assigned_operator_id", "handoff_reason", "rating", "message_count", "attributes", "snoozed_until", "labels")
+    __slots__ = ("id", "visitor_id", "status", "channel", "created_at", "updated_at", "last_message_preview", "assigned_operator_id", "handoff_reason", "rating", "message_count", "attributes", "snoozed_until", "labels", "handed_off_at", "first_response_at")
     class AttributesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -130,6 +130,8 @@ class Conversation(_message.Message):
     ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
     SNOOZED_UNTIL_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
+    HANDED_OFF_AT_FIELD_NUMBER: _ClassVar[int]
+    FIRST_RESPONSE_AT_FIELD_NUMBER: _ClassVar[int]
     id: str
     visitor_id: str
     status: ConversationStatus
@@ -144,4 +146,6 @@ class Conversation(_message.Message):
     attributes: _containers.ScalarMap[str, str]
     snoozed_until: _timestamp_pb2.Timestamp
     labels: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, id: _Optional[str] = ..., visitor_id: _Optional[str] = ..., status: _Optional[_Union[ConversationStatus, str]] = ..., channel: _Optional[_Union[Channel, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_message_preview: _Optional[str] = ..., assigned_operator_id: _Optional[str] = ..., handoff_reason: _Optional[str] = ..., rating: _Optional[int] = ..., message_count: _Optional[int] = ..., attributes: _Optional[_Mapping[str, str]] = ..., snoozed_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., labels: _Optional[_Iterable[str]] = ...) -> None: ...
+    handed_off_at: _timestamp_pb2.Timestamp
+    first_response_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., visitor_id: _Optional[str] = ..., status: _Optional[_Union[ConversationStatus, str]] = ..., channel: _Optional[_Union[Channel, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_message_preview: _Optional[str] = ..., assigned_operator_id: _Optional[str] = ..., handoff_reason: _Optional[str] = ..., rating: _Optional[int] = ..., message_count: _Optional[int] = ..., attributes: _Optional[_Mapping[str, str]] = ..., snoozed_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., labels: _Optional[_Iterable[str]] = ..., handed_off_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., first_response_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

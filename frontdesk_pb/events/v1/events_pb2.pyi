@@ -167,12 +167,24 @@ class FeedbackGiven(_message.Message):
     def __init__(self, message_id: _Optional[str] = ..., helpful: _Optional[bool] = ...) -> None: ...
 
 class ConversationRated(_message.Message):
-    __slots__ = ("score", "comment")
+    __slots__ = ("score", "comment", "by_the_team")
     SCORE_FIELD_NUMBER: _ClassVar[int]
     COMMENT_FIELD_NUMBER: _ClassVar[int]
+    BY_THE_TEAM_FIELD_NUMBER: _ClassVar[int]
     score: int
     comment: str
-    def __init__(self, score: _Optional[int] = ..., comment: _Optional[str] = ...) -> None: ...
+    by_the_team: bool
+    def __init__(self, score: _Optional[int] = ..., comment: _Optional[str] = ..., by_the_team: _Optional[bool] = ...) -> None: ...
+
+class FirstResponse(_message.Message):
+    __slots__ = ("operator_id", "message_id", "wait_ms")
+    OPERATOR_ID_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    WAIT_MS_FIELD_NUMBER: _ClassVar[int]
+    operator_id: str
+    message_id: str
+    wait_ms: float
+    def __init__(self, operator_id: _Optional[str] = ..., message_id: _Optional[str] = ..., wait_ms: _Optional[float] = ...) -> None: ...
 
 class ToolCalled(_message.Message):
     __slots__ = ("tool", "ok", "duration_ms", "error")
@@ -187,12 +199,14 @@ class ToolCalled(_message.Message):
     def __init__(self, tool: _Optional[str] = ..., ok: _Optional[bool] = ..., duration_ms: _Optional[float] = ..., error: _Optional[str] = ...) -> None: ...
 
 class ConversationClosed(_message.Message):
-    __slots__ = ("previous_status", "operator_id")
+    __slots__ = ("previous_status", "operator_id", "resolution_ms")
     PREVIOUS_STATUS_FIELD_NUMBER: _ClassVar[int]
     OPERATOR_ID_FIELD_NUMBER: _ClassVar[int]
+    RESOLUTION_MS_FIELD_NUMBER: _ClassVar[int]
     previous_status: _common_pb2.ConversationStatus
     operator_id: str
-    def __init__(self, previous_status: _Optional[_Union[_common_pb2.ConversationStatus, str]] = ..., operator_id: _Optional[str] = ...) -> None: ...
+    resolution_ms: float
+    def __init__(self, previous_status: _Optional[_Union[_common_pb2.ConversationStatus, str]] = ..., operator_id: _Optional[str] = ..., resolution_ms: _Optional[float] = ...) -> None: ...
 
 class ConversationStarted(_message.Message):
     __slots__ = ("channel",)
@@ -235,7 +249,7 @@ class JobFailed(_message.Message):
     def __init__(self, job_id: _Optional[str] = ..., deliveries: _Optional[int] = ..., error: _Optional[str] = ...) -> None: ...
 
 class DomainEvent(_message.Message):
-    __slots__ = ("event_id", "tenant_id", "conversation_id", "occurred_at", "message_received", "reply_completed", "handoff_requested", "feedback_given", "conversation_rated", "tool_called", "job_failed", "conversation_closed", "conversation_started", "status_changed", "conversation_assigned", "presence_changed")
+    __slots__ = ("event_id", "tenant_id", "conversation_id", "occurred_at", "message_received", "reply_completed", "handoff_requested", "feedback_given", "conversation_rated", "tool_called", "job_failed", "conversation_closed", "conversation_started", "status_changed", "conversation_assigned", "presence_changed", "first_response")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
@@ -252,6 +266,7 @@ class DomainEvent(_message.Message):
     STATUS_CHANGED_FIELD_NUMBER: _ClassVar[int]
     CONVERSATION_ASSIGNED_FIELD_NUMBER: _ClassVar[int]
     PRESENCE_CHANGED_FIELD_NUMBER: _ClassVar[int]
+    FIRST_RESPONSE_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     tenant_id: str
     conversation_id: str
@@ -268,4 +283,5 @@ class DomainEvent(_message.Message):
     status_changed: StatusChanged
     conversation_assigned: ConversationAssigned
     presence_changed: Presence
-    def __init__(self, event_id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., conversation_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., message_received: _Optional[_Union[MessageReceived, _Mapping]] = ..., reply_completed: _Optional[_Union[ReplyCompleted, _Mapping]] = ..., handoff_requested: _Optional[_Union[HandoffRequested, _Mapping]] = ..., feedback_given: _Optional[_Union[FeedbackGiven, _Mapping]] = ..., conversation_rated: _Optional[_Union[ConversationRated, _Mapping]] = ..., tool_called: _Optional[_Union[ToolCalled, _Mapping]] = ..., job_failed: _Optional[_Union[JobFailed, _Mapping]] = ..., conversation_closed: _Optional[_Union[ConversationClosed, _Mapping]] = ..., conversation_started: _Optional[_Union[ConversationStarted, _Mapping]] = ..., status_changed: _Optional[_Union[StatusChanged, _Mapping]] = ..., conversation_assigned: _Optional[_Union[ConversationAssigned, _Mapping]] = ..., presence_changed: _Optional[_Union[Presence, _Mapping]] = ...) -> None: ...
+    first_response: FirstResponse
+    def __init__(self, event_id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., conversation_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., message_received: _Optional[_Union[MessageReceived, _Mapping]] = ..., reply_completed: _Optional[_Union[ReplyCompleted, _Mapping]] = ..., handoff_requested: _Optional[_Union[HandoffRequested, _Mapping]] = ..., feedback_given: _Optional[_Union[FeedbackGiven, _Mapping]] = ..., conversation_rated: _Optional[_Union[ConversationRated, _Mapping]] = ..., tool_called: _Optional[_Union[ToolCalled, _Mapping]] = ..., job_failed: _Optional[_Union[JobFailed, _Mapping]] = ..., conversation_closed: _Optional[_Union[ConversationClosed, _Mapping]] = ..., conversation_started: _Optional[_Union[ConversationStarted, _Mapping]] = ..., status_changed: _Optional[_Union[StatusChanged, _Mapping]] = ..., conversation_assigned: _Optional[_Union[ConversationAssigned, _Mapping]] = ..., presence_changed: _Optional[_Union[Presence, _Mapping]] = ..., first_response: _Optional[_Union[FirstResponse, _Mapping]] = ...) -> None: ...

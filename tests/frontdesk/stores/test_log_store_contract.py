@@ -375,3 +375,17 @@ async def test_an_embedded_file_from_before_the_search_is_indexed_when_opened(tm
     await add(store, conv, "a blue bell")
     assert (await search(store, "blue"))[0] == ["a blue bell", "the blue bike is lovely"]
     await store.close()
+
+
+async def test_the_teams_turn_is_kept_on_the_conversation(log_store):
+    conv = await new_conversation(log_store)
+    assert not conv.HasField("handed_off_at") and not conv.HasField("first_response_at")
+    got = await log_store.update_conversation(A, conv.id, handoff_ms=1_800_000_000_000, first_response_ms=0)
+    assert got.handed_off_at.ToMilliseconds() == 1_800_000_000_000 and not got.HasField("first_response_at")
+    got = await log_store.update_conversation(A, conv.id, first_response_ms=1_800_000_060_000)
+    assert got.first_response_at.ToMilliseconds() == 1_800_000_060_000
+    assert (await log_store.get_conversation(A, conv.id)).handed_off_at.ToMilliseconds() == 1_800_000_000_000
+    listed, _ = await log_store.list_conversations(A)
+    assert listed[0].first_response_at.ToMilliseconds() == 1_800_000_060_000
+    cleared = await log_store.update_conversation(A, conv.id, handoff_ms=0, first_response_ms=0)
+    assert not cleared.HasField("handed_off_at") and not cleared.HasField("first_response_at")

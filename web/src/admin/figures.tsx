@@ -23,6 +23,9 @@ function daysBetween(from: string, to: string): string[] {
 
 const pct = (v: number) => `${Math.round(v * 100)}%`;
 const ms = (v: number) => (v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${Math.round(v)} ms`);
+/** A wait a person feels: seconds, minutes or hours. */
+const wait = (v: number) => (v < 60_000 ? `${Math.round(v / 1000)} s` : v < 3_600_000 ? `${(v / 60_000).toFixed(1)} min`
+  : `${(v / 3_600_000).toFixed(1)} h`);
 /** US dollars: cents, or four decimals below a cent (token prices are small). */
 const usd = (v: number) => (v > 0 && v < 0.01 ? `$${v.toFixed(4)}` : `$${v.toFixed(2)}`);
 
@@ -34,9 +37,11 @@ export type FiguresProps = {
   unanswered: { question: string; count: bigint }[];
   /** shown among the cards, before the unanswered questions (the most negative conversations) */
   children?: ReactNode;
+  /** operator id -> name, for the team's figures */
+  operatorNames?: Map<string, string>;
 };
 
-export function Figures({ from, to, overview: o, days, unanswered, children }: FiguresProps) {
+export function Figures({ from, to, overview: o, days, unanswered, children, operatorNames }: FiguresProps) {
   const labels = daysBetween(from, to);
   const byDay = new Map(days.map((d) => [d.day, d]));
   const get = (d: string) => byDay.get(d);
@@ -162,6 +167,35 @@ export function Figures({ from, to, overview: o, days, unanswered, children }: F
               ))}
             </Table>
           )}
+        </Card>
+        <Card title="The team">
+          <p className="mb-2 text-xs text-slate-500">
+            Conversations handed to a person (or taken over): the wait for the team's first reply, and the time until it was
+            resolved. Satisfaction is split by who had the conversation.
+          </p>
+          <div className="grid grid-cols-2 gap-3 md:grid-cols-4" data-testid="team-figures">
+            {([
+              ["First response (median)", o.firstResponse?.count ? wait(o.firstResponse.p50Ms) : "–"],
+              ["Resolution (median)", o.resolution?.count ? wait(o.resolution.p50Ms) : "–"],
+              ["Satisfaction, AI alone", o.ratingsAi > 0n ? `${o.satisfactionAi.toFixed(1)} / 5 (${o.ratingsAi})` : "–"],
+              ["Satisfaction, with the team", o.ratingsTeam > 0n ? `${o.satisfactionTeam.toFixed(1)} / 5 (${o.ratingsTeam})` : "–"],
+            ] as [string, string][]).map(([label, value]) => (
+              <div key={label} data-tile={label}><p className="text-xs text-slate-500">{label}</p>
+                <p className="font-semibold tabular-nums">{value}</p></div>
+            ))}
+          </div>
+          <Table head={["Operator", "First responses", "Mean wait", "Resolved", "Mean time to resolve"]}
+                 empty={o.operators.length === 0 && <p className="p-2 text-sm text-slate-500">No replies from the team in this period.</p>}>
+            {o.operators.map((s) => (
+              <tr key={s.operatorId} data-operator-stat={s.operatorId}>
+                <Td>{operatorNames?.get(s.operatorId) ?? <span className="font-mono text-xs">{s.operatorId}</span>}</Td>
+                <Td className="tabular-nums">{s.firstResponses.toString()}</Td>
+                <Td className="tabular-nums">{s.firstResponses > 0n ? wait(s.meanFirstResponseMs) : "–"}</Td>
+                <Td className="tabular-nums">{s.resolved.toString()}</Td>
+                <Td className="tabular-nums">{s.resolved > 0n ? wait(s.meanResolutionMs) : "–"}</Td>
+              </tr>
+            ))}
+          </Table>
         </Card>
         {children}
         <Card title="Top unanswered questions">

@@ -6,7 +6,7 @@ export const STATUS_LABEL: Record<ConversationStatus, string> = {
   [ConversationStatus.AI]: "AI answering",
   [ConversationStatus.HANDOFF]: "Waiting for a person",
   [ConversationStatus.HUMAN]: "Operator handling",
-  [ConversationStatus.CLOSED]: "Closed",
+  [ConversationStatus.CLOSED]: "Resolved",
   [ConversationStatus.SNOOZED]: "Snoozed",
 };
 

@@ -113,7 +113,9 @@ function Panel({ state, controller, onClose }: { state: ChatState; controller: C
         ))}
         {state.aiTyping && state.streaming.length === 0 && <Typing />}
         {state.agentName && !state.messages.some((m) => m.id === state.agentJoinedAfter) && <AgentJoined name={state.agentName} />}
-        {lastAi && state.conversationId && <Rating state={state} controller={controller} />}
+        {/* after an AI answer, and when the team has resolved the conversation */}
+        {(lastAi || state.status === ConversationStatus.CLOSED) && state.conversationId &&
+          <Rating state={state} controller={controller} resolved={state.status === ConversationStatus.CLOSED} />}
       </div>
 
       {state.handoffNotice && (

@@ -135,10 +135,11 @@ function Thumb({ up, pressed, onClick }: { up: boolean; pressed: boolean; onClic
   );
 }
 
-export function Rating({ state, controller }: { state: ChatState; controller: ChatController }) {
+export function Rating({ state, controller, resolved }: { state: ChatState; controller: ChatController; resolved: boolean }) {
+  const ask = resolved ? "This conversation is resolved. How did we do?" : "How was this conversation?";
   return (
     <div data-testid="fd-rating" role="group" aria-label="Rate this conversation" className="mt-2 self-center text-center">
-      <p className="text-xs text-gray-600">{state.rating ? "Thanks for your rating!" : "How was this conversation?"}</p>
+      <p className="text-xs text-gray-600">{state.rating ? "Thanks for your rating!" : ask}</p>
       <div className="mt-0.5 flex justify-center">
         {[1, 2, 3, 4, 5].map((n) => (
           <button key={n} type="button" data-testid={`fd-rate-${n}`} aria-label={`Rate ${n} of 5`}

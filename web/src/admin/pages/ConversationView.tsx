@@ -81,7 +81,7 @@ export function ConversationView({ id }: { id: string }) {
               <Button disabled={action.busy || !(conv.status === ConversationStatus.HUMAN || conv.status === ConversationStatus.HANDOFF)}
                       onClick={() => act(() => api.admin.releaseConversation({ conversationId: id }, opts))}>Release to AI</Button>
               <Button variant="danger" disabled={action.busy || conv.status === ConversationStatus.CLOSED}
-                      onClick={() => act(() => api.admin.closeConversation({ conversationId: id }, opts))}>Close</Button>
+                      onClick={() => act(() => api.admin.closeConversation({ conversationId: id }, opts))}>Resolve</Button>
             </>}>
         <div ref={transcript} data-testid="transcript" className="max-h-[60vh] min-h-48 space-y-2 overflow-y-auto pr-1">
           {ordered.length === 0 && draftList.length === 0 && <p className="text-sm text-slate-500">No messages yet.</p>}

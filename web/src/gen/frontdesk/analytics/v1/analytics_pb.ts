@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file frontdesk/analytics/v1/analytics.proto.
  */
 export const file_frontdesk_analytics_v1_analytics: GenFile = /*@__PURE__*/
-  fileDesc("CiZmcm9udGRlc2svYW5hbHl0aWNzL3YxL2FuYWx5dGljcy5wcm90bxIWZnJvbnRkZXNrLmFuYWx5dGljcy52MSItCglEYXRlUmFuZ2USEAoIZnJvbV9kYXkYASABKAkSDgoGdG9fZGF5GAIgASgJIkYKEkdldE92ZXJ2aWV3UmVxdWVzdBIwCgVyYW5nZRgBIAEoCzIhLmZyb250ZGVzay5hbmFseXRpY3MudjEuRGF0ZVJhbmdlIkwKC0xhdGVuY3lTdGF0Eg0KBWNvdW50GAEgASgDEg4KBnA1MF9tcxgCIAEoARIOCgZwOTBfbXMYAyABKAESDgoGcDk5X21zGAQgASgBIioKC0NvdW50QnlOYW1lEgwKBG5hbWUYASABKAkSDQoFY291bnQYAiABKAMixwEKC0JhY2tlbmRTdGF0Eg8KB2JhY2tlbmQYASABKAkSDQoFbW9kZWwYAiABKAkSDwoHcmVwbGllcxgDIAEoAxIVCg1wcm9tcHRfdG9rZW5zGAQgASgDEhkKEWNvbXBsZXRpb25fdG9rZW5zGAUgASgDEg4KBnByaWNlZBgGIAEoCBIQCghjb3N0X3VzZBgHIAEoARIYChBpbnB1dF91c2RfcGVyXzFtGAggASgBEhkKEW91dHB1dF91c2RfcGVyXzFtGAkgASgBIkgKCFRvb2xTdGF0EgwKBHRvb2wYASABKAkSDQoFY2FsbHMYAiABKAMSDgoGZXJyb3JzGAMgASgDEg8KB21lYW5fbXMYBCABKAEi2QcKCE92ZXJ2aWV3EhEKCXF1ZXN0aW9ucxgBIAEoAxITCgthaV9hbnN3ZXJlZBgCIAEoAxISCgpoYW5kZWRfb2ZmGAMgASgDEhYKDmh1bWFuX3Jlc29sdmVkGAQgASgDEhAKCGFjY3VyYWN5GAUgASgBEhQKDHNhdGlzZmFjdGlvbhgGIAEoARIaChJmaXJzdF90b2tlbl9wNTBfbXMYByABKAESGgoSZmlyc3RfdG9rZW5fcDk5X21zGAggASgBEhQKDHJlcGx5X3A1MF9tcxgJIAEoARIUCgxyZXBseV9wOTlfbXMYCiABKAESEQoJc2VudGltZW50GAsgASgBEhUKDXByb21wdF90b2tlbnMYDCABKAMSGQoRY29tcGxldGlvbl90b2tlbnMYDSABKAMSEAoIZnJvbV9kYXkYDiABKAkSDgoGdG9fZGF5GA8gASgJEg8KB2hlbHBmdWwYECABKAMSEwoLbm90X2hlbHBmdWwYESABKAMSDwoHcmF0aW5ncxgSIAEoAxIVCg1yYXRpbmdfY291bnRzGBMgAygDEhMKC2FpX3Jlc29sdmVkGBQgASgDEg4KBmNsb3NlZBgVIAEoAxITCgtqb2JzX2ZhaWxlZBgWIAEoAxI4CgtmaXJzdF90b2tlbhgXIAEoCzIjLmZyb250ZGVzay5hbmFseXRpY3MudjEuTGF0ZW5jeVN0YXQSMgoFcmVwbHkYGCABKAsyIy5mcm9udGRlc2suYW5hbHl0aWNzLnYxLkxhdGVuY3lTdGF0EjcKCnF1ZXVlX3dhaXQYGSABKAsyIy5mcm9udGRlc2suYW5hbHl0aWNzLnYxLkxhdGVuY3lTdGF0EjwKD2hhbmRvZmZfcmVhc29ucxgaIAMoCzIjLmZyb250ZGVzay5hbmFseXRpY3MudjEuQ291bnRCeU5hbWUSNQoIYmFja2VuZHMYGyADKAsyIy5mcm9udGRlc2suYW5hbHl0aWNzLnYxLkJhY2tlbmRTdGF0Ei8KBXRvb2xzGBwgAygLMiAuZnJvbnRkZXNrLmFuYWx5dGljcy52MS5Ub29sU3RhdBIZChFwb3NpdGl2ZV9tZXNzYWdlcxgdIAEoAxIYChBuZXV0cmFsX21lc3NhZ2VzGB4gASgDEhkKEW5lZ2F0aXZlX21lc3NhZ2VzGB8gASgDEjUKCGNoYW5uZWxzGCAgAygLMiMuZnJvbnRkZXNrLmFuYWx5dGljcy52MS5Db3VudEJ5TmFtZRIQCghjb3N0X3VzZBghIAEoARIYChB1bnByaWNlZF9yZXBsaWVzGCIgASgDIvwCCglEYWlseVN0YXQSCwoDZGF5GAEgASgJEhEKCXF1ZXN0aW9ucxgCIAEoAxITCgthaV9hbnN3ZXJlZBgDIAEoAxISCgpoYW5kZWRfb2ZmGAQgASgDEg8KB2hlbHBmdWwYBSABKAMSEwoLbm90X2hlbHBmdWwYBiABKAMSDwoHcmF0aW5ncxgHIAEoAxISCgpyYXRpbmdfc3VtGAggASgBEgwKBGhvdXIYCSABKAkSFgoOaHVtYW5fcmVzb2x2ZWQYCiABKAMSEwoLYWlfcmVzb2x2ZWQYCyABKAMSEQoJc2VudGltZW50GAwgASgBEhoKEmZpcnN0X3Rva2VuX3A1MF9tcxgNIAEoARIUCgxyZXBseV9wNTBfbXMYDiABKAESFAoMcmVwbHlfcDk5X21zGA8gASgBEhUKDXByb21wdF90b2tlbnMYECABKAMSGQoRY29tcGxldGlvbl90b2tlbnMYESABKAMSEwoLam9ic19mYWlsZWQYEiABKAMiSAoUR2V0RGFpbHlTdGF0c1JlcXVlc3QSMAoFcmFuZ2UYASABKAsyIS5mcm9udGRlc2suYW5hbHl0aWNzLnYxLkRhdGVSYW5nZSJIChVHZXREYWlseVN0YXRzUmVzcG9uc2USLwoEZGF5cxgBIAMoCzIhLmZyb250ZGVzay5hbmFseXRpY3MudjEuRGFpbHlTdGF0IkkKFUdldEhvdXJseVN0YXRzUmVxdWVzdBIwCgVyYW5nZRgBIAEoCzIhLmZyb250ZGVzay5hbmFseXRpY3MudjEuRGF0ZVJhbmdlIkoKFkdldEhvdXJseVN0YXRzUmVzcG9uc2USMAoFaG91cnMYASADKAsyIS5mcm9udGRlc2suYW5hbHl0aWNzLnYxLkRhaWx5U3RhdCJaChdHZXRUb3BVbmFuc3dlcmVkUmVxdWVzdBIwCgVyYW5nZRgBIAEoCzIhLmZyb250ZGVzay5hbmFseXRpY3MudjEuRGF0ZVJhbmdlEg0KBWxpbWl0GAIgASgFIjUKElVuYW5zd2VyZWRRdWVzdGlvbhIQCghxdWVzdGlvbhgBIAEoCRINCgVjb3VudBgCIAEoAyJZChhHZXRUb3BVbmFuc3dlcmVkUmVzcG9uc2USPQoJcXVlc3Rpb25zGAEgAygLMiouZnJvbnRkZXNrLmFuYWx5dGljcy52MS5VbmFuc3dlcmVkUXVlc3Rpb24iVgoTR2V0U2VudGltZW50UmVxdWVzdBIwCgVyYW5nZRgBIAEoCzIhLmZyb250ZGVzay5hbmFseXRpY3MudjEuRGF0ZVJhbmdlEg0KBWxpbWl0GAIgASgFIlAKD05lZ2F0aXZlTWVzc2FnZRIXCg9jb252ZXJzYXRpb25faWQYASABKAkSEgoKbWVzc2FnZV9pZBgCIAEoCRIQCghjb21wb3VuZBgDIAEoASLBAQoPU2VudGltZW50UmVwb3J0EhAKCG1lc3NhZ2VzGAEgASgDEhUKDW1lYW5fY29tcG91bmQYAiABKAESEAoIcG9zaXRpdmUYAyABKAMSDwoHbmV1dHJhbBgEIAEoAxIQCghuZWdhdGl2ZRgFIAEoAxI+Cg1tb3N0X25lZ2F0aXZlGAYgAygLMicuZnJvbnRkZXNrLmFuYWx5dGljcy52MS5OZWdhdGl2ZU1lc3NhZ2USEAoIYW5hbHlzZXIYByABKAkiVgoPQmFja2ZpbGxSZXF1ZXN0EhEKCWZyb21fbG9ncxgBIAEoCBIwCgVyYW5nZRgCIAEoCzIhLmZyb250ZGVzay5hbmFseXRpY3MudjEuRGF0ZVJhbmdlInAKEEJhY2tmaWxsUmVzcG9uc2USDwoHc2Nhbm5lZBgBIAEoAxIPCgdhcHBsaWVkGAIgASgDEhIKCmR1cGxpY2F0ZXMYAyABKAMSDwoHc2tpcHBlZBgEIAEoAxIVCg1jb252ZXJzYXRpb25zGAUgASgDIq4BChVDb252ZXJzYXRpb25TZW50aW1lbnQSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJEhAKCG1lc3NhZ2VzGAIgASgDEhUKDW1lYW5fY29tcG91bmQYAyABKAESFAoMbWluX2NvbXBvdW5kGAQgASgBEi4KCnVwZGF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBWxhYmVsGAYgASgJInsKIExpc3RDb252ZXJzYXRpb25TZW50aW1lbnRSZXF1ZXN0EjAKBXJhbmdlGAEgASgLMiEuZnJvbnRkZXNrLmFuYWx5dGljcy52MS5EYXRlUmFuZ2USEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiowEKIUxpc3RDb252ZXJzYXRpb25TZW50aW1lbnRSZXNwb25zZRJECg1jb252ZXJzYXRpb25zGAEgAygLMi0uZnJvbnRkZXNrLmFuYWx5dGljcy52MS5Db252ZXJzYXRpb25TZW50aW1lbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJEg0KBXRvdGFsGAMgASgDEhAKCGFuYWx5c2VyGAQgASgJIjsKH0dldENvbnZlcnNhdGlvblNlbnRpbWVudFJlcXVlc3QSGAoQY29udmVyc2F0aW9uX2lkcxgBIAMoCSJoCiBHZXRDb252ZXJzYXRpb25TZW50aW1lbnRSZXNwb25zZRJECg1jb252ZXJzYXRpb25zGAEgAygLMi0uZnJvbnRkZXNrLmFuYWx5dGljcy52MS5Db252ZXJzYXRpb25TZW50aW1lbnQyrQcKEEFuYWx5dGljc1NlcnZpY2USWwoLR2V0T3ZlcnZpZXcSKi5mcm9udGRlc2suYW5hbHl0aWNzLnYxLkdldE92ZXJ2aWV3UmVxdWVzdBogLmZyb250ZGVzay5hbmFseXRpY3MudjEuT3ZlcnZpZXcSbAoNR2V0RGFpbHlTdGF0cxIsLmZyb250ZGVzay5hbmFseXRpY3MudjEuR2V0RGFpbHlTdGF0c1JlcXVlc3QaLS5mcm9udGRlc2suYW5hbHl0aWNzLnYxLkdldERhaWx5U3RhdHNSZXNwb25zZRJvCg5HZXRIb3VybHlTdGF0cxItLmZyb250ZGVzay5hbmFseXRpY3MudjEuR2V0SG91cmx5U3RhdHNSZXF1ZXN0Gi4uZnJvbnRkZXNrLmFuYWx5dGljcy52MS5HZXRIb3VybHlTdGF0c1Jlc3BvbnNlEnUKEEdldFRvcFVuYW5zd2VyZWQSLy5mcm9udGRlc2suYW5hbHl0aWNzLnYxLkdldFRvcFVuYW5zd2VyZWRSZXF1ZXN0GjAuZnJvbnRkZXNrLmFuYWx5dGljcy52MS5HZXRUb3BVbmFuc3dlcmVkUmVzcG9uc2USZAoMR2V0U2VudGltZW50EisuZnJvbnRkZXNrLmFuYWx5dGljcy52MS5HZXRTZW50aW1lbnRSZXF1ZXN0GicuZnJvbnRkZXNrLmFuYWx5dGljcy52MS5TZW50aW1lbnRSZXBvcnQSXQoIQmFja2ZpbGwSJy5mcm9udGRlc2suYW5hbHl0aWNzLnYxLkJhY2tmaWxsUmVxdWVzdBooLmZyb250ZGVzay5hbmFseXRpY3MudjEuQmFja2ZpbGxSZXNwb25zZRKQAQoZTGlzdENvbnZlcnNhdGlvblNlbnRpbWVudBI4LmZyb250ZGVzay5hbmFseXRpY3MudjEuTGlzdENvbnZlcnNhdGlvblNlbnRpbWVudFJlcXVlc3QaOS5mcm9udGRlc2suYW5hbHl0aWNzLnYxLkxpc3RDb252ZXJzYXRpb25TZW50aW1lbnRSZXNwb25zZRKNAQoYR2V0Q29udmVyc2F0aW9uU2VudGltZW50EjcuZnJvbnRkZXNrLmFuYWx5dGljcy52MS5HZXRDb252ZXJzYXRpb25TZW50aW1lbnRSZXF1ZXN0GjguZnJvbnRkZXNrLmFuYWx5dGljcy52MS5HZXRDb252ZXJzYXRpb25TZW50aW1lbnRSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("CiZmcm9udGRlc2svYW5hbHl0aWNzL3YxL2FuYWx5dGljcy5wcm90bxIWZnJvbnRkZXNrLmFuYWx5dGljcy52MSItCglEYXRlUmFuZ2USEAoIZnJvbV9kYXkYASABKAkSDgoGdG9fZGF5GAIgASgJIkYKEkdldE92ZXJ2aWV3UmVxdWVzdBIwCgVyYW5nZRgBIAEoCzIhLmZyb250ZGVzay5hbmFseXRpY3MudjEuRGF0ZVJhbmdlIkwKC0xhdGVuY3lTdGF0Eg0KBWNvdW50GAEgASgDEg4KBnA1MF9tcxgCIAEoARIOCgZwOTBfbXMYAyABKAESDgoGcDk5X21zGAQgASgBIioKC0NvdW50QnlOYW1lEgwKBG5hbWUYASABKAkSDQoFY291bnQYAiABKAMixwEKC0JhY2tlbmRTdGF0Eg8KB2JhY2tlbmQYASABKAkSDQoFbW9kZWwYAiABKAkSDwoHcmVwbGllcxgDIAEoAxIVCg1wcm9tcHRfdG9rZW5zGAQgASgDEhkKEWNvbXBsZXRpb25fdG9rZW5zGAUgASgDEg4KBnByaWNlZBgGIAEoCBIQCghjb3N0X3VzZBgHIAEoARIYChBpbnB1dF91c2RfcGVyXzFtGAggASgBEhkKEW91dHB1dF91c2RfcGVyXzFtGAkgASgBIkgKCFRvb2xTdGF0EgwKBHRvb2wYASABKAkSDQoFY2FsbHMYAiABKAMSDgoGZXJyb3JzGAMgASgDEg8KB21lYW5fbXMYBCABKAEi5gkKCE92ZXJ2aWV3EhEKCXF1ZXN0aW9ucxgBIAEoAxITCgthaV9hbnN3ZXJlZBgCIAEoAxISCgpoYW5kZWRfb2ZmGAMgASgDEhYKDmh1bWFuX3Jlc29sdmVkGAQgASgDEhAKCGFjY3VyYWN5GAUgASgBEhQKDHNhdGlzZmFjdGlvbhgGIAEoARIaChJmaXJzdF90b2tlbl9wNTBfbXMYByABKAESGgoSZmlyc3RfdG9rZW5fcDk5X21zGAggASgBEhQKDHJlcGx5X3A1MF9tcxgJIAEoARIUCgxyZXBseV9wOTlfbXMYCiABKAESEQoJc2VudGltZW50GAsgASgBEhUKDXByb21wdF90b2tlbnMYDCABKAMSGQoRY29tcGxldGlvbl90b2tlbnMYDSABKAMSEAoIZnJvbV9kYXkYDiABKAkSDgoGdG9fZGF5GA8gASgJEg8KB2hlbHBmdWwYECABKAMSEwoLbm90X2hlbHBmdWwYESABKAMSDwoHcmF0aW5ncxgSIAEoAxIVCg1yYXRpbmdfY291bnRzGBMgAygDEhMKC2FpX3Jlc29sdmVkGBQgASgDEg4KBmNsb3NlZBgVIAEoAxITCgtqb2JzX2ZhaWxlZBgWIAEoAxI4CgtmaXJzdF90b2tlbhgXIAEoCzIjLmZyb250ZGVzay5hbmFseXRpY3MudjEuTGF0ZW5jeVN0YXQSMgoFcmVwbHkYGCABKAsyIy5mcm9udGRlc2suYW5hbHl0aWNzLnYxLkxhdGVuY3lTdGF0EjcKCnF1ZXVlX3dhaXQYGSABKAsyIy5mcm9udGRlc2suYW5hbHl0aWNzLnYxLkxhdGVuY3lTdGF0EjwKD2hhbmRvZmZfcmVhc29ucxgaIAMoCzIjLmZyb250ZGVzay5hbmFseXRpY3MudjEuQ291bnRCeU5hbWUSNQoIYmFja2VuZHMYGyADKAsyIy5mcm9udGRlc2suYW5hbHl0aWNzLnYxLkJhY2tlbmRTdGF0Ei8KBXRvb2xzGBwgAygLMiAuZnJvbnRkZXNrLmFuYWx5dGljcy52MS5Ub29sU3RhdBIZChFwb3NpdGl2ZV9tZXNzYWdlcxgdIAEoAxIYChBuZXV0cmFsX21lc3NhZ2VzGB4gASgDEhkKEW5lZ2F0aXZlX21lc3NhZ2VzGB8gASgDEjUKCGNoYW5uZWxzGCAgAygLMiMuZnJvbnRkZXNrLmFuYWx5dGljcy52MS5Db3VudEJ5TmFtZRIQCghjb3N0X3VzZBghIAEoARIYChB1bnByaWNlZF9yZXBsaWVzGCIgASgDEjsKDmZpcnN0X3Jlc3BvbnNlGCMgASgLMiMuZnJvbnRkZXNrLmFuYWx5dGljcy52MS5MYXRlbmN5U3RhdBI3CgpyZXNvbHV0aW9uGCQgASgLMiMuZnJvbnRkZXNrLmFuYWx5dGljcy52MS5MYXRlbmN5U3RhdBIXCg9zYXRpc2ZhY3Rpb25fYWkYJSABKAESGQoRc2F0aXNmYWN0aW9uX3RlYW0YJiABKAESEgoKcmF0aW5nc19haRgnIAEoAxIUCgxyYXRpbmdzX3RlYW0YKCABKAMSNwoJb3BlcmF0b3JzGCkgAygLMiQuZnJvbnRkZXNrLmFuYWx5dGljcy52MS5PcGVyYXRvclN0YXQiigEKDE9wZXJhdG9yU3RhdBITCgtvcGVyYXRvcl9pZBgBIAEoCRIXCg9maXJzdF9yZXNwb25zZXMYAiABKAMSHgoWbWVhbl9maXJzdF9yZXNwb25zZV9tcxgDIAEoARIQCghyZXNvbHZlZBgEIAEoAxIaChJtZWFuX3Jlc29sdXRpb25fbXMYBSABKAEi/AIKCURhaWx5U3RhdBILCgNkYXkYASABKAkSEQoJcXVlc3Rpb25zGAIgASgDEhMKC2FpX2Fuc3dlcmVkGAMgASgDEhIKCmhhbmRlZF9vZmYYBCABKAMSDwoHaGVscGZ1bBgFIAEoAxITCgtub3RfaGVscGZ1bBgGIAEoAxIPCgdyYXRpbmdzGAcgASgDEhIKCnJhdGluZ19zdW0YCCABKAESDAoEaG91chgJIAEoCRIWCg5odW1hbl9yZXNvbHZlZBgKIAEoAxITCgthaV9yZXNvbHZlZBgLIAEoAxIRCglzZW50aW1lbnQYDCABKAESGgoSZmlyc3RfdG9rZW5fcDUwX21zGA0gASgBEhQKDHJlcGx5X3A1MF9tcxgOIAEoARIUCgxyZXBseV9wOTlfbXMYDyABKAESFQoNcHJvbXB0X3Rva2VucxgQIAEoAxIZChFjb21wbGV0aW9uX3Rva2VucxgRIAEoAxITCgtqb2JzX2ZhaWxlZBgSIAEoAyJIChRHZXREYWlseVN0YXRzUmVxdWVzdBIwCgVyYW5nZRgBIAEoCzIhLmZyb250ZGVzay5hbmFseXRpY3MudjEuRGF0ZVJhbmdlIkgKFUdldERhaWx5U3RhdHNSZXNwb25zZRIvCgRkYXlzGAEgAygLMiEuZnJvbnRkZXNrLmFuYWx5dGljcy52MS5EYWlseVN0YXQiSQoVR2V0SG91cmx5U3RhdHNSZXF1ZXN0EjAKBXJhbmdlGAEgASgLMiEuZnJvbnRkZXNrLmFuYWx5dGljcy52MS5EYXRlUmFuZ2UiSgoWR2V0SG91cmx5U3RhdHNSZXNwb25zZRIwCgVob3VycxgBIAMoCzIhLmZyb250ZGVzay5hbmFseXRpY3MudjEuRGFpbHlTdGF0IloKF0dldFRvcFVuYW5zd2VyZWRSZXF1ZXN0EjAKBXJhbmdlGAEgASgLMiEuZnJvbnRkZXNrLmFuYWx5dGljcy52MS5EYXRlUmFuZ2USDQoFbGltaXQYAiABKAUiNQoSVW5hbnN3ZXJlZFF1ZXN0aW9uEhAKCHF1ZXN0aW9uGAEgASgJEg0KBWNvdW50GAIgASgDIlkKGEdldFRvcFVuYW5zd2VyZWRSZXNwb25zZRI9CglxdWVzdGlvbnMYASADKAsyKi5mcm9udGRlc2suYW5hbHl0aWNzLnYxLlVuYW5zd2VyZWRRdWVzdGlvbiJWChNHZXRTZW50aW1lbnRSZXF1ZXN0EjAKBXJhbmdlGAEgASgLMiEuZnJvbnRkZXNrLmFuYWx5dGljcy52MS5EYXRlUmFuZ2USDQoFbGltaXQYAiABKAUiUAoPTmVnYXRpdmVNZXNzYWdlEhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRISCgptZXNzYWdlX2lkGAIgASgJEhAKCGNvbXBvdW5kGAMgASgBIsEBCg9TZW50aW1lbnRSZXBvcnQSEAoIbWVzc2FnZXMYASABKAMSFQoNbWVhbl9jb21wb3VuZBgCIAEoARIQCghwb3NpdGl2ZRgDIAEoAxIPCgduZXV0cmFsGAQgASgDEhAKCG5lZ2F0aXZlGAUgASgDEj4KDW1vc3RfbmVnYXRpdmUYBiADKAsyJy5mcm9udGRlc2suYW5hbHl0aWNzLnYxLk5lZ2F0aXZlTWVzc2FnZRIQCghhbmFseXNlchgHIAEoCSJWCg9CYWNrZmlsbFJlcXVlc3QSEQoJZnJvbV9sb2dzGAEgASgIEjAKBXJhbmdlGAIgASgLMiEuZnJvbnRkZXNrLmFuYWx5dGljcy52MS5EYXRlUmFuZ2UicAoQQmFja2ZpbGxSZXNwb25zZRIPCgdzY2FubmVkGAEgASgDEg8KB2FwcGxpZWQYAiABKAMSEgoKZHVwbGljYXRlcxgDIAEoAxIPCgdza2lwcGVkGAQgASgDEhUKDWNvbnZlcnNhdGlvbnMYBSABKAMirgEKFUNvbnZlcnNhdGlvblNlbnRpbWVudBIXCg9jb252ZXJzYXRpb25faWQYASABKAkSEAoIbWVzc2FnZXMYAiABKAMSFQoNbWVhbl9jb21wb3VuZBgDIAEoARIUCgxtaW5fY29tcG91bmQYBCABKAESLgoKdXBkYXRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFbGFiZWwYBiABKAkiewogTGlzdENvbnZlcnNhdGlvblNlbnRpbWVudFJlcXVlc3QSMAoFcmFuZ2UYASABKAsyIS5mcm9udGRlc2suYW5hbHl0aWNzLnYxLkRhdGVSYW5nZRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSKjAQohTGlzdENvbnZlcnNhdGlvblNlbnRpbWVudFJlc3BvbnNlEkQKDWNvbnZlcnNhdGlvbnMYASADKAsyLS5mcm9udGRlc2suYW5hbHl0aWNzLnYxLkNvbnZlcnNhdGlvblNlbnRpbWVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSDQoFdG90YWwYAyABKAMSEAoIYW5hbHlzZXIYBCABKAkiOwofR2V0Q29udmVyc2F0aW9uU2VudGltZW50UmVxdWVzdBIYChBjb252ZXJzYXRpb25faWRzGAEgAygJImgKIEdldENvbnZlcnNhdGlvblNlbnRpbWVudFJlc3BvbnNlEkQKDWNvbnZlcnNhdGlvbnMYASADKAsyLS5mcm9udGRlc2suYW5hbHl0aWNzLnYxLkNvbnZlcnNhdGlvblNlbnRpbWVudDKtBwoQQW5hbHl0aWNzU2VydmljZRJbCgtHZXRPdmVydmlldxIqLmZyb250ZGVzay5hbmFseXRpY3MudjEuR2V0T3ZlcnZpZXdSZXF1ZXN0GiAuZnJvbnRkZXNrLmFuYWx5dGljcy52MS5PdmVydmlldxJsCg1HZXREYWlseVN0YXRzEiwuZnJvbnRkZXNrLmFuYWx5dGljcy52MS5HZXREYWlseVN0YXRzUmVxdWVzdBotLmZyb250ZGVzay5hbmFseXRpY3MudjEuR2V0RGFpbHlTdGF0c1Jlc3BvbnNlEm8KDkdldEhvdXJseVN0YXRzEi0uZnJvbnRkZXNrLmFuYWx5dGljcy52MS5HZXRIb3VybHlTdGF0c1JlcXVlc3QaLi5mcm9udGRlc2suYW5hbHl0aWNzLnYxLkdldEhvdXJseVN0YXRzUmVzcG9uc2USdQoQR2V0VG9wVW5hbnN3ZXJlZBIvLmZyb250ZGVzay5hbmFseXRpY3MudjEuR2V0VG9wVW5hbnN3ZXJlZFJlcXVlc3QaMC5mcm9udGRlc2suYW5hbHl0aWNzLnYxLkdldFRvcFVuYW5zd2VyZWRSZXNwb25zZRJkCgxHZXRTZW50aW1lbnQSKy5mcm9udGRlc2suYW5hbHl0aWNzLnYxLkdldFNlbnRpbWVudFJlcXVlc3QaJy5mcm9udGRlc2suYW5hbHl0aWNzLnYxLlNlbnRpbWVudFJlcG9ydBJdCghCYWNrZmlsbBInLmZyb250ZGVzay5hbmFseXRpY3MudjEuQmFja2ZpbGxSZXF1ZXN0GiguZnJvbnRkZXNrLmFuYWx5dGljcy52MS5CYWNrZmlsbFJlc3BvbnNlEpABChlMaXN0Q29udmVyc2F0aW9uU2VudGltZW50EjguZnJvbnRkZXNrLmFuYWx5dGljcy52MS5MaXN0Q29udmVyc2F0aW9uU2VudGltZW50UmVxdWVzdBo5LmZyb250ZGVzay5hbmFseXRpY3MudjEuTGlzdENvbnZlcnNhdGlvblNlbnRpbWVudFJlc3BvbnNlEo0BChhHZXRDb252ZXJzYXRpb25TZW50aW1lbnQSNy5mcm9udGRlc2suYW5hbHl0aWNzLnYxLkdldENvbnZlcnNhdGlvblNlbnRpbWVudFJlcXVlc3QaOC5mcm9udGRlc2suYW5hbHl0aWNzLnYxLkdldENvbnZlcnNhdGlvblNlbnRpbWVudFJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * A day range in UTC, inclusive, YYYY-MM-DD. Empty to_day = today; empty from_day = 29
@@ -420,6 +420,47 @@ export type Overview = Message<"frontdesk.analytics.v1.Overview"> & {
    * @generated from field: int64 unpriced_replies = 34;
    */
   unpricedReplies: bigint;
+
+  /**
+   * the team's side: handed over -> its first reply, and -> closed
+   *
+   * @generated from field: frontdesk.analytics.v1.LatencyStat first_response = 35;
+   */
+  firstResponse?: LatencyStat | undefined;
+
+  /**
+   * @generated from field: frontdesk.analytics.v1.LatencyStat resolution = 36;
+   */
+  resolution?: LatencyStat | undefined;
+
+  /**
+   * mean rating 1..5 of conversations the AI had alone / a person had (0 without ratings)
+   *
+   * @generated from field: double satisfaction_ai = 37;
+   */
+  satisfactionAi: number;
+
+  /**
+   * @generated from field: double satisfaction_team = 38;
+   */
+  satisfactionTeam: number;
+
+  /**
+   * @generated from field: int64 ratings_ai = 39;
+   */
+  ratingsAi: bigint;
+
+  /**
+   * @generated from field: int64 ratings_team = 40;
+   */
+  ratingsTeam: bigint;
+
+  /**
+   * most first responses first
+   *
+   * @generated from field: repeated frontdesk.analytics.v1.OperatorStat operators = 41;
+   */
+  operators: OperatorStat[];
 };
 
 /**
@@ -428,6 +469,45 @@ export type Overview = Message<"frontdesk.analytics.v1.Overview"> & {
  */
 export const OverviewSchema: GenMessage<Overview> = /*@__PURE__*/
   messageDesc(file_frontdesk_analytics_v1_analytics, 6);
+
+/**
+ * @generated from message frontdesk.analytics.v1.OperatorStat
+ */
+export type OperatorStat = Message<"frontdesk.analytics.v1.OperatorStat"> & {
+  /**
+   * @generated from field: string operator_id = 1;
+   */
+  operatorId: string;
+
+  /**
+   * @generated from field: int64 first_responses = 2;
+   */
+  firstResponses: bigint;
+
+  /**
+   * @generated from field: double mean_first_response_ms = 3;
+   */
+  meanFirstResponseMs: number;
+
+  /**
+   * conversations they closed after the team had them
+   *
+   * @generated from field: int64 resolved = 4;
+   */
+  resolved: bigint;
+
+  /**
+   * @generated from field: double mean_resolution_ms = 5;
+   */
+  meanResolutionMs: number;
+};
+
+/**
+ * Describes the message frontdesk.analytics.v1.OperatorStat.
+ * Use `create(OperatorStatSchema)` to create a new message.
+ */
+export const OperatorStatSchema: GenMessage<OperatorStat> = /*@__PURE__*/
+  messageDesc(file_frontdesk_analytics_v1_analytics, 7);
 
 /**
  * One bucket: a day (day = YYYY-MM-DD, hour empty) or an hour (hour = YYYY-MM-DDTHH).
@@ -533,7 +613,7 @@ export type DailyStat = Message<"frontdesk.analytics.v1.DailyStat"> & {
  * Use `create(DailyStatSchema)` to create a new message.
  */
 export const DailyStatSchema: GenMessage<DailyStat> = /*@__PURE__*/
-  messageDesc(file_frontdesk_analytics_v1_analytics, 7);
+  messageDesc(file_frontdesk_analytics_v1_analytics, 8);
 
 /**
  * @generated from message frontdesk.analytics.v1.GetDailyStatsRequest
@@ -550,7 +630,7 @@ export type GetDailyStatsRequest = Message<"frontdesk.analytics.v1.GetDailyStats
  * Use `create(GetDailyStatsRequestSchema)` to create a new message.
  */
 export const GetDailyStatsRequestSchema: GenMessage<GetDailyStatsRequest> = /*@__PURE__*/
-  messageDesc(file_frontdesk_analytics_v1_analytics, 8);
+  messageDesc(file_frontdesk_analytics_v1_analytics, 9);
 
 /**
  * @generated from message frontdesk.analytics.v1.GetDailyStatsResponse
@@ -567,7 +647,7 @@ export type GetDailyStatsResponse = Message<"frontdesk.analytics.v1.GetDailyStat
  * Use `create(GetDailyStatsResponseSchema)` to create a new message.
  */
 export const GetDailyStatsResponseSchema: GenMessage<GetDailyStatsResponse> = /*@__PURE__*/
-  messageDesc(file_frontdesk_analytics_v1_analytics, 9);
+  messageDesc(file_frontdesk_analytics_v1_analytics, 10);
 
 /**
  * @generated from message frontdesk.analytics.v1.GetHourlyStatsRequest
@@ -584,7 +664,7 @@ export type GetHourlyStatsRequest = Message<"frontdesk.analytics.v1.GetHourlySta
  * Use `create(GetHourlyStatsRequestSchema)` to create a new message.
  */
 export const GetHourlyStatsRequestSchema: GenMessage<GetHourlyStatsRequest> = /*@__PURE__*/
-  messageDesc(file_frontdesk_analytics_v1_analytics, 10);
+  messageDesc(file_frontdesk_analytics_v1_analytics, 11);
 
 /**
  * @generated from message frontdesk.analytics.v1.GetHourlyStatsResponse
@@ -601,7 +681,7 @@ export type GetHourlyStatsResponse = Message<"frontdesk.analytics.v1.GetHourlySt
  * Use `create(GetHourlyStatsResponseSchema)` to create a new message.
  */
 export const GetHourlyStatsResponseSchema: GenMessage<GetHourlyStatsResponse> = /*@__PURE__*/
-  messageDesc(file_frontdesk_analytics_v1_analytics, 11);
+  messageDesc(file_frontdesk_analytics_v1_analytics, 12);
 
 /**
  * @generated from message frontdesk.analytics.v1.GetTopUnansweredRequest
@@ -625,7 +705,7 @@ export type GetTopUnansweredRequest = Message<"frontdesk.analytics.v1.GetTopUnan
  * Use `create(GetTopUnansweredRequestSchema)` to create a new message.
  */
 export const GetTopUnansweredRequestSchema: GenMessage<GetTopUnansweredRequest> = /*@__PURE__*/
-  messageDesc(file_frontdesk_analytics_v1_analytics, 12);
+  messageDesc(file_frontdesk_analytics_v1_analytics, 13);
 
 /**
  * @generated from message frontdesk.analytics.v1.UnansweredQuestion
@@ -649,7 +729,7 @@ export type UnansweredQuestion = Message<"frontdesk.analytics.v1.UnansweredQuest
  * Use `create(UnansweredQuestionSchema)` to create a new message.
  */
 export const UnansweredQuestionSchema: GenMessage<UnansweredQuestion> = /*@__PURE__*/
-  messageDesc(file_frontdesk_analytics_v1_analytics, 13);
+  messageDesc(file_frontdesk_analytics_v1_analytics, 14);
 
 /**
  * @generated from message frontdesk.analytics.v1.GetTopUnansweredResponse
@@ -666,7 +746,7 @@ export type GetTopUnansweredResponse = Message<"frontdesk.analytics.v1.GetTopUna
  * Use `create(GetTopUnansweredResponseSchema)` to create a new message.
  */
 export const GetTopUnansweredResponseSchema: GenMessage<GetTopUnansweredResponse> = /*@__PURE__*/
-  messageDesc(file_frontdesk_analytics_v1_analytics, 14);
+  messageDesc(file_frontdesk_analytics_v1_analytics, 15);
 
 /**
  * @generated from message frontdesk.analytics.v1.GetSentimentRequest
@@ -690,7 +770,7 @@ export type GetSentimentRequest = Message<"frontdesk.analytics.v1.GetSentimentRe
  * Use `create(GetSentimentRequestSchema)` to create a new message.
  */
 export const GetSentimentRequestSchema: GenMessage<GetSentimentRequest> = /*@__PURE__*/
-  messageDesc(file_frontdesk_analytics_v1_analytics, 15);
+  messageDesc(file_frontdesk_analytics_v1_analytics, 16);
 
 /**
  * @generated from message frontdesk.analytics.v1.NegativeMessage
@@ -717,7 +797,7 @@ export type NegativeMessage = Message<"frontdesk.analytics.v1.NegativeMessage"> 
  * Use `create(NegativeMessageSchema)` to create a new message.
  */
 export const NegativeMessageSchema: GenMessage<NegativeMessage> = /*@__PURE__*/
-  messageDesc(file_frontdesk_analytics_v1_analytics, 16);
+  messageDesc(file_frontdesk_analytics_v1_analytics, 17);
 
 /**
  * @generated from message frontdesk.analytics.v1.SentimentReport
@@ -766,7 +846,7 @@ export type SentimentReport = Message<"frontdesk.analytics.v1.SentimentReport"> 
  * Use `create(SentimentReportSchema)` to create a new message.
  */
 export const SentimentReportSchema: GenMessage<SentimentReport> = /*@__PURE__*/
-  messageDesc(file_frontdesk_analytics_v1_analytics, 17);
+  messageDesc(file_frontdesk_analytics_v1_analytics, 18);
 
 /**
  * @generated from message frontdesk.analytics.v1.BackfillRequest
@@ -795,7 +875,7 @@ export type BackfillRequest = Message<"frontdesk.analytics.v1.BackfillRequest"> 
  * Use `create(BackfillRequestSchema)` to create a new message.
  */
 export const BackfillRequestSchema: GenMessage<BackfillRequest> = /*@__PURE__*/
-  messageDesc(file_frontdesk_analytics_v1_analytics, 18);
+  messageDesc(file_frontdesk_analytics_v1_analytics, 19);
 
 /**
  * @generated from message frontdesk.analytics.v1.BackfillResponse
@@ -842,7 +922,7 @@ export type BackfillResponse = Message<"frontdesk.analytics.v1.BackfillResponse"
  * Use `create(BackfillResponseSchema)` to create a new message.
  */
 export const BackfillResponseSchema: GenMessage<BackfillResponse> = /*@__PURE__*/
-  messageDesc(file_frontdesk_analytics_v1_analytics, 19);
+  messageDesc(file_frontdesk_analytics_v1_analytics, 20);
 
 /**
  * The sentiment of one conversation's customer messages (VADER compound, -1..1).
@@ -894,7 +974,7 @@ export type ConversationSentiment = Message<"frontdesk.analytics.v1.Conversation
  * Use `create(ConversationSentimentSchema)` to create a new message.
  */
 export const ConversationSentimentSchema: GenMessage<ConversationSentiment> = /*@__PURE__*/
-  messageDesc(file_frontdesk_analytics_v1_analytics, 20);
+  messageDesc(file_frontdesk_analytics_v1_analytics, 21);
 
 /**
  * @generated from message frontdesk.analytics.v1.ListConversationSentimentRequest
@@ -925,7 +1005,7 @@ export type ListConversationSentimentRequest = Message<"frontdesk.analytics.v1.L
  * Use `create(ListConversationSentimentRequestSchema)` to create a new message.
  */
 export const ListConversationSentimentRequestSchema: GenMessage<ListConversationSentimentRequest> = /*@__PURE__*/
-  messageDesc(file_frontdesk_analytics_v1_analytics, 21);
+  messageDesc(file_frontdesk_analytics_v1_analytics, 22);
 
 /**
  * @generated from message frontdesk.analytics.v1.ListConversationSentimentResponse
@@ -961,7 +1041,7 @@ export type ListConversationSentimentResponse = Message<"frontdesk.analytics.v1.
  * Use `create(ListConversationSentimentResponseSchema)` to create a new message.
  */
 export const ListConversationSentimentResponseSchema: GenMessage<ListConversationSentimentResponse> = /*@__PURE__*/
-  messageDesc(file_frontdesk_analytics_v1_analytics, 22);
+  messageDesc(file_frontdesk_analytics_v1_analytics, 23);
 
 /**
  * @generated from message frontdesk.analytics.v1.GetConversationSentimentRequest
@@ -980,7 +1060,7 @@ export type GetConversationSentimentRequest = Message<"frontdesk.analytics.v1.Ge
  * Use `create(GetConversationSentimentRequestSchema)` to create a new message.
  */
 export const GetConversationSentimentRequestSchema: GenMessage<GetConversationSentimentRequest> = /*@__PURE__*/
-  messageDesc(file_frontdesk_analytics_v1_analytics, 23);
+  messageDesc(file_frontdesk_analytics_v1_analytics, 24);
 
 /**
  * @generated from message frontdesk.analytics.v1.GetConversationSentimentResponse
@@ -997,7 +1077,7 @@ export type GetConversationSentimentResponse = Message<"frontdesk.analytics.v1.G
  * Use `create(GetConversationSentimentResponseSchema)` to create a new message.
  */
 export const GetConversationSentimentResponseSchema: GenMessage<GetConversationSentimentResponse> = /*@__PURE__*/
-  messageDesc(file_frontdesk_analytics_v1_analytics, 24);
+  messageDesc(file_frontdesk_analytics_v1_analytics, 25);
 
 /**
  * @generated from service frontdesk.analytics.v1.AnalyticsService

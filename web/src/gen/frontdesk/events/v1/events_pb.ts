@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file frontdesk/events/v1/events.proto.
  */
 export const file_frontdesk_events_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("CiBmcm9udGRlc2svZXZlbnRzL3YxL2V2ZW50cy5wcm90bxITZnJvbnRkZXNrLmV2ZW50cy52MSJBCgZUeXBpbmcSJwoEcm9sZRgBIAEoDjIZLmZyb250ZGVzay5jb21tb24udjEuUm9sZRIOCgZhY3RpdmUYAiABKAgiUAoKVG9rZW5EZWx0YRIQCghyZXBseV9pZBgBIAEoCRITCgtpbl9yZXBseV90bxgCIAEoCRIMCgR0ZXh0GAMgASgJEg0KBWluZGV4GAQgASgFIikKB0hhbmRvZmYSDgoGcmVhc29uGAEgASgJEg4KBm5vdGljZRgCIAEoCSI4CgtBZ2VudEpvaW5lZBITCgtvcGVyYXRvcl9pZBgBIAEoCRIUCgxkaXNwbGF5X25hbWUYAiABKAkiSAoNU3RhdHVzQ2hhbmdlZBI3CgZzdGF0dXMYASABKA4yJy5mcm9udGRlc2suY29tbW9uLnYxLkNvbnZlcnNhdGlvblN0YXR1cyJYChVUcmFuc2NyaXB0aW9uUHJvZ3Jlc3MSEAoIYXVkaW9faWQYASABKAkSDQoFc3RhdGUYAiABKAkSDAoEdGV4dBgDIAEoCRIQCghsYW5ndWFnZRgEIAEoCSIsCgtFcnJvck5vdGljZRIMCgRjb2RlGAEgASgJEg8KB21lc3NhZ2UYAiABKAkijwQKEUNvbnZlcnNhdGlvbkV2ZW50EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRImCgJhdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoGdHlwaW5nGAogASgLMhsuZnJvbnRkZXNrLmV2ZW50cy52MS5UeXBpbmdIABIwCgV0b2tlbhgLIAEoCzIfLmZyb250ZGVzay5ldmVudHMudjEuVG9rZW5EZWx0YUgAEi8KB21lc3NhZ2UYDCABKAsyHC5mcm9udGRlc2suY29tbW9uLnYxLk1lc3NhZ2VIABIvCgdoYW5kb2ZmGA0gASgLMhwuZnJvbnRkZXNrLmV2ZW50cy52MS5IYW5kb2ZmSAASOAoMYWdlbnRfam9pbmVkGA4gASgLMiAuZnJvbnRkZXNrLmV2ZW50cy52MS5BZ2VudEpvaW5lZEgAEjwKDnN0YXR1c19jaGFuZ2VkGA8gASgLMiIuZnJvbnRkZXNrLmV2ZW50cy52MS5TdGF0dXNDaGFuZ2VkSAASQwoNdHJhbnNjcmlwdGlvbhgQIAEoCzIqLmZyb250ZGVzay5ldmVudHMudjEuVHJhbnNjcmlwdGlvblByb2dyZXNzSAASMQoFZXJyb3IYESABKAsyIC5mcm9udGRlc2suZXZlbnRzLnYxLkVycm9yTm90aWNlSABCBgoEa2luZCKbAQoPTWVzc2FnZVJlY2VpdmVkEhIKCm1lc3NhZ2VfaWQYASABKAkSJwoEcm9sZRgCIAEoDjIZLmZyb250ZGVzay5jb21tb24udjEuUm9sZRItCgdjaGFubmVsGAMgASgOMhwuZnJvbnRkZXNrLmNvbW1vbi52MS5DaGFubmVsEg4KBmxlbmd0aBgEIAEoBRIMCgR0ZXh0GAUgASgJIoECCg5SZXBseUNvbXBsZXRlZBIQCghyZXBseV9pZBgBIAEoCRITCgtpbl9yZXBseV90bxgCIAEoCRIPCgdiYWNrZW5kGAMgASgJEg0KBW1vZGVsGAQgASgJEhUKDXF1ZXVlX3dhaXRfbXMYBSABKAESFgoOZmlyc3RfdG9rZW5fbXMYBiABKAESEAoIdG90YWxfbXMYByABKAESFQoNcHJvbXB0X3Rva2VucxgIIAEoBRIZChFjb21wbGV0aW9uX3Rva2VucxgJIAEoBRIRCgljaXRlZF9pZHMYCiADKAkSEAoIYW5zd2VyZWQYCyABKAgSEAoIcXVlc3Rpb24YDCABKAkiNAoQSGFuZG9mZlJlcXVlc3RlZBIOCgZyZWFzb24YASABKAkSEAoIcXVlc3Rpb24YAiABKAkiNAoNRmVlZGJhY2tHaXZlbhISCgptZXNzYWdlX2lkGAEgASgJEg8KB2hlbHBmdWwYAiABKAgiMwoRQ29udmVyc2F0aW9uUmF0ZWQSDQoFc2NvcmUYASABKAUSDwoHY29tbWVudBgCIAEoCSJKCgpUb29sQ2FsbGVkEgwKBHRvb2wYASABKAkSCgoCb2sYAiABKAgSEwoLZHVyYXRpb25fbXMYAyABKAESDQoFZXJyb3IYBCABKAkiawoSQ29udmVyc2F0aW9uQ2xvc2VkEkAKD3ByZXZpb3VzX3N0YXR1cxgBIAEoDjInLmZyb250ZGVzay5jb21tb24udjEuQ29udmVyc2F0aW9uU3RhdHVzEhMKC29wZXJhdG9yX2lkGAIgASgJIkQKE0NvbnZlcnNhdGlvblN0YXJ0ZWQSLQoHY2hhbm5lbBgBIAEoDjIcLmZyb250ZGVzay5jb21tb24udjEuQ2hhbm5lbCJZChRDb252ZXJzYXRpb25Bc3NpZ25lZBITCgtvcGVyYXRvcl9pZBgBIAEoCRIUCgxkaXNwbGF5X25hbWUYAiABKAkSFgoOYnlfb3BlcmF0b3JfaWQYAyABKAkipwEKCFByZXNlbmNlEhMKC29wZXJhdG9yX2lkGAEgASgJEhQKDGRpc3BsYXlfbmFtZRgCIAEoCRIxCgVzdGF0ZRgDIAEoDjIiLmZyb250ZGVzay5ldmVudHMudjEuUHJlc2VuY2VTdGF0ZRIQCghjYXBhY2l0eRgEIAEoBRIrCgdzZWVuX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI+CglKb2JGYWlsZWQSDgoGam9iX2lkGAEgASgJEhIKCmRlbGl2ZXJpZXMYAiABKAUSDQoFZXJyb3IYAyABKAkikwcKC0RvbWFpbkV2ZW50EhAKCGV2ZW50X2lkGAEgASgJEhEKCXRlbmFudF9pZBgCIAEoCRIXCg9jb252ZXJzYXRpb25faWQYAyABKAkSLwoLb2NjdXJyZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEkAKEG1lc3NhZ2VfcmVjZWl2ZWQYCiABKAsyJC5mcm9udGRlc2suZXZlbnRzLnYxLk1lc3NhZ2VSZWNlaXZlZEgAEj4KD3JlcGx5X2NvbXBsZXRlZBgLIAEoCzIjLmZyb250ZGVzay5ldmVudHMudjEuUmVwbHlDb21wbGV0ZWRIABJCChFoYW5kb2ZmX3JlcXVlc3RlZBgMIAEoCzIlLmZyb250ZGVzay5ldmVudHMudjEuSGFuZG9mZlJlcXVlc3RlZEgAEjwKDmZlZWRiYWNrX2dpdmVuGA0gASgLMiIuZnJvbnRkZXNrLmV2ZW50cy52MS5GZWVkYmFja0dpdmVuSAASRAoSY29udmVyc2F0aW9uX3JhdGVkGA4gASgLMiYuZnJvbnRkZXNrLmV2ZW50cy52MS5Db252ZXJzYXRpb25SYXRlZEgAEjYKC3Rvb2xfY2FsbGVkGA8gASgLMh8uZnJvbnRkZXNrLmV2ZW50cy52MS5Ub29sQ2FsbGVkSAASNAoKam9iX2ZhaWxlZBgQIAEoCzIeLmZyb250ZGVzay5ldmVudHMudjEuSm9iRmFpbGVkSAASRgoTY29udmVyc2F0aW9uX2Nsb3NlZBgRIAEoCzInLmZyb250ZGVzay5ldmVudHMudjEuQ29udmVyc2F0aW9uQ2xvc2VkSAASSAoUY29udmVyc2F0aW9uX3N0YXJ0ZWQYEiABKAsyKC5mcm9udGRlc2suZXZlbnRzLnYxLkNvbnZlcnNhdGlvblN0YXJ0ZWRIABI8Cg5zdGF0dXNfY2hhbmdlZBgTIAEoCzIiLmZyb250ZGVzay5ldmVudHMudjEuU3RhdHVzQ2hhbmdlZEgAEkoKFWNvbnZlcnNhdGlvbl9hc3NpZ25lZBgUIAEoCzIpLmZyb250ZGVzay5ldmVudHMudjEuQ29udmVyc2F0aW9uQXNzaWduZWRIABI5ChBwcmVzZW5jZV9jaGFuZ2VkGBUgASgLMh0uZnJvbnRkZXNrLmV2ZW50cy52MS5QcmVzZW5jZUgAQgYKBGtpbmQqfwoNUHJlc2VuY2VTdGF0ZRIeChpQUkVTRU5DRV9TVEFURV9VTlNQRUNJRklFRBAAEhkKFVBSRVNFTkNFX1NUQVRFX09OTElORRABEhcKE1BSRVNFTkNFX1NUQVRFX0FXQVkQAhIaChZQUkVTRU5DRV9TVEFURV9PRkZMSU5FEANiBnByb3RvMw", [file_google_protobuf_timestamp, file_frontdesk_common_v1_common]);
+  fileDesc("CiBmcm9udGRlc2svZXZlbnRzL3YxL2V2ZW50cy5wcm90bxITZnJvbnRkZXNrLmV2ZW50cy52MSJBCgZUeXBpbmcSJwoEcm9sZRgBIAEoDjIZLmZyb250ZGVzay5jb21tb24udjEuUm9sZRIOCgZhY3RpdmUYAiABKAgiUAoKVG9rZW5EZWx0YRIQCghyZXBseV9pZBgBIAEoCRITCgtpbl9yZXBseV90bxgCIAEoCRIMCgR0ZXh0GAMgASgJEg0KBWluZGV4GAQgASgFIikKB0hhbmRvZmYSDgoGcmVhc29uGAEgASgJEg4KBm5vdGljZRgCIAEoCSI4CgtBZ2VudEpvaW5lZBITCgtvcGVyYXRvcl9pZBgBIAEoCRIUCgxkaXNwbGF5X25hbWUYAiABKAkiSAoNU3RhdHVzQ2hhbmdlZBI3CgZzdGF0dXMYASABKA4yJy5mcm9udGRlc2suY29tbW9uLnYxLkNvbnZlcnNhdGlvblN0YXR1cyJYChVUcmFuc2NyaXB0aW9uUHJvZ3Jlc3MSEAoIYXVkaW9faWQYASABKAkSDQoFc3RhdGUYAiABKAkSDAoEdGV4dBgDIAEoCRIQCghsYW5ndWFnZRgEIAEoCSIsCgtFcnJvck5vdGljZRIMCgRjb2RlGAEgASgJEg8KB21lc3NhZ2UYAiABKAkijwQKEUNvbnZlcnNhdGlvbkV2ZW50EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRImCgJhdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoGdHlwaW5nGAogASgLMhsuZnJvbnRkZXNrLmV2ZW50cy52MS5UeXBpbmdIABIwCgV0b2tlbhgLIAEoCzIfLmZyb250ZGVzay5ldmVudHMudjEuVG9rZW5EZWx0YUgAEi8KB21lc3NhZ2UYDCABKAsyHC5mcm9udGRlc2suY29tbW9uLnYxLk1lc3NhZ2VIABIvCgdoYW5kb2ZmGA0gASgLMhwuZnJvbnRkZXNrLmV2ZW50cy52MS5IYW5kb2ZmSAASOAoMYWdlbnRfam9pbmVkGA4gASgLMiAuZnJvbnRkZXNrLmV2ZW50cy52MS5BZ2VudEpvaW5lZEgAEjwKDnN0YXR1c19jaGFuZ2VkGA8gASgLMiIuZnJvbnRkZXNrLmV2ZW50cy52MS5TdGF0dXNDaGFuZ2VkSAASQwoNdHJhbnNjcmlwdGlvbhgQIAEoCzIqLmZyb250ZGVzay5ldmVudHMudjEuVHJhbnNjcmlwdGlvblByb2dyZXNzSAASMQoFZXJyb3IYESABKAsyIC5mcm9udGRlc2suZXZlbnRzLnYxLkVycm9yTm90aWNlSABCBgoEa2luZCKbAQoPTWVzc2FnZVJlY2VpdmVkEhIKCm1lc3NhZ2VfaWQYASABKAkSJwoEcm9sZRgCIAEoDjIZLmZyb250ZGVzay5jb21tb24udjEuUm9sZRItCgdjaGFubmVsGAMgASgOMhwuZnJvbnRkZXNrLmNvbW1vbi52MS5DaGFubmVsEg4KBmxlbmd0aBgEIAEoBRIMCgR0ZXh0GAUgASgJIoECCg5SZXBseUNvbXBsZXRlZBIQCghyZXBseV9pZBgBIAEoCRITCgtpbl9yZXBseV90bxgCIAEoCRIPCgdiYWNrZW5kGAMgASgJEg0KBW1vZGVsGAQgASgJEhUKDXF1ZXVlX3dhaXRfbXMYBSABKAESFgoOZmlyc3RfdG9rZW5fbXMYBiABKAESEAoIdG90YWxfbXMYByABKAESFQoNcHJvbXB0X3Rva2VucxgIIAEoBRIZChFjb21wbGV0aW9uX3Rva2VucxgJIAEoBRIRCgljaXRlZF9pZHMYCiADKAkSEAoIYW5zd2VyZWQYCyABKAgSEAoIcXVlc3Rpb24YDCABKAkiNAoQSGFuZG9mZlJlcXVlc3RlZBIOCgZyZWFzb24YASABKAkSEAoIcXVlc3Rpb24YAiABKAkiNAoNRmVlZGJhY2tHaXZlbhISCgptZXNzYWdlX2lkGAEgASgJEg8KB2hlbHBmdWwYAiABKAgiSAoRQ29udmVyc2F0aW9uUmF0ZWQSDQoFc2NvcmUYASABKAUSDwoHY29tbWVudBgCIAEoCRITCgtieV90aGVfdGVhbRgDIAEoCCJJCg1GaXJzdFJlc3BvbnNlEhMKC29wZXJhdG9yX2lkGAEgASgJEhIKCm1lc3NhZ2VfaWQYAiABKAkSDwoHd2FpdF9tcxgDIAEoASJKCgpUb29sQ2FsbGVkEgwKBHRvb2wYASABKAkSCgoCb2sYAiABKAgSEwoLZHVyYXRpb25fbXMYAyABKAESDQoFZXJyb3IYBCABKAkiggEKEkNvbnZlcnNhdGlvbkNsb3NlZBJACg9wcmV2aW91c19zdGF0dXMYASABKA4yJy5mcm9udGRlc2suY29tbW9uLnYxLkNvbnZlcnNhdGlvblN0YXR1cxITCgtvcGVyYXRvcl9pZBgCIAEoCRIVCg1yZXNvbHV0aW9uX21zGAMgASgBIkQKE0NvbnZlcnNhdGlvblN0YXJ0ZWQSLQoHY2hhbm5lbBgBIAEoDjIcLmZyb250ZGVzay5jb21tb24udjEuQ2hhbm5lbCJZChRDb252ZXJzYXRpb25Bc3NpZ25lZBITCgtvcGVyYXRvcl9pZBgBIAEoCRIUCgxkaXNwbGF5X25hbWUYAiABKAkSFgoOYnlfb3BlcmF0b3JfaWQYAyABKAkipwEKCFByZXNlbmNlEhMKC29wZXJhdG9yX2lkGAEgASgJEhQKDGRpc3BsYXlfbmFtZRgCIAEoCRIxCgVzdGF0ZRgDIAEoDjIiLmZyb250ZGVzay5ldmVudHMudjEuUHJlc2VuY2VTdGF0ZRIQCghjYXBhY2l0eRgEIAEoBRIrCgdzZWVuX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI+CglKb2JGYWlsZWQSDgoGam9iX2lkGAEgASgJEhIKCmRlbGl2ZXJpZXMYAiABKAUSDQoFZXJyb3IYAyABKAki0QcKC0RvbWFpbkV2ZW50EhAKCGV2ZW50X2lkGAEgASgJEhEKCXRlbmFudF9pZBgCIAEoCRIXCg9jb252ZXJzYXRpb25faWQYAyABKAkSLwoLb2NjdXJyZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEkAKEG1lc3NhZ2VfcmVjZWl2ZWQYCiABKAsyJC5mcm9udGRlc2suZXZlbnRzLnYxLk1lc3NhZ2VSZWNlaXZlZEgAEj4KD3JlcGx5X2NvbXBsZXRlZBgLIAEoCzIjLmZyb250ZGVzay5ldmVudHMudjEuUmVwbHlDb21wbGV0ZWRIABJCChFoYW5kb2ZmX3JlcXVlc3RlZBgMIAEoCzIlLmZyb250ZGVzay5ldmVudHMudjEuSGFuZG9mZlJlcXVlc3RlZEgAEjwKDmZlZWRiYWNrX2dpdmVuGA0gASgLMiIuZnJvbnRkZXNrLmV2ZW50cy52MS5GZWVkYmFja0dpdmVuSAASRAoSY29udmVyc2F0aW9uX3JhdGVkGA4gASgLMiYuZnJvbnRkZXNrLmV2ZW50cy52MS5Db252ZXJzYXRpb25SYXRlZEgAEjYKC3Rvb2xfY2FsbGVkGA8gASgLMh8uZnJvbnRkZXNrLmV2ZW50cy52MS5Ub29sQ2FsbGVkSAASNAoKam9iX2ZhaWxlZBgQIAEoCzIeLmZyb250ZGVzay5ldmVudHMudjEuSm9iRmFpbGVkSAASRgoTY29udmVyc2F0aW9uX2Nsb3NlZBgRIAEoCzInLmZyb250ZGVzay5ldmVudHMudjEuQ29udmVyc2F0aW9uQ2xvc2VkSAASSAoUY29udmVyc2F0aW9uX3N0YXJ0ZWQYEiABKAsyKC5mcm9udGRlc2suZXZlbnRzLnYxLkNvbnZlcnNhdGlvblN0YXJ0ZWRIABI8Cg5zdGF0dXNfY2hhbmdlZBgTIAEoCzIiLmZyb250ZGVzay5ldmVudHMudjEuU3RhdHVzQ2hhbmdlZEgAEkoKFWNvbnZlcnNhdGlvbl9hc3NpZ25lZBgUIAEoCzIpLmZyb250ZGVzay5ldmVudHMudjEuQ29udmVyc2F0aW9uQXNzaWduZWRIABI5ChBwcmVzZW5jZV9jaGFuZ2VkGBUgASgLMh0uZnJvbnRkZXNrLmV2ZW50cy52MS5QcmVzZW5jZUgAEjwKDmZpcnN0X3Jlc3BvbnNlGBYgASgLMiIuZnJvbnRkZXNrLmV2ZW50cy52MS5GaXJzdFJlc3BvbnNlSABCBgoEa2luZCp/Cg1QcmVzZW5jZVN0YXRlEh4KGlBSRVNFTkNFX1NUQVRFX1VOU1BFQ0lGSUVEEAASGQoVUFJFU0VOQ0VfU1RBVEVfT05MSU5FEAESFwoTUFJFU0VOQ0VfU1RBVEVfQVdBWRACEhoKFlBSRVNFTkNFX1NUQVRFX09GRkxJTkUQA2IGcHJvdG8z", [file_google_protobuf_timestamp, file_frontdesk_common_v1_common]);
 
 /**
  * Someone is writing. The AI sends active=true when it starts; its final message (or a
@@ -479,6 +479,13 @@ export type ConversationRated = Message<"frontdesk.events.v1.ConversationRated">
    * @generated from field: string comment = 2;
    */
   comment: string;
+
+  /**
+   * the conversation was (last) with a person, not the AI alone
+   *
+   * @generated from field: bool by_the_team = 3;
+   */
+  byTheTeam: boolean;
 };
 
 /**
@@ -487,6 +494,37 @@ export type ConversationRated = Message<"frontdesk.events.v1.ConversationRated">
  */
 export const ConversationRatedSchema: GenMessage<ConversationRated> = /*@__PURE__*/
   messageDesc(file_frontdesk_events_v1_events, 12);
+
+/**
+ * The team's first reply since the conversation came to it (one per handoff or take-over).
+ *
+ * @generated from message frontdesk.events.v1.FirstResponse
+ */
+export type FirstResponse = Message<"frontdesk.events.v1.FirstResponse"> & {
+  /**
+   * @generated from field: string operator_id = 1;
+   */
+  operatorId: string;
+
+  /**
+   * @generated from field: string message_id = 2;
+   */
+  messageId: string;
+
+  /**
+   * handed over (or taken over) -> the reply
+   *
+   * @generated from field: double wait_ms = 3;
+   */
+  waitMs: number;
+};
+
+/**
+ * Describes the message frontdesk.events.v1.FirstResponse.
+ * Use `create(FirstResponseSchema)` to create a new message.
+ */
+export const FirstResponseSchema: GenMessage<FirstResponse> = /*@__PURE__*/
+  messageDesc(file_frontdesk_events_v1_events, 13);
 
 /**
  * @generated from message frontdesk.events.v1.ToolCalled
@@ -518,7 +556,7 @@ export type ToolCalled = Message<"frontdesk.events.v1.ToolCalled"> & {
  * Use `create(ToolCalledSchema)` to create a new message.
  */
 export const ToolCalledSchema: GenMessage<ToolCalled> = /*@__PURE__*/
-  messageDesc(file_frontdesk_events_v1_events, 13);
+  messageDesc(file_frontdesk_events_v1_events, 14);
 
 /**
  * An operator closed the conversation. previous_status tells who had it: a person
@@ -536,6 +574,13 @@ export type ConversationClosed = Message<"frontdesk.events.v1.ConversationClosed
    * @generated from field: string operator_id = 2;
    */
   operatorId: string;
+
+  /**
+   * came to the team -> closed; 0 when the AI alone had it
+   *
+   * @generated from field: double resolution_ms = 3;
+   */
+  resolutionMs: number;
 };
 
 /**
@@ -543,7 +588,7 @@ export type ConversationClosed = Message<"frontdesk.events.v1.ConversationClosed
  * Use `create(ConversationClosedSchema)` to create a new message.
  */
 export const ConversationClosedSchema: GenMessage<ConversationClosed> = /*@__PURE__*/
-  messageDesc(file_frontdesk_events_v1_events, 14);
+  messageDesc(file_frontdesk_events_v1_events, 15);
 
 /**
  * @generated from message frontdesk.events.v1.ConversationStarted
@@ -560,7 +605,7 @@ export type ConversationStarted = Message<"frontdesk.events.v1.ConversationStart
  * Use `create(ConversationStartedSchema)` to create a new message.
  */
 export const ConversationStartedSchema: GenMessage<ConversationStarted> = /*@__PURE__*/
-  messageDesc(file_frontdesk_events_v1_events, 15);
+  messageDesc(file_frontdesk_events_v1_events, 16);
 
 /**
  * The conversation's owner on the team changed (operator_id empty: nobody).
@@ -591,7 +636,7 @@ export type ConversationAssigned = Message<"frontdesk.events.v1.ConversationAssi
  * Use `create(ConversationAssignedSchema)` to create a new message.
  */
 export const ConversationAssignedSchema: GenMessage<ConversationAssigned> = /*@__PURE__*/
-  messageDesc(file_frontdesk_events_v1_events, 16);
+  messageDesc(file_frontdesk_events_v1_events, 17);
 
 /**
  * An operator's presence (conversation_id empty in its DomainEvent).
@@ -630,7 +675,7 @@ export type Presence = Message<"frontdesk.events.v1.Presence"> & {
  * Use `create(PresenceSchema)` to create a new message.
  */
 export const PresenceSchema: GenMessage<Presence> = /*@__PURE__*/
-  messageDesc(file_frontdesk_events_v1_events, 17);
+  messageDesc(file_frontdesk_events_v1_events, 18);
 
 /**
  * @generated from message frontdesk.events.v1.JobFailed
@@ -657,7 +702,7 @@ export type JobFailed = Message<"frontdesk.events.v1.JobFailed"> & {
  * Use `create(JobFailedSchema)` to create a new message.
  */
 export const JobFailedSchema: GenMessage<JobFailed> = /*@__PURE__*/
-  messageDesc(file_frontdesk_events_v1_events, 18);
+  messageDesc(file_frontdesk_events_v1_events, 19);
 
 /**
  * A fact that happened, published on JetStream subject frontdesk.<tenant>.events.<kind>.
@@ -763,6 +808,12 @@ export type DomainEvent = Message<"frontdesk.events.v1.DomainEvent"> & {
      */
     value: Presence;
     case: "presenceChanged";
+  } | {
+    /**
+     * @generated from field: frontdesk.events.v1.FirstResponse first_response = 22;
+     */
+    value: FirstResponse;
+    case: "firstResponse";
   } | { case: undefined; value?: undefined };
 };
 
@@ -771,7 +822,7 @@ export type DomainEvent = Message<"frontdesk.events.v1.DomainEvent"> & {
  * Use `create(DomainEventSchema)` to create a new message.
  */
 export const DomainEventSchema: GenMessage<DomainEvent> = /*@__PURE__*/
-  messageDesc(file_frontdesk_events_v1_events, 19);
+  messageDesc(file_frontdesk_events_v1_events, 20);
 
 /**
  * @generated from enum frontdesk.events.v1.PresenceState
