@@ -211,7 +211,10 @@ async def set_status(
             conversation_closed=ev.ConversationClosed(
                 previous_status=before.status,
                 operator_id=operator_id,
-                resolution_ms=max(now_ms() - ms_of(before.handed_off_at), 0) if before.handed_off_at.seconds else 0,
+                # the team's time to resolve, when a person resolved it (an auto-resolve has none)
+                resolution_ms=max(now_ms() - ms_of(before.handed_off_at), 0)
+                if before.handed_off_at.seconds and operator_id
+                else 0,
             ),
         )
     return updated

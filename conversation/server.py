@@ -7,6 +7,7 @@ import contextlib
 import time
 
 from conversation.attachments import Attachments
+from conversation.idle import TenantIdleTimes
 from conversation.presence import Assigner, PresenceBook
 from conversation.service import ConversationCore
 from conversation.servicer import ConversationServicer
@@ -45,8 +46,14 @@ async def serve(settings: Settings) -> None:
     blobs = stores.open_blob_store(settings)
     await blobs.start()
     assigner = Assigner(store, publisher, PresenceBook(await bus.presence_bucket(js, settings)))
+    accounts = stores.open_account_store(settings)  # each tenant's auto-resolve time
     core = ConversationCore(
-        store, publisher, settings.max_message_chars, Attachments(blobs, settings.max_attachment_bytes), assigner
+        store,
+        publisher,
+        settings.max_message_chars,
+        Attachments(blobs, settings.max_attachment_bytes),
+        assigner,
+        TenantIdleTimes(accounts),
     )
     server = grpcutil.Server([SERVICE_NAME])
     conversation_pb2_grpc.add_ConversationServiceServicer_to_server(
@@ -58,7 +65,7 @@ async def serve(settings: Settings) -> None:
     sweeper = asyncio.create_task(sweep_outbox_forever(core, stop))
     assigning = asyncio.create_task(AssignmentWorker(js, assigner).run(stop))
     presence_sweeper = asyncio.create_task(sweep_presence_forever(assigner, stop))
-    timers = asyncio.create_task(TimerWorker(js, core.wake).run(stop))
+    timers = asyncio.create_task(TimerWorker(js, core.on_timer).run(stop))
     # queue depth and lag on /metrics (Grafana's queue panels, alerts on a growing backlog)
     watcher = asyncio.create_task(busmetrics.watch(js, (bus.JOBS_STREAM, bus.EVENTS_STREAM, bus.SPEECH_STREAM), stop))
     log.info("conversation.serving", address=f"{settings.host}:{port}")
@@ -74,4 +81,5 @@ async def serve(settings: Settings) -> None:
     await publisher.flush()
     await nc.drain()
     await store.close()
+    await accounts.close()
     await blobs.close()

@@ -12,6 +12,7 @@ from typing import cast
 
 from conversation import rules
 from conversation.attachments import Attachments
+from conversation.idle import IdleResolver, TenantIdleTimes
 from conversation.presence import MAX_CAPACITY, Assigner
 from frontdesk import bus, ids, logs, tracing
 from frontdesk.caller import Caller, Kind, require_operator
@@ -124,9 +125,11 @@ class ConversationCore:
         max_message_chars: int = 10_000,
         attachments: Attachments | None = None,
         assigner: Assigner | None = None,
+        idle_times: TenantIdleTimes | None = None,
     ):
         self.store = store
         self.assigner = assigner
+        self.idle = IdleResolver(store, publisher, idle_times, self.queue_idle_check) if idle_times else None
         self.pub = publisher
         self.max_chars = max_message_chars
         self.attachments = attachments
@@ -241,6 +244,8 @@ class ConversationCore:
             conversation_started=ev.ConversationStarted(channel=stored.channel),
         )
         log.info("conversation.started", tenant=caller.tenant_id, conversation=conv.id)
+        if self.idle is not None:
+            await self.idle.arm(caller.tenant_id, conv.id)
         return stored
 
     def _check_text(self, text: str) -> str:
@@ -274,6 +279,8 @@ class ConversationCore:
         attached = [await self.attachment(caller, conversation_id, a) for a in attachment_ids or []]
         if rules.reopens(conv):
             conv = await rules.reopen(self.store, self.pub, caller.tenant_id, conversation_id)
+            if self.idle is not None:
+                await self.idle.arm(caller.tenant_id, conversation_id)
         elif rules.wakes(conv):
             conv = await rules.wait_for_a_person(self.store, self.pub, caller.tenant_id, conv)
         msg = common.Message(
@@ -529,6 +536,21 @@ class ConversationCore:
             )
         except Exception as err:  # noqa: BLE001 - NATS away: the snooze is refused, nothing changed
             raise Unavailable("the snooze could not be scheduled right now; try again in a moment") from err
+
+    async def queue_idle_check(self, tenant_id: str, conversation_id: str, due_ms: int) -> None:
+        timer = conversation_pb2.ConversationTimer(conversation_id=conversation_id, due_ms=due_ms, idle=True)
+        await self.pub.js.publish(
+            bus.timers_subject(tenant_id),
+            timer.SerializeToString(),
+            headers={"Nats-Msg-Id": f"idle:{conversation_id}:{due_ms}"},
+            timeout=5,
+        )
+
+    async def on_timer(self, tenant_id: str, timer: conversation_pb2.ConversationTimer) -> None:
+        if not timer.idle:
+            await self.wake(tenant_id, timer.conversation_id, timer.due_ms)
+        elif self.idle is not None:
+            await self.idle.check(tenant_id, timer.conversation_id)
 
     async def wake(self, tenant_id: str, conversation_id: str, due_ms: int) -> bool:
         """A snooze's time has come: the conversation waits for a person again, unless it was

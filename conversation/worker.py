@@ -73,7 +73,7 @@ class AssignmentWorker:
 
 
 class TimerWorker:
-    """Snoozes that end. A timer is held back with nak delays until it is due (at most
+    """Snoozes that end, and idle checks (conversation/idle.py). A timer is held back with nak delays until it is due (at most
     HOLD_S at a time, so a consumer restarted meanwhile picks it up within that). It is
     delivered as often as that takes: this consumer has no delivery limit, because a lost
     timer would leave a conversation asleep for good."""
@@ -81,9 +81,9 @@ class TimerWorker:
     HOLD_S = 3600.0
     RETRY_S = 5.0
 
-    def __init__(self, js: JetStreamContext, wake):
+    def __init__(self, js: JetStreamContext, on_timer):
         self.js = js
-        self.wake = wake  # ConversationCore.wake(tenant_id, conversation_id, due_ms)
+        self.on_timer = on_timer  # ConversationCore.on_timer(tenant_id, timer)
 
     async def run(self, stop: asyncio.Event) -> None:
         await bus.work_through(
@@ -109,7 +109,7 @@ class TimerWorker:
             await msg.nak(delay=min(wait_s, self.HOLD_S))
             return
         try:
-            await self.wake(tenant_id, timer.conversation_id, timer.due_ms)
+            await self.on_timer(tenant_id, timer)
         except Exception as err:  # noqa: BLE001 - the store away: the timer comes back shortly
             log.warning("timer.failed", tenant=tenant_id, conversation=timer.conversation_id, error=str(err))
             await msg.nak(delay=self.RETRY_S)

@@ -25,6 +25,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "es": "Siento mucho que esto haya sido tan frustrante. Paso su consulta a una persona de nuestro equipo, que le responderá aquí en breve.",
         "fr": "Je suis désolé que ce soit si pénible. Je fais appel à une personne de notre équipe, qui vous répondra ici sous peu.",
     },
+    # the system message when a conversation is resolved after the tenant's idle time
+    "resolved_idle": {
+        "en": "We closed this conversation as it has been quiet for a while. Write here any time and we will pick it up again.",
+        "de": "Wir haben dieses Gespräch geschlossen, da es eine Weile ruhig war. Schreiben Sie jederzeit hier, und wir machen weiter.",
+        "es": "Hemos cerrado esta conversación porque lleva un tiempo sin actividad. Escriba aquí cuando quiera y la retomaremos.",
+        "fr": "Nous avons clos cette conversation car elle est calme depuis un moment. Écrivez ici quand vous voulez et nous la reprendrons.",
+    },
     "empty_question": {
         "en": "Could you tell me a bit more about what you need?",
         "de": "Können Sie mir etwas genauer sagen, worum es geht?",

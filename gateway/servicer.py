@@ -189,6 +189,7 @@ def _tenant_pb(t) -> admin_pb2.Tenant:
         created_at=ts_from_ms(t.created_ms),
         greeting=t.greeting,
         allowed_origins=t.allowed_origins,
+        auto_resolve_after_minutes=t.auto_resolve_minutes,
     )
 
 
@@ -230,6 +231,7 @@ _AI_DEFAULTS = {
     "requests_per_minute": 0,
 }
 MAX_TOOLS_PER_TENANT = 50
+MAX_AUTO_RESOLVE_MINUTES = 30 * 24 * 60
 MAX_SECRET_CHARS = 512
 
 
@@ -310,6 +312,13 @@ class AdminEdge(WorkspaceMethods, admin_pb2_grpc.AdminServiceServicer):
             tenant.allowed_origins = list(request.allowed_origins)
         if request.rotate_widget_key:
             tenant.widget_key = new_widget_key()
+        if request.HasField("auto_resolve_after_minutes"):
+            minutes = request.auto_resolve_after_minutes
+            if not 0 <= minutes <= MAX_AUTO_RESOLVE_MINUTES:
+                raise InvalidArgument(
+                    f"auto_resolve_after_minutes must be 0 (never) to {MAX_AUTO_RESOLVE_MINUTES} (30 days)"
+                )
+            tenant.auto_resolve_minutes = minutes
         await self.accounts.store.update_tenant(tenant)
         return _tenant_pb(tenant)
 

@@ -260,6 +260,7 @@ class TenantRecord:
     greeting: str = "Hi! How can we help you today?"
     allowed_origins: list[str] = field(default_factory=list)
     ai_settings: dict = field(default_factory=dict)
+    auto_resolve_minutes: int = 0  # resolve a conversation idle this long (0 = never)
 
 
 @dataclass

@@ -183,3 +183,37 @@ async def test_labels_and_filters_by_owner_and_label_are_the_teams_alone(mesh):
                 admin_pb2.SetConversationLabelsRequest(conversation_id=first, labels=["x"]), metadata=visitor
             )
         )
+
+
+async def test_a_conversation_quiet_for_the_tenants_idle_time_is_resolved_and_the_customer_told(mesh):
+    async with mesh.channel() as ch:
+        c = Client(ch)
+        created, owner, _, agent, _ = await tenant_with_staff(c, "auto-resolve")
+        tenant = await c.admin.UpdateTenant(admin_pb2.UpdateTenantRequest(auto_resolve_after_minutes=1), metadata=owner)
+        assert tenant.auto_resolve_after_minutes == 1
+        for bad in (-1, 43_201):
+            assert (
+                await code_of(
+                    c.admin.UpdateTenant(admin_pb2.UpdateTenantRequest(auto_resolve_after_minutes=bad), metadata=owner)
+                )
+                == grpc.StatusCode.INVALID_ARGUMENT
+            )
+        await denied(c.admin.UpdateTenant(admin_pb2.UpdateTenantRequest(auto_resolve_after_minutes=5), metadata=agent))
+        renamed = await c.admin.UpdateTenant(admin_pb2.UpdateTenantRequest(name="Auto Resolve Ltd"), metadata=owner)
+        assert renamed.auto_resolve_after_minutes == 1  # unset = unchanged
+        _, visitor = await c.visitor(created.tenant.widget_key)
+        quiet = await c.start(visitor)
+        await c.ask(visitor, quiet, "hello")  # answered by the AI, then nobody writes
+        waiting = await c.start(visitor)
+        await c.chat.RequestHuman(chat_pb2.RequestHumanRequest(conversation_id=waiting), metadata=visitor)
+        # the timer is held by JetStream for the minute, then the conversation is read
+        await status_of(c, owner, quiet, S.CONVERSATION_STATUS_CLOSED, timeout=120)
+        history = await c.chat.ListMessages(chat_pb2.ListMessagesRequest(conversation_id=quiet), metadata=visitor)
+        assert history.messages[-1].role == common.ROLE_SYSTEM and "quiet for a while" in history.messages[-1].text
+        # the customer waiting for a person is not dropped
+        still = await c.admin.GetConversation(admin_pb2.GetConversationRequest(conversation_id=waiting), metadata=owner)
+        assert still.status == S.CONVERSATION_STATUS_HANDOFF
+        # a new message reopens it (with the AI, which may answer or hand over)
+        await c.chat.SendMessage(chat_pb2.SendMessageRequest(conversation_id=quiet, text="thanks!"), metadata=visitor)
+        reopened = await conversation_when(c, owner, quiet, lambda got: got.status != S.CONVERSATION_STATUS_CLOSED)
+        assert reopened.status in (S.CONVERSATION_STATUS_AI, S.CONVERSATION_STATUS_HANDOFF)

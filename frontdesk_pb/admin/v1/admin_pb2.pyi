@@ -13,7 +13,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Tenant(_message.Message):
-    __slots__ = ("id", "slug", "name", "widget_key", "created_at", "greeting", "allowed_origins")
+    __slots__ = ("id", "slug", "name", "widget_key", "created_at", "greeting", "allowed_origins", "auto_resolve_after_minutes")
     ID_FIELD_NUMBER: _ClassVar[int]
     SLUG_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -21,6 +21,7 @@ class Tenant(_message.Message):
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     GREETING_FIELD_NUMBER: _ClassVar[int]
     ALLOWED_ORIGINS_FIELD_NUMBER: _ClassVar[int]
+    AUTO_RESOLVE_AFTER_MINUTES_FIELD_NUMBER: _ClassVar[int]
     id: str
     slug: str
     name: str
@@ -28,7 +29,8 @@ class Tenant(_message.Message):
     created_at: _timestamp_pb2.Timestamp
     greeting: str
     allowed_origins: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, id: _Optional[str] = ..., slug: _Optional[str] = ..., name: _Optional[str] = ..., widget_key: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., greeting: _Optional[str] = ..., allowed_origins: _Optional[_Iterable[str]] = ...) -> None: ...
+    auto_resolve_after_minutes: int
+    def __init__(self, id: _Optional[str] = ..., slug: _Optional[str] = ..., name: _Optional[str] = ..., widget_key: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., greeting: _Optional[str] = ..., allowed_origins: _Optional[_Iterable[str]] = ..., auto_resolve_after_minutes: _Optional[int] = ...) -> None: ...
 
 class CreateTenantRequest(_message.Message):
     __slots__ = ("slug", "name", "owner_email", "owner_password")
@@ -59,16 +61,18 @@ class GetTenantRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class UpdateTenantRequest(_message.Message):
-    __slots__ = ("name", "greeting", "allowed_origins", "rotate_widget_key")
+    __slots__ = ("name", "greeting", "allowed_origins", "rotate_widget_key", "auto_resolve_after_minutes")
     NAME_FIELD_NUMBER: _ClassVar[int]
     GREETING_FIELD_NUMBER: _ClassVar[int]
     ALLOWED_ORIGINS_FIELD_NUMBER: _ClassVar[int]
     ROTATE_WIDGET_KEY_FIELD_NUMBER: _ClassVar[int]
+    AUTO_RESOLVE_AFTER_MINUTES_FIELD_NUMBER: _ClassVar[int]
     name: str
     greeting: str
     allowed_origins: _containers.RepeatedScalarFieldContainer[str]
     rotate_widget_key: bool
-    def __init__(self, name: _Optional[str] = ..., greeting: _Optional[str] = ..., allowed_origins: _Optional[_Iterable[str]] = ..., rotate_widget_key: _Optional[bool] = ...) -> None: ...
+    auto_resolve_after_minutes: int
+    def __init__(self, name: _Optional[str] = ..., greeting: _Optional[str] = ..., allowed_origins: _Optional[_Iterable[str]] = ..., rotate_widget_key: _Optional[bool] = ..., auto_resolve_after_minutes: _Optional[int] = ...) -> None: ...
 
 class ApiKey(_message.Message):
     __slots__ = ("id", "name", "created_at", "revoked_at", "last_used_at")

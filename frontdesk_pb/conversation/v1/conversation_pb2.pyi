@@ -59,9 +59,11 @@ class PresenceUpdate(_message.Message):
     def __init__(self, state: _Optional[_Union[_events_pb2.PresenceState, str]] = ..., capacity: _Optional[int] = ...) -> None: ...
 
 class ConversationTimer(_message.Message):
-    __slots__ = ("conversation_id", "due_ms")
+    __slots__ = ("conversation_id", "due_ms", "idle")
     CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
     DUE_MS_FIELD_NUMBER: _ClassVar[int]
+    IDLE_FIELD_NUMBER: _ClassVar[int]
     conversation_id: str
     due_ms: int
-    def __init__(self, conversation_id: _Optional[str] = ..., due_ms: _Optional[int] = ...) -> None: ...
+    idle: bool
+    def __init__(self, conversation_id: _Optional[str] = ..., due_ms: _Optional[int] = ..., idle: _Optional[bool] = ...) -> None: ...

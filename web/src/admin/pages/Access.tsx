@@ -13,6 +13,7 @@ export function AccessPage() {
       <PageHeader title="API keys & operators" />
       {api.canManage ? <ApiKeys /> : <Notice>Only owners and admins can see and manage API keys.</Notice>}
       <Operators />
+      {api.canManage && <AutoResolve />}
     </div>
   );
 }
@@ -156,6 +157,41 @@ function Operators() {
           <div className="flex items-end"><Button type="submit" variant="primary" disabled={create.busy}>Add operator</Button></div>
           <div className="md:col-span-5"><ErrorBanner error={create.error} /></div>
         </form>
+      )}
+    </Card>
+  );
+}
+
+const IDLE_CHOICES: [number, string][] = [
+  [0, "never"], [60, "after 1 hour"], [240, "after 4 hours"], [1440, "after 1 day"], [4320, "after 3 days"],
+  [10080, "after 7 days"],
+];
+
+/** The tenant's auto-resolve time: conversations nobody wrote in for that long are resolved. */
+function AutoResolve() {
+  const tenant = useLoad((signal) => api.admin.getTenant({}, { signal, timeoutMs: 15_000 }), []);
+  const save = useAction();
+  const current = tenant.data?.autoResolveAfterMinutes ?? 0;
+  const choices = IDLE_CHOICES.some(([m]) => m === current) ? IDLE_CHOICES
+    : [...IDLE_CHOICES, [current, `after ${current} minutes`] as [number, string]];
+  return (
+    <Card title="Auto-resolve">
+      <p className="mb-2 text-xs text-slate-500">
+        Resolve conversations nobody has written in for a while; the customer is told and can write again any time.
+        Never one waiting for a person, nor one whose customer still waits for a reply.
+      </p>
+      <ErrorBanner error={tenant.error ?? save.error} onRetry={tenant.reload} />
+      {tenant.data && (
+        <label className="flex items-center gap-2 text-sm">
+          <span>Resolve idle conversations</span>
+          <select aria-label="Resolve idle conversations" className={inputClass} value={current} disabled={save.busy}
+                  onChange={(e) => void save.run(async () => {
+                    await api.admin.updateTenant({ autoResolveAfterMinutes: Number(e.target.value) }, { timeoutMs: 15_000 });
+                    tenant.reload();
+                  })}>
+            {choices.map(([m, label]) => <option key={m} value={m}>{label}</option>)}
+          </select>
+        </label>
       )}
     </Card>
   );
