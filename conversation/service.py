@@ -20,7 +20,6 @@ from frontdesk.clock import now_ms, now_ts
 from frontdesk.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, Unavailable
 from frontdesk.publish import Publisher
 from frontdesk.stores.base import LogStore
-from frontdesk.stores.search import query_terms, snippet
 from frontdesk_pb.admin.v1 import admin_pb2
 from frontdesk_pb.common.v1 import common_pb2 as common
 from frontdesk_pb.conversation.v1 import conversation_pb2
@@ -182,42 +181,6 @@ class ConversationCore:
             )
         except ValueError as err:
             raise InvalidArgument(str(err)) from None
-
-    async def search(self, caller: Caller, request) -> admin_pb2.SearchConversationsResponse:
-        """SearchConversations: the tenant's messages holding every word of the query."""
-        try:
-            terms = query_terms(request.query)
-        except ValueError as err:
-            raise InvalidArgument(str(err)) from None
-        if request.status and request.status not in Status.values():
-            raise InvalidArgument("unknown status")
-        if request.page_size < 0:
-            raise InvalidArgument("page_size must not be negative")
-        try:
-            hits, token = await self.store.search_messages(
-                caller.tenant_id,
-                terms,
-                status=request.status,
-                assignee=assignee_of(caller, request.assignee),
-                label=label_of(request.label) if request.label else "",
-                limit=min(request.page_size or 20, 100),
-                page_token=request.page_token,
-            )
-        except ValueError as err:
-            raise InvalidArgument(str(err)) from None
-        return admin_pb2.SearchConversationsResponse(
-            hits=[
-                admin_pb2.SearchHit(
-                    conversation=conv,
-                    message_id=message.id,
-                    role=message.role,
-                    snippet=snippet(message.text, terms),
-                    created_at=message.created_at,
-                )
-                for conv, message in hits
-            ],
-            next_page_token=token,
-        )
 
     # -- customer side ---------------------------------------------------------------
 

@@ -3,6 +3,7 @@ call the domain core, shape the response."""
 
 from __future__ import annotations
 
+from conversation.search import search
 from conversation.service import ConversationCore
 from frontdesk.caller import Caller, CallerCodec
 from frontdesk.clock import ms_of_input
@@ -144,7 +145,7 @@ class ConversationServicer(conversation_pb2_grpc.ConversationServiceServicer):
 
     @rpc
     async def SearchConversations(self, request, context):
-        return await self.core.search(await self._operator(context), request)
+        return await search(self.core.store, await self._operator(context), request)
 
     @rpc
     async def AssignConversation(self, request, context):
