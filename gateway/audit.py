@@ -6,7 +6,9 @@ there, so a new RPC that changes something is audited without a line of its own.
 change something follows from their names: everything on AdminService, KnowledgeService and
 AnalyticsService except reads (Get, List, Stream, Search, Summarize, Suggest). The record
 keeps who, when, which RPC, the outcome, and what the request named: ids, shortcuts, roles,
-statuses, emails. It never keeps passwords, keys, secrets, or text anyone wrote."""
+statuses, emails. It never keeps passwords, keys, secrets, or text anyone wrote. Sign-ins to
+the tenant (AuthService.OperatorLogin, failed ones too, with the email tried and the client
+address) are written by gateway/service.py, where the tenant of the attempt is known."""
 
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ from frontdesk.errors import (
     PermissionDenied,
     Unauthenticated,
 )
-from frontdesk.stores.base import AccountStore, ApiKeyRecord, Conflict, OperatorRecord, TenantRecord
+from frontdesk.stores.base import AccountStore, ApiKeyRecord, AuditRecord, Conflict, OperatorRecord, TenantRecord
 from gateway import credentials as cred
 from gateway.abuse import LoginThrottle, SessionMinting
 from gateway.auth import origin_allowed
@@ -247,8 +247,10 @@ class Accounts:
         if op is None or tenant is None or not matches:
             self.throttle.failed(account, address)
             log.info("operator.login_failed", tenant=tenant.id if tenant else "", address=address)
+            await self._audit_sign_in(tenant, op, email, address, "UNAUTHENTICATED")
             raise Unauthenticated(LOGIN_FAILED)
         self.throttle.succeeded(account)
+        await self._audit_sign_in(tenant, op, email, address, "ok")
         if cred.password_needs_rehash(op.password_hash):
             op.password_hash = await self._hash(password)
             await self.store.update_operator(op)
@@ -257,6 +259,31 @@ class Accounts:
             tenant.id, op.id, op.role, ttl_s=ttl, display_name=op.display_name, session_epoch=op.session_epoch
         )
         return token, op, int(time.time()) + ttl
+
+    async def _audit_sign_in(
+        self, tenant: TenantRecord | None, op: OperatorRecord | None, email: str, address: str, outcome: str
+    ) -> None:
+        """A sign-in to a tenant, in its audit log (who tried, from where, and whether it worked).
+        Best effort, like every audit write: a failed write does not fail the sign-in."""
+        if tenant is None:
+            return  # no tenant to file it under
+        at = now_ms()
+        record = AuditRecord(
+            tenant_id=tenant.id,
+            id=ids.new_id("audit", now_ms=at),
+            at_ms=at,
+            actor_kind=str(Kind.OPERATOR),
+            actor_id=op.id if op else "",
+            actor_name=op.display_name if op else "",
+            actor_role=op.role if op else "",
+            method="AuthService.OperatorLogin",
+            target={"email": email.strip()[:200], **({"address": address[:100]} if address else {})},
+            outcome=outcome,
+        )
+        try:
+            await self.store.append_audit(record)
+        except Exception as err:  # noqa: BLE001 - the sign-in stands; the log line keeps it
+            log.error("audit.write_failed", tenant=tenant.id, method=record.method, error=str(err))
 
     async def visitor_session(
         self,

@@ -98,3 +98,27 @@ async def test_the_teams_changes_are_recorded_and_owners_read_them(mesh):
         else:
             raise AssertionError("a page of 501 was accepted")
         del other
+
+
+async def test_sign_ins_and_failed_attempts_are_in_the_tenants_log(mesh):
+    async with mesh.channel() as ch:
+        c = Client(ch)
+        _, owner, _, _, ids = await tenant_with_staff(c, "audit-sign-in")
+        wrong = "not the password 123"
+        for email in ("agent@audit-sign-in.example", "nobody@audit-sign-in.example"):
+            try:
+                await c.operator("audit-sign-in", email, wrong)
+            except grpc.aio.AioRpcError as err:
+                assert err.code() == grpc.StatusCode.UNAUTHENTICATED
+            else:
+                raise AssertionError("a wrong password signed in")
+        await c.operator("audit-sign-in", "agent@audit-sign-in.example", PASSWORD)
+        log = await read_log(c, owner)
+        sign_ins = [e for e in log.entries if e.method == "AuthService.OperatorLogin"]
+        assert [(e.target["email"], e.outcome, e.actor_id) for e in sign_ins[:3]] == [
+            ("agent@audit-sign-in.example", "ok", ids["agent"]),
+            ("nobody@audit-sign-in.example", "UNAUTHENTICATED", ""),
+            ("agent@audit-sign-in.example", "UNAUTHENTICATED", ids["agent"]),
+        ]
+        assert sign_ins[0].actor_role == "agent" and sign_ins[0].actor_kind == "operator"
+        assert wrong not in str(log) and PASSWORD not in str(log)
