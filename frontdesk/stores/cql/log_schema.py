@@ -52,9 +52,10 @@ LOG_SCHEMA = (
         PRIMARY KEY ((tenant_id, conversation_id), job_id, call_id))
         WITH CLUSTERING ORDER BY (job_id DESC, call_id ASC)""",
     # the conversation search: one posting per (tenant, word, month) and message, newest
-    # first (message ids are time-ordered); a search reads only the postings of its words
+    # first (message ids are time-ordered), with a signature of the message's other words;
+    # a search reads only the postings of one of its words (frontdesk/stores/cql/search.py)
     """CREATE TABLE IF NOT EXISTS {ks}.message_terms (
-        tenant_id text, term text, bucket bigint, message_id text, conversation_id text,
+        tenant_id text, term text, bucket bigint, message_id text, conversation_id text, sig blob,
         PRIMARY KEY ((tenant_id, term, bucket), message_id)) WITH CLUSTERING ORDER BY (message_id DESC)""",
     """CREATE TABLE IF NOT EXISTS {ks}.message_term_buckets (
         tenant_id text, bucket bigint, PRIMARY KEY ((tenant_id), bucket)) WITH CLUSTERING ORDER BY (bucket DESC)""",
@@ -167,16 +168,13 @@ LOG_STATEMENTS = {
     "tool_calls": "SELECT body FROM {ks}.tool_calls WHERE tenant_id = ? AND conversation_id = ? LIMIT ?",
     "feedback_list": "SELECT message_id, helpful, at_ms FROM {ks}.feedback WHERE tenant_id = ? AND conversation_id = ?",
     "term_put": (
-        "INSERT INTO {ks}.message_terms (tenant_id, term, bucket, message_id, conversation_id) VALUES (?, ?, ?, ?, ?)"
+        "INSERT INTO {ks}.message_terms (tenant_id, term, bucket, message_id, conversation_id, sig) "
+        "VALUES (?, ?, ?, ?, ?, ?)"
     ),
     "term_bucket_put": "INSERT INTO {ks}.message_term_buckets (tenant_id, bucket) VALUES (?, ?)",
     "term_buckets": "SELECT bucket FROM {ks}.message_term_buckets WHERE tenant_id = ?",
-    "term_upto": (
-        "SELECT message_id, conversation_id FROM {ks}.message_terms "
-        "WHERE tenant_id = ? AND term = ? AND bucket = ? AND message_id <= ? LIMIT ?"
-    ),
     "term_below": (
-        "SELECT message_id, conversation_id FROM {ks}.message_terms "
+        "SELECT message_id, conversation_id, sig FROM {ks}.message_terms "
         "WHERE tenant_id = ? AND term = ? AND bucket = ? AND message_id < ? LIMIT ?"
     ),
     "note_put": "INSERT INTO {ks}.notes (tenant_id, conversation_id, id, body) VALUES (?, ?, ?, ?)",

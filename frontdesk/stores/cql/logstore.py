@@ -27,6 +27,7 @@ from frontdesk.stores.cql.log_schema import (
     split_token,
 )
 from frontdesk.stores.cql.session import CAS_ATTEMPTS, DAY_MS, MAX_MS, MINUTE_MS, CqlSession, CqlStore, applied
+from frontdesk.stores.search import message_terms
 from frontdesk_pb.admin.v1 import admin_pb2
 from frontdesk_pb.common.v1 import common_pb2 as common
 
@@ -461,6 +462,8 @@ class CqlLogStore(CqlStore, LogStore):
             for (_, cid), message in zip(found, messages, strict=True):
                 row = rows.get(cid)
                 if row is None or message is None:  # a posting whose write did not finish
+                    continue
+                if not set(terms) <= set(message_terms(message)):  # let through by its signature
                     continue
                 if (
                     (status and row["status"] != status)

@@ -1,11 +1,13 @@
 """The conversation search on CQL: a term index, so a search never scans a tenant's messages.
 
 Each searched message writes one posting per distinct word into `message_terms`, partitioned
-by (tenant, word, month) and clustered by message id, newest first. A search with several
-words is a leapfrog join of their posting lists: take the newest candidate of one list, seek
-every other list to it (`message_id <= candidate`); where one lands lower, that becomes the
-next candidate. Each seek reads a chunk of one partition, so a call costs a few reads per
-word and hit, bounded by READ_BUDGET; past it the page ends early with a token to go on.
+by (tenant, word, month) and clustered by message id, newest first. Each posting carries a
+256-bit signature of all the message's words (a Bloom filter, two bits per word). A search
+reads the first chunk of each word's postings, then walks the sparsest of those lists and
+keeps the postings whose signature has the bits of every other word. What the signature lets
+through by chance (well under 1% for short messages) is dropped when the message is read for
+its snippet (the store checks its words). So a search costs one chunk read per word, then the
+chunks of one list, bounded by READ_BUDGET; past it the page ends early with a token.
 
 Why not an external engine (Elasticsearch, OpenSearch): one more cluster to run for what a
 support team searches (words in its own conversations, newest first) is not worth it; the
@@ -18,16 +20,18 @@ from __future__ import annotations
 
 import asyncio
 import re
+import zlib
 
 from frontdesk import ids
 from frontdesk.stores.search import message_terms
 from frontdesk_pb.common.v1 import common_pb2 as common
 
 BUCKET_MS = 30 * 86_400_000  # one partition per word and ~month: bounded partitions
-CHUNK = 64  # postings read per seek
-READ_BUDGET = 200  # posting reads per call before the page ends early
+CHUNK = 256  # postings read at a time
+READ_BUDGET = 40  # chunk reads per call before the page ends early
+SIG_BITS = 256
+_TOKEN = re.compile(r"m_[0-9a-hjkmnp-tv-z]{26}")
 _TOP = "~"  # sorts after every message id
-_TOKEN = re.compile(r"[ix]:m_[0-9a-hjkmnp-tv-z]{26}")
 
 
 def bucket_of(message_id: str) -> int:
@@ -37,83 +41,90 @@ def bucket_of(message_id: str) -> int:
         return 0
 
 
+def _bits(term: str) -> tuple[int, int]:
+    data = term.encode()
+    return zlib.crc32(data) % SIG_BITS, zlib.adler32(data) % SIG_BITS
+
+
+def signature(terms) -> int:
+    """The Bloom filter of a set of words, as an integer."""
+    sig = 0
+    for term in terms:
+        for bit in _bits(term):
+            sig |= 1 << bit
+    return sig
+
+
 def posting_writes(tenant_id: str, message: common.Message) -> list[tuple[str, tuple]]:
     bucket = bucket_of(message.id)
     terms = message_terms(message)
     if not terms:
         return []
+    sig = signature(terms).to_bytes(SIG_BITS // 8, "big")
     return [("term_bucket_put", (tenant_id, bucket))] + [
-        ("term_put", (tenant_id, term, bucket, message.id, message.conversation_id)) for term in terms
+        ("term_put", (tenant_id, term, bucket, message.id, message.conversation_id, sig)) for term in terms
     ]
 
 
 class _Postings:
-    """One word's postings across the tenant's buckets, newest first, read in chunks."""
+    """One word's postings below a message id, across the tenant's buckets, newest first."""
 
-    def __init__(self, query, tenant_id: str, term: str, buckets: list[int]):
+    def __init__(self, query, tenant_id: str, term: str, buckets: list[int], below: str):
         self._query, self._tenant, self._term = query, tenant_id, term
-        self._buckets = buckets  # newest first
-        self._at = 0  # index into _buckets
-        self._rows: list[dict] = []
-        self._i = 0
-        self._bucket_read_out = False  # the chunk in _rows was the bucket's last
+        self._buckets = [b for b in buckets if below == _TOP or b <= bucket_of(below)]  # newest first
+        self._below = below
         self.reads = 0
+        self.read_out = False  # every posting has been returned
 
-    async def seek(self, target: str, *, strict: bool) -> dict | None:
-        """The newest posting with message id <= target (< with strict), or None."""
-        while True:
-            rows, i = self._rows, self._i
-            while i < len(rows) and (rows[i]["message_id"] > target or (strict and rows[i]["message_id"] == target)):
-                i += 1
-            self._i = i
-            if i < len(rows):
-                return rows[i]
-            if self._rows and self._bucket_read_out:
-                self._at += 1  # this bucket has nothing at or below target
-                self._rows, self._bucket_read_out = [], False
-            while self._at < len(self._buckets) and target != _TOP and self._buckets[self._at] > bucket_of(target):
-                self._at += 1  # a bucket newer than the target holds only newer postings
-            if self._at >= len(self._buckets):
-                return None
-            statement = "term_below" if strict else "term_upto"
-            self._rows = await self._query(statement, self._tenant, self._term, self._buckets[self._at], target, CHUNK)
-            self._i, self.reads = 0, self.reads + 1
-            self._bucket_read_out = len(self._rows) < CHUNK
-            if not self._rows:
-                self._at += 1
-                self._bucket_read_out = False
+    async def chunk(self) -> list[dict]:
+        """The next postings (newest first); [] once read out."""
+        while self._buckets:
+            rows = await self._query("term_below", self._tenant, self._term, self._buckets[0], self._below, CHUNK)
+            self.reads += 1
+            if len(rows) < CHUNK:
+                self._buckets.pop(0)  # this bucket is read out below the cursor
+            if rows:
+                self._below = rows[-1]["message_id"]
+                self.read_out = not self._buckets
+                return rows
+        self.read_out = True
+        return []
 
 
 async def candidates(query, tenant_id: str, terms: list[str], page_token: str, want: int):
-    """Up to `want` (message id, conversation id) holding every term, newest first, and the
-    token to go on from ('' when the index is read out)."""
+    """Up to `want` (message id, conversation id) that may hold every term, newest first
+    (the caller checks the message's words: a signature can let a message through by chance),
+    and the token to go on from ('' when the index is read out)."""
     if page_token and not _TOKEN.fullmatch(page_token):
         raise ValueError("page_token is not valid")
     buckets = sorted((r["bucket"] for r in await query("term_buckets", tenant_id)), reverse=True)
-    # longer words first: usually the rarer, so the join starts from the shorter list
-    lists = [_Postings(query, tenant_id, t, buckets) for t in sorted(terms, key=len, reverse=True)]
-    target, strict = (page_token[2:], page_token[0] == "x") if page_token else (_TOP, False)
+    lists = [_Postings(query, tenant_id, t, buckets, page_token or _TOP) for t in terms]
+    firsts = await asyncio.gather(*(p.chunk() for p in lists))
+    if any(not rows for rows in firsts):
+        return [], ""  # a word that is nowhere (below the cursor)
+    # walk the sparsest list: one read out whole is the shortest; else the one whose chunk
+    # reaches furthest back in time
+    driver = min(
+        range(len(lists)),
+        key=lambda i: (not lists[i].read_out, len(firsts[i]) if lists[i].read_out else 0, firsts[i][-1]["message_id"]),
+    )
+    postings, rows = lists[driver], firsts[driver]
+    others = signature(t for i, t in enumerate(terms) if i != driver)
     found: list[tuple[str, str]] = []
-    while len(found) < want:
-        if sum(p.reads for p in lists) >= READ_BUDGET:
-            return found, f"{'x' if strict else 'i'}:{target}"
-        head = await lists[0].seek(target, strict=strict)
-        if head is None:
+    while True:
+        for row in rows:
+            sig = int.from_bytes(row["sig"], "big") if row.get("sig") else -1
+            if sig & others == others:
+                found.append((row["message_id"], row["conversation_id"]))
+                if len(found) == want:
+                    return found, row["message_id"]
+        if postings.read_out:
             return found, ""
-        candidate, behind = head["message_id"], None
-        for postings in lists[1:]:
-            other = await postings.seek(candidate, strict=False)
-            if other is None:
-                return found, ""
-            if other["message_id"] != candidate:
-                behind = other["message_id"]
-                break
-        if behind is None:
-            found.append((candidate, head["conversation_id"]))
-            target, strict = candidate, True
-        else:
-            target, strict = behind, False
-    return found, f"x:{found[-1][0]}" if found else ""
+        if sum(p.reads for p in lists) >= READ_BUDGET:
+            return found, rows[-1]["message_id"]
+        rows = await postings.chunk()
+        if not rows:
+            return found, ""
 
 
 async def write_postings(store, tenant_id: str, message: common.Message) -> None:
