@@ -3,7 +3,8 @@ the gateway. It reads the conversation through conversation, the knowledge base 
 inference worker, and the saved replies from the account store, all as the calling operator.
 
 The summary is extractive: sentences taken from the conversation, nothing written. So it
-cannot state what nobody said. Suggestions are the knowledge base's best entries for the
+cannot state what nobody said. Asked to (`write`), the tenant's model also writes a brief
+when it can write (inference/summary.py), fact-checked against the transcript. Suggestions are the knowledge base's best entries for the
 last customer message, with their citations, and the saved replies whose words match it best.
 They are inserted for the operator to edit, and never sent by themselves."""
 
@@ -20,6 +21,7 @@ from frontdesk.stores.base import CannedResponseRecord
 from frontdesk_pb.admin.v1 import admin_pb2
 from frontdesk_pb.common.v1 import common_pb2 as common
 from frontdesk_pb.conversation.v1 import conversation_pb2_grpc
+from frontdesk_pb.inference.v1 import inference_pb2, inference_pb2_grpc
 from frontdesk_pb.knowledge.v1 import knowledge_pb2 as kpb
 from frontdesk_pb.knowledge.v1 import knowledge_pb2_grpc
 from gateway.service import Accounts
@@ -27,6 +29,7 @@ from gateway.service import Accounts
 log = logs.get("gateway.copilot")
 
 MAX_SUGGESTIONS = 3
+BRIEF_TIMEOUT_S = 150.0  # two attempts of a CPU model writing a few sentences
 QUOTE_CHARS = 300  # the longest customer or AI sentence quoted in a summary
 QUERY_CHARS = 2000  # KnowledgeService.Search's limit
 MIN_KNOWLEDGE_SCORE = 0.05  # below this a "match" shares no meaning with the message
@@ -118,6 +121,7 @@ class Copilot:
     knowledge: knowledge_pb2_grpc.KnowledgeServiceStub
     conv: conversation_pb2_grpc.ConversationServiceStub
     accounts: Accounts
+    inference: inference_pb2_grpc.InferenceServiceStub | None = None  # the written brief
 
     async def _conversation(self, conversation_id: str, options: dict):
         conv = await self.conv.AdminGetConversation(
@@ -128,9 +132,23 @@ class Copilot:
         )
         return conv, list(page.messages)
 
-    async def summarize(self, conversation_id: str, options: dict) -> admin_pb2.ConversationSummary:
+    async def summarize(
+        self, conversation_id: str, options: dict, write: bool = False
+    ) -> admin_pb2.ConversationSummary:
         conv, messages = await self._conversation(conversation_id, options)
-        return summarize(conv, messages)
+        summary = summarize(conv, messages)
+        if write and self.inference is not None:
+            try:  # the model reads the messages only: never the team's notes
+                brief = await self.inference.Summarize(
+                    inference_pb2.SummarizeRequest(transcript=messages),
+                    metadata=options["metadata"],
+                    timeout=BRIEF_TIMEOUT_S,
+                )
+                summary.brief, summary.brief_model, summary.brief_missing = brief.text, brief.model, brief.missing
+            except grpc.aio.AioRpcError as err:
+                log.warning("copilot.brief_failed", code=err.code().name, details=err.details())
+                summary.brief_missing = "the model could not be reached; the summary is extracted"
+        return summary
 
     async def suggest(self, caller: Caller, conversation_id: str, options: dict) -> admin_pb2.SuggestRepliesResponse:
         conv, messages = await self._conversation(conversation_id, options)

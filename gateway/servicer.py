@@ -268,7 +268,7 @@ class AdminEdge(WorkspaceMethods, admin_pb2_grpc.AdminServiceServicer):
         knowledge: knowledge_pb2_grpc.KnowledgeServiceStub,
     ):
         self.accounts = accounts
-        self.copilot = Copilot(knowledge, forwarder.conv, accounts)
+        self.copilot = Copilot(knowledge, forwarder.conv, accounts, inference)
         self.fwd = forwarder
         self.conv = forwarder.conv
         self.inference = inference

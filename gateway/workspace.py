@@ -47,7 +47,9 @@ class WorkspaceMethods:
 
     @rpc
     async def SummarizeConversation(self, request, context):
-        return await self.copilot.summarize(request.conversation_id, self.fwd.call_options(current_caller(), context))
+        return await self.copilot.summarize(
+            request.conversation_id, self.fwd.call_options(current_caller(), context), write=request.write
+        )
 
     @rpc
     async def SuggestReplies(self, request, context):

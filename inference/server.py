@@ -19,6 +19,7 @@ from inference.grounding import Grounding
 from inference.ingestion import IngestionJobs
 from inference.kbsetup import open_share
 from inference.servicer import InferenceServicer, KnowledgeServicer
+from inference.summary import BriefWriter
 from inference.tenants import BackendPool, TenantConfigs
 from inference.worker import IngestionWorker, Worker
 
@@ -72,7 +73,8 @@ async def serve(settings: Settings) -> None:
         KnowledgeServicer(share, grounding, codec, jobs, js), server.grpc
     )
     store = stores.open_log_store(settings)
-    inference_pb2_grpc.add_InferenceServiceServicer_to_server(InferenceServicer(store, codec), server.grpc)
+    inference_servicer = InferenceServicer(store, codec)
+    inference_pb2_grpc.add_InferenceServiceServicer_to_server(inference_servicer, server.grpc)
     port = server.bind(settings.host, settings.inference_port)
     await server.start(serving=False)  # not ready until the model is loaded and the consumer bound
     stop = grpcutil.stop_event()
@@ -91,6 +93,7 @@ async def serve(settings: Settings) -> None:
     )
     backends = BackendPool(backend, settings, limits_kv=limits_kv)
     publisher = Publisher(nc, js)
+    tenants = TenantConfigs(accounts, SecretBox.from_settings(settings), settings)
     worker = Worker(
         settings,
         store,
@@ -98,10 +101,11 @@ async def serve(settings: Settings) -> None:
         publisher,
         backend,
         grounding if settings.answer_policy == "knowledge" else None,
-        tenants=TenantConfigs(accounts, SecretBox.from_settings(settings), settings),
+        tenants=tenants,
         backends=backends,
         knowledge=grounding,
     )
+    inference_servicer.brief_writer = BriefWriter(tenants, backends, settings.grounded_generation)
     loop_task = asyncio.create_task(worker.run(stop))
     ingestion = IngestionWorker(
         share, jobs, js, ack_wait_s=settings.job_ack_wait_s, max_deliver=settings.job_max_deliver

@@ -34,6 +34,7 @@ from inference.kbshare import KnowledgeShare
 from inference.knowledge import FaqEntry, KnowledgeError, evaluate
 from inference.knowledge.documents import check_url
 from inference.knowledge.router import DOCUMENTS_CLASS
+from inference.summary import BriefWriter
 
 MAX_ENTRIES_PER_CALL = 5_000
 
@@ -252,10 +253,23 @@ class KnowledgeServicer(knowledge_pb2_grpc.KnowledgeServiceServicer):
 MAX_TOOL_CALLS_PAGE = 500
 
 
+MAX_TRANSCRIPT = 500
+
+
 class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
     def __init__(self, store: LogStore, codec: CallerCodec):
         self.store = store
         self.codec = codec
+        self.brief_writer: BriefWriter | None = None  # set once the model is loaded
+
+    @rpc
+    async def Summarize(self, request, context):
+        caller = await self.codec.require_operator(context, "the copilot is for operators and API keys")
+        if len(request.transcript) > MAX_TRANSCRIPT:
+            raise InvalidArgument(f"at most {MAX_TRANSCRIPT} messages in a transcript")
+        if self.brief_writer is None:
+            raise Unavailable("the model is still loading; try again in a moment")
+        return await self.brief_writer(caller.tenant_id, list(request.transcript))
 
     @rpc
     async def ListToolCalls(self, request, context):

@@ -11,6 +11,7 @@ import json
 import pytest
 
 from frontdesk_pb.admin.v1 import admin_pb2
+from frontdesk_pb.chat.v1 import chat_pb2
 from inference.factcheck import Sources, unsupported
 from launcher.demo_tenant import DEMO_FAQ
 from tests.conftest import start_mesh
@@ -95,3 +96,33 @@ async def test_the_model_calls_the_tenants_order_tool_and_answers_with_its_resul
         assert "shipped" in reply.text.lower() or "friday" in reply.text.lower(), reply.text
         record = await c.admin.ListToolCalls(admin_pb2.ListToolCallsRequest(conversation_id=conv), metadata=admin)
         assert [(r.tool, r.ok) for r in record.calls] == [("order_status", True)]
+
+
+async def test_the_copilot_brief_is_written_by_the_model_and_checked(qwen_mesh):
+    async with qwen_mesh.channel() as ch:
+        c = Client(ch)
+        demo = qwen_mesh.demo
+        _, md = await c.visitor(demo["widget_key"])
+        conv = await c.start(md)
+        await c.chat.SendMessage(
+            chat_pb2.SendMessageRequest(
+                conversation_id=conv, text="My order A-17 came with a scratched frame. I want a replacement."
+            ),
+            metadata=md,
+        )
+        await c.chat.RequestHuman(chat_pb2.RequestHumanRequest(conversation_id=conv), metadata=md)
+        owner = await c.operator(demo["slug"], demo["owner_email"], demo["owner_password"])
+        quick = await c.admin.SummarizeConversation(
+            admin_pb2.SummarizeConversationRequest(conversation_id=conv), metadata=owner
+        )
+        assert quick.brief == "" and quick.customer_wants.startswith("My order A-17")
+        summary = await c.admin.SummarizeConversation(
+            admin_pb2.SummarizeConversationRequest(conversation_id=conv, write=True), metadata=owner, timeout=200
+        )
+        assert summary.brief, summary.brief_missing
+        brief = summary.brief.lower()
+        assert summary.brief_model == QWEN and "frame" in brief and "replace" in brief, summary.brief
+        assert "patience" not in brief  # the platform's notice is not read as an answer
+        history = await c.admin.ListMessages(admin_pb2.ListMessagesRequest(conversation_id=conv), metadata=owner)
+        said = Sources([m.text for m in history.messages])
+        assert [f.text for f in unsupported(summary.brief, said)] == [], summary.brief

@@ -69,6 +69,12 @@ async def test_summary_and_suggestions_for_a_handed_off_conversation(mesh):
         assert any("49.90" in d for d in summary.details)
         assert summary.handoff_reason == "customer_request" and "asked for a person" in summary.handoff_explained
         assert summary.written_by == "extract"
+        # the default model quotes and does not write: asked for a brief, it says so, and the extract stands
+        asked = await c.admin.SummarizeConversation(
+            admin_pb2.SummarizeConversationRequest(conversation_id=conv, write=True), metadata=agent
+        )
+        assert asked.brief == "" and "does not write" in asked.brief_missing
+        assert asked.customer_wants == first
 
         suggested = await c.admin.SuggestReplies(admin_pb2.SuggestRepliesRequest(conversation_id=conv), metadata=agent)
         assert 1 <= len(suggested.replies) <= 3 and suggested.message_id

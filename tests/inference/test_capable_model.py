@@ -160,3 +160,24 @@ async def test_an_answer_that_cannot_hold_is_never_shown(qwen):
     written = await write_checked(qwen, request, Sources([FAQ_TEXT]), "en", release)
     assert written.outcome == REJECTED and not written.text and not shown
     assert {f.text for f in written.unsupported} & {"99", "Sunday", "FedEx"}
+
+
+@aio
+async def test_the_model_writes_a_brief_of_a_handed_over_conversation_with_only_its_facts(qwen):
+    from frontdesk_pb.common.v1 import common_pb2 as common
+    from inference.summary import write_brief
+
+    chat = [
+        common.Message(role=common.ROLE_CUSTOMER, text="Hi, my order A-17 arrived with a cracked frame."),
+        common.Message(
+            role=common.ROLE_AI,
+            text="I'm sorry about that. Frame damage on delivery is covered: we replace the frame free of charge.",
+        ),
+        common.Message(role=common.ROLE_CUSTOMER, text="I'd rather have my money back. Can a person help?"),
+        common.Message(role=common.ROLE_SYSTEM, text="A person from our team will reply here shortly."),
+    ]
+    brief = await write_brief(qwen, chat)
+    assert brief.text, brief.missing
+    text = brief.text.lower()
+    assert "a-17" in text and any(w in text for w in ("refund", "money back", "return")), brief.text
+    assert unsupported(brief.text, Sources([m.text for m in chat])) == []

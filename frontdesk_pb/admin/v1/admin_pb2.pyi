@@ -551,13 +551,15 @@ class SetPresenceRequest(_message.Message):
     def __init__(self, state: _Optional[_Union[_events_pb2.PresenceState, str]] = ..., capacity: _Optional[int] = ...) -> None: ...
 
 class SummarizeConversationRequest(_message.Message):
-    __slots__ = ("conversation_id",)
+    __slots__ = ("conversation_id", "write")
     CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    WRITE_FIELD_NUMBER: _ClassVar[int]
     conversation_id: str
-    def __init__(self, conversation_id: _Optional[str] = ...) -> None: ...
+    write: bool
+    def __init__(self, conversation_id: _Optional[str] = ..., write: _Optional[bool] = ...) -> None: ...
 
 class ConversationSummary(_message.Message):
-    __slots__ = ("customer_wants", "customer_latest", "details", "ai_said", "handoff_reason", "handoff_explained", "customer_messages", "written_by")
+    __slots__ = ("customer_wants", "customer_latest", "details", "ai_said", "handoff_reason", "handoff_explained", "customer_messages", "written_by", "brief", "brief_model", "brief_missing")
     CUSTOMER_WANTS_FIELD_NUMBER: _ClassVar[int]
     CUSTOMER_LATEST_FIELD_NUMBER: _ClassVar[int]
     DETAILS_FIELD_NUMBER: _ClassVar[int]
@@ -566,6 +568,9 @@ class ConversationSummary(_message.Message):
     HANDOFF_EXPLAINED_FIELD_NUMBER: _ClassVar[int]
     CUSTOMER_MESSAGES_FIELD_NUMBER: _ClassVar[int]
     WRITTEN_BY_FIELD_NUMBER: _ClassVar[int]
+    BRIEF_FIELD_NUMBER: _ClassVar[int]
+    BRIEF_MODEL_FIELD_NUMBER: _ClassVar[int]
+    BRIEF_MISSING_FIELD_NUMBER: _ClassVar[int]
     customer_wants: str
     customer_latest: str
     details: _containers.RepeatedScalarFieldContainer[str]
@@ -574,7 +579,10 @@ class ConversationSummary(_message.Message):
     handoff_explained: str
     customer_messages: int
     written_by: str
-    def __init__(self, customer_wants: _Optional[str] = ..., customer_latest: _Optional[str] = ..., details: _Optional[_Iterable[str]] = ..., ai_said: _Optional[str] = ..., handoff_reason: _Optional[str] = ..., handoff_explained: _Optional[str] = ..., customer_messages: _Optional[int] = ..., written_by: _Optional[str] = ...) -> None: ...
+    brief: str
+    brief_model: str
+    brief_missing: str
+    def __init__(self, customer_wants: _Optional[str] = ..., customer_latest: _Optional[str] = ..., details: _Optional[_Iterable[str]] = ..., ai_said: _Optional[str] = ..., handoff_reason: _Optional[str] = ..., handoff_explained: _Optional[str] = ..., customer_messages: _Optional[int] = ..., written_by: _Optional[str] = ..., brief: _Optional[str] = ..., brief_model: _Optional[str] = ..., brief_missing: _Optional[str] = ...) -> None: ...
 
 class SuggestRepliesRequest(_message.Message):
     __slots__ = ("conversation_id",)

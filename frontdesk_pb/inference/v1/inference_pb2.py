@@ -27,7 +27,7 @@ from frontdesk_pb.common.v1 import common_pb2 as frontdesk_dot_common_dot_v1_dot
 from frontdesk_pb.admin.v1 import admin_pb2 as frontdesk_dot_admin_dot_v1_dot_admin__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&frontdesk/inference/v1/inference.proto\x12\x16\x66rontdesk.inference.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a frontdesk/common/v1/common.proto\x1a\x1e\x66rontdesk/admin/v1/admin.proto\"\xeb\x01\n\x05\x41iJob\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x17\n\x0f\x63onversation_id\x18\x03 \x01(\t\x12\x12\n\nmessage_id\x18\x04 \x01(\t\x12\x0c\n\x04text\x18\x05 \x01(\t\x12/\n\x0b\x65nqueued_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nvisitor_id\x18\x07 \x01(\t\x12\x10\n\x08language\x18\x08 \x01(\t\x12-\n\x07\x63hannel\x18\t \x01(\x0e\x32\x1c.frontdesk.common.v1.Channel\"P\n\rAnswerRequest\x12\x10\n\x08question\x18\x01 \x01(\t\x12-\n\x07history\x18\x02 \x03(\x0b\x32\x1c.frontdesk.common.v1.Message\"^\n\x0b\x41nswerChunk\x12\x0f\n\x05\x64\x65lta\x18\x01 \x01(\tH\x00\x12\x36\n\x06result\x18\x02 \x01(\x0b\x32$.frontdesk.inference.v1.AnswerResultH\x00\x42\x06\n\x04kind\"\xf3\x01\n\x0c\x41nswerResult\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x30\n\tcitations\x18\x02 \x03(\x0b\x32\x1d.frontdesk.common.v1.Citation\x12\x0f\n\x07handoff\x18\x03 \x01(\x08\x12\x16\n\x0ehandoff_reason\x18\x04 \x01(\t\x12\x0f\n\x07\x62\x61\x63kend\x18\x05 \x01(\t\x12\r\n\x05model\x18\x06 \x01(\t\x12\x15\n\rprompt_tokens\x18\x07 \x01(\x05\x12\x19\n\x11\x63ompletion_tokens\x18\x08 \x01(\x05\x12\x16\n\x0e\x66irst_token_ms\x18\t \x01(\x01\x12\x10\n\x08total_ms\x18\n \x01(\x01\"\x15\n\x13ListBackendsRequest\">\n\x0b\x42\x61\x63kendInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12\x12\n\nis_default\x18\x03 \x01(\x08\"M\n\x14ListBackendsResponse\x12\x35\n\x08\x62\x61\x63kends\x18\x01 \x03(\x0b\x32#.frontdesk.inference.v1.BackendInfo2\xbb\x02\n\x10InferenceService\x12V\n\x06\x41nswer\x12%.frontdesk.inference.v1.AnswerRequest\x1a#.frontdesk.inference.v1.AnswerChunk0\x01\x12i\n\x0cListBackends\x12+.frontdesk.inference.v1.ListBackendsRequest\x1a,.frontdesk.inference.v1.ListBackendsResponse\x12\x64\n\rListToolCalls\x12(.frontdesk.admin.v1.ListToolCallsRequest\x1a).frontdesk.admin.v1.ListToolCallsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&frontdesk/inference/v1/inference.proto\x12\x16\x66rontdesk.inference.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a frontdesk/common/v1/common.proto\x1a\x1e\x66rontdesk/admin/v1/admin.proto\"\xeb\x01\n\x05\x41iJob\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x17\n\x0f\x63onversation_id\x18\x03 \x01(\t\x12\x12\n\nmessage_id\x18\x04 \x01(\t\x12\x0c\n\x04text\x18\x05 \x01(\t\x12/\n\x0b\x65nqueued_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nvisitor_id\x18\x07 \x01(\t\x12\x10\n\x08language\x18\x08 \x01(\t\x12-\n\x07\x63hannel\x18\t \x01(\x0e\x32\x1c.frontdesk.common.v1.Channel\"D\n\x10SummarizeRequest\x12\x30\n\ntranscript\x18\x01 \x03(\x0b\x32\x1c.frontdesk.common.v1.Message\"R\n\x11SummarizeResponse\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x0f\n\x07\x62\x61\x63kend\x18\x02 \x01(\t\x12\r\n\x05model\x18\x03 \x01(\t\x12\x0f\n\x07missing\x18\x04 \x01(\t\"P\n\rAnswerRequest\x12\x10\n\x08question\x18\x01 \x01(\t\x12-\n\x07history\x18\x02 \x03(\x0b\x32\x1c.frontdesk.common.v1.Message\"^\n\x0b\x41nswerChunk\x12\x0f\n\x05\x64\x65lta\x18\x01 \x01(\tH\x00\x12\x36\n\x06result\x18\x02 \x01(\x0b\x32$.frontdesk.inference.v1.AnswerResultH\x00\x42\x06\n\x04kind\"\xf3\x01\n\x0c\x41nswerResult\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x30\n\tcitations\x18\x02 \x03(\x0b\x32\x1d.frontdesk.common.v1.Citation\x12\x0f\n\x07handoff\x18\x03 \x01(\x08\x12\x16\n\x0ehandoff_reason\x18\x04 \x01(\t\x12\x0f\n\x07\x62\x61\x63kend\x18\x05 \x01(\t\x12\r\n\x05model\x18\x06 \x01(\t\x12\x15\n\rprompt_tokens\x18\x07 \x01(\x05\x12\x19\n\x11\x63ompletion_tokens\x18\x08 \x01(\x05\x12\x16\n\x0e\x66irst_token_ms\x18\t \x01(\x01\x12\x10\n\x08total_ms\x18\n \x01(\x01\"\x15\n\x13ListBackendsRequest\">\n\x0b\x42\x61\x63kendInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12\x12\n\nis_default\x18\x03 \x01(\x08\"M\n\x14ListBackendsResponse\x12\x35\n\x08\x62\x61\x63kends\x18\x01 \x03(\x0b\x32#.frontdesk.inference.v1.BackendInfo2\x9d\x03\n\x10InferenceService\x12V\n\x06\x41nswer\x12%.frontdesk.inference.v1.AnswerRequest\x1a#.frontdesk.inference.v1.AnswerChunk0\x01\x12i\n\x0cListBackends\x12+.frontdesk.inference.v1.ListBackendsRequest\x1a,.frontdesk.inference.v1.ListBackendsResponse\x12\x64\n\rListToolCalls\x12(.frontdesk.admin.v1.ListToolCallsRequest\x1a).frontdesk.admin.v1.ListToolCallsResponse\x12`\n\tSummarize\x12(.frontdesk.inference.v1.SummarizeRequest\x1a).frontdesk.inference.v1.SummarizeResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,18 +36,22 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_AIJOB']._serialized_start=166
   _globals['_AIJOB']._serialized_end=401
-  _globals['_ANSWERREQUEST']._serialized_start=403
-  _globals['_ANSWERREQUEST']._serialized_end=483
-  _globals['_ANSWERCHUNK']._serialized_start=485
-  _globals['_ANSWERCHUNK']._serialized_end=579
-  _globals['_ANSWERRESULT']._serialized_start=582
-  _globals['_ANSWERRESULT']._serialized_end=825
-  _globals['_LISTBACKENDSREQUEST']._serialized_start=827
-  _globals['_LISTBACKENDSREQUEST']._serialized_end=848
-  _globals['_BACKENDINFO']._serialized_start=850
-  _globals['_BACKENDINFO']._serialized_end=912
-  _globals['_LISTBACKENDSRESPONSE']._serialized_start=914
-  _globals['_LISTBACKENDSRESPONSE']._serialized_end=991
-  _globals['_INFERENCESERVICE']._serialized_start=994
-  _globals['_INFERENCESERVICE']._serialized_end=1309
+  _globals['_SUMMARIZEREQUEST']._serialized_start=403
+  _globals['_SUMMARIZEREQUEST']._serialized_end=471
+  _globals['_SUMMARIZERESPONSE']._serialized_start=473
+  _globals['_SUMMARIZERESPONSE']._serialized_end=555
+  _globals['_ANSWERREQUEST']._serialized_start=557
+  _globals['_ANSWERREQUEST']._serialized_end=637
+  _globals['_ANSWERCHUNK']._serialized_start=639
+  _globals['_ANSWERCHUNK']._serialized_end=733
+  _globals['_ANSWERRESULT']._serialized_start=736
+  _globals['_ANSWERRESULT']._serialized_end=979
+  _globals['_LISTBACKENDSREQUEST']._serialized_start=981
+  _globals['_LISTBACKENDSREQUEST']._serialized_end=1002
+  _globals['_BACKENDINFO']._serialized_start=1004
+  _globals['_BACKENDINFO']._serialized_end=1066
+  _globals['_LISTBACKENDSRESPONSE']._serialized_start=1068
+  _globals['_LISTBACKENDSRESPONSE']._serialized_end=1145
+  _globals['_INFERENCESERVICE']._serialized_start=1148
+  _globals['_INFERENCESERVICE']._serialized_end=1561
 # @@protoc_insertion_point(module_scope)

@@ -33,6 +33,24 @@ class AiJob(_message.Message):
     channel: _common_pb2.Channel
     def __init__(self, job_id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., conversation_id: _Optional[str] = ..., message_id: _Optional[str] = ..., text: _Optional[str] = ..., enqueued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., visitor_id: _Optional[str] = ..., language: _Optional[str] = ..., channel: _Optional[_Union[_common_pb2.Channel, str]] = ...) -> None: ...
 
+class SummarizeRequest(_message.Message):
+    __slots__ = ("transcript",)
+    TRANSCRIPT_FIELD_NUMBER: _ClassVar[int]
+    transcript: _containers.RepeatedCompositeFieldContainer[_common_pb2.Message]
+    def __init__(self, transcript: _Optional[_Iterable[_Union[_common_pb2.Message, _Mapping]]] = ...) -> None: ...
+
+class SummarizeResponse(_message.Message):
+    __slots__ = ("text", "backend", "model", "missing")
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    BACKEND_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    MISSING_FIELD_NUMBER: _ClassVar[int]
+    text: str
+    backend: str
+    model: str
+    missing: str
+    def __init__(self, text: _Optional[str] = ..., backend: _Optional[str] = ..., model: _Optional[str] = ..., missing: _Optional[str] = ...) -> None: ...
+
 class AnswerRequest(_message.Message):
     __slots__ = ("question", "history")
     QUESTION_FIELD_NUMBER: _ClassVar[int]

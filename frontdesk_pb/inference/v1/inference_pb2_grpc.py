@@ -50,6 +50,11 @@ class InferenceServiceStub:
                 request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.ListToolCallsRequest.SerializeToString,
                 response_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.ListToolCallsResponse.FromString,
                 _registered_method=True)
+        self.Summarize = channel.unary_unary(
+                '/frontdesk.inference.v1.InferenceService/Summarize',
+                request_serializer=frontdesk_dot_inference_dot_v1_dot_inference__pb2.SummarizeRequest.SerializeToString,
+                response_deserializer=frontdesk_dot_inference_dot_v1_dot_inference__pb2.SummarizeResponse.FromString,
+                _registered_method=True)
 
 
 class InferenceServiceServicer:
@@ -78,6 +83,14 @@ class InferenceServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Summarize(self, request, context):
+        """A brief of a conversation for the operator who takes it over, written by the tenant's
+        model when it can write, fact-checked against the transcript (AdminService's copilot).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_InferenceServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -95,6 +108,11 @@ def add_InferenceServiceServicer_to_server(servicer, server):
                     servicer.ListToolCalls,
                     request_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.ListToolCallsRequest.FromString,
                     response_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.ListToolCallsResponse.SerializeToString,
+            ),
+            'Summarize': grpc.unary_unary_rpc_method_handler(
+                    servicer.Summarize,
+                    request_deserializer=frontdesk_dot_inference_dot_v1_dot_inference__pb2.SummarizeRequest.FromString,
+                    response_serializer=frontdesk_dot_inference_dot_v1_dot_inference__pb2.SummarizeResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -178,6 +196,33 @@ class InferenceService:
             '/frontdesk.inference.v1.InferenceService/ListToolCalls',
             frontdesk_dot_admin_dot_v1_dot_admin__pb2.ListToolCallsRequest.SerializeToString,
             frontdesk_dot_admin_dot_v1_dot_admin__pb2.ListToolCallsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Summarize(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/frontdesk.inference.v1.InferenceService/Summarize',
+            frontdesk_dot_inference_dot_v1_dot_inference__pb2.SummarizeRequest.SerializeToString,
+            frontdesk_dot_inference_dot_v1_dot_inference__pb2.SummarizeResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -16,9 +16,23 @@ export function Summary({ conversationId, version }: { conversationId: string; v
   const loaded = useLoad((signal) => api.admin.summarizeConversation({ conversationId }, { ...opts, signal }),
                          [conversationId, version]);
   const s: ConversationSummary | undefined = loaded.data;
+  // the model's brief takes seconds on a CPU model: asked for once the extract is shown
+  const written = useLoad((signal) => s ? api.admin.summarizeConversation({ conversationId, write: true },
+                                                                          { signal, timeoutMs: 160_000 })
+                                        : Promise.resolve(undefined),
+                          [conversationId, version, s !== undefined]);
+  const brief = written.data?.brief ?? "";
   return (
     <Card title="Summary">
       <ErrorBanner error={loaded.error} onRetry={loaded.reload} />
+      {brief && (
+        <p data-testid="brief" className="mb-2 text-sm">
+          {brief}
+          <span className="mt-0.5 block text-xs text-slate-500">
+            Written by {written.data?.briefModel || "the model"}; its numbers, dates and names are checked against the conversation.
+          </span>
+        </p>
+      )}
       {s && (
         <dl data-testid="summary" className="grid gap-x-4 gap-y-1 text-sm sm:grid-cols-[10rem_1fr]">
           <dt className="font-medium text-slate-600">Customer wants</dt>
