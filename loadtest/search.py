@@ -162,25 +162,29 @@ async def run(args) -> list[dict]:
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         store = SqliteLogStore(Path(tmp) / "logs.db")
-        fill_s = await fill(store, args.messages, direct_cql=False)
-        results.append(
-            {
-                "store": "embedded (SQLite FTS5)",
-                "messages": args.messages,
-                "fill_s": fill_s,
-                **await measure(store, args.rounds),
-            }
-        )
+        if not args.skip_embedded:
+            fill_s = await fill(store, args.messages, direct_cql=False)
+            results.append(
+                {
+                    "store": "embedded (SQLite FTS5)",
+                    "messages": args.messages,
+                    "fill_s": fill_s,
+                    **await measure(store, args.rounds),
+                }
+            )
         await store.close()
         if args.cql:
             from frontdesk.stores.cql import CqlLogStore
 
             run_module = cassandra()
             run_module.ensure_installed()
-            server = run_module.start(Path(tmp) / "cassandra")
+            data = Path(args.cql_dir) if args.cql_dir else Path(tmp) / "cassandra"
+            filled = data / f"filled-{args.messages}"  # --cql-dir: filled once, searched many times
+            server = run_module.start(data)
             try:
                 store = CqlLogStore([server.contact_point], keyspace="search_bench", timeout_s=30.0)
-                fill_s = await fill(store, args.messages, direct_cql=True)
+                fill_s = 0.0 if filled.exists() else await fill(store, args.messages, direct_cql=True)
+                filled.touch()
                 results.append(
                     {
                         "store": "CQL (Cassandra 5, term index)",
@@ -200,6 +204,8 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=100_000, help="messages of the searched tenant")
     parser.add_argument("--rounds", type=int, default=30, help="times each search is run")
     parser.add_argument("--cql", action="store_true", help="also on a real Cassandra (installed on first use)")
+    parser.add_argument("--cql-dir", default="", help="keep Cassandra's data here and fill it only once")
+    parser.add_argument("--skip-embedded", action="store_true", help="only the CQL store")
     args = parser.parse_args()
     for result in asyncio.run(run(args)):
         print(json.dumps(result))

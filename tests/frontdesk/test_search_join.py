@@ -43,8 +43,9 @@ class Postings:
 
 @pytest.mark.parametrize("seed", range(6))
 async def test_the_join_pages_through_exactly_the_messages_with_every_word(monkeypatch, seed):
-    monkeypatch.setattr(search, "CHUNK", 3)
-    monkeypatch.setattr(search, "READ_BUDGET", 7)
+    monkeypatch.setattr(search, "FIRST_CHUNK", 2)
+    monkeypatch.setattr(search, "CHUNK", 8)
+    monkeypatch.setattr(search, "SCAN_BUDGET", 20)
     monkeypatch.setattr(search, "SIG_BITS", 16)  # a small signature: many let through by chance
     monkeypatch.setattr(search, "BUCKET_MS", 50_000)  # many buckets over the messages' times
     rng = random.Random(seed)

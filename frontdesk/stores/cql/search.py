@@ -6,8 +6,9 @@ by (tenant, word, month) and clustered by message id, newest first. Each posting
 reads the first chunk of each word's postings, then walks the sparsest of those lists and
 keeps the postings whose signature has the bits of every other word. What the signature lets
 through by chance (well under 1% for short messages) is dropped when the message is read for
-its snippet (the store checks its words). So a search costs one chunk read per word, then the
-chunks of one list, bounded by READ_BUDGET; past it the page ends early with a token.
+its snippet (the store checks its words). So a search costs one small read per word, then
+growing chunks of one list, at most SCAN_BUDGET postings; past that the page ends early
+with a token to go on.
 
 Why not an external engine (Elasticsearch, OpenSearch): one more cluster to run for what a
 support team searches (words in its own conversations, newest first) is not worth it; the
@@ -27,8 +28,9 @@ from frontdesk.stores.search import message_terms
 from frontdesk_pb.common.v1 import common_pb2 as common
 
 BUCKET_MS = 30 * 86_400_000  # one partition per word and ~month: bounded partitions
-CHUNK = 256  # postings read at a time
-READ_BUDGET = 40  # chunk reads per call before the page ends early
+FIRST_CHUNK = 64  # postings of each word read first: enough for a page of a common word
+CHUNK = 1024  # the most read at a time (chunks grow x4 from FIRST_CHUNK while a list is walked)
+SCAN_BUDGET = 8192  # postings walked per call before the page ends early (bounds a page's time)
 SIG_BITS = 256
 _TOKEN = re.compile(r"m_[0-9a-hjkmnp-tv-z]{26}")
 _TOP = "~"  # sorts after every message id
@@ -73,15 +75,18 @@ class _Postings:
         self._query, self._tenant, self._term = query, tenant_id, term
         self._buckets = [b for b in buckets if below == _TOP or b <= bucket_of(below)]  # newest first
         self._below = below
-        self.reads = 0
+        self._size = FIRST_CHUNK
+        self.read = 0  # postings returned so far
         self.read_out = False  # every posting has been returned
 
     async def chunk(self) -> list[dict]:
         """The next postings (newest first); [] once read out."""
         while self._buckets:
-            rows = await self._query("term_below", self._tenant, self._term, self._buckets[0], self._below, CHUNK)
-            self.reads += 1
-            if len(rows) < CHUNK:
+            size = self._size
+            rows = await self._query("term_below", self._tenant, self._term, self._buckets[0], self._below, size)
+            self._size = min(size * 4, CHUNK)
+            self.read += len(rows)
+            if len(rows) < size:
                 self._buckets.pop(0)  # this bucket is read out below the cursor
             if rows:
                 self._below = rows[-1]["message_id"]
@@ -102,8 +107,8 @@ async def candidates(query, tenant_id: str, terms: list[str], page_token: str, w
     firsts = await asyncio.gather(*(p.chunk() for p in lists))
     if any(not rows for rows in firsts):
         return [], ""  # a word that is nowhere (below the cursor)
-    # walk the sparsest list: one read out whole is the shortest; else the one whose chunk
-    # reaches furthest back in time
+    # walk the sparsest list: one read out whole is the shortest; else the one whose first
+    # postings reach furthest back in time
     driver = min(
         range(len(lists)),
         key=lambda i: (not lists[i].read_out, len(firsts[i]) if lists[i].read_out else 0, firsts[i][-1]["message_id"]),
@@ -120,7 +125,7 @@ async def candidates(query, tenant_id: str, terms: list[str], page_token: str, w
                     return found, row["message_id"]
         if postings.read_out:
             return found, ""
-        if sum(p.reads for p in lists) >= READ_BUDGET:
+        if postings.read >= SCAN_BUDGET:
             return found, rows[-1]["message_id"]
         rows = await postings.chunk()
         if not rows:
