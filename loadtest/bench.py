@@ -6,8 +6,9 @@ back to back); the latency the mesh adds from send to the first streamed token (
 the echo backend's own first token is immediate, so nothing is subtracted) with N
 concurrent conversations each sending a message every --pacing seconds, measured by the
 asyncio client of loadtest/latency.py; whether 100 operators' inbox streams on one gateway
-each receive every event of a 50 msg/s load (loadtest/inbox.py); and how many concurrent
-event streams one gateway process held, with its memory.
+each receive every event of a 50 msg/s load (loadtest/inbox.py); how many concurrent
+event streams one gateway process held, with its memory; and the conversation search on a
+tenant with 100,000 messages (loadtest/search.py, embedded store).
 """
 
 from __future__ import annotations
@@ -118,6 +119,7 @@ def main() -> None:
     parser.add_argument("--streams", type=int, default=10_000)
     parser.add_argument("--inboxes", type=int, default=100, help="operators' inbox streams in the inbox phase")
     parser.add_argument("--inbox-rate", type=float, default=50.0, help="customer messages per second meanwhile")
+    parser.add_argument("--search-messages", type=int, default=100_000, help="messages of the searched tenant")
     parser.add_argument(
         "--pacing", type=float, default=1.0, help="seconds between a customer's messages in the latency phase"
     )
@@ -219,6 +221,20 @@ def main() -> None:
         finally:
             mesh.terminate()
             mesh.wait(timeout=60)
+    # SearchConversations' store query on a tenant with 100,000 messages (embedded store; add
+    # --cql to `python -m loadtest.search` for the CQL store, which takes minutes to fill)
+    search = subprocess.run(
+        [sys.executable, "-m", "loadtest.search", "--messages", str(args.search_messages)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    search_result = (
+        json.loads(search.stdout.strip().splitlines()[-1])
+        if search.returncode == 0
+        else {"error": search.stderr[-500:]}
+    )
     result = {
         "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
         "backend": "echo",
@@ -234,6 +250,7 @@ def main() -> None:
         "latency_phase": latency,
         "inboxes": inbox_result,
         "open_streams": stream_result,
+        "search": search_result,
         "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     print(json.dumps(result))

@@ -46,6 +46,7 @@ async def test_operator_signs_in_takes_over_and_the_visitor_gets_the_reply(web_s
     assert "1 of" in result["ingestion"] or "1 line" in result["ingestion"]
     assert "session has ended" in result["invalidMessage"]
     assert "token expired" in result["expiredMessage"]
+    assert result["autoResolveKept"] == "1440"  # the owner's choice was stored, then set back
 
     # the visitor's side, over native gRPC: the agent's reply is in the history, once, and
     # the AI no longer answers this conversation

@@ -189,6 +189,18 @@ async function scenario() {
   const keyRow = page.locator("[data-key]", { hasText: "e2e integration" });
   await keyRow.getByRole("button", { name: "Revoke" }).click();
   await keyRow.getByText(/revoked/).waitFor();
+  // auto-resolve: set, kept after a reload, set back to never (the demo tenant is shared)
+  const idle = page.getByLabel("Resolve idle conversations");
+  const idleIs = (value: string) => page.waitForFunction((v) =>
+    (document.querySelector("select[aria-label='Resolve idle conversations']") as HTMLSelectElement | null)?.value === v, value);
+  await idle.selectOption({ label: "after 1 day" });
+  await idleIs("1440");
+  await page.reload();
+  await page.getByRole("heading", { level: 1, name: "API keys & operators" }).waitFor();
+  await idleIs("1440");
+  const autoResolveKept = await idle.inputValue();
+  await idle.selectOption({ label: "never" });
+  await idleIs("0");
 
   await nav(page, "Analytics", "Analytics");
   const tiles = page.locator('[data-tile="Questions"]');
@@ -222,6 +234,6 @@ async function scenario() {
   return {
     conversationId, visitorToken: visitor.token, wrongPasswordMessage, services, queues, liveRoles,
     agentMessage: { id: agentMessage.id, text: agentMessage.text, role: agentMessage.role }, joined,
-    ingestion: ingestionText, analytics, invalidMessage, expiredMessage, pastMessage,
+    ingestion: ingestionText, analytics, invalidMessage, expiredMessage, pastMessage, autoResolveKept,
   };
 }
