@@ -105,6 +105,9 @@ LOG_STATEMENTS = {
         "INSERT INTO {ks}.messages (tenant_id, conversation_id, bucket, id, dedupe_key, body) VALUES (?, ?, ?, ?, ?, ?)"
     ),
     "msg_get": "SELECT body FROM {ks}.messages WHERE tenant_id = ? AND conversation_id = ? AND bucket = ? AND id = ?",
+    "msg_get_many": (
+        "SELECT id, body FROM {ks}.messages WHERE tenant_id = ? AND conversation_id = ? AND bucket = ? AND id IN ?"
+    ),
     "msg_before": (
         "SELECT id, body FROM {ks}.messages WHERE tenant_id = ? AND conversation_id = ? AND bucket = ? AND id < ? "
         "ORDER BY id DESC LIMIT ?"

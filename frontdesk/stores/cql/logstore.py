@@ -66,6 +66,7 @@ class CqlLogStore(CqlStore, LogStore):
         self.outbox_shards = outbox_shards
         self.bucket_grace_ms = int(bucket_grace_s * 1000)
         self.repair_after_ms = int(repair_after_s * 1000)
+        self._term_buckets: dict = {}  # the search's posting months per tenant (search.py)
 
     # -- buckets --------------------------------------------------------------------
 
@@ -408,6 +409,17 @@ class CqlLogStore(CqlStore, LogStore):
                 await self._bump(tenant_id, stored)
         return stored
 
+    async def _messages_of(self, tenant_id: str, wanted: list[tuple[str, str]]) -> list[common.Message | None]:
+        """The messages (message id, conversation id), one read per conversation and bucket."""
+        groups: dict[tuple[str, int], list[str]] = {}
+        for mid, cid in wanted:
+            groups.setdefault((cid, self._message_bucket(mid)), []).append(mid)
+        reads = await asyncio.gather(
+            *(self._q("msg_get_many", tenant_id, cid, bucket, mids) for (cid, bucket), mids in groups.items())
+        )
+        bodies = {row["id"]: row["body"] for rows in reads for row in rows}
+        return [common.Message.FromString(bodies[mid]) if mid in bodies else None for mid, _ in wanted]
+
     async def _message(self, tenant_id: str, conversation_id: str, message_id: str) -> common.Message | None:
         rows = await self._q("msg_get", tenant_id, conversation_id, self._message_bucket(message_id), message_id)
         return common.Message.FromString(rows[0]["body"]) if rows else None
@@ -455,10 +467,15 @@ class CqlLogStore(CqlStore, LogStore):
         rows: dict[str, dict | None] = {}
         token = page_token
         for _ in range(3):  # a few rounds when the filters drop candidates
-            found, token = await search.candidates(self._q, tenant_id, terms, token, limit - len(hits))
+            found, token = await search.candidates(
+                self._q, tenant_id, terms, token, limit - len(hits), self._term_buckets
+            )
             unread = list({cid for _, cid in found} - rows.keys())
-            rows.update(zip(unread, await asyncio.gather(*(self._row(tenant_id, c) for c in unread)), strict=True))
-            messages = await asyncio.gather(*(self._message(tenant_id, cid, mid) for mid, cid in found))
+            # the conversations and the messages at once: one round trip of latency
+            read, messages = await asyncio.gather(
+                asyncio.gather(*(self._row(tenant_id, c) for c in unread)), self._messages_of(tenant_id, found)
+            )
+            rows.update(zip(unread, read, strict=True))
             for (_, cid), message in zip(found, messages, strict=True):
                 row = rows.get(cid)
                 if row is None or message is None:  # a posting whose write did not finish

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 import zlib
 
 from frontdesk import ids
@@ -68,6 +69,23 @@ def posting_writes(tenant_id: str, message: common.Message) -> list[tuple[str, t
     ]
 
 
+_BUCKETS_TTL_S = 60.0
+
+
+async def _buckets(query, tenant_id: str, cache: dict | None) -> list[int]:
+    """The tenant's posting months, newest first. Kept a while in `cache` once they include the
+    current month: every new posting goes there, so the list cannot miss one."""
+    hit = cache.get(tenant_id) if cache is not None else None
+    if hit is not None and time.monotonic() - hit[0] < _BUCKETS_TTL_S:
+        return hit[1]
+    buckets = sorted((r["bucket"] for r in await query("term_buckets", tenant_id)), reverse=True)
+    if cache is not None and buckets and buckets[0] >= int(time.time() * 1000) // BUCKET_MS:
+        if len(cache) > 10_000:
+            cache.clear()
+        cache[tenant_id] = (time.monotonic(), buckets)
+    return buckets
+
+
 class _Postings:
     """One word's postings below a message id, across the tenant's buckets, newest first."""
 
@@ -96,13 +114,15 @@ class _Postings:
         return []
 
 
-async def candidates(query, tenant_id: str, terms: list[str], page_token: str, want: int):
+async def candidates(
+    query, tenant_id: str, terms: list[str], page_token: str, want: int, bucket_cache: dict | None = None
+):
     """Up to `want` (message id, conversation id) that may hold every term, newest first
     (the caller checks the message's words: a signature can let a message through by chance),
     and the token to go on from ('' when the index is read out)."""
     if page_token and not _TOKEN.fullmatch(page_token):
         raise ValueError("page_token is not valid")
-    buckets = sorted((r["bucket"] for r in await query("term_buckets", tenant_id)), reverse=True)
+    buckets = await _buckets(query, tenant_id, bucket_cache)
     lists = [_Postings(query, tenant_id, t, buckets, page_token or _TOP) for t in terms]
     firsts = await asyncio.gather(*(p.chunk() for p in lists))
     if any(not rows for rows in firsts):
@@ -117,17 +137,23 @@ async def candidates(query, tenant_id: str, terms: list[str], page_token: str, w
     others = signature(t for i, t in enumerate(terms) if i != driver)
     found: list[tuple[str, str]] = []
     while True:
-        for row in rows:
-            sig = int.from_bytes(row["sig"], "big") if row.get("sig") else -1
-            if sig & others == others:
-                found.append((row["message_id"], row["conversation_id"]))
-                if len(found) == want:
-                    return found, row["message_id"]
-        if postings.read_out:
+        # the next chunk is read while this one is filtered
+        ahead = None if postings.read_out or postings.read >= SCAN_BUDGET else asyncio.ensure_future(postings.chunk())
+        try:
+            for row in rows:
+                sig = int.from_bytes(row["sig"], "big") if row.get("sig") else -1
+                if sig & others == others:
+                    found.append((row["message_id"], row["conversation_id"]))
+                    if len(found) == want:
+                        return found, row["message_id"]
+        finally:
+            if ahead is not None and len(found) == want:
+                ahead.cancel()
+        if postings.read_out and ahead is None:
             return found, ""
-        if postings.read >= SCAN_BUDGET:
-            return found, rows[-1]["message_id"]
-        rows = await postings.chunk()
+        if ahead is None:
+            return found, rows[-1]["message_id"]  # the scan budget is spent
+        rows = await ahead
         if not rows:
             return found, ""
 
