@@ -3,6 +3,7 @@ call the domain core, shape the response."""
 
 from __future__ import annotations
 
+from conversation.export import customer_view, visitor_files
 from conversation.search import search
 from conversation.service import ConversationCore
 from frontdesk.caller import Caller, CallerCodec
@@ -14,16 +15,6 @@ from frontdesk_pb.common.v1 import common_pb2 as common
 from frontdesk_pb.conversation.v1 import conversation_pb2, conversation_pb2_grpc
 
 Status = common.ConversationStatus
-
-
-def customer_view(conv: common.Conversation) -> common.Conversation:
-    """What the customer's side (ChatService) sees of a conversation: not the team's labels,
-    snooze time or response times."""
-    shown = common.Conversation()
-    shown.CopyFrom(conv)
-    for team_only in ("labels", "snoozed_until", "handed_off_at", "first_response_at"):
-        shown.ClearField(team_only)
-    return shown
 
 
 class ConversationServicer(conversation_pb2_grpc.ConversationServiceServicer):
@@ -142,6 +133,17 @@ class ConversationServicer(conversation_pb2_grpc.ConversationServiceServicer):
     @rpc
     async def AddNote(self, request, context):
         return await self.core.add_note(await self._operator(context), request.conversation_id, request.text)
+
+    @rpc
+    async def ExportVisitor(self, request, context):
+        caller = await self.codec.require_operator(
+            context, "a customer's data is exported by the tenant's owners and admins", roles=("owner", "admin")
+        )
+        blobs = self.core.attachments.blobs if self.core.attachments is not None else None
+        async for part in visitor_files(
+            self.core.store, self.core.attachments, blobs, caller.tenant_id, request.visitor_id
+        ):
+            yield part
 
     @rpc
     async def SearchConversations(self, request, context):

@@ -20,6 +20,7 @@ touch operators). An operator may always edit their own name and password
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import inspect
 from dataclasses import dataclass
@@ -143,6 +144,7 @@ RULES: dict[str, Rule] = {
         "ListToolCalls",
         "SaveCannedResponse",
         "DeleteCannedResponse",
+        "ExportCustomerData",
     ),
     **_rules(
         _ADMIN, OWNER, "CreateApiKey", "ListApiKeys", "RevokeApiKey", "CreateOperator", "DeleteOperator", "ListAuditLog"
@@ -203,7 +205,7 @@ class AccessInterceptor(grpc.aio.ServerInterceptor):
         if rule is PUBLIC:
             return handler
         auditor = self._auditor if method in AUDITED else None
-        if auditor is not None and handler.unary_unary is not None:
+        if auditor is not None and (handler.unary_unary is not None or handler.unary_stream is not None):
             return _audited(handler, rule, self._authenticate, auditor, method)
         return _guarded(handler, rule, self._authenticate)
 
@@ -226,32 +228,69 @@ def _outcome(context) -> str:
     return "ERROR" if code is None else str(code)
 
 
-def _audited(handler, rule: Rule | None, authenticate, auditor, method: str):
-    """A unary call that changes something: admitted, run, then recorded with its outcome."""
-    inner = handler.unary_unary
+async def _admit_audited(rule: Rule | None, authenticate, auditor, method: str, request, context) -> Caller:
+    """Admitted, or refused with a record when the caller is signed in but not allowed."""
+    caller: Caller | None = None
+    try:
+        if rule is None:
+            raise PermissionDenied("this RPC has no access rule and is not served")
+        caller = await authenticate(context.invocation_metadata(), rule.kinds)
+        check(caller, rule)
+    except ServiceError as err:
+        if caller is not None:  # signed in, but not allowed: worth a record
+            await auditor.record(caller, method, request, "PERMISSION_DENIED")
+        await abort_with(context, err)
+    assert caller is not None  # abort_with raised otherwise
+    _current.set(caller)
+    return caller
 
-    async def unary_unary(request, context):
-        caller: Caller | None = None
+
+def _audited(handler, rule: Rule | None, authenticate, auditor, method: str):
+    """A call that changes something (or hands data out: an export): admitted, run, then
+    recorded with its outcome. Unary and server-streaming; a stream is recorded when it ends."""
+    if handler.unary_unary is not None:
+        inner = handler.unary_unary
+
+        async def unary_unary(request, context):
+            caller = await _admit_audited(rule, authenticate, auditor, method, request, context)
+            try:
+                response = await inner(request, context)
+            except BaseException:
+                await auditor.record(caller, method, request, _outcome(context))
+                raise
+            await auditor.record(caller, method, request, "ok")
+            return response
+
+        return handler._replace(unary_unary=unary_unary)
+    inner_stream = handler.unary_stream
+
+    async def unary_stream(request, context):
+        caller = await _admit_audited(rule, authenticate, auditor, method, request, context)
         try:
-            if rule is None:
-                raise PermissionDenied("this RPC has no access rule and is not served")
-            caller = await authenticate(context.invocation_metadata(), rule.kinds)
-            check(caller, rule)
-        except ServiceError as err:
-            if caller is not None:  # signed in, but not allowed: worth a record
-                await auditor.record(caller, method, request, "PERMISSION_DENIED")
-            await abort_with(context, err)
-        assert caller is not None  # abort_with raised otherwise
-        _current.set(caller)
-        try:
-            response = await inner(request, context)
+            result = inner_stream(request, context)
+            if inspect.isasyncgen(result):
+                async for item in result:
+                    yield item
+            else:  # a handler that writes with context.write
+                await result
+        except GeneratorExit:  # the caller went away mid-stream: nothing may be awaited here
+            _background(auditor.record(caller, method, request, "CANCELLED"))
+            raise
         except BaseException:
             await auditor.record(caller, method, request, _outcome(context))
             raise
         await auditor.record(caller, method, request, "ok")
-        return response
 
-    return handler._replace(unary_unary=unary_unary)
+    return handler._replace(unary_stream=unary_stream)
+
+
+_pending: set[asyncio.Task] = set()
+
+
+def _background(coroutine) -> None:
+    task = asyncio.ensure_future(coroutine)
+    _pending.add(task)
+    task.add_done_callback(_pending.discard)
 
 
 def _guarded(handler, rule: Rule | None, authenticate):

@@ -68,9 +68,8 @@ async def serve(settings: Settings) -> None:
         SpeechEdge(forwarder, speech_pb2_grpc.SpeechServiceStub(speech_channel)), server.grpc
     )
     analytics_channel = grpcutil.channel(settings.analytics_target)
-    analytics_pb2_grpc.add_AnalyticsServiceServicer_to_server(
-        AnalyticsEdge(forwarder, analytics_pb2_grpc.AnalyticsServiceStub(analytics_channel)), server.grpc
-    )
+    analytics = analytics_pb2_grpc.AnalyticsServiceStub(analytics_channel)
+    analytics_pb2_grpc.add_AnalyticsServiceServicer_to_server(AnalyticsEdge(forwarder, analytics), server.grpc)
     admin_pb2_grpc.add_AdminServiceServicer_to_server(
         AdminEdge(
             accounts,
@@ -79,6 +78,7 @@ async def serve(settings: Settings) -> None:
             nc.jetstream(),
             settings,
             knowledge_pb2_grpc.KnowledgeServiceStub(inference_channel),
+            analytics,
         ),
         server.grpc,
     )

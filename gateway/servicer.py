@@ -35,6 +35,7 @@ from gateway.access import current_caller
 from gateway.auth import ORIGIN_KEY
 from gateway.copilot import Copilot
 from gateway.credentials import new_widget_key
+from gateway.datarights import DataRightsMethods
 from gateway.forward import Forwarder, To, forwards
 from gateway.service import Accounts
 from gateway.status import system_status
@@ -253,7 +254,7 @@ MAX_SECRET_CHARS = 512
     },
 )
 @forwards("inference", {"ListToolCalls": To()})
-class AdminEdge(WorkspaceMethods, admin_pb2_grpc.AdminServiceServicer):
+class AdminEdge(WorkspaceMethods, DataRightsMethods, admin_pb2_grpc.AdminServiceServicer):
     """AdminService: tenants, keys, operators, AI settings and tools are served here from
     the account store; conversations are the conversation service's, tool-call records the
     inference service's. Who may call what is gateway/access.py's table."""
@@ -266,8 +267,10 @@ class AdminEdge(WorkspaceMethods, admin_pb2_grpc.AdminServiceServicer):
         nats_js,
         settings: Settings,
         knowledge: knowledge_pb2_grpc.KnowledgeServiceStub,
+        analytics: analytics_pb2_grpc.AnalyticsServiceStub | None = None,
     ):
         self.accounts = accounts
+        self.analytics = analytics
         self.copilot = Copilot(knowledge, forwarder.conv, accounts, inference)
         self.fwd = forwarder
         self.conv = forwarder.conv

@@ -44,6 +44,32 @@ async def test_chat_history_and_attachments_on_real_servers(real_mesh):
     assert (real_mesh.data_dir / "cassandra").is_dir() and (real_mesh.data_dir / "minio").is_dir()
 
 
+async def test_a_customers_export_reads_cassandra_and_minio(real_mesh):
+    from tests.e2e.test_data_rights import export
+
+    async with real_mesh.channel() as ch:
+        c = Client(ch)
+        visitor, md = await c.visitor(real_mesh.demo["widget_key"])
+        conv = await c.start(md)
+        await c.ask(md, conv, "Please export what you keep about me")
+        att = await c.chat.UploadAttachment(
+            chat_pb2.UploadAttachmentRequest(
+                conversation_id=conv, filename="id.txt", content_type="text/plain", data=b"my file in MinIO"
+            ),
+            metadata=md,
+        )
+        await c.chat.SendMessage(
+            chat_pb2.SendMessageRequest(conversation_id=conv, text="with a file", attachment_ids=[att.id]), metadata=md
+        )
+        owner = await c.operator(
+            real_mesh.demo["slug"], real_mesh.demo["owner_email"], real_mesh.demo["owner_password"]
+        )
+        _, archive = await export(c, owner, visitor)
+        assert archive.read(f"conversations/{conv}/attachments/{att.id}-id.txt") == b"my file in MinIO"
+        said = archive.read(f"conversations/{conv}/messages.jsonl").decode()
+        assert "Please export what you keep about me" in said and "with a file" in said
+
+
 async def test_another_tenant_cannot_read_on_real_servers(real_mesh):
     async with real_mesh.channel() as ch:
         c = Client(ch)

@@ -712,3 +712,17 @@ class SearchConversationsResponse(_message.Message):
     hits: _containers.RepeatedCompositeFieldContainer[SearchHit]
     next_page_token: str
     def __init__(self, hits: _Optional[_Iterable[_Union[SearchHit, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class ExportCustomerDataRequest(_message.Message):
+    __slots__ = ("visitor_id",)
+    VISITOR_ID_FIELD_NUMBER: _ClassVar[int]
+    visitor_id: str
+    def __init__(self, visitor_id: _Optional[str] = ...) -> None: ...
+
+class ExportChunk(_message.Message):
+    __slots__ = ("data", "filename")
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    FILENAME_FIELD_NUMBER: _ClassVar[int]
+    data: bytes
+    filename: str
+    def __init__(self, data: _Optional[bytes] = ..., filename: _Optional[str] = ...) -> None: ...

@@ -232,6 +232,11 @@ class AdminServiceStub:
                 request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.SearchConversationsRequest.SerializeToString,
                 response_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.SearchConversationsResponse.FromString,
                 _registered_method=True)
+        self.ExportCustomerData = channel.unary_stream(
+                '/frontdesk.admin.v1.AdminService/ExportCustomerData',
+                request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.ExportCustomerDataRequest.SerializeToString,
+                response_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.ExportChunk.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -510,6 +515,17 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExportCustomerData(self, request, context):
+        """Everything stored about one customer, as a zip archive (GDPR article 15; owners and
+        admins): their conversations, the messages they saw, their attachments and voice
+        recordings with the transcripts, their feedback and ratings, and analytics' sentiment of
+        their conversations. Not the team's private notes. Streamed in chunks; the first names
+        the file.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -707,6 +723,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.SearchConversations,
                     request_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.SearchConversationsRequest.FromString,
                     response_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.SearchConversationsResponse.SerializeToString,
+            ),
+            'ExportCustomerData': grpc.unary_stream_rpc_method_handler(
+                    servicer.ExportCustomerData,
+                    request_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.ExportCustomerDataRequest.FromString,
+                    response_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.ExportChunk.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1762,6 +1783,33 @@ class AdminService:
             '/frontdesk.admin.v1.AdminService/SearchConversations',
             frontdesk_dot_admin_dot_v1_dot_admin__pb2.SearchConversationsRequest.SerializeToString,
             frontdesk_dot_admin_dot_v1_dot_admin__pb2.SearchConversationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportCustomerData(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/frontdesk.admin.v1.AdminService/ExportCustomerData',
+            frontdesk_dot_admin_dot_v1_dot_admin__pb2.ExportCustomerDataRequest.SerializeToString,
+            frontdesk_dot_admin_dot_v1_dot_admin__pb2.ExportChunk.FromString,
             options,
             channel_credentials,
             insecure,

@@ -67,3 +67,13 @@ class ConversationTimer(_message.Message):
     due_ms: int
     idle: bool
     def __init__(self, conversation_id: _Optional[str] = ..., due_ms: _Optional[int] = ..., idle: _Optional[bool] = ...) -> None: ...
+
+class ExportPart(_message.Message):
+    __slots__ = ("path", "data", "last")
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    LAST_FIELD_NUMBER: _ClassVar[int]
+    path: str
+    data: bytes
+    last: bool
+    def __init__(self, path: _Optional[str] = ..., data: _Optional[bytes] = ..., last: _Optional[bool] = ...) -> None: ...

@@ -143,6 +143,11 @@ class ConversationServiceStub:
                 request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.SearchConversationsRequest.SerializeToString,
                 response_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.SearchConversationsResponse.FromString,
                 _registered_method=True)
+        self.ExportVisitor = channel.unary_stream(
+                '/frontdesk.conversation.v1.ConversationService/ExportVisitor',
+                request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.ExportCustomerDataRequest.SerializeToString,
+                response_deserializer=frontdesk_dot_conversation_dot_v1_dot_conversation__pb2.ExportPart.FromString,
+                _registered_method=True)
         self.UploadAttachment = channel.unary_unary(
                 '/frontdesk.conversation.v1.ConversationService/UploadAttachment',
                 request_serializer=frontdesk_dot_chat_dot_v1_dot_chat__pb2.UploadAttachmentRequest.SerializeToString,
@@ -299,6 +304,14 @@ class ConversationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExportVisitor(self, request, context):
+        """One customer's stored data, file by file (a file in parts of at most 1 MiB, in order);
+        the gateway zips it with what analytics holds (AdminService.ExportCustomerData).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def UploadAttachment(self, request, context):
         """Attachments (images, PDFs, audio) of a conversation, in the blob store.
         """
@@ -434,6 +447,11 @@ def add_ConversationServiceServicer_to_server(servicer, server):
                     servicer.SearchConversations,
                     request_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.SearchConversationsRequest.FromString,
                     response_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.SearchConversationsResponse.SerializeToString,
+            ),
+            'ExportVisitor': grpc.unary_stream_rpc_method_handler(
+                    servicer.ExportVisitor,
+                    request_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.ExportCustomerDataRequest.FromString,
+                    response_serializer=frontdesk_dot_conversation_dot_v1_dot_conversation__pb2.ExportPart.SerializeToString,
             ),
             'UploadAttachment': grpc.unary_unary_rpc_method_handler(
                     servicer.UploadAttachment,
@@ -1023,6 +1041,33 @@ class ConversationService:
             '/frontdesk.conversation.v1.ConversationService/SearchConversations',
             frontdesk_dot_admin_dot_v1_dot_admin__pb2.SearchConversationsRequest.SerializeToString,
             frontdesk_dot_admin_dot_v1_dot_admin__pb2.SearchConversationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportVisitor(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/frontdesk.conversation.v1.ConversationService/ExportVisitor',
+            frontdesk_dot_admin_dot_v1_dot_admin__pb2.ExportCustomerDataRequest.SerializeToString,
+            frontdesk_dot_conversation_dot_v1_dot_conversation__pb2.ExportPart.FromString,
             options,
             channel_credentials,
             insecure,

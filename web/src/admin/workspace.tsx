@@ -158,3 +158,30 @@ export function Labels({ conv, onChanged }: { conv: Conversation; onChanged: (c:
     </form>
   );
 }
+
+/** Everything stored about the conversation's customer, downloaded as a zip (owners and admins). */
+export function ExportCustomer({ visitorId }: { visitorId: string }) {
+  const run = useAction();
+  async function download() {
+    await run.run(async () => {
+      const parts: Uint8Array<ArrayBuffer>[] = [];
+      let name = "customer.zip";
+      for await (const chunk of api.admin.exportCustomerData({ visitorId }, { timeoutMs: 600_000 })) {
+        if (chunk.filename) name = chunk.filename;
+        parts.push(chunk.data.slice());
+      }
+      const url = URL.createObjectURL(new Blob(parts, { type: "application/zip" }));
+      const link = document.createElement("a");
+      link.href = url;
+      link.download = name;
+      link.click();
+      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    });
+  }
+  return (
+    <span className="inline-flex items-center gap-2">
+      <Button disabled={run.busy} onClick={() => void download()}>{run.busy ? "Exporting…" : "Export customer's data"}</Button>
+      <ErrorBanner error={run.error} />
+    </span>
+  );
+}

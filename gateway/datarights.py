@@ -1,0 +1,132 @@
+"""A customer's data rights at the gateway: AdminService.ExportCustomerData (GDPR article 15).
+
+The conversation service yields the customer's files (conversation/export.py); the gateway
+adds what analytics holds about the same conversations (their sentiment) and a manifest, and
+streams it all as one zip archive, a member at a time: the archive is never whole in memory,
+only the member being written.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import grpc
+
+from frontdesk import logs
+from frontdesk.clock import now_ms
+from frontdesk.errors import rpc
+from frontdesk_pb.admin.v1 import admin_pb2
+from frontdesk_pb.analytics.v1 import analytics_pb2, analytics_pb2_grpc
+from frontdesk_pb.conversation.v1 import conversation_pb2_grpc
+from gateway.access import current_caller
+from gateway.forward import Forwarder
+
+log = logs.get("gateway.datarights")
+
+CHUNK_BYTES = 256 * 1024
+MAX_SENTIMENT_IDS = 100  # AnalyticsService.GetConversationSentiment's limit per call
+
+
+class _Sink(io.RawIOBase):
+    """What zipfile writes, kept until taken (zipfile copes with a stream it cannot seek)."""
+
+    def __init__(self):
+        self.buffer = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        self.buffer += data
+        return len(data)
+
+    def take(self):
+        while self.buffer:
+            chunk, self.buffer = bytes(self.buffer[:CHUNK_BYTES]), self.buffer[CHUNK_BYTES:]
+            yield chunk
+
+
+class DataRightsMethods:
+    """AdminService's data-rights RPCs, mixed into gateway/servicer.py's AdminEdge. Needs, from
+    the servicer: fwd (Forwarder), conv (conversation stub), analytics (analytics stub or None)."""
+
+    fwd: Forwarder
+    conv: conversation_pb2_grpc.ConversationServiceStub
+    analytics: analytics_pb2_grpc.AnalyticsServiceStub | None
+
+    @rpc
+    async def ExportCustomerData(self, request, context):
+        caller = current_caller()
+        options = self.fwd.call_options(caller, context, timeout_s=600)
+        sink = _Sink()
+        archive = zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_DEFLATED)
+        name = f"customer-{request.visitor_id}.zip"
+        first = True
+        pending: dict[str, list[bytes]] = {}
+        conversation_ids: list[str] = []
+        files = 0
+
+        def chunks():
+            nonlocal first
+            for data in sink.take():
+                yield admin_pb2.ExportChunk(data=data, filename=name if first else "")
+                first = False
+
+        async for part in self.conv.ExportVisitor(request, **options):
+            pending.setdefault(part.path, []).append(part.data)
+            if not part.last:
+                continue
+            data = b"".join(pending.pop(part.path))
+            archive.writestr(part.path, data)
+            files += 1
+            if part.path == "conversations.json":
+                conversation_ids = [c["id"] for c in json.loads(data)]
+            for chunk in chunks():
+                yield chunk
+        sentiment = await self._sentiment(conversation_ids, options)
+        archive.writestr("analytics/sentiment.json", json.dumps(sentiment, indent=1))
+        manifest = {
+            "tenant_id": caller.tenant_id,
+            "visitor_id": request.visitor_id,
+            "exported_at_ms": now_ms(),
+            "exported_by": caller.subject,
+            "conversations": len(conversation_ids),
+            "files": files + 1,
+            "left_out": "the team's private notes and its own fields on conversations (labels, snooze, "
+            "response times): they are the team's, not the customer's",
+        }
+        archive.writestr("export.json", json.dumps(manifest, indent=1))
+        archive.close()
+        for chunk in chunks():
+            yield chunk
+        log.info("customer.exported", tenant=caller.tenant_id, conversations=len(conversation_ids), files=files)
+
+    async def _sentiment(self, conversation_ids: list[str], options: dict) -> dict:
+        """Analytics' scores of the customer's conversations, or why there are none."""
+        if self.analytics is None or not conversation_ids:
+            return {"conversations": []}
+        out: list[dict] = []
+        try:
+            for start in range(0, len(conversation_ids), MAX_SENTIMENT_IDS):
+                got = await self.analytics.GetConversationSentiment(
+                    analytics_pb2.GetConversationSentimentRequest(
+                        conversation_ids=conversation_ids[start : start + MAX_SENTIMENT_IDS]
+                    ),
+                    **options,
+                )
+                out += [
+                    {
+                        "conversation_id": s.conversation_id,
+                        "messages": s.messages,
+                        "mean_compound": s.mean_compound,
+                        "min_compound": s.min_compound,
+                        "label": s.label,
+                    }
+                    for s in got.conversations
+                ]
+        except grpc.aio.AioRpcError as err:
+            log.warning("customer.export_without_analytics", code=err.code().name)
+            return {"unavailable": f"analytics could not be read ({err.code().name}); export again later"}
+        return {"conversations": out}
