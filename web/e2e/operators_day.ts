@@ -128,6 +128,9 @@ run(async () => {
     await page.getByTestId("team-figures").waitFor();
   }
   await row.waitFor();
+  await page.getByTestId("team-figures").scrollIntoViewIfNeeded();
+  // the customer who was waiting has been helped: the banner is gone
+  check(await page.getByTestId("inbox-alert").count() === 0, "the waiting banner is still shown after the resolve");
   const operatorRow = (await row.innerText()).replace(/\s+/g, " ").trim();
   const teamRating = (await page.locator('[data-tile="Satisfaction, with the team"]').innerText()).replace(/\s+/g, " ");
   await shot(page, "day-analytics");

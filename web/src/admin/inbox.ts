@@ -8,6 +8,7 @@ import { useSyncExternalStore } from "react";
 
 import { LiveStream, type LinkState } from "../api/live";
 import type { InboxEvent } from "../gen/frontdesk/admin/v1/admin_pb";
+import { ConversationStatus } from "../gen/frontdesk/common/v1/common_pb";
 import { PresenceState } from "../gen/frontdesk/events/v1/events_pb";
 import { api } from "./api";
 import { HANDOFF_REASON } from "./labels";
@@ -108,6 +109,11 @@ class Inbox {
       this.set({ waiting });
       chime();
       notify(waiting);
+    }
+    // the waiting customer was taken over, resolved or given back to the AI: no longer waiting
+    if (ev.kind.case === "statusChanged" && this.state.waiting?.conversationId === ev.conversationId
+        && ev.kind.value.status !== ConversationStatus.HANDOFF) {
+      this.set({ waiting: null });
     }
     this.timer ??= setTimeout(() => {
       this.timer = undefined;
