@@ -38,7 +38,7 @@ class Postings:
         assert name == "term_below"
         tenant, term, bucket, below, limit = params
         rows = sorted((r for r in self.rows.get((tenant, term, bucket), []) if r[0] < below), reverse=True)
-        return [{"message_id": m, "conversation_id": c, "sig": sig} for m, c, sig in rows[:limit]]
+        return [(m, c, sig) for m, c, sig in rows[:limit]]  # as CqlStore._q_tuples
 
 
 @pytest.mark.parametrize("seed", range(6))

@@ -468,7 +468,7 @@ class CqlLogStore(CqlStore, LogStore):
         token = page_token
         for _ in range(3):  # a few rounds when the filters drop candidates
             found, token = await search.candidates(
-                self._q, tenant_id, terms, token, limit - len(hits), self._term_buckets
+                self._q, tenant_id, terms, token, limit - len(hits), self._term_buckets, self._q_tuples
             )
             unread = list({cid for _, cid in found} - rows.keys())
             # the conversations and the messages at once: one round trip of latency

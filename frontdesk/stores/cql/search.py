@@ -102,12 +102,13 @@ class _Postings:
         while self._buckets:
             size = self._size
             rows = await self._query("term_below", self._tenant, self._term, self._buckets[0], self._below, size)
+            # rows: (message_id, conversation_id, sig) tuples
             self._size = min(size * 4, CHUNK)
             self.read += len(rows)
             if len(rows) < size:
                 self._buckets.pop(0)  # this bucket is read out below the cursor
             if rows:
-                self._below = rows[-1]["message_id"]
+                self._below = rows[-1][0]
                 self.read_out = not self._buckets
                 return rows
         self.read_out = True
@@ -115,7 +116,13 @@ class _Postings:
 
 
 async def candidates(
-    query, tenant_id: str, terms: list[str], page_token: str, want: int, bucket_cache: dict | None = None
+    query,
+    tenant_id: str,
+    terms: list[str],
+    page_token: str,
+    want: int,
+    bucket_cache: dict | None = None,
+    scan=None,
 ):
     """Up to `want` (message id, conversation id) that may hold every term, newest first
     (the caller checks the message's words: a signature can let a message through by chance),
@@ -123,7 +130,8 @@ async def candidates(
     if page_token and not _TOKEN.fullmatch(page_token):
         raise ValueError("page_token is not valid")
     buckets = await _buckets(query, tenant_id, bucket_cache)
-    lists = [_Postings(query, tenant_id, t, buckets, page_token or _TOP) for t in terms]
+    # `scan` runs the posting reads, rows as tuples (CqlStore._q_tuples); `query` the others
+    lists = [_Postings(scan or query, tenant_id, t, buckets, page_token or _TOP) for t in terms]
     firsts = await asyncio.gather(*(p.chunk() for p in lists))
     if any(not rows for rows in firsts):
         return [], ""  # a word that is nowhere (below the cursor)
@@ -131,7 +139,7 @@ async def candidates(
     # postings reach furthest back in time
     driver = min(
         range(len(lists)),
-        key=lambda i: (not lists[i].read_out, len(firsts[i]) if lists[i].read_out else 0, firsts[i][-1]["message_id"]),
+        key=lambda i: (not lists[i].read_out, len(firsts[i]) if lists[i].read_out else 0, firsts[i][-1][0]),
     )
     postings, rows = lists[driver], firsts[driver]
     others = signature(t for i, t in enumerate(terms) if i != driver)
@@ -140,19 +148,19 @@ async def candidates(
         # the next chunk is read while this one is filtered
         ahead = None if postings.read_out or postings.read >= SCAN_BUDGET else asyncio.ensure_future(postings.chunk())
         try:
-            for row in rows:
-                sig = int.from_bytes(row["sig"], "big") if row.get("sig") else -1
+            for message_id, conversation_id, sig_bytes in rows:
+                sig = int.from_bytes(sig_bytes, "big") if sig_bytes else -1
                 if sig & others == others:
-                    found.append((row["message_id"], row["conversation_id"]))
+                    found.append((message_id, conversation_id))
                     if len(found) == want:
-                        return found, row["message_id"]
+                        return found, message_id
         finally:
             if ahead is not None and len(found) == want:
                 ahead.cancel()
         if postings.read_out and ahead is None:
             return found, ""
         if ahead is None:
-            return found, rows[-1]["message_id"]  # the scan budget is spent
+            return found, rows[-1][0]  # the scan budget is spent
         rows = await ahead
         if not rows:
             return found, ""

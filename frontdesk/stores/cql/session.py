@@ -22,12 +22,13 @@ from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, N
 from cassandra.connection import ConnectionException
 from cassandra.policies import DCAwareRoundRobinPolicy, ExponentialReconnectionPolicy, TokenAwarePolicy
 from cassandra.protocol import IsBootstrappingErrorMessage, OverloadedErrorMessage
-from cassandra.query import BatchStatement, BatchType, PreparedStatement, dict_factory
+from cassandra.query import BatchStatement, BatchType, PreparedStatement, dict_factory, tuple_factory
 
 from frontdesk.stores.base import (
     StoreUnavailable,
 )
 
+TUPLES = "tuples"  # the execution profile whose rows are tuples
 DAY_MS = 86_400_000
 MINUTE_MS = 60_000
 MAX_MS = 2**63 - 1
@@ -180,10 +181,18 @@ class CqlSession:
             request_timeout=self.timeout_s,
             row_factory=dict_factory,
         )
+        # rows as tuples, for scans of many small rows (the search's postings): no dict per row
+        tuples = ExecutionProfile(
+            load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=self.local_dc)),
+            consistency_level=self.consistency,
+            serial_consistency_level=self.serial_consistency,
+            request_timeout=self.timeout_s,
+            row_factory=tuple_factory,
+        )
         cluster = Cluster(
             contact_points=[host for host, _ in self.contact_points],
             port=self.port,
-            execution_profiles={EXEC_PROFILE_DEFAULT: profile},
+            execution_profiles={EXEC_PROFILE_DEFAULT: profile, TUPLES: tuples},
             connect_timeout=self.connect_timeout_s,
             control_connection_timeout=self.connect_timeout_s,
             reconnection_policy=ExponentialReconnectionPolicy(0.5, self._reconnect_max_delay_s),
@@ -274,9 +283,16 @@ class CqlSession:
         return f"CQL store unavailable ({self.where}){' while ' + doing if doing else ''}: {detail}"
 
     async def execute(
-        self, statement, params: Sequence | None = None, *, consistency: int | None = None, timeout: float | None = None
-    ) -> list[dict]:
-        """Run one statement (or batch) without blocking the loop; all result rows as dicts."""
+        self,
+        statement,
+        params: Sequence | None = None,
+        *,
+        consistency: int | None = None,
+        timeout: float | None = None,
+        profile: str | None = None,
+    ) -> list:
+        """Run one statement (or batch) without blocking the loop; all result rows as dicts
+        (as tuples with profile=TUPLES)."""
         session = self._session
         if session is None:
             raise StoreUnavailable(f"CQL store not connected ({self.where})")
@@ -289,7 +305,9 @@ class CqlSession:
         future = loop.create_future()
         rows: list[dict] = []
         try:
-            response = session.execute_async(statement, params, timeout=timeout or self.timeout_s)
+            response = session.execute_async(
+                statement, params, timeout=timeout or self.timeout_s, execution_profile=profile or EXEC_PROFILE_DEFAULT
+            )
         except _UNAVAILABLE as err:
             raise StoreUnavailable(self.describe(err)) from err
 
@@ -354,6 +372,11 @@ class CqlStore:
     async def _q(self, name: str, *params, consistency: int | None = None) -> list[dict]:
         st = await self._ready()
         return await self._cql.execute(st[name], params, consistency=consistency)
+
+    async def _q_tuples(self, name: str, *params) -> list[tuple]:
+        """_q with rows as tuples in the statement's column order (long scans of small rows)."""
+        st = await self._ready()
+        return await self._cql.execute(st[name], params, profile=TUPLES)
 
     async def _lwt(self, name: str, *params, retry: bool = False) -> list[dict]:
         """A lightweight transaction. With retry, a CAS timeout (outcome unknown) is
