@@ -13,6 +13,7 @@ import pytest
 from frontdesk_pb.admin.v1 import admin_pb2
 from frontdesk_pb.analytics.v1 import analytics_pb2, analytics_pb2_grpc
 from frontdesk_pb.common.v1 import common_pb2 as common
+from tests.analytics.test_mesh_analytics import overview_when
 from tests.conftest import PLATFORM_TOKEN
 from tests.e2e.helpers import Client, create_tenant
 
@@ -77,6 +78,6 @@ async def test_two_agents_a_handoff_a_saved_reply_a_rating_search_and_figures(we
         assert [n.text for n in team.notes] == ["Service was done by Sam; check the brake pads first"]
         assert result["sent"] in [m.text for m in team.messages]
         analytics = analytics_pb2_grpc.AnalyticsServiceStub(ch)
-        o = await analytics.GetOverview(analytics_pb2.GetOverviewRequest(), metadata=owner, timeout=10)
+        o = await overview_when(analytics, owner, lambda o: o.ratings_team == 1 and o.resolution.count == 1, "counted")
         assert [(s.operator_id, s.first_responses, s.resolved) for s in o.operators] == [(result["assignedTo"], 1, 1)]
         assert (o.ratings_team, o.satisfaction_team, o.ratings_ai) == (1, 4.0, 0)

@@ -121,7 +121,11 @@ run(async () => {
   // -- the analytics page: this agent's figures and the team's rating -------------------------------------------
   await nav(page, "Analytics", "Analytics");
   const row = page.locator(`[data-operator-stat="${assignedTo}"]`);
-  for (let i = 0; i < 30 && !(await row.isVisible()); i++) {  // the events reach analytics a moment later
+  const rated = page.locator('[data-tile="Satisfaction, with the team"]');
+  // the events (first response, resolve, rating) reach analytics a moment later, each on its own
+  const counted = async () => (await row.isVisible()) && (await rated.innerText()).includes("(1)")
+    && (await row.locator("td").nth(3).innerText()).trim() === "1";
+  for (let i = 0; i < 60 && !(await counted()); i++) {
     await page.waitForTimeout(1000);
     await page.reload();
     await page.getByRole("heading", { level: 1, name: "Analytics" }).waitFor();
