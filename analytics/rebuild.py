@@ -95,17 +95,6 @@ async def _conversations(store: LogStore, tenant_id: str, since_ms: int) -> Asyn
             return
 
 
-async def _messages(store: LogStore, tenant_id: str, conversation_id: str) -> list[common.Message]:
-    out: list[common.Message] = []
-    after = ""
-    while True:
-        chunk = await store.messages_after(tenant_id, conversation_id, after, limit=MESSAGES_PAGE)
-        out.extend(chunk)
-        if len(chunk) < MESSAGES_PAGE:
-            return out
-        after = chunk[-1].id
-
-
 def _event(tenant_id: str, conv: common.Conversation, event_id: str, at_ms: int, **kind) -> ev.DomainEvent:
     return ev.DomainEvent(
         event_id=event_id, tenant_id=tenant_id, conversation_id=conv.id, occurred_at=ts_from_ms(at_ms), **kind
@@ -126,7 +115,7 @@ async def events_of(store: LogStore, tenant_id: str, conv: common.Conversation) 
             )
         )
 
-    messages = await _messages(store, tenant_id, conv.id)
+    messages = await store.all_messages(tenant_id, conv.id, MESSAGES_PAGE)
     by_id = {m.id: m for m in messages}
     notices = [m for m in messages if m.role == common.ROLE_SYSTEM and is_handoff_notice(m.text)]
     last_customer: common.Message | None = None

@@ -59,17 +59,6 @@ async def conversations_of(store: LogStore, tenant_id: str, visitor_id: str) -> 
             return out
 
 
-async def messages_of(store: LogStore, tenant_id: str, conversation_id: str) -> list[common.Message]:
-    out: list[common.Message] = []
-    after = ""
-    while True:
-        chunk = await store.messages_after(tenant_id, conversation_id, after, limit=500)
-        out += chunk
-        if len(chunk) < 500:
-            return out
-        after = chunk[-1].id
-
-
 async def visitor_files(
     store: LogStore, attachments: Attachments | None, blobs: BlobStore | None, tenant_id: str, visitor_id: str
 ) -> AsyncIterator[conversation_pb2.ExportPart]:
@@ -84,7 +73,7 @@ async def visitor_files(
     missing: list[str] = []
     for conv in conversations:
         base = f"conversations/{conv.id}"
-        messages = await messages_of(store, tenant_id, conv.id)
+        messages = await store.all_messages(tenant_id, conv.id)
         lines = "".join(json.dumps(_dict(m), ensure_ascii=False) + "\n" for m in messages)
         for part in _parts(f"{base}/messages.jsonl", lines.encode()):
             yield part

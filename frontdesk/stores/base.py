@@ -44,6 +44,21 @@ def split_conversation_token(token: str) -> tuple[int, str]:
     return value, cid
 
 
+# the conversation fields update_conversation may change, on every store
+UPDATABLE_FIELDS = frozenset(
+    {
+        "status",
+        "assigned_operator_id",
+        "handoff_reason",
+        "rating",
+        "snoozed_until_ms",
+        "labels",
+        "handoff_ms",
+        "first_response_ms",
+    }
+)
+
+
 class LogStore(abc.ABC):
     """Conversations, messages and feedback of every tenant."""
 
@@ -155,6 +170,17 @@ class LogStore(abc.ABC):
         self, tenant_id: str, conversation_id: str, after_id: str, limit: int = 500
     ) -> list[common.Message]:
         """Messages newer than after_id ('' = from the start), oldest first."""
+
+    async def all_messages(self, tenant_id: str, conversation_id: str, page: int = 500) -> list[common.Message]:
+        """Every message of a conversation, oldest first (messages_after, page by page)."""
+        out: list[common.Message] = []
+        after = ""
+        while True:
+            chunk = await self.messages_after(tenant_id, conversation_id, after, limit=page)
+            out += chunk
+            if len(chunk) < page:
+                return out
+            after = chunk[-1].id
 
     @abc.abstractmethod
     async def record_feedback(

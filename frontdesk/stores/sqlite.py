@@ -14,6 +14,7 @@ from pathlib import Path
 
 from frontdesk.clock import now_ms, ts_from_ms
 from frontdesk.stores.base import (
+    UPDATABLE_FIELDS,
     LogStore,
     OutboxEntry,
     ToolCallEntry,
@@ -106,16 +107,6 @@ _CONV_COLUMNS = (
     "id, visitor_id, status, channel, created_ms, updated_ms, last_preview, assigned_operator_id, handoff_reason, "
     "rating, message_count, attributes, snoozed_until_ms, labels, handoff_ms, first_response_ms"
 )
-_UPDATABLE = {
-    "status",
-    "assigned_operator_id",
-    "handoff_reason",
-    "rating",
-    "snoozed_until_ms",
-    "labels",
-    "handoff_ms",
-    "first_response_ms",
-}
 # columns newer than the first version of the file (added when an older file is opened)
 _ADDED_COLUMNS = (
     ("conversations", "snoozed_until_ms", "INTEGER NOT NULL DEFAULT 0"),
@@ -243,7 +234,7 @@ class SqliteLogStore(LogStore):
         return _conversation(row) if row else None
 
     async def update_conversation(self, tenant_id, conversation_id, **changes):
-        unknown = set(changes) - _UPDATABLE
+        unknown = set(changes) - UPDATABLE_FIELDS
         if unknown:
             raise ValueError(f"cannot update {sorted(unknown)}")
         if "labels" in changes:

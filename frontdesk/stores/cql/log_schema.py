@@ -184,16 +184,6 @@ LOG_STATEMENTS = {
     "notes": "SELECT body FROM {ks}.notes WHERE tenant_id = ? AND conversation_id = ? LIMIT ?",
 }
 
-UPDATABLE = {
-    "status",
-    "assigned_operator_id",
-    "handoff_reason",
-    "rating",
-    "snoozed_until_ms",
-    "labels",
-    "handoff_ms",
-    "first_response_ms",
-}
 # columns newer than the first version of a table: added to a keyspace made by an older version
 LOG_ADDED_COLUMNS = (
     ("conversations", "snoozed_until_ms", "bigint"),

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from frontdesk import ids
 from frontdesk.clock import now_ms
 from frontdesk.stores.base import (
+    UPDATABLE_FIELDS,
     Conflict,
     LogStore,
     OutboxEntry,
@@ -21,7 +22,6 @@ from frontdesk.stores.cql.log_schema import (
     LOG_ADDED_COLUMNS,
     LOG_SCHEMA,
     LOG_STATEMENTS,
-    UPDATABLE,
     conversation_of,
     scopes,
     split_token,
@@ -247,7 +247,7 @@ class CqlLogStore(CqlStore, LogStore):
         )
 
     async def update_conversation(self, tenant_id, conversation_id, **changes):
-        unknown = set(changes) - UPDATABLE
+        unknown = set(changes) - UPDATABLE_FIELDS
         if unknown:
             raise ValueError(f"cannot update {sorted(unknown)}")
         if not changes:
