@@ -267,12 +267,8 @@ def _audited(handler, rule: Rule | None, authenticate, auditor, method: str):
     async def unary_stream(request, context):
         caller = await _admit_audited(rule, authenticate, auditor, method, request, context)
         try:
-            result = inner_stream(request, context)
-            if inspect.isasyncgen(result):
-                async for item in result:
-                    yield item
-            else:  # a handler that writes with context.write
-                await result
+            async for item in _served_stream(inner_stream, request, context):
+                yield item
         except GeneratorExit:  # the caller went away mid-stream: nothing may be awaited here
             _background(auditor.record(caller, method, request, "CANCELLED"))
             raise
@@ -291,6 +287,16 @@ def _background(coroutine) -> None:
     task = asyncio.ensure_future(coroutine)
     _pending.add(task)
     task.add_done_callback(_pending.discard)
+
+
+async def _served_stream(inner, request, context):
+    """What a server-streaming handler yields, or nothing for one that writes with context.write."""
+    result = inner(request, context)
+    if inspect.isasyncgen(result):
+        async for item in result:
+            yield item
+    else:
+        await result
 
 
 def _guarded(handler, rule: Rule | None, authenticate):
@@ -314,12 +320,8 @@ def _guarded(handler, rule: Rule | None, authenticate):
                 _current.set(await _admit(rule, authenticate, context))
             except ServiceError as err:
                 await abort_with(context, err)
-            result = inner_stream(request, context)
-            if inspect.isasyncgen(result):
-                async for item in result:
-                    yield item
-            else:  # a handler that writes with context.write
-                await result
+            async for item in _served_stream(inner_stream, request, context):
+                yield item
 
         return handler._replace(unary_stream=unary_stream)
     if handler.stream_unary is not None:

@@ -110,3 +110,21 @@ class Auditor:
             target=target_of(request) if request is not None else {},
             outcome=outcome,
         )
+
+
+def sign_in_record(tenant_id: str, op, email: str, address: str, outcome: str) -> AuditRecord:
+    """A sign-in to the tenant (AuthService.OperatorLogin), failed ones too: who tried, from where.
+    `op` is the operator the email belongs to, or None for an unknown email."""
+    at = now_ms()
+    return AuditRecord(
+        tenant_id=tenant_id,
+        id=ids.new_id("audit", now_ms=at),
+        at_ms=at,
+        actor_kind=str(Kind.OPERATOR),
+        actor_id=op.id if op else "",
+        actor_name=op.display_name if op else "",
+        actor_role=op.role if op else "",
+        method="AuthService.OperatorLogin",
+        target={"email": email.strip()[:MAX_VALUE_CHARS], **({"address": address[:100]} if address else {})},
+        outcome=outcome,
+    )

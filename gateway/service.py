@@ -23,9 +23,10 @@ from frontdesk.errors import (
     PermissionDenied,
     Unauthenticated,
 )
-from frontdesk.stores.base import AccountStore, ApiKeyRecord, AuditRecord, Conflict, OperatorRecord, TenantRecord
+from frontdesk.stores.base import AccountStore, ApiKeyRecord, Conflict, OperatorRecord, TenantRecord
 from gateway import credentials as cred
 from gateway.abuse import LoginThrottle, SessionMinting
+from gateway.audit import sign_in_record
 from gateway.auth import origin_allowed
 
 log = logs.get("gateway.service")
@@ -267,19 +268,7 @@ class Accounts:
         Best effort, like every audit write: a failed write does not fail the sign-in."""
         if tenant is None:
             return  # no tenant to file it under
-        at = now_ms()
-        record = AuditRecord(
-            tenant_id=tenant.id,
-            id=ids.new_id("audit", now_ms=at),
-            at_ms=at,
-            actor_kind=str(Kind.OPERATOR),
-            actor_id=op.id if op else "",
-            actor_name=op.display_name if op else "",
-            actor_role=op.role if op else "",
-            method="AuthService.OperatorLogin",
-            target={"email": email.strip()[:200], **({"address": address[:100]} if address else {})},
-            outcome=outcome,
-        )
+        record = sign_in_record(tenant.id, op, email, address, outcome)
         try:
             await self.store.append_audit(record)
         except Exception as err:  # noqa: BLE001 - the sign-in stands; the log line keeps it

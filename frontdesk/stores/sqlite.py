@@ -163,6 +163,25 @@ _split_token = split_conversation_token
 _SEARCH_VERSION = 1  # PRAGMA user_version once the messages of an older file are in the search
 
 
+def _filters(table: str, *, status=0, assignee=None, label="", visitor_id="") -> tuple[list[str], list[object]]:
+    """The conversation list's filters as SQL on `table` (a table name or an alias), and their values."""
+    where: list[str] = []
+    args: list[object] = []
+    if label:
+        where.append(f"EXISTS (SELECT 1 FROM json_each({table}.labels) WHERE value = ?)")
+        args.append(label)
+    if assignee is not None:
+        where.append(f"{table}.assigned_operator_id=?")
+        args.append(assignee)
+    if visitor_id:
+        where.append(f"{table}.visitor_id=?")
+        args.append(visitor_id)
+    if status:
+        where.append(f"{table}.status=?")
+        args.append(status)
+    return where, args
+
+
 def _tenant_token(tenant_id: str) -> str:
     """The tenant as one FTS5 word (hex: nothing in an id can split or collide)."""
     return tenant_id.encode().hex()
@@ -254,19 +273,9 @@ class SqliteLogStore(LogStore):
     async def list_conversations(
         self, tenant_id, *, visitor_id="", status=0, assignee=None, label="", limit=50, page_token=""
     ):
-        where, args = ["tenant_id=?"], [tenant_id]
-        if label:
-            where.append("EXISTS (SELECT 1 FROM json_each(conversations.labels) WHERE value = ?)")
-            args.append(label)
-        if assignee is not None:
-            where.append("assigned_operator_id=?")
-            args.append(assignee)
-        if visitor_id:
-            where.append("visitor_id=?")
-            args.append(visitor_id)
-        if status:
-            where.append("status=?")
-            args.append(status)
+        where, args = _filters("conversations", status=status, assignee=assignee, label=label, visitor_id=visitor_id)
+        where.insert(0, "tenant_id=?")
+        args.insert(0, tenant_id)
         if page_token:
             ms, cid = _split_token(page_token)
             where.append("(updated_ms < ? OR (updated_ms = ? AND id < ?))")
@@ -328,15 +337,9 @@ class SqliteLogStore(LogStore):
         if page_token:
             where.append("message_search.rowid < ?")
             args.append(int(page_token))
-        if status:
-            where.append("c.status=?")
-            args.append(status)
-        if assignee is not None:
-            where.append("c.assigned_operator_id=?")
-            args.append(assignee)
-        if label:
-            where.append("EXISTS (SELECT 1 FROM json_each(c.labels) WHERE value = ?)")
-            args.append(label)
+        more, values = _filters("c", status=status, assignee=assignee, label=label)
+        where += more
+        args += values
         columns = ", ".join(f"c.{name.strip()}" for name in _CONV_COLUMNS.split(","))
 
         def op(conn):

@@ -20,7 +20,6 @@ message, which a search skips.
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 import zlib
 
@@ -33,7 +32,6 @@ FIRST_CHUNK = 64  # postings of each word read first: enough for a page of a com
 CHUNK = 1024  # the most read at a time (chunks grow x4 from FIRST_CHUNK while a list is walked)
 SCAN_BUDGET = 8192  # postings walked per call before the page ends early (bounds a page's time)
 SIG_BITS = 256
-_TOKEN = re.compile(r"m_[0-9a-hjkmnp-tv-z]{26}")
 _TOP = "~"  # sorts after every message id
 
 
@@ -127,7 +125,7 @@ async def candidates(
     """Up to `want` (message id, conversation id) that may hold every term, newest first
     (the caller checks the message's words: a signature can let a message through by chance),
     and the token to go on from ('' when the index is read out)."""
-    if page_token and not _TOKEN.fullmatch(page_token):
+    if page_token and not ids.is_id(page_token, "message"):
         raise ValueError("page_token is not valid")
     buckets = await _buckets(query, tenant_id, bucket_cache)
     # `scan` runs the posting reads, rows as tuples (CqlStore._q_tuples); `query` the others

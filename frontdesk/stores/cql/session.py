@@ -174,25 +174,21 @@ class CqlSession:
             return
         if self._closed:
             raise StoreUnavailable(f"CQL store closed ({self.where})")
-        profile = ExecutionProfile(
-            load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=self.local_dc)),
-            consistency_level=self.consistency,
-            serial_consistency_level=self.serial_consistency,
-            request_timeout=self.timeout_s,
-            row_factory=dict_factory,
-        )
-        # rows as tuples, for scans of many small rows (the search's postings): no dict per row
-        tuples = ExecutionProfile(
-            load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=self.local_dc)),
-            consistency_level=self.consistency,
-            serial_consistency_level=self.serial_consistency,
-            request_timeout=self.timeout_s,
-            row_factory=tuple_factory,
-        )
+
+        def profile(rows) -> ExecutionProfile:
+            return ExecutionProfile(
+                load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=self.local_dc)),
+                consistency_level=self.consistency,
+                serial_consistency_level=self.serial_consistency,
+                request_timeout=self.timeout_s,
+                row_factory=rows,
+            )
+
         cluster = Cluster(
             contact_points=[host for host, _ in self.contact_points],
             port=self.port,
-            execution_profiles={EXEC_PROFILE_DEFAULT: profile, TUPLES: tuples},
+            # rows as dicts; TUPLES for scans of many small rows (the search's postings): no dict per row
+            execution_profiles={EXEC_PROFILE_DEFAULT: profile(dict_factory), TUPLES: profile(tuple_factory)},
             connect_timeout=self.connect_timeout_s,
             control_connection_timeout=self.connect_timeout_s,
             reconnection_policy=ExponentialReconnectionPolicy(0.5, self._reconnect_max_delay_s),
