@@ -71,6 +71,21 @@ def start_mesh(data_dir: Path) -> tuple[subprocess.Popen, dict]:
     return proc, env
 
 
+def phase(module: str, *argument_groups: list[str], env: dict | None = None, timeout: int = 600) -> dict:
+    """Run `python -m module` with the arguments; its last stdout line as JSON, or its error."""
+    done = subprocess.run(
+        [sys.executable, "-m", module, *(a for group in argument_groups for a in group)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if done.returncode != 0:
+        return {"error": done.stderr[-500:]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -160,61 +175,17 @@ def main() -> None:
                 .splitlines()[-1]
             )
             demo = json.loads((tmp / "data" / "demo.json").read_text())
-            inbox = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "loadtest.inbox",
-                    "--gateway",
-                    runtime["gateway"],
-                    "--widget-key",
-                    widget,
-                    "--tenant",
-                    demo["slug"],
-                    "--email",
-                    demo["owner_email"],
-                    "--password",
-                    demo["owner_password"],
-                    "-n",
-                    str(args.inboxes),
-                    "--rate",
-                    str(args.inbox_rate),
-                    "--seconds",
-                    str(args.seconds),
-                ],
-                cwd=ROOT,
+            inbox_result = phase(
+                "loadtest.inbox",
+                ["--gateway", runtime["gateway"], "--widget-key", widget, "--tenant", demo["slug"]],
+                ["--email", demo["owner_email"], "--password", demo["owner_password"], "-n", str(args.inboxes)],
+                ["--rate", str(args.inbox_rate), "--seconds", str(args.seconds)],
                 env=env,
-                capture_output=True,
-                text=True,
-                timeout=600,
             )
-            inbox_result = (
-                json.loads(inbox.stdout.strip().splitlines()[-1])
-                if inbox.returncode == 0
-                else {"error": inbox.stderr[-500:]}
-            )
-            streams = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "loadtest.streams",
-                    "--gateway",
-                    runtime["gateway"],
-                    "--widget-key",
-                    widget,
-                    "-n",
-                    str(args.streams),
-                ],
-                cwd=ROOT,
+            stream_result = phase(
+                "loadtest.streams",
+                ["--gateway", runtime["gateway"], "--widget-key", widget, "-n", str(args.streams)],
                 env=env,
-                capture_output=True,
-                text=True,
-                timeout=600,
-            )
-            stream_result = (
-                json.loads(streams.stdout.strip().splitlines()[-1])
-                if streams.returncode == 0
-                else {"error": streams.stderr[-500:]}
             )
             stream_result["gateway_rss_mb"] = rss_mb(runtime["pids"]["gateway"])
             stream_result["conversation_rss_mb"] = rss_mb(runtime["pids"]["conversation"])
@@ -223,18 +194,7 @@ def main() -> None:
             mesh.wait(timeout=60)
     # SearchConversations' store query on a tenant with 100,000 messages (embedded store; add
     # --cql to `python -m loadtest.search` for the CQL store, which takes minutes to fill)
-    search = subprocess.run(
-        [sys.executable, "-m", "loadtest.search", "--messages", str(args.search_messages)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    search_result = (
-        json.loads(search.stdout.strip().splitlines()[-1])
-        if search.returncode == 0
-        else {"error": search.stderr[-500:]}
-    )
+    search_result = phase("loadtest.search", ["--messages", str(args.search_messages)], timeout=900)
     result = {
         "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
         "backend": "echo",
