@@ -79,8 +79,15 @@ def test_hash_api_key_secret_is_deterministic_sha256():
     assert hash_api_key_secret("abc") == hashlib.sha256(b"abc").hexdigest()
 
 
-_, _VALID_KEY, _ = new_api_key()
-_VALID_ID, _VALID_SECRET = _VALID_KEY[len(API_KEY_PREFIX) :].split("_", 1)
+# Fixed, not freshly generated: a random key id may be all digits, and then the
+# upper-cased variant below is the same valid key (CI once drew 758839015295).
+_VALID_ID = "a1b2c3d4e5f6"
+_VALID_SECRET = "0f" * 32
+_VALID_KEY = f"{API_KEY_PREFIX}{_VALID_ID}_{_VALID_SECRET}"
+
+
+def test_the_malformed_cases_below_start_from_a_valid_key():
+    assert parse_api_key(_VALID_KEY) == (_VALID_ID, _VALID_SECRET)
 
 
 @pytest.mark.parametrize(
@@ -101,6 +108,7 @@ _VALID_ID, _VALID_SECRET = _VALID_KEY[len(API_KEY_PREFIX) :].split("_", 1)
         f" {_VALID_KEY}",
         f"fdk_{_VALID_ID}_{_VALID_SECRET[:-2]}",  # truncated secret
         f"fdk_{_VALID_ID.upper()}_{_VALID_SECRET}",
+        f"fdk_{_VALID_ID}_{_VALID_SECRET.upper()}",
         f"FDK_{_VALID_ID}_{_VALID_SECRET}",
     ],
 )
