@@ -8,16 +8,17 @@ import asyncio
 from analytics.aggregate import Sentiment
 from analytics.prices import PriceTable, parse_prices
 from analytics.service import AnalyticsCore
-from analytics.servicer import AnalyticsServicer
+from analytics.servicer import AnalyticsServicer, ErasureServicer
 from analytics.store import AnalyticsStore, open_analytics_store
 from analytics.worker import EventCounter, consume
 from frontdesk import bus, grpcutil, logs, metrics
 from frontdesk.caller import CallerCodec
 from frontdesk.settings import Settings, StartupError
-from frontdesk_pb.analytics.v1 import analytics_pb2, analytics_pb2_grpc
+from frontdesk_pb.analytics.v1 import analytics_pb2, analytics_pb2_grpc, erasure_pb2, erasure_pb2_grpc
 
 log = logs.get("analytics")
 SERVICE_NAME = analytics_pb2.DESCRIPTOR.services_by_name["AnalyticsService"].full_name
+ERASURE_NAME = erasure_pb2.DESCRIPTOR.services_by_name["AnalyticsErasureService"].full_name
 
 
 async def open_store(settings: Settings) -> AnalyticsStore:
@@ -45,12 +46,15 @@ async def serve(settings: Settings) -> None:
     js = nc.jetstream()
     await bus.ensure_streams(js, settings)
     counter = EventCounter(store, await asyncio.to_thread(Sentiment))
-    server = grpcutil.Server([SERVICE_NAME])
+    server = grpcutil.Server([SERVICE_NAME, ERASURE_NAME])
     analytics_pb2_grpc.add_AnalyticsServiceServicer_to_server(
         AnalyticsServicer(
             AnalyticsCore(store, prices=prices), CallerCodec(settings.secret_bytes()), js, counter, log_store
         ),
         server.grpc,
+    )
+    erasure_pb2_grpc.add_AnalyticsErasureServiceServicer_to_server(
+        ErasureServicer(store, CallerCodec(settings.secret_bytes())), server.grpc
     )
     port = server.bind(settings.host, settings.analytics_port)
     stop = grpcutil.stop_event()

@@ -3,15 +3,17 @@ own tenant (from the signed caller context) for its operators and API keys."""
 
 from __future__ import annotations
 
+from analytics.erasure import erase_conversations
 from analytics.rebuild import backfill_from_logs
 from analytics.service import AnalyticsCore, parse_range
 from analytics.worker import EventCounter, backfill
 from frontdesk import logs
 from frontdesk.caller import Caller, CallerCodec
-from frontdesk.errors import FailedPrecondition, rpc
-from frontdesk_pb.analytics.v1 import analytics_pb2, analytics_pb2_grpc
+from frontdesk.errors import FailedPrecondition, InvalidArgument, rpc
+from frontdesk_pb.analytics.v1 import analytics_pb2, analytics_pb2_grpc, erasure_pb2_grpc
 
 log = logs.get("analytics.servicer")
+MAX_ERASED_CONVERSATIONS = 10_000
 
 
 class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
@@ -78,3 +80,22 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
     async def GetConversationSentiment(self, request, context):
         caller = await self._operator(context)
         return await self.core.conversation_sentiment(caller.tenant_id, request.conversation_ids)
+
+
+class ErasureServicer(erasure_pb2_grpc.AnalyticsErasureServiceServicer):
+    """The gateway's second step of AdminService.EraseCustomerData (analytics/erasure.py)."""
+
+    def __init__(self, store, codec: CallerCodec):
+        self.store = store
+        self.codec = codec
+
+    @rpc
+    async def EraseConversations(self, request, context):
+        caller = await self.codec.require_operator(
+            context, "a customer's data is erased by the tenant's owners and admins", roles=("owner", "admin")
+        )
+        if len(request.conversations) > MAX_ERASED_CONVERSATIONS:
+            raise InvalidArgument(f"at most {MAX_ERASED_CONVERSATIONS} conversations per call")
+        erased = await erase_conversations(self.store, caller.tenant_id, request)
+        log.info("analytics.erased", tenant=caller.tenant_id, conversations=len(request.conversations))
+        return erased

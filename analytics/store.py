@@ -102,6 +102,23 @@ class AnalyticsStore(ABC):
         """The tenant's buckets from `from_hour` to `to_hour`, inclusive; hours without
         events are absent."""
 
+    @abstractmethod
+    async def drop_scores(self, tenant_id: str, conversation_ids: list[str]) -> int:
+        """Forget the sentiment of these conversations' messages; how many scores there were."""
+
+    @abstractmethod
+    async def forget_events(self, tenant_id: str, conversation_ids: list[str], from_day: str, to_day: str) -> int:
+        """Drop the records of counted events whose ids name these conversations, counted on
+        these days (inclusive). Only once no copy of those events can come again (the
+        erasure has deleted them from the stream): their record is what stops a recount."""
+
+    @abstractmethod
+    async def edit_hours(self, tenant_id: str, from_hour: str, to_hour: str, scrub) -> None:
+        """Rewrite each stored bucket of these hours (inclusive) with `scrub(bucket)`, which
+        edits it in place and returns (changed, *tally); a changed bucket is written back
+        atomically (retried on a lost race with a fresh read) and then `scrub.written(*tally)`
+        is called once (analytics/erasure.py)."""
+
     async def connect(self) -> None:  # noqa: B027 - optional hook: stores that connect lazily need nothing here
         """Connect and create tables now (otherwise on first use)."""
 

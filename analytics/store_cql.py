@@ -57,6 +57,7 @@ from analytics.aggregate import Bucket
 from analytics.store import AnalyticsStore, ConversationScore, MessageScore, sum_scores
 from frontdesk.stores.base import StoreUnavailable
 from frontdesk.stores.cql import CqlSession, CqlStore, is_cas_timeout
+from frontdesk.stores.cql.session import applied
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS {ks}.analytics_days (
@@ -91,6 +92,17 @@ _STATEMENTS = {
     "scores_day": (
         "SELECT conversation_id, message_id, at_ms, score FROM {ks}.analytics_sentiment_days "
         "WHERE tenant_id = ? AND day = ? AND shard = ?"
+    ),
+    # erasure (analytics/erasure.py)
+    "rewrite": (
+        "UPDATE {ks}.analytics_days SET version = ?, hours = hours + ? WHERE tenant_id = ? AND day = ? AND shard = ? "
+        "IF version = ?"
+    ),
+    "event_ids": "SELECT event_id FROM {ks}.analytics_days WHERE tenant_id = ? AND day = ? AND shard = ?",
+    "event_drop": "DELETE FROM {ks}.analytics_days WHERE tenant_id = ? AND day = ? AND shard = ? AND event_id = ?",
+    "scores_drop": "DELETE FROM {ks}.analytics_conversation_sentiment WHERE tenant_id = ? AND conversation_id = ?",
+    "score_days_drop": (
+        "DELETE FROM {ks}.analytics_sentiment_days WHERE tenant_id = ? AND day = ? AND shard = ? AND conversation_id = ?"
     ),
 }
 _MAX_IDS = 500
@@ -216,3 +228,60 @@ class CqlAnalyticsStore(CqlStore, AnalyticsStore):
         return sum_scores(
             (r["conversation_id"], r["message_id"], r["at_ms"], r["score"]) for rows in results for r in rows
         )
+
+    async def drop_scores(self, tenant_id: str, conversation_ids: list[str]) -> int:
+        dropped = 0
+        for cid in conversation_ids:
+            rows = await self._q("scores", tenant_id, cid)
+            days = {MessageScore(cid, r["message_id"], r["at_ms"] or 0, 0).day for r in rows}
+            await asyncio.gather(
+                *(self._q("score_days_drop", tenant_id, day, self._shard(cid), cid) for day in sorted(days))
+            )
+            await self._q("scores_drop", tenant_id, cid)
+            dropped += len(rows)
+        return dropped
+
+    async def forget_events(self, tenant_id: str, conversation_ids: list[str], from_day: str, to_day: str) -> int:
+        wanted = set(conversation_ids)
+        dropped = 0
+        for day in _days(from_day, to_day):
+            for shard in range(self.shards):
+                rows = await self._q("event_ids", tenant_id, day, shard)
+                named = [r["event_id"] for r in rows if r["event_id"] and any(c in r["event_id"] for c in wanted)]
+                await asyncio.gather(*(self._q("event_drop", tenant_id, day, shard, e) for e in named))
+                dropped += len(named)
+        return dropped
+
+    async def edit_hours(self, tenant_id: str, from_hour: str, to_hour: str, scrub) -> None:
+        for day in _days(from_hour[:10], to_hour[:10]):
+            for shard in range(self.shards):
+                await self._edit_partition(tenant_id, day, shard, from_hour, to_hour, scrub)
+
+    async def _edit_partition(self, tenant_id, day, shard, from_hour, to_hour, scrub) -> None:
+        key = (tenant_id, day, shard)
+        for attempt in range(_ATTEMPTS):
+            try:
+                rows = await self._serial("read", *key)
+                if not rows or rows[0]["version"] is None:
+                    return
+                changes, tallies = {}, []
+                for hour_of_day, body in (rows[0]["hours"] or {}).items():
+                    if not from_hour <= f"{day}T{hour_of_day:02d}" <= to_hour:
+                        continue
+                    bucket = Bucket.from_json(body)
+                    changed, *tally = scrub(bucket)
+                    if changed:
+                        changes[hour_of_day] = bucket.to_json()
+                        tallies.append(tally)
+                if not changes:
+                    return
+                version = rows[0]["version"]
+                if applied(await self._q("rewrite", version + 1, changes, *key, version)):
+                    for tally in tallies:
+                        scrub.written(*tally)
+                    return
+            except StoreUnavailable as err:
+                if not is_cas_timeout(err) or attempt == _ATTEMPTS - 1:
+                    raise
+            await asyncio.sleep(random.uniform(0.002, 0.02) * min(attempt + 1, 10))
+        raise StoreUnavailable(f"analytics: could not rewrite {day} after {_ATTEMPTS} contended attempts")

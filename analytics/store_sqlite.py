@@ -140,5 +140,53 @@ class SqliteAnalyticsStore(AnalyticsStore):
 
         return self._scores(await self._db.run(read))
 
+    async def drop_scores(self, tenant_id: str, conversation_ids: list[str]) -> int:
+        def tx(conn: sqlite3.Connection) -> int:
+            dropped = 0
+            for start in range(0, len(conversation_ids), _MAX_IDS):
+                chunk = conversation_ids[start : start + _MAX_IDS]
+                dropped += conn.execute(
+                    "DELETE FROM analytics_sentiment "
+                    f"WHERE tenant_id = ? AND conversation_id IN ({','.join('?' for _ in chunk)})",
+                    (tenant_id, *chunk),
+                ).rowcount
+            return dropped
+
+        return await self._db.erase(tx)
+
+    async def forget_events(self, tenant_id: str, conversation_ids: list[str], from_day: str, to_day: str) -> int:
+        def tx(conn: sqlite3.Connection) -> int:
+            return sum(
+                conn.execute(
+                    "DELETE FROM analytics_seen WHERE tenant_id = ? AND hour BETWEEN ? AND ? AND instr(event_id, ?) > 0",
+                    (tenant_id, from_day, to_day + "T99", cid),
+                ).rowcount
+                for cid in conversation_ids
+            )
+
+        return await self._db.erase(tx)
+
+    async def edit_hours(self, tenant_id: str, from_hour: str, to_hour: str, scrub) -> None:
+        tallies = []
+
+        def tx(conn: sqlite3.Connection) -> None:
+            rows = conn.execute(
+                "SELECT hour, body FROM analytics_hours WHERE tenant_id = ? AND hour BETWEEN ? AND ?",
+                (tenant_id, from_hour, to_hour),
+            ).fetchall()
+            for hour, body in rows:
+                bucket = Bucket.from_json(body)
+                changed, *tally = scrub(bucket)
+                if changed:
+                    conn.execute(
+                        "UPDATE analytics_hours SET body = ? WHERE tenant_id = ? AND hour = ?",
+                        (bucket.to_json(), tenant_id, hour),
+                    )
+                    tallies.append(tally)
+
+        await self._db.erase(tx)
+        for tally in tallies:
+            scrub.written(*tally)
+
     async def close(self) -> None:
         await self._db.close()

@@ -3,6 +3,7 @@ call the domain core, shape the response."""
 
 from __future__ import annotations
 
+from conversation.erase import erase_visitor
 from conversation.export import customer_view, visitor_files
 from conversation.search import search
 from conversation.service import ConversationCore
@@ -144,6 +145,21 @@ class ConversationServicer(conversation_pb2_grpc.ConversationServiceServicer):
             self.core.store, self.core.attachments, blobs, caller.tenant_id, request.visitor_id
         ):
             yield part
+
+    @rpc
+    async def EraseVisitor(self, request, context):
+        caller = await self.codec.require_operator(
+            context, "a customer's data is erased by the tenant's owners and admins", roles=("owner", "admin")
+        )
+        blobs = self.core.attachments.blobs if self.core.attachments is not None else None
+        return await erase_visitor(
+            self.core.store,
+            blobs,
+            self.core.pub.js,
+            caller.tenant_id,
+            request.visitor_id,
+            only_describe=request.only_describe,
+        )
 
     @rpc
     async def SearchConversations(self, request, context):

@@ -71,7 +71,10 @@ class Settings:
         },
     )
     nats_url: str = field(
-        default="", metadata={"help": "NATS server URL(s), comma separated; default nats://host:nats_port."}
+        default="",
+        metadata={
+            "help": "NATS server URL(s), comma separated, of a NATS already running (`frontdesk run` then starts none); default nats://host:nats_port, started by `frontdesk run`."
+        },
     )
     nats_port: int = field(
         default=4222, metadata={"help": "Port of the nats-server the supervisor starts (embedded default)."}

@@ -145,6 +145,7 @@ RULES: dict[str, Rule] = {
         "SaveCannedResponse",
         "DeleteCannedResponse",
         "ExportCustomerData",
+        "EraseCustomerData",
     ),
     **_rules(
         _ADMIN, OWNER, "CreateApiKey", "ListApiKeys", "RevokeApiKey", "CreateOperator", "DeleteOperator", "ListAuditLog"

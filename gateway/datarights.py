@@ -1,4 +1,5 @@
-"""A customer's data rights at the gateway: AdminService.ExportCustomerData (GDPR article 15).
+"""A customer's data rights at the gateway: AdminService.ExportCustomerData (GDPR article 15)
+and AdminService.EraseCustomerData (article 17).
 
 The conversation service yields the customer's files (conversation/export.py); the gateway
 adds what analytics holds about the same conversations (their sentiment) and a manifest, and
@@ -15,11 +16,11 @@ import zipfile
 import grpc
 
 from frontdesk import logs
-from frontdesk.clock import now_ms
-from frontdesk.errors import rpc
+from frontdesk.clock import now_ms, now_ts
+from frontdesk.errors import Unavailable, rpc
 from frontdesk_pb.admin.v1 import admin_pb2
-from frontdesk_pb.analytics.v1 import analytics_pb2, analytics_pb2_grpc
-from frontdesk_pb.conversation.v1 import conversation_pb2_grpc
+from frontdesk_pb.analytics.v1 import analytics_pb2, analytics_pb2_grpc, erasure_pb2, erasure_pb2_grpc
+from frontdesk_pb.conversation.v1 import conversation_pb2, conversation_pb2_grpc
 from gateway.access import current_caller
 from gateway.forward import Forwarder
 
@@ -50,11 +51,13 @@ class _Sink(io.RawIOBase):
 
 class DataRightsMethods:
     """AdminService's data-rights RPCs, mixed into gateway/servicer.py's AdminEdge. Needs, from
-    the servicer: fwd (Forwarder), conv (conversation stub), analytics (analytics stub or None)."""
+    the servicer: fwd (Forwarder), conv (conversation stub), analytics and erasure (analytics'
+    stubs, or None)."""
 
     fwd: Forwarder
     conv: conversation_pb2_grpc.ConversationServiceStub
     analytics: analytics_pb2_grpc.AnalyticsServiceStub | None
+    erasure: erasure_pb2_grpc.AnalyticsErasureServiceStub | None
 
     @rpc
     async def ExportCustomerData(self, request, context):
@@ -102,6 +105,51 @@ class DataRightsMethods:
         for chunk in chunks():
             yield chunk
         log.info("customer.exported", tenant=caller.tenant_id, conversations=len(conversation_ids), files=files)
+
+    @rpc
+    async def EraseCustomerData(self, request, context):
+        """Analytics is scrubbed before the conversations go (so an analytics that cannot be
+        reached stops the erasure while a second call can still find everything), and again
+        after (what it counted in between, and a conversation begun meanwhile)."""
+        caller = current_caller()
+        options = self.fwd.call_options(caller, context, timeout_s=600)
+        ask = conversation_pb2.EraseVisitorRequest(visitor_id=request.visitor_id)
+        ask.only_describe = True
+        found = await self.conv.EraseVisitor(ask, **options)
+        first = await self._erase_in_analytics(found, options, events_gone=False)
+        ask.only_describe = False
+        erased = await self.conv.EraseVisitor(ask, **options)
+        try:
+            second = await self._erase_in_analytics(erased, options, events_gone=True)
+        except Unavailable:
+            log.error("customer.erased_analytics_once", tenant=caller.tenant_id, conversations=len(found.conversations))
+            second = 0  # what the first pass left is what analytics counted in these few seconds
+        log.info("customer.erased", tenant=caller.tenant_id, conversations=len(erased.conversations))
+        return admin_pb2.EraseCustomerDataResponse(
+            conversations=len(erased.conversations),
+            messages=erased.messages,
+            files=erased.files,
+            queued_items=erased.queued_items,
+            analytics_items=first + second,
+            erased_at=now_ts(),
+        )
+
+    async def _erase_in_analytics(
+        self, found: conversation_pb2.ErasedVisitor, options: dict, *, events_gone: bool
+    ) -> int:
+        if self.erasure is None:
+            return 0
+        request = erasure_pb2.EraseConversationsRequest(customer_texts=found.customer_texts, events_gone=events_gone)
+        for c in found.conversations:
+            request.conversations.add(conversation_id=c.id, created_ms=c.created_ms, updated_ms=c.updated_ms)
+        try:
+            done = await self.erasure.EraseConversations(request, **options)
+        except grpc.aio.AioRpcError as err:
+            log.warning("customer.erase_analytics_failed", code=err.code().name)
+            raise Unavailable(
+                f"analytics could not be reached ({err.code().name}); nothing more was erased: try again"
+            ) from None
+        return done.sentiment_scores + done.unanswered_questions + done.negative_messages
 
     async def _sentiment(self, conversation_ids: list[str], options: dict) -> dict:
         """Analytics' scores of the customer's conversations, or why there are none."""

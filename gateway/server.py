@@ -6,7 +6,7 @@ from frontdesk import bus, grpcutil, logs, metrics, stores
 from frontdesk.caller import CallerCodec
 from frontdesk.settings import Settings
 from frontdesk_pb.admin.v1 import admin_pb2, admin_pb2_grpc
-from frontdesk_pb.analytics.v1 import analytics_pb2, analytics_pb2_grpc
+from frontdesk_pb.analytics.v1 import analytics_pb2, analytics_pb2_grpc, erasure_pb2_grpc
 from frontdesk_pb.auth.v1 import auth_pb2, auth_pb2_grpc
 from frontdesk_pb.chat.v1 import chat_pb2, chat_pb2_grpc
 from frontdesk_pb.conversation.v1 import conversation_pb2_grpc
@@ -79,6 +79,7 @@ async def serve(settings: Settings) -> None:
             settings,
             knowledge_pb2_grpc.KnowledgeServiceStub(inference_channel),
             analytics,
+            erasure_pb2_grpc.AnalyticsErasureServiceStub(analytics_channel),
         ),
         server.grpc,
     )

@@ -25,7 +25,7 @@ from frontdesk.secretbox import SecretBox
 from frontdesk.settings import Settings
 from frontdesk.stores.base import Conflict, ToolRecord
 from frontdesk_pb.admin.v1 import admin_pb2, admin_pb2_grpc
-from frontdesk_pb.analytics.v1 import analytics_pb2_grpc
+from frontdesk_pb.analytics.v1 import analytics_pb2_grpc, erasure_pb2_grpc
 from frontdesk_pb.auth.v1 import auth_pb2, auth_pb2_grpc
 from frontdesk_pb.chat.v1 import chat_pb2_grpc
 from frontdesk_pb.inference.v1 import inference_pb2_grpc
@@ -268,9 +268,11 @@ class AdminEdge(WorkspaceMethods, DataRightsMethods, admin_pb2_grpc.AdminService
         settings: Settings,
         knowledge: knowledge_pb2_grpc.KnowledgeServiceStub,
         analytics: analytics_pb2_grpc.AnalyticsServiceStub | None = None,
+        erasure: erasure_pb2_grpc.AnalyticsErasureServiceStub | None = None,
     ):
         self.accounts = accounts
         self.analytics = analytics
+        self.erasure = erasure
         self.copilot = Copilot(knowledge, forwarder.conv, accounts, inference)
         self.fwd = forwarder
         self.conv = forwarder.conv

@@ -246,6 +246,8 @@ class Supervisor:
 
     async def _start_nats(self) -> None:
         s = self.settings
+        if s.nats_url:  # an existing NATS (a cluster, loadtest/soak.py): nothing to start
+            return
         self.nats = Child(
             "nats",
             [
@@ -317,6 +319,11 @@ class Supervisor:
             },
             "metrics": {
                 c.name: f"http://{self.settings.host}:{c.metrics_port}/metrics" for c in self.children.values()
+            },
+            # where the local servers listen (`make run STORE=real`): ports are picked at start
+            "local_servers": {
+                **({"cql": self.settings.scylla_contact_points} if self.settings.log_store == "scylla" else {}),
+                **({"s3": self.settings.minio_endpoint} if self.settings.blob_store == "minio" else {}),
             },
         }
         path = self.settings.data_dir / "runtime.json"

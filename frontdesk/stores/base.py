@@ -205,6 +205,12 @@ class LogStore(abc.ABC):
     async def list_notes(self, tenant_id: str, conversation_id: str, limit: int = 200) -> list[admin_pb2.Note]:
         """The conversation's latest `limit` notes, oldest first."""
 
+    @abc.abstractmethod
+    async def erase_conversation(self, tenant_id: str, conversation_id: str) -> int:
+        """Delete the conversation and everything stored with it (messages, the search's
+        postings of their words, dedupe claims, outbox entries, feedback, tool calls, notes),
+        for good; the number of messages it had (GDPR erasure: conversation/erase.py)."""
+
     async def close(self) -> None:
         return None
 
@@ -429,6 +435,10 @@ class BlobStore(abc.ABC):
 
     @abc.abstractmethod
     async def delete(self, tenant_id: str, key: str) -> None: ...
+
+    @abc.abstractmethod
+    async def keys(self, tenant_id: str, prefix: str) -> list[str]:
+        """The tenant's keys that start with `prefix` (a folder: ends with '/'), sorted."""
 
     async def download_url(self, tenant_id: str, key: str, expires_s: int = 900) -> str | None:
         """A URL a browser can fetch the object from directly, or None: then stream it

@@ -52,3 +52,18 @@ class LocalBlobStore(BlobStore):
 
     async def delete(self, tenant_id, key):
         self._path(tenant_id, key).unlink(missing_ok=True)
+
+    async def keys(self, tenant_id, prefix):
+        folder = self._path(tenant_id, prefix.rstrip("/"))
+        tenant_root = self._path(tenant_id, "x").parent
+
+        def walk() -> list[str]:
+            if not folder.is_dir():
+                return []
+            return sorted(
+                str(p.relative_to(tenant_root))
+                for p in folder.rglob("*")
+                if p.is_file() and not p.name.startswith(".")  # not a partial upload
+            )
+
+        return await asyncio.to_thread(walk)

@@ -413,6 +413,17 @@ class MinioBlobStore(BlobStore):
         await self._ensure_bucket()
         await self._run("delete", name, self._client.remove_object, self.bucket, name)  # S3 delete is idempotent
 
+    async def keys(self, tenant_id, prefix):
+        folder = object_name(tenant_id, prefix.rstrip("/")) + "/"
+        tenant_root = object_name(tenant_id, "x")[:-1]
+        await self._ensure_bucket()
+
+        def listing() -> list[str]:
+            objects = self._client.list_objects(self.bucket, prefix=folder, recursive=True)
+            return sorted(o.object_name[len(tenant_root) :] for o in objects)
+
+        return await self._run("list", folder, listing)
+
     async def download_url(self, tenant_id: str, key: str, expires_s: int = 900) -> str:
         return await self.presigned_url(tenant_id, key, expires_s)
 

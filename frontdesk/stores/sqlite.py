@@ -495,6 +495,26 @@ class SqliteLogStore(LogStore):
         )
         return [admin_pb2.Note.FromString(r[0]) for r in reversed(rows)]
 
+    async def erase_conversation(self, tenant_id, conversation_id):
+        def op(conn):
+            where = (tenant_id, conversation_id)
+            messages = conn.execute(
+                "SELECT COUNT(*) FROM messages WHERE tenant_id=? AND conversation_id=?", where
+            ).fetchone()[0]
+            conn.execute(
+                "DELETE FROM message_search WHERE rowid IN (SELECT rowid FROM message_search "
+                "WHERE message_search MATCH ? AND conversation_id=?)",
+                (f'tenant : "{_tenant_token(tenant_id)}"', conversation_id),
+            )
+            for table in ("messages", "outbox", "feedback", "tool_calls", "notes"):
+                conn.execute(f"DELETE FROM {table} WHERE tenant_id=? AND conversation_id=?", where)  # noqa: S608
+            conn.execute("DELETE FROM conversations WHERE tenant_id=? AND id=?", where)
+            # the search index keeps deleted words in its segments until they are merged
+            conn.execute("INSERT INTO message_search (message_search) VALUES ('optimize')")
+            return messages
+
+        return await self._db.erase(op)
+
     async def close(self):
         await self._db.close()
 

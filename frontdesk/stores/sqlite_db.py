@@ -47,6 +47,7 @@ class Database:
         self._path = path
         self._schema = schema
         self._conn: sqlite3.Connection | None = None
+        self._closed = False
 
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -74,7 +75,30 @@ class Database:
 
         return await asyncio.get_running_loop().run_in_executor(self._executor, call)
 
+    async def erase(self, fn, *args):
+        """fn(connection, *args) in one transaction whose deleted rows are overwritten on disk
+        (secure_delete), then the WAL folded into the file and emptied: what an erasure deletes
+        keeps no copy in free pages or in the log. (A checkpoint another process's open read
+        holds back leaves the log to be overwritten by later writes.)"""
+
+        def op(conn):
+            conn.execute("PRAGMA secure_delete=ON")
+            try:
+                with transaction(conn):
+                    out = fn(conn, *args)
+            finally:
+                conn.execute("PRAGMA secure_delete=OFF")
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            return out
+
+        return await self.run(op)
+
     async def close(self) -> None:
+        """Close the file (again: nothing)."""
+        if self._closed:
+            return
+        self._closed = True
+
         def shut():
             if self._conn is not None:
                 self._conn.close()

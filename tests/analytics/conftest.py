@@ -9,6 +9,8 @@ import uuid
 
 import pytest
 
+from analytics.store_cql import CqlAnalyticsStore
+from analytics.store_sqlite import SqliteAnalyticsStore
 from tests.frontdesk.stores.conftest import start_cassandra
 
 
@@ -40,3 +42,19 @@ def cql_keyspace(cql_admin):
     name = f"fdan_{uuid.uuid4().hex[:16]}"
     yield name
     cql_admin.execute(f"DROP KEYSPACE IF EXISTS {name}")
+
+
+@pytest.fixture(params=["sqlite", "cql"])
+def make_store(request, tmp_path):
+    """A factory: every call opens another client on the same data (another process, in effect)."""
+
+    def make():
+        if request.param == "sqlite":
+            store = SqliteAnalyticsStore(tmp_path / "analytics.db")
+        else:
+            server = request.getfixturevalue("cql_server")
+            keyspace = request.getfixturevalue("cql_keyspace")
+            store = CqlAnalyticsStore([server.contact_point], keyspace=keyspace, timeout_s=20.0)
+        return store
+
+    return make  # each test closes its stores in its own event loop

@@ -7,12 +7,9 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 
-import pytest
-
 from analytics.aggregate import Bucket
 from analytics.store import MessageScore
 from analytics.store_cql import CqlAnalyticsStore
-from analytics.store_sqlite import SqliteAnalyticsStore
 
 A = "t_01aaaaaaaaaaaaaaaaaaaaaaaa"
 B = "t_01bbbbbbbbbbbbbbbbbbbbbbbb"
@@ -23,22 +20,6 @@ def delta(**counters) -> Bucket:
     for name, n in counters.items():
         b.add(name, n)
     return b
-
-
-@pytest.fixture(params=["sqlite", "cql"])
-def make_store(request, tmp_path):
-    """A factory: every call opens another client on the same data (another process, in effect)."""
-
-    def make():
-        if request.param == "sqlite":
-            store = SqliteAnalyticsStore(tmp_path / "analytics.db")
-        else:
-            server = request.getfixturevalue("cql_server")
-            keyspace = request.getfixturevalue("cql_keyspace")
-            store = CqlAnalyticsStore([server.contact_point], keyspace=keyspace, timeout_s=20.0)
-        return store
-
-    return make  # each test closes its stores in its own event loop
 
 
 async def _close(*stores):

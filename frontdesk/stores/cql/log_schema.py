@@ -182,6 +182,24 @@ LOG_STATEMENTS = {
     ),
     "note_put": "INSERT INTO {ks}.notes (tenant_id, conversation_id, id, body) VALUES (?, ?, ?, ?)",
     "notes": "SELECT body FROM {ks}.notes WHERE tenant_id = ? AND conversation_id = ? LIMIT ?",
+    # erasure (frontdesk/stores/cql/erase.py)
+    "conv_drop": "DELETE FROM {ks}.conversations WHERE tenant_id = ? AND id = ?",
+    "index_entries": (
+        "SELECT updated_ms, conversation_id FROM {ks}.conversation_index WHERE tenant_id = ? AND scope = ? "
+        "AND bucket = ?"
+    ),
+    "msg_keys": "SELECT dedupe_key FROM {ks}.messages WHERE tenant_id = ? AND conversation_id = ? AND bucket = ?",
+    "msg_partition_drop": "DELETE FROM {ks}.messages WHERE tenant_id = ? AND conversation_id = ? AND bucket = ?",
+    "msg_buckets_drop": "DELETE FROM {ks}.message_buckets WHERE tenant_id = ? AND conversation_id = ?",
+    "dedupe_drop": "DELETE FROM {ks}.message_dedupe WHERE tenant_id = ? AND conversation_id = ? AND dedupe_key = ?",
+    "outbox_lookups": (
+        "SELECT message_id, bucket, shard, created_ms FROM {ks}.outbox_lookup WHERE tenant_id = ? AND conversation_id = ?"
+    ),
+    "outbox_lookups_drop": "DELETE FROM {ks}.outbox_lookup WHERE tenant_id = ? AND conversation_id = ?",
+    "feedback_drop": "DELETE FROM {ks}.feedback WHERE tenant_id = ? AND conversation_id = ?",
+    "tool_calls_drop": "DELETE FROM {ks}.tool_calls WHERE tenant_id = ? AND conversation_id = ?",
+    "notes_drop": "DELETE FROM {ks}.notes WHERE tenant_id = ? AND conversation_id = ?",
+    "term_drop": ("DELETE FROM {ks}.message_terms WHERE tenant_id = ? AND term = ? AND bucket = ? AND message_id = ?"),
 }
 
 # columns newer than the first version of a table: added to a keyspace made by an older version

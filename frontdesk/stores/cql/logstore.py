@@ -17,7 +17,7 @@ from frontdesk.stores.base import (
     StoreUnavailable,
     ToolCallEntry,
 )
-from frontdesk.stores.cql import search
+from frontdesk.stores.cql import erase, search
 from frontdesk.stores.cql.log_schema import (
     LOG_ADDED_COLUMNS,
     LOG_SCHEMA,
@@ -581,6 +581,9 @@ class CqlLogStore(CqlStore, LogStore):
     async def list_notes(self, tenant_id, conversation_id, limit=200):
         rows = await self._q("notes", tenant_id, conversation_id, limit)  # newest first
         return [admin_pb2.Note.FromString(r["body"]) for r in reversed(rows)]
+
+    async def erase_conversation(self, tenant_id, conversation_id):
+        return await erase.erase_conversation(self, tenant_id, conversation_id)
 
     async def list_feedback(self, tenant_id, conversation_id):
         from frontdesk.stores.base import FeedbackEntry

@@ -719,6 +719,28 @@ class ExportCustomerDataRequest(_message.Message):
     visitor_id: str
     def __init__(self, visitor_id: _Optional[str] = ...) -> None: ...
 
+class EraseCustomerDataRequest(_message.Message):
+    __slots__ = ("visitor_id",)
+    VISITOR_ID_FIELD_NUMBER: _ClassVar[int]
+    visitor_id: str
+    def __init__(self, visitor_id: _Optional[str] = ...) -> None: ...
+
+class EraseCustomerDataResponse(_message.Message):
+    __slots__ = ("conversations", "messages", "files", "queued_items", "analytics_items", "erased_at")
+    CONVERSATIONS_FIELD_NUMBER: _ClassVar[int]
+    MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    FILES_FIELD_NUMBER: _ClassVar[int]
+    QUEUED_ITEMS_FIELD_NUMBER: _ClassVar[int]
+    ANALYTICS_ITEMS_FIELD_NUMBER: _ClassVar[int]
+    ERASED_AT_FIELD_NUMBER: _ClassVar[int]
+    conversations: int
+    messages: int
+    files: int
+    queued_items: int
+    analytics_items: int
+    erased_at: _timestamp_pb2.Timestamp
+    def __init__(self, conversations: _Optional[int] = ..., messages: _Optional[int] = ..., files: _Optional[int] = ..., queued_items: _Optional[int] = ..., analytics_items: _Optional[int] = ..., erased_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
 class ExportChunk(_message.Message):
     __slots__ = ("data", "filename")
     DATA_FIELD_NUMBER: _ClassVar[int]

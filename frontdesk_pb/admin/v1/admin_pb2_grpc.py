@@ -237,6 +237,11 @@ class AdminServiceStub:
                 request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.ExportCustomerDataRequest.SerializeToString,
                 response_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.ExportChunk.FromString,
                 _registered_method=True)
+        self.EraseCustomerData = channel.unary_unary(
+                '/frontdesk.admin.v1.AdminService/EraseCustomerData',
+                request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.EraseCustomerDataRequest.SerializeToString,
+                response_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.EraseCustomerDataResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -526,6 +531,20 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def EraseCustomerData(self, request, context):
+        """Erases everything stored about one customer (GDPR article 17; owners and admins, and API
+        keys): their conversations with every message, note, feedback and tool call, their
+        attachments and voice recordings, the search's index of their words, what analytics keeps
+        of their conversations (sentiment, their questions among the unanswered ones, their
+        messages among the most negative), and the platform's queued jobs and events about them.
+        Counts stay (how many questions came in an hour), they name no one. Cannot be undone;
+        the audit log keeps who erased which customer id, and when. Calling it again for the same
+        customer finds nothing (NOT_FOUND).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -728,6 +747,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.ExportCustomerData,
                     request_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.ExportCustomerDataRequest.FromString,
                     response_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.ExportChunk.SerializeToString,
+            ),
+            'EraseCustomerData': grpc.unary_unary_rpc_method_handler(
+                    servicer.EraseCustomerData,
+                    request_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.EraseCustomerDataRequest.FromString,
+                    response_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.EraseCustomerDataResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1810,6 +1834,33 @@ class AdminService:
             '/frontdesk.admin.v1.AdminService/ExportCustomerData',
             frontdesk_dot_admin_dot_v1_dot_admin__pb2.ExportCustomerDataRequest.SerializeToString,
             frontdesk_dot_admin_dot_v1_dot_admin__pb2.ExportChunk.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EraseCustomerData(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/frontdesk.admin.v1.AdminService/EraseCustomerData',
+            frontdesk_dot_admin_dot_v1_dot_admin__pb2.EraseCustomerDataRequest.SerializeToString,
+            frontdesk_dot_admin_dot_v1_dot_admin__pb2.EraseCustomerDataResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -68,6 +68,38 @@ class ConversationTimer(_message.Message):
     idle: bool
     def __init__(self, conversation_id: _Optional[str] = ..., due_ms: _Optional[int] = ..., idle: _Optional[bool] = ...) -> None: ...
 
+class EraseVisitorRequest(_message.Message):
+    __slots__ = ("visitor_id", "only_describe")
+    VISITOR_ID_FIELD_NUMBER: _ClassVar[int]
+    ONLY_DESCRIBE_FIELD_NUMBER: _ClassVar[int]
+    visitor_id: str
+    only_describe: bool
+    def __init__(self, visitor_id: _Optional[str] = ..., only_describe: _Optional[bool] = ...) -> None: ...
+
+class ErasedVisitor(_message.Message):
+    __slots__ = ("conversations", "customer_texts", "messages", "files", "queued_items")
+    CONVERSATIONS_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_TEXTS_FIELD_NUMBER: _ClassVar[int]
+    MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    FILES_FIELD_NUMBER: _ClassVar[int]
+    QUEUED_ITEMS_FIELD_NUMBER: _ClassVar[int]
+    conversations: _containers.RepeatedCompositeFieldContainer[ErasedConversation]
+    customer_texts: _containers.RepeatedScalarFieldContainer[str]
+    messages: int
+    files: int
+    queued_items: int
+    def __init__(self, conversations: _Optional[_Iterable[_Union[ErasedConversation, _Mapping]]] = ..., customer_texts: _Optional[_Iterable[str]] = ..., messages: _Optional[int] = ..., files: _Optional[int] = ..., queued_items: _Optional[int] = ...) -> None: ...
+
+class ErasedConversation(_message.Message):
+    __slots__ = ("id", "created_ms", "updated_ms")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    CREATED_MS_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_MS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    created_ms: int
+    updated_ms: int
+    def __init__(self, id: _Optional[str] = ..., created_ms: _Optional[int] = ..., updated_ms: _Optional[int] = ...) -> None: ...
+
 class ExportPart(_message.Message):
     __slots__ = ("path", "data", "last")
     PATH_FIELD_NUMBER: _ClassVar[int]

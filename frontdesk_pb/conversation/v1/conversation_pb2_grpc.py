@@ -148,6 +148,11 @@ class ConversationServiceStub:
                 request_serializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.ExportCustomerDataRequest.SerializeToString,
                 response_deserializer=frontdesk_dot_conversation_dot_v1_dot_conversation__pb2.ExportPart.FromString,
                 _registered_method=True)
+        self.EraseVisitor = channel.unary_unary(
+                '/frontdesk.conversation.v1.ConversationService/EraseVisitor',
+                request_serializer=frontdesk_dot_conversation_dot_v1_dot_conversation__pb2.EraseVisitorRequest.SerializeToString,
+                response_deserializer=frontdesk_dot_conversation_dot_v1_dot_conversation__pb2.ErasedVisitor.FromString,
+                _registered_method=True)
         self.UploadAttachment = channel.unary_unary(
                 '/frontdesk.conversation.v1.ConversationService/UploadAttachment',
                 request_serializer=frontdesk_dot_chat_dot_v1_dot_chat__pb2.UploadAttachmentRequest.SerializeToString,
@@ -312,6 +317,15 @@ class ConversationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def EraseVisitor(self, request, context):
+        """Erases one customer's conversations with everything in them (conversation/erase.py), or
+        with only_describe, nothing yet; either way says what the gateway needs to erase what
+        analytics holds about them.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def UploadAttachment(self, request, context):
         """Attachments (images, PDFs, audio) of a conversation, in the blob store.
         """
@@ -452,6 +466,11 @@ def add_ConversationServiceServicer_to_server(servicer, server):
                     servicer.ExportVisitor,
                     request_deserializer=frontdesk_dot_admin_dot_v1_dot_admin__pb2.ExportCustomerDataRequest.FromString,
                     response_serializer=frontdesk_dot_conversation_dot_v1_dot_conversation__pb2.ExportPart.SerializeToString,
+            ),
+            'EraseVisitor': grpc.unary_unary_rpc_method_handler(
+                    servicer.EraseVisitor,
+                    request_deserializer=frontdesk_dot_conversation_dot_v1_dot_conversation__pb2.EraseVisitorRequest.FromString,
+                    response_serializer=frontdesk_dot_conversation_dot_v1_dot_conversation__pb2.ErasedVisitor.SerializeToString,
             ),
             'UploadAttachment': grpc.unary_unary_rpc_method_handler(
                     servicer.UploadAttachment,
@@ -1068,6 +1087,33 @@ class ConversationService:
             '/frontdesk.conversation.v1.ConversationService/ExportVisitor',
             frontdesk_dot_admin_dot_v1_dot_admin__pb2.ExportCustomerDataRequest.SerializeToString,
             frontdesk_dot_conversation_dot_v1_dot_conversation__pb2.ExportPart.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EraseVisitor(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/frontdesk.conversation.v1.ConversationService/EraseVisitor',
+            frontdesk_dot_conversation_dot_v1_dot_conversation__pb2.EraseVisitorRequest.SerializeToString,
+            frontdesk_dot_conversation_dot_v1_dot_conversation__pb2.ErasedVisitor.FromString,
             options,
             channel_credentials,
             insecure,

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from frontdesk.stores.sqlite import SqliteLogStore
+
 ROOT = Path(__file__).resolve().parents[3]
 CASSANDRA_RUN = ROOT / "tools" / "servers" / "cassandra" / "run.py"
 
@@ -77,3 +79,16 @@ def cql_keyspace(cql_admin):
 def cql_options(cql_server, cql_keyspace) -> dict:
     """Constructor options of CqlLogStore / CqlAccountStore for this test's keyspace."""
     return {"contact_points": [cql_server.contact_point], "keyspace": cql_keyspace, "timeout_s": 10.0}
+
+
+@pytest.fixture(params=["embedded", "cql"])
+async def log_store(request, tmp_path):
+    """A LogStore of each kind: embedded SQLite, and CQL on this session's Cassandra."""
+    if request.param == "cql":  # a real CQL server (above), a fresh keyspace
+        from frontdesk.stores.cql import CqlLogStore
+
+        store = CqlLogStore(**request.getfixturevalue("cql_options"))
+    else:
+        store = SqliteLogStore(tmp_path / "logs.db")
+    yield store
+    await store.close()

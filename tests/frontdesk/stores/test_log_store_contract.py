@@ -1,5 +1,5 @@
-"""The contract every LogStore implementation must pass (the embedded SQLite store
-now; the Scylla store joins the `log_store` fixture's parameters)."""
+"""The contract every LogStore implementation must pass: the embedded SQLite store and the CQL
+store on a real Cassandra (the `log_store` fixture, tests/frontdesk/stores/conftest.py)."""
 
 from __future__ import annotations
 
@@ -13,18 +13,6 @@ from frontdesk_pb.common.v1 import common_pb2 as common
 
 A = "t_01aaaaaaaaaaaaaaaaaaaaaaaa"
 B = "t_01bbbbbbbbbbbbbbbbbbbbbbbb"
-
-
-@pytest.fixture(params=["embedded", "cql"])
-async def log_store(request, tmp_path):
-    if request.param == "cql":  # a real CQL server (tests/frontdesk/stores/conftest.py), a fresh keyspace
-        from frontdesk.stores.cql import CqlLogStore
-
-        store = CqlLogStore(**request.getfixturevalue("cql_options"))
-    else:
-        store = SqliteLogStore(tmp_path / "logs.db")
-    yield store
-    await store.close()
 
 
 async def new_conversation(store, tenant=A, visitor="v_1"):

@@ -10,6 +10,7 @@ import type { CannedResponse, Note } from "../gen/frontdesk/admin/v1/admin_pb";
 import { ConversationStatus, type Conversation } from "../gen/frontdesk/common/v1/common_pb";
 import { api, formatTime } from "./api";
 import { Button, Card, ErrorBanner, inputClass, useAction, useLoad } from "./components";
+import { navigate } from "./router";
 
 const opts = { timeoutMs: 15_000 };
 
@@ -181,6 +182,30 @@ export function ExportCustomer({ visitorId }: { visitorId: string }) {
   return (
     <span className="inline-flex items-center gap-2">
       <Button disabled={run.busy} onClick={() => void download()}>{run.busy ? "Exporting…" : "Export customer's data"}</Button>
+      <ErrorBanner error={run.error} />
+    </span>
+  );
+}
+
+/** Erases everything stored about the conversation's customer, after the operator confirms
+ * (owners and admins; cannot be undone), then goes back to the list saying what went. */
+export function EraseCustomer({ visitorId }: { visitorId: string }) {
+  const run = useAction();
+  async function erase() {
+    const sure = window.confirm(
+      `Erase everything stored about the customer ${visitorId}? Their conversations, messages, files, ` +
+        "recordings and what analytics keeps about them go for good. This cannot be undone.",
+    );
+    if (!sure) return;
+    await run.run(async () => {
+      const done = await api.admin.eraseCustomerData({ visitorId }, { timeoutMs: 600_000 });
+      const what = `${done.conversations} conversation(s), ${done.messages} message(s) and ${done.files} file(s)`;
+      navigate(`/conversations?erased=${encodeURIComponent(what)}`);
+    });
+  }
+  return (
+    <span className="inline-flex items-center gap-2">
+      <Button variant="danger" disabled={run.busy} onClick={() => void erase()}>{run.busy ? "Erasing…" : "Erase customer's data"}</Button>
       <ErrorBanner error={run.error} />
     </span>
   );

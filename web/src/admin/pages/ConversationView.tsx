@@ -11,7 +11,7 @@ import { CHANNEL_LABEL, ConversationStatus, HANDOFF_REASON, ROLE_LABEL, STATUS_L
 import { useLiveConversation } from "../live-conversation";
 import { byTime, DraftBubble, MessageBubble, ReplyBox, ToolCalls } from "../transcript";
 import { Summary } from "../copilot";
-import { Assignee, ExportCustomer, Labels, Notes, Snooze } from "../workspace";
+import { Assignee, EraseCustomer, ExportCustomer, Labels, Notes, Snooze } from "../workspace";
 
 export function ConversationView({ id }: { id: string }) {
   const { conv, setConv, loadError, messages, drafts, typing, events, link, streamError, addMessages } = useLiveConversation(id);
@@ -65,6 +65,7 @@ export function ConversationView({ id }: { id: string }) {
         <Snooze conv={conv} onChanged={setConv} />
         <Labels conv={conv} onChanged={setConv} />
         {api.canManage && conv.visitorId && <ExportCustomer visitorId={conv.visitorId} />}
+        {api.canManage && conv.visitorId && <EraseCustomer visitorId={conv.visitorId} />}
       </div>
       {withTeam && <Summary conversationId={id} version={copilotVersion} />}
       {Object.keys(conv.attributes).length > 0 && (

@@ -1,7 +1,7 @@
 import { useState } from "react";
 
 import { api, formatTime } from "../api";
-import { Badge, Button, Card, ErrorBanner, inputClass, Link, PageHeader, Spinner, Table, Td, useLoad } from "../components";
+import { Badge, Button, Card, ErrorBanner, inputClass, Link, Notice, PageHeader, Spinner, Table, Td, useLoad } from "../components";
 import { CHANNEL_LABEL, ConversationStatus, ROLE_LABEL, STATUS_LABEL, STATUS_TONE } from "../labels";
 import { useInbox } from "../inbox";
 import { SentimentBadge } from "../sentiment";
@@ -13,6 +13,8 @@ const FILTERS = [ConversationStatus.UNSPECIFIED, ConversationStatus.HANDOFF, Con
                  ConversationStatus.SNOOZED, ConversationStatus.AI, ConversationStatus.CLOSED];
 
 export function ConversationsPage() {
+  // set once a customer's data was erased on their conversation's page (../workspace)
+  const erased = new URLSearchParams(window.location.search).get("erased");
   const [status, setStatus] = useState(ConversationStatus.UNSPECIFIED);
   const [assignee, setAssignee] = useState(""); // "", "me" or "none"
   const [label, setLabel] = useState("");
@@ -79,6 +81,7 @@ export function ConversationsPage() {
                  onChange={(e) => { setLabel(e.target.value); setPages([""]); }} />
         </label>
       </PageHeader>
+      {erased && <Notice tone="success">The customer's data was erased: {erased}.</Notice>}
       <ErrorBanner error={list.error} onRetry={list.reload} />
       {!list.data && !list.error && <Spinner />}
       {list.data && searched && (
