@@ -17,7 +17,7 @@ LLAMA_VERSION := 0.3.36
 LLAMA_CMAKE   := -DGGML_NATIVE=OFF $(if $(filter x86_64,$(shell uname -m)),-DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON)
 LLAMA_WHEELS  := $(HOME)/.cache/frontdesk/wheels/llama-cpp-python-$(LLAMA_VERSION)-$(shell echo '$(LLAMA_CMAKE)' | cksum | cut -d' ' -f1)
 
-.PHONY: models servers install web lint-deps pages screenshots system run test check static unit bench fuzz protos check-protos clean
+.PHONY: models servers install web lint-deps pages screenshots system run test check static unit bench soak fuzz protos check-protos clean
 
 install: $(STAMP)
 
@@ -118,6 +118,11 @@ fuzz: install system
 
 bench: install
 	$(BIN)/python loadtest/bench.py
+
+# load for a few minutes while services are killed -9 and a NATS node of three is lost; prints
+# accepted / answered / lost / duplicated / kills (loadtest/soak.py; SOAK_ARGS="--minutes 5")
+soak: install
+	$(BIN)/python loadtest/soak.py $(SOAK_ARGS)
 
 protos: install web
 	$(BIN)/python tools/gen_protos.py

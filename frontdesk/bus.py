@@ -2,7 +2,7 @@
 
 Every subject starts with the tenant (`frontdesk.<tenant>.…`):
 - `frontdesk.<tenant>.jobs`              AI jobs (stream JOBS, work-queue retention, one
-                                         durable consumer per tenant: inference/fair.py)
+                                         durable consumer per tenant: frontdesk/fair.py)
 - `frontdesk.<tenant>.ready`             doorbell after a job is queued (core NATS)
 - `frontdesk.<tenant>.events.<kind>`     domain events (stream EVENTS) for analytics
 - `frontdesk.<tenant>.conv.<conversation>` live conversation events (core NATS: token
@@ -13,7 +13,9 @@ Every subject starts with the tenant (`frontdesk.<tenant>.…`):
                                          published (core NATS; KV bucket KNOWLEDGE_HEADS
                                          holds the version itself)
 - `frontdesk.<tenant>.speech`            transcription jobs (stream SPEECH, work-queue
-                                         retention, durable consumer `speech`)
+                                         retention, one durable consumer per tenant:
+                                         frontdesk/fair.py)
+- `frontdesk.<tenant>.speech_ready`      doorbell after a transcription job is queued (core NATS)
 - `frontdesk.<tenant>.timers`            moments a conversation is looked at again (a snooze
                                          ends; stream TIMERS, work-queue retention, durable
                                          consumer `timers`, held back by nak delays until due)
@@ -59,7 +61,7 @@ KNOWLEDGE_STREAM = "KNOWLEDGE"
 TIMERS_STREAM = "TIMERS"
 TIMERS_CONSUMER = "timers"
 KNOWLEDGE_CONSUMER = "ingest"
-SPEECH_CONSUMER = "speech"
+LEGACY_SPEECH_CONSUMER = "speech"  # the single all-tenant consumer of earlier versions
 KNOWLEDGE_HEADS = "KNOWLEDGE_HEADS"  # KV bucket: one key per tenant, the published version
 PRESENCE = "PRESENCE"  # KV bucket: one key per operator, `<tenant>.<operator>` (conversation/presence.py)
 PRESENCE_SEEN_EVERY_S = 30.0  # the gateway refreshes a record this often while the operator's inbox is open
@@ -104,6 +106,16 @@ def kb_changed_subject(tenant_id: str) -> str:
 def speech_subject(tenant_id: str) -> str:
     """Transcription jobs of a tenant ('*' for every tenant's)."""
     return f"frontdesk.{tenant_id}.speech"
+
+
+def speech_ready_subject(tenant_id: str) -> str:
+    """Doorbell rung after a transcription job of the tenant is queued ('*' for every tenant's)."""
+    return f"frontdesk.{tenant_id}.speech_ready"
+
+
+def speech_consumer(tenant_id: str) -> str:
+    """The durable SPEECH consumer that hands out one tenant's transcription jobs."""
+    return f"speech_{tenant_id}"
 
 
 def timers_subject(tenant_id: str) -> str:
@@ -231,13 +243,14 @@ async def ensure_streams(js: JetStreamContext, settings: Settings) -> None:
             await js.update_stream(config)
         except NotFoundError:
             await js.add_stream(config)
-    # jobs are read through one consumer per tenant (inference/fair.py); a work-queue
-    # stream allows no overlapping consumer, so the single all-tenant one of earlier
-    # versions is removed
-    try:
-        await js.delete_consumer(JOBS_STREAM, LEGACY_CONSUMER)
-    except NotFoundError:
-        pass
+    # jobs and transcriptions are read through one consumer per tenant (frontdesk/fair.py);
+    # a work-queue stream allows no overlapping consumer, so the single all-tenant one of
+    # earlier versions is removed
+    for stream, legacy in ((JOBS_STREAM, LEGACY_CONSUMER), (SPEECH_STREAM, LEGACY_SPEECH_CONSUMER)):
+        try:
+            await js.delete_consumer(stream, legacy)
+        except NotFoundError:
+            pass
 
 
 async def knowledge_heads(js: JetStreamContext, settings: Settings):

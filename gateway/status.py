@@ -30,7 +30,7 @@ async def system_status(settings: Settings, js) -> admin_pb2.SystemStatus:
     try:
         stream = await js.stream_info(bus.JOBS_STREAM)
         consumers = await js.consumers_info(bus.JOBS_STREAM)
-        # one consumer per tenant with recent work (inference/fair.py): report the totals
+        # one consumer per tenant with recent work (frontdesk/fair.py): report the totals
         status.queues.add(
             stream=bus.JOBS_STREAM,
             consumer=f"{len(consumers)} tenant consumers",

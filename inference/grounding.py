@@ -12,7 +12,6 @@ process, since both cores are shared anyway.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 from frontdesk_pb.common.v1 import common_pb2 as common
 from inference.knowledge import AnswerPolicy, Decision, KnowledgeBase
 from inference.knowledge.policy import HANDOFF, HANDOFF_TEXT, LOW_CONFIDENCE, SMALL_TALK
+from inference.turns import TenantTurns
 
 
 def knowledge_dir(data_dir: Path, tenant_id: str) -> Path:
@@ -34,6 +34,7 @@ class Grounding:
         self.executor = (
             share.executor if share is not None else ThreadPoolExecutor(max_workers=1, thread_name_prefix="knowledge")
         )
+        self.turns = TenantTurns(self.executor)  # decisions and searches, tenants in turn
 
     def _policy(self, tenant_id: str) -> AnswerPolicy:
         policy = self._policies.get(tenant_id)
@@ -64,9 +65,8 @@ class Grounding:
         `language`: what voice transcription heard, when the message was spoken."""
         earlier = [m.text for m in history if m.role == common.ROLE_CUSTOMER and m.text != question][-5:]
         policy = await self.policy(tenant_id)
-        loop = asyncio.get_running_loop()
-        decision = await loop.run_in_executor(
-            self.executor,
+        decision = await self.turns.run(
+            tenant_id,
             lambda: policy.decide(
                 question, earlier, greeting=greeting, tenant_name=tenant_name, default_language=language or "en"
             ),
@@ -82,8 +82,7 @@ class Grounding:
     async def search(self, tenant_id: str, query: str, limit: int) -> list:
         """The tenant's best knowledge-base passages for a query (the search tool)."""
         kb = (await self.policy(tenant_id)).kb
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, lambda: kb.search(query, limit))
+        return await self.turns.run(tenant_id, lambda: kb.search(query, limit))
 
     def close(self) -> None:
         self.executor.shutdown(wait=False)

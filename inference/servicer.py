@@ -91,8 +91,9 @@ class KnowledgeServicer(knowledge_pb2_grpc.KnowledgeServiceServicer):
         if not task.cancelled():
             task.exception()  # retrieved here when the caller had gone; raised to it otherwise
 
-    async def _run(self, fn, *args):
-        return await asyncio.get_running_loop().run_in_executor(self.grounding.executor, fn, *args)
+    async def _run(self, tenant_id: str, fn, *args):
+        """On the knowledge thread, in the tenant's turn (inference/turns.py)."""
+        return await self.grounding.turns.run(tenant_id, fn, *args)
 
     @rpc
     async def UpsertFaqEntries(self, request, context):
@@ -144,7 +145,7 @@ class KnowledgeServicer(knowledge_pb2_grpc.KnowledgeServiceServicer):
     @rpc
     async def ListEntries(self, request, context):
         caller = await self._caller(context)
-        entries = await self._run((await self._kb(caller)).entries)
+        entries = await self._run(caller.tenant_id, (await self._kb(caller)).entries)
         return kpb.ListEntriesResponse(
             entries=[
                 kpb.Entry(id=e.id, kind=e.kind, title=e.title, chunks=e.chunks, updated_at=ts_from_s(e.updated_at))
@@ -170,7 +171,7 @@ class KnowledgeServicer(knowledge_pb2_grpc.KnowledgeServiceServicer):
             raise InvalidArgument("limit must not be negative")
         limit = min(request.limit or 5, 20)
         kb = await self._kb(caller)
-        hits = await self._run(kb.search, request.query, limit)
+        hits = await self._run(caller.tenant_id, kb.search, request.query, limit)
         decision = await self.grounding.decide(caller.tenant_id, request.query, [])
         ranked = []
         for entry_id, score in decision.scores.get("ranking", [])[:limit]:

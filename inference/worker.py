@@ -1,7 +1,7 @@
 """The queue consumers of an inference worker, both on the shared retry policy
 (frontdesk.bus.Redelivery):
 
-- `Worker`: AI jobs, tenants in turn (inference/fair.py), a bounded number at a time, each
+- `Worker`: AI jobs, tenants in turn (frontdesk/fair.py), a bounded number at a time, each
   answered by the Answerer (inference/service.py) and acked only after its reply is stored;
   the last delivery hands the conversation to a human instead of leaving it waiting.
 - `IngestionWorker`: knowledge-base ingestion jobs (inference/ingestion.py has the jobs, what
@@ -18,12 +18,12 @@ import time
 from nats.js import JetStreamContext
 
 from frontdesk import bus, logs, metrics, tracing
+from frontdesk.fair import Queue, TenantQueues
 from frontdesk.publish import Publisher
 from frontdesk.settings import Settings
 from frontdesk.stores.base import LogStore
 from frontdesk_pb.inference.v1 import inference_pb2
 from inference.backends.base import Backend, BackendError
-from inference.fair import TenantQueues
 from inference.grounding import Grounding
 from inference.ingestion import (
     DONE,
@@ -74,7 +74,20 @@ class Worker:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Take jobs, tenants in turn, until stop is set; then finish (drain) the jobs in hand."""
-        queues = TenantQueues(self.pub.nc, self.js, self.settings)
+        queues = TenantQueues(
+            self.pub.nc,
+            self.js,
+            Queue(
+                stream=bus.JOBS_STREAM,
+                subject=bus.jobs_subject,
+                consumer=bus.tenant_consumer,
+                doorbell=bus.ready_subject,
+                redelivery=self.redelivery,
+                ack_wait_s=self.settings.job_ack_wait_s,
+                cap=self.settings.max_jobs_per_tenant,
+                queued=metrics.JOBS_QUEUED,
+            ),
+        )
         await queues.start()
         slots = asyncio.Semaphore(self.settings.worker_concurrency)
         log.info("worker.started", backend=self.backend.name, model=self.backend.model)

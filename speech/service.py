@@ -86,6 +86,7 @@ class SpeechCore:
         await self.pub.js.publish(
             bus.speech_subject(caller.tenant_id), job.SerializeToString(), headers={"Nats-Msg-Id": audio_id}, timeout=5
         )
+        await self.pub.nc.publish(bus.speech_ready_subject(caller.tenant_id), b"")  # wake an idle worker
         await self.pub.live(
             caller.tenant_id,
             header.conversation_id,

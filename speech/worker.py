@@ -1,5 +1,7 @@
-"""The transcription queue consumer: one recording at a time through Whisper, the transcript
-posted as the customer's voice message, retried on the shared policy (frontdesk.bus.Redelivery)."""
+"""The transcription queue consumer: one recording at a time through Whisper, tenants in turn
+(frontdesk/fair.py: one tenant's hundred recordings do not keep another's one waiting behind
+them), the transcript posted as the customer's voice message, retried on the shared policy
+(frontdesk.bus.Redelivery)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import grpc
 
 from frontdesk import bus, logs
 from frontdesk.caller import Caller
+from frontdesk.fair import Queue, TenantQueues
 from frontdesk_pb.conversation.v1 import conversation_pb2
 from frontdesk_pb.events.v1 import events_pb2 as ev
 from frontdesk_pb.speech.v1 import speech_pb2
@@ -29,20 +32,42 @@ class TranscriptionWorker:
         self.redelivery = bus.Redelivery(max_deliver=4)
         self.ack_wait_s = 120.0  # a minute of audio through Whisper base on 2 busy cores
 
-    async def run(self, stop: asyncio.Event) -> None:
-        await bus.work_through(
-            self.core.pub.js,
-            bus.speech_subject("*"),
-            durable=bus.SPEECH_CONSUMER,
+    def queue(self) -> Queue:
+        """The SPEECH stream, tenants in turn (one recording at a time: no cap to share)."""
+        return Queue(
             stream=bus.SPEECH_STREAM,
-            handle=self._handle,
-            stop=stop,
-            config=self.redelivery.consumer(self.ack_wait_s),
+            subject=bus.speech_subject,
+            consumer=bus.speech_consumer,
+            doorbell=bus.speech_ready_subject,
+            redelivery=self.redelivery,
+            ack_wait_s=self.ack_wait_s,
+            cap=1,
         )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        queues = TenantQueues(self.core.pub.nc, self.core.pub.js, self.queue())
+        await queues.start()
+        try:
+            while not stop.is_set():
+                msg = await queues.next_job(stop)
+                if msg is None:
+                    break
+                try:
+                    await self._handle(msg)
+                except Exception as err:  # noqa: BLE001 - NATS or the store away: redelivered after ack_wait
+                    log.warning("transcription.unhandled", subject=msg.subject, error=str(err))
+                finally:
+                    queues.done(bus.tenant_of(msg.subject))
+        finally:
+            await queues.close()
 
     async def _handle(self, msg) -> None:
         tenant_id = bus.tenant_of(msg.subject)
-        job = speech_pb2.TranscriptionJob.FromString(msg.data)
+        try:
+            job = speech_pb2.TranscriptionJob.FromString(msg.data)
+        except Exception:  # noqa: BLE001 - a malformed job can never succeed
+            await msg.term()
+            return
         if job.tenant_id != tenant_id:
             await msg.term()
             return

@@ -1,16 +1,17 @@
-"""Fair scheduling of AI jobs across tenants.
+"""Fair scheduling of queued work across tenants: AI jobs (inference/worker.py) and
+transcriptions (speech/worker.py).
 
-Each tenant's jobs (`frontdesk.<tenant>.jobs`) are read through a durable consumer of its
-own (created on first use, removed by the server after an idle hour), and a worker takes
-tenants in turn: one job from each tenant that has work, round and round. So a tenant
-that queues ten thousand questions gets one turn per round like everyone else, instead of
-everyone waiting behind its burst in one FIFO. A per-tenant cap on jobs in progress (per
-worker) keeps one tenant from holding every slot while others wait; a tenant alone may
-use them all.
+Each tenant's messages of a work-queue stream (`frontdesk.<tenant>.jobs`, `...speech`) are
+read through a durable consumer of its own (created on first use, removed by the server
+after an idle hour), and a worker takes tenants in turn: one message from each tenant that
+has work, round and round. So a tenant that queues ten thousand questions (or a hundred
+recordings) gets one turn per round like everyone else, instead of everyone waiting behind
+its burst in one FIFO. A per-tenant cap on work in progress (per worker) keeps one tenant
+from holding every slot while others wait; a tenant alone may use them all.
 
-A worker learns where work is from a doorbell (`frontdesk.<tenant>.ready`, rung by
-conversation after each job is published) and from a rescan of the stream's per-subject
-counts every second (redeliveries, retries after a delay, missed doorbells).
+A worker learns where work is from a doorbell (`frontdesk.<tenant>.ready`, rung after each
+message is published) and from a rescan of the stream's per-subject counts every second
+(redeliveries, retries after a delay, missed doorbells).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import asyncio
 import json
 import time
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -26,22 +29,36 @@ from nats.aio.subscription import Subscription
 from nats.js import JetStreamContext
 from nats.js.api import DeliverPolicy
 from nats.js.errors import BadRequestError
+from prometheus_client import Gauge
 
-from frontdesk import bus, logs, metrics
-from frontdesk.settings import Settings
+from frontdesk import bus, logs
 
-log = logs.get("inference.fair")
+log = logs.get("frontdesk.fair")
 
 RESCAN_EVERY_S = 1.0
 CONSUMER_IDLE_S = 3600.0
 
 
+@dataclass(frozen=True)
+class Queue:
+    """One work-queue stream read tenant by tenant."""
+
+    stream: str
+    subject: Callable[[str], str]  # a tenant's subject ('*': every tenant's)
+    consumer: Callable[[str], str]  # the durable consumer of a tenant's messages
+    doorbell: Callable[[str], str]  # rung (core NATS) after a tenant's message is queued
+    redelivery: bus.Redelivery
+    ack_wait_s: float
+    cap: int  # a tenant's messages in progress at once (per worker) while others wait
+    queued: Gauge | None = None  # set to the stream's depth at each rescan
+
+
 class TenantQueues:
-    def __init__(self, nc: Client, js: JetStreamContext, settings: Settings):
+    def __init__(self, nc: Client, js: JetStreamContext, queue: Queue):
         self.nc = nc
         self.js = js
-        self.settings = settings
-        self.active: dict[str, None] = {}  # tenants that may have jobs ready, in round-robin order
+        self.queue = queue
+        self.active: dict[str, None] = {}  # tenants that may have work ready, in round-robin order
         self.running: Counter[str] = Counter()
         self._consumers: set[str] = set()
         self._wakeup = asyncio.Event()
@@ -52,7 +69,7 @@ class TenantQueues:
         self._replies: asyncio.Queue[Msg] = asyncio.Queue()
 
     async def start(self) -> None:
-        self._doorbell = await self.nc.subscribe(bus.ready_subject("*"), cb=self._on_ready)
+        self._doorbell = await self.nc.subscribe(self.queue.doorbell("*"), cb=self._on_ready)
         # one reply inbox for all pulls (they are made one at a time); a pulled message keeps
         # its stream subject, which the client's shared request mux cannot route
         self._inbox = self.nc.new_inbox()
@@ -77,39 +94,40 @@ class TenantQueues:
     async def rescan(self) -> None:
         self._last_scan = time.monotonic()
         try:
-            info = await self.js.stream_info(bus.JOBS_STREAM, subjects_filter=bus.jobs_subject("*"))
+            info = await self.js.stream_info(self.queue.stream, subjects_filter=self.queue.subject("*"))
         except Exception as err:  # noqa: BLE001 - NATS away: the next scan tries again
             log.warning("fair.rescan_failed", error=str(err))
             return
-        metrics.JOBS_QUEUED.set(info.state.messages or 0)
+        if self.queue.queued is not None:
+            self.queue.queued.set(info.state.messages or 0)
         for subject, count in (info.state.subjects or {}).items():
             if count:
                 self.active.setdefault(bus.tenant_of(subject), None)
 
     async def _ensure_consumer(self, tenant_id: str) -> str:
-        name = bus.tenant_consumer(tenant_id)
+        name = self.queue.consumer(tenant_id)
         if name not in self._consumers:
-            config = bus.Redelivery(self.settings.job_max_deliver).consumer(
-                self.settings.job_ack_wait_s,
+            config = self.queue.redelivery.consumer(
+                self.queue.ack_wait_s,
                 durable_name=name,
-                filter_subject=bus.jobs_subject(tenant_id),
+                filter_subject=self.queue.subject(tenant_id),
                 deliver_policy=DeliverPolicy.ALL,
                 max_ack_pending=10_000,
                 inactive_threshold=CONSUMER_IDLE_S,
             )
             try:
-                await self.js.add_consumer(bus.JOBS_STREAM, config)
+                await self.js.add_consumer(self.queue.stream, config)
             except BadRequestError:
                 pass  # created meanwhile by another worker
             self._consumers.add(name)
         return name
 
     async def _take_one(self, tenant_id: str) -> Msg | None:
-        """A job of this tenant if one is ready now (a no-wait pull: never lingers)."""
+        """A message of this tenant if one is ready now (a no-wait pull: never lingers)."""
         name = await self._ensure_consumer(tenant_id)
-        api = f"$JS.API.CONSUMER.MSG.NEXT.{bus.JOBS_STREAM}.{name}"
+        api = f"$JS.API.CONSUMER.MSG.NEXT.{self.queue.stream}.{name}"
         await self.nc.publish(api, json.dumps({"batch": 1, "no_wait": True}).encode(), reply=self._inbox)
-        # a late answer to an earlier pull may arrive here: a job is a job whoever asked
+        # a late answer to an earlier pull may arrive here: work is work whoever asked
         # (its tenant is read from its subject), and a stray "no messages" costs one turn
         reply = await asyncio.wait_for(self._replies.get(), 2)
         status = (reply.headers or {}).get("Status")
@@ -121,13 +139,13 @@ class TenantQueues:
         return reply
 
     async def next_job(self, stop: asyncio.Event) -> Msg | None:
-        """The next job, taking the tenants with work in turn; None once stop is set."""
+        """The next message, taking the tenants with work in turn; None once stop is set."""
         while not stop.is_set():
             if time.monotonic() - self._last_scan > RESCAN_EVERY_S:
                 await self.rescan()
             # tenants under their cap first; one at its cap only gets a turn when nobody
             # else has work (the cap shares slots, it must not leave them idle)
-            order = sorted(self.active, key=lambda t: self.running[t] >= self.settings.max_jobs_per_tenant)
+            order = sorted(self.active, key=lambda t: self.running[t] >= self.queue.cap)
             for tenant_id in order:
                 self.active.pop(tenant_id, None)
                 try:
