@@ -10,13 +10,15 @@ the conversation itself in the log store with everything stored with it
 this returns (the conversations' spans and what the customer wrote).
 
 A failure part way leaves the rest for a second call: the log store goes last, so the
-conversations stay listed until everything about them is gone.
+conversations stay listed until everything else about them is gone; the streams are read
+once more after it, for what was published about them meanwhile.
 """
 
 from __future__ import annotations
 
 import json
 
+import nats.errors
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
@@ -74,6 +76,8 @@ async def erase_visitor(
     out.queued_items = await _erase_from_streams(js, tenant_id, wanted)
     for conv in conversations:
         out.messages += await store.erase_conversation(tenant_id, conv.id)
+    # what was published about them while they were still there (a reply finishing)
+    out.queued_items += await _erase_from_streams(js, tenant_id, wanted)
     log.info(
         "customer.erased",
         tenant=tenant_id,
@@ -114,23 +118,54 @@ async def _erase_files(blobs: BlobStore, tenant_id: str, conversations: set[str]
 
 
 async def _erase_from_streams(js: JetStreamContext, tenant_id: str, conversations: set[str]) -> int:
-    """Delete (and overwrite: the server erases a deleted message's bytes) every message of
-    the tenant's subjects about these conversations, read one at a time by subject."""
+    """Delete every message of the tenant's subjects about these conversations (the server
+    overwrites a deleted message's bytes). EVENTS (a week of the tenant's events) is read with
+    an ordered push consumer, fast; the work queues (short, and a work-queue stream allows no
+    second consumer on a subject) one message at a time."""
     erased = 0
     for stream, subject_of, message_type in _STREAMS:
-        subject, seq = subject_of(tenant_id), 1
+        subject = subject_of(tenant_id)
+        found = _scan_log if stream == bus.EVENTS_STREAM else _scan_queue
+        async for seq, data in found(js, stream, subject):
+            try:
+                about = message_type.FromString(data).conversation_id
+            except Exception:  # noqa: BLE001 - not ours to read: not about these conversations
+                continue
+            if about in conversations:
+                try:
+                    await js.delete_msg(stream, seq)
+                    erased += 1
+                except NotFoundError:
+                    pass  # consumed (a work queue) or aged out meanwhile
+    return erased
+
+
+async def _scan_queue(js: JetStreamContext, stream: str, subject: str):
+    seq = 1
+    while True:
+        try:
+            msg = await js.get_msg(stream, seq=seq, subject=subject, next=True)
+        except NotFoundError:
+            return
+        seq = int(msg.seq or seq)
+        yield seq, msg.data or b""
+        seq += 1
+
+
+async def _scan_log(js: JetStreamContext, stream: str, subject: str):
+    """Every message of `subject`, until the consumer says none is left."""
+    info = await js.stream_info(stream, subjects_filter=subject)
+    if not (info.state.subjects or {}):
+        return
+    sub = await js.subscribe(subject, stream=stream, ordered_consumer=True)
+    try:
         while True:
             try:
-                msg = await js.get_msg(stream, seq=seq, subject=subject, next=True)
-            except NotFoundError:
-                break
-            try:
-                about = message_type.FromString(msg.data or b"").conversation_id
-            except Exception:  # noqa: BLE001 - not ours to read: not about these conversations
-                about = ""
-            found = int(msg.seq or seq)
-            if about in conversations:
-                await js.delete_msg(stream, found)
-                erased += 1
-            seq = found + 1
-    return erased
+                msg = await sub.next_msg(timeout=5.0)
+            except nats.errors.TimeoutError:
+                return  # nothing more of this subject
+            yield msg.metadata.sequence.stream, msg.data or b""
+            if not msg.metadata.num_pending:
+                return
+    finally:
+        await sub.unsubscribe()
