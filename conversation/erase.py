@@ -22,7 +22,7 @@ import nats.errors
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
-from conversation.export import _VISITOR, conversations_of
+from conversation.export import VISITOR_ID, conversations_of
 from frontdesk import bus, ids, logs
 from frontdesk.errors import InvalidArgument, NotFound
 from frontdesk.stores.base import BlobStore, LogStore
@@ -52,7 +52,7 @@ async def erase_visitor(
     *,
     only_describe: bool = False,
 ) -> conversation_pb2.ErasedVisitor:
-    if not _VISITOR.fullmatch(visitor_id):
+    if not VISITOR_ID.fullmatch(visitor_id):
         raise InvalidArgument("visitor_id must be a customer's id as on their conversations (v_... or vi_...)")
     conversations = await conversations_of(store, tenant_id, visitor_id)
     if not conversations:

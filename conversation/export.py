@@ -24,7 +24,7 @@ from frontdesk_pb.common.v1 import common_pb2 as common
 from frontdesk_pb.conversation.v1 import conversation_pb2
 
 PART_BYTES = 1 << 20
-_VISITOR = re.compile(r"vi?_[0-9a-z]{26}")
+VISITOR_ID = re.compile(r"vi?_[0-9a-z]{26}")  # a customer as on their conversations
 _UNSAFE = re.compile(r"[^\w.-]+")
 TEAM_ONLY = ("labels", "snoozed_until", "handed_off_at", "first_response_at")
 
@@ -62,7 +62,7 @@ async def conversations_of(store: LogStore, tenant_id: str, visitor_id: str) -> 
 async def visitor_files(
     store: LogStore, attachments: Attachments | None, blobs: BlobStore | None, tenant_id: str, visitor_id: str
 ) -> AsyncIterator[conversation_pb2.ExportPart]:
-    if not _VISITOR.fullmatch(visitor_id):
+    if not VISITOR_ID.fullmatch(visitor_id):
         raise InvalidArgument("visitor_id must be a customer's id as on their conversations (v_... or vi_...)")
     conversations = await conversations_of(store, tenant_id, visitor_id)
     if not conversations:
