@@ -42,6 +42,7 @@ MAX_ENTRIES_PER_CALL = 5_000
 MAX_EVALUATION_CASES = 5000
 # a question, not a document: searching 10 MB took 43 s of a worker shared by every tenant
 MAX_QUERY_CHARS = 2000
+MAX_FILENAME_CHARS = 255  # what file systems allow; error messages name the file
 
 
 def job_message(record: JobRecord) -> kpb.IngestionJob:
@@ -121,6 +122,8 @@ class KnowledgeServicer(knowledge_pb2_grpc.KnowledgeServiceServicer):
             raise InvalidArgument("the file is empty")
         if len(request.data) > MAX_FILE_BYTES:
             raise InvalidArgument(f"the file is larger than {MAX_FILE_BYTES} bytes")
+        if len(request.filename) > MAX_FILENAME_CHARS:
+            raise InvalidArgument(f"the file name is longer than {MAX_FILENAME_CHARS} characters")
         name = Path(request.filename.strip() or "upload").name
         try:
             check_upload(name, request.content_type, request.data)

@@ -122,3 +122,40 @@ async def test_sign_ins_and_failed_attempts_are_in_the_tenants_log(mesh):
         ]
         assert sign_ins[0].actor_role == "agent" and sign_ins[0].actor_kind == "operator"
         assert wrong not in str(log) and PASSWORD not in str(log)
+
+
+async def test_key_and_tool_changes_are_recorded_without_their_secrets(mesh):
+    async with mesh.channel() as ch:
+        c = Client(ch)
+        _, owner, admin, _, _ = await tenant_with_staff(c, "audit-keys")
+        made = await c.admin.CreateApiKey(admin_pb2.CreateApiKeyRequest(name="shop backend"), metadata=owner)
+        await c.admin.RevokeApiKey(admin_pb2.RevokeApiKeyRequest(key_id=made.key.id), metadata=owner)
+        tool = admin_pb2.HttpTool(
+            name="order_status",
+            description="Look up the delivery status of an order",
+            parameters_schema='{"type": "object", "properties": {"order": {"type": "string"}}}',
+            url="https://api.shop.example/orders",
+            method="POST",
+            timeout_ms=5000,
+        )
+        signing_secret = "tool-signing-secret-0123456789"
+        # this mesh allows no tool URLs (FRONTDESK_TOOL_URL_ALLOWLIST): refused attempts are recorded too
+        with pytest.raises(grpc.aio.AioRpcError):
+            await c.admin.CreateTool(
+                admin_pb2.CreateToolRequest(tool=tool, signing_secret=signing_secret), metadata=admin
+            )
+        with pytest.raises(grpc.aio.AioRpcError):
+            await c.admin.DeleteTool(admin_pb2.DeleteToolRequest(name="order_status"), metadata=admin)
+
+        log = await read_log(c, owner)
+        by_method = {e.method: e for e in reversed(log.entries)}
+        assert by_method["AdminService.CreateApiKey"].target["name"] == "shop backend"
+        assert by_method["AdminService.RevokeApiKey"].target["key_id"] == made.key.id
+        assert by_method["AdminService.CreateApiKey"].outcome == by_method["AdminService.RevokeApiKey"].outcome == "ok"
+        tried = by_method["AdminService.CreateTool"]
+        assert tried.target["tool.name"] == "order_status" and tried.actor_role == "admin"
+        assert tried.outcome == "FAILED_PRECONDITION"
+        assert by_method["AdminService.DeleteTool"].target["name"] == "order_status"
+        assert by_method["AdminService.DeleteTool"].outcome == "NOT_FOUND"
+        everything = str(log)
+        assert made.plaintext not in everything and signing_secret not in everything

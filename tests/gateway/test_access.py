@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import pytest
 
@@ -218,6 +219,56 @@ def test_unknown_accounts_cost_a_password_check_like_known_ones(monkeypatch):
     assert len(checked) == 4  # every attempt verified a hash, known account or not
     assert checked[:2] == [accounts._DUMMY_HASH] * 2
     assert op.id == "op1" and credentials.TokenSigner("k" * 32).verify(token).session_epoch == 0
+
+
+def test_password_checks_run_off_the_event_loop_two_at_a_time(monkeypatch):
+    """Argon2 is slow on purpose: thirty sign-ins at once must not stop the gateway's loop
+    (every tenant's calls wait on it), and at most two hashes run at a time."""
+    real = credentials.verify_password
+    threads: set[int] = set()
+    running, most = [0], [0]
+    lock = threading.Lock()
+
+    def recording(stored, password):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        threads.add(threading.get_ident())
+        try:
+            return real(stored, password)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(credentials, "verify_password", recording)
+    acc = accounts.Accounts(
+        OneTenantStore(credentials.hash_password("right password")),  # type: ignore[arg-type]
+        credentials.TokenSigner("k" * 32),
+    )
+
+    async def logins():
+        loop_thread = threading.get_ident()
+        ticks = 0
+
+        async def heartbeat():
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0)
+
+        beat = asyncio.create_task(heartbeat())
+        results = await asyncio.gather(
+            *(acc.operator_login("shop", "ann@shop.example", "right password") for _ in range(30)),
+            return_exceptions=True,
+        )
+        beat.cancel()
+        return loop_thread, ticks, results
+
+    loop_thread, ticks, results = asyncio.run(logins())
+    assert all(isinstance(r, tuple) for r in results), results[:3]
+    assert threads and loop_thread not in threads  # never hashed on the loop
+    assert most[0] <= accounts.PASSWORD_WORKERS
+    assert ticks > 30  # the loop kept turning while the hashes ran
 
 
 def test_tokens_carry_the_session_epoch():
