@@ -9,8 +9,9 @@ their conversations' spans are rewritten without the second and without their qu
 another customer asked the very same words in those hours, that entry goes too: the list
 errs short rather than keep this customer's words). Counters (questions, answers, ratings per
 hour) stay: they name no one. Once the conversations' events are gone from the stream
-(`events_gone`), the records of which of their events were counted go too (their ids name
-the conversations).
+(`events_gone`), the records of which of their events were counted go too where their ids
+name the conversations (started:, status:, rated: ...); those keyed by a message or job id
+name no one and stay until they expire with the rest.
 
 Erasing twice changes nothing more than once, so the gateway can call it again after the
 conversations are gone (what was counted in between) and a store may retry an hour after a

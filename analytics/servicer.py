@@ -13,7 +13,7 @@ from frontdesk.errors import FailedPrecondition, InvalidArgument, rpc
 from frontdesk_pb.analytics.v1 import analytics_pb2, analytics_pb2_grpc, erasure_pb2_grpc
 
 log = logs.get("analytics.servicer")
-MAX_ERASED_CONVERSATIONS = 10_000
+MAX_ERASED_CONVERSATIONS = 50_000  # ~2 MB of ids and spans in one request
 
 
 class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):

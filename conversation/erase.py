@@ -24,7 +24,7 @@ from nats.js.errors import NotFoundError
 
 from conversation.export import VISITOR_ID, conversations_of
 from frontdesk import bus, ids, logs
-from frontdesk.errors import InvalidArgument, NotFound
+from frontdesk.errors import InvalidArgument, NotFound, Unavailable
 from frontdesk.stores.base import BlobStore, LogStore
 from frontdesk_pb.common.v1 import common_pb2 as common
 from frontdesk_pb.conversation.v1 import conversation_pb2
@@ -33,6 +33,7 @@ from frontdesk_pb.inference.v1 import inference_pb2
 from frontdesk_pb.speech.v1 import speech_pb2
 
 log = logs.get("conversation.erase")
+MAX_TEXT_CHARS = 1000  # of each text handed to analytics (its unanswered questions keep 300)
 
 # the streams that keep messages about a conversation, with how to read one
 _STREAMS = (
@@ -60,24 +61,36 @@ async def erase_visitor(
     out = conversation_pb2.ErasedVisitor()
     wanted = {c.id for c in conversations}
     recordings: set[str] = set()
+    texts: dict[str, None] = {}  # each once, in order
     for conv in conversations:
         out.conversations.add(
             id=conv.id, created_ms=conv.created_at.ToMilliseconds(), updated_ms=conv.updated_at.ToMilliseconds()
         )
         for m in await store.all_messages(tenant_id, conv.id):
             if m.role == common.ROLE_CUSTOMER and m.text.strip():
-                out.customer_texts.append(m.text)
+                texts.setdefault(m.text.strip()[:MAX_TEXT_CHARS], None)
             if m.audio_id:
                 recordings.add(m.audio_id)
+    out.customer_texts.extend(texts)
     if only_describe:
         return out
     if blobs is not None:
         out.files = await _erase_files(blobs, tenant_id, wanted, recordings)
-    out.queued_items = await _erase_from_streams(js, tenant_id, wanted)
+    try:
+        out.queued_items = await _erase_from_streams(js, tenant_id, wanted)
+    except (nats.errors.Error, TimeoutError) as err:  # nothing is erased from the store yet: a retry finds it all
+        raise Unavailable(f"the platform's queues could not be reached ({err}); try again") from None
     for conv in conversations:
         out.messages += await store.erase_conversation(tenant_id, conv.id)
-    # what was published about them while they were still there (a reply finishing)
-    out.queued_items += await _erase_from_streams(js, tenant_id, wanted)
+    await store.after_erasure()
+    # what landed while they were still there (a reply finishing, a file uploaded) goes too;
+    # a message on its way now finds them gone (LogStore: ConversationGone) and is not kept
+    if blobs is not None:
+        await _erase_files(blobs, tenant_id, wanted, recordings, scan_recordings=False)
+    try:
+        out.queued_items += await _erase_from_streams(js, tenant_id, wanted)
+    except (nats.errors.Error, TimeoutError) as err:
+        log.error("customer.erase_streams_again_failed", tenant=tenant_id, error=str(err))
     log.info(
         "customer.erased",
         tenant=tenant_id,
@@ -89,12 +102,14 @@ async def erase_visitor(
     return out
 
 
-async def _erase_files(blobs: BlobStore, tenant_id: str, conversations: set[str], recordings: set[str]) -> int:
+async def _erase_files(
+    blobs: BlobStore, tenant_id: str, conversations: set[str], recordings: set[str], *, scan_recordings: bool = True
+) -> int:
     keys: list[str] = []
     for conversation_id in sorted(conversations):
         keys += await blobs.keys(tenant_id, f"attachments/{conversation_id}/")
     # a recording is kept under its own id; its transcription record names the conversation
-    for key in await blobs.keys(tenant_id, "audio/"):
+    for key in await blobs.keys(tenant_id, "audio/") if scan_recordings else []:
         audio_id = key.removeprefix("audio/").removesuffix(".json")
         if not ids.is_id(audio_id, "audio"):
             continue

@@ -14,7 +14,7 @@ import uuid
 import grpc
 
 from frontdesk import logs
-from frontdesk.stores.base import StoreUnavailable
+from frontdesk.stores.base import ConversationGone, StoreUnavailable
 
 log = logs.get("frontdesk.errors")
 
@@ -104,6 +104,8 @@ async def _abort(context, err: Exception):
     if isinstance(err, ServiceError):
         context.set_trailing_metadata((*err.trailers, (OUR_ERROR, "1")))
         await context.abort(err.code, status_text(err.message))
+    if isinstance(err, ConversationGone):  # erased while the call was under way
+        await context.abort(grpc.StatusCode.NOT_FOUND, "conversation not found")
     if isinstance(err, StoreUnavailable):
         log.warning("store.unavailable", error=str(err))
         await context.abort(

@@ -67,13 +67,14 @@ class TenantQueues:
         self._inbox = ""
         self._inbox_sub: Subscription | None = None
         self._replies: asyncio.Queue[Msg] = asyncio.Queue()
+        self._pulls = 0
 
     async def start(self) -> None:
         self._doorbell = await self.nc.subscribe(self.queue.doorbell("*"), cb=self._on_ready)
         # one reply inbox for all pulls (they are made one at a time); a pulled message keeps
         # its stream subject, which the client's shared request mux cannot route
         self._inbox = self.nc.new_inbox()
-        self._inbox_sub = await self.nc.subscribe(self._inbox, cb=self._on_reply)
+        self._inbox_sub = await self.nc.subscribe(f"{self._inbox}.*", cb=self._on_reply)
         await self.rescan()
 
     async def close(self) -> None:
@@ -126,11 +127,18 @@ class TenantQueues:
         """A message of this tenant if one is ready now (a no-wait pull: never lingers)."""
         name = await self._ensure_consumer(tenant_id)
         api = f"$JS.API.CONSUMER.MSG.NEXT.{self.queue.stream}.{name}"
-        await self.nc.publish(api, json.dumps({"batch": 1, "no_wait": True}).encode(), reply=self._inbox)
-        # a late answer to an earlier pull may arrive here: work is work whoever asked
-        # (its tenant is read from its subject), and a stray "no messages" costs one turn
-        reply = await asyncio.wait_for(self._replies.get(), 2)
-        status = (reply.headers or {}).get("Status")
+        self._pulls += 1
+        reply_to = f"{self._inbox}.{self._pulls}"
+        await self.nc.publish(api, json.dumps({"batch": 1, "no_wait": True}).encode(), reply=reply_to)
+        deadline = time.monotonic() + 2
+        while True:
+            reply = await asyncio.wait_for(self._replies.get(), max(deadline - time.monotonic(), 0.01))
+            status = (reply.headers or {}).get("Status")
+            # a message comes on its stream subject: work is work whichever pull asked (the
+            # caller reads its tenant from the subject); a status comes to the pull's own
+            # reply subject, and a late one of an earlier pull says nothing about this one
+            if not status or reply.subject == reply_to:
+                break
         if status == "404" and "consumer" in (reply.headers or {}).get("Description", "").lower():
             self._consumers.discard(name)  # removed after being idle: create it again next time
             return None
@@ -155,8 +163,10 @@ class TenantQueues:
                     await asyncio.sleep(0.2)
                     continue
                 if msg is not None:
+                    owner = bus.tenant_of(msg.subject)  # a late reply may be another tenant's
                     self.active[tenant_id] = None  # back of the line: others go first next time
-                    self.running[tenant_id] += 1
+                    self.active.setdefault(owner, None)
+                    self.running[owner] += 1
                     return msg
             self._wakeup.clear()
             try:

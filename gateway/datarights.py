@@ -9,6 +9,7 @@ only the member being written.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import zipfile
@@ -27,6 +28,7 @@ from gateway.forward import Forwarder
 log = logs.get("gateway.datarights")
 
 CHUNK_BYTES = 256 * 1024
+TEXTS_PER_CALL = 2000  # of at most 1,000 characters each (conversation/erase.py): ~2 MB a call
 MAX_SENTIMENT_IDS = 100  # AnalyticsService.GetConversationSentiment's limit per call
 
 
@@ -119,11 +121,17 @@ class DataRightsMethods:
         first = await self._erase_in_analytics(found, options, events_gone=False)
         ask.only_describe = False
         erased = await self.conv.EraseVisitor(ask, **options)
-        try:
-            second = await self._erase_in_analytics(erased, options, events_gone=True)
-        except Unavailable:
-            log.error("customer.erased_analytics_once", tenant=caller.tenant_id, conversations=len(found.conversations))
-            second = 0  # what the first pass left is what analytics counted in these few seconds
+        second = 0
+        for attempt in range(3):  # the conversations are gone now: a second call could not find them
+            try:
+                second = await self._erase_in_analytics(erased, options, events_gone=True)
+                break
+            except Unavailable:
+                if attempt == 2:
+                    # what the first pass left is what analytics counted in these few seconds
+                    log.error("customer.erased_analytics_once", tenant=caller.tenant_id)
+                else:
+                    await asyncio.sleep(2.0 * (attempt + 1))
         log.info("customer.erased", tenant=caller.tenant_id, conversations=len(erased.conversations))
         return admin_pb2.EraseCustomerDataResponse(
             conversations=len(erased.conversations),
@@ -137,19 +145,29 @@ class DataRightsMethods:
     async def _erase_in_analytics(
         self, found: conversation_pb2.ErasedVisitor, options: dict, *, events_gone: bool
     ) -> int:
+        """Analytics' scrub of these conversations, the customer's texts sent a share at a time
+        (a message of every text a long-time customer wrote could pass gRPC's size limit)."""
         if self.erasure is None:
             return 0
-        request = erasure_pb2.EraseConversationsRequest(customer_texts=found.customer_texts, events_gone=events_gone)
-        for c in found.conversations:
-            request.conversations.add(conversation_id=c.id, created_ms=c.created_ms, updated_ms=c.updated_ms)
-        try:
-            done = await self.erasure.EraseConversations(request, **options)
-        except grpc.aio.AioRpcError as err:
-            log.warning("customer.erase_analytics_failed", code=err.code().name)
-            raise Unavailable(
-                f"analytics could not be reached ({err.code().name}); nothing more was erased: try again"
-            ) from None
-        return done.sentiment_scores + done.unanswered_questions + done.negative_messages
+        done = 0
+        texts = list(found.customer_texts)
+        for start in range(0, max(len(texts), 1), TEXTS_PER_CALL):
+            request = erasure_pb2.EraseConversationsRequest(
+                customer_texts=texts[start : start + TEXTS_PER_CALL], events_gone=events_gone
+            )
+            for c in found.conversations:
+                request.conversations.add(conversation_id=c.id, created_ms=c.created_ms, updated_ms=c.updated_ms)
+            try:
+                got = await self.erasure.EraseConversations(request, **options)
+            except grpc.aio.AioRpcError as err:
+                if err.code() not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                    raise  # analytics' own answer (a request it refuses) passes through as it is
+                log.warning("customer.erase_analytics_failed", code=err.code().name)
+                raise Unavailable(
+                    f"analytics could not be reached ({err.code().name}); nothing more was erased: try again"
+                ) from None
+            done += got.sentiment_scores + got.unanswered_questions + got.negative_messages
+        return done
 
     async def _sentiment(self, conversation_ids: list[str], options: dict) -> dict:
         """Analytics' scores of the customer's conversations, or why there are none."""

@@ -41,14 +41,20 @@ class TenantTurns:
                 self._queues[tenant_id] = calls  # to the back of the line
             if future.cancelled():  # its caller went away: nothing to run
                 continue
+            try:
+                running = loop.run_in_executor(self.executor, fn, *args)
+            except RuntimeError as err:  # the executor is shut down: no call can run any more
+                future.set_exception(err)
+                continue
             self._busy = True
-            running = loop.run_in_executor(self.executor, fn, *args)
             running.add_done_callback(functools.partial(self._finished, loop, future))
 
     def _finished(self, loop: asyncio.AbstractEventLoop, future: asyncio.Future, done: asyncio.Future) -> None:
         self._busy = False
-        if not future.cancelled():
-            if done.exception() is not None:
+        if not future.done():
+            if done.cancelled():
+                future.cancel()
+            elif done.exception() is not None:
                 future.set_exception(done.exception())  # type: ignore[arg-type]
             else:
                 future.set_result(done.result())

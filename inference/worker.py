@@ -21,7 +21,7 @@ from frontdesk import bus, logs, metrics, tracing
 from frontdesk.fair import Queue, TenantQueues
 from frontdesk.publish import Publisher
 from frontdesk.settings import Settings
-from frontdesk.stores.base import LogStore
+from frontdesk.stores.base import ConversationGone, LogStore
 from frontdesk_pb.inference.v1 import inference_pb2
 from inference.backends.base import Backend, BackendError
 from inference.grounding import Grounding
@@ -146,6 +146,10 @@ class Worker:
             await msg.ack()
             metrics.JOBS.labels(outcome).inc()
             span.set_attribute("frontdesk.outcome", outcome)
+        except ConversationGone:  # erased while it was being answered: nothing to answer any more
+            log.info("job.conversation_gone", tenant=tenant_id, job=job.job_id)
+            metrics.JOBS.labels("conversation_gone").inc()
+            await msg.ack()
         except Exception as err:  # noqa: BLE001 - every failure ends in a retry or a handoff
             span.record_exception(err)
             # a permanent backend error (a wrong API key, an unknown model) fails the same way every time

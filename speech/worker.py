@@ -104,8 +104,22 @@ class TranscriptionWorker:
                 )
                 state.state, state.text = "done", transcript.text.strip()
                 state.language, state.message_id = transcript.language or "", posted.message.id
-        except (AudioError, grpc.aio.AioRpcError) as err:
-            state.state, state.error = "failed", str(err.details() if isinstance(err, grpc.aio.AioRpcError) else err)
+        except grpc.aio.AioRpcError as err:
+            if err.code() == grpc.StatusCode.NOT_FOUND:
+                # the conversation was erased meanwhile: its recording goes too, and no record of it
+                for key in (job.object_key, f"audio/{job.audio_id}.json"):
+                    await self.core.blobs.delete(tenant_id, key)
+                log.info("transcription.conversation_gone", tenant=tenant_id, audio=job.audio_id)
+                await msg.ack()
+                return
+            state.state, state.error = "failed", str(err.details())
+        except KeyError:  # the recording is gone (its conversation erased): nothing to transcribe
+            await self.core.blobs.delete(tenant_id, f"audio/{job.audio_id}.json")
+            log.info("transcription.recording_gone", tenant=tenant_id, audio=job.audio_id)
+            await msg.ack()
+            return
+        except AudioError as err:
+            state.state, state.error = "failed", str(err)
         except Exception as err:  # noqa: BLE001 - a retry may help (store or model hiccup)
             deliveries = msg.metadata.num_delivered if msg.metadata else 1
             if not self.redelivery.is_final(deliveries):

@@ -16,6 +16,11 @@ class StoreUnavailable(Exception):
     """The backing store cannot be reached; callers answer UNAVAILABLE."""
 
 
+class ConversationGone(LookupError):
+    """A message was to be added to a conversation that is not (or no longer) stored: erased
+    while a reply or notice for it was on its way. Nothing of the message is kept."""
+
+
 class Conflict(Exception):
     """A uniqueness rule was violated (slug, email, ...)."""
 
@@ -209,7 +214,12 @@ class LogStore(abc.ABC):
     async def erase_conversation(self, tenant_id: str, conversation_id: str) -> int:
         """Delete the conversation and everything stored with it (messages, the search's
         postings of their words, dedupe claims, outbox entries, feedback, tool calls, notes),
-        for good; the number of messages it had (GDPR erasure: conversation/erase.py)."""
+        for good; the number of messages it had (GDPR erasure: conversation/erase.py). A message
+        appended to it afterwards raises ConversationGone and is not kept."""
+
+    async def after_erasure(self) -> None:  # noqa: B027 - optional: stores with nothing to compact
+        """Once the conversations of an erasure are erased: remove what deleted rows leave in the
+        store's own structures (the embedded search index's segments)."""
 
     async def close(self) -> None:
         return None

@@ -15,6 +15,7 @@ from pathlib import Path
 from frontdesk.clock import now_ms, ts_from_ms
 from frontdesk.stores.base import (
     UPDATABLE_FIELDS,
+    ConversationGone,
     LogStore,
     OutboxEntry,
     ToolCallEntry,
@@ -312,11 +313,13 @@ class SqliteLogStore(LogStore):
                     "INSERT INTO messages (tenant_id, conversation_id, id, dedupe_key, body) VALUES (?,?,?,?,?)",
                     (tenant_id, message.conversation_id, message.id, dedupe_key or None, body),
                 )
-                conn.execute(
+                bumped = conn.execute(
                     "UPDATE conversations SET message_count=message_count+1, last_preview=?, updated_ms=max(updated_ms, ?) "
                     "WHERE tenant_id=? AND id=?",
                     (preview, message.created_at.ToMilliseconds(), tenant_id, message.conversation_id),
-                )
+                ).rowcount
+                if not bumped:  # erased meanwhile: the transaction keeps nothing
+                    raise ConversationGone(message.conversation_id)
                 _index_for_search(conn, tenant_id, message)
                 if enqueue:
                     conn.execute(
@@ -461,10 +464,21 @@ class SqliteLogStore(LogStore):
     async def record_tool_call(self, tenant_id, conversation_id, call):
         await self._db.run(
             lambda conn: conn.execute(
-                "INSERT INTO tool_calls (tenant_id, conversation_id, job_id, call_id, started_ms, body) VALUES (?,?,?,?,?,?) "
+                # only while the conversation is stored (not one erased while its tool ran)
+                "INSERT INTO tool_calls (tenant_id, conversation_id, job_id, call_id, started_ms, body) "
+                "SELECT ?,?,?,?,?,? WHERE EXISTS (SELECT 1 FROM conversations WHERE tenant_id=? AND id=?) "
                 "ON CONFLICT (tenant_id, conversation_id, job_id, call_id) DO UPDATE SET started_ms=excluded.started_ms, "
                 "body=excluded.body",
-                (tenant_id, conversation_id, call.job_id, call.call_id, call.started_ms, json.dumps(call.__dict__)),
+                (
+                    tenant_id,
+                    conversation_id,
+                    call.job_id,
+                    call.call_id,
+                    call.started_ms,
+                    json.dumps(call.__dict__),
+                    tenant_id,
+                    conversation_id,
+                ),
             )
         )
 
@@ -509,11 +523,16 @@ class SqliteLogStore(LogStore):
             for table in ("messages", "outbox", "feedback", "tool_calls", "notes"):
                 conn.execute(f"DELETE FROM {table} WHERE tenant_id=? AND conversation_id=?", where)  # noqa: S608
             conn.execute("DELETE FROM conversations WHERE tenant_id=? AND id=?", where)
-            # the search index keeps deleted words in its segments until they are merged
-            conn.execute("INSERT INTO message_search (message_search) VALUES ('optimize')")
             return messages
 
         return await self._db.erase(op)
+
+    async def after_erasure(self):
+        # the search index keeps deleted words in its segments until they are merged: merge
+        # them all (once per erasure: it rewrites the whole index)
+        await self._db.erase(
+            lambda conn: conn.execute("INSERT INTO message_search (message_search) VALUES ('optimize')")
+        )
 
     async def close(self):
         await self._db.close()

@@ -50,7 +50,9 @@ async def erase_conversation(store, tenant_id: str, conversation_id: str) -> int
         ("tool_calls_drop", (tenant_id, conversation_id)),
         ("notes_drop", (tenant_id, conversation_id)),
     ]
-    stamp = (now_ms() + 1) * 1000  # after every write the listing index had
+    # after every write the listing index had: index rows carry their activity time, which a
+    # burst of changes (or another node's clock) may put ahead of this clock
+    stamp = (max(now_ms(), row["updated_ms"] if row is not None else 0) + 1) * 1000
     if row is not None:
         bucket = store._activity_bucket(row["updated_ms"])
         drops += [
@@ -71,6 +73,7 @@ async def _drop_from_customer_scope(store, tenant_id: str, conversation_id: str,
     for bucket in buckets:
         entries = await store._q("index_entries", tenant_id, scope, bucket)
         mine = [e for e in entries if e["conversation_id"] == conversation_id]
+        stamp = max([stamp, *((e["updated_ms"] + 1) * 1000 for e in mine)])
         await _run_all(
             store, [("index_drop", (stamp, tenant_id, scope, bucket, e["updated_ms"], conversation_id)) for e in mine]
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import zlib
 from collections.abc import Iterable
@@ -12,6 +13,8 @@ from frontdesk.clock import now_ms
 from frontdesk.stores.base import (
     UPDATABLE_FIELDS,
     Conflict,
+    ConversationGone,
+    FeedbackEntry,
     LogStore,
     OutboxEntry,
     StoreUnavailable,
@@ -332,16 +335,12 @@ class CqlLogStore(CqlStore, LogStore):
         return [conversation_of(r) for r in page], token
 
     async def _drop_quietly(self, name: str, *params) -> None:
-        try:
+        with contextlib.suppress(StoreUnavailable):  # housekeeping only: the next reader tries again
             await self._q(name, *params)
-        except StoreUnavailable:
-            pass  # housekeeping only: the next reader tries again
 
     async def _drop_quietly_many(self, entries) -> None:
-        try:
+        with contextlib.suppress(StoreUnavailable):
             await self._batch(entries)
-        except StoreUnavailable:
-            pass
 
     # -- messages ---------------------------------------------------------------------
 
@@ -362,7 +361,7 @@ class CqlLogStore(CqlStore, LogStore):
             ]
         return out
 
-    async def _bump(self, tenant_id: str, message: common.Message) -> None:
+    async def _bump(self, tenant_id: str, message: common.Message) -> dict | None:
         preview = message.text[:140]
         at = message.created_at.ToMilliseconds()
 
@@ -371,7 +370,7 @@ class CqlLogStore(CqlStore, LogStore):
             new["last_preview"] = preview
             return at
 
-        await self._change(tenant_id, message.conversation_id, apply)
+        return await self._change(tenant_id, message.conversation_id, apply)
 
     async def append_message(self, tenant_id, message, dedupe_key="", *, enqueue=False):
         if not message.created_at.seconds:
@@ -393,7 +392,10 @@ class CqlLogStore(CqlStore, LogStore):
                 return await self._existing(tenant_id, message.conversation_id, dedupe_key, rows[0]), False
         await search.write_postings(self, tenant_id, message)  # first: see search.py
         await self._batch(self._message_writes(tenant_id, message, body, dedupe_key, enqueue))
-        await self._bump(tenant_id, message)
+        if await self._bump(tenant_id, message) is None:
+            # erased meanwhile (or never there): what was just written goes with the rest of it
+            await erase.erase_conversation(self, tenant_id, message.conversation_id)
+            raise ConversationGone(message.conversation_id)
         return common.Message.FromString(body), True
 
     async def _existing(self, tenant_id: str, conversation_id: str, dedupe_key: str, claim: dict) -> common.Message:
@@ -566,6 +568,8 @@ class CqlLogStore(CqlStore, LogStore):
         await self._q("feedback_put", tenant_id, conversation_id, message_id, bool(helpful), comment, now_ms())
 
     async def record_tool_call(self, tenant_id, conversation_id, call):
+        if await self._row(tenant_id, conversation_id) is None:
+            return  # erased while its tool ran
         await self._q("tool_call_put", tenant_id, conversation_id, call.job_id, call.call_id, json.dumps(call.__dict__))
 
     async def list_tool_calls(self, tenant_id, conversation_id, limit=100):
@@ -586,8 +590,6 @@ class CqlLogStore(CqlStore, LogStore):
         return await erase.erase_conversation(self, tenant_id, conversation_id)
 
     async def list_feedback(self, tenant_id, conversation_id):
-        from frontdesk.stores.base import FeedbackEntry
-
         rows = await self._q("feedback_list", tenant_id, conversation_id)
         return [FeedbackEntry(r["message_id"], bool(r["helpful"]), r["at_ms"] or 0) for r in rows]
 

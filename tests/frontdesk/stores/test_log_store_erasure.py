@@ -82,6 +82,7 @@ async def test_an_erased_conversation_leaves_nothing_and_touches_nothing_else(lo
     # nothing of theirs anywhere: erase the two others too, then look at every stored byte
     await log_store.erase_conversation(A, kept.id)
     await log_store.erase_conversation(B, other_tenant.id)
+    await log_store.after_erasure()
     if "cql" in request.node.callspec.id:
         leftovers = everything_in_the_keyspace(request)
     else:
@@ -105,3 +106,38 @@ def everything_in_the_keyspace(request) -> str:
 @pytest.mark.parametrize("tenant", [A])
 async def test_erasing_a_missing_conversation_is_harmless(log_store, tenant):
     assert await log_store.erase_conversation(tenant, ids.new_id("conversation")) == 0
+
+
+async def test_a_reply_landing_after_the_erasure_is_not_kept(log_store):
+    """An AI reply, tool call or notice on its way while the conversation was erased finds it
+    gone: nothing of it is stored, no search posting, no dedupe claim, no outbox entry."""
+    from frontdesk.stores.base import ConversationGone
+
+    conv = await conversation_with_everything(log_store)
+    await log_store.erase_conversation(A, conv.id)
+    late = common.Message(
+        id=ids.new_id("message"), conversation_id=conv.id, role=common.ROLE_AI, text=f"late answer {WORD}"
+    )
+    with pytest.raises(ConversationGone):
+        await log_store.append_message(A, late, "reply:late", enqueue=True)
+    await log_store.record_tool_call(
+        A,
+        conv.id,
+        ToolCallEntry(
+            job_id="j",
+            call_id="c",
+            tool="t",
+            arguments=WORD,
+            ok=True,
+            error="",
+            duration_ms=1.0,
+            started_ms=1,
+            result_bytes=0,
+            result_preview="",
+        ),
+    )
+    assert await log_store.messages_after(A, conv.id, "") == []
+    assert await log_store.find_message(A, conv.id, dedupe_key="reply:late") is None
+    assert await log_store.list_tool_calls(A, conv.id) == []
+    assert (await log_store.search_messages(A, [WORD]))[0] == []
+    assert conv.id not in {e.conversation_id for e in await log_store.outbox_due(2**62)}
