@@ -27,8 +27,11 @@ async def test_a_tenants_backlog_does_not_delay_another_tenants_call():
 
     busy = [asyncio.ensure_future(turns.run("busy", work, f"busy{i}")) for i in range(100)]
     await asyncio.sleep(0.01)  # the busy tenant's calls are under way
+    done_before = len(ran)
     assert await turns.run("quiet", work, "quiet") == "quiet"
-    assert ran.index("quiet") <= 10, ran[:12]  # its turn came within a few calls, not after 100
+    # its turn came right after the call in progress (one more may finish meanwhile), not
+    # after the busy tenant's remaining ~95
+    assert ran.index("quiet") <= done_before + 2, (done_before, ran.index("quiet"))
     assert [await b for b in busy] == [f"busy{i}" for i in range(100)]  # in order, each once
 
 
