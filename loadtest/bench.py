@@ -27,48 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from launcher.supervisor import free_port  # noqa: E402
-
-
-def start_mesh(data_dir: Path) -> tuple[subprocess.Popen, dict]:
-    ports = {
-        name: free_port() for name in ("gateway", "conversation", "inference", "speech", "analytics", "nats", "web")
-    }
-    env = dict(os.environ)
-    env.update({f"FRONTDESK_{k.upper()}_PORT": str(v) for k, v in ports.items()})
-    env.update(
-        {
-            "FRONTDESK_DATA_DIR": str(data_dir),
-            "FRONTDESK_BACKEND": "echo",
-            "FRONTDESK_LOG_LEVEL": "WARNING",
-            "FRONTDESK_TENANT_RATE": "1000000",
-            "FRONTDESK_TENANT_BURST": "1000000",
-            "FRONTDESK_VISITOR_RATE": "1000000",
-            "FRONTDESK_VISITOR_BURST": "1000000",
-            # every simulated customer comes from loopback
-            "FRONTDESK_SESSION_RATE_PER_ADDRESS": "1000000",
-            "FRONTDESK_SESSION_BURST_PER_ADDRESS": "1000000",
-            "FRONTDESK_SESSION_RATE_PER_WIDGET": "1000000",
-            "FRONTDESK_SESSION_BURST_PER_WIDGET": "1000000",
-            "FRONTDESK_WORKER_CONCURRENCY": "64",
-            "FRONTDESK_METRICS_BASE_PORT": "0",
-            "FRONTDESK_ANSWER_POLICY": "none",
-        }
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "launcher", "run"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    for line in proc.stdout:
-        if "frontdesk ready" in line:
-            break
-    else:
-        raise SystemExit("the mesh did not start")
-    return proc, env
+from loadtest.mesh import start_mesh  # noqa: E402
 
 
 def phase(module: str, *argument_groups: list[str], env: dict | None = None, timeout: int = 600) -> dict:

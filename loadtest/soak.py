@@ -46,6 +46,7 @@ from frontdesk_pb.admin.v1 import admin_pb2, admin_pb2_grpc  # noqa: E402
 from frontdesk_pb.auth.v1 import auth_pb2, auth_pb2_grpc  # noqa: E402
 from frontdesk_pb.common.v1 import common_pb2 as common  # noqa: E402
 from launcher.supervisor import free_port, nats_server_binary  # noqa: E402
+from loadtest.mesh import start_mesh  # noqa: E402
 
 SERVICES = ("gateway", "conversation", "inference", "speech", "analytics")
 CATCH_UP_S = 240.0  # after the load: the longest the replies may take to be stored
@@ -119,51 +120,6 @@ async def cluster_ready(nodes: list[NatsNode], timeout_s: float = 60) -> None:
             if time.monotonic() > deadline:
                 raise
             await asyncio.sleep(0.5)
-
-
-def start_mesh(data_dir: Path, nodes: list[NatsNode]) -> tuple[subprocess.Popen, dict]:
-    ports = {name: free_port() for name in (*SERVICES, "web")}
-    env = {
-        **os.environ,
-        "FRONTDESK_DATA_DIR": str(data_dir),
-        "FRONTDESK_BACKEND": "echo",
-        "FRONTDESK_ANSWER_POLICY": "none",
-        "FRONTDESK_NATS_URL": ",".join(f"nats://127.0.0.1:{n.client}" for n in nodes),
-        "FRONTDESK_STREAM_REPLICAS": "3",
-        "FRONTDESK_LOG_FORMAT": "text",
-        "FRONTDESK_METRICS_BASE_PORT": "0",
-        **{f"FRONTDESK_{name.upper()}_PORT": str(port) for name, port in ports.items()},
-        # every soak customer comes from one address
-        "FRONTDESK_SESSION_RATE_PER_ADDRESS": "100000",
-        "FRONTDESK_SESSION_BURST_PER_ADDRESS": "100000",
-        "FRONTDESK_SESSION_RATE_PER_WIDGET": "100000",
-        "FRONTDESK_SESSION_BURST_PER_WIDGET": "100000",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "launcher", "run"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert process.stdout is not None
-    for line in process.stdout:
-        if "frontdesk ready" in line:
-            break
-    else:
-        raise SystemExit(f"the mesh did not start; see {data_dir / 'logs'}")
-    # keep reading its output (the supervisor's restarts) so the pipe never fills
-    lines: list[str] = []
-
-    def drain():
-        for line in process.stdout:  # type: ignore[union-attr]
-            lines.append(line.rstrip())
-
-    import threading
-
-    threading.Thread(target=drain, daemon=True).start()
-    return process, {"ports": ports, "output": lines}
 
 
 def pids(data_dir: Path) -> dict[str, int]:
@@ -305,9 +261,13 @@ async def main() -> int:
         mesh = None
         try:
             await cluster_ready(nodes)
-            mesh, info = start_mesh(root / "data", nodes)
+            mesh, env = start_mesh(
+                root / "data",
+                nats_url=",".join(f"nats://127.0.0.1:{n.client}" for n in nodes),
+                stream_replicas="3",
+            )
             demo = json.loads((root / "data" / "demo.json").read_text())
-            gateway = f"127.0.0.1:{info['ports']['gateway']}"
+            gateway = f"127.0.0.1:{env['FRONTDESK_GATEWAY_PORT']}"
             log = root / "sent.jsonl"
             load = run_locust(gateway, demo["widget_key"], args.users, args.pacing, seconds, log)
             chaos_result = await chaos(root / "data", nodes, seconds, args.kills)

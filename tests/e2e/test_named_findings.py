@@ -15,22 +15,10 @@ from frontdesk_pb.chat.v1 import chat_pb2
 from frontdesk_pb.knowledge.v1 import knowledge_pb2, knowledge_pb2_grpc
 from frontdesk_pb.speech.v1 import speech_pb2
 from tests.e2e.helpers import Client
+from tests.e2e.test_bad_input import status_of
 from tests.e2e.test_roles import tenant_with_staff
 
 DEADLINE_S = 30.0  # a hang would run into it: every answer here comes long before
-
-
-async def answer(call) -> tuple[grpc.StatusCode, str]:
-    try:
-        result = call
-        if hasattr(result, "__aiter__"):
-            async for _ in result:
-                pass
-        else:
-            await result
-    except grpc.aio.AioRpcError as err:
-        return err.code(), err.details() or ""
-    return grpc.StatusCode.OK, ""
 
 
 def plain(code: grpc.StatusCode, details: str, *wanted: grpc.StatusCode) -> None:
@@ -53,7 +41,7 @@ async def test_a_conversation_id_with_a_trailing_newline_is_not_found(staff):
     events = c.chat.StreamEvents(
         chat_pb2.StreamEventsRequest(conversation_id=conversation + "\n"), metadata=md, timeout=DEADLINE_S
     )
-    plain(*await answer(events), grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT)
+    plain(*await status_of(events), grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT)
 
 
 async def test_a_page_token_past_any_number_and_a_negative_page_size_are_refused(staff):
@@ -62,13 +50,13 @@ async def test_a_page_token_past_any_number_and_a_negative_page_size_are_refused
         admin_pb2.ListConversationsRequest(page_token="99999999999999999999"),
         admin_pb2.ListConversationsRequest(page_size=-1),
     ):
-        code, details = await answer(c.admin.ListConversations(request, metadata=owner, timeout=DEADLINE_S))
+        code, details = await status_of(c.admin.ListConversations(request, metadata=owner, timeout=DEADLINE_S))
         plain(code, details, grpc.StatusCode.INVALID_ARGUMENT)
 
 
 async def test_an_unknown_status_is_refused_not_ignored(staff):
     c, _, owner, _, _ = staff
-    code, details = await answer(
+    code, details = await status_of(
         c.admin.ListConversations(admin_pb2.ListConversationsRequest(status=99), metadata=owner, timeout=DEADLINE_S)
     )
     plain(code, details, grpc.StatusCode.INVALID_ARGUMENT)
@@ -81,7 +69,7 @@ async def test_an_analytics_range_in_year_one_is_refused(staff):
         range=analytics_pb2.DateRange(from_day="0001-01-01", to_day="0001-01-31")
     )
     plain(
-        *await answer(analytics.GetOverview(request, metadata=owner, timeout=DEADLINE_S)),
+        *await status_of(analytics.GetOverview(request, metadata=owner, timeout=DEADLINE_S)),
         grpc.StatusCode.INVALID_ARGUMENT,
     )
 
@@ -90,7 +78,7 @@ async def test_a_megabyte_file_name_is_refused_without_being_echoed(staff):
     _, ch, owner, _, _ = staff
     knowledge = knowledge_pb2_grpc.KnowledgeServiceStub(ch)
     request = knowledge_pb2.ImportFileRequest(filename="x" * 1_000_000, content_type="text/csv", data=b"q,a\n")
-    code, details = await answer(knowledge.ImportFile(request, metadata=owner, timeout=DEADLINE_S))
+    code, details = await status_of(knowledge.ImportFile(request, metadata=owner, timeout=DEADLINE_S))
     plain(code, details, grpc.StatusCode.INVALID_ARGUMENT)
     assert "x" * 200 not in details
 
@@ -100,7 +88,7 @@ async def test_a_three_megabyte_knowledge_search_is_refused_at_once(staff):
     knowledge = knowledge_pb2_grpc.KnowledgeServiceStub(ch)
     request = knowledge_pb2.SearchRequest(query="refund " * 450_000)
     plain(
-        *await answer(knowledge.Search(request, metadata=owner, timeout=DEADLINE_S)),
+        *await status_of(knowledge.Search(request, metadata=owner, timeout=DEADLINE_S)),
         grpc.StatusCode.INVALID_ARGUMENT,
     )
 
@@ -116,5 +104,5 @@ async def test_a_corrupt_frame_in_an_audio_stream_ends_the_call_instead_of_hangi
         request_serializer=None,
         response_deserializer=speech_pb2.SubmitAudioResponse.FromString,
     )
-    code, details = await answer(call(iter([header, corrupt]), metadata=md, timeout=DEADLINE_S))
+    code, details = await status_of(call(iter([header, corrupt]), metadata=md, timeout=DEADLINE_S))
     plain(code, details, grpc.StatusCode.INVALID_ARGUMENT)

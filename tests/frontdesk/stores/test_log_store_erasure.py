@@ -17,6 +17,21 @@ WORD = "zyxwquux4711"  # the customer's words, unlike anything else stored
 VISITOR = "v_01erasemeerasemeeraseme00"
 
 
+def tool_call(job_id: str, arguments: str) -> ToolCallEntry:
+    return ToolCallEntry(
+        job_id=job_id,
+        call_id="c1",
+        tool="order_status",
+        arguments=arguments,
+        ok=True,
+        error="",
+        duration_ms=3.0,
+        started_ms=1000,
+        result_bytes=2,
+        result_preview="{}",
+    )
+
+
 async def conversation_with_everything(store, tenant=A, visitor=VISITOR):
     conv = await new_conversation(store, tenant=tenant, visitor=visitor)
     question, _ = await store.append_message(
@@ -29,22 +44,7 @@ async def conversation_with_everything(store, tenant=A, visitor=VISITOR):
     )
     answer, _ = await add(store, conv, f"your order {WORD} ships today", tenant=tenant, role=common.ROLE_AI)
     await store.record_feedback(tenant, conv.id, answer.id, False, f"wrong {WORD}")
-    await store.record_tool_call(
-        tenant,
-        conv.id,
-        ToolCallEntry(
-            job_id=question.id,
-            call_id="c1",
-            tool="order_status",
-            arguments=f'{{"order":"{WORD}"}}',
-            ok=True,
-            error="",
-            duration_ms=3.0,
-            started_ms=1000,
-            result_bytes=2,
-            result_preview="{}",
-        ),
-    )
+    await store.record_tool_call(tenant, conv.id, tool_call(question.id, f'{{"order":"{WORD}"}}'))
     await store.add_note(tenant, admin_pb2.Note(id=ids.new_id("message"), conversation_id=conv.id, text=f"note {WORD}"))
     await store.update_conversation(tenant, conv.id, labels=["vip"], assigned_operator_id="op_1")
     return conv
@@ -120,22 +120,7 @@ async def test_a_reply_landing_after_the_erasure_is_not_kept(log_store):
     )
     with pytest.raises(ConversationGone):
         await log_store.append_message(A, late, "reply:late", enqueue=True)
-    await log_store.record_tool_call(
-        A,
-        conv.id,
-        ToolCallEntry(
-            job_id="j",
-            call_id="c",
-            tool="t",
-            arguments=WORD,
-            ok=True,
-            error="",
-            duration_ms=1.0,
-            started_ms=1,
-            result_bytes=0,
-            result_preview="",
-        ),
-    )
+    await log_store.record_tool_call(A, conv.id, tool_call("j", WORD))
     assert await log_store.messages_after(A, conv.id, "") == []
     assert await log_store.find_message(A, conv.id, dedupe_key="reply:late") is None
     assert await log_store.list_tool_calls(A, conv.id) == []
