@@ -4,8 +4,8 @@ An angry customer who gets a canned FAQ answer gets angrier; one who is told a p
 coming usually waits. Signals, each worth points (``is_frustrated``: FRUSTRATED_AT or more):
 
 - anger words and phrases, in English, German, Spanish and French ("furious",
-  "unacceptable", "third time", "Frechheit", "inaceptable", "inadmissible"): 2 each,
-  at most 4;
+  "unacceptable", "third time", "Frechheit", "inaceptable", "inadmissible", "nobody was
+  there", an ultimatum: "... or we're leaving"): 2 each, at most 4;
 - repeated failure ("again", "still", "for the last time") and demands ("now",
   "immediately", "I want my money back"): 1 each kind;
 - shouting: most letters in capitals, or "!!": 1 each;
@@ -31,7 +31,11 @@ _ANGER = re.compile(
     r"terrible\s+service|awful\s+service|worst\s+(?:service|company|experience|shop|store)|scam(?:mers?)?|rip[- ]?off|"
     r"lawyer|sue\s+you|legal\s+action|report\s+you|chargeback|disaster|nightmare|"
     r"no(?:body|\s+one)\s+(?:is\s+)?(?:answer(?:s|ing)?|respond(?:s|ing)?|repl(?:ies|ying)|get(?:s|ting)\s+back)|"
-    r"niemand\s+(?:antwortet|meldet\s+sich)|genervt|nadie\s+(?:me\s+)?(?:responde|contesta)|"
+    r"no(?:body|\s+one)\s+(?:was|is)\s+(?:there|here)|"
+    r"or\s+(?:we|i)(?:'re|\s+are|'m|\s+am|'ll|\s+will)\s+(?:leaving|leave|going\s+(?:to\s+leave|elsewhere)|"
+    r"cancel(?:l?ing)?|switching)|"
+    r"niemand\s+(?:antwortet|meldet\s+sich|(?:war|ist)\s+(?:da|hier))|genervt|no\s+hab[ií]a\s+nadie|"
+    r"il\s+n'y\s+avait\s+personne|nadie\s+(?:me\s+)?(?:responde|contesta)|"
     r"personne\s+ne\s+(?:me\s+)?r[ée]pond|"
     r"(?:second|third|fourth|fifth|3rd|4th|5th|2nd)\s+time|how\s+many\s+times|never\s+(?:again|buying)|"
     r"what\s+the\s+(?:hell|heck|fuck)|wtf|fuck(?:ing)?|shit(?:ty)?|damn|bloody|crap|"
@@ -47,6 +51,10 @@ _REPEATED = re.compile(
     r"\b(?:again|still|yet\s+again|once\s+more|for\s+the\s+last\s+time|every\s+time|always\s+the\s+same|"
     r"immer\s+noch|wieder|todav[ií]a|de\s+nuevo|toujours\s+pas|encore)\b",
     re.IGNORECASE,
+)
+# "will I still get ...": a question about keeping something, not a repeated failure
+_KEEPING = re.compile(
+    r"\b(?:will|would|can|could|do|does|should|shall)\s+(?:i|we|you|it|they)\s+still\b", re.IGNORECASE
 )
 # demands (a refund on its own is a normal request: one point, not anger)
 _DEMAND = re.compile(
@@ -73,14 +81,16 @@ def _compound(text: str) -> float:
 def score(message: str, language: str = "en") -> int:
     text = message[:2000]
     points = min(4, 2 * len(_ANGER.findall(text)))
-    points += 1 if _REPEATED.search(text) else 0
+    points += 1 if _REPEATED.search(_KEEPING.sub(" ", text)) else 0
     points += 1 if _DEMAND.search(text) else 0
     letters = [c for c in text if c.isalpha()]
     capitals = [c for c in letters if c.isupper()]
     if len(letters) >= 12 and len(capitals) / len(letters) > 0.6:
         points += 1
     elif re.search(r"\b[A-Z]{3,}\b", text) and re.search(
-        r"\b(?:NOW|THIRD|AGAIN|NEVER|STILL|JETZT|YA|MAINTENANT)\b", text
+        r"\b(?:NOW|THIRD|AGAIN|NEVER|STILL|NOTHING|NOBODY|TWO|THREE|FOUR|FIVE|DAYS|WEEKS|NIGHTS|HOURS|JETZT|YA|"
+        r"MAINTENANT)\b",
+        text,
     ):
         points += 1  # one shouted word of urgency
     if "!!" in text:

@@ -14,7 +14,8 @@ _PERSON = (
     r"(?:(?:real|live|actual|human|proper|genuine)\s+)?"
     r"(?:human(?:\s+being|\s+agent)?s?|person|people|some\s?(?:one|body)|somneone|somone|sombody|"
     r"agent|operator|representative|rep|staff(?:\s+member)?|employee|manager|supervisor|"
-    r"advis[oe]r|assistant|associate|consultant|team\s+member|"
+    r"advis[oe]r|assistant|associate|consultant|team\s+member|member\s+of\s+(?:staff|(?:the|your)\s+team)|"
+    r"receptionist|front\s+desk|"
     r"(?:customer\s+)?(?:service|support|care)\s+(?:agent|rep|representative|team|person|staff)|"
     r"customer\s+(?:service|support|care))"
 )
@@ -42,7 +43,7 @@ _REQUEST = re.compile(
             r"\bnot\s+(?:a\s+|talk(?:ing)?\s+to\s+a\s+)?(?:bot|robot|machine)\b",
             r"\b(?:stop|no\s+more)\s+(?:the\s+)?(?:bot|robot|machine)\b",
             # a person comes to the customer: "can someone from your team call me?"
-            rf"\b{_DET}{_PERSON}(?:\s+from\s+(?:your|the)\s+(?:team|company|staff|office))?\s+(?:to\s+)?"
+            rf"\b{_DET}{_PERSON}(?:\s+from\s+(?:your|the)\s+[\w-]+)?\s+(?:to\s+)?"
             r"(?:call|ring|phone|contact|email|text)\s+me\b",
             rf"\b(?:can|could|would)\s+{_DET}(?:real\s+|actual\s+)?(?:human|person|agent|someone|somebody|member\s+of\s+staff)"
             r"\s+(?:please\s+)?(?:look\s+(?:at|into)|check|review|take\s+a\s+look)\b",

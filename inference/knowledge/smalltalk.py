@@ -43,7 +43,7 @@ _THANKS = (
     r"gracias(?:\s+(?:por\s+todo|de\s+nuevo))?|muchas\s+gracias|mil\s+gracias|merci(?:\s+(?:beaucoup|bien|encore))*)"
 )
 _BYE = (
-    r"(?:bye+(?:\s+bye)?(?:\s+for\s+now)?|good\s*bye|see\s+you(?:\s+later)?|see\s+ya|cya|take\s+care|have\s+a\s+(?:nice|good|great)\s+"
+    r"(?:bye+(?:\s+bye)?(?:\s+for\s+now)?|good\s*bye|see\s+you(?:\s+(?:later|soon|tomorrow|(?:in|on|next)\s+\w+))?|see\s+ya|cya|take\s+care|have\s+a\s+(?:nice|good|great)\s+"
     r"(?:day|evening|weekend|one)|that'?s\s+all(?:\s+for\s+now)?|tsch[uü]ss|auf\s+wiedersehen|bis\s+bald|ciao|"
     r"adi[oó]s|hasta\s+(?:luego|pronto|ma[nñ]ana)|chao|au\s+revoir|[àa]\s+bient[oô]t|bonne\s+(?:journ[ée]e|soir[ée]e))"
 )
@@ -67,7 +67,7 @@ _OK = (
 )
 
 _SEP = r"(?:\s*[,.;:!?-]*\s+|\s*[,.;:!?-]+\s*)"
-_TAIL = rf"(?:{_SEP}(?:{_THANKS}|{_BYE}|please|bitte|por\s+favor|s'il\s+vous\s+pla[iî]t))*"
+_TAIL = rf"(?:{_SEP}(?:{_THANKS}|{_BYE}|please|bitte|por\s+favor|s'il\s+vous\s+pla[iî]t|lol|haha\w*|hehe\w*|xd|jaja\w*|mdr))*"
 
 _WHOLE = {
     GREETING: re.compile(rf"^(?:{_HELLO}{_TO})(?:{_SEP}{_HELLO}{_TO})*(?:{_SEP}{_HOW})?{_TAIL}$", re.IGNORECASE),

@@ -68,6 +68,8 @@ def shop(tmp_path_factory):
         ("au revoir", "goodbye"),
         ("are you a robot?", "bot"),
         ("am I talking to a bot?", "bot"),
+        ("is this a bot haha", "bot"),
+        ("see you next week, bye", "goodbye"),
         ("bist du ein Bot?", "bot"),
         ("how are you?", "how_are_you"),
         ("ok", "acknowledge"),
@@ -120,6 +122,9 @@ def test_small_talk_gets_a_friendly_reply_in_the_tenants_voice(shop):
         "Das ist eine Frechheit, zum dritten Mal kommt nichts an!",
         "Es inaceptable, es la tercera vez que pasa",
         "C'est inadmissible, personne ne me répond",
+        "the heating has been broken for TWO days, fix it or we're leaving",
+        "We got there at 10pm and nobody was there, no key, nothing!",
+        "Wir kamen um 22 Uhr an und niemand war da!",
     ],
 )
 def test_upset_customers_are_handed_to_a_person(shop, message):
@@ -134,6 +139,8 @@ def test_upset_customers_are_handed_to_a_person(shop, message):
         "I want my money back",
         "my card still does not work",
         "can I return these shoes?",
+        "if I cancel today, will I still get my last delivery?",
+        "can I still change my booking now?",
     ],
 )
 def test_a_plain_complaint_is_not_frustration(message):
@@ -148,6 +155,9 @@ def test_a_plain_complaint_is_not_frustration(message):
         "quiero hablar con una persona",
         "Je veux parler à un conseiller",
         "can someone from your team call me?",
+        "could I speak to the receptionist?",
+        "I'd like someone from the clinic to call me back",
+        "can I talk to a member of staff",
     ],
 )
 def test_a_request_for_a_person_in_any_language(shop, message):
