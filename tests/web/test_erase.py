@@ -8,7 +8,6 @@ import grpc
 import pytest
 
 from frontdesk_pb.admin.v1 import admin_pb2
-from frontdesk_pb.auth.v1 import auth_pb2
 from frontdesk_pb.chat.v1 import chat_pb2
 from tests.e2e.helpers import Client, bearer
 from tests.e2e.test_roles import code_of
@@ -23,14 +22,9 @@ async def test_an_owner_erases_a_customer_from_their_conversation_page(web_site,
     assert result["stillListed"] == 0 and "/admin/conversations?erased=" in result["url"]
     async with web_site.mesh.channel() as ch:
         c = Client(ch)
-        login = await c.auth.OperatorLogin(
-            auth_pb2.OperatorLoginRequest(
-                tenant=web_site.tenant, email=web_site.operator_email, password=web_site.operator_password
-            ),
-            timeout=10,
-        )
+        operator = await c.operator(web_site.tenant, web_site.operator_email, web_site.operator_password)
         got = c.admin.GetConversation(
-            admin_pb2.GetConversationRequest(conversation_id=result["conversationId"]), metadata=bearer(login.token)
+            admin_pb2.GetConversationRequest(conversation_id=result["conversationId"]), metadata=operator
         )
         assert await code_of(got) == grpc.StatusCode.NOT_FOUND
         theirs = c.chat.ListMessages(

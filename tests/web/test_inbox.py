@@ -9,9 +9,8 @@ from __future__ import annotations
 import pytest
 
 from frontdesk_pb.admin.v1 import admin_pb2
-from frontdesk_pb.auth.v1 import auth_pb2
 from frontdesk_pb.common.v1 import common_pb2 as common
-from tests.e2e.helpers import Client, bearer
+from tests.e2e.helpers import Client
 
 
 @pytest.mark.timeout(600)
@@ -20,16 +19,11 @@ async def test_a_handoff_reaches_the_open_inbox_live_and_after_a_reconnect(web_s
 
     async with web_site.mesh.channel() as ch:
         c = Client(ch)
-        login = await c.auth.OperatorLogin(
-            auth_pb2.OperatorLoginRequest(
-                tenant=web_site.tenant, email=web_site.operator_email, password=web_site.operator_password
-            ),
-            timeout=10,
-        )
+        operator = await c.operator(web_site.tenant, web_site.operator_email, web_site.operator_password)
         for conversation_id in (result["first"], result["second"]):
             conv = await c.admin.GetConversation(
                 admin_pb2.GetConversationRequest(conversation_id=conversation_id),
-                metadata=bearer(login.token),
+                metadata=operator,
                 timeout=10,
             )
             assert conv.status == common.CONVERSATION_STATUS_HANDOFF
@@ -37,5 +31,5 @@ async def test_a_handoff_reaches_the_open_inbox_live_and_after_a_reconnect(web_s
             if conversation_id == result["second"]:  # assigned and labelled in the browser
                 assert conv.assigned_operator_id == result["assignedTo"]
                 assert list(conv.labels) == ["callback", "vip"]
-        team = await c.admin.ListOperators(admin_pb2.ListOperatorsRequest(), metadata=bearer(login.token), timeout=10)
+        team = await c.admin.ListOperators(admin_pb2.ListOperatorsRequest(), metadata=operator, timeout=10)
         assert result["assignedTo"] in [o.id for o in team.operators]
