@@ -54,7 +54,21 @@ def nats_server_binary() -> Path:
 
 
 def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
+    """A free port below the kernel's usual ephemeral range (32768 and up) for a server that
+    binds it a moment later. A port the kernel hands out for port 0 is in that range, and the
+    outgoing connections other processes open meanwhile (NATS clients) may take it first: a
+    service then died at start with "address already in use" on its metrics port."""
+    import random
+
+    for _ in range(1000):
+        port = random.randrange(20_000, 32_000)
+        with socket.socket() as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as s:  # all taken: whatever the kernel gives
         s.bind((host, 0))
         return s.getsockname()[1]
 

@@ -19,20 +19,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def service_port() -> int:
-    """A free port below the kernel's ephemeral range (32768+), for a service a test starts.
-    Servers started meanwhile on port 0 (Cassandra, MinIO, clients) take ephemeral ports, so
-    they cannot grab it between this choice and the service's bind."""
-    import random
-    import socket
+    """A free port for a service a test starts (below the ephemeral range, as the launcher
+    picks them: launcher.supervisor.free_port)."""
+    from launcher.supervisor import free_port
 
-    while True:
-        port = random.randrange(20_000, 32_000)
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-                return port
-            except OSError:
-                continue
+    return free_port()
 
 
 PLATFORM_TOKEN = "platform-token-for-tests-0123456789abcdef"
