@@ -9,7 +9,8 @@ message and the tenant's name. A fact passes when it appears in a source; matchi
 case-insensitive, ignores thousands separators and ``.00`` cents, and maps number words to
 digits both ways. :func:`contradicts` adds one check of meaning: a sentence that restates a
 passage sentence must agree with it on negation and restriction ("without an appointment"
-vs "you need an appointment"; "only covered if" vs "covered"). What it cannot see: other
+vs "you need an appointment"; "only covered if" vs "covered"); :func:`left_out` the other
+direction for a translation, which must keep every fact of its original. What it cannot see: other
 wrong claims made only of ordinary words, measured in docs/quality.md.
 """
 
@@ -55,7 +56,7 @@ _UNITS = {
     "year": "year", "years": "year", "jahr": "year", "jahre": "year", "jahren": "year", "año": "year",
     "años": "year", "an": "year", "ans": "year", "année": "year", "années": "year",
     "hour": "hour", "hours": "hour", "hr": "hour", "hrs": "hour", "h": "hour", "stunde": "hour",
-    "stunden": "hour", "hora": "hour", "horas": "hour", "heure": "hour", "heures": "hour",
+    "stunden": "hour", "uhr": "hour", "hora": "hour", "horas": "hour", "heure": "hour", "heures": "hour",
     "minute": "minute", "minutes": "minute", "min": "minute", "mins": "minute", "minuten": "minute",
     "minuto": "minute", "minutos": "minute",
     "%": "percent", "percent": "percent", "per cent": "percent", "prozent": "percent",
@@ -170,6 +171,15 @@ def _tokens(text: str) -> list[tuple[str, str, int]]:
     return [(m.lastgroup or "", m.group(), m.start()) for m in _TOKEN.finditer(text)]
 
 
+def _date_value(word: str) -> int | None:
+    """The month or weekday a folded word names, plurals too: "Sundays", "sonntags", "lundis"."""
+    if word in _MONTHS:
+        return _MONTHS[word]
+    if len(word) > 4 and word.endswith("s") and word[:-1] in _MONTHS and _MONTHS[word[:-1]] > 100:
+        return _MONTHS[word[:-1]]
+    return None
+
+
 _ISO_DATE = re.compile(r"\b\d{4}-(\d{2})-(\d{2})\b")
 _AMBIGUOUS_MONTHS = {"may", "mai", "mars"}  # also verbs, names: dates only next to a number
 
@@ -186,16 +196,20 @@ class Sources:
         tokens = _tokens(self.text)
         self.numbers: set[str] = set()
         self.number_units: set[tuple[str, str]] = set()
+        self.hours: set[str] = set()  # times on the hour, "8:00": also "8 h", "8 Uhr"
         for i, (kind, raw, _) in enumerate(tokens):
             value = _word_value(_fold(raw)) if kind == "word" else None
             if kind != "number" and value is None:
                 continue
             forms = _number_forms(raw) if kind == "number" else {str(value)}
+            on_the_hour = re.fullmatch(r"(\d{1,2})[:.]00", raw)
+            if on_the_hour:  # "8:00" is also written "8 h", "8 Uhr", "8h"
+                self.hours.add(str(int(on_the_hour.group(1))))
             self.numbers |= forms
             unit = _unit_after(tokens, i)
             if unit:
                 self.number_units |= {(form, unit) for form in forms}
-        self.dates = {_MONTHS[w] for w in self.words if w in _MONTHS}
+        self.dates = {v for v in map(_date_value, self.words) if v is not None}
         for month, day in _ISO_DATE.findall(self.text):  # a tool's "2026-12-04"
             if 1 <= int(month) <= 12:
                 self.dates.add(int(month))
@@ -203,6 +217,8 @@ class Sources:
 
     def supports_number(self, raw: str, unit: str | None) -> bool:
         forms = _number_forms(raw)
+        if unit == "hour" and forms & self.hours:
+            return True
         if not forms & self.numbers:
             return False
         if unit is None:
@@ -231,7 +247,7 @@ def facts(answer: str, *, language: str = "en") -> list[tuple[Fact, str | None]]
             word = _fold(raw)
             if _word_value(word) is not None and word not in _AMBIGUOUS_WORDS:
                 found.append((Fact("word_number", raw), _unit_after(tokens, i)))
-            elif word in _MONTHS:
+            elif _date_value(word) is not None:
                 near_number = any(0 <= j < len(tokens) and tokens[j][0] == "number" for j in (i - 1, i + 1))
                 if word not in _AMBIGUOUS_MONTHS or near_number:
                     found.append((Fact("date", raw), None))
@@ -251,7 +267,7 @@ def _supported(fact: Fact, unit: str | None, sources: Sources) -> bool:
         value = _word_value(_fold(fact.text))
         return sources.supports_number(str(value), unit) or _fold(fact.text) in sources.words
     if fact.kind == "date":
-        return _MONTHS[_fold(fact.text)] in sources.dates
+        return _date_value(_fold(fact.text)) in sources.dates
     if fact.kind == "contact":
         return _fold(fact.text) in sources.folded
     return _fold(fact.text).strip("'-") in sources.words or _fold(fact.text) in sources.folded
@@ -275,6 +291,9 @@ def unsupported(answer: str, sources: Sources, *, language: str = "en", customer
             and fact.kind in _CUSTOMER_MAY_STATE
             and unit not in _MONEY
             and _supported(fact, unit, customer)
+            # a name only as the customer wrote it: "can the software chase them" does not
+            # vouch for a feature called "Chase overdue invoices"
+            and (fact.kind != "name" or fact.text in customer.text)
         ):
             continue
         missing.append(fact)
@@ -312,13 +331,13 @@ _NEGATIONS = {
 }  # fmt: skip
 _RESTRICTIONS = {
     "only", "except", "unless", "nur", "außer", "sauf", "seulement", "uniquement", "solo", "sólo",
-    "solamente", "excepto", "salvo", "half", "some", "most",
+    "solamente", "excepto", "salvo", "half", "some", "most", "if", "wenn", "falls", "si",
 }  # fmt: skip
 _STOP = {
     "the", "a", "an", "and", "or", "of", "to", "in", "on", "for", "is", "are", "be", "you", "your", "we",
-    "our", "it", "this", "that", "with", "can", "will", "by", "at", "as", "if", "yes", "do", "i",
+    "our", "it", "this", "that", "with", "can", "will", "by", "at", "as", "yes", "do", "i",
 }  # fmt: skip
-_MIN_OVERLAP = 0.3  # below this the closest passage sentence is not the one it restates
+_MIN_OVERLAP = 0.3  # below this a passage sentence is not one the written sentence restates
 
 
 def _words(text: str) -> set[str]:
@@ -331,18 +350,64 @@ def _marks(words: set[str]) -> tuple[bool, bool]:
 
 
 def contradicts(sentence: str, passages: Iterable[str]) -> bool:
-    """The sentence restates a passage sentence but differs from it in negation or restriction."""
+    """The sentence restates passage sentences but drops (or adds) a negation or restriction.
+    It must keep what any passage sentence it draws on negates or restricts: the closest
+    one, and any other that gives it words the closest lacks ("basic insurance covers
+    fillings for adults" draws on "children are covered by basic insurance" and on "for
+    adults, fillings are only covered if ...")."""
     words = _words(sentence)
     content = words - _STOP - _NEGATIONS - _RESTRICTIONS
     if len(content) < 3:
         return False
-    best, best_overlap = None, 0.0
-    for passage in passages:
-        for candidate in re.split(r"(?<=[.!?;])\s+|\n+", passage):
-            other = _words(candidate)
-            overlap = len(content & other) / len(content)
-            if overlap > best_overlap:
-                best, best_overlap = other, overlap
-    if best is None or best_overlap < _MIN_OVERLAP:
+    near = [
+        (len(content & other) / len(content), other)
+        for passage in passages
+        for other in map(_words, re.split(r"(?<=[.!?;])\s+|\n+", passage))
+        if len(content & other) / len(content) >= _MIN_OVERLAP
+    ]
+    if not near:
         return False
-    return _marks(words) != _marks(best)
+    near.sort(key=lambda pair: -pair[0])
+    closest = near[0][1]
+    # the closest, and any other that gives the sentence words the closest does not have
+    drawn_on = [closest, *(other for _, other in near[1:] if (content & other) - closest)]
+    return _marks(words) != _marks(set().union(*drawn_on))
+
+
+def problems(
+    text: str,
+    sources: Sources,
+    *,
+    language: str = "en",
+    customer: Sources | None = None,
+    restates: Iterable[str] = (),
+) -> list[Fact]:
+    """Everything the check holds against ``text`` (a sentence or a whole answer): its facts
+    that no source states, else a sentence that restates one of ``restates`` without its
+    negation or restriction (one "meaning" fact, the sentence's start)."""
+    bad = unsupported(text, sources, language=language, customer=customer)
+    if bad:
+        return bad
+    restates = list(restates)
+    sentences, rest = split_sentences(text)
+    for sentence in [*sentences, rest]:
+        if sentence.strip() and contradicts(sentence, restates):
+            return [Fact("meaning", " ".join(sentence.split())[:80])]
+    return []
+
+
+def left_out(original: str, translation: str) -> list[Fact]:
+    """The facts of ``original`` that ``translation`` does not state: its numbers, number
+    words, days and months, e-mails and links (names may be translated: "Germany" is
+    "Allemagne"). A translation must keep them all: "closed on Sundays" rendered "fermé le
+    samedi" passes the forward check (Saturday is in the entry too) and fails this one."""
+    kept = Sources([translation])
+    missing = []
+    for fact, _unit in facts(original):
+        if fact.kind not in ("number", "word_number", "date", "contact") or _supported(fact, None, kept):
+            continue
+        on_the_hour = re.fullmatch(r"(\d{1,2})[:.]00", fact.text)
+        if on_the_hour and str(int(on_the_hour.group(1))) in kept.numbers:
+            continue  # "8:00" as "8h", "8 Uhr"
+        missing.append(fact)
+    return missing

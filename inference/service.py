@@ -26,12 +26,12 @@ from frontdesk_pb.inference.v1 import inference_pb2
 from inference import tools as tooling
 from inference.backends.base import Backend, BackendError, ChatTurn, GenerationRequest, GenerationResult
 from inference.backends.echo import EchoBackend
-from inference.factcheck import Sources, unsupported
+from inference.factcheck import Sources, problems
 from inference.grounded import PASSED, REGENERATED, REJECTED, RETRY_NOTE, write_checked
 from inference.grounding import Grounding, citations
 from inference.knowledge import language
 from inference.knowledge.policy import CUSTOMER_REQUEST, EMPTY_QUESTION, FRUSTRATED, LOW_CONFIDENCE, SMALL_TALK
-from inference.pipeline import build_grounded_request, build_request, build_tool_messages
+from inference.pipeline import build_answer_request, build_request, build_tool_messages
 from inference.tenants import BackendPool, TenantAi, TenantConfigs
 
 log = logs.get("inference.service")
@@ -174,18 +174,19 @@ class Answerer:
             # a model that can write (or a tenant's own model) writes the answer, checked
             # sentence by sentence; small talk is ours to answer, from the fixed texts
             if self._writes(backend, ai) and decision.reason != SMALL_TALK:
-                request = build_grounded_request(
-                    job.text, decision.passages, max_tokens, ai.system_prompt, ai.temperature
+                plan = build_answer_request(
+                    job.text, decision.passages, decision.language, max_tokens, ai.system_prompt, ai.temperature
                 )
                 passages = [f"{p.title}\n{p.text}" for p in decision.passages[:4]]
                 written = await write_checked(
                     backend,
-                    request,
+                    plan.request,
                     Sources([*passages, ai.name, ai.system_prompt]),
                     language.texts_language(decision.language),
                     deltas.add,
                     customer=Sources([job.text]),
                     restates=[p.text for p in decision.passages[:1]],  # the entry itself, not its title
+                    translation_of=plan.translates,
                 )
                 metrics.FACT_CHECKS.labels(written.outcome).inc()
                 if written.unsupported:
@@ -365,6 +366,7 @@ class Answerer:
         """The model answers with tools: (result, citations), or None when the conversation
         was handed to a person (by the handoff tool, or because the loop found no answer)."""
         cited: dict[str, common.Citation] = {}
+        read: list[str] = []  # the entries the model was given, whose meaning its answer must keep
         handed_off = False
 
         async def search(query: str, limit: int) -> list[dict]:
@@ -372,6 +374,7 @@ class Answerer:
                 return []
             hits = await self.knowledge.search(tenant_id, query, limit)
             for hit in hits[:3]:
+                read.append(hit.text)
                 cited.setdefault(
                     hit.entry_id,
                     common.Citation(source_id=hit.entry_id, title=hit.title, url=hit.url, score=float(hit.score)),
@@ -456,7 +459,7 @@ class Answerer:
         sources = Sources([*tool_results, ai.name, ai.system_prompt])
         customer = Sources([str(m.get("content") or "") for m in loop.messages if m.get("role") == "user"])
         check_lang = language.texts_language(job.language or language.detect(job.text) or "en")
-        bad = unsupported(text, sources, language=check_lang, customer=customer)
+        bad = problems(text, sources, language=check_lang, customer=customer, restates=read)
         if bad:
             names = ", ".join(dict.fromkeys(f'"{f.text}"' for f in bad))
             retry = [
@@ -474,7 +477,7 @@ class Answerer:
                 prompt_tokens += done.usage.prompt_tokens
                 completion_tokens += done.usage.completion_tokens
             text = done.text.strip() if done is not None else ""
-            still = unsupported(text, sources, language=check_lang, customer=customer) if text else bad
+            still = problems(text, sources, language=check_lang, customer=customer, restates=read) if text else bad
             metrics.FACT_CHECKS.labels(REJECTED if still else REGENERATED).inc()
             if still:
                 await self._hand_off(tenant_id, conv, job, LOW_CONFIDENCE, job.language or "en")

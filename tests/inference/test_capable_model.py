@@ -162,6 +162,43 @@ async def test_an_answer_that_cannot_hold_is_never_shown(qwen):
     assert {f.text for f in written.unsupported} & {"99", "Sunday", "FedEx"}
 
 
+HOURS_TEXT = (
+    "Our shop is open Tuesday to Friday from 9:30 to 18:30 and on Saturday from 10:00 to 17:00. "
+    "We are closed on Sundays, Mondays and public holidays."
+)
+
+
+class _Hours:
+    title = "When are you open?"
+    text = HOURS_TEXT
+
+
+@aio
+async def test_a_customer_writing_in_german_gets_the_entry_translated_with_every_fact_kept(qwen):
+    from inference.factcheck import left_out
+    from inference.knowledge import language
+    from inference.pipeline import build_answer_request
+
+    # asked "are you open on Sundays?" and told to answer, the 1.5B model says "yes"; asked to
+    # translate the entry, it says when the shop is open and that it is closed on Sundays
+    question = "Habt ihr sonntags geöffnet?"
+    plan = build_answer_request(question, [_Hours()], "de", 160)
+    assert plan.translates == HOURS_TEXT
+    shown: list[str] = []
+
+    async def release(text: str) -> None:
+        shown.append(text)
+
+    sources = Sources([f"{_Hours.title}\n{HOURS_TEXT}"])
+    written = await write_checked(
+        qwen, plan.request, sources, "de", release, customer=Sources([question]), translation_of=plan.translates
+    )
+    assert written.outcome in (PASSED, REGENERATED), written
+    assert "".join(shown).strip() == written.text and language.detect(written.text) == "de"
+    assert not unsupported(written.text, sources, language="de") and not left_out(HOURS_TEXT, written.text)
+    assert "sonntag" in written.text.lower() and "geschlossen" in written.text.lower()
+
+
 @aio
 async def test_the_model_writes_a_brief_of_a_handed_over_conversation_with_only_its_facts(qwen):
     from frontdesk_pb.common.v1 import common_pb2 as common

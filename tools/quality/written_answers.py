@@ -42,7 +42,7 @@ from inference.knowledge import KnowledgeBase  # noqa: E402
 from inference.knowledge import language as lang  # noqa: E402
 from inference.knowledge.documents import parse_kb_jsonl  # noqa: E402
 from inference.knowledge.policy import AnswerPolicy  # noqa: E402
-from inference.pipeline import build_grounded_request  # noqa: E402
+from inference.pipeline import build_answer_request  # noqa: E402
 
 
 async def main() -> None:
@@ -51,6 +51,7 @@ async def main() -> None:
     ap.add_argument("--per-tenant", type=int, default=8, help="answered cases per tenant")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--split", default="dev")
+    ap.add_argument("--category", action="append", help="only these case categories (repeatable)")
     ap.add_argument("--out", type=Path, default=Path("/tmp/written_answers.jsonl"))
     args = ap.parse_args()
     spec = models.spec(args.model)
@@ -62,6 +63,7 @@ async def main() -> None:
     first_ms: list[float] = []
     full_ms: list[float] = []
     tokens = 0
+    languages: Counter = Counter()  # (customer's language, written answer in it)
     rows = []
     for name in tenant_sets():
         report = parse_kb_jsonl((SETS / f"{name}.faq.jsonl").read_text().splitlines())
@@ -74,13 +76,15 @@ async def main() -> None:
             for case in load_cases(name, args.split):
                 if done >= args.per_tenant:
                     break
+                if args.category and case.get("category") not in args.category:
+                    continue
                 turns = case["turns"]
                 decision = policy.decide(turns[-1], history=turns[:-1])
                 if decision.kind != "answer" or decision.reason == "small_talk":
                     continue
                 done += 1
                 question = turns[-1]
-                request = build_grounded_request(question, decision.passages, 160, temperature=0.1)
+                plan = build_answer_request(question, decision.passages, decision.language, 160, temperature=0.1)
                 sources = Sources([f"{p.title}\n{p.text}" for p in decision.passages[:4]])
                 shown: list[float] = []
                 t0 = time.perf_counter()
@@ -91,15 +95,20 @@ async def main() -> None:
 
                 written = await write_checked(
                     backend,
-                    request,
+                    plan.request,
                     sources,
                     lang.texts_language(decision.language),
                     release,
                     customer=Sources([question]),
                     restates=[p.text for p in decision.passages[:1]],
+                    translation_of=plan.translates,
                 )
                 total = (time.perf_counter() - t0) * 1000
                 outcomes[written.outcome] += 1
+                asked_in = lang.texts_language(decision.language)
+                answered_in = lang.detect(written.text, default="") if written.text else ""
+                if written.text:  # a rejected answer is quoted from the entry instead
+                    languages[(asked_in, answered_in == asked_in)] += 1
                 if shown:
                     first_ms.append(shown[0])
                 full_ms.append(total)
@@ -110,6 +119,10 @@ async def main() -> None:
                         "question": question,
                         "entry": decision.citations[0].entry_id if decision.citations else "",
                         "expected": case["expect"],
+                        "category": case.get("category", ""),
+                        "translated": bool(plan.translates),
+                        "language": asked_in,
+                        "answer_language": answered_in,
                         "outcome": written.outcome,
                         "answer": written.text,
                         "unsupported_first": [f.text for f in written.unsupported],
@@ -134,6 +147,10 @@ async def main() -> None:
                 "outcomes": {k: round(v / n, 3) for k, v in sorted(outcomes.items())},
                 "shown_with_unsupported_fact": 0.0,  # by the check's own definition; see --out for a reading
                 "thrown_away_quoted_instead": round(outcomes["rejected"] / n, 3),
+                "in_the_customers_language": {
+                    code: f"{languages[(code, True)]}/{languages[(code, True)] + languages[(code, False)]}"
+                    for code in sorted({code for code, _ in languages})
+                },
                 "first_sentence_p50_ms": round(first_ms[len(first_ms) // 2]) if first_ms else None,
                 "full_answer_p50_ms": round(full_ms[len(full_ms) // 2]),
                 "full_answer_p90_ms": round(full_ms[int(len(full_ms) * 0.9)]),
