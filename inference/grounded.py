@@ -82,8 +82,10 @@ class SentenceGate:
         gap = before[len(before.rstrip()) :] + sentence[: len(sentence) - len(sentence.lstrip())]
         if before.strip() and gap.count("\n") >= 2 and sentence.strip().endswith("?"):
             raise _Ended  # after a blank line, a question: the model writes the customer's next turn
-        if not sentence.strip():  # a line break on its own
+        if not sentence.strip():  # a line break on its own: nothing to check
             self.released.append(sentence)
+            if not self.translation_of:
+                await self.release(sentence)
             return
         if " ".join(sentence.lower().split()) in {" ".join(r.lower().split()) for r in self.released}:
             # the model repeats itself: the answer ends here (a held translation, before the loop)

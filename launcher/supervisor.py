@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -53,21 +54,30 @@ def nats_server_binary() -> Path:
     return nats_server_path()
 
 
-def free_port(host: str = "127.0.0.1") -> int:
+_handed_out: set[int] = set()  # by this process: not bound yet, so a bind test cannot see them
+
+
+def free_port(host: str = "127.0.0.1", avoid: Iterable[int] = ()) -> int:
     """A free port below the kernel's usual ephemeral range (32768 and up) for a server that
     binds it a moment later. A port the kernel hands out for port 0 is in that range, and the
     outgoing connections other processes open meanwhile (NATS clients) may take it first: a
-    service then died at start with "address already in use" on its metrics port."""
+    service then died at start with "address already in use" on its metrics port. A port is
+    never handed out twice by one process, nor one in ``avoid`` (ports another process chose
+    and has not bound yet: the launcher's services' ports, for its metrics ports)."""
     import random
 
+    skip = _handed_out | set(avoid)
     for _ in range(1000):
         port = random.randrange(20_000, 32_000)
+        if port in skip:
+            continue
         with socket.socket() as s:
             try:
                 s.bind((host, port))
             except OSError:
                 continue
-            return port
+        _handed_out.add(port)
+        return port
     with socket.socket() as s:  # all taken: whatever the kernel gives
         s.bind((host, 0))
         return s.getsockname()[1]
@@ -304,7 +314,13 @@ class Supervisor:
             address=f"{self.settings.host}:{port}",
         )
         base = self.settings.metrics_base_port
-        child.metrics_port = base + START_ORDER.index(name) if base else free_port(self.settings.host)
+        if base:
+            child.metrics_port = base + START_ORDER.index(name)
+        else:  # not one of the mesh's own ports, which its services have not all bound yet
+            settings = self.settings
+            taken = [settings.gateway_port, settings.web_port, settings.conversation_port, settings.inference_port]
+            taken += [settings.speech_port, settings.analytics_port, settings.nats_port, settings.metrics_port]
+            child.metrics_port = free_port(settings.host, avoid=taken)
         self.children[name] = child
         child.start(self._child_env(child.metrics_port))
 
